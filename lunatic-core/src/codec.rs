@@ -1,0 +1,31 @@
+//! The wire format of messages: bincode 1.3, in one place.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::ReceiveError;
+
+/// A value that can travel in a message: anything serde can write and read back.
+pub trait Sendable: Serialize + DeserializeOwned {}
+
+impl<T: Serialize + DeserializeOwned> Sendable for T {}
+
+/// Encodes `value` as message bytes.
+///
+/// # Panics
+/// If the value's `Serialize` implementation fails (for example a sequence of unknown
+/// length), which is a bug in that type, not a runtime condition.
+pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    match bincode::serialize(value) {
+        Ok(bytes) => bytes,
+        Err(error) => panic!("cannot serialize message: {error}"),
+    }
+}
+
+/// Decodes message bytes.
+///
+/// # Errors
+/// The bytes are not a valid `T`.
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ReceiveError> {
+    bincode::deserialize(bytes).map_err(|e| ReceiveError::DeserializationFailed(e.to_string()))
+}

@@ -1,0 +1,29 @@
+//! The guest side of lunatic: processes, mailboxes, messages, request/reply and links, for
+//! programs compiled to `wasm32-wasip1` and run by the `lunatic` VM.
+//!
+//! Every process is its own WebAssembly instance with its own memory; processes share
+//! nothing and talk only through messages (any `serde` type, encoded with bincode).
+//!
+//! | item | what it is |
+//! |---|---|
+//! | [`Process`] | a typed handle: `send`, `tag_send`, `link`, `kill`, `request` |
+//! | [`process`] | `spawn`, `spawn_with`, `spawn_link*`, `this`, `sleep` |
+//! | [`Mailbox`], [`LinkMailbox`] | receiving, with timeouts and selective receive by [`Tag`] |
+//! | [`Request`] | a message that carries its sender, for request/reply |
+//! | [`Message`], [`Signal`] | what a process that traps link deaths receives |
+//! | [`LunaticError`], [`ReceiveError`] | what can go wrong |
+
+mod codec;
+mod error;
+mod host;
+mod mailbox;
+pub mod process;
+mod request;
+mod tag;
+
+pub use codec::Sendable;
+pub use error::{LunaticError, ReceiveError};
+pub use mailbox::{LinkMailbox, Mailbox, Message, Signal};
+pub use process::{Process, ProcessId};
+pub use request::Request;
+pub use tag::Tag;

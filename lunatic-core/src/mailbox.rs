@@ -1,0 +1,211 @@
+//! Mailboxes: how a process receives.
+//!
+//! | type | a process gets it | link deaths |
+//! |---|---|---|
+//! | [`Mailbox`] | as its entry argument | kill this process too (cascading) |
+//! | [`LinkMailbox`] | from `spawn_link` | arrive as [`Message::Signal`] |
+
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use crate::codec::{decode, Sendable};
+use crate::error::ReceiveError;
+use crate::host::{self, Received};
+use crate::process::ProcessId;
+use crate::tag::Tag;
+
+/// A linked process died abnormally; received by processes that trap link deaths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signal {
+    process: ProcessId,
+    tag: Tag,
+    reason: String,
+}
+
+impl Signal {
+    /// The id of the process that died.
+    #[must_use]
+    pub fn id(&self) -> u128 {
+        self.process.as_u128()
+    }
+
+    /// The tag of the link (as returned by `spawn_link` or `Process::link`).
+    #[must_use]
+    pub fn tag(&self) -> Tag {
+        self.tag
+    }
+
+    /// Why the process died, as the runtime describes it (for example `panicked: ...`).
+    #[must_use]
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+/// What a [`LinkMailbox`] receives.
+#[derive(Debug)]
+pub enum Message<M> {
+    /// A message (or why it could not be received).
+    Normal(Result<M, ReceiveError>),
+    /// A linked process died.
+    Signal(Signal),
+}
+
+impl<M> Message<M> {
+    /// Whether this is a link-death signal.
+    #[must_use]
+    pub fn is_signal(&self) -> bool {
+        matches!(self, Self::Signal(_))
+    }
+
+    /// Whether this is a normal message (or a receive error).
+    #[must_use]
+    pub fn is_normal(&self) -> bool {
+        !self.is_signal()
+    }
+}
+
+/// One step of a receive: the raw outcome before the mailbox type decides what it means.
+enum Incoming<M> {
+    Data(Result<M, ReceiveError>, Tag),
+    Signal(Signal),
+}
+
+fn receive_raw<M: Sendable>(tags: &[Tag], timeout: Option<Duration>) -> Incoming<M> {
+    let ids: Vec<i64> = tags.iter().map(|t| t.id()).collect();
+    match host::receive(&ids, timeout) {
+        Received::TimedOut => Incoming::Data(Err(ReceiveError::Timeout), Tag::none()),
+        Received::Data => {
+            let tag = Tag::from_id(host::message_tag());
+            Incoming::Data(decode(&host::message_data()), tag)
+        }
+        Received::Signal => Incoming::Signal(Signal {
+            process: ProcessId::local(host::signal_process()),
+            tag: Tag::from_id(host::message_tag()),
+            reason: String::from_utf8_lossy(&host::message_data()).into_owned(),
+        }),
+    }
+}
+
+/// The mailbox of a process whose links, if any, kill it when they die.
+///
+/// # Panics
+/// Every receive panics if a link-death signal arrives, which only happens if this process
+/// also holds a [`LinkMailbox`] (the two are exclusive: see `spawn_link`).
+#[derive(Debug)]
+pub struct Mailbox<M> {
+    _message: PhantomData<fn() -> M>,
+}
+
+impl<M: Sendable> Mailbox<M> {
+    /// The mailbox of the calling process. Only the runtime's entry points make one.
+    pub(crate) fn new() -> Self {
+        Self {
+            _message: PhantomData,
+        }
+    }
+
+    fn take(tags: &[Tag], timeout: Option<Duration>) -> Result<(M, Tag), ReceiveError> {
+        match receive_raw(tags, timeout) {
+            Incoming::Data(message, tag) => message.map(|m| (m, tag)),
+            Incoming::Signal(signal) => panic!(
+                "a plain Mailbox received a link signal (process {} died: {})",
+                signal.id(),
+                signal.reason()
+            ),
+        }
+    }
+
+    /// Waits for the next message.
+    ///
+    /// # Errors
+    /// [`ReceiveError::DeserializationFailed`] if the message is not an `M`.
+    pub fn receive(&self) -> Result<M, ReceiveError> {
+        Self::take(&[], None).map(|(m, _)| m)
+    }
+
+    /// Waits up to `timeout` for the next message.
+    ///
+    /// # Errors
+    /// [`ReceiveError::Timeout`] if none came; [`ReceiveError::DeserializationFailed`].
+    pub fn receive_timeout(&self, timeout: Duration) -> Result<M, ReceiveError> {
+        Self::take(&[], Some(timeout)).map(|(m, _)| m)
+    }
+
+    /// Waits for the next message and returns it with its tag.
+    ///
+    /// # Errors
+    /// [`ReceiveError::DeserializationFailed`] if the message is not an `M`.
+    pub fn receive_with_tag(&self) -> Result<(M, Tag), ReceiveError> {
+        Self::take(&[], None)
+    }
+
+    /// Waits for the first message tagged with one of `tags`, leaving others queued
+    /// (selective receive). An empty `tags` takes any message.
+    ///
+    /// # Errors
+    /// [`ReceiveError::DeserializationFailed`] if the message is not an `M`.
+    pub fn tag_receive(&self, tags: &[Tag]) -> Result<M, ReceiveError> {
+        Self::take(tags, None).map(|(m, _)| m)
+    }
+
+    /// [`Mailbox::tag_receive`] with a timeout.
+    ///
+    /// # Errors
+    /// [`ReceiveError::Timeout`]; [`ReceiveError::DeserializationFailed`].
+    pub fn tag_receive_timeout(&self, tags: &[Tag], timeout: Duration) -> Result<M, ReceiveError> {
+        Self::take(tags, Some(timeout)).map(|(m, _)| m)
+    }
+}
+
+/// The mailbox of a process that receives the deaths of linked processes as
+/// [`Message::Signal`]s instead of dying with them.
+#[derive(Debug)]
+pub struct LinkMailbox<M> {
+    _message: PhantomData<fn() -> M>,
+}
+
+impl<M: Sendable> LinkMailbox<M> {
+    /// Turns this process into one that traps link deaths.
+    pub(crate) fn new() -> Self {
+        host::die_when_link_dies(false);
+        Self {
+            _message: PhantomData,
+        }
+    }
+
+    fn take(tags: &[Tag], timeout: Option<Duration>) -> Message<M> {
+        match receive_raw(tags, timeout) {
+            Incoming::Data(message, _) => Message::Normal(message),
+            Incoming::Signal(signal) => Message::Signal(signal),
+        }
+    }
+
+    /// Waits for the next message or signal.
+    pub fn receive(&self) -> Message<M> {
+        Self::take(&[], None)
+    }
+
+    /// Waits up to `timeout`; `Message::Normal(Err(ReceiveError::Timeout))` if nothing came.
+    pub fn receive_timeout(&self, timeout: Duration) -> Message<M> {
+        Self::take(&[], Some(timeout))
+    }
+
+    /// Waits for the first message or signal tagged with one of `tags`.
+    pub fn tag_receive(&self, tags: &[Tag]) -> Message<M> {
+        Self::take(tags, None)
+    }
+
+    /// [`LinkMailbox::tag_receive`] with a timeout.
+    pub fn tag_receive_timeout(&self, tags: &[Tag], timeout: Duration) -> Message<M> {
+        Self::take(tags, Some(timeout))
+    }
+
+    /// Makes link deaths kill this process again and returns a plain [`Mailbox`]. If a link
+    /// already died and its signal is still queued, the process dies now.
+    #[must_use]
+    pub fn panic_if_link_panics(self) -> Mailbox<M> {
+        host::die_when_link_dies(true);
+        Mailbox::new()
+    }
+}

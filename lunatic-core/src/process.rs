@@ -1,0 +1,328 @@
+//! Processes: spawning them, handles to them, and links between them.
+//!
+//! | function | child linked? | parent on child's abnormal death | parent gets |
+//! |---|---|---|---|
+//! | [`spawn`], [`spawn_with`] | no | nothing | `Process<M>` |
+//! | [`spawn_link`], [`spawn_link_with`] | yes | a [`Message::Signal`](crate::Message::Signal) | `LinkMailbox<P>` |
+//! | [`spawn_link_unwrap`], [`spawn_link_unwrap_with`] | yes | dies too | `Mailbox<P>` |
+//!
+//! The functions given to spawn must not capture anything (they are `fn` pointers): the
+//! child runs in a new instance with its own memory, and a context travels to it as a
+//! serialized message.
+
+use std::fmt;
+use std::io::Write as _;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use lunatic_abi::NO_LINK;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::codec::{decode, encode, Sendable};
+use crate::error::LunaticError;
+use crate::host::{self, Entry};
+use crate::mailbox::{LinkMailbox, Mailbox};
+use crate::tag::Tag;
+
+/// A process's address: the node it runs on (0: this one) and its id there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ProcessId {
+    node: u64,
+    local: u64,
+}
+
+impl ProcessId {
+    /// A process on this node.
+    pub(crate) const fn local(local: u64) -> Self {
+        Self { node: 0, local }
+    }
+
+    /// The calling process.
+    pub(crate) fn current() -> Self {
+        Self::local(host::this())
+    }
+
+    /// The id as one number: the node in the high 64 bits, the local id in the low.
+    #[must_use]
+    pub const fn as_u128(self) -> u128 {
+        ((self.node as u128) << 64) | self.local as u128
+    }
+}
+
+impl fmt::Display for ProcessId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{}.{}>", self.node, self.local)
+    }
+}
+
+/// A handle to a process that receives messages of type `M`. Handles are plain data: they
+/// can be cloned, compared and sent inside messages to other processes.
+pub struct Process<M> {
+    id: ProcessId,
+    _message: PhantomData<fn(M)>,
+}
+
+impl<M> Process<M> {
+    pub(crate) const fn from_id(id: ProcessId) -> Self {
+        Self {
+            id,
+            _message: PhantomData,
+        }
+    }
+
+    /// The process's id, unique in the VM (never reused).
+    #[must_use]
+    pub fn id(&self) -> u128 {
+        self.id.as_u128()
+    }
+
+    /// The process's address.
+    #[must_use]
+    pub fn process_id(&self) -> ProcessId {
+        self.id
+    }
+
+    /// Links the calling process to this one and returns the link's tag. If either dies
+    /// abnormally, the other dies too, or receives a signal if it traps link deaths. A
+    /// process that is not alive counts as one that just died.
+    #[must_use = "signals about this link carry the tag"]
+    pub fn link(&self) -> Tag {
+        let tag = Tag::new();
+        host::link(tag.id(), self.id.local);
+        tag
+    }
+
+    /// Removes the link between the calling process and this one.
+    pub fn unlink(&self) {
+        host::unlink(self.id.local);
+    }
+
+    /// Kills the process (its links hear that it was killed). Killing a dead process does
+    /// nothing.
+    pub fn kill(&self) {
+        host::kill(self.id.local);
+    }
+
+    /// Whether the process is still alive.
+    #[must_use]
+    pub fn is_alive(&self) -> bool {
+        host::is_alive(self.id.local)
+    }
+}
+
+impl<M: Sendable> Process<M> {
+    /// Sends a message. A message to a dead process is dropped, never an error.
+    ///
+    /// # Panics
+    /// If `M`'s `Serialize` implementation fails.
+    pub fn send(&self, message: M) {
+        self.tag_send(Tag::none(), message);
+    }
+
+    /// Sends a message with a tag, for the receiver's selective receive.
+    ///
+    /// # Panics
+    /// If `M`'s `Serialize` implementation fails.
+    pub fn tag_send(&self, tag: Tag, message: M) {
+        host::send(self.id.local, tag.id(), &encode(&message));
+    }
+}
+
+impl<M> Clone for Process<M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M> Copy for Process<M> {}
+
+impl<M> PartialEq for Process<M> {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl<M> Eq for Process<M> {}
+
+impl<M> std::hash::Hash for Process<M> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+    }
+}
+
+impl<M> fmt::Debug for Process<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Process{}", self.id)
+    }
+}
+
+impl<M> Serialize for Process<M> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.id.serialize(serializer)
+    }
+}
+
+impl<'de, M> Deserialize<'de> for Process<M> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        ProcessId::deserialize(deserializer).map(Self::from_id)
+    }
+}
+
+/// The calling process, typed by its mailbox.
+#[must_use]
+pub fn this<M>(_mailbox: &Mailbox<M>) -> Process<M> {
+    Process::from_id(ProcessId::current())
+}
+
+/// Suspends the calling process for `duration` (no thread is blocked).
+pub fn sleep(duration: Duration) {
+    host::sleep(duration);
+}
+
+/// Suspends the calling process for `ms` milliseconds.
+pub fn sleep_ms(ms: u64) {
+    host::sleep(Duration::from_millis(ms));
+}
+
+/// Records the panic message with the host (which logs it as the reason the process died)
+/// and flushes the standard streams, so that output printed before a panic is not lost.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info.payload_as_str().unwrap_or("Box<dyn Any>");
+        let reason = match info.location() {
+            Some(location) => format!("{message} at {location}"),
+            None => message.to_owned(),
+        };
+        host::report_panic(&reason);
+        let _ = std::io::stdout().flush();
+    }));
+}
+
+/// Everything a process runs after its body returns.
+fn finish_process() {
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+}
+
+/// Runs the main process's body (what `#[lunatic::main]` expands to).
+#[doc(hidden)]
+pub fn run_main<M: Sendable>(main: fn(Mailbox<M>)) {
+    install_panic_hook();
+    main(Mailbox::new());
+    finish_process();
+}
+
+impl<M: Sendable> Entry for fn(Mailbox<M>) {
+    fn run(self) {
+        install_panic_hook();
+        self(Mailbox::new());
+        finish_process();
+    }
+}
+
+impl<C: Sendable, M: Sendable> Entry for fn(C, Mailbox<M>) {
+    fn run(self) {
+        install_panic_hook();
+        // The parent sends the context right after the spawn, before anyone else can know
+        // this process exists, so it is the first message.
+        let context = match host::receive(&[], None) {
+            host::Received::Data => decode::<C>(&host::message_data()),
+            _ => panic!("the spawn context did not arrive"),
+        };
+        match context {
+            Ok(context) => self(context, Mailbox::new()),
+            Err(error) => panic!("the spawn context could not be read: {error}"),
+        }
+        finish_process();
+    }
+}
+
+fn spawn_process<E: Entry, M>(link: Tag, entry: E) -> Result<Process<M>, LunaticError> {
+    host::spawn_entry(link.id(), entry).map(|id| Process::from_id(ProcessId::local(id)))
+}
+
+fn spawn_process_with<C: Sendable, M: Sendable>(
+    link: Tag,
+    context: C,
+    entry: fn(C, Mailbox<M>),
+) -> Result<Process<M>, LunaticError> {
+    let child = spawn_process::<_, M>(link, entry)?;
+    host::send(child.id.local, NO_LINK, &encode(&context));
+    Ok(child)
+}
+
+/// Spawns a process running `entry`.
+///
+/// # Errors
+/// The runtime cannot create the process (for example the process pool is full).
+pub fn spawn<M: Sendable>(entry: fn(Mailbox<M>)) -> Result<Process<M>, LunaticError> {
+    spawn_process(Tag::none(), entry)
+}
+
+/// Spawns a process running `entry` with `context` (which is serialized and sent to it:
+/// the child cannot see the parent's memory).
+///
+/// # Errors
+/// The runtime cannot create the process.
+pub fn spawn_with<C: Sendable, M: Sendable>(
+    context: C,
+    entry: fn(C, Mailbox<M>),
+) -> Result<Process<M>, LunaticError> {
+    spawn_process_with(Tag::none(), context, entry)
+}
+
+/// Spawns a process linked to the caller. The caller's mailbox becomes a [`LinkMailbox`]:
+/// if the child dies abnormally, the caller receives a signal instead of dying.
+///
+/// # Errors
+/// The runtime cannot create the process (the caller's mailbox is not changed then).
+pub fn spawn_link<P: Sendable, M: Sendable>(
+    mailbox: Mailbox<P>,
+    entry: fn(Mailbox<M>),
+) -> Result<(Process<M>, Tag, LinkMailbox<P>), LunaticError> {
+    let tag = Tag::new();
+    let link_mailbox = trap_link_deaths(mailbox);
+    spawn_process(tag, entry).map(|child| (child, tag, link_mailbox))
+}
+
+/// [`spawn_link`] with a context for the child.
+///
+/// # Errors
+/// The runtime cannot create the process.
+pub fn spawn_link_with<P: Sendable, C: Sendable, M: Sendable>(
+    mailbox: Mailbox<P>,
+    context: C,
+    entry: fn(C, Mailbox<M>),
+) -> Result<(Process<M>, Tag, LinkMailbox<P>), LunaticError> {
+    let tag = Tag::new();
+    let link_mailbox = trap_link_deaths(mailbox);
+    spawn_process_with(tag, context, entry).map(|child| (child, tag, link_mailbox))
+}
+
+/// Spawns a process linked to the caller; if the child dies abnormally, the caller dies
+/// too (Erlang's default for links).
+///
+/// # Errors
+/// The runtime cannot create the process.
+pub fn spawn_link_unwrap<P: Sendable, M: Sendable>(
+    mailbox: Mailbox<P>,
+    entry: fn(Mailbox<M>),
+) -> Result<(Process<M>, Mailbox<P>), LunaticError> {
+    spawn_process(Tag::new(), entry).map(|child| (child, mailbox))
+}
+
+/// [`spawn_link_unwrap`] with a context for the child.
+///
+/// # Errors
+/// The runtime cannot create the process.
+pub fn spawn_link_unwrap_with<P: Sendable, C: Sendable, M: Sendable>(
+    mailbox: Mailbox<P>,
+    context: C,
+    entry: fn(C, Mailbox<M>),
+) -> Result<(Process<M>, Mailbox<P>), LunaticError> {
+    spawn_process_with(Tag::new(), context, entry).map(|child| (child, mailbox))
+}
+
+fn trap_link_deaths<P: Sendable>(_mailbox: Mailbox<P>) -> LinkMailbox<P> {
+    LinkMailbox::new()
+}

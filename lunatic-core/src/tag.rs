@@ -1,0 +1,35 @@
+//! Tags: numbers that let a process wait for one particular message.
+
+use serde::{Deserialize, Serialize};
+
+/// A tag on a message. [`Tag::new`] returns a tag no other call in the same VM returns, so
+/// waiting for it (as [`crate::Request`] does for its reply) cannot pick up another message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Tag(i64);
+
+impl Tag {
+    /// A fresh, VM-wide unique tag.
+    #[must_use]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Self(crate::host::new_tag())
+    }
+
+    /// The tag of plain `send`s.
+    #[must_use]
+    pub const fn none() -> Self {
+        Self(0)
+    }
+
+    /// A tag from its number (for tags agreed on out of band).
+    #[must_use]
+    pub const fn from_id(id: i64) -> Self {
+        Self(id)
+    }
+
+    /// The tag's number.
+    #[must_use]
+    pub const fn id(self) -> i64 {
+        self.0
+    }
+}

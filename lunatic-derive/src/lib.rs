@@ -1,0 +1,74 @@
+//! Procedural macros for lunatic programs.
+//!
+//! | macro | what it does |
+//! |---|---|
+//! | [`macro@main`] | turns `fn main(mailbox: Mailbox<M>)` into the program's entry point |
+
+use proc_macro::TokenStream;
+use quote::quote;
+use syn::{parse_macro_input, spanned::Spanned, ItemFn};
+
+/// Marks the main process's function: `fn main(mailbox: Mailbox<M>)` (or `fn main()`).
+///
+/// The function runs as the program's first process; when it returns, the VM ends and every
+/// other process is killed.
+///
+/// ```ignore
+/// #[lunatic::main]
+/// fn main(mailbox: lunatic::Mailbox<()>) {
+///     println!("hello from process {}", lunatic::process::this(&mailbox).id());
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
+    if !attr.is_empty() {
+        let attr = proc_macro2::TokenStream::from(attr);
+        return syn::Error::new(attr.span(), "#[lunatic::main] takes no arguments")
+            .to_compile_error()
+            .into();
+    }
+    let function = parse_macro_input!(item as ItemFn);
+    match expand_main(function) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}
+
+fn expand_main(mut function: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
+    let signature = &function.sig;
+    if signature.ident != "main" {
+        return Err(syn::Error::new(
+            signature.ident.span(),
+            "#[lunatic::main] goes on `fn main`",
+        ));
+    }
+    if let Some(asyncness) = &signature.asyncness {
+        return Err(syn::Error::new(
+            asyncness.span(),
+            "lunatic processes are plain blocking code: remove `async`",
+        ));
+    }
+    if !matches!(signature.output, syn::ReturnType::Default) {
+        return Err(syn::Error::new(
+            signature.output.span(),
+            "`main` of a lunatic program returns nothing",
+        ));
+    }
+    let call = match signature.inputs.len() {
+        0 => quote! { ::lunatic::process::run_main(|_: ::lunatic::Mailbox<()>| __lunatic_main()) },
+        1 => quote! { ::lunatic::process::run_main(__lunatic_main) },
+        _ => {
+            return Err(syn::Error::new(
+                signature.inputs.span(),
+                "`main` takes one argument, its mailbox: `fn main(mailbox: Mailbox<M>)`",
+            ))
+        }
+    };
+    function.sig.ident = syn::Ident::new("__lunatic_main", function.sig.ident.span());
+    Ok(quote! {
+        fn main() {
+            #function
+            #call
+        }
+    })
+}

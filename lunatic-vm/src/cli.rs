@@ -1,0 +1,110 @@
+//! The `lunatic` command line.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use wasmtime::error::Context as _;
+
+use crate::config::RuntimeConfig;
+use crate::runtime::Runtime;
+use crate::wasi::WasiConfig;
+
+/// Runs a WebAssembly program (wasm32-wasip1) as lunatic processes.
+///
+/// The program's `_start` runs as the main process; when it ends, every other process is
+/// killed and its exit status becomes lunatic's. Set RUST_LOG=lunatic=debug to see why
+/// processes died, with wasm backtraces.
+#[derive(Debug, Parser)]
+#[command(name = "lunatic", version, about)]
+struct Cli {
+    /// Most processes alive at once (the size of the instance pool).
+    #[arg(long, default_value_t = RuntimeConfig::default().max_processes)]
+    max_processes: u32,
+    /// Most linear memory of one process, in MiB (address space reserved per process).
+    #[arg(long, value_name = "MIB", default_value_t = RuntimeConfig::default().memory_reservation >> 20)]
+    max_memory: u64,
+    /// Host stack of each process, in KiB.
+    #[arg(long, value_name = "KIB", default_value_t = RuntimeConfig::default().stack_size >> 10)]
+    stack_size: usize,
+    /// Worker threads that run processes (default: one per core).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Microseconds a process runs before it yields to others.
+    #[arg(long, value_name = "MICROS", default_value_t = 1000)]
+    preemption_interval: u64,
+    /// An environment variable for the program, as KEY=VALUE (repeatable). The host's own
+    /// environment is not passed on.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    envs: Vec<(String, String)>,
+    /// The program: a .wasm (or .wat) file.
+    wasm: PathBuf,
+    /// Arguments passed to the program.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+fn parse_env(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))
+}
+
+/// Runs the command with the process's arguments; returns the exit status.
+#[must_use]
+pub fn main() -> i32 {
+    init_logging();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("lunatic: error: {error:#}");
+            1
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("lunatic=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run(cli: Cli) -> wasmtime::Result<i32> {
+    let defaults = RuntimeConfig::default();
+    let config = RuntimeConfig {
+        max_processes: cli.max_processes,
+        memory_reservation: cli.max_memory << 20,
+        stack_size: cli.stack_size << 10,
+        worker_threads: cli.workers.unwrap_or(defaults.worker_threads).max(1),
+        preemption_interval: Duration::from_micros(cli.preemption_interval.max(10)),
+    };
+    let bytes = std::fs::read(&cli.wasm)
+        .with_context(|| format!("cannot read `{}`", cli.wasm.display()))?;
+    let mut args = vec![cli.wasm.display().to_string()];
+    args.extend(cli.args);
+    let wasi = WasiConfig {
+        args,
+        envs: cli.envs,
+    };
+
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.worker_threads)
+        .enable_all()
+        .build()
+        .context("cannot start the scheduler")?;
+    let code = tokio.block_on(async {
+        let runtime = Runtime::new(&config, &bytes, wasi)
+            .with_context(|| format!("cannot load `{}`", cli.wasm.display()))?;
+        runtime.run_main().await
+    })?;
+    // Other processes may still run; they are killed by leaving, after the output is out.
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    tokio.shutdown_background();
+    Ok(code)
+}

@@ -1,0 +1,78 @@
+//! Builds the wasmtime [`Engine`] every process of a runtime shares, and drives its epoch.
+//!
+//! Spawning is cheap because instances come from the pooling allocator with copy-on-write
+//! memory images: an instance is a few page-table entries, not a fresh mmap and copy.
+
+use std::time::Duration;
+
+use wasmtime::error::Context as _;
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, WasmBacktraceDetails};
+
+use crate::config::RuntimeConfig;
+
+/// Bytes of one wasm page.
+const WASM_PAGE: u64 = 64 << 10;
+
+/// Creates the engine for `config`.
+///
+/// # Errors
+/// Fails when wasmtime rejects the settings (for example a stack size too small for the
+/// wasm stack limit, or a pool that cannot be reserved).
+pub(crate) fn build_engine(
+    config: &RuntimeConfig,
+    backtrace_details: bool,
+) -> wasmtime::Result<Engine> {
+    let reservation = config.memory_reservation.max(WASM_PAGE);
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_core_instances(config.max_processes)
+        .total_memories(config.max_processes)
+        .total_tables(config.max_processes)
+        .total_stacks(config.max_processes)
+        .max_memory_size(usize::try_from(reservation).unwrap_or(usize::MAX))
+        .table_elements(100_000)
+        // Keep freed slots warm so a spawn after a death reuses page tables.
+        .max_unused_warm_slots(1_000);
+
+    let mut wasm = wasmtime::Config::new();
+    wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        .memory_reservation(reservation)
+        .memory_reservation_for_growth(0)
+        .memory_guard_size(WASM_PAGE)
+        .memory_may_move(false)
+        .memory_init_cow(true)
+        .epoch_interruption(true)
+        .async_stack_size(config.stack_size)
+        .max_wasm_stack(config.stack_size / 2)
+        .wasm_backtrace_details(if backtrace_details {
+            WasmBacktraceDetails::Enable
+        } else {
+            WasmBacktraceDetails::Disable
+        });
+    Engine::new(&wasm).with_context(|| {
+        format!(
+            "cannot create the wasm engine for {} processes of {} MiB each \
+             (try a smaller --max-processes or --memory-reservation)",
+            config.max_processes,
+            reservation >> 20
+        )
+    })
+}
+
+/// Advances the engine's epoch every `interval` on a thread of its own, so that a running
+/// process reaches its deadline and yields. The thread lives as long as the engine.
+///
+/// # Errors
+/// The thread cannot be started.
+pub(crate) fn start_epoch_ticker(engine: &Engine, interval: Duration) -> std::io::Result<()> {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("lunatic-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(interval);
+            }
+        })
+        .map(drop)
+}

@@ -1,0 +1,183 @@
+//! Import module `lunatic::message`: building, sending and receiving messages.
+//!
+//! A process has at most one *outgoing* message (being written) and one *incoming* message
+//! (the last one received). Sending moves the outgoing bytes into the target's mailbox
+//! without another copy; receiving makes a queued message the incoming one, which the guest
+//! then copies out.
+//!
+//! | function | parameters | returns | traps when |
+//! |---|---|---|---|
+//! | `new_tag` | | `i64`: a tag unique in this VM, never 0 | never |
+//! | `create_data` | `tag: i64, capacity: u64` | nothing: starts a new outgoing message, dropping an unsent one; `capacity` is a size hint | never |
+//! | `write_data` | `ptr: u32, len: u32` | `u32`: bytes appended | no outgoing message; range outside memory; message over [`MAX_MESSAGE_SIZE`] |
+//! | `send` | `process: u64` | nothing: the message goes to `process`, or is dropped if it is not alive | no outgoing message |
+//! | `receive` | `tags_ptr: u32, tags_len: u32, timeout_ms: u64` | [`ReceiveStatus`] | range outside memory; more than 1024 tags; the process is killed while it waits (it ends) |
+//! | `data_size` | | `u64`: bytes of the incoming message | no incoming message |
+//! | `read_data` | `ptr: u32, len: u32` | `u32`: bytes copied, `min(len, size)` | no incoming message; range outside memory |
+//! | `get_tag` | | `i64`: the incoming message's tag | no incoming message |
+//! | `signal_process` | | `u64`: the process whose death the incoming signal reports | the incoming message is not a signal |
+//!
+//! `receive` takes the first queued message whose tag is one of the `tags_len` `i64` tags at
+//! `tags_ptr` (any message when `tags_len` is 0) and waits up to `timeout_ms` milliseconds
+//! ([`WAIT_FOREVER`]: no limit) for one. Only the calling process is suspended. A signal's
+//! data is the dead process's reason, as UTF-8 text.
+
+use std::time::Duration;
+
+use lunatic_abi::{ReceiveStatus, MAX_MESSAGE_SIZE, WAIT_FOREVER};
+use wasmtime::{bail, format_err};
+use wasmtime::{Caller, Linker};
+
+use super::memory;
+use crate::process::{Message, MessageKind};
+use crate::state::{Outgoing, ProcessState};
+
+const MODULE: &str = "lunatic::message";
+
+/// Most tags one selective receive may name.
+const MAX_TAGS: u32 = 1024;
+
+/// Bytes preallocated at most for an outgoing message, whatever capacity the guest asks.
+const MAX_CAPACITY_HINT: u64 = 64 << 10;
+
+fn incoming<'a>(
+    caller: &'a Caller<'_, ProcessState>,
+    function: &str,
+) -> wasmtime::Result<&'a Message> {
+    caller
+        .data()
+        .incoming
+        .as_ref()
+        .ok_or_else(|| format_err!("{MODULE}::{function}: no message has been received"))
+}
+
+pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
+    linker.func_wrap(MODULE, "new_tag", |caller: Caller<'_, ProcessState>| {
+        caller.data().runtime.new_tag()
+    })?;
+    linker.func_wrap(
+        MODULE,
+        "create_data",
+        |mut caller: Caller<'_, ProcessState>, tag: i64, capacity: u64| {
+            let capacity = capacity.min(MAX_CAPACITY_HINT) as usize;
+            caller.data_mut().outgoing = Some(Outgoing {
+                tag,
+                data: Vec::with_capacity(capacity),
+            });
+        },
+    )?;
+    linker.func_wrap(MODULE, "write_data", write_data)?;
+    linker.func_wrap(
+        MODULE,
+        "send",
+        |mut caller: Caller<'_, ProcessState>, process: u64| {
+            let state = caller.data_mut();
+            let outgoing = state
+                .outgoing
+                .take()
+                .ok_or_else(|| format_err!("{MODULE}::send: no message was created"))?;
+            if let Some(target) = state.runtime.processes().get(process) {
+                target.mailbox().push(Message {
+                    tag: outgoing.tag,
+                    kind: MessageKind::Data(outgoing.data),
+                });
+            }
+            Ok(())
+        },
+    )?;
+    linker.func_wrap_async(
+        MODULE,
+        "receive",
+        |caller, (tags_ptr, tags_len, timeout_ms): (u32, u32, u64)| {
+            Box::new(receive(caller, tags_ptr, tags_len, timeout_ms))
+        },
+    )?;
+    linker.func_wrap(MODULE, "data_size", |caller: Caller<'_, ProcessState>| {
+        Ok(incoming(&caller, "data_size")?.bytes().len() as u64)
+    })?;
+    linker.func_wrap(MODULE, "read_data", read_data)?;
+    linker.func_wrap(MODULE, "get_tag", |caller: Caller<'_, ProcessState>| {
+        Ok(incoming(&caller, "get_tag")?.tag)
+    })?;
+    linker.func_wrap(
+        MODULE,
+        "signal_process",
+        |caller: Caller<'_, ProcessState>| match incoming(&caller, "signal_process")?.kind {
+            MessageKind::LinkDied { process, .. } => Ok(process),
+            MessageKind::Data(_) => {
+                bail!("{MODULE}::signal_process: the incoming message is not a signal")
+            }
+        },
+    )?;
+    Ok(())
+}
+
+fn write_data(mut caller: Caller<'_, ProcessState>, ptr: u32, len: u32) -> wasmtime::Result<u32> {
+    const FUNCTION: &str = "lunatic::message::write_data";
+    let memory = memory::memory(&caller, FUNCTION)?;
+    let (bytes, state) = memory.data_and_store_mut(&mut caller);
+    let outgoing = state
+        .outgoing
+        .as_mut()
+        .ok_or_else(|| format_err!("{FUNCTION}: no message was created"))?;
+    let bytes = memory::slice(bytes, ptr, len, FUNCTION)?;
+    if outgoing.data.len() + bytes.len() > MAX_MESSAGE_SIZE {
+        bail!("{FUNCTION}: the message would exceed the limit of {MAX_MESSAGE_SIZE} bytes");
+    }
+    outgoing.data.extend_from_slice(bytes);
+    Ok(len)
+}
+
+fn read_data(mut caller: Caller<'_, ProcessState>, ptr: u32, len: u32) -> wasmtime::Result<u32> {
+    const FUNCTION: &str = "lunatic::message::read_data";
+    let memory = memory::memory(&caller, FUNCTION)?;
+    let (bytes, state) = memory.data_and_store_mut(&mut caller);
+    let message = state
+        .incoming
+        .as_ref()
+        .ok_or_else(|| format_err!("{FUNCTION}: no message has been received"))?;
+    let data = message.bytes();
+    let count = data.len().min(len as usize);
+    // `count` is at most `len`, a u32.
+    memory::slice_mut(bytes, ptr, count as u32, FUNCTION)?.copy_from_slice(&data[..count]);
+    Ok(count as u32)
+}
+
+async fn receive(
+    mut caller: Caller<'_, ProcessState>,
+    tags_ptr: u32,
+    tags_len: u32,
+    timeout_ms: u64,
+) -> wasmtime::Result<u32> {
+    const FUNCTION: &str = "lunatic::message::receive";
+    if tags_len > MAX_TAGS {
+        bail!("{FUNCTION}: {tags_len} tags given, at most {MAX_TAGS} are allowed");
+    }
+    let raw = memory::read(&mut caller, tags_ptr, tags_len * 8, FUNCTION)?;
+    let tags: Vec<i64> = raw
+        .chunks_exact(8)
+        .map(|chunk| i64::from_le_bytes(chunk.try_into().unwrap_or_default()))
+        .collect();
+    let timeout = (timeout_ms != WAIT_FOREVER).then(|| Duration::from_millis(timeout_ms));
+    let handle = std::sync::Arc::clone(&caller.data().handle);
+    let received = handle
+        .mailbox()
+        .receive(&tags, timeout)
+        .await
+        .map_err(crate::process::Terminated)?;
+    let status = match &received {
+        None => ReceiveStatus::TimedOut,
+        Some(Message {
+            kind: MessageKind::Data(_),
+            ..
+        }) => ReceiveStatus::Data,
+        Some(Message {
+            kind: MessageKind::LinkDied { .. },
+            ..
+        }) => ReceiveStatus::Signal,
+    };
+    if received.is_some() {
+        caller.data_mut().incoming = received;
+    }
+    Ok(status as u32)
+}

@@ -1,0 +1,35 @@
+//! The host ABI: every function a guest may import, one import module per file.
+//!
+//! | import module | file | what it does |
+//! |---|---|---|
+//! | `lunatic::error` | [`error`] | read and drop errors other calls returned by id |
+//! | `lunatic::message` | [`message`] | build, send and receive messages; tags |
+//! | `lunatic::process` | [`process`] | spawn, link, kill, sleep, identity |
+//! | `wasi_snapshot_preview1` | `wasmtime-wasi` | standard streams, args, env, clocks, random, exit |
+//!
+//! Conventions: pointers and lengths are `u32` offsets into the caller's exported `memory`;
+//! process ids are `u64`; tags are `i64`. A guest that passes memory ranges outside its
+//! memory, or calls a function out of order, traps with a message naming the function:
+//! only the calling process dies, the host never panics.
+
+pub(crate) mod error;
+mod memory;
+pub(crate) mod message;
+pub(crate) mod process;
+
+use wasmtime::{Engine, Linker};
+
+use crate::state::ProcessState;
+
+/// A linker holding every host function and WASI preview 1.
+///
+/// # Errors
+/// Only if two definitions clash, which is a bug in this crate.
+pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<ProcessState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p1::add_to_linker_async(&mut linker, ProcessState::wasi)?;
+    error::register(&mut linker)?;
+    message::register(&mut linker)?;
+    process::register(&mut linker)?;
+    Ok(linker)
+}

@@ -1,0 +1,211 @@
+//! Import module `lunatic::process`: spawning, identity, links, kills and sleeping.
+//!
+//! | function | parameters | returns | traps when |
+//! |---|---|---|---|
+//! | `spawn` | `link_tag: i64, func_ptr: u32, func_len: u32, params_ptr: u32, params_len: u32, id_ptr: u32` | [`SpawnStatus`]; writes the new process id (or an error id) as `u64` at `id_ptr` | a range is outside memory; the name is not UTF-8; the parameters are malformed |
+//! | `this` | | `u64`: the caller's process id | never |
+//! | `sleep_ms` | `ms: u64` | nothing, after `ms` milliseconds | the process is killed while it sleeps (it ends) |
+//! | `link` | `tag: i64, process: u64` | nothing: links both ways; a dead `process` is reported at once | never |
+//! | `unlink` | `process: u64` | nothing | never |
+//! | `kill` | `process: u64` | nothing: `process` ends with reason "killed"; unknown ids are ignored | never |
+//! | `is_alive` | `process: u64` | `u32`: 1 if alive, 0 if not | never |
+//! | `die_when_link_dies` | `enabled: u32` | nothing: 1 (the default) makes abnormal deaths of linked processes kill the caller; 0 turns them into signal messages | never |
+//! | `report_panic` | `ptr: u32, len: u32` | nothing: records the panic message the caller is about to trap with | the range is outside memory |
+//!
+//! `spawn` starts exported function `func` (UTF-8 name at `func_ptr`) of the caller's own
+//! module in a new instance. Its arguments are `params_len` bytes at `params_ptr`: a sequence
+//! of [`PARAM_SIZE`]-byte entries, each a [`ParamKind`] byte and a 16-byte little-endian
+//! value. With `link_tag` other than [`NO_LINK`] the child is linked to the caller before it
+//! runs, and signals about it carry that tag. A function that does not exist, arguments of the
+//! wrong types, or a full process pool make it return [`SpawnStatus::Failed`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lunatic_abi::{ParamKind, SpawnStatus, NO_LINK, PARAM_SIZE};
+use wasmtime::{bail, format_err};
+use wasmtime::{Caller, Linker, Val};
+
+use super::memory;
+use crate::process::{DeathReason, Terminated};
+use crate::runtime::{Entry, Link};
+use crate::state::ProcessState;
+
+const MODULE: &str = "lunatic::process";
+
+/// Most bytes of a panic message kept.
+const MAX_PANIC_MESSAGE: u32 = 64 << 10;
+
+pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
+    linker.func_wrap_async(
+        MODULE,
+        "spawn",
+        |caller,
+         (link_tag, func_ptr, func_len, params_ptr, params_len, id_ptr): (
+            i64,
+            u32,
+            u32,
+            u32,
+            u32,
+            u32,
+        )| {
+            Box::new(spawn(
+                caller,
+                link_tag,
+                (func_ptr, func_len),
+                (params_ptr, params_len),
+                id_ptr,
+            ))
+        },
+    )?;
+    linker.func_wrap(MODULE, "this", |caller: Caller<'_, ProcessState>| {
+        caller.data().handle.id()
+    })?;
+    linker.func_wrap_async(MODULE, "sleep_ms", |caller, (ms,): (u64,)| {
+        let handle = Arc::clone(&caller.data().handle);
+        Box::new(async move {
+            handle
+                .mailbox()
+                .sleep(Duration::from_millis(ms))
+                .await
+                .map_err(|reason| wasmtime::Error::new(Terminated(reason)))
+        })
+    })?;
+    linker.func_wrap(
+        MODULE,
+        "link",
+        |caller: Caller<'_, ProcessState>, tag: i64, process: u64| {
+            let state = caller.data();
+            state.runtime.link(&state.handle, process, tag);
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "unlink",
+        |caller: Caller<'_, ProcessState>, process: u64| {
+            let state = caller.data();
+            state.runtime.unlink(&state.handle, process);
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "kill",
+        |caller: Caller<'_, ProcessState>, process: u64| {
+            if let Some(target) = caller.data().runtime.processes().get(process) {
+                target.mailbox().kill(DeathReason::Killed);
+            }
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "is_alive",
+        |caller: Caller<'_, ProcessState>, process: u64| {
+            u32::from(caller.data().runtime.processes().get(process).is_some())
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "die_when_link_dies",
+        |caller: Caller<'_, ProcessState>, enabled: u32| {
+            caller.data().handle.set_traps_link_deaths(enabled == 0);
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "report_panic",
+        |mut caller: Caller<'_, ProcessState>, ptr: u32, len: u32| {
+            let bytes = memory::read(
+                &mut caller,
+                ptr,
+                len.min(MAX_PANIC_MESSAGE),
+                "lunatic::process::report_panic",
+            )?;
+            caller.data_mut().panic_message = Some(String::from_utf8_lossy(&bytes).into_owned());
+            Ok(())
+        },
+    )?;
+    Ok(())
+}
+
+async fn spawn(
+    mut caller: Caller<'_, ProcessState>,
+    link_tag: i64,
+    (func_ptr, func_len): (u32, u32),
+    (params_ptr, params_len): (u32, u32),
+    id_ptr: u32,
+) -> wasmtime::Result<u32> {
+    const FUNCTION: &str = "lunatic::process::spawn";
+    // Check the output slot before a process exists that nobody could learn the id of.
+    memory::write(&mut caller, id_ptr, &[0; 8], FUNCTION)?;
+    let name = memory::read(&mut caller, func_ptr, func_len, FUNCTION)?;
+    let function = String::from_utf8(name)
+        .map_err(|_| format_err!("{FUNCTION}: the function name is not UTF-8"))?;
+    let params = decode_params(&memory::read(
+        &mut caller,
+        params_ptr,
+        params_len,
+        FUNCTION,
+    )?)?;
+
+    let state = caller.data();
+    let runtime = Arc::clone(&state.runtime);
+    let parent = Arc::clone(&state.handle);
+    let link = (link_tag != NO_LINK).then(|| Link {
+        to: Arc::clone(&parent),
+        tag: link_tag,
+    });
+    let spawned = runtime
+        .spawn(Entry { function, params }, Some(&parent), link, None)
+        .await;
+    let (status, value) = match spawned {
+        Ok(child) => (SpawnStatus::Spawned, child.id()),
+        Err(error) => (
+            SpawnStatus::Failed,
+            caller.data_mut().errors.insert(format!("{error:#}"))?,
+        ),
+    };
+    memory::write(&mut caller, id_ptr, &value.to_le_bytes(), FUNCTION)?;
+    Ok(status as u32)
+}
+
+/// Decodes spawn parameters (see the module docs).
+fn decode_params(bytes: &[u8]) -> wasmtime::Result<Vec<Val>> {
+    if bytes.len() % PARAM_SIZE != 0 {
+        bail!(
+            "lunatic::process::spawn: the parameters are {} bytes, not a multiple of {PARAM_SIZE}",
+            bytes.len()
+        );
+    }
+    bytes
+        .chunks_exact(PARAM_SIZE)
+        .map(|entry| {
+            let mut value = [0u8; 16];
+            value.copy_from_slice(&entry[1..]);
+            let value = u128::from_le_bytes(value);
+            match ParamKind::try_from(entry[0]) {
+                Ok(ParamKind::I32) => Ok(Val::I32(value as u32 as i32)),
+                Ok(ParamKind::I64) => Ok(Val::I64(value as u64 as i64)),
+                Ok(ParamKind::V128) => Ok(Val::V128(value.into())),
+                Err(kind) => bail!("lunatic::process::spawn: unknown parameter type {kind:#04x}"),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_decode_and_reject_garbage() {
+        let mut bytes = vec![ParamKind::I32 as u8];
+        bytes.extend_from_slice(&7u128.to_le_bytes());
+        bytes.push(ParamKind::I64 as u8);
+        bytes.extend_from_slice(&(u64::MAX as u128).to_le_bytes());
+        let params = decode_params(&bytes).unwrap();
+        assert!(matches!(params[..], [Val::I32(7), Val::I64(-1)]));
+        assert!(decode_params(&bytes[..5]).is_err());
+        bytes[0] = 0x42;
+        assert!(decode_params(&bytes).is_err());
+    }
+}

@@ -1,0 +1,27 @@
+//! The lunatic runtime: runs WebAssembly programs as many small, isolated processes.
+//!
+//! Every process is its own wasm instance (its own linear memory) on wasmtime, executed on
+//! an async fiber in a tokio task, so a process blocked in `receive` or `sleep` costs no
+//! thread, and a process in `loop {}` is preempted at every epoch tick.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`config`] | the settings that decide density and speed |
+//! | [`runtime`] | the engine, the program, the life of each process |
+//! | [`process`] | ids, mailboxes, links, death reasons, the process table |
+//! | `host` | the host ABI guests import (documented function by function) |
+//! | [`wasi`] | what WASI shows a process |
+//! | [`cli`] | the `lunatic` command |
+
+pub mod cli;
+pub mod config;
+mod engine;
+mod host;
+pub mod process;
+pub mod program;
+pub mod runtime;
+pub mod state;
+pub mod wasi;
+
+pub use config::RuntimeConfig;
+pub use runtime::Runtime;

@@ -1,0 +1,63 @@
+//! The set of processes one process is linked to.
+
+use std::collections::HashMap;
+
+use super::ProcessId;
+
+/// Links of one process: the linked process and the tag its signals carry.
+///
+/// Once the owner dies the set is closed; a link to a closed set is refused, so a link can
+/// never be added to a process whose death notifications were already sent.
+#[derive(Debug, Default)]
+pub struct LinkSet {
+    links: HashMap<ProcessId, i64>,
+    closed: bool,
+}
+
+impl LinkSet {
+    /// Adds a link; returns `false` (and adds nothing) when the owner is already dead.
+    pub fn insert(&mut self, process: ProcessId, tag: i64) -> bool {
+        if self.closed {
+            return false;
+        }
+        self.links.insert(process, tag);
+        true
+    }
+
+    /// Removes a link and returns its tag, if it was there.
+    pub fn remove(&mut self, process: ProcessId) -> Option<i64> {
+        self.links.remove(&process)
+    }
+
+    /// Closes the set for good and returns every link it held.
+    pub fn close(&mut self) -> HashMap<ProcessId, i64> {
+        self.closed = true;
+        std::mem::take(&mut self.links)
+    }
+
+    /// How many links the set holds.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.links.len()
+    }
+
+    /// Whether the set holds no link.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.links.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closed_set_refuses_links() {
+        let mut set = LinkSet::default();
+        assert!(set.insert(1, 7));
+        assert_eq!(set.close().get(&1), Some(&7));
+        assert!(!set.insert(2, 8));
+        assert!(set.is_empty());
+    }
+}

@@ -1,0 +1,237 @@
+//! A process's queue of messages and signals, with selective receive.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use super::{DeathReason, ProcessId};
+
+/// What a message carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageKind {
+    /// Bytes a process sent (the guest's serialized value).
+    Data(Vec<u8>),
+    /// A linked process died abnormally, delivered to a process that traps link deaths.
+    LinkDied {
+        /// The process that died.
+        process: ProcessId,
+        /// Why it died, as text.
+        reason: String,
+    },
+}
+
+/// One entry of a mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The tag selective receive matches on (the link's tag for a signal).
+    pub tag: i64,
+    /// The payload.
+    pub kind: MessageKind,
+}
+
+impl Message {
+    /// The bytes a guest reads: the data, or a signal's reason as UTF-8 text.
+    #[must_use]
+    pub fn bytes(&self) -> &[u8] {
+        match &self.kind {
+            MessageKind::Data(data) => data,
+            MessageKind::LinkDied { reason, .. } => reason.as_bytes(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    messages: VecDeque<Message>,
+    death: Option<DeathReason>,
+    closed: bool,
+}
+
+/// The mailbox of one process.
+///
+/// Only the owning process receives; anyone may push. A pending death (a kill, or a link
+/// death the owner does not trap) wakes the owner, which then ends with that reason.
+#[derive(Debug, Default)]
+pub struct Mailbox {
+    queue: Mutex<Queue>,
+    notify: Notify,
+    death_pending: AtomicBool,
+}
+
+impl Mailbox {
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        // A panic while the lock is held cannot leave the queue half-changed (every
+        // critical section is a single push, remove or take), so poisoning is ignored.
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Queues a message and wakes the owner; a closed mailbox (dead owner) drops it.
+    pub fn push(&self, message: Message) {
+        let mut queue = self.queue();
+        if queue.closed {
+            return;
+        }
+        queue.messages.push_back(message);
+        drop(queue);
+        self.notify.notify_one();
+    }
+
+    /// Asks the owner to die with `reason`; the first reason given wins.
+    pub fn kill(&self, reason: DeathReason) {
+        let mut queue = self.queue();
+        if queue.closed || queue.death.is_some() {
+            return;
+        }
+        queue.death = Some(reason);
+        self.death_pending.store(true, Ordering::Release);
+        drop(queue);
+        self.notify.notify_one();
+    }
+
+    /// Whether the owner has been asked to die (cheap; checked at every preemption point).
+    pub fn is_death_pending(&self) -> bool {
+        self.death_pending.load(Ordering::Acquire)
+    }
+
+    /// The reason the owner must die with, if it must.
+    pub fn pending_death(&self) -> Option<DeathReason> {
+        if !self.is_death_pending() {
+            return None;
+        }
+        self.queue().death.clone()
+    }
+
+    /// Whether a link-death signal is queued.
+    pub fn has_signal(&self) -> Option<ProcessId> {
+        self.queue().messages.iter().find_map(|m| match m.kind {
+            MessageKind::LinkDied { process, .. } => Some(process),
+            MessageKind::Data(_) => None,
+        })
+    }
+
+    /// Drops every queued message and refuses new ones (the owner died).
+    pub fn close(&self) {
+        let mut queue = self.queue();
+        queue.closed = true;
+        queue.messages = VecDeque::new();
+    }
+
+    /// How many messages wait.
+    pub fn len(&self) -> usize {
+        self.queue().messages.len()
+    }
+
+    /// Whether no message waits.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Takes the first message whose tag is in `tags` (any message when `tags` is empty),
+    /// waiting up to `timeout` (`None`: forever) for one to arrive.
+    ///
+    /// # Errors
+    /// Returns the death reason as soon as the owner is asked to die.
+    pub async fn receive(
+        &self,
+        tags: &[i64],
+        timeout: Option<Duration>,
+    ) -> Result<Option<Message>, DeathReason> {
+        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        loop {
+            {
+                let mut queue = self.queue();
+                if let Some(reason) = &queue.death {
+                    return Err(reason.clone());
+                }
+                let found = if tags.is_empty() {
+                    (!queue.messages.is_empty()).then_some(0)
+                } else {
+                    queue.messages.iter().position(|m| tags.contains(&m.tag))
+                };
+                if let Some(index) = found {
+                    return Ok(queue.messages.remove(index));
+                }
+            }
+            // `notify_one` leaves a permit when nobody waits, so a push between the scan
+            // above and this wait is never missed.
+            match deadline {
+                None => self.notify.notified().await,
+                Some(deadline) => {
+                    if tokio::time::timeout_at(deadline, self.notify.notified())
+                        .await
+                        .is_err()
+                    {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits until `duration` has passed or the owner is asked to die.
+    ///
+    /// # Errors
+    /// Returns the death reason if the owner is asked to die first.
+    pub async fn sleep(&self, duration: Duration) -> Result<(), DeathReason> {
+        let deadline = tokio::time::Instant::now() + duration;
+        loop {
+            if let Some(reason) = self.pending_death() {
+                return Err(reason);
+            }
+            if tokio::time::timeout_at(deadline, self.notify.notified())
+                .await
+                .is_err()
+            {
+                return Ok(());
+            }
+            // Woken by a push (the next receive scans the queue anyway) or a kill.
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(tag: i64, byte: u8) -> Message {
+        Message {
+            tag,
+            kind: MessageKind::Data(vec![byte]),
+        }
+    }
+
+    #[tokio::test]
+    async fn selective_receive_skips_other_tags() {
+        let mailbox = Mailbox::default();
+        mailbox.push(data(1, 1));
+        mailbox.push(data(2, 2));
+        let got = mailbox.receive(&[2], None).await.unwrap().unwrap();
+        assert_eq!(got, data(2, 2));
+        assert_eq!(
+            mailbox.receive(&[], None).await.unwrap().unwrap(),
+            data(1, 1)
+        );
+    }
+
+    #[tokio::test]
+    async fn receive_times_out_and_kill_wakes() {
+        let mailbox = Mailbox::default();
+        let got = mailbox.receive(&[], Some(Duration::from_millis(5))).await;
+        assert_eq!(got, Ok(None));
+        mailbox.kill(DeathReason::Killed);
+        assert_eq!(mailbox.receive(&[], None).await, Err(DeathReason::Killed));
+    }
+
+    #[tokio::test]
+    async fn closed_mailbox_drops_messages() {
+        let mailbox = Mailbox::default();
+        mailbox.close();
+        mailbox.push(data(1, 1));
+        assert!(mailbox.is_empty());
+    }
+}

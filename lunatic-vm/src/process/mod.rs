@@ -1,0 +1,27 @@
+//! Processes: identity, why they die, and the shared handle other processes reach them by.
+//!
+//! | type | job |
+//! |---|---|
+//! | [`ProcessHandle`] | the part of a process other processes may touch: mailbox, links |
+//! | [`ProcessTable`] | every live process by id |
+//! | [`Mailbox`] | queued messages and signals, selective receive, a pending death |
+//! | [`LinkSet`] | the processes one process is linked to |
+//! | [`DeathReason`] | why a process ended, and whether linked processes hear of it |
+
+mod death;
+mod handle;
+mod links;
+mod mailbox;
+mod table;
+
+pub use death::DeathReason;
+pub(crate) use death::Terminated;
+pub use handle::ProcessHandle;
+pub use links::LinkSet;
+pub use mailbox::{Mailbox, Message, MessageKind};
+pub use table::ProcessTable;
+
+/// The id of a process, unique within one runtime (ids are never reused).
+///
+/// Ids are local to a node; when processes span nodes, the guest pairs this with a node id.
+pub type ProcessId = u64;

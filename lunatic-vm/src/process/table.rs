@@ -1,0 +1,61 @@
+//! Every live process of a runtime, by id.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use dashmap::DashMap;
+
+use super::{ProcessHandle, ProcessId};
+
+/// The live processes of one runtime. Sharded, so sends from many threads rarely contend.
+#[derive(Debug)]
+pub struct ProcessTable {
+    processes: DashMap<ProcessId, Arc<ProcessHandle>>,
+    next_id: AtomicU64,
+}
+
+impl Default for ProcessTable {
+    fn default() -> Self {
+        Self {
+            processes: DashMap::new(),
+            next_id: AtomicU64::new(1),
+        }
+    }
+}
+
+impl ProcessTable {
+    /// A fresh id; ids start at 1 and are never reused.
+    pub fn next_id(&self) -> ProcessId {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Adds a process.
+    pub fn insert(&self, handle: Arc<ProcessHandle>) {
+        self.processes.insert(handle.id(), handle);
+    }
+
+    /// The live process with this id.
+    #[must_use]
+    pub fn get(&self, id: ProcessId) -> Option<Arc<ProcessHandle>> {
+        self.processes
+            .get(&id)
+            .map(|entry| Arc::clone(entry.value()))
+    }
+
+    /// Removes a process; `None` if it was not there.
+    pub fn remove(&self, id: ProcessId) -> Option<Arc<ProcessHandle>> {
+        self.processes.remove(&id).map(|(_, handle)| handle)
+    }
+
+    /// How many processes are alive.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.processes.len()
+    }
+
+    /// Whether no process is alive.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.processes.is_empty()
+    }
+}

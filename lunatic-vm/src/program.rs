@@ -1,0 +1,58 @@
+//! A wasm program compiled and linked once, from which every process is instantiated.
+
+use wasmtime::error::Context as _;
+use wasmtime::{Engine, ExternType, FuncType, InstancePre, Linker, Module, ValType};
+
+use crate::state::ProcessState;
+
+/// A compiled, pre-linked module. Instantiating it costs a few microseconds: imports were
+/// resolved once, and memory comes copy-on-write from the pool.
+pub struct Program {
+    module: Module,
+    pre: InstancePre<ProcessState>,
+}
+
+impl Program {
+    /// Compiles `bytes` (binary wasm or WAT) and links it against `linker`.
+    ///
+    /// # Errors
+    /// The bytes are not a valid module, or it imports a function the runtime lacks.
+    pub fn new(
+        engine: &Engine,
+        linker: &Linker<ProcessState>,
+        bytes: &[u8],
+    ) -> wasmtime::Result<Self> {
+        let module = Module::new(engine, bytes).context("not a valid WebAssembly module")?;
+        let pre = linker
+            .instantiate_pre(&module)
+            .context("the module's imports do not match this runtime's host functions")?;
+        Ok(Self { module, pre })
+    }
+
+    /// The pre-linked module.
+    pub(crate) fn instance_pre(&self) -> &InstancePre<ProcessState> {
+        &self.pre
+    }
+
+    /// The type of exported function `name`.
+    ///
+    /// # Errors
+    /// There is no such export, or it is not a function.
+    pub fn entry_type(&self, name: &str) -> wasmtime::Result<FuncType> {
+        match self.module.get_export(name) {
+            Some(ExternType::Func(ty)) => Ok(ty),
+            Some(_) => wasmtime::bail!("export `{name}` is not a function"),
+            None => wasmtime::bail!("the module has no exported function `{name}`"),
+        }
+    }
+}
+
+/// Whether `value` has type `ty` (for checking spawn parameters).
+pub(crate) fn val_matches(value: &wasmtime::Val, ty: &ValType) -> bool {
+    matches!(
+        (value, ty),
+        (wasmtime::Val::I32(_), ValType::I32)
+            | (wasmtime::Val::I64(_), ValType::I64)
+            | (wasmtime::Val::V128(_), ValType::V128)
+    )
+}

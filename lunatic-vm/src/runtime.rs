@@ -1,0 +1,313 @@
+//! The runtime: one engine, one program, the process table, and the life of each process
+//! from spawn to the death notices it sends.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+use wasmtime::error::Context as _;
+use wasmtime::{Engine, Func, Linker, Store, StoreContextMut, UpdateDeadline, Val, WasmBacktrace};
+use wasmtime_wasi::I32Exit;
+
+use crate::config::RuntimeConfig;
+use crate::process::{DeathReason, ProcessHandle, ProcessTable};
+use crate::program::{val_matches, Program};
+use crate::state::ProcessState;
+use crate::wasi::WasiConfig;
+
+/// How to start a process: which exported function, with which arguments.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The exported function the process runs.
+    pub function: String,
+    /// Its arguments.
+    pub params: Vec<Val>,
+}
+
+/// Who a new process is linked to, if anyone.
+#[derive(Debug, Clone)]
+pub(crate) struct Link {
+    pub(crate) to: Arc<ProcessHandle>,
+    pub(crate) tag: i64,
+}
+
+/// A running lunatic VM.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<ProcessState>,
+    program: Program,
+    processes: ProcessTable,
+    wasi: WasiConfig,
+    next_tag: AtomicI64,
+}
+
+impl Runtime {
+    /// Builds the engine for `config` and compiles `wasm` (binary or WAT) into the program
+    /// every process runs. Starts the preemption ticker.
+    ///
+    /// # Errors
+    /// The engine cannot be created with these settings, or the module does not compile or
+    /// link.
+    pub fn new(
+        config: &RuntimeConfig,
+        wasm: &[u8],
+        wasi: WasiConfig,
+    ) -> wasmtime::Result<Arc<Self>> {
+        let backtraces = tracing::enabled!(target: "lunatic::process", tracing::Level::DEBUG);
+        let engine = crate::engine::build_engine(config, backtraces)?;
+        crate::engine::start_epoch_ticker(&engine, config.preemption_interval)?;
+        let linker = crate::host::linker(&engine)?;
+        let program = Program::new(&engine, &linker, wasm)?;
+        Ok(Arc::new(Self {
+            engine,
+            linker,
+            program,
+            processes: ProcessTable::default(),
+            wasi,
+            next_tag: AtomicI64::new(1),
+        }))
+    }
+
+    /// The live processes.
+    #[must_use]
+    pub fn processes(&self) -> &ProcessTable {
+        &self.processes
+    }
+
+    /// The WASI view of this runtime's processes.
+    pub(crate) fn wasi(&self) -> &WasiConfig {
+        &self.wasi
+    }
+
+    /// The linker with every host function (kept for compiling further modules).
+    pub(crate) fn linker(&self) -> &Linker<ProcessState> {
+        &self.linker
+    }
+
+    /// A tag no other call returns during this runtime's life (always 1 or more).
+    pub fn new_tag(&self) -> i64 {
+        self.next_tag.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Runs the program's `_start` as the main process and waits for it to end.
+    /// Returns the exit status: 0 for a normal end, the status given to `proc_exit`, 101 for a
+    /// panic, 1 for any other abnormal end.
+    ///
+    /// # Errors
+    /// The module is not a WASI command (no `_start`) or the first instance cannot be made.
+    pub async fn run_main(self: &Arc<Self>) -> wasmtime::Result<i32> {
+        let (exit_tx, exit_rx) = oneshot::channel();
+        let entry = Entry {
+            function: "_start".into(),
+            params: Vec::new(),
+        };
+        self.spawn(entry, None, None, Some(exit_tx))
+            .await
+            .context("cannot start the main process (is this a wasm32-wasip1 program?)")?;
+        let reason = exit_rx.await.context("the main process vanished")?;
+        Ok(reason.exit_code())
+    }
+
+    /// Creates a process running `entry`, optionally linked, and starts it.
+    /// `on_exit` hears the reason the process ended.
+    ///
+    /// # Errors
+    /// The entry function does not exist or takes other parameters, or no instance can be
+    /// allocated (the pool is full: see `--max-processes`).
+    pub(crate) async fn spawn(
+        self: &Arc<Self>,
+        entry: Entry,
+        parent: Option<&Arc<ProcessHandle>>,
+        link: Option<Link>,
+        on_exit: Option<oneshot::Sender<DeathReason>>,
+    ) -> wasmtime::Result<Arc<ProcessHandle>> {
+        let ty = self.program.entry_type(&entry.function)?;
+        let expected: Vec<_> = ty.params().collect();
+        if expected.len() != entry.params.len()
+            || !entry
+                .params
+                .iter()
+                .zip(&expected)
+                .all(|(value, ty)| val_matches(value, ty))
+        {
+            wasmtime::bail!(
+                "function `{}` takes parameters {:?}, not the {} given",
+                entry.function,
+                expected,
+                entry.params.len()
+            );
+        }
+        let results = ty
+            .results()
+            .map(|ty| Val::default_for_ty(&ty).unwrap_or(Val::I32(0)))
+            .collect();
+
+        let id = self.processes.next_id();
+        let handle = Arc::new(ProcessHandle::new(id, parent.map(|p| p.id())));
+        let mut store = Store::new(
+            &self.engine,
+            ProcessState::new(Arc::clone(self), Arc::clone(&handle)),
+        );
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(preempt);
+        let instance = self
+            .program
+            .instance_pre()
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| pool_hint(e, self.processes.len()))?;
+        let memory = instance.get_memory(&mut store, "memory");
+        store.data_mut().memory = memory;
+        let func = instance
+            .get_func(&mut store, &entry.function)
+            .context("the entry function disappeared after instantiation")?;
+
+        self.processes.insert(Arc::clone(&handle));
+        if let Some(link) = link {
+            link.to.links().insert(id, link.tag);
+            handle.links().insert(link.to.id(), link.tag);
+        }
+        tokio::spawn(run(store, func, entry.params, results, on_exit));
+        Ok(handle)
+    }
+
+    /// Links `process` to the process with id `other`. If `other` is not alive, `process`
+    /// is told at once, as if `other` had died.
+    pub(crate) fn link(&self, process: &Arc<ProcessHandle>, other: u64, tag: i64) {
+        if other == process.id() {
+            return;
+        }
+        // Insert on our side first: if `other` dies meanwhile, its death notice finds us.
+        process.links().insert(other, tag);
+        let linked = self
+            .processes
+            .get(other)
+            .is_some_and(|o| o.links().insert(process.id(), tag));
+        if !linked && process.links().remove(other).is_some() {
+            process.notify_link_death(other, tag, &DeathReason::NoProcess(other));
+        }
+    }
+
+    /// Removes the link between `process` and `other`, if any.
+    pub(crate) fn unlink(&self, process: &ProcessHandle, other: u64) {
+        process.links().remove(other);
+        if let Some(other) = self.processes.get(other) {
+            other.links().remove(process.id());
+        }
+    }
+
+    /// Ends `process`'s life: removes it, closes its mailbox, tells linked processes.
+    fn finish(&self, process: &ProcessHandle, reason: &DeathReason) {
+        let id = process.id();
+        self.processes.remove(id);
+        process.mailbox().close();
+        let links = process.links().close();
+        for other_id in links.into_keys() {
+            let Some(other) = self.processes.get(other_id) else {
+                continue;
+            };
+            // The tag the other side holds; none if it unlinked meanwhile.
+            let Some(tag) = other.links().remove(id) else {
+                continue;
+            };
+            if reason.is_abnormal() {
+                other.notify_link_death(id, tag, reason);
+            }
+        }
+    }
+}
+
+/// Runs at every preemption tick: ends a process that must die, otherwise yields so others
+/// run (a `loop {}` cannot hold a worker thread).
+fn preempt(ctx: StoreContextMut<'_, ProcessState>) -> wasmtime::Result<UpdateDeadline> {
+    if let Some(reason) = ctx.data().handle.mailbox().pending_death() {
+        return Err(crate::process::Terminated(reason).into());
+    }
+    Ok(UpdateDeadline::YieldCustom(
+        1,
+        Box::pin(tokio::task::yield_now()),
+    ))
+}
+
+/// Explains a failed instantiation, with what to change when the pool is full.
+fn pool_hint(error: wasmtime::Error, alive: usize) -> wasmtime::Error {
+    let text = format!("{error:#}");
+    if text.contains("maximum concurrent") || text.contains("limit") {
+        error.context(format!(
+            "no room for another process ({alive} alive): start lunatic with a larger --max-processes"
+        ))
+    } else if text.contains("mmap") || text.contains("Cannot allocate memory") {
+        error.context(format!(
+            "the system refused memory for another process ({alive} alive); if \
+             vm.max_map_count is the limit, raise it: sysctl -w vm.max_map_count=1048576"
+        ))
+    } else {
+        error.context("cannot create the process's instance")
+    }
+}
+
+/// The body of a process's task: runs the entry function, then reports the death.
+async fn run(
+    mut store: Store<ProcessState>,
+    func: Func,
+    params: Vec<Val>,
+    mut results: Vec<Val>,
+    on_exit: Option<oneshot::Sender<DeathReason>>,
+) {
+    let outcome = func.call_async(&mut store, &params, &mut results).await;
+    let state = store.data_mut();
+    let (reason, backtrace) = match outcome {
+        Ok(()) => (DeathReason::Normal, None),
+        Err(error) => classify(&error, state.panic_message.take()),
+    };
+    let runtime = Arc::clone(&state.runtime);
+    let handle = Arc::clone(&state.handle);
+    // Free the instance (back to the pool) before telling anyone.
+    drop(store);
+    runtime.finish(&handle, &reason);
+    log_death(&handle, &reason, backtrace.as_deref());
+    if let Some(on_exit) = on_exit {
+        let _ = on_exit.send(reason);
+    }
+}
+
+/// Turns the error a process ended with into a reason, plus the wasm backtrace if any.
+fn classify(
+    error: &wasmtime::Error,
+    panic_message: Option<String>,
+) -> (DeathReason, Option<String>) {
+    let backtrace = error
+        .downcast_ref::<WasmBacktrace>()
+        .map(ToString::to_string);
+    let reason = if let Some(exit) = error.downcast_ref::<I32Exit>() {
+        if exit.0 == 0 {
+            DeathReason::Normal
+        } else {
+            DeathReason::Exit(exit.0)
+        }
+    } else if let Some(terminated) = error.downcast_ref::<crate::process::Terminated>() {
+        terminated.0.clone()
+    } else if let Some(message) = panic_message {
+        DeathReason::Panic(message)
+    } else {
+        DeathReason::Trap(error.root_cause().to_string())
+    };
+    (reason, backtrace)
+}
+
+/// Logs an abnormal death: failures at `warn`, deaths others caused at `info`.
+fn log_death(process: &ProcessHandle, reason: &DeathReason, backtrace: Option<&str>) {
+    let id = process.id();
+    match reason {
+        DeathReason::Normal => tracing::trace!(target: "lunatic::process", "process {id} ended"),
+        DeathReason::Killed | DeathReason::LinkDied(_) | DeathReason::NoProcess(_) => {
+            tracing::info!(target: "lunatic::process", "process {id} died: {reason}");
+        }
+        DeathReason::Exit(_) | DeathReason::Panic(_) | DeathReason::Trap(_) => {
+            tracing::warn!(target: "lunatic::process", "process {id} died: {reason}");
+        }
+    }
+    if let (true, Some(backtrace)) = (reason.is_abnormal(), backtrace) {
+        tracing::debug!(target: "lunatic::process", "process {id} backtrace:\n{backtrace}");
+    }
+}

@@ -1,0 +1,25 @@
+//! Erlang-style processes on WebAssembly.
+//!
+//! Programs that depend on this crate compile to `wasm32-wasip1` and run on the `lunatic`
+//! VM (`lunatic-vm`), where every process is its own sandboxed instance.
+//!
+//! ```ignore
+//! use lunatic::{process, Mailbox};
+//!
+//! #[lunatic::main]
+//! fn main(m: Mailbox<()>) {
+//!     let child = process::spawn(|mailbox: Mailbox<String>| {
+//!         println!("Hello {}", mailbox.receive().unwrap());
+//!     })
+//!     .unwrap();
+//!     child.send("World".to_string());
+//! }
+//! ```
+//!
+//! | item | from |
+//! |---|---|
+//! | [`process`], [`Process`], [`Mailbox`], [`LinkMailbox`], [`Message`], [`Signal`], [`Request`], [`Tag`], [`LunaticError`], [`ReceiveError`] | `lunatic-core` |
+//! | [`macro@main`] | `lunatic-derive` |
+
+pub use lunatic_core::*;
+pub use lunatic_derive::main;
