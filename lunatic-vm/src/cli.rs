@@ -19,9 +19,10 @@ use crate::wasi::WasiConfig;
 #[derive(Debug, Parser)]
 #[command(name = "lunatic", version, about)]
 struct Cli {
-    /// Most processes alive at once (the size of the instance pool).
-    #[arg(long, default_value_t = RuntimeConfig::default().max_processes)]
-    max_processes: u32,
+    /// Most processes alive at once (the size of the instance pool) [default: as many as
+    /// vm.max_map_count allows, at most 100000].
+    #[arg(long)]
+    max_processes: Option<u32>,
     /// Most linear memory of one process, in MiB (address space reserved per process).
     #[arg(long, value_name = "MIB", default_value_t = RuntimeConfig::default().memory_reservation >> 20)]
     max_memory: u64,
@@ -77,12 +78,13 @@ fn init_logging() {
 fn run(cli: Cli) -> wasmtime::Result<i32> {
     let defaults = RuntimeConfig::default();
     let config = RuntimeConfig {
-        max_processes: cli.max_processes,
+        max_processes: cli.max_processes.unwrap_or(defaults.max_processes),
         memory_reservation: cli.max_memory << 20,
         stack_size: cli.stack_size << 10,
         worker_threads: cli.workers.unwrap_or(defaults.worker_threads).max(1),
         preemption_interval: Duration::from_micros(cli.preemption_interval.max(10)),
     };
+    warn_about_map_limit(config.max_processes);
     let bytes = std::fs::read(&cli.wasm)
         .with_context(|| format!("cannot read `{}`", cli.wasm.display()))?;
     let mut args = vec![cli.wasm.display().to_string()];
@@ -107,4 +109,19 @@ fn run(cli: Cli) -> wasmtime::Result<i32> {
     let _ = std::io::stderr().flush();
     tokio.shutdown_background();
     Ok(code)
+}
+
+/// Says how to raise `vm.max_map_count` when the pool asked for cannot fit under it.
+fn warn_about_map_limit(max_processes: u32) {
+    let Some(limit) = crate::config::vm_max_map_count() else {
+        return;
+    };
+    let needed = crate::config::map_count_for_processes(max_processes);
+    if needed > limit {
+        eprintln!(
+            "lunatic: warning: vm.max_map_count is {limit}, enough for about {} processes, not \
+             {max_processes}; raise it with: sysctl -w vm.max_map_count={needed}",
+            crate::config::processes_for_map_count(limit)
+        );
+    }
 }

@@ -2,7 +2,7 @@
 //!
 //! | setting | default | why |
 //! |---|---|---|
-//! | `max_processes` | 100,000 | size of the instance pool; every slot reserves address space, not memory |
+//! | `max_processes` | what `vm.max_map_count` allows, at most 100,000 | size of the instance pool; every slot reserves address space, not memory |
 //! | `memory_reservation` | 256 MiB | the most linear memory one process may grow to; small slots let many processes fit in the address space |
 //! | `stack_size` | 256 KiB | the host fiber stack of a process (wasm frames and host calls run on it) |
 //! | `worker_threads` | number of cores | tokio worker threads that run processes |
@@ -25,14 +25,64 @@ pub struct RuntimeConfig {
     pub preemption_interval: Duration,
 }
 
+/// Memory maps every pool slot costs whether used or not (a fiber stack and its guard page).
+const MAPS_PER_SLOT: u64 = 2;
+/// Memory maps a live process adds (its memory image, heap and table), measured: about 3.6.
+const MAPS_PER_PROCESS: u64 = 4;
+/// Memory maps kept for everything else in the VM (code, threads, libraries).
+const MAPS_RESERVED: u64 = 4096;
+/// The default pool size where the map limit is not the constraint.
+const DEFAULT_MAX_PROCESSES: u32 = 100_000;
+
+/// The kernel's limit on memory maps per process (`vm.max_map_count`), where known.
+#[must_use]
+pub fn vm_max_map_count() -> Option<u64> {
+    std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// How many processes fit in `max_map_count` memory maps.
+#[must_use]
+pub fn processes_for_map_count(max_map_count: u64) -> u32 {
+    let fit = max_map_count.saturating_sub(MAPS_RESERVED) / (MAPS_PER_SLOT + MAPS_PER_PROCESS);
+    u32::try_from(fit)
+        .unwrap_or(u32::MAX)
+        .clamp(256, DEFAULT_MAX_PROCESSES)
+}
+
+/// The `vm.max_map_count` that `processes` live processes need.
+#[must_use]
+pub fn map_count_for_processes(processes: u32) -> u64 {
+    MAPS_RESERVED + u64::from(processes) * (MAPS_PER_SLOT + MAPS_PER_PROCESS)
+}
+
 impl Default for RuntimeConfig {
+    /// The defaults of the module docs; the pool is sized to this machine's map limit.
     fn default() -> Self {
         Self {
-            max_processes: 100_000,
+            max_processes: vm_max_map_count()
+                .map_or(DEFAULT_MAX_PROCESSES, processes_for_map_count),
             memory_reservation: 256 << 20,
             stack_size: 256 << 10,
             worker_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             preemption_interval: Duration::from_millis(1),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_fits_the_map_limit() {
+        // Linux's default limit holds the 10,000 processes the showcase needs.
+        let fit = processes_for_map_count(65_530);
+        assert!(fit > 10_001, "{fit}");
+        assert!(map_count_for_processes(fit) <= 65_530);
+        assert_eq!(processes_for_map_count(u64::MAX), DEFAULT_MAX_PROCESSES);
     }
 }

@@ -79,9 +79,15 @@ impl Runtime {
         &self.wasi
     }
 
-    /// The linker with every host function (kept for compiling further modules).
-    pub(crate) fn linker(&self) -> &Linker<ProcessState> {
-        &self.linker
+    /// Every host function a guest may import, as `(module, name)`, WASI included.
+    #[must_use]
+    pub fn host_functions(self: &Arc<Self>) -> Vec<(String, String)> {
+        let probe = ProcessState::new(Arc::clone(self), Arc::new(ProcessHandle::new(0, None)));
+        let mut store = Store::new(&self.engine, probe);
+        self.linker
+            .iter(&mut store)
+            .map(|(module, name, _)| (module.to_owned(), name.to_owned()))
+            .collect()
     }
 
     /// A tag no other call returns during this runtime's life (always 1 or more).
