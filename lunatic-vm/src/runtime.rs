@@ -271,7 +271,7 @@ async fn run(
     // Free the instance (back to the pool) before telling anyone.
     drop(store);
     runtime.finish(&handle, &reason);
-    log_death(&handle, &reason, backtrace.as_deref());
+    log_death(&handle, &reason, backtrace.as_deref(), on_exit.is_some());
     if let Some(on_exit) = on_exit {
         let _ = on_exit.send(reason);
     }
@@ -301,15 +301,21 @@ fn classify(
     (reason, backtrace)
 }
 
-/// Logs an abnormal death: failures at `warn`, deaths others caused at `info`.
-fn log_death(process: &ProcessHandle, reason: &DeathReason, backtrace: Option<&str>) {
+/// Logs an abnormal death: failures (and any abnormal end of a watched process such as
+/// main) at `warn`, deaths other processes caused at `info`.
+fn log_death(
+    process: &ProcessHandle,
+    reason: &DeathReason,
+    backtrace: Option<&str>,
+    watched: bool,
+) {
     let id = process.id();
     match reason {
         DeathReason::Normal => tracing::trace!(target: "lunatic::process", "process {id} ended"),
-        DeathReason::Killed | DeathReason::LinkDied(_) | DeathReason::NoProcess(_) => {
+        DeathReason::Killed | DeathReason::LinkDied(_) | DeathReason::NoProcess(_) if !watched => {
             tracing::info!(target: "lunatic::process", "process {id} died: {reason}");
         }
-        DeathReason::Exit(_) | DeathReason::Panic(_) | DeathReason::Trap(_) => {
+        _ => {
             tracing::warn!(target: "lunatic::process", "process {id} died: {reason}");
         }
     }

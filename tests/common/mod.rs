@@ -1,0 +1,144 @@
+//! Shared by the end-to-end tests: builds the guest programs once and runs them on the real
+//! `lunatic` binary, with a time limit, capturing what they print.
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The workspace root.
+pub fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("lunatic-vm sits in the workspace")
+}
+
+/// The `.wasm` of an example or test guest, building all of them on first use. The build
+/// uses its own target directory, so it never waits on the lock of the `cargo test` that
+/// runs this.
+pub fn guest(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let target_dir = workspace().join("target").join("e2e-guests");
+        let status = Command::new(option_env!("CARGO").unwrap_or("cargo"))
+            .args([
+                "build",
+                "--quiet",
+                "--release",
+                "--package",
+                "lunatic",
+                "--examples",
+            ])
+            .args(["--target", "wasm32-wasip1", "--target-dir"])
+            .arg(&target_dir)
+            .current_dir(workspace())
+            .status()
+            .expect("cargo can be started");
+        assert!(status.success(), "building the guest programs failed");
+        target_dir
+            .join("wasm32-wasip1")
+            .join("release")
+            .join("examples")
+    });
+    let path = dir.join(format!("{name}.wasm"));
+    assert!(path.exists(), "no guest program {}", path.display());
+    path
+}
+
+/// What a run printed and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    pub stdout: String,
+    pub stderr: String,
+    /// The exit status; `None` if it was killed by a signal.
+    pub code: Option<i32>,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    /// Panics with the whole output unless the run exited with `code`.
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, Some(code), "exit status\n{self}");
+        self
+    }
+
+    /// Panics with the whole output unless stdout contains `text`.
+    #[track_caller]
+    pub fn assert_stdout(&self, text: &str) -> &Self {
+        assert!(self.stdout.contains(text), "stdout lacks {text:?}\n{self}");
+        self
+    }
+
+    /// Panics with the whole output unless stderr contains `text`.
+    #[track_caller]
+    pub fn assert_stderr(&self, text: &str) -> &Self {
+        assert!(self.stderr.contains(text), "stderr lacks {text:?}\n{self}");
+        self
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "--- status {:?} after {:?}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.elapsed, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `lunatic [vm_args] <guest> [args]`, killing it after `limit`.
+pub fn run_with(vm_args: &[&str], guest_path: &Path, args: &[&str], limit: Duration) -> Run {
+    let start = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lunatic"))
+        .args(vm_args)
+        .arg(guest_path)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the lunatic binary starts");
+    let stdout = drain(child.stdout.take().expect("piped"));
+    let stderr = drain(child.stderr.take().expect("piped"));
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait works") {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "lunatic {} did not finish within {limit:?}\n--- stdout\n{}\n--- stderr\n{}",
+                guest_path.display(),
+                stdout.join().unwrap_or_default(),
+                stderr.join().unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Run {
+        stdout: stdout.join().expect("reader thread"),
+        stderr: stderr.join().expect("reader thread"),
+        code: status.code(),
+        elapsed: start.elapsed(),
+    }
+}
+
+/// Runs guest `name` with `args` on default settings, with a 60 s limit.
+pub fn run(name: &str, args: &[&str]) -> Run {
+    run_with(&[], &guest(name), args, Duration::from_secs(60))
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}

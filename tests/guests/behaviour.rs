@@ -1,0 +1,230 @@
+//! Scenarios of process behaviour, chosen by the first argument; each prints what it saw.
+use std::time::Duration;
+
+use lunatic::{process, Mailbox, Message, Process, ReceiveError, Request, Tag};
+
+#[lunatic::main]
+fn main(mailbox: Mailbox<()>) {
+    let scenario = std::env::args().nth(1).unwrap_or_default();
+    match scenario.as_str() {
+        "cascade" => cascade(mailbox),
+        "normal-exit" => normal_exit(mailbox),
+        "kill" => kill(mailbox),
+        "trap" => trap(mailbox),
+        "unwrap" => unwrap(mailbox),
+        "link-dead" => link_dead(mailbox),
+        "unlink" => unlink(mailbox),
+        "send-to-dead" => send_to_dead(),
+        "exit-code" => std::process::exit(3),
+        "main-panics" => panic!("main gives up"),
+        "main-ends" => main_ends(),
+        "timeouts" => timeouts(mailbox),
+        "selective" => selective(),
+        "handles" => handles(),
+        "bad-message" => bad_message(),
+        "pool-full" => pool_full(),
+        other => panic!("unknown scenario {other:?}"),
+    }
+}
+
+fn print_signal(message: Message<()>) {
+    match message {
+        Message::Signal(signal) => println!("signal: {}", signal.reason()),
+        Message::Normal(Err(ReceiveError::Timeout)) => println!("no signal"),
+        Message::Normal(other) => println!("unexpected message: {other:?}"),
+    }
+}
+
+/// main (traps) <- A (dies with its links) <- B (panics): A dies too, main hears of A.
+fn cascade(mailbox: Mailbox<()>) {
+    let (a, _, links) = process::spawn_link(mailbox, |m: Mailbox<()>| {
+        let (_b, m) = process::spawn_link_unwrap(m, |_: Mailbox<()>| panic!("B fails")).unwrap();
+        let _ = m.receive();
+        println!("A survived B (wrong)");
+    })
+    .unwrap();
+    let message = links.receive();
+    if let Message::Signal(signal) = &message {
+        println!("signal from A: {}", signal.id() == a.id());
+    }
+    print_signal(message);
+}
+
+/// A linked child that returns normally notifies nobody.
+fn normal_exit(mailbox: Mailbox<()>) {
+    let (child, _, links) =
+        process::spawn_link(mailbox, |_: Mailbox<()>| println!("child done")).unwrap();
+    print_signal(links.receive_timeout(Duration::from_millis(300)));
+    println!("child alive: {}", child.is_alive());
+}
+
+fn kill(mailbox: Mailbox<()>) {
+    let (child, tag, links) = process::spawn_link(mailbox, |m: Mailbox<()>| {
+        let _ = m.receive();
+    })
+    .unwrap();
+    child.kill();
+    let message = links.receive();
+    if let Message::Signal(signal) = &message {
+        println!("tag matches: {}", signal.tag() == tag);
+    }
+    print_signal(message);
+}
+
+fn trap(mailbox: Mailbox<()>) {
+    let (_, _, links) =
+        process::spawn_link(mailbox, |_: Mailbox<()>| std::process::abort()).unwrap();
+    print_signal(links.receive());
+}
+
+/// spawn_link_unwrap: the parent dies with the child.
+fn unwrap(mailbox: Mailbox<()>) {
+    let (_child, mailbox) =
+        process::spawn_link_unwrap(mailbox, |_: Mailbox<()>| panic!("child fails")).unwrap();
+    let _ = mailbox.receive();
+    println!("parent survived (wrong)");
+}
+
+/// Linking to a process that already ended reports it at once.
+fn link_dead(mailbox: Mailbox<()>) {
+    let (_, _, links) = process::spawn_link(mailbox, |m: Mailbox<()>| {
+        let _ = m.receive();
+    })
+    .unwrap();
+    let gone = process::spawn(|_: Mailbox<()>| {}).unwrap();
+    while gone.is_alive() {
+        process::sleep_ms(1);
+    }
+    let _tag = gone.link();
+    print_signal(links.receive());
+}
+
+fn unlink(mailbox: Mailbox<()>) {
+    let (child, _, links) = process::spawn_link(mailbox, |m: Mailbox<()>| {
+        let _ = m.receive();
+        panic!("child fails after unlink");
+    })
+    .unwrap();
+    child.unlink();
+    child.send(());
+    print_signal(links.receive_timeout(Duration::from_millis(300)));
+}
+
+fn send_to_dead() {
+    let child = process::spawn(|_: Mailbox<u32>| {}).unwrap();
+    while child.is_alive() {
+        process::sleep_ms(1);
+    }
+    for n in 0..100 {
+        child.send(n);
+    }
+    child.kill();
+    println!("sending to a dead process is fine");
+}
+
+fn main_ends() {
+    for _ in 0..10 {
+        process::spawn(|_: Mailbox<()>| loop {
+            process::sleep_ms(1);
+        })
+        .unwrap();
+    }
+    println!("main returns");
+}
+
+fn timeouts(mailbox: Mailbox<()>) {
+    println!(
+        "receive: {:?}",
+        mailbox.receive_timeout(Duration::from_millis(50))
+    );
+    let silent = process::spawn(|m: Mailbox<Request<u8, u8>>| {
+        let _kept_waiting = m.receive();
+        process::sleep_ms(10_000);
+    })
+    .unwrap();
+    println!(
+        "request: {:?}",
+        silent.request_timeout(1, Duration::from_millis(50))
+    );
+}
+
+/// Waits until `process` has ended.
+fn join<M>(process: Process<M>) {
+    while process.is_alive() {
+        process::sleep_ms(1);
+    }
+}
+
+fn selective() {
+    let child = process::spawn(|numbers: Mailbox<u32>| {
+        let (first, second) = numbers
+            .receive()
+            .map(|_| (Tag::from_id(1_000_001), Tag::from_id(1_000_002)))
+            .unwrap();
+        println!("second: {:?}", numbers.tag_receive(&[second]));
+        println!(
+            "any: {:?}",
+            numbers.receive_with_tag().map(|(n, t)| (n, t == first))
+        );
+        println!("any: {:?}", numbers.receive());
+        println!(
+            "none left: {:?}",
+            numbers.tag_receive_timeout(&[second], Duration::from_millis(20))
+        );
+    })
+    .unwrap();
+    child.send(0);
+    child.tag_send(Tag::from_id(1_000_001), 1);
+    child.tag_send(Tag::from_id(1_000_002), 2);
+    child.send(3);
+    join(child);
+}
+
+/// A handle sent inside a message is usable by the receiver.
+fn handles() {
+    let echo = process::spawn(|m: Mailbox<(Process<String>, String)>| {
+        let (reply_to, text) = m.receive().unwrap();
+        reply_to.send(text.to_uppercase());
+    })
+    .unwrap();
+    let client = process::spawn_with(echo, |echo, strings: Mailbox<String>| {
+        echo.send((process::this(&strings), "hello".into()));
+        println!("echo: {}", strings.receive().unwrap());
+    })
+    .unwrap();
+    join(client);
+}
+
+/// A message of the wrong type is an error to the receiver, not a crash.
+fn bad_message() {
+    let child = process::spawn(|numbers: Mailbox<u64>| match numbers.receive() {
+        Err(ReceiveError::DeserializationFailed(_)) => println!("deserialization failed"),
+        other => println!("unexpected: {other:?}"),
+    })
+    .unwrap();
+    // One byte where eight are expected.
+    let as_bytes: Process<u8> = retype(child);
+    as_bytes.send(7);
+    join(child);
+}
+
+/// Spawning past the pool's size is an error the caller sees.
+fn pool_full() {
+    let mut alive = Vec::new();
+    loop {
+        match process::spawn(|m: Mailbox<()>| {
+            let _ = m.receive();
+        }) {
+            Ok(child) => alive.push(child),
+            Err(error) => {
+                println!("spawned {} then: {error}", alive.len());
+                break;
+            }
+        }
+    }
+}
+
+/// Retypes a handle through its serialized form (handles are plain data).
+fn retype<A, B>(process: Process<A>) -> Process<B> {
+    bincode::deserialize(&bincode::serialize(&process).unwrap()).unwrap()
+}

@@ -1,0 +1,144 @@
+//! Process behaviour on the VM: links and their cascades, kills, exits, timeouts, selective
+//! receive, handles in messages, fairness. Each test runs a scenario of
+//! `tests/guests/behaviour.rs` (or `fairness.rs`) and checks what it printed and how it ended.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{guest, run, run_with};
+
+fn scenario(name: &str) -> common::Run {
+    run("test-behaviour", &[name])
+}
+
+#[test]
+fn link_deaths_cascade_and_reach_trapping_processes() {
+    scenario("cascade")
+        .assert_code(0)
+        .assert_stdout("signal from A: true\n")
+        .assert_stdout("signal: linked process 3 died\n")
+        .assert_stderr("process 3 died: panicked: B fails");
+    assert!(!scenario("cascade").stdout.contains("A survived"));
+}
+
+#[test]
+fn normal_return_notifies_nobody() {
+    scenario("normal-exit")
+        .assert_code(0)
+        .assert_stdout("child done\nno signal\nchild alive: false\n");
+}
+
+#[test]
+fn kill_is_reported_to_links_with_their_tag() {
+    scenario("kill")
+        .assert_code(0)
+        .assert_stdout("tag matches: true\nsignal: killed\n");
+}
+
+#[test]
+fn trap_is_reported_to_links() {
+    scenario("trap")
+        .assert_code(0)
+        .assert_stdout("signal: trapped: wasm trap: wasm `unreachable` instruction executed\n")
+        .assert_stderr("process 2 died: trapped");
+}
+
+#[test]
+fn spawn_link_unwrap_parent_dies_with_child() {
+    let run = scenario("unwrap");
+    run.assert_code(1)
+        .assert_stderr("process 2 died: panicked: child fails")
+        .assert_stderr("process 1 died: linked process 2 died");
+    assert!(!run.stdout.contains("parent survived"), "{run}");
+}
+
+#[test]
+fn linking_to_a_dead_process_reports_it() {
+    scenario("link-dead")
+        .assert_code(0)
+        .assert_stdout("signal: linked to process 3, which is not alive\n");
+}
+
+#[test]
+fn unlinked_process_dies_alone() {
+    scenario("unlink")
+        .assert_code(0)
+        .assert_stdout("no signal\n");
+}
+
+#[test]
+fn messages_to_dead_processes_are_dropped() {
+    scenario("send-to-dead")
+        .assert_code(0)
+        .assert_stdout("sending to a dead process is fine\n");
+}
+
+#[test]
+fn exit_status_is_the_main_process_status() {
+    scenario("exit-code").assert_code(3);
+    scenario("main-panics")
+        .assert_code(101)
+        .assert_stderr("process 1 died: panicked: main gives up");
+}
+
+#[test]
+fn main_return_ends_the_vm_and_kills_the_rest() {
+    let run = scenario("main-ends");
+    run.assert_code(0).assert_stdout("main returns\n");
+    assert!(run.elapsed < Duration::from_secs(10), "{run}");
+}
+
+#[test]
+fn receive_and_request_time_out() {
+    scenario("timeouts")
+        .assert_code(0)
+        .assert_stdout("receive: Err(Timeout)\nrequest: Err(Timeout)\n");
+}
+
+#[test]
+fn selective_receive_by_tag() {
+    scenario("selective")
+        .assert_code(0)
+        .assert_stdout("second: Ok(2)\nany: Ok((1, true))\nany: Ok(3)\nnone left: Err(Timeout)\n");
+}
+
+#[test]
+fn process_handles_travel_in_messages() {
+    scenario("handles")
+        .assert_code(0)
+        .assert_stdout("echo: HELLO\n");
+}
+
+#[test]
+fn wrong_message_type_is_a_receive_error() {
+    scenario("bad-message")
+        .assert_code(0)
+        .assert_stdout("deserialization failed\n");
+}
+
+#[test]
+fn full_pool_is_a_spawn_error() {
+    let run = run_with(
+        &["--max-processes", "20"],
+        &guest("test-behaviour"),
+        &["pool-full"],
+        Duration::from_secs(60),
+    );
+    run.assert_code(0)
+        .assert_stdout("spawned 19 then: ")
+        .assert_stdout("--max-processes");
+}
+
+#[test]
+fn busy_loops_do_not_starve_others_on_one_worker() {
+    let run = run_with(
+        &["--workers", "1"],
+        &guest("test-fairness"),
+        &[],
+        Duration::from_secs(30),
+    );
+    run.assert_code(0)
+        .assert_stdout("tick 0\ntick 1\ntick 2\ntick 3\ntick 4\n")
+        .assert_stdout("spinner killed; others alive: true\n");
+}
