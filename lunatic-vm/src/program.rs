@@ -1,6 +1,7 @@
 //! A wasm program compiled and linked once, from which every process is instantiated.
 
 use wasmtime::error::Context as _;
+use wasmtime::{bail, format_err};
 use wasmtime::{Engine, ExternType, FuncType, InstancePre, Linker, Module, ValType};
 
 use crate::state::ProcessState;
@@ -22,7 +23,15 @@ impl Program {
         linker: &Linker<ProcessState>,
         bytes: &[u8],
     ) -> wasmtime::Result<Self> {
-        let module = Module::new(engine, bytes).context("not a valid WebAssembly module")?;
+        let module = if bytes.is_empty() {
+            bail!("the file is empty, not a WebAssembly module");
+        } else if bytes.starts_with(b"\0asm") || std::str::from_utf8(bytes).is_ok() {
+            // Binary wasm, or WAT text (handy for tests and small programs).
+            Module::new(engine, bytes)
+                .map_err(|e| format_err!("not a valid WebAssembly module: {}", one_line(&e)))?
+        } else {
+            bail!("not a WebAssembly module (it lacks the `\\0asm` header)");
+        };
         let pre = linker
             .instantiate_pre(&module)
             .context("the module's imports do not match this runtime's host functions")?;
@@ -55,4 +64,10 @@ pub(crate) fn val_matches(value: &wasmtime::Val, ty: &ValType) -> bool {
             | (wasmtime::Val::I64(_), ValType::I64)
             | (wasmtime::Val::V128(_), ValType::V128)
     )
+}
+
+/// The first line of an error's chain: wasmtime's WAT errors quote the source below it.
+fn one_line(error: &wasmtime::Error) -> String {
+    let text = format!("{error:#}");
+    text.lines().next().unwrap_or_default().trim().to_owned()
 }

@@ -5,7 +5,7 @@
 //! | `spawn` | `link_tag: i64, func_ptr: u32, func_len: u32, params_ptr: u32, params_len: u32, id_ptr: u32` | [`SpawnStatus`]; writes the new process id (or an error id) as `u64` at `id_ptr` | a range is outside memory; the name is not UTF-8; the parameters are malformed |
 //! | `this` | | `u64`: the caller's process id | never |
 //! | `sleep_ms` | `ms: u64` | nothing, after `ms` milliseconds | the process is killed while it sleeps (it ends) |
-//! | `link` | `tag: i64, process: u64` | nothing: links both ways; a dead `process` is reported at once | never |
+//! | `link` | `tag: i64, process: u64` | nothing: links both ways; a dead `process` is reported at once | `process` is not alive and the caller does not trap link deaths (it ends) |
 //! | `unlink` | `process: u64` | nothing | never |
 //! | `kill` | `process: u64` | nothing: `process` ends with reason "killed"; unknown ids are ignored | never |
 //! | `is_alive` | `process: u64` | `u32`: 1 if alive, 0 if not | never |
@@ -77,6 +77,12 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
         |caller: Caller<'_, ProcessState>, tag: i64, process: u64| {
             let state = caller.data();
             state.runtime.link(&state.handle, process, tag);
+            // Linking to a dead process kills a caller that does not trap link deaths: now,
+            // not at some later preemption point it might never reach.
+            match state.handle.mailbox().pending_death() {
+                Some(reason) => Err(wasmtime::Error::new(Terminated(reason))),
+                None => Ok(()),
+            }
         },
     )?;
     linker.func_wrap(
@@ -170,7 +176,7 @@ async fn spawn(
 
 /// Decodes spawn parameters (see the module docs).
 fn decode_params(bytes: &[u8]) -> wasmtime::Result<Vec<Val>> {
-    if bytes.len() % PARAM_SIZE != 0 {
+    if !bytes.len().is_multiple_of(PARAM_SIZE) {
         bail!(
             "lunatic::process::spawn: the parameters are {} bytes, not a multiple of {PARAM_SIZE}",
             bytes.len()

@@ -1,0 +1,130 @@
+//! A hostile guest cannot hurt the host or other processes.
+//!
+//! `tests/wat/hostile.wat` imports every host function (so any drift in the ABI fails to
+//! link) and spawns one linked child per bad call; the main process traps link deaths and
+//! prints each child's death reason. Bad inputs tried: out-of-bounds pointers for every
+//! pointer argument (0xfffffff0, 0xffffff00, 0xffffffff), lengths past the end of memory,
+//! 100,000 receive tags, a 64 MiB+ message built 64 KiB at a time, unknown error ids for
+//! every error call, unknown process ids for kill/unlink/is_alive/send/link, calls out of
+//! order (write/send before create, read/tag/size/signal before any receive), malformed
+//! spawn parameters (wrong length, unknown type byte), a non-UTF-8 function name, an unknown
+//! export and wrong parameter types.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{run_with, workspace};
+use lunatic_vm::{Runtime, RuntimeConfig};
+
+fn hostile() -> PathBuf {
+    workspace().join("tests/wat/hostile.wat")
+}
+
+#[test]
+fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
+    let run = run_with(&[], &hostile(), &[], Duration::from_secs(60));
+    run.assert_code(0).assert_stdout("main still alive\n");
+    for reason in [
+        "spawn error: the module has no exported function `nope`",
+        "spawn error: function `bad_error_id` takes parameters [], not the 1 given",
+        "write_data: the range of 100 bytes at 0xfffffff0 is outside the guest's memory of 65536 bytes",
+        "write_data: no message was created",
+        "send: no message was created",
+        "receive: the range of 32 bytes at 0xfffffff0 is outside",
+        "receive: 100000 tags given, at most 1024 are allowed",
+        "read_data: no message has been received",
+        "get_tag: no message has been received",
+        "data_size: no message has been received",
+        "signal_process: no message has been received",
+        "string_size: no error with id 12345",
+        "to_string: no error with id 777",
+        "drop: no error with id 778",
+        "spawn: the parameters are 5 bytes, not a multiple of 17",
+        "spawn: unknown parameter type 0x42",
+        "spawn: the range of 8 bytes at 0xffffffff is outside",
+        "spawn: the range of 4096 bytes at 0xffffff00 is outside",
+        "spawn: the function name is not UTF-8",
+        "report_panic: the range of 4096 bytes at 0xffffff00 is outside",
+        "write_data: the message would exceed the limit of 67108864 bytes",
+        "linked to process 1099511627775, which is not alive",
+        // Unknown ids for kill, unlink, is_alive and send are harmless: the child got past
+        // them to its final `unreachable`.
+        "trapped: wasm trap: wasm `unreachable` instruction executed",
+    ] {
+        run.assert_stdout(reason);
+    }
+    assert_eq!(run.stdout.matches("child died: ").count(), 21, "{run}");
+    // Each death is logged with the process id and the reason.
+    run.assert_stderr("died: trapped: lunatic::message::write_data: no message was created");
+}
+
+#[test]
+fn hostile_module_imports_every_host_function() {
+    let wat = std::fs::read(hostile()).expect("the WAT file is there");
+    let config = RuntimeConfig {
+        max_processes: 4,
+        ..RuntimeConfig::default()
+    };
+    let runtime =
+        Runtime::new(&config, &wat, Default::default()).expect("the hostile module links");
+    let module = wasmtime::Module::new(&wasmtime::Engine::default(), &wat).expect("valid WAT");
+    let imported: BTreeSet<_> = module
+        .imports()
+        .map(|i| (i.module().to_owned(), i.name().to_owned()))
+        .collect();
+    let missing: Vec<_> = runtime
+        .host_functions()
+        .into_iter()
+        .filter(|(module, name)| {
+            module.starts_with("lunatic::") && !imported.contains(&(module.clone(), name.clone()))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "host functions the WAT test module does not import: {missing:?}"
+    );
+}
+
+#[test]
+fn broken_modules_are_one_clear_error() {
+    let dir = std::env::temp_dir().join(format!("lunatic-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases: [(&str, &[u8], &str); 5] = [
+        ("binary.wasm", b"\x01\x02\xff", "lacks the `\\0asm` header"),
+        (
+            "garbage.wasm",
+            b"\0asm\x01\0\0\0garbage",
+            "not a valid WebAssembly module",
+        ),
+        (
+            "unknown-import.wat",
+            br#"(module (import "evil" "syscall" (func)) (func (export "_start")))"#,
+            "evil",
+        ),
+        (
+            "no-start.wat",
+            br#"(module (memory (export "memory") 1))"#,
+            "no exported function `_start`",
+        ),
+        ("empty.wasm", b"", "the file is empty"),
+    ];
+    for (name, bytes, expected) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let run = run_with(&[], &path, &[], Duration::from_secs(30));
+        run.assert_code(1).assert_stderr(expected);
+        assert!(!run.stderr.contains("panicked"), "{run}");
+        assert_eq!(run.stderr.lines().count(), 1, "one line:\n{run}");
+    }
+    let run = run_with(
+        &[],
+        &dir.join("does-not-exist.wasm"),
+        &[],
+        Duration::from_secs(30),
+    );
+    run.assert_code(1).assert_stderr("cannot read");
+    let _ = std::fs::remove_dir_all(&dir);
+}
