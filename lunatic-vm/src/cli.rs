@@ -55,8 +55,19 @@ fn parse_env(text: &str) -> Result<(String, String), String> {
 /// Runs the command with the process's arguments; returns the exit status.
 #[must_use]
 pub fn main() -> i32 {
+    main_with_args(std::env::args_os())
+}
+
+/// Runs the command with `args` (the first is the program name); returns the exit status.
+/// `--help` and `--version` print and exit the process, as usual for a command line.
+#[must_use]
+pub fn main_with_args<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
     init_logging();
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(args);
     match run(cli) {
         Ok(code) => code,
         Err(error) => {

@@ -2,6 +2,8 @@
 //! `lunatic` binary, with a time limit, capturing what they print.
 #![allow(dead_code, unreachable_pub)]
 
+pub(crate) mod guests;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -20,28 +22,7 @@ pub fn workspace() -> &'static Path {
 /// runs this.
 pub fn guest(name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    let dir = BUILT.get_or_init(|| {
-        let target_dir = workspace().join("target").join("e2e-guests");
-        let status = Command::new(option_env!("CARGO").unwrap_or("cargo"))
-            .args([
-                "build",
-                "--quiet",
-                "--release",
-                "--package",
-                "lunatic",
-                "--examples",
-            ])
-            .args(["--target", "wasm32-wasip1", "--target-dir"])
-            .arg(&target_dir)
-            .current_dir(workspace())
-            .status()
-            .expect("cargo can be started");
-        assert!(status.success(), "building the guest programs failed");
-        target_dir
-            .join("wasm32-wasip1")
-            .join("release")
-            .join("examples")
-    });
+    let dir = BUILT.get_or_init(|| guests::build(workspace(), &workspace().join("target").join("e2e-guests")));
     let path = dir.join(format!("{name}.wasm"));
     assert!(path.exists(), "no guest program {}", path.display());
     path

@@ -1,0 +1,76 @@
+//! The native baseline of the benchmarks: the same work as `spawn.rs` and `roundtrip.rs`
+//! with tokio tasks and channels, on a runtime with the VM's default worker count.
+//! Prints `RESULT <name> <value>` lines for `benches/run.sh`.
+#![allow(missing_docs)]
+
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+
+const ROUNDS: usize = 5;
+const PER_ROUND: usize = 2_000;
+const TRIPS: u64 = 50_000;
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+async fn spawn_parked() -> f64 {
+    let mut samples = Vec::new();
+    for _ in 0..ROUNDS {
+        let start = Instant::now();
+        let mut senders = Vec::with_capacity(PER_ROUND);
+        let mut tasks = Vec::with_capacity(PER_ROUND);
+        for _ in 0..PER_ROUND {
+            let (tx, mut rx) = mpsc::unbounded_channel::<()>();
+            senders.push(tx);
+            tasks.push(tokio::spawn(async move {
+                let _ = rx.recv().await;
+            }));
+        }
+        samples.push(start.elapsed().as_secs_f64() * 1e6 / PER_ROUND as f64);
+        drop(senders);
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+    median(samples)
+}
+
+async fn roundtrip() -> f64 {
+    let (to_echo, mut echo_inbox) = mpsc::unbounded_channel::<u64>();
+    let (to_main, mut inbox) = mpsc::unbounded_channel::<u64>();
+    tokio::spawn(async move {
+        while let Some(n) = echo_inbox.recv().await {
+            let _ = to_main.send(n);
+        }
+    });
+    let mut samples = Vec::new();
+    for _ in 0..ROUNDS {
+        let start = Instant::now();
+        for n in 0..TRIPS {
+            to_echo.send(n).expect("echo task alive");
+            assert_eq!(inbox.recv().await, Some(n));
+        }
+        samples.push(start.elapsed().as_secs_f64() * 1e6 / TRIPS as f64);
+    }
+    median(samples)
+}
+
+fn main() {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .expect("tokio starts");
+    runtime.block_on(async {
+        // Like a lunatic process, the measuring code runs in a spawned task.
+        let results = tokio::spawn(async { (spawn_parked().await, roundtrip().await) })
+            .await
+            .expect("benchmark task");
+        println!("RESULT native_spawn_parked_us {:.2}", results.0);
+        println!("RESULT native_roundtrip_us {:.3}", results.1);
+    });
+}
