@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{guest, run, run_with};
+use common::{guest, run, run_logged, run_with};
 
 fn scenario(name: &str) -> common::Run {
     run("test-behaviour", &[name])
@@ -141,4 +141,52 @@ fn busy_loops_do_not_starve_others_on_one_worker() {
     run.assert_code(0)
         .assert_stdout("tick 0\ntick 1\ntick 2\ntick 3\ntick 4\n")
         .assert_stdout("spinner killed; others alive: true\n");
+}
+
+#[test]
+fn panic_if_link_panics_makes_link_deaths_fatal_again() {
+    let run = scenario("panic-if-link-panics");
+    run.assert_code(1)
+        .assert_stderr("process 1 died: linked process 2 died");
+    assert!(!run.stdout.contains("survived"), "{run}");
+    let run = scenario("queued-signal");
+    run.assert_code(1)
+        .assert_stderr("process 1 died: linked process 2 died");
+    assert!(!run.stdout.contains("survived"), "{run}");
+}
+
+#[test]
+fn wasi_args_env_clocks_and_random_reach_processes() {
+    let run = run_with(
+        &["--env", "LUNATIC_TEST=hello"],
+        &guest("test-behaviour"),
+        &["wasi", "--flag", "two words"],
+        Duration::from_secs(60),
+    );
+    run.assert_code(0)
+        .assert_stdout("args: [\"wasi\", \"--flag\", \"two words\"]\n")
+        .assert_stdout("env: Ok(\"hello\")\n")
+        .assert_stdout("host env hidden: true\n")
+        .assert_stdout("monotonic clock: true\n")
+        .assert_stdout("wall clock: true\n")
+        .assert_stdout("random: true\n")
+        .assert_stdout("child env: Ok(\"hello\")\n");
+}
+
+#[test]
+fn debug_log_adds_the_wasm_backtrace() {
+    let quiet = scenario("trap");
+    assert!(!quiet.stderr.contains("backtrace"), "{quiet}");
+    let run = run_logged(
+        Some("lunatic=debug"),
+        &[],
+        &guest("test-behaviour"),
+        &["trap"],
+        Duration::from_secs(60),
+    );
+    run.assert_code(0)
+        .assert_stderr("process 2 died: trapped")
+        .assert_stderr("process 2 backtrace:");
+    // Symbolized: the frames name the guest's functions.
+    run.assert_stderr("behaviour::trap");
 }

@@ -275,20 +275,22 @@ pub fn spawn_with<C: Sendable, M: Sendable>(
 /// if the child dies abnormally, the caller receives a signal instead of dying.
 ///
 /// # Errors
-/// The runtime cannot create the process (the caller's mailbox is not changed then).
+/// The runtime cannot create the process; the caller then still dies with its links, as
+/// before the call.
 pub fn spawn_link<P: Sendable, M: Sendable>(
     mailbox: Mailbox<P>,
     entry: fn(Mailbox<M>),
 ) -> Result<(Process<M>, Tag, LinkMailbox<P>), LunaticError> {
     let tag = Tag::new();
     let link_mailbox = trap_link_deaths(mailbox);
-    spawn_process(tag, entry).map(|child| (child, tag, link_mailbox))
+    let child = spawn_process(tag, entry).inspect_err(|_| host::die_when_link_dies(true))?;
+    Ok((child, tag, link_mailbox))
 }
 
 /// [`spawn_link`] with a context for the child.
 ///
 /// # Errors
-/// The runtime cannot create the process.
+/// The runtime cannot create the process (as for [`spawn_link`]).
 pub fn spawn_link_with<P: Sendable, C: Sendable, M: Sendable>(
     mailbox: Mailbox<P>,
     context: C,
@@ -296,7 +298,9 @@ pub fn spawn_link_with<P: Sendable, C: Sendable, M: Sendable>(
 ) -> Result<(Process<M>, Tag, LinkMailbox<P>), LunaticError> {
     let tag = Tag::new();
     let link_mailbox = trap_link_deaths(mailbox);
-    spawn_process_with(tag, context, entry).map(|child| (child, tag, link_mailbox))
+    let child =
+        spawn_process_with(tag, context, entry).inspect_err(|_| host::die_when_link_dies(true))?;
+    Ok((child, tag, link_mailbox))
 }
 
 /// Spawns a process linked to the caller; if the child dies abnormally, the caller dies

@@ -8,7 +8,9 @@ mod guests;
 use std::path::Path;
 
 fn main() {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("in the workspace");
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("in the workspace");
     let examples = guests::build(workspace, &workspace.join("target").join("guests"));
     let showcase = examples.join("showcase.wasm");
     let args = ["lunatic".into(), showcase.display().to_string()];

@@ -41,7 +41,14 @@ pub(crate) fn ensure_target(workspace: &Path) {
 pub(crate) fn build(workspace: &Path, target_dir: &Path) -> PathBuf {
     ensure_target(workspace);
     let status = Command::new(option_env!("CARGO").unwrap_or("cargo"))
-        .args(["build", "--quiet", "--release", "--package", "lunatic", "--examples"])
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--package",
+            "lunatic",
+            "--examples",
+        ])
         .args(["--target", TARGET, "--target-dir"])
         .arg(target_dir)
         .current_dir(workspace)

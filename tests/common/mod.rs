@@ -22,7 +22,8 @@ pub fn workspace() -> &'static Path {
 /// runs this.
 pub fn guest(name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    let dir = BUILT.get_or_init(|| guests::build(workspace(), &workspace().join("target").join("e2e-guests")));
+    let dir = BUILT
+        .get_or_init(|| guests::build(workspace(), &workspace().join("target").join("e2e-guests")));
     let path = dir.join(format!("{name}.wasm"));
     assert!(path.exists(), "no guest program {}", path.display());
     path
@@ -73,13 +74,27 @@ impl std::fmt::Display for Run {
 
 /// Runs `lunatic [vm_args] <guest> [args]`, killing it after `limit`.
 pub fn run_with(vm_args: &[&str], guest_path: &Path, args: &[&str], limit: Duration) -> Run {
+    run_logged(None, vm_args, guest_path, args, limit)
+}
+
+/// [`run_with`], with `RUST_LOG` set to `log` (unset when `None`).
+pub fn run_logged(
+    log: Option<&str>,
+    vm_args: &[&str],
+    guest_path: &Path,
+    args: &[&str],
+    limit: Duration,
+) -> Run {
     let start = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lunatic"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lunatic"));
+    match log {
+        Some(filter) => command.env("RUST_LOG", filter),
+        None => command.env_remove("RUST_LOG"),
+    };
+    let mut child = command
         .args(vm_args)
         .arg(guest_path)
         .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -23,6 +23,9 @@ fn main(mailbox: Mailbox<()>) {
         "handles" => handles(),
         "bad-message" => bad_message(),
         "pool-full" => pool_full(),
+        "panic-if-link-panics" => panic_if_link_panics(mailbox),
+        "queued-signal" => queued_signal(mailbox),
+        "wasi" => wasi(),
         other => panic!("unknown scenario {other:?}"),
     }
 }
@@ -83,6 +86,58 @@ fn unwrap(mailbox: Mailbox<()>) {
         process::spawn_link_unwrap(mailbox, |_: Mailbox<()>| panic!("child fails")).unwrap();
     let _ = mailbox.receive();
     println!("parent survived (wrong)");
+}
+
+/// After `panic_if_link_panics`, a linked failure kills the parent again.
+fn panic_if_link_panics(mailbox: Mailbox<()>) {
+    let (child, _, links) = process::spawn_link(mailbox, |m: Mailbox<()>| {
+        let _ = m.receive();
+        panic!("late failure");
+    })
+    .unwrap();
+    let mailbox = links.panic_if_link_panics();
+    child.send(());
+    let _ = mailbox.receive();
+    println!("parent survived (wrong)");
+}
+
+/// A signal already queued when the parent stops trapping kills it at once.
+fn queued_signal(mailbox: Mailbox<()>) {
+    let (child, _, links) =
+        process::spawn_link(mailbox, |_: Mailbox<()>| panic!("early failure")).unwrap();
+    join(child);
+    process::sleep_ms(20);
+    let _mailbox = links.panic_if_link_panics();
+    println!("parent survived (wrong)");
+}
+
+/// WASI: arguments, environment, clocks and randomness reach the program.
+fn wasi() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    println!("args: {args:?}");
+    println!("env: {:?}", std::env::var("LUNATIC_TEST"));
+    println!("host env hidden: {}", std::env::var("PATH").is_err());
+    let start = std::time::Instant::now();
+    process::sleep_ms(20);
+    println!(
+        "monotonic clock: {}",
+        start.elapsed() >= Duration::from_millis(20)
+    );
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    println!("wall clock: {}", since_epoch.as_secs() > 1_700_000_000);
+    use std::hash::BuildHasher;
+    let (a, b) = (
+        std::collections::hash_map::RandomState::new(),
+        std::collections::hash_map::RandomState::new(),
+    );
+    println!("random: {}", a.hash_one(1u8) != b.hash_one(1u8));
+    // A child process sees the same WASI view.
+    join(
+        process::spawn(|_: Mailbox<()>| println!("child env: {:?}", std::env::var("LUNATIC_TEST")))
+            .unwrap(),
+    );
 }
 
 /// Linking to a process that already ended reports it at once.

@@ -9,7 +9,7 @@
 //! | `unlink` | `process: u64` | nothing | never |
 //! | `kill` | `process: u64` | nothing: `process` ends with reason "killed"; unknown ids are ignored | never |
 //! | `is_alive` | `process: u64` | `u32`: 1 if alive, 0 if not | never |
-//! | `die_when_link_dies` | `enabled: u32` | nothing: 1 (the default) makes abnormal deaths of linked processes kill the caller; 0 turns them into signal messages | never |
+//! | `die_when_link_dies` | `enabled: u32` | nothing: 1 (the default) makes abnormal deaths of linked processes kill the caller; 0 turns them into signal messages | `enabled` is 1 and a link-death signal is already queued (the caller ends) |
 //! | `report_panic` | `ptr: u32, len: u32` | nothing: records the panic message the caller is about to trap with | the range is outside memory |
 //!
 //! `spawn` starts exported function `func` (UTF-8 name at `func_ptr`) of the caller's own
@@ -79,10 +79,7 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
             state.runtime.link(&state.handle, process, tag);
             // Linking to a dead process kills a caller that does not trap link deaths: now,
             // not at some later preemption point it might never reach.
-            match state.handle.mailbox().pending_death() {
-                Some(reason) => Err(wasmtime::Error::new(Terminated(reason))),
-                None => Ok(()),
-            }
+            end_if_told(state)
         },
     )?;
     linker.func_wrap(
@@ -114,6 +111,8 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
         "die_when_link_dies",
         |caller: Caller<'_, ProcessState>, enabled: u32| {
             caller.data().handle.set_traps_link_deaths(enabled == 0);
+            // A link death already queued as a signal now kills the caller, at once.
+            end_if_told(caller.data())
         },
     )?;
     linker.func_wrap(
@@ -131,6 +130,14 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
         },
     )?;
     Ok(())
+}
+
+/// Ends the calling process if it has been told to die (for calls that may tell it so).
+fn end_if_told(state: &ProcessState) -> wasmtime::Result<()> {
+    match state.handle.mailbox().pending_death() {
+        Some(reason) => Err(wasmtime::Error::new(Terminated(reason))),
+        None => Ok(()),
+    }
 }
 
 async fn spawn(
