@@ -45,5 +45,9 @@ vm.max_map_count = $(cat /proc/sys/vm/max_map_count 2>/dev/null || echo unknown)
 Programs: \`benches/spawn.rs\` and \`benches/roundtrip.rs\` run on the VM;
 \`benches/native_baseline.rs\` is the same work with tokio tasks and unbounded mpsc channels
 on a multi-threaded runtime with one worker per core, the VM's default.
+
+For scale (figures quoted in the project's issues, not measured in this run): the runtime we
+re-create took about 130 us per spawn and 24 us per round trip on this kind of machine;
+Erlang takes about 4 us and 0.35 us.
 MD
 echo "BENCHMARKS.md updated"
