@@ -5,7 +5,8 @@
 //! prints each child's death reason. Bad inputs tried: out-of-bounds pointers for every
 //! pointer argument (0xfffffff0, 0xffffff00, 0xffffffff), lengths past the end of memory,
 //! 100,000 receive tags, a 64 MiB+ message built 64 KiB at a time, unknown error ids for
-//! every error call, unknown process ids for kill/unlink/is_alive/send/link, calls out of
+//! every error call, unknown process ids for kill/unlink/monitor/demonitor/is_alive/send/link,
+//! unknown monitor tags, calls out of
 //! order (write/send before create, read/tag/size/signal before any receive), malformed
 //! spawn parameters (wrong length, unknown type byte), a non-UTF-8 function name, an unknown
 //! export and wrong parameter types.
@@ -50,7 +51,7 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
         "report_panic: the range of 4096 bytes at 0xffffff00 is outside",
         "write_data: the message would exceed the limit of 67108864 bytes",
         "linked to process 1099511627775, which is not alive",
-        // Unknown ids for kill, unlink, is_alive and send are harmless: the child got past
+        // Unknown ids for kill, unlink, monitor, demonitor, is_alive and send are harmless: the child got past
         // them to its final `unreachable`.
         "trapped: wasm trap: wasm `unreachable` instruction executed",
     ] {

@@ -190,3 +190,23 @@ fn debug_log_adds_the_wasm_backtrace() {
     // Symbolized: the frames name the guest's functions.
     run.assert_stderr("behaviour::trap");
 }
+
+#[test]
+fn monitors_report_every_end_without_killing_the_watcher() {
+    let run = scenario("monitor");
+    run.assert_code(0)
+        .assert_stdout("down: normal exit (tag matches: true, id matches: true)\n")
+        .assert_stdout("down: panicked: monitored failure")
+        .assert_stdout("down: process 2 is not alive\n")
+        .assert_stdout("after demonitor: Err(Timeout)\n")
+        .assert_stdout("link mailbox down: true\n");
+}
+
+#[test]
+fn request_to_a_dead_server_fails_at_once() {
+    let run = scenario("request-dead-server");
+    run.assert_code(0)
+        .assert_stdout("request: server down: panicked: server crashed")
+        .assert_stdout("request: process 2 is not alive\n");
+    assert!(run.elapsed < Duration::from_secs(20), "{run}");
+}

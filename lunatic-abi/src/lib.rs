@@ -30,6 +30,8 @@ pub enum ReceiveStatus {
     Signal = 1,
     /// Nothing matching arrived in time.
     TimedOut = 2,
+    /// A down notice (a monitored process ended) is now the current incoming message.
+    Down = 3,
 }
 
 impl TryFrom<u32> for SpawnStatus {
@@ -52,6 +54,7 @@ impl TryFrom<u32> for ReceiveStatus {
             0 => Ok(Self::Data),
             1 => Ok(Self::Signal),
             2 => Ok(Self::TimedOut),
+            3 => Ok(Self::Down),
             other => Err(other),
         }
     }

@@ -11,6 +11,9 @@ pub enum LunaticError {
 /// Why a receive returned no message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReceiveError {
+    /// A monitored process ended (for a request: the server died before replying).
+    #[error("process {} ended: {}", .0.id(), .0.reason())]
+    ProcessDown(crate::mailbox::Down),
     /// A message arrived but is not a valid value of the mailbox's type.
     #[error("message could not be deserialized: {0}")]
     DeserializationFailed(String),

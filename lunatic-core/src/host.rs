@@ -68,6 +68,8 @@ mod process {
         fn sleep_ms(ms: u64);
         fn link(tag: i64, process: u64);
         fn unlink(process: u64);
+        fn monitor(process: u64) -> i64;
+        fn demonitor(process: u64, tag: i64);
         fn kill(process: u64);
         fn is_alive(process: u64) -> u32;
         fn die_when_link_dies(enabled: u32);
@@ -115,6 +117,8 @@ pub(crate) enum Received {
     Data,
     /// A link-death signal is the current incoming message.
     Signal,
+    /// A down notice is the current incoming message.
+    Down,
     /// Nothing came in time.
     TimedOut,
 }
@@ -130,6 +134,7 @@ pub(crate) fn receive(tags: &[i64], timeout: Option<Duration>) -> Received {
         Ok(ReceiveStatus::Data) => Received::Data,
         Ok(ReceiveStatus::Signal) => Received::Signal,
         Ok(ReceiveStatus::TimedOut) => Received::TimedOut,
+        Ok(ReceiveStatus::Down) => Received::Down,
         Err(other) => panic!("lunatic::message::receive returned unknown status {other}"),
     }
 }
@@ -216,6 +221,18 @@ pub(crate) fn link(tag: i64, process: u64) {
 pub(crate) fn unlink(process: u64) {
     // SAFETY: no memory is passed.
     unsafe { process::unlink(process) }
+}
+
+/// Monitors `process`; returns the tag its down notice will carry.
+pub(crate) fn monitor(process: u64) -> i64 {
+    // SAFETY: no memory is passed.
+    unsafe { process::monitor(process) }
+}
+
+/// Removes monitor `tag` of `process` and any queued down notice with it.
+pub(crate) fn demonitor(process: u64, tag: i64) {
+    // SAFETY: no memory is passed.
+    unsafe { process::demonitor(process, tag) }
 }
 
 /// Kills `process`.

@@ -23,7 +23,7 @@ mod tag;
 
 pub use codec::Sendable;
 pub use error::{LunaticError, ReceiveError};
-pub use mailbox::{LinkMailbox, Mailbox, Message, Signal};
+pub use mailbox::{Down, LinkMailbox, Mailbox, Message, Signal};
 pub use process::{Process, ProcessId};
-pub use request::Request;
+pub use request::{PendingReply, ReplyTo, Request};
 pub use tag::Tag;

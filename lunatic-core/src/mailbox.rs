@@ -42,6 +42,35 @@ impl Signal {
     }
 }
 
+/// A monitored process ended; received by the process that called
+/// [`Process::monitor`](crate::Process::monitor).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Down {
+    process: ProcessId,
+    tag: Tag,
+    reason: String,
+}
+
+impl Down {
+    /// The id of the process that ended.
+    #[must_use]
+    pub fn id(&self) -> u128 {
+        self.process.as_u128()
+    }
+
+    /// The tag [`Process::monitor`](crate::Process::monitor) returned.
+    #[must_use]
+    pub fn tag(&self) -> Tag {
+        self.tag
+    }
+
+    /// Why the process ended (`normal exit` for a normal return).
+    #[must_use]
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
 /// What a [`LinkMailbox`] receives.
 #[derive(Debug)]
 pub enum Message<M> {
@@ -49,6 +78,8 @@ pub enum Message<M> {
     Normal(Result<M, ReceiveError>),
     /// A linked process died.
     Signal(Signal),
+    /// A monitored process ended.
+    Down(Down),
 }
 
 impl<M> Message<M> {
@@ -61,17 +92,19 @@ impl<M> Message<M> {
     /// Whether this is a normal message (or a receive error).
     #[must_use]
     pub fn is_normal(&self) -> bool {
-        !self.is_signal()
+        matches!(self, Self::Normal(_))
     }
 }
 
 /// One step of a receive: the raw outcome before the mailbox type decides what it means.
-enum Incoming<M> {
+pub(crate) enum Incoming<M> {
     Data(Result<M, ReceiveError>, Tag),
     Signal(Signal),
+    Down(Down),
 }
 
-fn receive_raw<M: Sendable>(tags: &[Tag], timeout: Option<Duration>) -> Incoming<M> {
+/// Receives the next message tagged with one of `tags` (any when empty), as an `M`.
+pub(crate) fn receive_raw<M: Sendable>(tags: &[Tag], timeout: Option<Duration>) -> Incoming<M> {
     let ids: Vec<i64> = tags.iter().map(|t| t.id()).collect();
     match host::receive(&ids, timeout) {
         Received::TimedOut => Incoming::Data(Err(ReceiveError::Timeout), Tag::none()),
@@ -84,10 +117,16 @@ fn receive_raw<M: Sendable>(tags: &[Tag], timeout: Option<Duration>) -> Incoming
             tag: Tag::from_id(host::message_tag()),
             reason: String::from_utf8_lossy(&host::message_data()).into_owned(),
         }),
+        Received::Down => Incoming::Down(Down {
+            process: ProcessId::local(host::signal_process()),
+            tag: Tag::from_id(host::message_tag()),
+            reason: String::from_utf8_lossy(&host::message_data()).into_owned(),
+        }),
     }
 }
 
-/// The mailbox of a process whose links, if any, kill it when they die.
+/// The mailbox of a process whose links, if any, kill it when they die. A down notice of a
+/// monitored process is returned as [`ReceiveError::ProcessDown`].
 ///
 /// # Panics
 /// Every receive panics if a link-death signal arrives, which only happens if this process
@@ -108,6 +147,7 @@ impl<M: Sendable> Mailbox<M> {
     fn take(tags: &[Tag], timeout: Option<Duration>) -> Result<(M, Tag), ReceiveError> {
         match receive_raw(tags, timeout) {
             Incoming::Data(message, tag) => message.map(|m| (m, tag)),
+            Incoming::Down(down) => Err(ReceiveError::ProcessDown(down)),
             Incoming::Signal(signal) => panic!(
                 "a plain Mailbox received a link signal (process {} died: {})",
                 signal.id(),
@@ -178,6 +218,7 @@ impl<M: Sendable> LinkMailbox<M> {
         match receive_raw(tags, timeout) {
             Incoming::Data(message, _) => Message::Normal(message),
             Incoming::Signal(signal) => Message::Signal(signal),
+            Incoming::Down(down) => Message::Down(down),
         }
     }
 

@@ -92,6 +92,22 @@ impl<M> Process<M> {
         tag
     }
 
+    /// Watches this process: when it ends, for any reason (a normal return too), the caller
+    /// receives a [`Down`](crate::Down) notice carrying the returned tag (as
+    /// [`Message::Down`](crate::Message::Down) or [`ReceiveError::ProcessDown`](crate::ReceiveError::ProcessDown)).
+    /// Unlike a link it is one-way and never kills the caller. A process that is not alive
+    /// is reported at once.
+    #[must_use = "the down notice carries the tag"]
+    pub fn monitor(&self) -> Tag {
+        Tag::from_id(host::monitor(self.id.local))
+    }
+
+    /// Stops watching (`tag` from [`Process::monitor`]); a down notice already queued for
+    /// it is dropped.
+    pub fn demonitor(&self, tag: Tag) {
+        host::demonitor(self.id.local, tag.id());
+    }
+
     /// Removes the link between the calling process and this one.
     pub fn unlink(&self) {
         host::unlink(self.id.local);

@@ -1,4 +1,4 @@
-//! Request/reply: a message that carries its sender, and the call that waits for the reply.
+//! Request/reply: a message that carries its sender, and the wait for the reply.
 
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -6,9 +6,9 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{decode, Sendable};
+use crate::codec::Sendable;
 use crate::error::ReceiveError;
-use crate::host;
+use crate::mailbox::{receive_raw, Incoming};
 use crate::process::{Process, ProcessId};
 use crate::tag::Tag;
 
@@ -26,6 +26,27 @@ pub struct Request<T, U> {
 }
 
 impl<T, U: Sendable> Request<T, U> {
+    /// A request from the calling process, and the handle to wait for its reply. Send the
+    /// request (alone or inside another message) to the server, then wait.
+    #[must_use]
+    pub fn new(data: T) -> (Self, PendingReply<U>) {
+        let tag = Tag::new();
+        let request = Self {
+            data,
+            tag,
+            sender: ProcessId::current(),
+            _reply: PhantomData,
+        };
+        (
+            request,
+            PendingReply {
+                tag,
+                monitor: None,
+                _reply: PhantomData,
+            },
+        )
+    }
+
     /// The request's payload.
     #[must_use]
     pub fn data(&self) -> &T {
@@ -35,6 +56,19 @@ impl<T, U: Sendable> Request<T, U> {
     /// The request's payload, mutable.
     pub fn data_mut(&mut self) -> &mut T {
         &mut self.data
+    }
+
+    /// The payload, taking the request apart (reply later with [`Request::reply_to`]).
+    #[must_use]
+    pub fn into_parts(self) -> (T, ReplyTo<U>) {
+        (
+            self.data,
+            ReplyTo {
+                tag: self.tag,
+                sender: self.sender,
+                _reply: PhantomData,
+            },
+        )
     }
 
     /// The process that sent the request (it waits for a `U`).
@@ -50,41 +84,113 @@ impl<T, U: Sendable> Request<T, U> {
     pub fn reply(self, reply: U) {
         self.sender().tag_send(self.tag, reply);
     }
+
+    /// Where the reply of this request goes, without the payload.
+    #[must_use]
+    pub fn reply_to(&self) -> ReplyTo<U> {
+        ReplyTo {
+            tag: self.tag,
+            sender: self.sender,
+            _reply: PhantomData,
+        }
+    }
+}
+
+/// The address a reply goes to: what is left of a [`Request`] once its payload is taken.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ReplyTo<U> {
+    tag: Tag,
+    sender: ProcessId,
+    #[serde(skip)]
+    _reply: PhantomData<fn() -> U>,
+}
+
+impl<U: Sendable> ReplyTo<U> {
+    /// Sends the reply.
+    ///
+    /// # Panics
+    /// If `U`'s `Serialize` implementation fails.
+    pub fn send(self, reply: U) {
+        Process::<U>::from_id(self.sender).tag_send(self.tag, reply);
+    }
+}
+
+/// The caller's side of a [`Request`]: waits for its reply.
+#[derive(Debug)]
+#[must_use = "a request's reply is only received by waiting for it"]
+pub struct PendingReply<U> {
+    tag: Tag,
+    /// The server being watched, and the monitor's tag.
+    monitor: Option<(ProcessId, Tag)>,
+    _reply: PhantomData<fn() -> U>,
+}
+
+impl<U: Sendable> PendingReply<U> {
+    /// Watches `server` while waiting: if it is not alive or ends before replying, the wait
+    /// returns [`ReceiveError::ProcessDown`] at once instead of waiting for nothing.
+    pub fn monitor<M>(mut self, server: &Process<M>) -> Self {
+        self.monitor = Some((server.process_id(), server.monitor()));
+        self
+    }
+
+    /// Waits for the reply.
+    ///
+    /// # Errors
+    /// [`ReceiveError::ProcessDown`] if the watched server ended;
+    /// [`ReceiveError::DeserializationFailed`] if the reply is not a `U`.
+    pub fn wait(self) -> Result<U, ReceiveError> {
+        self.wait_for(None)
+    }
+
+    /// Waits up to `timeout` for the reply.
+    ///
+    /// # Errors
+    /// [`ReceiveError::Timeout`], and those of [`PendingReply::wait`].
+    pub fn wait_timeout(self, timeout: Duration) -> Result<U, ReceiveError> {
+        self.wait_for(Some(timeout))
+    }
+
+    fn wait_for(self, timeout: Option<Duration>) -> Result<U, ReceiveError> {
+        let tags: &[Tag] = match &self.monitor {
+            Some((_, monitor)) => &[self.tag, *monitor],
+            None => &[self.tag],
+        };
+        let outcome = match receive_raw::<U>(tags, timeout) {
+            Incoming::Data(reply, _) => reply,
+            Incoming::Down(down) => Err(ReceiveError::ProcessDown(down)),
+            // A signal only matches if it carries one of these tags, and tags are unique.
+            Incoming::Signal(_) => Err(ReceiveError::Timeout),
+        };
+        if let Some((server, monitor)) = self.monitor {
+            Process::<()>::from_id(server).demonitor(monitor);
+        }
+        outcome
+    }
 }
 
 impl<T: Sendable, U: Sendable> Process<Request<T, U>> {
-    /// Sends `data` as a request and waits for the reply.
+    /// Sends `data` as a request and waits for the reply. The server is watched meanwhile,
+    /// so a dead server is an error, not a wait forever.
     ///
     /// # Errors
+    /// [`ReceiveError::ProcessDown`] if the server is not alive or dies before replying;
     /// [`ReceiveError::DeserializationFailed`] if the reply is not a `U`.
     pub fn request(&self, data: T) -> Result<U, ReceiveError> {
-        self.call(data, None)
+        self.send_request(data).wait()
     }
 
     /// [`Process::request`], giving up after `timeout` with [`ReceiveError::Timeout`].
     ///
     /// # Errors
-    /// [`ReceiveError::Timeout`]; [`ReceiveError::DeserializationFailed`].
+    /// [`ReceiveError::Timeout`], and those of [`Process::request`].
     pub fn request_timeout(&self, data: T, timeout: Duration) -> Result<U, ReceiveError> {
-        self.call(data, Some(timeout))
+        self.send_request(data).wait_timeout(timeout)
     }
 
-    fn call(&self, data: T, timeout: Option<Duration>) -> Result<U, ReceiveError> {
-        let tag = Tag::new();
-        let sender = ProcessId::current();
-        self.send(Request {
-            data,
-            tag,
-            sender,
-            _reply: PhantomData,
-        });
-        match host::receive(&[tag.id()], timeout) {
-            host::Received::Data => decode(&host::message_data()),
-            host::Received::TimedOut => Err(ReceiveError::Timeout),
-            // A signal only matches if it carries this tag, and tags are unique.
-            host::Received::Signal => Err(ReceiveError::DeserializationFailed(
-                "a signal answered a request".into(),
-            )),
-        }
+    fn send_request(&self, data: T) -> PendingReply<U> {
+        let (request, reply) = Request::new(data);
+        let reply = reply.monitor(self);
+        self.send(request);
+        reply
     }
 }

@@ -10,7 +10,7 @@ use wasmtime::{Engine, Func, Linker, Store, StoreContextMut, UpdateDeadline, Val
 use wasmtime_wasi::I32Exit;
 
 use crate::config::RuntimeConfig;
-use crate::process::{DeathReason, ProcessHandle, ProcessTable};
+use crate::process::{DeathReason, Message, MessageKind, ProcessHandle, ProcessTable};
 use crate::program::{val_matches, Program};
 use crate::state::ProcessState;
 use crate::wasi::WasiConfig;
@@ -202,6 +202,32 @@ impl Runtime {
         }
     }
 
+    /// Makes `watcher` hear, with `tag`, when process `process` ends. If it is not alive,
+    /// the down notice is queued at once.
+    pub(crate) fn monitor(&self, watcher: &ProcessHandle, process: u64, tag: i64) {
+        let added = self
+            .processes
+            .get(process)
+            .is_some_and(|p| p.monitors().insert(tag, watcher.id()));
+        if !added {
+            watcher.mailbox().push(Message {
+                tag,
+                kind: MessageKind::ProcessDown {
+                    process,
+                    reason: format!("process {process} is not alive"),
+                },
+            });
+        }
+    }
+
+    /// Removes `watcher`'s monitor `tag` of `process`, and its down notice if one is queued.
+    pub(crate) fn demonitor(&self, watcher: &ProcessHandle, process: u64, tag: i64) {
+        if let Some(process) = self.processes.get(process) {
+            process.monitors().remove(tag, watcher.id());
+        }
+        watcher.mailbox().remove_down(tag);
+    }
+
     /// Ends `process`'s life: removes it, closes its mailbox, tells linked processes.
     fn finish(&self, process: &ProcessHandle, reason: &DeathReason) {
         let id = process.id();
@@ -218,6 +244,16 @@ impl Runtime {
             };
             if reason.is_abnormal() {
                 other.notify_link_death(id, tag, reason);
+            }
+        }
+        let monitors = process.monitors().close();
+        for (tag, watcher) in monitors {
+            if let Some(watcher) = self.processes.get(watcher) {
+                let kind = MessageKind::ProcessDown {
+                    process: id,
+                    reason: reason.to_string(),
+                };
+                watcher.mailbox().push(Message { tag, kind });
             }
         }
     }

@@ -26,6 +26,8 @@ fn main(mailbox: Mailbox<()>) {
         "panic-if-link-panics" => panic_if_link_panics(mailbox),
         "queued-signal" => queued_signal(mailbox),
         "wasi" => wasi(),
+        "monitor" => monitor(mailbox),
+        "request-dead-server" => request_dead_server(),
         other => panic!("unknown scenario {other:?}"),
     }
 }
@@ -35,6 +37,7 @@ fn print_signal(message: Message<()>) {
         Message::Signal(signal) => println!("signal: {}", signal.reason()),
         Message::Normal(Err(ReceiveError::Timeout)) => println!("no signal"),
         Message::Normal(other) => println!("unexpected message: {other:?}"),
+        Message::Down(down) => println!("unexpected down: {}", down.reason()),
     }
 }
 
@@ -109,6 +112,76 @@ fn queued_signal(mailbox: Mailbox<()>) {
     process::sleep_ms(20);
     let _mailbox = links.panic_if_link_panics();
     println!("parent survived (wrong)");
+}
+
+/// Monitors: one-way, fire on any end, never kill the watcher; demonitor flushes.
+fn monitor(mailbox: Mailbox<()>) {
+    let normal = process::spawn(|_: Mailbox<()>| {}).unwrap();
+    let tag = normal.monitor();
+    match mailbox.receive() {
+        Err(ReceiveError::ProcessDown(down)) => {
+            println!(
+                "down: {} (tag matches: {}, id matches: {})",
+                down.reason(),
+                down.tag() == tag,
+                down.id() == normal.id()
+            )
+        }
+        other => println!("unexpected: {other:?}"),
+    }
+    let failing = process::spawn(|m: Mailbox<()>| {
+        let _ = m.receive();
+        panic!("monitored failure");
+    })
+    .unwrap();
+    let _tag = failing.monitor();
+    failing.send(());
+    match mailbox.receive() {
+        Err(ReceiveError::ProcessDown(down)) => println!("down: {}", down.reason()),
+        other => println!("unexpected: {other:?}"),
+    }
+    let _tag = normal.monitor();
+    match mailbox.receive_timeout(Duration::from_millis(500)) {
+        Err(ReceiveError::ProcessDown(down)) => println!("down: {}", down.reason()),
+        other => println!("unexpected: {other:?}"),
+    }
+    let flushed = process::spawn(|_: Mailbox<()>| {}).unwrap();
+    let tag = flushed.monitor();
+    join(flushed);
+    process::sleep_ms(10);
+    flushed.demonitor(tag);
+    println!(
+        "after demonitor: {:?}",
+        mailbox.receive_timeout(Duration::from_millis(50))
+    );
+    // A process that traps link deaths gets monitors as Message::Down.
+    let (_, _, links) = process::spawn_link(mailbox, |m: Mailbox<()>| {
+        let _ = m.receive();
+    })
+    .unwrap();
+    let watched = process::spawn(|_: Mailbox<()>| {}).unwrap();
+    let _tag = watched.monitor();
+    println!(
+        "link mailbox down: {}",
+        matches!(links.receive(), Message::Down(_))
+    );
+}
+
+/// A request to a server that dies, or is already dead, fails at once.
+fn request_dead_server() {
+    let server = process::spawn(|m: Mailbox<Request<u32, u32>>| {
+        let _request = m.receive().unwrap();
+        panic!("server crashed");
+    })
+    .unwrap();
+    match server.request(1) {
+        Err(ReceiveError::ProcessDown(down)) => println!("request: server down: {}", down.reason()),
+        other => println!("unexpected: {other:?}"),
+    }
+    match server.request_timeout(2, Duration::from_secs(30)) {
+        Err(ReceiveError::ProcessDown(down)) => println!("request: {}", down.reason()),
+        other => println!("unexpected: {other:?}"),
+    }
 }
 
 /// WASI: arguments, environment, clocks and randomness reach the program.

@@ -11,16 +11,16 @@
 //! | `create_data` | `tag: i64, capacity: u64` | nothing: starts a new outgoing message, dropping an unsent one; `capacity` is a size hint | never |
 //! | `write_data` | `ptr: u32, len: u32` | `u32`: bytes appended | no outgoing message; range outside memory; message over [`MAX_MESSAGE_SIZE`] |
 //! | `send` | `process: u64` | nothing: the message goes to `process`, or is dropped if it is not alive | no outgoing message |
-//! | `receive` | `tags_ptr: u32, tags_len: u32, timeout_ms: u64` | [`ReceiveStatus`] | range outside memory; more than 1024 tags; the process is killed while it waits (it ends) |
+//! | `receive` | `tags_ptr: u32, tags_len: u32, timeout_ms: u64` | [`ReceiveStatus`]: data, signal, down notice or timeout | range outside memory; more than 1024 tags; the process is killed while it waits (it ends) |
 //! | `data_size` | | `u64`: bytes of the incoming message | no incoming message |
 //! | `read_data` | `ptr: u32, len: u32` | `u32`: bytes copied, `min(len, size)` | no incoming message; range outside memory |
 //! | `get_tag` | | `i64`: the incoming message's tag | no incoming message |
-//! | `signal_process` | | `u64`: the process whose death the incoming signal reports | the incoming message is not a signal |
+//! | `signal_process` | | `u64`: the process whose end the incoming signal or down notice reports | the incoming message is neither |
 //!
 //! `receive` takes the first queued message whose tag is one of the `tags_len` `i64` tags at
 //! `tags_ptr` (any message when `tags_len` is 0) and waits up to `timeout_ms` milliseconds
-//! ([`WAIT_FOREVER`]: no limit) for one. Only the calling process is suspended. A signal's
-//! data is the dead process's reason, as UTF-8 text.
+//! ([`WAIT_FOREVER`]: no limit) for one. Only the calling process is suspended. The data of
+//! a signal or a down notice is the ended process's reason, as UTF-8 text.
 
 use std::time::Duration;
 
@@ -103,10 +103,12 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
         MODULE,
         "signal_process",
         |caller: Caller<'_, ProcessState>| match incoming(&caller, "signal_process")?.kind {
-            MessageKind::LinkDied { process, .. } => Ok(process),
-            MessageKind::Data(_) => {
-                bail!("{MODULE}::signal_process: the incoming message is not a signal")
+            MessageKind::LinkDied { process, .. } | MessageKind::ProcessDown { process, .. } => {
+                Ok(process)
             }
+            MessageKind::Data(_) => bail!(
+                "{MODULE}::signal_process: the incoming message is not a signal or down notice"
+            ),
         },
     )?;
     Ok(())
@@ -165,16 +167,11 @@ async fn receive(
         .receive(&tags, timeout)
         .await
         .map_err(crate::process::Terminated)?;
-    let status = match &received {
+    let status = match received.as_ref().map(|m| &m.kind) {
         None => ReceiveStatus::TimedOut,
-        Some(Message {
-            kind: MessageKind::Data(_),
-            ..
-        }) => ReceiveStatus::Data,
-        Some(Message {
-            kind: MessageKind::LinkDied { .. },
-            ..
-        }) => ReceiveStatus::Signal,
+        Some(MessageKind::Data(_)) => ReceiveStatus::Data,
+        Some(MessageKind::LinkDied { .. }) => ReceiveStatus::Signal,
+        Some(MessageKind::ProcessDown { .. }) => ReceiveStatus::Down,
     };
     if received.is_some() {
         caller.data_mut().incoming = received;

@@ -7,6 +7,8 @@
 //! | `sleep_ms` | `ms: u64` | nothing, after `ms` milliseconds | the process is killed while it sleeps (it ends) |
 //! | `link` | `tag: i64, process: u64` | nothing: links both ways; a dead `process` is reported at once | `process` is not alive and the caller does not trap link deaths (it ends) |
 //! | `unlink` | `process: u64` | nothing | never |
+//! | `monitor` | `process: u64` | `i64`: a new tag; when `process` ends (for any reason) a down notice with that tag is queued for the caller, at once if it is not alive | never |
+//! | `demonitor` | `process: u64, tag: i64` | nothing: removes the caller's monitor `tag` and any queued down notice with it | never |
 //! | `kill` | `process: u64` | nothing: `process` ends with reason "killed"; unknown ids are ignored | never |
 //! | `is_alive` | `process: u64` | `u32`: 1 if alive, 0 if not | never |
 //! | `die_when_link_dies` | `enabled: u32` | nothing: 1 (the default) makes abnormal deaths of linked processes kill the caller; 0 turns them into signal messages | `enabled` is 1 and a link-death signal is already queued (the caller ends) |
@@ -80,6 +82,24 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
             // Linking to a dead process kills a caller that does not trap link deaths: now,
             // not at some later preemption point it might never reach.
             end_if_told(state)
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "monitor",
+        |caller: Caller<'_, ProcessState>, process: u64| {
+            let state = caller.data();
+            let tag = state.runtime.new_tag();
+            state.runtime.monitor(&state.handle, process, tag);
+            tag
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "demonitor",
+        |caller: Caller<'_, ProcessState>, process: u64, tag: i64| {
+            let state = caller.data();
+            state.runtime.demonitor(&state.handle, process, tag);
         },
     )?;
     linker.func_wrap(

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use super::{DeathReason, LinkSet, Mailbox, Message, MessageKind, ProcessId};
+use super::{DeathReason, LinkSet, Mailbox, Message, MessageKind, MonitorSet, ProcessId};
 
 /// A live process as others see it. The wasm instance itself is owned by the process's
 /// task; this handle is what the [`super::ProcessTable`] and linked processes hold.
@@ -15,6 +15,7 @@ pub struct ProcessHandle {
     started: Instant,
     mailbox: Mailbox,
     links: Mutex<LinkSet>,
+    monitors: Mutex<MonitorSet>,
     /// `true`: link deaths arrive as signal messages; `false`: they kill this process.
     traps_link_deaths: AtomicBool,
 }
@@ -29,6 +30,7 @@ impl ProcessHandle {
             started: Instant::now(),
             mailbox: Mailbox::default(),
             links: Mutex::default(),
+            monitors: Mutex::default(),
             traps_link_deaths: AtomicBool::new(false),
         }
     }
@@ -61,6 +63,11 @@ impl ProcessHandle {
     pub fn links(&self) -> MutexGuard<'_, LinkSet> {
         // Every critical section on the set is one call; a poisoned lock holds a whole set.
         self.links.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The processes monitoring this one, locked.
+    pub fn monitors(&self) -> MutexGuard<'_, MonitorSet> {
+        self.monitors.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Chooses whether link deaths arrive as signals (`true`) or kill this process.

@@ -21,6 +21,13 @@ pub enum MessageKind {
         /// Why it died, as text.
         reason: String,
     },
+    /// A monitored process ended (for any reason), delivered to the watcher.
+    ProcessDown {
+        /// The process that ended.
+        process: ProcessId,
+        /// Why it ended, as text.
+        reason: String,
+    },
 }
 
 /// One entry of a mailbox.
@@ -38,7 +45,9 @@ impl Message {
     pub fn bytes(&self) -> &[u8] {
         match &self.kind {
             MessageKind::Data(data) => data,
-            MessageKind::LinkDied { reason, .. } => reason.as_bytes(),
+            MessageKind::LinkDied { reason, .. } | MessageKind::ProcessDown { reason, .. } => {
+                reason.as_bytes()
+            }
         }
     }
 }
@@ -110,8 +119,15 @@ impl Mailbox {
     pub fn has_signal(&self) -> Option<ProcessId> {
         self.queue().messages.iter().find_map(|m| match m.kind {
             MessageKind::LinkDied { process, .. } => Some(process),
-            MessageKind::Data(_) => None,
+            MessageKind::Data(_) | MessageKind::ProcessDown { .. } => None,
         })
+    }
+
+    /// Drops a queued down notice with `tag` (a demonitor that also flushes).
+    pub fn remove_down(&self, tag: i64) {
+        self.queue()
+            .messages
+            .retain(|m| !(m.tag == tag && matches!(m.kind, MessageKind::ProcessDown { .. })));
     }
 
     /// Drops every queued message and refuses new ones (the owner died).

@@ -6,12 +6,14 @@
 //! | [`ProcessTable`] | every live process by id |
 //! | [`Mailbox`] | queued messages and signals, selective receive, a pending death |
 //! | [`LinkSet`] | the processes one process is linked to |
+//! | [`MonitorSet`] | the processes watching one process |
 //! | [`DeathReason`] | why a process ended, and whether linked processes hear of it |
 
 mod death;
 mod handle;
 mod links;
 mod mailbox;
+mod monitors;
 mod table;
 
 pub use death::DeathReason;
@@ -19,6 +21,7 @@ pub(crate) use death::Terminated;
 pub use handle::ProcessHandle;
 pub use links::LinkSet;
 pub use mailbox::{Mailbox, Message, MessageKind};
+pub use monitors::MonitorSet;
 pub use table::ProcessTable;
 
 /// The id of a process, unique within one runtime (ids are never reused).

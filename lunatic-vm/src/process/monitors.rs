@@ -1,0 +1,70 @@
+//! The processes watching one process (Erlang's monitors).
+
+use std::collections::HashMap;
+
+use super::ProcessId;
+
+/// Monitors of one process: each tag and the process that holds it. Unlike links they are
+/// one-way, fire on every end (normal too) and never kill the watcher.
+///
+/// Once the owner dies the set is closed, so a monitor is never added after the down
+/// notices were sent.
+#[derive(Debug, Default)]
+pub struct MonitorSet {
+    watchers: HashMap<i64, ProcessId>,
+    closed: bool,
+}
+
+impl MonitorSet {
+    /// Adds a monitor; returns `false` (and adds nothing) when the owner is already dead.
+    pub fn insert(&mut self, tag: i64, watcher: ProcessId) -> bool {
+        if self.closed {
+            return false;
+        }
+        self.watchers.insert(tag, watcher);
+        true
+    }
+
+    /// Removes monitor `tag` if `watcher` holds it.
+    pub fn remove(&mut self, tag: i64, watcher: ProcessId) {
+        if self.watchers.get(&tag) == Some(&watcher) {
+            self.watchers.remove(&tag);
+        }
+    }
+
+    /// Closes the set for good and returns every monitor it held.
+    pub fn close(&mut self) -> HashMap<i64, ProcessId> {
+        self.closed = true;
+        std::mem::take(&mut self.watchers)
+    }
+
+    /// How many monitors the set holds.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.watchers.len()
+    }
+
+    /// Whether the set holds no monitor.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.watchers.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_holder_removes_and_closed_refuses() {
+        let mut set = MonitorSet::default();
+        assert!(set.insert(5, 1));
+        set.remove(5, 2);
+        assert_eq!(set.len(), 1);
+        set.remove(5, 1);
+        assert!(set.is_empty());
+        assert!(set.insert(6, 1));
+        assert_eq!(set.close().get(&6), Some(&1));
+        assert!(!set.insert(7, 1));
+    }
+}
