@@ -28,7 +28,6 @@ pub struct Request<T, U> {
 impl<T, U: Sendable> Request<T, U> {
     /// A request from the calling process, and the handle to wait for its reply. Send the
     /// request (alone or inside another message) to the server, then wait.
-    #[must_use]
     pub fn new(data: T) -> (Self, PendingReply<U>) {
         let tag = Tag::new();
         let request = Self {
