@@ -19,7 +19,15 @@
 //! | item | from |
 //! |---|---|
 //! | [`process`], [`Process`], [`Mailbox`], [`LinkMailbox`], [`Message`], [`Signal`], [`Request`], [`Tag`], [`LunaticError`], [`ReceiveError`] | `lunatic-core` |
-//! | [`macro@main`] | `lunatic-derive` |
+//! | [`actors`]: `Actor`, `ActorRef`, `Supervisor`, timers | `lunatic-actors` |
+//! | [`macro@main`], [`macro@actor`] | `lunatic-derive` |
 
+pub use lunatic_actors as actors;
 pub use lunatic_core::*;
-pub use lunatic_derive::main;
+pub use lunatic_derive::{actor, main};
+
+/// Used by the code the macros generate; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+}

@@ -6,7 +6,7 @@
 //! pointer argument (0xfffffff0, 0xffffff00, 0xffffffff), lengths past the end of memory,
 //! 100,000 receive tags, a 64 MiB+ message built 64 KiB at a time, unknown error ids for
 //! every error call, unknown process ids for kill/unlink/monitor/demonitor/is_alive/send/link,
-//! unknown monitor tags, calls out of
+//! unknown monitor tags, registry names out of bounds or too long, calls out of
 //! order (write/send before create, read/tag/size/signal before any receive), malformed
 //! spawn parameters (wrong length, unknown type byte), a non-UTF-8 function name, an unknown
 //! export and wrong parameter types.
@@ -51,13 +51,16 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
         "report_panic: the range of 4096 bytes at 0xffffff00 is outside",
         "write_data: the message would exceed the limit of 67108864 bytes",
         "linked to process 1099511627775, which is not alive",
+        "lunatic::registry::register: the range of 100 bytes at 0xfffffff0 is outside",
+        "lunatic::registry::lookup: a name of 5000 bytes is longer than 1024",
+        "lunatic::registry::lookup: the range of 8 bytes at 0xfffffffc is outside",
         // Unknown ids for kill, unlink, monitor, demonitor, is_alive and send are harmless: the child got past
         // them to its final `unreachable`.
         "trapped: wasm trap: wasm `unreachable` instruction executed",
     ] {
         run.assert_stdout(reason);
     }
-    assert_eq!(run.stdout.matches("child died: ").count(), 21, "{run}");
+    assert_eq!(run.stdout.matches("child died: ").count(), 24, "{run}");
     // Each death is logged with the process id and the reason.
     run.assert_stderr("died: trapped: lunatic::message::write_data: no message was created");
 }

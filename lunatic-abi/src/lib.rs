@@ -5,6 +5,7 @@
 //! |---|---|
 //! | [`SpawnStatus`] | `lunatic::process::spawn` |
 //! | [`ReceiveStatus`] | `lunatic::message::receive` |
+//! | [`RegistryStatus`] | `lunatic::registry::*` |
 //! | [`ParamKind`], [`PARAM_SIZE`] | the parameter list of `lunatic::process::spawn` |
 //! | [`NO_LINK`], [`WAIT_FOREVER`] | sentinel arguments |
 //! | [`SPAWN_ENTRY`] | the guest export the host calls to start a spawned closure |
@@ -55,6 +56,34 @@ impl TryFrom<u32> for ReceiveStatus {
             1 => Ok(Self::Signal),
             2 => Ok(Self::TimedOut),
             3 => Ok(Self::Down),
+            other => Err(other),
+        }
+    }
+}
+
+/// Result of the `lunatic::registry` functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum RegistryStatus {
+    /// Done (registered, found, or unregistered).
+    Done = 0,
+    /// The name is held by another process.
+    Taken = 1,
+    /// No such name, or no such process.
+    NotFound = 2,
+    /// The name is registered for another message type.
+    WrongType = 3,
+}
+
+impl TryFrom<u32> for RegistryStatus {
+    type Error = u32;
+
+    fn try_from(value: u32) -> Result<Self, u32> {
+        match value {
+            0 => Ok(Self::Done),
+            1 => Ok(Self::Taken),
+            2 => Ok(Self::NotFound),
+            3 => Ok(Self::WrongType),
             other => Err(other),
         }
     }

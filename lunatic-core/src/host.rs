@@ -9,7 +9,9 @@
 
 use std::time::Duration;
 
-use lunatic_abi::{ParamKind, ReceiveStatus, SpawnStatus, PARAM_SIZE, WAIT_FOREVER};
+use lunatic_abi::{
+    ParamKind, ReceiveStatus, RegistryStatus, SpawnStatus, PARAM_SIZE, WAIT_FOREVER,
+};
 
 use crate::error::LunaticError;
 
@@ -51,6 +53,14 @@ mod message {
         fn read_data(ptr: *mut u8, len: u32) -> u32;
         fn get_tag() -> i64;
         fn signal_process() -> u64;
+    });
+}
+
+mod registry {
+    import_module!("lunatic::registry" {
+        fn register(name_ptr: *const u8, name_len: u32, type_ptr: *const u8, type_len: u32, process: u64) -> u32;
+        fn lookup(name_ptr: *const u8, name_len: u32, type_ptr: *const u8, type_len: u32, id_ptr: *mut u64) -> u32;
+        fn unregister(name_ptr: *const u8, name_len: u32) -> u32;
     });
 }
 
@@ -233,6 +243,53 @@ pub(crate) fn monitor(process: u64) -> i64 {
 pub(crate) fn demonitor(process: u64, tag: i64) {
     // SAFETY: no memory is passed.
     unsafe { process::demonitor(process, tag) }
+}
+
+fn registry_status(status: u32, function: &str) -> RegistryStatus {
+    RegistryStatus::try_from(status).unwrap_or_else(|other| {
+        panic!("lunatic::registry::{function} returned unknown status {other}")
+    })
+}
+
+/// Registers `name` for `process` with its message type name.
+pub(crate) fn register_name(name: &str, message_type: &str, process: u64) -> RegistryStatus {
+    // SAFETY: both strings are live slices of the lengths passed.
+    let status = unsafe {
+        registry::register(
+            name.as_ptr(),
+            len32(name.len()),
+            message_type.as_ptr(),
+            len32(message_type.len()),
+            process,
+        )
+    };
+    registry_status(status, "register")
+}
+
+/// Looks `name` up for `message_type`.
+pub(crate) fn lookup_name(name: &str, message_type: &str) -> Result<u64, RegistryStatus> {
+    let mut id = 0u64;
+    // SAFETY: both strings are live slices; `id` is a live u64.
+    let status = unsafe {
+        registry::lookup(
+            name.as_ptr(),
+            len32(name.len()),
+            message_type.as_ptr(),
+            len32(message_type.len()),
+            &mut id,
+        )
+    };
+    match registry_status(status, "lookup") {
+        RegistryStatus::Done => Ok(id),
+        other => Err(other),
+    }
+}
+
+/// Removes `name`; whether it was registered.
+pub(crate) fn unregister_name(name: &str) -> bool {
+    // SAFETY: `name` is a live slice.
+    let status = unsafe { registry::unregister(name.as_ptr(), len32(name.len())) };
+    registry_status(status, "unregister") == RegistryStatus::Done
 }
 
 /// Kills `process`.

@@ -10,6 +10,7 @@
 //! | [`process`] | `spawn`, `spawn_with`, `spawn_link*`, `this`, `sleep` |
 //! | [`Mailbox`], [`LinkMailbox`] | receiving, with timeouts and selective receive by [`Tag`] |
 //! | [`Request`] | a message that carries its sender, for request/reply |
+//! | [`registry`] | VM-wide names for processes, with typed lookup |
 //! | [`Message`], [`Signal`] | what a process that traps link deaths receives |
 //! | [`LunaticError`], [`ReceiveError`] | what can go wrong |
 
@@ -18,6 +19,7 @@ mod error;
 mod host;
 mod mailbox;
 pub mod process;
+pub mod registry;
 mod request;
 mod tag;
 

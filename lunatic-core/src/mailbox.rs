@@ -29,6 +29,12 @@ impl Signal {
         self.process.as_u128()
     }
 
+    /// The address of the process that died.
+    #[must_use]
+    pub fn process_id(&self) -> ProcessId {
+        self.process
+    }
+
     /// The tag of the link (as returned by `spawn_link` or `Process::link`).
     #[must_use]
     pub fn tag(&self) -> Tag {
@@ -56,6 +62,12 @@ impl Down {
     #[must_use]
     pub fn id(&self) -> u128 {
         self.process.as_u128()
+    }
+
+    /// The address of the process that ended.
+    #[must_use]
+    pub fn process_id(&self) -> ProcessId {
+        self.process
     }
 
     /// The tag [`Process::monitor`](crate::Process::monitor) returned.
@@ -187,6 +199,14 @@ impl<M: Sendable> Mailbox<M> {
     /// [`ReceiveError::DeserializationFailed`] if the message is not an `M`.
     pub fn tag_receive(&self, tags: &[Tag]) -> Result<M, ReceiveError> {
         Self::take(tags, None).map(|(m, _)| m)
+    }
+
+    /// Makes this process receive the deaths of linked processes as
+    /// [`Message::Signal`]s instead of dying with them (Erlang's `trap_exit`); the mirror of
+    /// [`LinkMailbox::panic_if_link_panics`].
+    #[must_use]
+    pub fn catch_link_panics(self) -> LinkMailbox<M> {
+        LinkMailbox::new()
     }
 
     /// [`Mailbox::tag_receive`] with a timeout.

@@ -20,8 +20,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::codec::{decode, encode, Sendable};
 use crate::error::LunaticError;
+use crate::error::ReceiveError;
 use crate::host::{self, Entry};
-use crate::mailbox::{LinkMailbox, Mailbox};
+use crate::mailbox::{receive_raw, Down, Incoming, LinkMailbox, Mailbox};
 use crate::tag::Tag;
 
 /// A process's address: the node it runs on (0: this one) and its id there.
@@ -35,6 +36,12 @@ impl ProcessId {
     /// A process on this node.
     pub(crate) const fn local(local: u64) -> Self {
         Self { node: 0, local }
+    }
+
+    /// The id on its node.
+    #[must_use]
+    pub const fn local_id(self) -> u64 {
+        self.local
     }
 
     /// The calling process.
@@ -68,6 +75,13 @@ impl<M> Process<M> {
             id,
             _message: PhantomData,
         }
+    }
+
+    /// A handle to the process at `id`, claiming it receives `M`s. Nothing checks the claim:
+    /// a message of the wrong type is a receive error for the receiver, never a crash.
+    #[must_use]
+    pub const fn from_process_id(id: ProcessId) -> Self {
+        Self::from_id(id)
     }
 
     /// The process's id, unique in the VM (never reused).
@@ -106,6 +120,18 @@ impl<M> Process<M> {
     /// it is dropped.
     pub fn demonitor(&self, tag: Tag) {
         host::demonitor(self.id.local, tag.id());
+    }
+
+    /// Waits for the down notice of monitor `monitor` (from [`Process::monitor`]) for up to
+    /// `timeout` (`None`: forever), leaving every other message queued.
+    ///
+    /// # Errors
+    /// [`ReceiveError::Timeout`] if the process did not end in time.
+    pub fn wait_down(&self, monitor: Tag, timeout: Option<Duration>) -> Result<Down, ReceiveError> {
+        match receive_raw::<()>(&[monitor], timeout) {
+            Incoming::Down(down) => Ok(down),
+            _ => Err(ReceiveError::Timeout),
+        }
     }
 
     /// Removes the link between the calling process and this one.
@@ -188,6 +214,12 @@ impl<'de, M> Deserialize<'de> for Process<M> {
 #[must_use]
 pub fn this<M>(_mailbox: &Mailbox<M>) -> Process<M> {
     Process::from_id(ProcessId::current())
+}
+
+/// The calling process's address (untyped; [`this`] gives a typed handle).
+#[must_use]
+pub fn this_id() -> ProcessId {
+    ProcessId::current()
 }
 
 /// Suspends the calling process for `duration` (no thread is blocked).

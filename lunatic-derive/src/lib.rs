@@ -3,10 +3,13 @@
 //! | macro | what it does |
 //! |---|---|
 //! | [`macro@main`] | turns `fn main(mailbox: Mailbox<M>)` into the program's entry point |
+//! | [`macro@actor`] | turns an `impl` block's methods into an actor's messages, dispatch and typed client |
+
+mod actor;
 
 use proc_macro::TokenStream;
 use quote::quote;
-use syn::{parse_macro_input, spanned::Spanned, ItemFn};
+use syn::{parse_macro_input, spanned::Spanned, ItemFn, ItemImpl};
 
 /// Marks the main process's function: `fn main(mailbox: Mailbox<M>)` (or `fn main()`).
 ///
@@ -71,4 +74,42 @@ fn expand_main(mut function: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
             #call
         }
     })
+}
+
+/// Turns the methods of an `impl` block into an actor's messages.
+///
+/// Every method with `&self` or `&mut self` becomes a message: one with a result (or marked
+/// `#[call]`) is a call, answered with that result; any other is a cast. A last argument
+/// `ctx: &mut Context<Self>` is given the actor's context. The type must also implement
+/// `Actor` (its `init`). Generated: `<Type>Message`, `impl Dispatch for <Type>`, and
+/// `<Type>Client`, which `ActorRef<Type>` dereferences to, so callers write
+/// `counter.increment()` and `counter.get()?`.
+///
+/// ```ignore
+/// #[lunatic::actor]
+/// impl Counter {
+///     pub fn increment(&mut self) { self.count += 1 }
+///     pub fn get(&self) -> u64 { self.count }
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn actor(attr: TokenStream, item: TokenStream) -> TokenStream {
+    if !attr.is_empty() {
+        let attr = proc_macro2::TokenStream::from(attr);
+        return syn::Error::new(attr.span(), "#[lunatic::actor] takes no arguments")
+            .to_compile_error()
+            .into();
+    }
+    let block = match syn::parse::<ItemImpl>(item) {
+        Ok(block) => block,
+        Err(error) => {
+            return syn::Error::new(error.span(), "#[lunatic::actor] goes on an `impl` block")
+                .to_compile_error()
+                .into()
+        }
+    };
+    match actor::expand(block) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => error.to_compile_error().into(),
+    }
 }

@@ -8,7 +8,8 @@
 //! |---|---|
 //! | [`config`] | the settings that decide density and speed |
 //! | [`runtime`] | the engine, the program, the life of each process |
-//! | [`process`] | ids, mailboxes, links, death reasons, the process table |
+//! | [`process`] | ids, mailboxes, links, monitors, death reasons, the process table |
+//! | [`registry`] | VM-wide names for processes |
 //! | `host` | the host ABI guests import (documented function by function) |
 //! | [`wasi`] | what WASI shows a process |
 //! | [`cli`] | the `lunatic` command |
@@ -19,6 +20,7 @@ mod engine;
 mod host;
 pub mod process;
 pub mod program;
+pub mod registry;
 pub mod runtime;
 pub mod state;
 pub mod wasi;

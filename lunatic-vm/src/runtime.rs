@@ -12,6 +12,7 @@ use wasmtime_wasi::I32Exit;
 use crate::config::RuntimeConfig;
 use crate::process::{DeathReason, Message, MessageKind, ProcessHandle, ProcessTable};
 use crate::program::{val_matches, Program};
+use crate::registry::Registry;
 use crate::state::ProcessState;
 use crate::wasi::WasiConfig;
 
@@ -37,6 +38,7 @@ pub struct Runtime {
     linker: Linker<ProcessState>,
     program: Program,
     processes: ProcessTable,
+    registry: Registry,
     wasi: WasiConfig,
     next_tag: AtomicI64,
 }
@@ -63,6 +65,7 @@ impl Runtime {
             linker,
             program,
             processes: ProcessTable::default(),
+            registry: Registry::default(),
             wasi,
             next_tag: AtomicI64::new(1),
         }))
@@ -72,6 +75,12 @@ impl Runtime {
     #[must_use]
     pub fn processes(&self) -> &ProcessTable {
         &self.processes
+    }
+
+    /// The VM's process names.
+    #[must_use]
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     /// The WASI view of this runtime's processes.
@@ -246,6 +255,7 @@ impl Runtime {
                 other.notify_link_death(id, tag, reason);
             }
         }
+        self.registry.release(id, &process.take_names());
         let monitors = process.monitors().close();
         for (tag, watcher) in monitors {
             if let Some(watcher) = self.processes.get(watcher) {

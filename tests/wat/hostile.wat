@@ -23,6 +23,9 @@
   (import "lunatic::process" "is_alive" (func $is_alive (param i64) (result i32)))
   (import "lunatic::process" "die_when_link_dies" (func $die_when_link_dies (param i32)))
   (import "lunatic::process" "report_panic" (func $report_panic (param i32 i32)))
+  (import "lunatic::registry" "register" (func $reg_register (param i32 i32 i32 i32 i64) (result i32)))
+  (import "lunatic::registry" "lookup" (func $reg_lookup (param i32 i32 i32 i32 i32) (result i32)))
+  (import "lunatic::registry" "unregister" (func $reg_unregister (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
 
   (memory (export "memory") 1)
@@ -55,6 +58,9 @@
   (data (i32.const 5608) "bad_link_unknown")
   (data (i32.const 5640) "bad_unknown_ids")
 
+  (data (i32.const 6000) "bad_registry_ptr")
+  (data (i32.const 6032) "bad_registry_long")
+  (data (i32.const 6064) "bad_registry_id_ptr")
   ;; Writes len bytes at ptr to stdout.
   (func $print (param $ptr i32) (param $len i32)
     (i32.store (i32.const 16) (local.get $ptr))
@@ -103,6 +109,9 @@
     (if (call $spawn (call $new_tag) (i32.const 5576) (i32.const 16) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
     (if (call $spawn (call $new_tag) (i32.const 5608) (i32.const 16) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
     (if (call $spawn (call $new_tag) (i32.const 5640) (i32.const 15) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
+    (if (call $spawn (call $new_tag) (i32.const 6000) (i32.const 16) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
+    (if (call $spawn (call $new_tag) (i32.const 6032) (i32.const 17) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
+    (if (call $spawn (call $new_tag) (i32.const 6064) (i32.const 19) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
     ;; A function that does not exist, and one given the wrong parameters: errors, not traps.
     (if (i32.eqz (call $spawn (i64.const 0) (i32.const 2400) (i32.const 4) (i32.const 0) (i32.const 0) (i32.const 64))) (then (unreachable)))
     (call $print_error)
@@ -118,7 +127,7 @@
       (call $print_incoming)
       (call $print (i32.const 2200) (i32.const 1))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $signals (i32.lt_u (local.get $i) (i32.const 21))))
+      (br_if $signals (i32.lt_u (local.get $i) (i32.const 24))))
     (call $sleep_ms (i64.const 1))
     (call $print (i32.const 2000) (i32.const 17)))
   (func (export "bad_write_oob") (call $create_data (i64.const 0) (i64.const 0)) (drop (call $write_data (i32.const 0xFFFFFFF0) (i32.const 100))))
@@ -141,5 +150,8 @@
   (func (export "bad_panic_report") (call $report_panic (i32.const 0xFFFFFF00) (i32.const 0x1000)))
   (func (export "bad_huge_message") (call $create_data (i64.const 0) (i64.const -1)) (loop $more (drop (call $write_data (i32.const 0) (i32.const 65536))) (br $more)))
   (func (export "bad_link_unknown") (call $link (i64.const 7) (i64.const 0xFFFFFFFFFF)))
-  (func (export "bad_unknown_ids") (call $kill (i64.const 99999)) (call $unlink (i64.const 99999)) (call $demonitor (i64.const 99999) (call $monitor (i64.const 99999))) (call $demonitor (i64.const 99998) (i64.const -5)) (drop (call $is_alive (i64.const 99999))) (call $create_data (i64.const 0) (i64.const 0)) (call $send (i64.const 99999)) (unreachable))
+  (func (export "bad_unknown_ids") (call $kill (i64.const 99999)) (call $unlink (i64.const 99999)) (call $demonitor (i64.const 99999) (call $monitor (i64.const 99999))) (call $demonitor (i64.const 99998) (i64.const -5)) (drop (call $reg_register (i32.const 2400) (i32.const 4) (i32.const 2400) (i32.const 4) (i64.const 99999))) (drop (call $reg_lookup (i32.const 2400) (i32.const 4) (i32.const 2400) (i32.const 4) (i32.const 64))) (drop (call $reg_unregister (i32.const 2400) (i32.const 4))) (drop (call $is_alive (i64.const 99999))) (call $create_data (i64.const 0) (i64.const 0)) (call $send (i64.const 99999)) (unreachable))
+  (func (export "bad_registry_ptr") (drop (call $reg_register (i32.const 0xFFFFFFF0) (i32.const 100) (i32.const 0) (i32.const 1) (i64.const 1))))
+  (func (export "bad_registry_long") (drop (call $reg_lookup (i32.const 0) (i32.const 5000) (i32.const 0) (i32.const 1) (i32.const 64))))
+  (func (export "bad_registry_id_ptr") (drop (call $reg_register (i32.const 2400) (i32.const 4) (i32.const 2400) (i32.const 4) (call $this))) (drop (call $reg_lookup (i32.const 2400) (i32.const 4) (i32.const 2400) (i32.const 4) (i32.const 0xFFFFFFFC))))
 )

@@ -4,7 +4,8 @@
 //! |---|---|---|
 //! | `lunatic::error` | [`error`] | read and drop errors other calls returned by id |
 //! | `lunatic::message` | [`message`] | build, send and receive messages; tags |
-//! | `lunatic::process` | [`process`] | spawn, link, kill, sleep, identity |
+//! | `lunatic::process` | [`process`] | spawn, link, monitor, kill, sleep, identity |
+//! | `lunatic::registry` | `registry` | VM-wide names for processes |
 //! | `wasi_snapshot_preview1` | `wasmtime-wasi` | standard streams, args, env, clocks, random, exit |
 //!
 //! Conventions: pointers and lengths are `u32` offsets into the caller's exported `memory`;
@@ -16,6 +17,7 @@ pub(crate) mod error;
 mod memory;
 pub(crate) mod message;
 pub(crate) mod process;
+mod registry;
 
 use wasmtime::{Engine, Linker};
 
@@ -31,5 +33,6 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<ProcessState>> 
     error::register(&mut linker)?;
     message::register(&mut linker)?;
     process::register(&mut linker)?;
+    registry::register(&mut linker)?;
     Ok(linker)
 }

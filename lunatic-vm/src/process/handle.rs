@@ -16,6 +16,8 @@ pub struct ProcessHandle {
     mailbox: Mailbox,
     links: Mutex<LinkSet>,
     monitors: Mutex<MonitorSet>,
+    /// Names registered for this process (freed when it ends).
+    names: Mutex<Vec<String>>,
     /// `true`: link deaths arrive as signal messages; `false`: they kill this process.
     traps_link_deaths: AtomicBool,
 }
@@ -31,6 +33,7 @@ impl ProcessHandle {
             mailbox: Mailbox::default(),
             links: Mutex::default(),
             monitors: Mutex::default(),
+            names: Mutex::default(),
             traps_link_deaths: AtomicBool::new(false),
         }
     }
@@ -68,6 +71,19 @@ impl ProcessHandle {
     /// The processes monitoring this one, locked.
     pub fn monitors(&self) -> MutexGuard<'_, MonitorSet> {
         self.monitors.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Remembers a name registered for this process.
+    pub fn add_name(&self, name: String) {
+        self.names
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(name);
+    }
+
+    /// The names registered for this process, forgetting them.
+    pub fn take_names(&self) -> Vec<String> {
+        std::mem::take(&mut *self.names.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Chooses whether link deaths arrive as signals (`true`) or kill this process.

@@ -1,0 +1,150 @@
+//! The `Actor` behaviour (Erlang's gen_server) and what its callbacks are given.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use lunatic_core::{Down, ProcessId, ReceiveError, Sendable, Signal};
+use serde::de::DeserializeOwned;
+
+use crate::actor_ref::{ActorProcess, ActorRef};
+
+/// Any error, for `init`: `?` works on every error type and on strings (`.into()`).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// An actor: state that lives in its own process and serves messages one at a time.
+///
+/// Write `init` (and, if needed, `handle_info` and `terminate`); the message handling comes
+/// from `#[lunatic::actor]` on an `impl` block, which implements [`Dispatch`].
+pub trait Actor: Sized {
+    /// What [`Actor::init`] is given. It travels to the new process, so it is serialized.
+    type Args: Sendable;
+
+    /// Builds the state, in the actor's own process. An error stops the actor before it
+    /// serves anything, and the starter gets [`StartError::Init`](crate::StartError::Init).
+    ///
+    /// # Errors
+    /// Whatever stops the actor from starting.
+    fn init(args: Self::Args, ctx: &mut Context<Self>) -> Result<Self, BoxError>;
+
+    /// Link signals, down notices of monitored processes, raw info messages and messages
+    /// that could not be read. The default stops the actor when a linked process dies (as a
+    /// gen_server that traps exits would) and ignores the rest.
+    fn handle_info(&mut self, info: Info, ctx: &mut Context<Self>) {
+        if let Info::LinkDied(signal) = info {
+            ctx.stop(ExitReason::Error(format!(
+                "linked process {} died: {}",
+                signal.id(),
+                signal.reason()
+            )));
+        }
+    }
+
+    /// Called once when the actor stops for a [`ExitReason`] (not when it panics: a panic ends
+    /// the process at once).
+    fn terminate(&mut self, reason: &ExitReason) {
+        let _ = reason;
+    }
+}
+
+/// The message handling of an actor: implemented by `#[lunatic::actor]`, which generates the
+/// message enum, this dispatch and the typed client.
+pub trait Dispatch: Actor {
+    /// Every message the actor serves (calls carry their `Request`).
+    type Message: Sendable;
+    /// The typed client an [`ActorRef`] dereferences to (`counter.increment()`).
+    type Client: From<ActorProcess<Self>>;
+
+    /// Serves one message.
+    fn dispatch(&mut self, message: Self::Message, ctx: &mut Context<Self>);
+}
+
+/// Why an actor stops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExitReason {
+    /// It chose to stop; a normal exit (links are not told).
+    Normal,
+    /// It was asked to stop (by [`ActorRef::stop`] or its supervisor); a normal exit.
+    Shutdown,
+    /// It failed: the process ends abnormally with this reason, and links are told.
+    Error(String),
+}
+
+impl fmt::Display for ExitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Normal => f.write_str("normal"),
+            Self::Shutdown => f.write_str("shutdown"),
+            Self::Error(reason) => f.write_str(reason),
+        }
+    }
+}
+
+/// What [`Actor::handle_info`] receives.
+#[derive(Debug)]
+pub enum Info {
+    /// A linked process died abnormally.
+    LinkDied(Signal),
+    /// A monitored process ended.
+    Down(Down),
+    /// A raw message sent with [`ActorRef::info`].
+    Message(RawMessage),
+    /// A message that is not one of the actor's.
+    Undecodable(ReceiveError),
+}
+
+/// The bytes of a raw info message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawMessage(pub(crate) Vec<u8>);
+
+impl RawMessage {
+    /// Reads the message as a `T`.
+    ///
+    /// # Errors
+    /// The bytes are not a `T`.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ReceiveError> {
+        bincode::deserialize(&self.0)
+            .map_err(|e| ReceiveError::DeserializationFailed(e.to_string()))
+    }
+}
+
+/// What a callback may do besides changing the state: know itself, stop.
+#[derive(Debug)]
+pub struct Context<A> {
+    process: ProcessId,
+    stop: Option<ExitReason>,
+    _actor: PhantomData<fn() -> A>,
+}
+
+impl<A> Context<A> {
+    pub(crate) fn new(process: ProcessId) -> Self {
+        Self {
+            process,
+            stop: None,
+            _actor: PhantomData,
+        }
+    }
+
+    /// Stops the actor once the current callback returns.
+    pub fn stop(&mut self, reason: ExitReason) {
+        self.stop = Some(reason);
+    }
+
+    /// The reason the actor is to stop, if it is.
+    pub(crate) fn take_stop(&mut self) -> Option<ExitReason> {
+        self.stop.take()
+    }
+
+    /// The actor's process.
+    #[must_use]
+    pub fn process_id(&self) -> ProcessId {
+        self.process
+    }
+}
+
+impl<A: Dispatch> Context<A> {
+    /// A reference to this actor.
+    #[must_use]
+    pub fn this(&self) -> ActorRef<A> {
+        ActorRef::from_process(lunatic_core::Process::from_process_id(self.process))
+    }
+}

@@ -1,0 +1,314 @@
+//! `ActorRef`: the typed handle to an actor, and starting, calling and casting.
+
+use std::fmt;
+use std::ops::Deref;
+use std::time::Duration;
+
+use lunatic_core::registry::RegistryError;
+use lunatic_core::{
+    process, LunaticError, Mailbox, Message, Process, ProcessId, ReceiveError, Request, Sendable,
+    Tag,
+};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::actor::{Context, Dispatch, ExitReason, Info, RawMessage};
+use crate::envelope::Envelope;
+
+/// How long a call waits for its reply by default (gen_server's default, 5 seconds).
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The process of an actor of type `A`, as the generated client holds it.
+pub type ActorProcess<A> = Process<Envelope<<A as Dispatch>::Message>>;
+
+/// Why a call got no reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// No reply within the timeout (the actor may still be working on it).
+    #[error("the call timed out")]
+    Timeout,
+    /// The actor was not alive, or died before it replied.
+    #[error("the actor is down: {0}")]
+    ActorDown(String),
+    /// The reply could not be read.
+    #[error("bad reply: {0}")]
+    BadReply(String),
+}
+
+impl From<ReceiveError> for CallError {
+    fn from(error: ReceiveError) -> Self {
+        match error {
+            ReceiveError::Timeout => Self::Timeout,
+            ReceiveError::ProcessDown(down) => Self::ActorDown(down.reason().to_owned()),
+            ReceiveError::DeserializationFailed(why) => Self::BadReply(why),
+        }
+    }
+}
+
+/// Why an actor did not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    /// Its process could not be created.
+    #[error("cannot spawn the actor: {0}")]
+    Spawn(#[from] LunaticError),
+    /// `init` returned an error.
+    #[error("init failed: {0}")]
+    Init(String),
+    /// The process died during `init` (it panicked or was killed).
+    #[error("the actor died during init: {0}")]
+    Died(String),
+}
+
+/// A typed, cloneable, serializable handle to an actor. It dereferences to the actor's
+/// generated client, so calls read as `counter.increment()`.
+pub struct ActorRef<A: Dispatch> {
+    process: ActorProcess<A>,
+    client: A::Client,
+}
+
+impl<A: Dispatch> ActorRef<A> {
+    /// A reference to the actor in `process`.
+    #[must_use]
+    pub fn from_process(process: ActorProcess<A>) -> Self {
+        Self {
+            process,
+            client: A::Client::from(process),
+        }
+    }
+
+    /// Starts an actor (not linked to the caller) and waits for its `init`.
+    ///
+    /// # Errors
+    /// The process cannot be created, `init` failed, or the actor died during `init`.
+    pub fn start(args: A::Args) -> Result<Self, StartError> {
+        start::<A>(args, false)
+    }
+
+    /// Starts an actor linked to the caller and waits for its `init`: if either dies
+    /// abnormally, the other is told (and dies, unless it traps link deaths).
+    ///
+    /// # Errors
+    /// As [`ActorRef::start`].
+    pub fn start_link(args: A::Args) -> Result<Self, StartError> {
+        start::<A>(args, true)
+    }
+
+    /// The actor's process.
+    #[must_use]
+    pub fn process(&self) -> ActorProcess<A> {
+        self.process
+    }
+
+    /// The actor's address.
+    #[must_use]
+    pub fn process_id(&self) -> ProcessId {
+        self.process.process_id()
+    }
+
+    /// Sends a message without waiting (a cast). Casting to a dead actor does nothing.
+    pub fn cast(&self, message: A::Message) {
+        cast(&self.process, message);
+    }
+
+    /// Sends a call (the message `wrap` builds around a request carrying `data`) and waits up
+    /// to [`DEFAULT_CALL_TIMEOUT`] for the reply.
+    ///
+    /// # Errors
+    /// [`CallError::ActorDown`] at once if the actor is dead or dies; [`CallError::Timeout`].
+    pub fn call<T: Sendable, U: Sendable>(
+        &self,
+        wrap: impl FnOnce(Request<T, U>) -> A::Message,
+        data: T,
+    ) -> Result<U, CallError> {
+        call(&self.process, wrap, data, DEFAULT_CALL_TIMEOUT)
+    }
+
+    /// [`ActorRef::call`] with its own timeout.
+    ///
+    /// # Errors
+    /// As [`ActorRef::call`].
+    pub fn call_timeout<T: Sendable, U: Sendable>(
+        &self,
+        wrap: impl FnOnce(Request<T, U>) -> A::Message,
+        data: T,
+        timeout: Duration,
+    ) -> Result<U, CallError> {
+        call(&self.process, wrap, data, timeout)
+    }
+
+    /// Sends a raw info message, delivered to [`crate::Actor::handle_info`].
+    pub fn info<T: Serialize>(&self, value: &T) {
+        match bincode::serialize(value) {
+            Ok(bytes) => self.process.send(Envelope::Info(bytes)),
+            Err(error) => panic!("cannot serialize info message: {error}"),
+        }
+    }
+
+    /// Asks the actor to stop: it runs `terminate(Shutdown)` and ends normally.
+    pub fn stop(&self) {
+        self.process.send(Envelope::Stop);
+    }
+
+    /// Links the caller to the actor (see `Process::link`).
+    #[must_use = "signals about this link carry the tag"]
+    pub fn link(&self) -> Tag {
+        self.process.link()
+    }
+
+    /// Removes the link between the caller and the actor.
+    pub fn unlink(&self) {
+        self.process.unlink();
+    }
+
+    /// Watches the actor (see `Process::monitor`).
+    #[must_use = "the down notice carries the tag"]
+    pub fn monitor(&self) -> Tag {
+        self.process.monitor()
+    }
+
+    /// Kills the actor at once (`terminate` does not run).
+    pub fn kill(&self) {
+        self.process.kill();
+    }
+
+    /// Whether the actor's process is alive.
+    #[must_use]
+    pub fn is_alive(&self) -> bool {
+        self.process.is_alive()
+    }
+
+    /// Registers the actor under `name` (freed when it ends).
+    ///
+    /// # Errors
+    /// The name is taken, or the actor is not alive.
+    pub fn register(&self, name: &str) -> Result<(), RegistryError> {
+        lunatic_core::registry::register(name, &self.process)
+    }
+
+    /// The actor of type `A` registered under `name`.
+    ///
+    /// # Errors
+    /// The name belongs to an actor of another type.
+    pub fn lookup(name: &str) -> Result<Option<Self>, RegistryError> {
+        Ok(lunatic_core::registry::lookup(name)?.map(Self::from_process))
+    }
+}
+
+impl<A: Dispatch> Deref for ActorRef<A> {
+    type Target = A::Client;
+
+    fn deref(&self) -> &A::Client {
+        &self.client
+    }
+}
+
+impl<A: Dispatch> Clone for ActorRef<A> {
+    fn clone(&self) -> Self {
+        Self::from_process(self.process)
+    }
+}
+
+impl<A: Dispatch> PartialEq for ActorRef<A> {
+    fn eq(&self, other: &Self) -> bool {
+        self.process == other.process
+    }
+}
+
+impl<A: Dispatch> Eq for ActorRef<A> {}
+
+impl<A: Dispatch> fmt::Debug for ActorRef<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ActorRef<{}>{}",
+            std::any::type_name::<A>(),
+            self.process_id()
+        )
+    }
+}
+
+impl<A: Dispatch> Serialize for ActorRef<A> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.process.serialize(serializer)
+    }
+}
+
+impl<'de, A: Dispatch> Deserialize<'de> for ActorRef<A> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Process::deserialize(deserializer).map(Self::from_process)
+    }
+}
+
+/// Sends `message` to an actor's process without waiting.
+pub fn cast<M: Sendable>(process: &Process<Envelope<M>>, message: M) {
+    process.send(Envelope::Message(message));
+}
+
+/// Sends a call to an actor's process and waits up to `timeout` for the reply, watching the
+/// actor so that its death ends the wait at once.
+///
+/// # Errors
+/// [`CallError::ActorDown`], [`CallError::Timeout`], [`CallError::BadReply`].
+pub fn call<M: Sendable, T: Sendable, U: Sendable>(
+    process: &Process<Envelope<M>>,
+    wrap: impl FnOnce(Request<T, U>) -> M,
+    data: T,
+    timeout: Duration,
+) -> Result<U, CallError> {
+    let (request, reply) = Request::new(data);
+    let reply = reply.monitor(process);
+    process.send(Envelope::Message(wrap(request)));
+    Ok(reply.wait_timeout(timeout)?)
+}
+
+/// What a new actor's process is given: its arguments, and where to report `init`.
+type StartRequest<A> = Request<<A as crate::Actor>::Args, Result<(), String>>;
+
+fn start<A: Dispatch>(args: A::Args, link: bool) -> Result<ActorRef<A>, StartError> {
+    let (request, reply) = StartRequest::<A>::new(args);
+    let process = process::spawn_with(request, run::<A>)?;
+    if link {
+        let _ = process.link();
+    }
+    match reply.monitor(&process).wait() {
+        Ok(Ok(())) => Ok(ActorRef::from_process(process)),
+        Ok(Err(why)) => Err(StartError::Init(why)),
+        Err(ReceiveError::ProcessDown(down)) => Err(StartError::Died(down.reason().to_owned())),
+        Err(other) => Err(StartError::Died(other.to_string())),
+    }
+}
+
+/// The body of every actor's process: `init`, then serve until told to stop.
+fn run<A: Dispatch>(start: StartRequest<A>, mailbox: Mailbox<Envelope<A::Message>>) {
+    let (args, starter) = start.into_parts();
+    let mailbox = mailbox.catch_link_panics();
+    let mut ctx = Context::new(process::this_id());
+    let mut actor = match A::init(args, &mut ctx) {
+        Ok(actor) => {
+            starter.send(Ok(()));
+            actor
+        }
+        Err(error) => {
+            starter.send(Err(error.to_string()));
+            return;
+        }
+    };
+    loop {
+        match mailbox.receive() {
+            Message::Normal(Ok(Envelope::Message(message))) => actor.dispatch(message, &mut ctx),
+            Message::Normal(Ok(Envelope::Stop)) => ctx.stop(ExitReason::Shutdown),
+            Message::Normal(Ok(Envelope::Info(bytes))) => {
+                actor.handle_info(Info::Message(RawMessage(bytes)), &mut ctx)
+            }
+            Message::Normal(Err(error)) => actor.handle_info(Info::Undecodable(error), &mut ctx),
+            Message::Signal(signal) => actor.handle_info(Info::LinkDied(signal), &mut ctx),
+            Message::Down(down) => actor.handle_info(Info::Down(down), &mut ctx),
+        }
+        if let Some(reason) = ctx.take_stop() {
+            actor.terminate(&reason);
+            match reason {
+                ExitReason::Normal | ExitReason::Shutdown => return,
+                ExitReason::Error(why) => panic!("actor stopped: {why}"),
+            }
+        }
+    }
+}

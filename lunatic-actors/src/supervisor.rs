@@ -1,0 +1,526 @@
+//! Supervisors: processes that start children, watch them and restart them, the way
+//! Erlang/OTP's `supervisor` does.
+//!
+//! | strategy | when a child must be restarted |
+//! |---|---|
+//! | [`Strategy::OneForOne`] | only that child is restarted |
+//! | [`Strategy::OneForAll`] | every other child is stopped (in reverse order), then all are started again (in order) |
+//! | [`Strategy::RestForOne`] | the children started after it are stopped (in reverse order), then it and they are started again (in order) |
+//!
+//! | restart type | restarted after |
+//! |---|---|
+//! | [`Restart::Permanent`] | any end, a normal one too |
+//! | [`Restart::Transient`] | an abnormal end only (a panic, a trap, a kill, an `ExitReason::Error`) |
+//! | [`Restart::Temporary`] | never; the child is forgotten when it ends |
+//!
+//! Restart intensity: if more than `max_restarts` restarts happen within `period`, the
+//! supervisor stops all its children (in reverse order) and dies, so its own supervisor
+//! decides what happens next. Children start in order; on shutdown they are stopped in
+//! reverse order, each asked to stop and given its shutdown time before it is killed.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use lunatic_core::{Process, ProcessId, Request, Sendable, Tag};
+use serde::{Deserialize, Serialize};
+
+use crate::actor::{Actor, BoxError, Context, Dispatch, ExitReason, Info};
+use crate::actor_ref::{call, ActorProcess, ActorRef, CallError, StartError, DEFAULT_CALL_TIMEOUT};
+use crate::envelope::Envelope;
+
+/// Which children are restarted when one must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Strategy {
+    /// Only the child that ended.
+    OneForOne,
+    /// All children.
+    OneForAll,
+    /// The child that ended and those started after it.
+    RestForOne,
+}
+
+/// When a child is restarted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Restart {
+    /// Always.
+    Permanent,
+    /// After an abnormal end only.
+    Transient,
+    /// Never.
+    Temporary,
+}
+
+/// How to start one child, and how to treat it.
+pub struct ChildSpec {
+    id: String,
+    start: Box<dyn Fn() -> Result<ProcessId, StartError>>,
+    restart: Restart,
+    shutdown: Duration,
+}
+
+impl fmt::Debug for ChildSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChildSpec")
+            .field("id", &self.id)
+            .field("restart", &self.restart)
+            .field("shutdown", &self.shutdown)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChildSpec {
+    /// A permanent child: an actor of type `A` started with `args` (cloned at each restart),
+    /// given 5 seconds to stop.
+    pub fn actor<A>(id: impl Into<String>, args: A::Args) -> Self
+    where
+        A: Dispatch + 'static,
+        A::Args: Clone + 'static,
+    {
+        Self::new(id, move || {
+            ActorRef::<A>::start_link(args.clone()).map(|actor| actor.process_id())
+        })
+    }
+
+    /// A permanent child that is itself a supervisor, given a minute to stop its subtree.
+    pub fn supervisor<S: Supervisor + Clone>(id: impl Into<String>, supervisor: S) -> Self {
+        Self::new(id, move || {
+            SupervisorRef::start_supervisor(supervisor.clone()).map(|s| s.process_id())
+        })
+        .shutdown(Duration::from_secs(60))
+    }
+
+    /// A permanent child started by `start` (which must start it linked to the caller).
+    pub fn new(
+        id: impl Into<String>,
+        start: impl Fn() -> Result<ProcessId, StartError> + 'static,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            start: Box::new(start),
+            restart: Restart::Permanent,
+            shutdown: Duration::from_secs(5),
+        }
+    }
+
+    /// Sets the restart type.
+    #[must_use]
+    pub fn restart(mut self, restart: Restart) -> Self {
+        self.restart = restart;
+        self
+    }
+
+    /// Sets how long the child may take to stop before it is killed (`Duration::ZERO`:
+    /// killed at once).
+    #[must_use]
+    pub fn shutdown(mut self, shutdown: Duration) -> Self {
+        self.shutdown = shutdown;
+        self
+    }
+}
+
+/// A supervisor's strategy, intensity and children.
+#[derive(Debug)]
+pub struct SupervisorConfig {
+    strategy: Strategy,
+    max_restarts: usize,
+    period: Duration,
+    children: Vec<ChildSpec>,
+}
+
+impl SupervisorConfig {
+    /// A supervisor with `strategy`, no children yet, and an intensity of 3 restarts in 5
+    /// seconds.
+    #[must_use]
+    pub fn new(strategy: Strategy) -> Self {
+        Self {
+            strategy,
+            max_restarts: 3,
+            period: Duration::from_secs(5),
+            children: Vec::new(),
+        }
+    }
+
+    /// At most `max_restarts` restarts within `period`; one more and the supervisor fails.
+    #[must_use]
+    pub fn intensity(mut self, max_restarts: usize, period: Duration) -> Self {
+        self.max_restarts = max_restarts;
+        self.period = period;
+        self
+    }
+
+    /// Adds a child, started after those added before it.
+    #[must_use]
+    pub fn child(mut self, child: ChildSpec) -> Self {
+        self.children.push(child);
+        self
+    }
+}
+
+/// A supervisor's definition: its children, and how to make children at run time. The value
+/// is sent to the supervisor's process, which calls these methods there.
+pub trait Supervisor: Sendable + 'static {
+    /// What [`SupervisorRef::start_child`] is given (use `()` if there are none).
+    type ChildArgs: Sendable;
+
+    /// The strategy, intensity and static children, in start order.
+    fn init(&self) -> SupervisorConfig;
+
+    /// A child to start at run time; `None` refuses (the default).
+    fn dynamic_child(&self, args: Self::ChildArgs) -> Option<ChildSpec> {
+        let _ = args;
+        None
+    }
+}
+
+/// One child as [`SupervisorRef::which_children`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChildInfo {
+    /// The child's id.
+    pub id: String,
+    /// Its process, if it is running.
+    pub process: Option<ProcessId>,
+}
+
+/// Requests a supervisor serves.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub enum SupervisorMessage<S: Supervisor> {
+    /// Start a dynamic child.
+    StartChild(Request<S::ChildArgs, Result<ProcessId, String>>),
+    /// Stop a child and forget it.
+    TerminateChild(Request<String, bool>),
+    /// List the children.
+    WhichChildren(Request<(), Vec<ChildInfo>>),
+    /// How many restarts the supervisor has made.
+    Restarts(Request<(), u64>),
+}
+
+/// What a supervisor's process is given.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct SupervisorArgs<S: Supervisor> {
+    spec: S,
+    /// The process that started it: its death, and only its, stops the supervisor.
+    parent: ProcessId,
+}
+
+struct Child {
+    spec: ChildSpec,
+    running: Option<(ProcessId, Tag)>,
+}
+
+/// A supervisor's process state.
+pub struct SupervisorServer<S: Supervisor> {
+    spec: S,
+    parent: ProcessId,
+    strategy: Strategy,
+    max_restarts: usize,
+    period: Duration,
+    children: Vec<Child>,
+    recent_restarts: VecDeque<Instant>,
+    total_restarts: u64,
+}
+
+impl<S: Supervisor> fmt::Debug for SupervisorServer<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SupervisorServer")
+            .field("strategy", &self.strategy)
+            .field("children", &self.children.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Supervisor> Actor for SupervisorServer<S> {
+    type Args = SupervisorArgs<S>;
+
+    fn init(args: Self::Args, _ctx: &mut Context<Self>) -> Result<Self, BoxError> {
+        let config = args.spec.init();
+        let mut server = Self {
+            spec: args.spec,
+            parent: args.parent,
+            strategy: config.strategy,
+            max_restarts: config.max_restarts,
+            period: config.period,
+            children: config
+                .children
+                .into_iter()
+                .map(|spec| Child {
+                    spec,
+                    running: None,
+                })
+                .collect(),
+            recent_restarts: VecDeque::new(),
+            total_restarts: 0,
+        };
+        for index in 0..server.children.len() {
+            if let Err(error) = server.start_child(index) {
+                let id = server.children[index].spec.id.clone();
+                server.stop_children(0..index);
+                return Err(format!("child `{id}` did not start: {error}").into());
+            }
+        }
+        Ok(server)
+    }
+
+    fn handle_info(&mut self, info: Info, ctx: &mut Context<Self>) {
+        match info {
+            Info::Down(down) => {
+                let found = self
+                    .children
+                    .iter()
+                    .position(|child| child.running.is_some_and(|(_, tag)| tag == down.tag()));
+                if let Some(index) = found {
+                    self.children[index].running = None;
+                    self.child_ended(index, down.reason() == "normal exit", ctx);
+                }
+            }
+            // Children are watched through monitors; only the parent's death matters here.
+            Info::LinkDied(signal) if signal.process_id() == self.parent => {
+                ctx.stop(ExitReason::Error(format!(
+                    "parent died: {}",
+                    signal.reason()
+                )));
+            }
+            _ => {}
+        }
+    }
+
+    fn terminate(&mut self, _reason: &ExitReason) {
+        self.stop_children(0..self.children.len());
+    }
+}
+
+impl<S: Supervisor> Dispatch for SupervisorServer<S> {
+    type Message = SupervisorMessage<S>;
+    type Client = SupervisorClient<S>;
+
+    fn dispatch(&mut self, message: Self::Message, _ctx: &mut Context<Self>) {
+        match message {
+            SupervisorMessage::StartChild(request) => {
+                let (args, reply) = request.into_parts();
+                reply.send(self.start_dynamic(args));
+            }
+            SupervisorMessage::TerminateChild(request) => {
+                let (id, reply) = request.into_parts();
+                let found = self.children.iter().position(|child| child.spec.id == id);
+                if let Some(index) = found {
+                    self.stop_children(index..=index);
+                    self.children.remove(index);
+                }
+                reply.send(found.is_some());
+            }
+            SupervisorMessage::WhichChildren(request) => {
+                let children = self
+                    .children
+                    .iter()
+                    .map(|child| ChildInfo {
+                        id: child.spec.id.clone(),
+                        process: child.running.map(|(p, _)| p),
+                    })
+                    .collect();
+                request.reply(children);
+            }
+            SupervisorMessage::Restarts(request) => request.reply(self.total_restarts),
+        }
+    }
+}
+
+impl<S: Supervisor> SupervisorServer<S> {
+    fn start_child(&mut self, index: usize) -> Result<ProcessId, StartError> {
+        let child = &mut self.children[index];
+        let process = (child.spec.start)()?;
+        let tag = Process::<()>::from_process_id(process).monitor();
+        child.running = Some((process, tag));
+        Ok(process)
+    }
+
+    fn start_dynamic(&mut self, args: S::ChildArgs) -> Result<ProcessId, String> {
+        let spec = self
+            .spec
+            .dynamic_child(args)
+            .ok_or("this supervisor takes no dynamic children")?;
+        if self.children.iter().any(|child| child.spec.id == spec.id) {
+            return Err(format!("a child with id `{}` already exists", spec.id));
+        }
+        self.children.push(Child {
+            spec,
+            running: None,
+        });
+        let index = self.children.len() - 1;
+        match self.start_child(index) {
+            Ok(process) => Ok(process),
+            Err(error) => {
+                self.children.remove(index);
+                Err(error.to_string())
+            }
+        }
+    }
+
+    /// Stops the running children in `range`, last first: each is asked to stop, given its
+    /// shutdown time, then killed.
+    fn stop_children(&mut self, range: impl DoubleEndedIterator<Item = usize>) {
+        for index in range.rev() {
+            let child = &mut self.children[index];
+            let Some((process, tag)) = child.running.take() else {
+                continue;
+            };
+            let handle = Process::<Envelope<()>>::from_process_id(process);
+            if child.spec.shutdown > Duration::ZERO {
+                handle.send(Envelope::Stop);
+                if handle.wait_down(tag, Some(child.spec.shutdown)).is_ok() {
+                    continue;
+                }
+            }
+            handle.kill();
+            let _ = handle.wait_down(tag, None);
+        }
+    }
+
+    /// Child `index` ended (it is no longer running): restart what the strategy says.
+    fn child_ended(&mut self, index: usize, normal: bool, ctx: &mut Context<Self>) {
+        let restart = match self.children[index].spec.restart {
+            Restart::Permanent => true,
+            Restart::Transient => !normal,
+            Restart::Temporary => false,
+        };
+        if !restart {
+            self.children.remove(index);
+            return;
+        }
+        let to_start = match self.strategy {
+            Strategy::OneForOne => index..index + 1,
+            Strategy::OneForAll => 0..self.children.len(),
+            Strategy::RestForOne => index..self.children.len(),
+        };
+        self.stop_children(to_start.clone());
+        loop {
+            if !self.note_restart() {
+                let id = &self.children[index].spec.id;
+                ctx.stop(ExitReason::Error(format!(
+                    "reached maximum restart intensity ({} restarts in {:?}) restarting `{id}`",
+                    self.max_restarts, self.period
+                )));
+                return;
+            }
+            match to_start
+                .clone()
+                .try_for_each(|i| self.start_child(i).map(drop).map_err(|_| i))
+            {
+                Ok(()) => return,
+                // Stop what did start, then try again: the failure counts as a restart.
+                Err(failed) => self.stop_children(to_start.start..failed),
+            }
+        }
+    }
+
+    /// Counts a restart; `false` if it is one too many within the period.
+    fn note_restart(&mut self) -> bool {
+        let now = Instant::now();
+        while self
+            .recent_restarts
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > self.period)
+        {
+            self.recent_restarts.pop_front();
+        }
+        self.recent_restarts.push_back(now);
+        self.total_restarts += 1;
+        self.recent_restarts.len() <= self.max_restarts
+    }
+}
+
+/// The typed client of a supervisor (what a [`SupervisorRef`] dereferences to).
+pub struct SupervisorClient<S: Supervisor> {
+    process: ActorProcess<SupervisorServer<S>>,
+}
+
+impl<S: Supervisor> From<ActorProcess<SupervisorServer<S>>> for SupervisorClient<S> {
+    fn from(process: ActorProcess<SupervisorServer<S>>) -> Self {
+        Self { process }
+    }
+}
+
+impl<S: Supervisor> SupervisorClient<S> {
+    /// Starts a dynamic child made by [`Supervisor::dynamic_child`] from `args`.
+    ///
+    /// # Errors
+    /// The supervisor is down or did not answer, or refused or failed to start the child
+    /// ([`CallError::BadReply`] carries why).
+    pub fn start_child(&self, args: S::ChildArgs) -> Result<ProcessId, CallError> {
+        call(
+            &self.process,
+            SupervisorMessage::StartChild,
+            args,
+            DEFAULT_CALL_TIMEOUT,
+        )?
+        .map_err(CallError::BadReply)
+    }
+
+    /// Stops child `id` (as at shutdown) and forgets it; `false` if there was none.
+    ///
+    /// # Errors
+    /// The supervisor is down or did not answer in time.
+    pub fn terminate_child(&self, id: &str) -> Result<bool, CallError> {
+        call(
+            &self.process,
+            SupervisorMessage::TerminateChild,
+            id.to_owned(),
+            Duration::from_secs(60),
+        )
+    }
+
+    /// The children, in start order.
+    ///
+    /// # Errors
+    /// The supervisor is down or did not answer in time.
+    pub fn which_children(&self) -> Result<Vec<ChildInfo>, CallError> {
+        call(
+            &self.process,
+            SupervisorMessage::WhichChildren,
+            (),
+            DEFAULT_CALL_TIMEOUT,
+        )
+    }
+
+    /// How many restarts the supervisor has made since it started.
+    ///
+    /// # Errors
+    /// The supervisor is down or did not answer in time.
+    pub fn restarts(&self) -> Result<u64, CallError> {
+        call(
+            &self.process,
+            SupervisorMessage::Restarts,
+            (),
+            DEFAULT_CALL_TIMEOUT,
+        )
+    }
+}
+
+/// A handle to a running supervisor.
+pub type SupervisorRef<S> = ActorRef<SupervisorServer<S>>;
+
+impl<S: Supervisor> ActorRef<SupervisorServer<S>> {
+    /// Starts a supervisor for `spec`, linked to the caller; it starts its children in order
+    /// before this returns.
+    ///
+    /// # Errors
+    /// A child failed to start (the ones started are stopped again), or the supervisor died.
+    pub fn start_supervisor(spec: S) -> Result<Self, StartError> {
+        Self::start_link(SupervisorArgs {
+            spec,
+            parent: lunatic_core::process::this_id(),
+        })
+    }
+}
+
+impl<S: Supervisor> SupervisorArgs<S> {
+    /// Arguments for a supervisor whose parent is the caller.
+    #[must_use]
+    pub fn new(spec: S) -> Self {
+        Self {
+            spec,
+            parent: lunatic_core::process::this_id(),
+        }
+    }
+}
