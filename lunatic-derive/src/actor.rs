@@ -78,7 +78,27 @@ pub(crate) fn expand(mut block: ItemImpl) -> syn::Result<TokenStream> {
     let client = format_ident!("{}Client", type_name);
     let self_ty = &block.self_ty;
     let (impl_generics, type_generics, where_clause) = block.generics.split_for_impl();
-    let params = &block.generics.params;
+    // The generated types take the parameters without bounds: serde infers its own, and
+    // repeating the user's (say `T: Sendable`) next to them makes them ambiguous.
+    let params: Vec<TokenStream> = block
+        .generics
+        .params
+        .iter()
+        .map(|p| match p {
+            GenericParam::Type(t) => {
+                let ident = &t.ident;
+                quote! { #ident }
+            }
+            GenericParam::Lifetime(l) => {
+                let lifetime = &l.lifetime;
+                quote! { #lifetime }
+            }
+            GenericParam::Const(c) => {
+                let (ident, ty) = (&c.ident, &c.ty);
+                quote! { const #ident: #ty }
+            }
+        })
+        .collect();
     let type_params: Vec<_> = block
         .generics
         .params
@@ -102,7 +122,13 @@ pub(crate) fn expand(mut block: ItemImpl) -> syn::Result<TokenStream> {
     let variants = messages.iter().map(|m| {
         let variant = &m.variant;
         let arg_types = m.args.iter().map(|(_, ty)| ty);
-        let docs = &m.docs;
+        let kind = if m.reply.is_some() { "call" } else { "cast" };
+        let summary = format!("The `{}` message (a {kind}).", m.name);
+        let docs = if m.docs.is_empty() {
+            vec![syn::parse_quote!(#[doc = #summary])]
+        } else {
+            m.docs.clone()
+        };
         match &m.reply {
             Some(reply) => {
                 quote! { #(#docs)* #variant(::lunatic::Request<(#(#arg_types,)*), #reply>), }
@@ -190,7 +216,7 @@ pub(crate) fn expand(mut block: ItemImpl) -> syn::Result<TokenStream> {
         #[doc = #doc_enum]
         #[derive(::lunatic::__private::serde::Serialize, ::lunatic::__private::serde::Deserialize)]
         #[serde(crate = "::lunatic::__private::serde")]
-        pub enum #message_enum <#params> #where_clause {
+        pub enum #message_enum <#(#params),*> {
             #(#variants)*
             #phantom
         }
@@ -198,7 +224,7 @@ pub(crate) fn expand(mut block: ItemImpl) -> syn::Result<TokenStream> {
         #dispatch_impl
 
         #[doc = #doc_client]
-        pub struct #client <#params> #where_clause {
+        pub struct #client <#(#params),*> {
             process: ::lunatic::Process<::lunatic::actors::Envelope<#message_enum #type_generics>>,
         }
 
