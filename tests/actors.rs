@@ -245,3 +245,33 @@ fn ten_thousand_restarts_leak_no_process_and_no_memory() {
     run.assert_code(0)
         .assert_stdout("restarts: Ok(10000)\nstill serving: Ok(1)\n");
 }
+
+#[test]
+fn counter_example_uses_the_generated_client() {
+    run("counter", &[])
+        .assert_code(0)
+        .assert_stdout("after two increments: 12\nafter adding 5: 17\nseen through a copy: 18\n");
+}
+
+#[test]
+fn supervision_tree_example_heals_as_otp_would() {
+    let run = run("supervision_tree", &[]);
+    run.assert_code(0)
+        // rest-for-one: the cache, started after the connection, is restarted with it.
+        .assert_stdout("* crashing db/connection\n  - app/db/cache stopped (shutdown)\n  + app/db/connection started\n  + app/db/cache started\n")
+        // one-for-all: the listener's crash restarts the handlers subtree too.
+        .assert_stdout("* crashing web/listener\n  - app/web/handlers/handler-2 stopped (shutdown)\n  - app/web/handlers/handler-1 stopped (shutdown)\n  + app/web/listener started\n")
+        // The second crash within 10 s is one too many for `handlers`: `web` restarts it all.
+        .assert_stdout("  - app/web/listener stopped (shutdown)\n  + app/web/listener started\n  + app/web/handlers/handler-1 started\n  + app/web/handlers/handler-2 started\n* app restarted")
+        // Shutdown: reverse start order, depth first.
+        .assert_stdout(
+            "* stopping the tree\n  - app/web/handlers/handler-2 stopped (shutdown)\n  - app/web/handlers/handler-1 stopped (shutdown)\n  - app/web/listener stopped (shutdown)\n  - app/db/cache stopped (shutdown)\n  - app/db/connection stopped (shutdown)\n* done\n",
+        );
+}
+
+#[test]
+fn kv_store_example_serves_many_clients() {
+    run("kv_store", &[]).assert_code(0).assert_stdout(
+        "100 clients wrote and read back their keys\nkeys stored: 10000\nafter one delete: 9999\n",
+    );
+}

@@ -48,8 +48,7 @@ struct MessageMethod {
 
 pub(crate) fn expand(mut block: ItemImpl) -> syn::Result<TokenStream> {
     if let Some((_, path, _)) = &block.trait_ {
-        return Err(syn::Error::new(
-            path.span(),
+        return Err(syn::Error::new_spanned(path,
             "#[lunatic::actor] goes on an inherent `impl` block (`impl MyActor { ... }`), not on a trait impl",
         ));
     }
@@ -57,7 +56,9 @@ pub(crate) fn expand(mut block: ItemImpl) -> syn::Result<TokenStream> {
         Type::Path(path) => path.path.segments.last().map(|s| s.ident.clone()),
         _ => None,
     }
-    .ok_or_else(|| syn::Error::new(block.self_ty.span(), "#[lunatic::actor] needs a named type"))?;
+    .ok_or_else(|| {
+        syn::Error::new_spanned(&block.self_ty, "#[lunatic::actor] needs a named type")
+    })?;
 
     let mut messages = Vec::new();
     for item in &mut block.items {
@@ -68,8 +69,8 @@ pub(crate) fn expand(mut block: ItemImpl) -> syn::Result<TokenStream> {
         }
     }
     if messages.is_empty() {
-        return Err(syn::Error::new(
-            block.self_ty.span(),
+        return Err(syn::Error::new_spanned(
+            &block.self_ty,
             "#[lunatic::actor] found no method with `&self` or `&mut self` to turn into a message",
         ));
     }
@@ -224,6 +225,8 @@ pub(crate) fn expand(mut block: ItemImpl) -> syn::Result<TokenStream> {
         #dispatch_impl
 
         #[doc = #doc_client]
+        // The client's methods mirror the actor's: lints about their shape are the actor's.
+        #[allow(clippy::len_without_is_empty)]
         pub struct #client <#(#params),*> {
             process: ::lunatic::Process<::lunatic::actors::Envelope<#message_enum #type_generics>>,
         }
@@ -236,6 +239,7 @@ pub(crate) fn expand(mut block: ItemImpl) -> syn::Result<TokenStream> {
             }
         }
 
+        #[allow(clippy::too_many_arguments, clippy::len_without_is_empty)]
         impl #impl_generics #client #type_generics #where_clause {
             #(#client_methods)*
         }
@@ -246,29 +250,27 @@ pub(crate) fn expand(mut block: ItemImpl) -> syn::Result<TokenStream> {
 fn message_method(method: &mut ImplItemFn) -> syn::Result<MessageMethod> {
     let sig = &method.sig;
     if let Some(asyncness) = &sig.asyncness {
-        return Err(syn::Error::new(
-            asyncness.span(),
+        return Err(syn::Error::new_spanned(
+            asyncness,
             "actor methods are plain blocking code: remove `async`",
         ));
     }
     if !sig.generics.params.is_empty() {
-        return Err(syn::Error::new(
-            sig.generics.span(),
+        return Err(syn::Error::new_spanned(&sig.generics,
             "actor methods cannot be generic: each becomes one message variant (make the actor generic instead)",
         ));
     }
     if let Some(receiver) = sig.receiver() {
         if receiver.reference.is_none() {
-            return Err(syn::Error::new(
-                receiver.span(),
+            return Err(syn::Error::new_spanned(
+                receiver,
                 "actor methods take `&self` or `&mut self`, not `self`",
             ));
         }
     }
     let name = sig.ident.clone();
     if RESERVED.contains(&name.to_string().as_str()) {
-        return Err(syn::Error::new(
-            name.span(),
+        return Err(syn::Error::new_spanned(&name,
             format!("`{name}` is a method of `ActorRef` itself, which would hide this message: rename it"),
         ));
     }
@@ -282,20 +284,19 @@ fn message_method(method: &mut ImplItemFn) -> syn::Result<MessageMethod> {
             continue;
         }
         let Pat::Ident(ident) = &*arg.pat else {
-            return Err(syn::Error::new(
-                arg.pat.span(),
+            return Err(syn::Error::new_spanned(
+                &arg.pat,
                 "use a plain name for each argument of an actor method",
             ));
         };
         if let Type::Reference(reference) = &*arg.ty {
-            return Err(syn::Error::new(
-                reference.span(),
+            return Err(syn::Error::new_spanned(reference,
                 "arguments travel in messages, so they must be owned values (for example `String`, not `&str`)",
             ));
         }
         if let Type::ImplTrait(impl_trait) = &*arg.ty {
-            return Err(syn::Error::new(
-                impl_trait.span(),
+            return Err(syn::Error::new_spanned(
+                impl_trait,
                 "arguments of actor methods need a concrete type",
             ));
         }

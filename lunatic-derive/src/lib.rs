@@ -9,7 +9,7 @@ mod actor;
 
 use proc_macro::TokenStream;
 use quote::quote;
-use syn::{parse_macro_input, spanned::Spanned, ItemFn, ItemImpl};
+use syn::{parse_macro_input, ItemFn, ItemImpl};
 
 /// Marks the main process's function: `fn main(mailbox: Mailbox<M>)` (or `fn main()`).
 ///
@@ -26,7 +26,7 @@ use syn::{parse_macro_input, spanned::Spanned, ItemFn, ItemImpl};
 pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     if !attr.is_empty() {
         let attr = proc_macro2::TokenStream::from(attr);
-        return syn::Error::new(attr.span(), "#[lunatic::main] takes no arguments")
+        return syn::Error::new_spanned(&attr, "#[lunatic::main] takes no arguments")
             .to_compile_error()
             .into();
     }
@@ -40,20 +40,20 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
 fn expand_main(mut function: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
     let signature = &function.sig;
     if signature.ident != "main" {
-        return Err(syn::Error::new(
-            signature.ident.span(),
+        return Err(syn::Error::new_spanned(
+            &signature.ident,
             "#[lunatic::main] goes on `fn main`",
         ));
     }
     if let Some(asyncness) = &signature.asyncness {
-        return Err(syn::Error::new(
-            asyncness.span(),
+        return Err(syn::Error::new_spanned(
+            asyncness,
             "lunatic processes are plain blocking code: remove `async`",
         ));
     }
     if !matches!(signature.output, syn::ReturnType::Default) {
-        return Err(syn::Error::new(
-            signature.output.span(),
+        return Err(syn::Error::new_spanned(
+            &signature.output,
             "`main` of a lunatic program returns nothing",
         ));
     }
@@ -61,8 +61,8 @@ fn expand_main(mut function: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
         0 => quote! { ::lunatic::process::run_main(|_: ::lunatic::Mailbox<()>| __lunatic_main()) },
         1 => quote! { ::lunatic::process::run_main(__lunatic_main) },
         _ => {
-            return Err(syn::Error::new(
-                signature.inputs.span(),
+            return Err(syn::Error::new_spanned(
+                &signature.inputs,
                 "`main` takes one argument, its mailbox: `fn main(mailbox: Mailbox<M>)`",
             ))
         }
@@ -96,7 +96,7 @@ fn expand_main(mut function: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
 pub fn actor(attr: TokenStream, item: TokenStream) -> TokenStream {
     if !attr.is_empty() {
         let attr = proc_macro2::TokenStream::from(attr);
-        return syn::Error::new(attr.span(), "#[lunatic::actor] takes no arguments")
+        return syn::Error::new_spanned(&attr, "#[lunatic::actor] takes no arguments")
             .to_compile_error()
             .into();
     }
