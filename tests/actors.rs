@@ -26,7 +26,7 @@ fn lines(run: &common::Run, prefixes: &[&str]) -> Vec<String> {
 fn calls_casts_timeouts_and_dead_actors() {
     let run = scenario("calls");
     run.assert_code(0)
-        .assert_stdout("get: Ok(1)\nadd: Ok(42)\nraw call: Ok(43)\ntimeout: Err(Timeout)\n")
+        .assert_stdout("get: Ok(1)\nadd: Ok(42)\nraw call: Ok(43)\nfrom another process: Ok(44)\ntimeout: Err(Timeout)\n")
         .assert_stdout("explode: Err(ActorDown(\"panicked: exploded while serving a call")
         .assert_stdout("alive after explode: false\n")
         .assert_stdout("call to dead: Err(ActorDown(\"process 2 is not alive\"))\n")

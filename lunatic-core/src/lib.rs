@@ -25,7 +25,7 @@ mod tag;
 
 pub use codec::Sendable;
 pub use error::{LunaticError, ReceiveError};
-pub use mailbox::{Down, LinkMailbox, Mailbox, Message, Signal};
+pub use mailbox::{Down, EndNotice, LinkMailbox, Mailbox, Message, Signal};
 pub use process::{Process, ProcessId};
 pub use request::{PendingReply, ReplyTo, Request};
 pub use tag::Tag;

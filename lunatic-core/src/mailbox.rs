@@ -14,50 +14,24 @@ use crate::host::{self, Received};
 use crate::process::ProcessId;
 use crate::tag::Tag;
 
-/// A linked process died abnormally; received by processes that trap link deaths.
+/// A notice that a process ended: the [`Signal`] of a link or the [`Down`] of a monitor.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Signal {
+pub struct EndNotice {
     process: ProcessId,
     tag: Tag,
     reason: String,
 }
 
-impl Signal {
-    /// The id of the process that died.
-    #[must_use]
-    pub fn id(&self) -> u128 {
-        self.process.as_u128()
+impl EndNotice {
+    /// Reads the notice that is the current incoming message.
+    fn read_incoming() -> Self {
+        Self {
+            process: ProcessId::local(host::signal_process()),
+            tag: Tag::from_id(host::message_tag()),
+            reason: String::from_utf8_lossy(&host::message_data()).into_owned(),
+        }
     }
 
-    /// The address of the process that died.
-    #[must_use]
-    pub fn process_id(&self) -> ProcessId {
-        self.process
-    }
-
-    /// The tag of the link (as returned by `spawn_link` or `Process::link`).
-    #[must_use]
-    pub fn tag(&self) -> Tag {
-        self.tag
-    }
-
-    /// Why the process died, as the runtime describes it (for example `panicked: ...`).
-    #[must_use]
-    pub fn reason(&self) -> &str {
-        &self.reason
-    }
-}
-
-/// A monitored process ended; received by the process that called
-/// [`Process::monitor`](crate::Process::monitor).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Down {
-    process: ProcessId,
-    tag: Tag,
-    reason: String,
-}
-
-impl Down {
     /// The id of the process that ended.
     #[must_use]
     pub fn id(&self) -> u128 {
@@ -70,18 +44,27 @@ impl Down {
         self.process
     }
 
-    /// The tag [`Process::monitor`](crate::Process::monitor) returned.
+    /// The tag of the link (from `spawn_link` or `Process::link`) or of the monitor (from
+    /// `Process::monitor`).
     #[must_use]
     pub fn tag(&self) -> Tag {
         self.tag
     }
 
-    /// Why the process ended (`normal exit` for a normal return).
+    /// Why the process ended, as the runtime describes it (for example `panicked: ...`, or
+    /// `normal exit` in a down notice).
     #[must_use]
     pub fn reason(&self) -> &str {
         &self.reason
     }
 }
+
+/// A linked process died abnormally; received by processes that trap link deaths.
+pub type Signal = EndNotice;
+
+/// A monitored process ended (for any reason); received by the process that called
+/// [`Process::monitor`](crate::Process::monitor).
+pub type Down = EndNotice;
 
 /// What a [`LinkMailbox`] receives.
 #[derive(Debug)]
@@ -124,16 +107,8 @@ pub(crate) fn receive_raw<M: Sendable>(tags: &[Tag], timeout: Option<Duration>) 
             let tag = Tag::from_id(host::message_tag());
             Incoming::Data(decode(&host::message_data()), tag)
         }
-        Received::Signal => Incoming::Signal(Signal {
-            process: ProcessId::local(host::signal_process()),
-            tag: Tag::from_id(host::message_tag()),
-            reason: String::from_utf8_lossy(&host::message_data()).into_owned(),
-        }),
-        Received::Down => Incoming::Down(Down {
-            process: ProcessId::local(host::signal_process()),
-            tag: Tag::from_id(host::message_tag()),
-            reason: String::from_utf8_lossy(&host::message_data()).into_owned(),
-        }),
+        Received::Signal => Incoming::Signal(EndNotice::read_incoming()),
+        Received::Down => Incoming::Down(EndNotice::read_incoming()),
     }
 }
 

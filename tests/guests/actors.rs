@@ -161,6 +161,18 @@ fn calls() {
     println!("get: {:?}", counter.get());
     println!("add: {:?}", counter.add(41));
     println!("raw call: {:?}", counter.call(CounterMessage::Add, (1,)));
+    // An ActorRef is data: sent to another process, it still reaches the same actor.
+    let remote = process::spawn_with(
+        counter.clone(),
+        |counter: ActorRef<Counter>, _: Mailbox<()>| {
+            counter.increment();
+            println!("from another process: {:?}", counter.get());
+        },
+    )
+    .unwrap();
+    while remote.is_alive() {
+        process::sleep_ms(1);
+    }
     println!(
         "timeout: {:?}",
         counter.slow_get_timeout(500, Duration::from_millis(20))
@@ -375,6 +387,15 @@ impl Supervisor for Tree {
     }
 }
 
+fn child_ids(supervisor: &SupervisorRef<Tree>) -> Vec<String> {
+    supervisor
+        .which_children()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect()
+}
+
 fn child_ref(supervisor: &SupervisorRef<Tree>, id: &str) -> Option<ActorRef<Worker>> {
     let children = supervisor.which_children().unwrap();
     let process = children.into_iter().find(|c| c.id == id)?.process?;
@@ -527,29 +548,13 @@ fn dynamic() {
             .start_child("extra".into())
             .map_err(|e| e.to_string())
     );
-    println!(
-        "children: {:?}",
-        supervisor
-            .which_children()
-            .unwrap()
-            .iter()
-            .map(|c| c.id.clone())
-            .collect::<Vec<_>>()
-    );
+    println!("children: {:?}", child_ids(&supervisor));
     println!(
         "extra answers: {:?}",
         child_ref(&supervisor, "extra").unwrap().name()
     );
     println!("terminate_child: {:?}", supervisor.terminate_child("extra"));
-    println!(
-        "children: {:?}",
-        supervisor
-            .which_children()
-            .unwrap()
-            .iter()
-            .map(|c| c.id.clone())
-            .collect::<Vec<_>>()
-    );
+    println!("children: {:?}", child_ids(&supervisor));
 }
 
 #[derive(Clone, Serialize, Deserialize)]
