@@ -9,7 +9,8 @@
 //! unknown monitor tags, registry names out of bounds or too long, calls out of
 //! order (write/send before create, read/tag/size/signal before any receive), malformed
 //! spawn parameters (wrong length, unknown type byte), a non-UTF-8 function name, an unknown
-//! export and wrong parameter types.
+//! export and wrong parameter types; unknown environment and module ids, an environment
+//! larger than the caller's, garbage module bytes.
 
 mod common;
 
@@ -31,6 +32,12 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
     for reason in [
         "spawn error: the module has no exported function `nope`",
         "spawn error: function `bad_error_id` takes parameters [], not the 1 given",
+        "spawn error: the environment asks for 18446744073709551615 bytes of memory, more than the",
+        "spawn error: not a valid WebAssembly module",
+        "spawn error: lunatic::process::spawn: the process holds no module with id 77",
+        "lunatic::environment::drop: no environment with id 999",
+        "lunatic::environment::drop_module: no module with id 999",
+        "lunatic::environment::create: the range of 64 bytes at 0xfffffff0 is outside",
         "write_data: the range of 100 bytes at 0xfffffff0 is outside the guest's memory of 65536 bytes",
         "write_data: no message was created",
         "send: no message was created",
@@ -60,7 +67,7 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
     ] {
         run.assert_stdout(reason);
     }
-    assert_eq!(run.stdout.matches("child died: ").count(), 24, "{run}");
+    assert_eq!(run.stdout.matches("child died: ").count(), 27, "{run}");
     // Each death is logged with the process id and the reason.
     run.assert_stderr("died: trapped: lunatic::message::write_data: no message was created");
 }

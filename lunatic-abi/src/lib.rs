@@ -7,7 +7,8 @@
 //! | [`ReceiveStatus`] | `lunatic::message::receive` |
 //! | [`RegistryStatus`] | `lunatic::registry::*` |
 //! | [`ParamKind`], [`PARAM_SIZE`] | the parameter list of `lunatic::process::spawn` |
-//! | [`NO_LINK`], [`WAIT_FOREVER`] | sentinel arguments |
+//! | [`NO_LINK`], [`THIS_MODULE`], [`NO_FUEL_LIMIT`], [`WAIT_FOREVER`] | sentinel arguments |
+//! | [`EnvironmentStatus`] | `lunatic::environment::*` |
 //! | [`SPAWN_ENTRY`] | the guest export the host calls to start a spawned closure |
 #![no_std]
 
@@ -89,6 +90,28 @@ impl TryFrom<u32> for RegistryStatus {
     }
 }
 
+/// Result of the `lunatic::environment` functions that create something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum EnvironmentStatus {
+    /// Created; its id was written to the output pointer.
+    Created = 0,
+    /// Refused; an error id was written to the output pointer.
+    Failed = 1,
+}
+
+impl TryFrom<u32> for EnvironmentStatus {
+    type Error = u32;
+
+    fn try_from(value: u32) -> Result<Self, u32> {
+        match value {
+            0 => Ok(Self::Created),
+            1 => Ok(Self::Failed),
+            other => Err(other),
+        }
+    }
+}
+
 /// The type byte of one encoded spawn parameter (the wasm value type's own byte).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -120,6 +143,13 @@ pub const PARAM_SIZE: usize = 17;
 /// The link tag that means "do not link" in `lunatic::process::spawn`. Tags made by the
 /// host are never 0.
 pub const NO_LINK: i64 = 0;
+
+/// The module id that means "the caller's own module, in the caller's environment" in
+/// `lunatic::process::spawn`.
+pub const THIS_MODULE: u64 = 0;
+
+/// The fuel limit that means "no limit" in `lunatic::environment::create`.
+pub const NO_FUEL_LIMIT: u64 = u64::MAX;
 
 /// The timeout that means "wait forever" in `lunatic::message::receive`.
 pub const WAIT_FOREVER: u64 = u64::MAX;

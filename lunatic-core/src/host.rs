@@ -13,6 +13,7 @@ use lunatic_abi::{
     ParamKind, ReceiveStatus, RegistryStatus, SpawnStatus, PARAM_SIZE, WAIT_FOREVER,
 };
 
+use crate::environment::Param;
 use crate::error::LunaticError;
 
 /// Declares one host import module: an `extern` block on wasm32, panicking stand-ins
@@ -64,10 +65,29 @@ mod registry {
     });
 }
 
+mod environment {
+    import_module!("lunatic::environment" {
+        fn create(
+            max_memory: u64,
+            max_fuel: u64,
+            namespaces_ptr: *const u8,
+            namespaces_len: u32,
+            dirs_ptr: *const u8,
+            dirs_len: u32,
+            id_ptr: *mut u64,
+        ) -> u32;
+        fn drop(env_id: u64);
+        fn add_this_module(env_id: u64, id_ptr: *mut u64) -> u32;
+        fn add_module(env_id: u64, bytes_ptr: *const u8, bytes_len: u32, id_ptr: *mut u64) -> u32;
+        fn drop_module(module_id: u64);
+    });
+}
+
 mod process {
     import_module!("lunatic::process" {
         fn spawn(
             link_tag: i64,
+            module_id: u64,
             func_ptr: *const u8,
             func_len: u32,
             params_ptr: *const u8,
@@ -172,19 +192,20 @@ pub(crate) fn signal_process() -> u64 {
     unsafe { message::signal_process() }
 }
 
-/// A spawn parameter.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Param {
-    I32(i32),
-}
-
-/// Spawns exported function `function` of this module with `params`, linked with
+/// Spawns exported function `function` of module `module_id` with `params`, linked with
 /// `link_tag` unless it is [`lunatic_abi::NO_LINK`].
-pub(crate) fn spawn(link_tag: i64, function: &str, params: &[Param]) -> Result<u64, LunaticError> {
+pub(crate) fn spawn(
+    link_tag: i64,
+    module_id: u64,
+    function: &str,
+    params: &[Param],
+) -> Result<u64, LunaticError> {
     let mut encoded = Vec::with_capacity(params.len() * PARAM_SIZE);
     for param in params {
         let (kind, value) = match *param {
             Param::I32(v) => (ParamKind::I32, u128::from(v as u32)),
+            Param::I64(v) => (ParamKind::I64, u128::from(v as u64)),
+            Param::V128(v) => (ParamKind::V128, v),
         };
         encoded.push(kind as u8);
         encoded.extend_from_slice(&value.to_le_bytes());
@@ -194,6 +215,7 @@ pub(crate) fn spawn(link_tag: i64, function: &str, params: &[Param]) -> Result<u
     let status = unsafe {
         process::spawn(
             link_tag,
+            module_id,
             function.as_ptr(),
             len32(function.len()),
             encoded.as_ptr(),
@@ -292,6 +314,68 @@ pub(crate) fn unregister_name(name: &str) -> bool {
     registry_status(status, "unregister") == RegistryStatus::Done
 }
 
+/// The id, or the error, a creating call of `lunatic::environment` reported.
+fn created(status: u32, id: u64, function: &str) -> Result<u64, LunaticError> {
+    match lunatic_abi::EnvironmentStatus::try_from(status) {
+        Ok(lunatic_abi::EnvironmentStatus::Created) => Ok(id),
+        Ok(lunatic_abi::EnvironmentStatus::Failed) => Err(take_error(id)),
+        Err(other) => panic!("lunatic::environment::{function} returned unknown status {other}"),
+    }
+}
+
+/// Creates an environment.
+pub(crate) fn create_environment(
+    max_memory: u64,
+    max_fuel: Option<u64>,
+    namespaces: &str,
+    dirs: &str,
+) -> Result<u64, LunaticError> {
+    let mut id = 0u64;
+    let max_fuel = max_fuel.unwrap_or(lunatic_abi::NO_FUEL_LIMIT);
+    // SAFETY: both strings are live slices; `id` is a live u64.
+    let status = unsafe {
+        environment::create(
+            max_memory,
+            max_fuel,
+            namespaces.as_ptr(),
+            len32(namespaces.len()),
+            dirs.as_ptr(),
+            len32(dirs.len()),
+            &mut id,
+        )
+    };
+    created(status, id, "create")
+}
+
+/// Drops environment `id`.
+pub(crate) fn drop_environment(id: u64) {
+    // SAFETY: no memory is passed.
+    unsafe { environment::drop(id) }
+}
+
+/// Adds this module to environment `env`.
+pub(crate) fn add_this_module(env: u64) -> Result<u64, LunaticError> {
+    let mut id = 0u64;
+    // SAFETY: `id` is a live u64.
+    let status = unsafe { environment::add_this_module(env, &mut id) };
+    created(status, id, "add_this_module")
+}
+
+/// Compiles `bytes` into a module of environment `env`.
+pub(crate) fn add_module(env: u64, bytes: &[u8]) -> Result<u64, LunaticError> {
+    let mut id = 0u64;
+    // SAFETY: `bytes` is a live slice; `id` is a live u64.
+    let status =
+        unsafe { environment::add_module(env, bytes.as_ptr(), len32(bytes.len()), &mut id) };
+    created(status, id, "add_module")
+}
+
+/// Drops module `id`.
+pub(crate) fn drop_module(id: u64) {
+    // SAFETY: no memory is passed.
+    unsafe { environment::drop_module(id) }
+}
+
 /// Kills `process`.
 pub(crate) fn kill(process: u64) {
     // SAFETY: no memory is passed.
@@ -325,7 +409,11 @@ pub(crate) trait Entry: Copy {
 
 /// Spawns a process of this module that runs `entry`, linked with `link_tag` unless it is
 /// [`lunatic_abi::NO_LINK`].
-pub(crate) fn spawn_entry<E: Entry>(link_tag: i64, entry: E) -> Result<u64, LunaticError> {
+pub(crate) fn spawn_entry<E: Entry>(
+    link_tag: i64,
+    module_id: u64,
+    entry: E,
+) -> Result<u64, LunaticError> {
     assert_eq!(
         std::mem::size_of::<E>(),
         std::mem::size_of::<usize>(),
@@ -336,7 +424,7 @@ pub(crate) fn spawn_entry<E: Entry>(link_tag: i64, entry: E) -> Result<u64, Luna
     let trampoline = trampoline::<E> as fn(usize) as usize;
     // On wasm32, function pointers are 32-bit table indices and usize is 32 bits wide.
     let params = [Param::I32(trampoline as i32), Param::I32(user as i32)];
-    spawn(link_tag, lunatic_abi::SPAWN_ENTRY, &params)
+    spawn(link_tag, module_id, lunatic_abi::SPAWN_ENTRY, &params)
 }
 
 /// Runs in the child: turns the integer back into the `E` it was made from.

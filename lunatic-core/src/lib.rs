@@ -11,10 +11,12 @@
 //! | [`Mailbox`], [`LinkMailbox`] | receiving, with timeouts and selective receive by [`Tag`] |
 //! | [`Request`] | a message that carries its sender, for request/reply |
 //! | [`registry`] | VM-wide names for processes, with typed lookup |
+//! | [`Environment`], [`Config`], [`ThisModule`], [`Module`] | limits on memory, compute and host functions; loading other wasm modules |
 //! | [`Message`], [`Signal`] | what a process that traps link deaths receives |
 //! | [`LunaticError`], [`ReceiveError`] | what can go wrong |
 
 mod codec;
+mod environment;
 mod error;
 mod host;
 mod mailbox;
@@ -24,8 +26,9 @@ mod request;
 mod tag;
 
 pub use codec::Sendable;
+pub use environment::{Config, Environment, Module, Param, ThisModule};
 pub use error::{LunaticError, ReceiveError};
 pub use mailbox::{Down, EndNotice, LinkMailbox, Mailbox, Message, Signal};
-pub use process::{Process, ProcessId};
+pub use process::{IntoLinkMailbox, Process, ProcessId, SpawnLinked};
 pub use request::{PendingReply, ReplyTo, Request};
 pub use tag::Tag;

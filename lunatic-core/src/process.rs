@@ -285,18 +285,105 @@ impl<C: Sendable, M: Sendable> Entry for fn(C, Mailbox<M>) {
     }
 }
 
-fn spawn_process<E: Entry, M>(link: Tag, entry: E) -> Result<Process<M>, LunaticError> {
-    host::spawn_entry(link.id(), entry).map(|id| Process::from_id(ProcessId::local(id)))
+/// What the `spawn_link` functions return: the child, the link's tag, and the caller's
+/// mailbox, now trapping link deaths.
+pub type SpawnLinked<M, P> = Result<(Process<M>, Tag, LinkMailbox<P>), LunaticError>;
+
+/// A mailbox that can become a [`LinkMailbox`]: a [`Mailbox`] (which then traps link
+/// deaths) or a `LinkMailbox` already, so `spawn_link` calls can be chained.
+pub trait IntoLinkMailbox {
+    /// The message type of the mailbox.
+    type Message: Sendable;
+
+    /// The mailbox, trapping link deaths.
+    fn into_link_mailbox(self) -> LinkMailbox<Self::Message>;
 }
 
-fn spawn_process_with<C: Sendable, M: Sendable>(
-    link: Tag,
-    context: C,
-    entry: fn(C, Mailbox<M>),
-) -> Result<Process<M>, LunaticError> {
-    let child = spawn_process::<_, M>(link, entry)?;
-    host::send(child.id.local, NO_LINK, &encode(&context));
-    Ok(child)
+impl<M: Sendable> IntoLinkMailbox for Mailbox<M> {
+    type Message = M;
+
+    fn into_link_mailbox(self) -> LinkMailbox<M> {
+        self.catch_link_panics()
+    }
+}
+
+impl<M: Sendable> IntoLinkMailbox for LinkMailbox<M> {
+    type Message = M;
+
+    fn into_link_mailbox(self) -> LinkMailbox<M> {
+        self
+    }
+}
+
+/// Spawns processes of one module: the caller's own ([`Spawner::this`]) or one added to an
+/// environment.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Spawner {
+    module: u64,
+}
+
+impl Spawner {
+    /// The caller's own module, in the caller's environment.
+    pub(crate) const fn this() -> Self {
+        Self {
+            module: lunatic_abi::THIS_MODULE,
+        }
+    }
+
+    /// Module `id` of the caller's.
+    pub(crate) const fn module(id: u64) -> Self {
+        Self { module: id }
+    }
+
+    /// The module's id.
+    pub(crate) const fn module_id(self) -> u64 {
+        self.module
+    }
+
+    pub(crate) fn spawn<M: Sendable>(
+        self,
+        link: Tag,
+        entry: fn(Mailbox<M>),
+    ) -> Result<Process<M>, LunaticError> {
+        host::spawn_entry(link.id(), self.module, entry)
+            .map(|id| Process::from_id(ProcessId::local(id)))
+    }
+
+    pub(crate) fn spawn_with<C: Sendable, M: Sendable>(
+        self,
+        link: Tag,
+        context: C,
+        entry: fn(C, Mailbox<M>),
+    ) -> Result<Process<M>, LunaticError> {
+        let child: Process<M> = host::spawn_entry(link.id(), self.module, entry)
+            .map(|id| Process::from_id(ProcessId::local(id)))?;
+        host::send(child.id.local, NO_LINK, &encode(&context));
+        Ok(child)
+    }
+
+    pub(crate) fn spawn_link<B: IntoLinkMailbox, M: Sendable>(
+        self,
+        mailbox: B,
+        entry: fn(Mailbox<M>),
+    ) -> SpawnLinked<M, B::Message> {
+        let tag = Tag::new();
+        // Trap before the child exists: it may die before this call returns.
+        let mailbox = mailbox.into_link_mailbox();
+        let child = self.spawn(tag, entry)?;
+        Ok((child, tag, mailbox))
+    }
+
+    pub(crate) fn spawn_link_with<B: IntoLinkMailbox, C: Sendable, M: Sendable>(
+        self,
+        mailbox: B,
+        context: C,
+        entry: fn(C, Mailbox<M>),
+    ) -> SpawnLinked<M, B::Message> {
+        let tag = Tag::new();
+        let mailbox = mailbox.into_link_mailbox();
+        let child = self.spawn_with(tag, context, entry)?;
+        Ok((child, tag, mailbox))
+    }
 }
 
 /// Spawns a process running `entry`.
@@ -304,7 +391,7 @@ fn spawn_process_with<C: Sendable, M: Sendable>(
 /// # Errors
 /// The runtime cannot create the process (for example the process pool is full).
 pub fn spawn<M: Sendable>(entry: fn(Mailbox<M>)) -> Result<Process<M>, LunaticError> {
-    spawn_process(Tag::none(), entry)
+    Spawner::this().spawn(Tag::none(), entry)
 }
 
 /// Spawns a process running `entry` with `context` (which is serialized and sent to it:
@@ -316,39 +403,32 @@ pub fn spawn_with<C: Sendable, M: Sendable>(
     context: C,
     entry: fn(C, Mailbox<M>),
 ) -> Result<Process<M>, LunaticError> {
-    spawn_process_with(Tag::none(), context, entry)
+    Spawner::this().spawn_with(Tag::none(), context, entry)
 }
 
-/// Spawns a process linked to the caller. The caller's mailbox becomes a [`LinkMailbox`]:
-/// if the child dies abnormally, the caller receives a signal instead of dying.
+/// Spawns a process linked to the caller. The caller's mailbox becomes a [`LinkMailbox`]
+/// (a `LinkMailbox` may be passed again, to link more children): if the child dies
+/// abnormally, the caller receives a signal instead of dying.
 ///
 /// # Errors
-/// The runtime cannot create the process; the caller then still dies with its links, as
-/// before the call.
-pub fn spawn_link<P: Sendable, M: Sendable>(
-    mailbox: Mailbox<P>,
+/// The runtime cannot create the process; the caller keeps trapping link deaths.
+pub fn spawn_link<B: IntoLinkMailbox, M: Sendable>(
+    mailbox: B,
     entry: fn(Mailbox<M>),
-) -> Result<(Process<M>, Tag, LinkMailbox<P>), LunaticError> {
-    let tag = Tag::new();
-    let link_mailbox = trap_link_deaths(mailbox);
-    let child = spawn_process(tag, entry).inspect_err(|_| host::die_when_link_dies(true))?;
-    Ok((child, tag, link_mailbox))
+) -> SpawnLinked<M, B::Message> {
+    Spawner::this().spawn_link(mailbox, entry)
 }
 
 /// [`spawn_link`] with a context for the child.
 ///
 /// # Errors
 /// The runtime cannot create the process (as for [`spawn_link`]).
-pub fn spawn_link_with<P: Sendable, C: Sendable, M: Sendable>(
-    mailbox: Mailbox<P>,
+pub fn spawn_link_with<B: IntoLinkMailbox, C: Sendable, M: Sendable>(
+    mailbox: B,
     context: C,
     entry: fn(C, Mailbox<M>),
-) -> Result<(Process<M>, Tag, LinkMailbox<P>), LunaticError> {
-    let tag = Tag::new();
-    let link_mailbox = trap_link_deaths(mailbox);
-    let child =
-        spawn_process_with(tag, context, entry).inspect_err(|_| host::die_when_link_dies(true))?;
-    Ok((child, tag, link_mailbox))
+) -> SpawnLinked<M, B::Message> {
+    Spawner::this().spawn_link_with(mailbox, context, entry)
 }
 
 /// Spawns a process linked to the caller; if the child dies abnormally, the caller dies
@@ -360,7 +440,9 @@ pub fn spawn_link_unwrap<P: Sendable, M: Sendable>(
     mailbox: Mailbox<P>,
     entry: fn(Mailbox<M>),
 ) -> Result<(Process<M>, Mailbox<P>), LunaticError> {
-    spawn_process(Tag::new(), entry).map(|child| (child, mailbox))
+    Spawner::this()
+        .spawn(Tag::new(), entry)
+        .map(|child| (child, mailbox))
 }
 
 /// [`spawn_link_unwrap`] with a context for the child.
@@ -372,9 +454,7 @@ pub fn spawn_link_unwrap_with<P: Sendable, C: Sendable, M: Sendable>(
     context: C,
     entry: fn(C, Mailbox<M>),
 ) -> Result<(Process<M>, Mailbox<P>), LunaticError> {
-    spawn_process_with(Tag::new(), context, entry).map(|child| (child, mailbox))
-}
-
-fn trap_link_deaths<P: Sendable>(_mailbox: Mailbox<P>) -> LinkMailbox<P> {
-    LinkMailbox::new()
+    Spawner::this()
+        .spawn_with(Tag::new(), context, entry)
+        .map(|child| (child, mailbox))
 }

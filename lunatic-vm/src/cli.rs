@@ -39,6 +39,10 @@ struct Cli {
     /// environment is not passed on.
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
     envs: Vec<(String, String)>,
+    /// A host directory the program may use, under the same path (repeatable). Nothing
+    /// else of the host's file system is reachable.
+    #[arg(long = "dir", value_name = "PATH")]
+    dirs: Vec<PathBuf>,
     /// The program: a .wasm (or .wat) file.
     wasm: PathBuf,
     /// Arguments passed to the program.
@@ -103,6 +107,7 @@ fn run(cli: Cli) -> wasmtime::Result<i32> {
     let wasi = WasiConfig {
         args,
         envs: cli.envs,
+        preopens: cli.dirs,
     };
 
     let tokio = tokio::runtime::Builder::new_multi_thread()

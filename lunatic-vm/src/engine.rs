@@ -18,9 +18,13 @@ const WASM_PAGE: u64 = 64 << 10;
 /// # Errors
 /// Fails when wasmtime rejects the settings (for example a stack size too small for the
 /// wasm stack limit, or a pool that cannot be reserved).
+/// With `metered`, the engine counts fuel, and allocates instances on demand rather than
+/// from a pool: only processes of fuel-limited environments run on it, and a second pool
+/// would cost as many memory maps as the first.
 pub(crate) fn build_engine(
     config: &RuntimeConfig,
     backtrace_details: bool,
+    metered: bool,
 ) -> wasmtime::Result<Engine> {
     let reservation = config.memory_reservation.max(WASM_PAGE);
     let mut pool = PoolingAllocationConfig::new();
@@ -34,7 +38,13 @@ pub(crate) fn build_engine(
         .max_unused_warm_slots(1_000);
 
     let mut wasm = wasmtime::Config::new();
-    wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+    let strategy = if metered {
+        InstanceAllocationStrategy::OnDemand
+    } else {
+        InstanceAllocationStrategy::Pooling(pool)
+    };
+    wasm.allocation_strategy(strategy)
+        .consume_fuel(metered)
         .memory_reservation(reservation)
         .memory_reservation_for_growth(0)
         .memory_guard_size(WASM_PAGE)

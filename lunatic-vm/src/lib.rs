@@ -7,7 +7,8 @@
 //! | module | job |
 //! |---|---|
 //! | [`config`] | the settings that decide density and speed |
-//! | [`runtime`] | the engine, the program, the life of each process |
+//! | [`runtime`] | the engines, the main program, the life of each process |
+//! | [`environment`] | limits of memory, fuel, host functions and directories |
 //! | [`process`] | ids, mailboxes, links, monitors, death reasons, the process table |
 //! | [`registry`] | VM-wide names for processes |
 //! | `host` | the host ABI guests import (documented function by function) |
@@ -17,7 +18,9 @@
 pub mod cli;
 pub mod config;
 mod engine;
+pub mod environment;
 mod host;
+mod limits;
 pub mod process;
 pub mod program;
 pub mod registry;

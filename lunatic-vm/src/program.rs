@@ -1,46 +1,110 @@
-//! A wasm program compiled and linked once, from which every process is instantiated.
+//! A wasm module compiled once and linked once for one environment, from which every
+//! process of that module in that environment is instantiated.
+
+use std::sync::Arc;
 
 use wasmtime::error::Context as _;
 use wasmtime::{bail, format_err};
 use wasmtime::{Engine, ExternType, FuncType, InstancePre, Linker, Module, ValType};
 
+use crate::environment::Environment;
 use crate::state::ProcessState;
 
-/// A compiled, pre-linked module. Instantiating it costs a few microseconds: imports were
-/// resolved once, and memory comes copy-on-write from the pool.
+/// Largest module `add_module` compiles, in bytes.
+pub const MAX_MODULE_SIZE: usize = 32 << 20;
+
+/// A compiled module, pre-linked for one environment. Instantiating it costs a few
+/// microseconds: imports were resolved once, and memory comes copy-on-write from the pool.
 pub struct Program {
+    bytes: Arc<[u8]>,
     module: Module,
     pre: InstancePre<ProcessState>,
+    env: Arc<Environment>,
 }
 
 impl Program {
-    /// Compiles `bytes` (binary wasm or WAT) and links it against `linker`.
+    /// Compiles `bytes` (binary wasm or WAT) on `engine`.
     ///
     /// # Errors
-    /// The bytes are not a valid module, or it imports a function the runtime lacks.
-    pub fn new(
-        engine: &Engine,
-        linker: &Linker<ProcessState>,
-        bytes: &[u8],
-    ) -> wasmtime::Result<Self> {
-        let module = if bytes.is_empty() {
+    /// The bytes are empty, too large, or not a valid module.
+    pub fn compile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Module> {
+        if bytes.is_empty() {
             bail!("the file is empty, not a WebAssembly module");
-        } else if bytes.starts_with(b"\0asm") || std::str::from_utf8(bytes).is_ok() {
+        }
+        if bytes.len() > MAX_MODULE_SIZE {
+            bail!(
+                "the module is {} bytes, more than the limit of {MAX_MODULE_SIZE}",
+                bytes.len()
+            );
+        }
+        if bytes.starts_with(b"\0asm") || std::str::from_utf8(bytes).is_ok() {
             // Binary wasm, or WAT text (handy for tests and small programs).
             Module::new(engine, bytes)
-                .map_err(|e| format_err!("not a valid WebAssembly module: {}", one_line(&e)))?
+                .map_err(|e| format_err!("not a valid WebAssembly module: {}", one_line(&e)))
         } else {
             bail!("not a WebAssembly module (it lacks the `\\0asm` header)");
-        };
+        }
+    }
+
+    /// Links `module` (compiled from `bytes`) for `env`: imports the environment does not
+    /// allow are linked to stubs that kill the caller with a clear reason.
+    ///
+    /// # Errors
+    /// The module imports something the runtime does not provide at all.
+    pub fn link(
+        module: Module,
+        bytes: Arc<[u8]>,
+        base: &Linker<ProcessState>,
+        env: Arc<Environment>,
+    ) -> wasmtime::Result<Self> {
+        let mut linker = base.clone();
+        linker.allow_shadowing(true);
+        for import in module.imports() {
+            let (module_name, name) = (import.module().to_owned(), import.name().to_owned());
+            let ExternType::Func(ty) = import.ty() else {
+                continue;
+            };
+            if env.config().allows(&module_name, &name) {
+                continue;
+            }
+            let reason =
+                format!("host function {module_name}::{name} is not allowed in this environment");
+            linker.func_new(&module_name, &name, ty, move |_, _, _| {
+                Err(format_err!("{reason}"))
+            })?;
+        }
         let pre = linker
             .instantiate_pre(&module)
             .context("the module's imports do not match this runtime's host functions")?;
-        Ok(Self { module, pre })
+        Ok(Self {
+            bytes,
+            module,
+            pre,
+            env,
+        })
     }
 
     /// The pre-linked module.
     pub(crate) fn instance_pre(&self) -> &InstancePre<ProcessState> {
         &self.pre
+    }
+
+    /// The compiled module.
+    #[must_use]
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    /// The bytes it was compiled from.
+    #[must_use]
+    pub fn bytes(&self) -> &Arc<[u8]> {
+        &self.bytes
+    }
+
+    /// The environment its processes run in.
+    #[must_use]
+    pub fn env(&self) -> &Arc<Environment> {
+        &self.env
     }
 
     /// The type of exported function `name`.
@@ -50,8 +114,8 @@ impl Program {
     pub fn entry_type(&self, name: &str) -> wasmtime::Result<FuncType> {
         match self.module.get_export(name) {
             Some(ExternType::Func(ty)) => Ok(ty),
-            Some(_) => wasmtime::bail!("export `{name}` is not a function"),
-            None => wasmtime::bail!("the module has no exported function `{name}`"),
+            Some(_) => bail!("export `{name}` is not a function"),
+            None => bail!("the module has no exported function `{name}`"),
         }
     }
 }

@@ -1,15 +1,18 @@
-//! The runtime: one engine, one program, the process table, and the life of each process
-//! from spawn to the death notices it sends.
+//! The runtime: its engines, the main program, the process table, and the life of each
+//! process from spawn to the death notices it sends.
 
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::oneshot;
 use wasmtime::error::Context as _;
-use wasmtime::{Engine, Func, Linker, Store, StoreContextMut, UpdateDeadline, Val, WasmBacktrace};
+use wasmtime::{
+    Engine, Func, Linker, Store, StoreContextMut, Trap, UpdateDeadline, Val, WasmBacktrace,
+};
 use wasmtime_wasi::I32Exit;
 
 use crate::config::RuntimeConfig;
+use crate::environment::{EnvConfig, Environment};
 use crate::process::{DeathReason, Message, MessageKind, ProcessHandle, ProcessTable};
 use crate::program::{val_matches, Program};
 use crate::registry::Registry;
@@ -32,11 +35,31 @@ pub(crate) struct Link {
     pub(crate) tag: i64,
 }
 
-/// A running lunatic VM.
-pub struct Runtime {
+/// Wasm instructions per fuel unit of an environment's `max_fuel`.
+pub const FUEL_UNIT: u64 = 100_000;
+
+/// An engine and the linker with every host function for it.
+struct Backend {
     engine: Engine,
     linker: Linker<ProcessState>,
-    program: Program,
+}
+
+impl Backend {
+    fn new(engine: Engine) -> wasmtime::Result<Self> {
+        let linker = crate::host::linker(&engine)?;
+        Ok(Self { engine, linker })
+    }
+}
+
+/// A running lunatic VM.
+pub struct Runtime {
+    config: RuntimeConfig,
+    /// Runs processes without a compute limit (no fuel metering, pooled instances).
+    fast: Backend,
+    /// Runs processes of environments with a fuel limit; made on first use.
+    metered: OnceLock<Backend>,
+    program: Arc<Program>,
+    next_environment: AtomicU64,
     processes: ProcessTable,
     registry: Registry,
     wasi: WasiConfig,
@@ -56,14 +79,26 @@ impl Runtime {
         wasi: WasiConfig,
     ) -> wasmtime::Result<Arc<Self>> {
         let backtraces = tracing::enabled!(target: "lunatic::process", tracing::Level::DEBUG);
-        let engine = crate::engine::build_engine(config, backtraces)?;
+        let engine = crate::engine::build_engine(config, backtraces, false)?;
         crate::engine::start_epoch_ticker(&engine, config.preemption_interval)?;
-        let linker = crate::host::linker(&engine)?;
-        let program = Program::new(&engine, &linker, wasm)?;
+        let fast = Backend::new(engine)?;
+        let root = Arc::new(Environment::new(
+            0,
+            EnvConfig {
+                max_memory: config.memory_reservation,
+                max_fuel: None,
+                namespaces: vec![String::new()],
+                preopens: wasi.preopens.clone(),
+            },
+        ));
+        let module = Program::compile(&fast.engine, wasm)?;
+        let program = Arc::new(Program::link(module, wasm.into(), &fast.linker, root)?);
         Ok(Arc::new(Self {
-            engine,
-            linker,
+            config: config.clone(),
+            fast,
+            metered: OnceLock::new(),
             program,
+            next_environment: AtomicU64::new(1),
             processes: ProcessTable::default(),
             registry: Registry::default(),
             wasi,
@@ -91,12 +126,91 @@ impl Runtime {
     /// Every host function a guest may import, as `(module, name)`, WASI included.
     #[must_use]
     pub fn host_functions(self: &Arc<Self>) -> Vec<(String, String)> {
-        let probe = ProcessState::new(Arc::clone(self), Arc::new(ProcessHandle::new(0, None)));
-        let mut store = Store::new(&self.engine, probe);
-        self.linker
+        let probe = ProcessState::new(
+            Arc::clone(self),
+            Arc::new(ProcessHandle::new(0, None)),
+            Arc::clone(&self.program),
+        );
+        let mut store = Store::new(&self.fast.engine, probe);
+        self.fast
+            .linker
             .iter(&mut store)
             .map(|(module, name, _)| (module.to_owned(), name.to_owned()))
             .collect()
+    }
+
+    /// The engine and linker for processes of `env`.
+    ///
+    /// # Errors
+    /// The metered engine cannot be created.
+    fn backend(&self, env: &Environment) -> wasmtime::Result<&Backend> {
+        if !env.is_metered() {
+            return Ok(&self.fast);
+        }
+        if let Some(backend) = self.metered.get() {
+            return Ok(backend);
+        }
+        let engine = crate::engine::build_engine(&self.config, false, true)?;
+        crate::engine::start_epoch_ticker(&engine, self.config.preemption_interval)?;
+        let backend = Backend::new(engine)?;
+        Ok(self.metered.get_or_init(|| backend))
+    }
+
+    /// A new environment with `config`, which `parent` must cover.
+    ///
+    /// # Errors
+    /// `config` asks for more than `parent` has.
+    pub(crate) fn create_environment(
+        &self,
+        parent: &Environment,
+        config: EnvConfig,
+    ) -> Result<Arc<Environment>, String> {
+        parent.config().check_within(&config)?;
+        let id = self.next_environment.fetch_add(1, Ordering::Relaxed);
+        Ok(Arc::new(Environment::new(id, config)))
+    }
+
+    /// Links `program`'s module again for `env`, compiling it anew only if `env` runs on
+    /// the other engine.
+    ///
+    /// # Errors
+    /// The module does not compile or link for `env`.
+    pub(crate) fn relink(
+        &self,
+        program: &Program,
+        env: Arc<Environment>,
+    ) -> wasmtime::Result<Arc<Program>> {
+        let backend = self.backend(&env)?;
+        let module = if Engine::same(program.module().engine(), &backend.engine) {
+            program.module().clone()
+        } else {
+            Program::compile(&backend.engine, program.bytes())?
+        };
+        Ok(Arc::new(Program::link(
+            module,
+            Arc::clone(program.bytes()),
+            &backend.linker,
+            env,
+        )?))
+    }
+
+    /// Compiles and links `bytes` for `env`.
+    ///
+    /// # Errors
+    /// The bytes are not a valid module, are too large, or import what the runtime lacks.
+    pub(crate) fn load_module(
+        &self,
+        bytes: &[u8],
+        env: Arc<Environment>,
+    ) -> wasmtime::Result<Arc<Program>> {
+        let backend = self.backend(&env)?;
+        let module = Program::compile(&backend.engine, bytes)?;
+        Ok(Arc::new(Program::link(
+            module,
+            bytes.into(),
+            &backend.linker,
+            env,
+        )?))
     }
 
     /// A tag no other call returns during this runtime's life (always 1 or more).
@@ -116,7 +230,7 @@ impl Runtime {
             function: "_start".into(),
             params: Vec::new(),
         };
-        self.spawn(entry, None, None, Some(exit_tx))
+        self.spawn(Arc::clone(&self.program), entry, None, None, Some(exit_tx))
             .await
             .context("cannot start the main process (is this a wasm32-wasip1 program?)")?;
         let reason = exit_rx.await.context("the main process vanished")?;
@@ -131,12 +245,13 @@ impl Runtime {
     /// allocated (the pool is full: see `--max-processes`).
     pub(crate) async fn spawn(
         self: &Arc<Self>,
+        program: Arc<Program>,
         entry: Entry,
         parent: Option<&Arc<ProcessHandle>>,
         link: Option<Link>,
         on_exit: Option<oneshot::Sender<DeathReason>>,
     ) -> wasmtime::Result<Arc<ProcessHandle>> {
-        let ty = self.program.entry_type(&entry.function)?;
+        let ty = program.entry_type(&entry.function)?;
         let expected: Vec<_> = ty.params().collect();
         if expected.len() != entry.params.len()
             || !entry
@@ -159,14 +274,17 @@ impl Runtime {
 
         let id = self.processes.next_id();
         let handle = Arc::new(ProcessHandle::new(id, parent.map(|p| p.id())));
-        let mut store = Store::new(
-            &self.engine,
-            ProcessState::new(Arc::clone(self), Arc::clone(&handle)),
-        );
+        let engine = program.module().engine().clone();
+        let max_fuel = program.env().config().max_fuel;
+        let state = ProcessState::new(Arc::clone(self), Arc::clone(&handle), Arc::clone(&program));
+        let mut store = Store::new(&engine, state);
+        store.limiter(|state| &mut state.limits);
+        if let Some(units) = max_fuel {
+            store.set_fuel(units.saturating_mul(FUEL_UNIT))?;
+        }
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(preempt);
-        let instance = self
-            .program
+        let instance = program
             .instance_pre()
             .instantiate_async(&mut store)
             .await
@@ -310,7 +428,7 @@ async fn run(
     let state = store.data_mut();
     let (reason, backtrace) = match outcome {
         Ok(()) => (DeathReason::Normal, None),
-        Err(error) => classify(&error, state.panic_message.take()),
+        Err(error) => classify(&error, state),
     };
     let runtime = Arc::clone(&state.runtime);
     let handle = Arc::clone(&state.handle);
@@ -324,10 +442,7 @@ async fn run(
 }
 
 /// Turns the error a process ended with into a reason, plus the wasm backtrace if any.
-fn classify(
-    error: &wasmtime::Error,
-    panic_message: Option<String>,
-) -> (DeathReason, Option<String>) {
+fn classify(error: &wasmtime::Error, state: &mut ProcessState) -> (DeathReason, Option<String>) {
     let backtrace = error
         .downcast_ref::<WasmBacktrace>()
         .map(ToString::to_string);
@@ -339,7 +454,13 @@ fn classify(
         }
     } else if let Some(terminated) = error.downcast_ref::<crate::process::Terminated>() {
         terminated.0.clone()
-    } else if let Some(message) = panic_message {
+    } else if state.limits.exceeded {
+        // Whatever the guest did after its allocation failed (abort, a forbidden write to
+        // stderr), the cause is the memory limit.
+        DeathReason::OutOfMemory
+    } else if error.downcast_ref::<Trap>() == Some(&Trap::OutOfFuel) {
+        DeathReason::OutOfFuel
+    } else if let Some(message) = state.panic_message.take() {
         DeathReason::Panic(message)
     } else {
         DeathReason::Trap(error.root_cause().to_string())

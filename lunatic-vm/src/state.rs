@@ -6,12 +6,16 @@ use std::sync::Arc;
 use wasmtime::Memory;
 use wasmtime_wasi::p1::WasiP1Ctx;
 
+use crate::environment::Environment;
+use crate::limits::MemoryLimit;
 use crate::process::{Message, ProcessHandle};
+use crate::program::Program;
 use crate::runtime::Runtime;
 
-/// Most errors a process may hold undropped; past it, the host call that makes one traps
-/// (a guest that never drops errors would otherwise grow host memory without bound).
-const MAX_ERRORS: usize = 10_000;
+/// Most errors (or environments, or modules) a process may hold undropped; past it, the host
+/// call that makes one traps (a guest that never drops them would otherwise grow host memory
+/// without bound).
+const MAX_HANDLES: usize = 10_000;
 
 /// A message being written by the guest, not sent yet.
 #[derive(Debug, Default)]
@@ -20,35 +24,46 @@ pub(crate) struct Outgoing {
     pub(crate) data: Vec<u8>,
 }
 
-/// Errors handed to the guest by id (see the `lunatic::error` host module).
-#[derive(Debug, Default)]
-pub(crate) struct ErrorTable {
+/// Things handed to the guest by id: errors, environments, modules. Ids are local to the
+/// process (a capability: another process cannot use them), and everything is dropped with
+/// the process.
+#[derive(Debug)]
+pub(crate) struct HandleTable<T> {
     next_id: u64,
-    errors: HashMap<u64, String>,
+    items: HashMap<u64, T>,
 }
 
-impl ErrorTable {
-    /// Stores `message` and returns its id.
+impl<T> Default for HandleTable<T> {
+    fn default() -> Self {
+        Self {
+            next_id: 0,
+            items: HashMap::new(),
+        }
+    }
+}
+
+impl<T> HandleTable<T> {
+    /// Stores `item` and returns its id.
     ///
     /// # Errors
-    /// Fails when the guest already holds [`MAX_ERRORS`] undropped errors.
-    pub(crate) fn insert(&mut self, message: String) -> wasmtime::Result<u64> {
-        if self.errors.len() >= MAX_ERRORS {
-            wasmtime::bail!("the process holds {MAX_ERRORS} errors it never dropped");
+    /// Fails when the process already holds [`MAX_HANDLES`] undropped items.
+    pub(crate) fn insert(&mut self, item: T) -> wasmtime::Result<u64> {
+        if self.items.len() >= MAX_HANDLES {
+            wasmtime::bail!("the process holds {MAX_HANDLES} handles it never dropped");
         }
         self.next_id += 1;
-        self.errors.insert(self.next_id, message);
+        self.items.insert(self.next_id, item);
         Ok(self.next_id)
     }
 
-    /// The message of error `id`.
-    pub(crate) fn get(&self, id: u64) -> Option<&str> {
-        self.errors.get(&id).map(String::as_str)
+    /// Item `id`.
+    pub(crate) fn get(&self, id: u64) -> Option<&T> {
+        self.items.get(&id)
     }
 
-    /// Forgets error `id`; `false` if there was none.
+    /// Forgets item `id`; `false` if there was none.
     pub(crate) fn remove(&mut self, id: u64) -> bool {
-        self.errors.remove(&id).is_some()
+        self.items.remove(&id).is_some()
     }
 }
 
@@ -62,13 +77,23 @@ pub struct ProcessState {
     pub(crate) memory: Option<Memory>,
     pub(crate) outgoing: Option<Outgoing>,
     pub(crate) incoming: Option<Message>,
-    pub(crate) errors: ErrorTable,
+    pub(crate) errors: HandleTable<String>,
+    pub(crate) environments: HandleTable<Arc<Environment>>,
+    pub(crate) modules: HandleTable<Arc<Program>>,
+    /// The program this process runs (its module, in its environment).
+    pub(crate) program: Arc<Program>,
+    pub(crate) limits: MemoryLimit,
     /// What the guest reported just before it panicked.
     pub(crate) panic_message: Option<String>,
 }
 
 impl ProcessState {
-    pub(crate) fn new(runtime: Arc<Runtime>, handle: Arc<ProcessHandle>) -> Self {
+    pub(crate) fn new(
+        runtime: Arc<Runtime>,
+        handle: Arc<ProcessHandle>,
+        program: Arc<Program>,
+    ) -> Self {
+        let limits = MemoryLimit::new(program.env().config().max_memory);
         Self {
             runtime,
             handle,
@@ -76,14 +101,24 @@ impl ProcessState {
             memory: None,
             outgoing: None,
             incoming: None,
-            errors: ErrorTable::default(),
+            errors: HandleTable::default(),
+            environments: HandleTable::default(),
+            modules: HandleTable::default(),
+            program,
+            limits,
             panic_message: None,
         }
     }
 
     /// The process's WASI context, built on first use.
     pub(crate) fn wasi(&mut self) -> &mut WasiP1Ctx {
-        let runtime = &self.runtime;
-        self.wasi.get_or_insert_with(|| runtime.wasi().build())
+        let (runtime, preopens) = (&self.runtime, &self.program.env().config().preopens);
+        self.wasi
+            .get_or_insert_with(|| runtime.wasi().build(preopens))
+    }
+
+    /// The environment this process runs in.
+    pub(crate) fn env(&self) -> &Arc<Environment> {
+        self.program.env()
     }
 }

@@ -22,7 +22,7 @@ fn message(caller: &Caller<'_, ProcessState>, id: u64, function: &str) -> wasmti
         .data()
         .errors
         .get(id)
-        .map(str::to_owned)
+        .cloned()
         .ok_or_else(|| format_err!("{MODULE}::{function}: no error with id {id}"))
 }
 

@@ -2,6 +2,7 @@
 //!
 //! | import module | file | what it does |
 //! |---|---|---|
+//! | `lunatic::environment` | `environment` | environments with limits, and modules added to them |
 //! | `lunatic::error` | [`error`] | read and drop errors other calls returned by id |
 //! | `lunatic::message` | [`message`] | build, send and receive messages; tags |
 //! | `lunatic::process` | [`process`] | spawn, link, monitor, kill, sleep, identity |
@@ -13,6 +14,7 @@
 //! memory, or calls a function out of order, traps with a message naming the function:
 //! only the calling process dies, the host never panics.
 
+mod environment;
 pub(crate) mod error;
 mod memory;
 pub(crate) mod message;
@@ -30,6 +32,7 @@ use crate::state::ProcessState;
 pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<ProcessState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p1::add_to_linker_async(&mut linker, ProcessState::wasi)?;
+    environment::register(&mut linker)?;
     error::register(&mut linker)?;
     message::register(&mut linker)?;
     process::register(&mut linker)?;

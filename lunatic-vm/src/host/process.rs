@@ -2,7 +2,7 @@
 //!
 //! | function | parameters | returns | traps when |
 //! |---|---|---|---|
-//! | `spawn` | `link_tag: i64, func_ptr: u32, func_len: u32, params_ptr: u32, params_len: u32, id_ptr: u32` | [`SpawnStatus`]; writes the new process id (or an error id) as `u64` at `id_ptr` | a range is outside memory; the name is not UTF-8; the parameters are malformed |
+//! | `spawn` | `link_tag: i64, module_id: u64, func_ptr: u32, func_len: u32, params_ptr: u32, params_len: u32, id_ptr: u32` | [`SpawnStatus`]; writes the new process id (or an error id) as `u64` at `id_ptr` | a range is outside memory; the name is not UTF-8; the parameters are malformed |
 //! | `this` | | `u64`: the caller's process id | never |
 //! | `sleep_ms` | `ms: u64` | nothing, after `ms` milliseconds | the process is killed while it sleeps (it ends) |
 //! | `link` | `tag: i64, process: u64` | nothing: links both ways; a dead `process` is reported at once | `process` is not alive and the caller does not trap link deaths (it ends) |
@@ -14,17 +14,19 @@
 //! | `die_when_link_dies` | `enabled: u32` | nothing: 1 (the default) makes abnormal deaths of linked processes kill the caller; 0 turns them into signal messages | `enabled` is 1 and a link-death signal is already queued (the caller ends) |
 //! | `report_panic` | `ptr: u32, len: u32` | nothing: records the panic message the caller is about to trap with | the range is outside memory |
 //!
-//! `spawn` starts exported function `func` (UTF-8 name at `func_ptr`) of the caller's own
-//! module in a new instance. Its arguments are `params_len` bytes at `params_ptr`: a sequence
+//! `spawn` starts exported function `func` (UTF-8 name at `func_ptr`) in a new instance of
+//! module `module_id`: [`THIS_MODULE`] (0) for the caller's own module in the caller's
+//! environment, or a module the caller added to an environment (`lunatic::environment`). Its arguments are `params_len` bytes at `params_ptr`: a sequence
 //! of [`PARAM_SIZE`]-byte entries, each a [`ParamKind`] byte and a 16-byte little-endian
 //! value. With `link_tag` other than [`NO_LINK`] the child is linked to the caller before it
-//! runs, and signals about it carry that tag. A function that does not exist, arguments of the
-//! wrong types, or a full process pool make it return [`SpawnStatus::Failed`].
+//! runs, and signals about it carry that tag. An unknown module, a function that does not
+//! exist, arguments of the wrong types, or a full process pool make it return
+//! [`SpawnStatus::Failed`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use lunatic_abi::{ParamKind, SpawnStatus, NO_LINK, PARAM_SIZE};
+use lunatic_abi::{ParamKind, SpawnStatus, NO_LINK, PARAM_SIZE, THIS_MODULE};
 use wasmtime::{bail, format_err};
 use wasmtime::{Caller, Linker, Val};
 
@@ -43,8 +45,9 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
         MODULE,
         "spawn",
         |caller,
-         (link_tag, func_ptr, func_len, params_ptr, params_len, id_ptr): (
+         (link_tag, module_id, func_ptr, func_len, params_ptr, params_len, id_ptr): (
             i64,
+            u64,
             u32,
             u32,
             u32,
@@ -53,7 +56,7 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
         )| {
             Box::new(spawn(
                 caller,
-                link_tag,
+                (link_tag, module_id),
                 (func_ptr, func_len),
                 (params_ptr, params_len),
                 id_ptr,
@@ -162,7 +165,7 @@ fn end_if_told(state: &ProcessState) -> wasmtime::Result<()> {
 
 async fn spawn(
     mut caller: Caller<'_, ProcessState>,
-    link_tag: i64,
+    (link_tag, module_id): (i64, u64),
     (func_ptr, func_len): (u32, u32),
     (params_ptr, params_len): (u32, u32),
     id_ptr: u32,
@@ -181,6 +184,18 @@ async fn spawn(
     )?)?;
 
     let state = caller.data();
+    let program = if module_id == THIS_MODULE {
+        Some(Arc::clone(&state.program))
+    } else {
+        state.modules.get(module_id).cloned()
+    };
+    let Some(program) = program else {
+        let error = format!("{FUNCTION}: the process holds no module with id {module_id}");
+        let id = caller.data_mut().errors.insert(error)?;
+        memory::write(&mut caller, id_ptr, &id.to_le_bytes(), FUNCTION)?;
+        return Ok(SpawnStatus::Failed as u32);
+    };
+    let state = caller.data();
     let runtime = Arc::clone(&state.runtime);
     let parent = Arc::clone(&state.handle);
     let link = (link_tag != NO_LINK).then(|| Link {
@@ -188,7 +203,13 @@ async fn spawn(
         tag: link_tag,
     });
     let spawned = runtime
-        .spawn(Entry { function, params }, Some(&parent), link, None)
+        .spawn(
+            program,
+            Entry { function, params },
+            Some(&parent),
+            link,
+            None,
+        )
         .await;
     let (status, value) = match spawned {
         Ok(child) => (SpawnStatus::Spawned, child.id()),

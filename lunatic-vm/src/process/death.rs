@@ -22,6 +22,10 @@ pub enum DeathReason {
     LinkDied(ProcessId),
     /// It linked to a process that was no longer alive.
     NoProcess(ProcessId),
+    /// It tried to grow its memory past its environment's limit.
+    OutOfMemory,
+    /// It used up its environment's fuel.
+    OutOfFuel,
 }
 
 impl DeathReason {
@@ -39,7 +43,12 @@ impl DeathReason {
             Self::Exit(code) => *code,
             // The status a native Rust program ends with when `main` panics.
             Self::Panic(_) => 101,
-            Self::Trap(_) | Self::Killed | Self::LinkDied(_) | Self::NoProcess(_) => 1,
+            Self::Trap(_)
+            | Self::Killed
+            | Self::LinkDied(_)
+            | Self::NoProcess(_)
+            | Self::OutOfMemory
+            | Self::OutOfFuel => 1,
         }
     }
 }
@@ -54,6 +63,12 @@ impl fmt::Display for DeathReason {
             Self::Killed => f.write_str("killed"),
             Self::LinkDied(id) => write!(f, "linked process {id} died"),
             Self::NoProcess(id) => write!(f, "linked to process {id}, which is not alive"),
+            Self::OutOfMemory => {
+                f.write_str("out of memory: the environment's memory limit was reached")
+            }
+            Self::OutOfFuel => {
+                f.write_str("out of fuel: the environment's compute limit was reached")
+            }
         }
     }
 }

@@ -1,0 +1,212 @@
+//! Environments: where processes run, with limits on memory, compute and host functions.
+//!
+//! | limit | set with | a process over it dies with |
+//! |---|---|---|
+//! | memory | `Config::new(max_memory, _)` (bytes) | `out of memory` |
+//! | compute | `Config::new(_, Some(fuel))` (units of about 100,000 instructions) | `out of fuel` |
+//! | host functions | [`Config::allow_namespace`] (`module::function` prefixes) | `host function m::f is not allowed in this environment` |
+//! | file system | [`Config::preopen_dir`] | (WASI refuses other paths) |
+//!
+//! The process model itself (`lunatic::process`, `lunatic::message`, `lunatic::error`) is
+//! always allowed. A process can only create environments within its own: more memory or
+//! fuel, or a namespace or directory its own environment lacks, is an error.
+
+use crate::error::LunaticError;
+use crate::host;
+use crate::mailbox::Mailbox;
+use crate::process::{IntoLinkMailbox, Process, ProcessId, SpawnLinked, Spawner};
+use crate::tag::Tag;
+use crate::Sendable;
+
+/// The limits of an environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    max_memory: u64,
+    max_fuel: Option<u64>,
+    namespaces: Vec<String>,
+    dirs: Vec<String>,
+}
+
+impl Config {
+    /// At most `max_memory` bytes of memory and `max_fuel` fuel units (about 100,000 wasm
+    /// instructions each; `None`: no limit) per process; no host function beyond the
+    /// process model, and no directory, until allowed.
+    #[must_use]
+    pub fn new(max_memory: u64, max_fuel: Option<u64>) -> Self {
+        Self {
+            max_memory,
+            max_fuel,
+            namespaces: Vec::new(),
+            dirs: Vec::new(),
+        }
+    }
+
+    /// Allows the host functions whose `module::function` name starts with `namespace`
+    /// (for example `wasi_snapshot_preview1::environ`, or `wasi_snapshot_preview1::` for all
+    /// of WASI).
+    pub fn allow_namespace(&mut self, namespace: &str) -> &mut Self {
+        self.namespaces.push(namespace.to_owned());
+        self
+    }
+
+    /// Grants the host directory `path` (under the same path); it must be inside one the
+    /// creating process's environment has.
+    pub fn preopen_dir(&mut self, path: &str) -> &mut Self {
+        self.dirs.push(path.to_owned());
+        self
+    }
+}
+
+/// An environment processes can be spawned into. Dropping it does not stop them.
+#[derive(Debug)]
+pub struct Environment {
+    id: u64,
+}
+
+impl Environment {
+    /// Creates an environment with `config`.
+    ///
+    /// # Errors
+    /// `config` asks for more than the caller's own environment has, or the caller may not
+    /// create environments (`lunatic::environment` is not allowed to it).
+    pub fn new(config: Config) -> Result<Self, LunaticError> {
+        let namespaces = config.namespaces.join("\n");
+        let dirs = config.dirs.join("\n");
+        host::create_environment(config.max_memory, config.max_fuel, &namespaces, &dirs)
+            .map(|id| Self { id })
+    }
+
+    /// Adds the caller's own module, so its functions can be spawned in this environment.
+    ///
+    /// # Errors
+    /// The module cannot be linked for this environment.
+    pub fn add_this_module(&mut self) -> Result<ThisModule, LunaticError> {
+        host::add_this_module(self.id).map(|id| ThisModule {
+            spawner: Spawner::module(id),
+        })
+    }
+
+    /// Compiles and adds any wasm module (at most 32 MiB).
+    ///
+    /// # Errors
+    /// The bytes are not a valid module, are too large, or import what the runtime lacks.
+    pub fn add_module(&mut self, bytes: &[u8]) -> Result<Module, LunaticError> {
+        host::add_module(self.id, bytes).map(|id| Module { id })
+    }
+}
+
+impl Drop for Environment {
+    fn drop(&mut self) {
+        host::drop_environment(self.id);
+    }
+}
+
+/// The caller's own module in another environment: spawn its functions there.
+#[derive(Debug)]
+pub struct ThisModule {
+    spawner: Spawner,
+}
+
+impl ThisModule {
+    /// [`crate::process::spawn`], in this module's environment.
+    ///
+    /// # Errors
+    /// The runtime cannot create the process.
+    pub fn spawn<M: Sendable>(&self, entry: fn(Mailbox<M>)) -> Result<Process<M>, LunaticError> {
+        self.spawner.spawn(Tag::none(), entry)
+    }
+
+    /// [`crate::process::spawn_with`], in this module's environment.
+    ///
+    /// # Errors
+    /// The runtime cannot create the process.
+    pub fn spawn_with<C: Sendable, M: Sendable>(
+        &self,
+        context: C,
+        entry: fn(C, Mailbox<M>),
+    ) -> Result<Process<M>, LunaticError> {
+        self.spawner.spawn_with(Tag::none(), context, entry)
+    }
+
+    /// [`crate::process::spawn_link`], in this module's environment.
+    ///
+    /// # Errors
+    /// The runtime cannot create the process.
+    pub fn spawn_link<B: IntoLinkMailbox, M: Sendable>(
+        &self,
+        mailbox: B,
+        entry: fn(Mailbox<M>),
+    ) -> SpawnLinked<M, B::Message> {
+        self.spawner.spawn_link(mailbox, entry)
+    }
+
+    /// [`crate::process::spawn_link_with`], in this module's environment.
+    ///
+    /// # Errors
+    /// The runtime cannot create the process.
+    pub fn spawn_link_with<B: IntoLinkMailbox, C: Sendable, M: Sendable>(
+        &self,
+        mailbox: B,
+        context: C,
+        entry: fn(C, Mailbox<M>),
+    ) -> SpawnLinked<M, B::Message> {
+        self.spawner.spawn_link_with(mailbox, context, entry)
+    }
+}
+
+impl Drop for ThisModule {
+    fn drop(&mut self) {
+        host::drop_module(self.spawner.module_id());
+    }
+}
+
+/// An argument of an exported function started with [`Module::spawn`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Param {
+    /// A wasm `i32`.
+    I32(i32),
+    /// A wasm `i64`.
+    I64(i64),
+    /// A wasm `v128`.
+    V128(u128),
+}
+
+/// Any wasm module added to an environment: spawn its exported functions by name.
+#[derive(Debug)]
+pub struct Module {
+    id: u64,
+}
+
+impl Module {
+    /// Starts exported function `function` with `params` in a new process. The process has
+    /// a mailbox (it may use `lunatic::message`), but what it accepts is up to the module.
+    ///
+    /// # Errors
+    /// No such export, parameters of other types, or the process cannot be created.
+    pub fn spawn(&self, function: &str, params: &[Param]) -> Result<Process<()>, LunaticError> {
+        host::spawn(lunatic_abi::NO_LINK, self.id, function, params)
+            .map(|id| Process::from_process_id(ProcessId::local(id)))
+    }
+
+    /// [`Module::spawn`], linked to the caller, whose mailbox then traps link deaths.
+    ///
+    /// # Errors
+    /// As [`Module::spawn`].
+    pub fn spawn_link<B: IntoLinkMailbox>(
+        &self,
+        mailbox: B,
+        function: &str,
+        params: &[Param],
+    ) -> SpawnLinked<(), B::Message> {
+        let tag = Tag::new();
+        let mailbox = mailbox.into_link_mailbox();
+        let id = host::spawn(tag.id(), self.id, function, params)?;
+        Ok((Process::from_process_id(ProcessId::local(id)), tag, mailbox))
+    }
+}
+
+impl Drop for Module {
+    fn drop(&mut self) {
+        host::drop_module(self.id);
+    }
+}

@@ -1,0 +1,173 @@
+//! Environments: what processes spawned into them may use. Memory, compute (fuel) and host
+//! functions are limited; a process can only make environments within its own limits.
+//!
+//! | limit | enforced by | a process over it |
+//! |---|---|---|
+//! | `max_memory` (bytes) | a `ResourceLimiter` on every store | fails to grow memory, dies with "out of memory" |
+//! | `max_fuel` (units of about 100,000 instructions) | wasmtime fuel, on the metered engine | dies with "out of fuel" |
+//! | namespaces (`module::name` prefixes) | import stubs that trap | dies with "host function `m::n` is not allowed in this environment" |
+//! | preopened directories | WASI | sees only those |
+//!
+//! `lunatic::error`, `lunatic::message` and `lunatic::process` are the process model itself
+//! and always allowed; everything else (WASI, `lunatic::registry`, `lunatic::environment`,
+//! networking) must be allowed by a namespace.
+
+use std::path::PathBuf;
+
+/// Host modules every environment allows: without them a process cannot even start.
+const ALWAYS_ALLOWED: [&str; 3] = [
+    "lunatic::error::",
+    "lunatic::message::",
+    "lunatic::process::",
+];
+
+/// The limits of an environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvConfig {
+    /// Most bytes of linear memory a process may have.
+    pub max_memory: u64,
+    /// Fuel units (about 100,000 wasm instructions each) a process may burn; `None`: no limit.
+    pub max_fuel: Option<u64>,
+    /// Allowed host functions, as `module::name` prefixes (`""` allows everything).
+    pub namespaces: Vec<String>,
+    /// Host directories processes may open (through WASI).
+    pub preopens: Vec<PathBuf>,
+}
+
+impl EnvConfig {
+    /// Whether host function `module::name` may be called.
+    #[must_use]
+    pub fn allows(&self, module: &str, name: &str) -> bool {
+        let full = format!("{module}::{name}");
+        ALWAYS_ALLOWED.iter().any(|prefix| full.starts_with(prefix))
+            || self
+                .namespaces
+                .iter()
+                .any(|prefix| full.starts_with(prefix.as_str()))
+    }
+
+    /// Checks that `child` asks for nothing this environment does not have.
+    ///
+    /// # Errors
+    /// A sentence naming the first limit `child` exceeds.
+    pub fn check_within(&self, child: &EnvConfig) -> Result<(), String> {
+        if child.max_memory > self.max_memory {
+            return Err(format!(
+                "the environment asks for {} bytes of memory, more than the {} of the caller's",
+                child.max_memory, self.max_memory
+            ));
+        }
+        if let Some(own) = self.max_fuel {
+            match child.max_fuel {
+                None => return Err(format!("the environment asks for unlimited fuel; the caller's has {own} units")),
+                Some(fuel) if fuel > own => {
+                    return Err(format!("the environment asks for {fuel} fuel units, more than the {own} of the caller's"))
+                }
+                Some(_) => {}
+            }
+        }
+        for namespace in &child.namespaces {
+            let covered = self
+                .namespaces
+                .iter()
+                .any(|own| namespace.starts_with(own.as_str()));
+            if !covered {
+                return Err(format!(
+                    "the namespace `{namespace}` is not allowed in the caller's environment"
+                ));
+            }
+        }
+        for dir in &child.preopens {
+            if !self.preopens.iter().any(|own| dir.starts_with(own)) {
+                return Err(format!(
+                    "the directory `{}` is not granted to the caller's environment",
+                    dir.display()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A live environment.
+#[derive(Debug)]
+pub struct Environment {
+    id: u64,
+    config: EnvConfig,
+}
+
+impl Environment {
+    /// An environment with `config`.
+    #[must_use]
+    pub fn new(id: u64, config: EnvConfig) -> Self {
+        Self { id, config }
+    }
+
+    /// The environment's id (unique in the VM).
+    #[must_use]
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Its limits.
+    #[must_use]
+    pub fn config(&self) -> &EnvConfig {
+        &self.config
+    }
+
+    /// Whether processes here burn fuel (and so run on the metered engine).
+    #[must_use]
+    pub fn is_metered(&self) -> bool {
+        self.config.max_fuel.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(max_memory: u64, max_fuel: Option<u64>, namespaces: &[&str]) -> EnvConfig {
+        EnvConfig {
+            max_memory,
+            max_fuel,
+            namespaces: namespaces.iter().map(|s| (*s).to_owned()).collect(),
+            preopens: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn namespaces_are_prefixes_and_the_process_model_is_always_allowed() {
+        let env = config(1 << 20, None, &["wasi_snapshot_preview1::environ"]);
+        assert!(env.allows("wasi_snapshot_preview1", "environ_get"));
+        assert!(!env.allows("wasi_snapshot_preview1", "fd_write"));
+        assert!(env.allows("lunatic::process", "spawn"));
+        assert!(!env.allows("lunatic::registry", "lookup"));
+    }
+
+    #[test]
+    fn children_cannot_escalate() {
+        let parent = config(1 << 20, Some(10), &["wasi_snapshot_preview1::"]);
+        assert!(parent
+            .check_within(&config(1 << 19, Some(5), &["wasi_snapshot_preview1::fd_"]))
+            .is_ok());
+        assert!(parent
+            .check_within(&config(1 << 21, Some(5), &[]))
+            .unwrap_err()
+            .contains("memory"));
+        assert!(parent
+            .check_within(&config(1 << 19, None, &[]))
+            .unwrap_err()
+            .contains("unlimited fuel"));
+        assert!(parent
+            .check_within(&config(1 << 19, Some(11), &[]))
+            .unwrap_err()
+            .contains("11 fuel"));
+        assert!(parent
+            .check_within(&config(1 << 19, Some(1), &["lunatic::registry"]))
+            .unwrap_err()
+            .contains("namespace"));
+        let mut dir = config(1, Some(1), &[]);
+        dir.preopens.push("/etc".into());
+        assert!(parent.check_within(&dir).unwrap_err().contains("/etc"));
+    }
+}
