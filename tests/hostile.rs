@@ -6,7 +6,8 @@
 //! pointer argument (0xfffffff0, 0xffffff00, 0xffffffff), lengths past the end of memory,
 //! 100,000 receive tags, a 64 MiB+ message built 64 KiB at a time, unknown error ids for
 //! every error call, unknown process ids for kill/unlink/monitor/demonitor/is_alive/send/link,
-//! unknown monitor tags, registry names out of bounds or too long, calls out of
+//! unknown monitor tags, registry names out of bounds or too long, bad versions and
+//! queries, unknown environment ids for names, calls out of
 //! order (write/send before create, read/tag/size/signal before any receive), malformed
 //! spawn parameters (wrong length, unknown type byte), a non-UTF-8 function name, an unknown
 //! export and wrong parameter types; unknown environment and module ids, an environment
@@ -31,7 +32,7 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
     run.assert_code(0).assert_stdout("main still alive\n");
     for reason in [
         "spawn error: the module has no exported function `nope`",
-        "spawn error: function `bad_error_id` takes parameters [], not the 1 given",
+        "spawn error: function `bad_error_id` takes (), not (i32)",
         "spawn error: the environment asks for 18446744073709551615 bytes of memory, more than the",
         "spawn error: not a valid WebAssembly module",
         "spawn error: lunatic::process::spawn: the process holds no module with id 77",
@@ -59,7 +60,7 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
         "write_data: the message would exceed the limit of 67108864 bytes",
         "linked to process 1099511627775, which is not alive",
         "lunatic::registry::register: the range of 100 bytes at 0xfffffff0 is outside",
-        "lunatic::registry::lookup: a name of 5000 bytes is longer than 1024",
+        "lunatic::registry::lookup: a string of 5000 bytes is longer than 1024",
         "lunatic::registry::lookup: the range of 8 bytes at 0xfffffffc is outside",
         // Unknown ids for kill, unlink, monitor, demonitor, is_alive and send are harmless: the child got past
         // them to its final `unreachable`.

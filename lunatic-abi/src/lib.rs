@@ -74,6 +74,8 @@ pub enum RegistryStatus {
     NotFound = 2,
     /// The name is registered for another message type.
     WrongType = 3,
+    /// A version or version query does not parse (semver).
+    BadVersion = 4,
 }
 
 impl TryFrom<u32> for RegistryStatus {
@@ -85,6 +87,7 @@ impl TryFrom<u32> for RegistryStatus {
             1 => Ok(Self::Taken),
             2 => Ok(Self::NotFound),
             3 => Ok(Self::WrongType),
+            4 => Ok(Self::BadVersion),
             other => Err(other),
         }
     }

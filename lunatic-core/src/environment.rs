@@ -15,6 +15,7 @@ use crate::error::LunaticError;
 use crate::host;
 use crate::mailbox::Mailbox;
 use crate::process::{IntoLinkMailbox, Process, ProcessId, SpawnLinked, Spawner};
+use crate::registry::RegistryError;
 use crate::tag::Tag;
 use crate::Sendable;
 
@@ -84,6 +85,28 @@ impl Environment {
         host::add_this_module(self.id).map(|id| ThisModule {
             spawner: Spawner::module(id),
         })
+    }
+
+    /// Registers `process` under `name` at semver `version` inside this environment, where
+    /// its processes find it with [`lookup`](crate::lookup).
+    ///
+    /// # Errors
+    /// The name and version are taken, the version is not semver, or the process is gone.
+    pub fn register<M>(
+        &self,
+        name: &str,
+        version: &str,
+        process: &Process<M>,
+    ) -> Result<(), RegistryError> {
+        crate::registry::register_in(self.id, name, version, process)
+    }
+
+    /// Removes `name` at `version` from this environment; whether it was there.
+    ///
+    /// # Errors
+    /// The version is not semver.
+    pub fn unregister(&self, name: &str, version: &str) -> Result<bool, RegistryError> {
+        crate::registry::unregister_in(self.id, name, version)
     }
 
     /// Compiles and adds any wasm module (at most 32 MiB).

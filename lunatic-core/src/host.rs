@@ -27,7 +27,7 @@ macro_rules! import_module {
         }
         $(
             #[cfg(not(target_arch = "wasm32"))]
-            #[allow(unused_variables, clippy::missing_safety_doc)]
+            #[allow(unused_variables, clippy::missing_safety_doc, clippy::too_many_arguments)]
             pub(super) unsafe fn $name($($arg: $ty),*) $(-> $ret)? {
                 panic!(concat!($module, "::", stringify!($name), " exists only in wasm32 guests run by lunatic"))
             }
@@ -59,9 +59,26 @@ mod message {
 
 mod registry {
     import_module!("lunatic::registry" {
-        fn register(name_ptr: *const u8, name_len: u32, type_ptr: *const u8, type_len: u32, process: u64) -> u32;
-        fn lookup(name_ptr: *const u8, name_len: u32, type_ptr: *const u8, type_len: u32, id_ptr: *mut u64) -> u32;
-        fn unregister(name_ptr: *const u8, name_len: u32) -> u32;
+        fn register(
+            env_id: u64,
+            name_ptr: *const u8,
+            name_len: u32,
+            version_ptr: *const u8,
+            version_len: u32,
+            type_ptr: *const u8,
+            type_len: u32,
+            process: u64,
+        ) -> u32;
+        fn lookup(
+            name_ptr: *const u8,
+            name_len: u32,
+            query_ptr: *const u8,
+            query_len: u32,
+            type_ptr: *const u8,
+            type_len: u32,
+            id_ptr: *mut u64,
+        ) -> u32;
+        fn unregister(env_id: u64, name_ptr: *const u8, name_len: u32, version_ptr: *const u8, version_len: u32) -> u32;
     });
 }
 
@@ -273,13 +290,23 @@ fn registry_status(status: u32, function: &str) -> RegistryStatus {
     })
 }
 
-/// Registers `name` for `process` with its message type name.
-pub(crate) fn register_name(name: &str, message_type: &str, process: u64) -> RegistryStatus {
-    // SAFETY: both strings are live slices of the lengths passed.
+/// Registers `name` at `version` for `process` (with its message type name) in environment
+/// `env` (0: the caller's).
+pub(crate) fn register_name(
+    env: u64,
+    name: &str,
+    version: &str,
+    message_type: &str,
+    process: u64,
+) -> RegistryStatus {
+    // SAFETY: every string is a live slice of the length passed.
     let status = unsafe {
         registry::register(
+            env,
             name.as_ptr(),
             len32(name.len()),
+            version.as_ptr(),
+            len32(version.len()),
             message_type.as_ptr(),
             len32(message_type.len()),
             process,
@@ -288,14 +315,20 @@ pub(crate) fn register_name(name: &str, message_type: &str, process: u64) -> Reg
     registry_status(status, "register")
 }
 
-/// Looks `name` up for `message_type`.
-pub(crate) fn lookup_name(name: &str, message_type: &str) -> Result<u64, RegistryStatus> {
+/// Looks `name` up in the caller's environment: the highest version matching `query`.
+pub(crate) fn lookup_name(
+    name: &str,
+    query: &str,
+    message_type: &str,
+) -> Result<u64, RegistryStatus> {
     let mut id = 0u64;
-    // SAFETY: both strings are live slices; `id` is a live u64.
+    // SAFETY: every string is a live slice; `id` is a live u64.
     let status = unsafe {
         registry::lookup(
             name.as_ptr(),
             len32(name.len()),
+            query.as_ptr(),
+            len32(query.len()),
             message_type.as_ptr(),
             len32(message_type.len()),
             &mut id,
@@ -307,11 +340,19 @@ pub(crate) fn lookup_name(name: &str, message_type: &str) -> Result<u64, Registr
     }
 }
 
-/// Removes `name`; whether it was registered.
-pub(crate) fn unregister_name(name: &str) -> bool {
-    // SAFETY: `name` is a live slice.
-    let status = unsafe { registry::unregister(name.as_ptr(), len32(name.len())) };
-    registry_status(status, "unregister") == RegistryStatus::Done
+/// Removes `name` at `version` from environment `env` (0: the caller's).
+pub(crate) fn unregister_name(env: u64, name: &str, version: &str) -> RegistryStatus {
+    // SAFETY: both strings are live slices.
+    let status = unsafe {
+        registry::unregister(
+            env,
+            name.as_ptr(),
+            len32(name.len()),
+            version.as_ptr(),
+            len32(version.len()),
+        )
+    };
+    registry_status(status, "unregister")
 }
 
 /// The id, or the error, a creating call of `lunatic::environment` reported.

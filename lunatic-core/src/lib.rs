@@ -30,5 +30,6 @@ pub use environment::{Config, Environment, Module, Param, ThisModule};
 pub use error::{LunaticError, ReceiveError};
 pub use mailbox::{Down, EndNotice, LinkMailbox, Mailbox, Message, Signal};
 pub use process::{IntoLinkMailbox, Process, ProcessId, SpawnLinked};
+pub use registry::lookup_version as lookup;
 pub use request::{PendingReply, ReplyTo, Request};
 pub use tag::Tag;

@@ -50,13 +50,16 @@ impl Program {
     /// allow are linked to stubs that kill the caller with a clear reason.
     ///
     /// # Errors
-    /// The module imports something the runtime does not provide at all.
+    /// The module imports something the runtime does not provide at all (allowed or not).
     pub fn link(
         module: Module,
         bytes: Arc<[u8]>,
         base: &Linker<ProcessState>,
         env: Arc<Environment>,
     ) -> wasmtime::Result<Self> {
+        // An import the runtime lacks altogether is an error, whatever the environment allows.
+        base.instantiate_pre(&module)
+            .context("the module's imports do not match this runtime's host functions")?;
         let mut linker = base.clone();
         linker.allow_shadowing(true);
         for import in module.imports() {

@@ -1,9 +1,12 @@
-//! Names for processes, VM-wide: register, look up, unregister. A name is freed when its
-//! process ends. Each entry keeps the registrant's message type name, so a typed lookup
-//! with another type is refused instead of handing out a handle that would fail later.
+//! Names for processes, per environment and versioned: register, look up with a semver
+//! query (the highest matching version wins), unregister. A name is freed when its process
+//! ends. Each entry keeps the registrant's message type name, so a typed lookup with another
+//! type is refused instead of handing out a handle that would fail later.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use semver::{Version, VersionReq};
 
 use crate::process::ProcessId;
 
@@ -16,68 +19,113 @@ pub struct Registration {
     pub message_type: String,
 }
 
+/// Where a registration lives: an environment, a name and a version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameKey {
+    /// The environment the name is visible in.
+    pub env: u64,
+    /// The name.
+    pub name: String,
+    /// The version.
+    pub version: Version,
+}
+
 /// What [`Registry::lookup`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {
     /// The name points to this process.
     Found(ProcessId),
-    /// No live process has the name.
+    /// No version of the name matches.
     NotFound,
-    /// The name is registered for another message type (the registered type).
+    /// The best match is registered for another message type (the registered type).
     WrongType(String),
 }
 
-/// The VM's names.
+/// Every version registered under one name in one environment.
+type Versions = Vec<(Version, Registration)>;
+
+/// The names of all environments: `(environment, name)` to its versions.
+type NameMap = HashMap<(u64, String), Versions>;
+
+/// The VM's names, by environment and name; each name may have several versions.
 #[derive(Debug, Default)]
 pub struct Registry {
-    names: Mutex<HashMap<String, Registration>>,
+    names: Mutex<NameMap>,
 }
 
 impl Registry {
-    fn names(&self) -> MutexGuard<'_, HashMap<String, Registration>> {
+    fn names(&self) -> MutexGuard<'_, NameMap> {
         // Every critical section is one map operation; a poisoned map is whole.
         self.names.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Registers `name`; returns `false` if a process already holds it.
-    pub fn register(&self, name: &str, registration: Registration) -> bool {
+    /// Registers `key`; returns `false` if that name and version are already held.
+    pub fn register(&self, key: &NameKey, registration: Registration) -> bool {
         let mut names = self.names();
-        if names.contains_key(name) {
+        let versions = names.entry((key.env, key.name.clone())).or_default();
+        if versions.iter().any(|(version, _)| *version == key.version) {
             return false;
         }
-        names.insert(name.to_owned(), registration);
+        versions.push((key.version.clone(), registration));
         true
     }
 
-    /// Looks `name` up for `message_type`.
+    /// The highest version of `name` in `env` matching `query`, for `message_type`.
     #[must_use]
-    pub fn lookup(&self, name: &str, message_type: &str) -> Lookup {
-        match self.names().get(name) {
+    pub fn lookup(&self, env: u64, name: &str, query: &VersionReq, message_type: &str) -> Lookup {
+        let names = self.names();
+        let best = names.get(&(env, name.to_owned())).and_then(|versions| {
+            versions
+                .iter()
+                .filter(|(v, _)| query.matches(v))
+                .max_by(|a, b| a.0.cmp(&b.0))
+        });
+        match best {
             None => Lookup::NotFound,
-            Some(entry) if entry.message_type == message_type => Lookup::Found(entry.process),
-            Some(entry) => Lookup::WrongType(entry.message_type.clone()),
+            Some((_, entry)) if entry.message_type == message_type => Lookup::Found(entry.process),
+            Some((_, entry)) => Lookup::WrongType(entry.message_type.clone()),
         }
     }
 
-    /// Removes `name`; returns whether it was registered.
-    pub fn unregister(&self, name: &str) -> bool {
-        self.names().remove(name).is_some()
+    /// Removes `key`; returns whether it was registered.
+    pub fn unregister(&self, key: &NameKey) -> bool {
+        self.remove_if(key, |_| true)
     }
 
-    /// Frees `names` if `process` still holds them (called when it ends).
-    pub fn release(&self, process: ProcessId, names: &[String]) {
-        let mut map = self.names();
-        for name in names {
-            if map.get(name).is_some_and(|entry| entry.process == process) {
-                map.remove(name);
-            }
+    /// Frees `keys` if `process` still holds them (called when it ends).
+    pub fn release(&self, process: ProcessId, keys: &[NameKey]) {
+        for key in keys {
+            self.remove_if(key, |entry| entry.process == process);
         }
+    }
+
+    fn remove_if(&self, key: &NameKey, holds: impl Fn(&Registration) -> bool) -> bool {
+        let mut names = self.names();
+        let slot = (key.env, key.name.clone());
+        let Some(versions) = names.get_mut(&slot) else {
+            return false;
+        };
+        let before = versions.len();
+        versions.retain(|(version, entry)| !(*version == key.version && holds(entry)));
+        let removed = versions.len() < before;
+        if versions.is_empty() {
+            names.remove(&slot);
+        }
+        removed
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(env: u64, name: &str, version: &str) -> NameKey {
+        NameKey {
+            env,
+            name: name.into(),
+            version: Version::parse(version).unwrap(),
+        }
+    }
 
     fn entry(process: ProcessId) -> Registration {
         Registration {
@@ -86,20 +134,53 @@ mod tests {
         }
     }
 
+    fn query(text: &str) -> VersionReq {
+        VersionReq::parse(text).unwrap()
+    }
+
     #[test]
-    fn names_are_unique_typed_and_released() {
+    fn highest_matching_version_wins_within_one_environment() {
         let registry = Registry::default();
-        assert!(registry.register("a", entry(1)));
-        assert!(!registry.register("a", entry(2)));
-        assert_eq!(registry.lookup("a", "u32"), Lookup::Found(1));
+        assert!(registry.register(&key(1, "db", "1.2.3"), entry(10)));
+        assert!(registry.register(&key(1, "db", "1.4.0"), entry(11)));
+        assert!(registry.register(&key(1, "db", "2.0.0"), entry(12)));
+        assert!(!registry.register(&key(1, "db", "1.4.0"), entry(13)));
         assert_eq!(
-            registry.lookup("a", "String"),
+            registry.lookup(1, "db", &query("^1.2"), "u32"),
+            Lookup::Found(11)
+        );
+        assert_eq!(
+            registry.lookup(1, "db", &query("=1.2.3"), "u32"),
+            Lookup::Found(10)
+        );
+        assert_eq!(
+            registry.lookup(1, "db", &query("^3"), "u32"),
+            Lookup::NotFound
+        );
+        assert_eq!(
+            registry.lookup(2, "db", &query("*"), "u32"),
+            Lookup::NotFound
+        );
+        assert_eq!(
+            registry.lookup(1, "db", &query("*"), "String"),
             Lookup::WrongType("u32".into())
         );
-        registry.release(2, &["a".into()]);
-        assert_eq!(registry.lookup("a", "u32"), Lookup::Found(1));
-        registry.release(1, &["a".into()]);
-        assert_eq!(registry.lookup("a", "u32"), Lookup::NotFound);
-        assert!(!registry.unregister("a"));
+    }
+
+    #[test]
+    fn names_are_released_only_by_their_holder() {
+        let registry = Registry::default();
+        registry.register(&key(0, "a", "1.0.0"), entry(1));
+        registry.release(2, &[key(0, "a", "1.0.0")]);
+        assert_eq!(
+            registry.lookup(0, "a", &query("*"), "u32"),
+            Lookup::Found(1)
+        );
+        registry.release(1, &[key(0, "a", "1.0.0")]);
+        assert_eq!(
+            registry.lookup(0, "a", &query("*"), "u32"),
+            Lookup::NotFound
+        );
+        assert!(!registry.unregister(&key(0, "a", "1.0.0")));
     }
 }

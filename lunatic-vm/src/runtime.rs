@@ -260,11 +260,13 @@ impl Runtime {
                 .zip(&expected)
                 .all(|(value, ty)| val_matches(value, ty))
         {
+            let given: Vec<_> = entry.params.iter().map(describe_param).collect();
+            let wanted: Vec<_> = expected.iter().map(|ty| format!("{ty:?}")).collect();
             wasmtime::bail!(
-                "function `{}` takes parameters {:?}, not the {} given",
+                "function `{}` takes ({}), not ({})",
                 entry.function,
-                expected,
-                entry.params.len()
+                wanted.join(", "),
+                given.join(", ")
             );
         }
         let results = ty
@@ -384,6 +386,16 @@ impl Runtime {
                 watcher.mailbox().push(Message { tag, kind });
             }
         }
+    }
+}
+
+/// The wasm type of a spawn parameter, as the error messages spell it.
+fn describe_param(value: &Val) -> &'static str {
+    match value {
+        Val::I32(_) => "i32",
+        Val::I64(_) => "i64",
+        Val::V128(_) => "v128",
+        _ => "other",
     }
 }
 

@@ -4,6 +4,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
+use crate::registry::NameKey;
+
 use super::{DeathReason, LinkSet, Mailbox, Message, MessageKind, MonitorSet, ProcessId};
 
 /// A live process as others see it. The wasm instance itself is owned by the process's
@@ -17,7 +19,7 @@ pub struct ProcessHandle {
     links: Mutex<LinkSet>,
     monitors: Mutex<MonitorSet>,
     /// Names registered for this process (freed when it ends).
-    names: Mutex<Vec<String>>,
+    names: Mutex<Vec<NameKey>>,
     /// `true`: link deaths arrive as signal messages; `false`: they kill this process.
     traps_link_deaths: AtomicBool,
 }
@@ -74,7 +76,7 @@ impl ProcessHandle {
     }
 
     /// Remembers a name registered for this process.
-    pub fn add_name(&self, name: String) {
+    pub fn add_name(&self, name: NameKey) {
         self.names
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -82,7 +84,7 @@ impl ProcessHandle {
     }
 
     /// The names registered for this process, forgetting them.
-    pub fn take_names(&self) -> Vec<String> {
+    pub fn take_names(&self) -> Vec<NameKey> {
         std::mem::take(&mut *self.names.lock().unwrap_or_else(PoisonError::into_inner))
     }
 

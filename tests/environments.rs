@@ -1,0 +1,132 @@
+//! Environments on the VM: memory, fuel and host-function limits and their failure reasons,
+//! no privilege escalation, loading modules (good, garbage, unknown imports, too large,
+//! unknown exports, wrong parameters), the versioned registry scoped to environments, the
+//! file system granted only through directories, the spec's environment sample and the
+//! plugin example. Each test runs a guest and checks what it printed.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{guest, run, run_with};
+
+fn scenario(name: &str) -> common::Run {
+    run("test-environments", &[name])
+}
+
+#[test]
+fn spec_environment_sample_fails_three_ways() {
+    let run = run("environment", &[]);
+    run.assert_code(0)
+        .assert_stdout("std i/o: child failed: trapped: host function wasi_snapshot_preview1::fd_write is not allowed in this environment\n")
+        .assert_stdout("memory: child failed: out of memory: the environment's memory limit was reached\n")
+        .assert_stdout("compute: child failed: out of fuel: the environment's compute limit was reached\n")
+        // Each failure is logged with its process and reason.
+        .assert_stderr("process 2 died: trapped: host function wasi_snapshot_preview1::fd_write is not allowed")
+        .assert_stderr("process 3 died: out of memory")
+        .assert_stderr("process 4 died: out of fuel");
+    assert!(!run.stdout.contains("Hi from different env"), "{run}");
+}
+
+#[test]
+fn memory_and_fuel_bombs_are_contained() {
+    scenario("limits")
+        .assert_code(0)
+        .assert_stdout(
+            "memory bomb: died: out of memory: the environment's memory limit was reached\n",
+        )
+        .assert_stdout(
+            "fuel bomb: died: out of fuel: the environment's compute limit was reached\n",
+        )
+        .assert_stdout("within limits: done\n");
+}
+
+#[test]
+fn host_functions_need_their_namespace() {
+    let run = run_with(
+        &["--env", "LUNATIC_TEST=yes"],
+        &guest("test-environments"),
+        &["namespaces"],
+        Duration::from_secs(60),
+    );
+    run.assert_code(0)
+        .assert_stdout("no stdout: died: trapped: host function wasi_snapshot_preview1::fd_write is not allowed in this environment\n")
+        .assert_stdout("allowed: stdout, and env Ok(\"yes\")\nstdout allowed: done\n")
+        .assert_stdout("no environments: died: trapped: host function lunatic::environment::create is not allowed in this environment\n");
+    assert!(!run.stdout.contains("should not print"), "{run}");
+}
+
+#[test]
+fn environments_cannot_escalate() {
+    scenario("escalation").assert_code(0).assert_stdout(
+        "more memory: refused: the environment asks for 8388608 bytes of memory, more than the 4194304 of the caller's\n\
+         unlimited fuel: refused: the environment asks for unlimited fuel; the caller's has 1000 units\n\
+         more fuel: refused: the environment asks for 2000 fuel units, more than the 1000 of the caller's\n\
+         another namespace: refused: the namespace `lunatic::registry` is not allowed in the caller's environment\n\
+         a directory: refused: the directory `/etc` is not granted to the caller's environment\n\
+         within: allowed\n",
+    );
+}
+
+#[test]
+fn bad_modules_are_errors_not_crashes() {
+    scenario("modules")
+        .assert_code(0)
+        .assert_stdout("garbage: not a valid WebAssembly module")
+        .assert_stdout("unknown import: the module's imports do not match this runtime's host functions: unknown import: `evil::syscall` has not been defined\n")
+        .assert_stdout("too large: the module is 34603008 bytes, more than the limit of 33554432\n")
+        .assert_stdout("empty: the file is empty, not a WebAssembly module\n")
+        .assert_stdout("unknown export: the module has no exported function `nope`\n")
+        .assert_stdout("wrong params: function `run` takes (i32, i64), not (i64, i64)\n")
+        .assert_stdout("right params: true\n");
+}
+
+#[test]
+fn registry_finds_the_highest_matching_version_in_the_callers_environment() {
+    scenario("registry").assert_code(0).assert_stdout(
+        "^1.2 -> Some(1)\n\
+         =1.2.3 -> Some(0)\n\
+         * -> Some(2)\n\
+         ^3 -> None\n\
+         nothing -> None\n\
+         bad query -> Err(BadVersion(\"not a version\"))\n\
+         wrong type -> Err(WrongType(\"db\"))\n\
+         duplicate -> Err(\"the name `db` is already registered\")\n\
+         inner seen from here: false\n\
+         inner seen inside: true\n\
+         db seen inside: false\n\
+         unregister -> Ok(true)\n",
+    );
+}
+
+#[test]
+fn the_file_system_is_reachable_only_through_granted_directories() {
+    let dir = std::env::temp_dir().join(format!("lunatic-env-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dir_text = dir.display().to_string();
+    let run = run_with(
+        &["--dir", &dir_text],
+        &guest("test-environments"),
+        &["filesystem", &dir_text],
+        Duration::from_secs(60),
+    );
+    run.assert_code(0).assert_stdout(
+        "root reads: Ok(\"granted\")\n\
+         root outside: true\n\
+         without a preopen: true\n\
+         with the preopen: Ok(\"granted\")\n",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn plugin_example_talks_to_a_module_loaded_at_run_time() {
+    run("plugin", &[]).assert_code(0).assert_stdout(
+        "plugin doubled 1 into 2\n\
+         plugin doubled 21 into 42\n\
+         plugin doubled 1000 into 2000\n\
+         unknown export: the module has no exported function `missing`\n\
+         wrong parameters: function `serve` takes (i64), not (i32)\n\
+         garbage module: not a valid WebAssembly module",
+    );
+}

@@ -1,0 +1,279 @@
+//! Scenarios of environments, chosen by the first argument; each prints what it saw.
+use lunatic::registry::{lookup_version, register_version};
+use lunatic::{lookup, process, Config, Environment, Mailbox, Message, Process};
+
+#[lunatic::main]
+fn main(mailbox: Mailbox<()>) {
+    let scenario = std::env::args().nth(1).unwrap_or_default();
+    match scenario.as_str() {
+        "limits" => limits(mailbox),
+        "namespaces" => namespaces(mailbox),
+        "escalation" => escalation(mailbox),
+        "modules" => modules(),
+        "registry" => registry(mailbox),
+        "filesystem" => filesystem(mailbox),
+        other => panic!("unknown scenario {other:?}"),
+    }
+}
+
+/// Memory to run this module with some room (its own memory starts at about 1.1 MiB).
+const ROOMY: u64 = 4 << 20;
+
+fn report(what: &str, message: Message<()>) {
+    match message {
+        Message::Signal(signal) => println!("{what}: died: {}", signal.reason()),
+        Message::Normal(Ok(())) => println!("{what}: done"),
+        other => println!("{what}: unexpected {other:?}"),
+    }
+}
+
+fn limits(mailbox: Mailbox<()>) {
+    let this = process::this(&mailbox);
+    let mut env = Environment::new(Config::new(ROOMY, Some(50))).unwrap();
+    let module = env.add_this_module().unwrap();
+    let (_, _, m) = module
+        .spawn_link(mailbox, |_: Mailbox<()>| {
+            let _ = std::hint::black_box(vec![1u8; 8 << 20]);
+        })
+        .unwrap();
+    report("memory bomb", m.receive());
+    let (_, _, m) = module
+        .spawn_link(m, |_: Mailbox<()>| {
+            #[allow(clippy::empty_loop)]
+            loop {}
+        })
+        .unwrap();
+    report("fuel bomb", m.receive());
+    // Work within the limits completes, and messages still flow.
+    let _ = module
+        .spawn_with(this, |parent: Process<()>, _: Mailbox<()>| {
+            let sum: u64 = std::hint::black_box((0..1000u64).sum());
+            assert_eq!(sum, 499_500);
+            parent.send(());
+        })
+        .unwrap();
+    report("within limits", m.receive());
+}
+
+fn namespaces(mailbox: Mailbox<()>) {
+    let this = process::this(&mailbox);
+    let mut quiet = Environment::new(Config::new(ROOMY, None)).unwrap();
+    let (_, _, m) = quiet
+        .add_this_module()
+        .unwrap()
+        .spawn_link(mailbox, |_: Mailbox<()>| println!("should not print"))
+        .unwrap();
+    report("no stdout", m.receive());
+    let mut config = Config::new(ROOMY, None);
+    config
+        .allow_namespace("wasi_snapshot_preview1::fd_write")
+        .allow_namespace("wasi_snapshot_preview1::environ");
+    let mut talkative = Environment::new(config).unwrap();
+    let _ = talkative
+        .add_this_module()
+        .unwrap()
+        .spawn_with(this, |parent: Process<()>, _: Mailbox<()>| {
+            println!(
+                "allowed: stdout, and env {:?}",
+                std::env::var("LUNATIC_TEST")
+            );
+            parent.send(());
+        })
+        .unwrap();
+    report("stdout allowed", m.receive());
+    // Without `lunatic::environment`, a process cannot even ask for an environment.
+    let (_, _, m) = quiet
+        .add_this_module()
+        .unwrap()
+        .spawn_link(m, |_: Mailbox<()>| {
+            let _ = Environment::new(Config::new(1 << 20, Some(1)));
+        })
+        .unwrap();
+    report("no environments", m.receive());
+}
+
+fn escalation(mailbox: Mailbox<()>) {
+    let this = process::this(&mailbox);
+    let mut config = Config::new(ROOMY, Some(1_000));
+    config
+        .allow_namespace("lunatic::environment")
+        .allow_namespace("wasi_snapshot_preview1::fd_write");
+    let mut env = Environment::new(config).unwrap();
+    let _ = env
+        .add_this_module()
+        .unwrap()
+        .spawn_with(this, |parent: Process<()>, _: Mailbox<()>| {
+            let attempts = [
+                ("more memory", Config::new(ROOMY * 2, Some(10))),
+                ("unlimited fuel", Config::new(ROOMY, None)),
+                ("more fuel", Config::new(ROOMY, Some(2_000))),
+                ("another namespace", {
+                    let mut c = Config::new(ROOMY, Some(10));
+                    c.allow_namespace("lunatic::registry");
+                    c
+                }),
+                ("a directory", {
+                    let mut c = Config::new(ROOMY, Some(10));
+                    c.preopen_dir("/etc");
+                    c
+                }),
+                ("within", {
+                    let mut c = Config::new(ROOMY / 2, Some(10));
+                    c.allow_namespace("wasi_snapshot_preview1::fd_write");
+                    c
+                }),
+            ];
+            for (what, config) in attempts {
+                match Environment::new(config) {
+                    Ok(_) => println!("{what}: allowed"),
+                    Err(error) => println!("{what}: refused: {error}"),
+                }
+            }
+            parent.send(());
+        })
+        .unwrap();
+    let _ = mailbox.receive();
+}
+
+fn modules() {
+    let mut env = Environment::new(Config::new(1 << 20, Some(10))).unwrap();
+    let garbage = env.add_module(&[0, 1, 2, 3, 4, 5]).unwrap_err();
+    println!("garbage: {garbage}");
+    let unknown = env
+        .add_module(br#"(module (import "evil" "syscall" (func)) (memory (export "memory") 1))"#)
+        .unwrap_err();
+    println!("unknown import: {unknown}");
+    let huge = env.add_module(&vec![0u8; 33 << 20]).unwrap_err();
+    println!("too large: {huge}");
+    let empty = env.add_module(&[]).unwrap_err();
+    println!("empty: {empty}");
+    let plugin = env
+        .add_module(
+            br#"(module (memory (export "memory") 1) (func (export "run") (param i32 i64)))"#,
+        )
+        .unwrap();
+    println!("unknown export: {}", plugin.spawn("nope", &[]).unwrap_err());
+    println!(
+        "wrong params: {}",
+        plugin
+            .spawn("run", &[lunatic::Param::I64(1), lunatic::Param::I64(2)])
+            .unwrap_err()
+    );
+    let ok = plugin.spawn("run", &[lunatic::Param::I32(1), lunatic::Param::I64(2)]);
+    println!("right params: {}", ok.is_ok());
+}
+
+fn registry(mailbox: Mailbox<()>) {
+    let this = process::this(&mailbox);
+    let servers: Vec<Process<u32>> = (0..3)
+        .map(|_| {
+            process::spawn(|m: Mailbox<u32>| {
+                let _ = m.receive();
+            })
+            .unwrap()
+        })
+        .collect();
+    for (server, version) in servers.iter().zip(["1.2.3", "1.4.0", "2.0.0"]) {
+        register_version("db", version, server).unwrap();
+    }
+    let index =
+        |found: Option<Process<u32>>| found.and_then(|p| servers.iter().position(|s| *s == p));
+    println!("^1.2 -> {:?}", index(lookup::<u32>("db", "^1.2").unwrap()));
+    println!(
+        "=1.2.3 -> {:?}",
+        index(lookup::<u32>("db", "=1.2.3").unwrap())
+    );
+    println!("* -> {:?}", index(lookup::<u32>("db", "*").unwrap()));
+    println!("^3 -> {:?}", index(lookup::<u32>("db", "^3").unwrap()));
+    println!(
+        "nothing -> {:?}",
+        index(lookup::<u32>("cache", "*").unwrap())
+    );
+    println!(
+        "bad query -> {:?}",
+        lookup::<u32>("db", "not a version").map(|p| p.is_some())
+    );
+    println!(
+        "wrong type -> {:?}",
+        lookup_version::<String>("db", "^1").map(|p| p.is_some())
+    );
+    println!(
+        "duplicate -> {:?}",
+        register_version("db", "1.4.0", &servers[0]).map_err(|e| e.to_string())
+    );
+    // A name registered inside another environment is visible there, not here.
+    let mut config = Config::new(ROOMY, None);
+    config
+        .allow_namespace("lunatic::registry")
+        .allow_namespace("wasi_snapshot_preview1::fd_write");
+    let mut env = Environment::new(config).unwrap();
+    env.register("inner", "1.0.0", &servers[2]).unwrap();
+    println!(
+        "inner seen from here: {:?}",
+        lookup::<u32>("inner", "*").unwrap().is_some()
+    );
+    let _ = env
+        .add_this_module()
+        .unwrap()
+        .spawn_with(this, |parent: Process<()>, _: Mailbox<()>| {
+            println!(
+                "inner seen inside: {:?}",
+                lookup::<u32>("inner", "^1").unwrap().is_some()
+            );
+            println!(
+                "db seen inside: {:?}",
+                lookup::<u32>("db", "*").unwrap().is_some()
+            );
+            parent.send(());
+        })
+        .unwrap();
+    let _ = mailbox.receive();
+    println!("unregister -> {:?}", env.unregister("inner", "1.0.0"));
+}
+
+fn filesystem(mailbox: Mailbox<()>) {
+    let dir = std::env::args().nth(2).expect("a granted directory");
+    let file = format!("{dir}/note.txt");
+    std::fs::write(&file, "granted").unwrap();
+    println!("root reads: {:?}", std::fs::read_to_string(&file));
+    println!(
+        "root outside: {}",
+        std::fs::read_to_string("/etc/hostname").is_err()
+    );
+    let this = process::this(&mailbox);
+    let mut config = Config::new(ROOMY, None);
+    config.allow_namespace("wasi_snapshot_preview1::");
+    let mut no_dirs = Environment::new(config).unwrap();
+    let _ = no_dirs
+        .add_this_module()
+        .unwrap()
+        .spawn_with(
+            (this, file.clone()),
+            |(parent, file): (Process<()>, String), _: Mailbox<()>| {
+                println!(
+                    "without a preopen: {}",
+                    std::fs::read_to_string(&file).is_err()
+                );
+                parent.send(());
+            },
+        )
+        .unwrap();
+    let _ = mailbox.receive();
+    let mut config = Config::new(ROOMY, None);
+    config
+        .allow_namespace("wasi_snapshot_preview1::")
+        .preopen_dir(&dir);
+    let mut with_dir = Environment::new(config).unwrap();
+    let _ = with_dir
+        .add_this_module()
+        .unwrap()
+        .spawn_with(
+            (this, file),
+            |(parent, file): (Process<()>, String), _: Mailbox<()>| {
+                println!("with the preopen: {:?}", std::fs::read_to_string(&file));
+                parent.send(());
+            },
+        )
+        .unwrap();
+    let _ = mailbox.receive();
+}
