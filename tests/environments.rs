@@ -95,7 +95,8 @@ fn registry_finds_the_highest_matching_version_in_the_callers_environment() {
          inner seen from here: false\n\
          inner seen inside: true\n\
          db seen inside: false\n\
-         unregister -> Ok(true)\n",
+         unregister -> Ok(true)\n\
+         own env -> Some(0)\n",
     );
 }
 

@@ -77,6 +77,14 @@ impl Environment {
             .map(|id| Self { id })
     }
 
+    /// The caller's own environment (to load modules into it, or register names in it).
+    ///
+    /// # Errors
+    /// The caller holds too many handles.
+    pub fn this() -> Result<Self, LunaticError> {
+        host::this_environment().map(|id| Self { id })
+    }
+
     /// Adds the caller's own module, so its functions can be spawned in this environment.
     ///
     /// # Errors

@@ -93,6 +93,7 @@ mod environment {
             dirs_len: u32,
             id_ptr: *mut u64,
         ) -> u32;
+        fn this(id_ptr: *mut u64) -> u32;
         fn drop(env_id: u64);
         fn add_this_module(env_id: u64, id_ptr: *mut u64) -> u32;
         fn add_module(env_id: u64, bytes_ptr: *const u8, bytes_len: u32, id_ptr: *mut u64) -> u32;
@@ -386,6 +387,14 @@ pub(crate) fn create_environment(
         )
     };
     created(status, id, "create")
+}
+
+/// A handle to the caller's own environment.
+pub(crate) fn this_environment() -> Result<u64, LunaticError> {
+    let mut id = 0u64;
+    // SAFETY: `id` is a live u64.
+    let status = unsafe { environment::this(&mut id) };
+    created(status, id, "this")
 }
 
 /// Drops environment `id`.

@@ -222,6 +222,15 @@ pub fn this_id() -> ProcessId {
     ProcessId::current()
 }
 
+/// The environment the calling process runs in.
+///
+/// # Panics
+/// If the process holds 10,000 undropped handles already.
+#[must_use]
+pub fn this_env() -> crate::Environment {
+    crate::Environment::this().expect("the process can hold another handle")
+}
+
 /// Suspends the calling process for `duration` (no thread is blocked).
 pub fn sleep(duration: Duration) {
     host::sleep(duration);

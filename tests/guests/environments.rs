@@ -229,6 +229,14 @@ fn registry(mailbox: Mailbox<()>) {
         .unwrap();
     let _ = mailbox.receive();
     println!("unregister -> {:?}", env.unregister("inner", "1.0.0"));
+    // The caller's own environment, through a handle.
+    process::this_env()
+        .register("own", "0.1.0", &servers[0])
+        .unwrap();
+    println!(
+        "own env -> {:?}",
+        index(lookup::<u32>("own", "^0.1").unwrap())
+    );
 }
 
 fn filesystem(mailbox: Mailbox<()>) {

@@ -7,6 +7,7 @@
 //! | function | parameters | returns | traps when |
 //! |---|---|---|---|
 //! | `create` | `max_memory: u64, max_fuel: u64, namespaces_ptr: u32, namespaces_len: u32, dirs_ptr: u32, dirs_len: u32, id_ptr: u32` | [`EnvironmentStatus`]; writes the environment id (or an error id) as `u64` at `id_ptr` | a range is outside memory; a list is not UTF-8 |
+//! | `this` | `id_ptr: u32` | [`EnvironmentStatus`]; writes an id for the caller's own environment | `id_ptr` is outside memory |
 //! | `drop` | `env_id: u64` | nothing | `env_id` is unknown |
 //! | `add_this_module` | `env_id: u64, id_ptr: u32` | [`EnvironmentStatus`]; writes the module id (or an error id) | `id_ptr` is outside memory |
 //! | `add_module` | `env_id: u64, bytes_ptr: u32, bytes_len: u32, id_ptr: u32` | [`EnvironmentStatus`]; writes the module id (or an error id) | a range is outside memory |
@@ -105,6 +106,19 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
                 Err(why) => Err(why),
             };
             report(&mut caller, id_ptr, outcome, "create")
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "this",
+        |mut caller: Caller<'_, ProcessState>, id_ptr: u32| {
+            let env = Arc::clone(caller.data().env());
+            let outcome = caller
+                .data_mut()
+                .environments
+                .insert(env)
+                .map_err(|e| e.to_string());
+            report(&mut caller, id_ptr, outcome, "this")
         },
     )?;
     linker.func_wrap(
