@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --quiet --release --package lunatic-vm --bin lunatic
-cargo build --quiet --release --package lunatic --target wasm32-wasip1 --example bench-spawn --example bench-roundtrip
+cargo build --quiet --release --package lunatic --target wasm32-wasip1 --example bench-spawn --example bench-roundtrip --example bench-park
 vm=target/release/lunatic
 guests=target/wasm32-wasip1/release/examples
 
@@ -16,6 +16,24 @@ trap 'rm -f "$results"' EXIT
 "$vm" "$guests/bench-roundtrip.wasm" | tee -a "$results"
 cargo bench --quiet --package lunatic-vm --bench native_baseline | tee -a "$results"
 
+# Physical memory per parked process: the VM's resident memory plus page tables with
+# 10,000 processes parked, minus the same with none (fits Linux's default vm.max_map_count).
+parked_kib() {
+  local out pid kib
+  out=$(mktemp)
+  "$vm" "$guests/bench-park.wasm" "$1" 5000 > "$out" &
+  pid=$!
+  until grep -q READY "$out"; do sleep 0.1; done
+  sleep 0.5
+  kib=$(awk '/^(VmRSS|VmPTE):/ { total += $2 } END { print total }' "/proc/$pid/status")
+  wait "$pid"
+  rm -f "$out"
+  echo "$kib"
+}
+base=$(parked_kib 0)
+full=$(parked_kib 10000)
+echo "RESULT parked_kib_per_process $(awk -v a="$full" -v b="$base" 'BEGIN { printf "%.1f", (a - b) / 10000 }')" | tee -a "$results"
+
 value() { awk -v k="$1" '$1 == "RESULT" && $2 == k { print $3 }' "$results"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / b }'; }
 
@@ -23,6 +41,7 @@ spawn=$(value spawn_parked_us); native_spawn=$(value native_spawn_parked_us)
 cold=$(value spawn_parked_cold_us)
 trip=$(value roundtrip_us); native_trip=$(value native_roundtrip_us)
 request=$(value request_us)
+parked=$(value parked_kib_per_process)
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 
 cat > BENCHMARKS.md <<MD
@@ -40,9 +59,10 @@ vm.max_map_count = $(cat /proc/sys/vm/max_map_count 2>/dev/null || echo unknown)
 | spawn a process that parks in \`receive\` (2,000 per round) | $spawn | $native_spawn | $(ratio "$spawn" "$native_spawn") |
 | the same, first round only (fresh pool slots) | $cold | $native_spawn | $(ratio "$cold" "$native_spawn") |
 | message round trip between two processes (u64, 50,000 per round) | $trip | $native_trip | $(ratio "$trip" "$native_trip") |
-| \`request\` / \`reply\` round trip (u64) | $request | $native_trip | $(ratio "$request" "$native_trip") |
+| \`request\` / \`reply\` round trip (u64; watches the server, so a dead one is an error, not a hang) | $request | $native_trip | $(ratio "$request" "$native_trip") |
+| physical memory per parked process (KiB: resident + page tables, 10,000 parked) | $parked | | |
 
-Programs: \`benches/spawn.rs\` and \`benches/roundtrip.rs\` run on the VM;
+Programs: \`benches/spawn.rs\`, \`benches/roundtrip.rs\` and \`benches/park.rs\` run on the VM;
 \`benches/native_baseline.rs\` is the same work with tokio tasks and unbounded mpsc channels
 on a multi-threaded runtime with one worker per core, the VM's default.
 
