@@ -43,6 +43,13 @@ struct Cli {
     /// else of the host's file system is reachable.
     #[arg(long = "dir", value_name = "PATH")]
     dirs: Vec<PathBuf>,
+    /// Where compiled modules are kept between runs [default: $LUNATIC_CACHE_DIR,
+    /// $XDG_CACHE_HOME/lunatic or ~/.cache/lunatic].
+    #[arg(long, value_name = "PATH")]
+    cache_dir: Option<PathBuf>,
+    /// Compile every module every time (no cache).
+    #[arg(long)]
+    no_cache: bool,
     /// The program: a .wasm (or .wat) file.
     wasm: PathBuf,
     /// Arguments passed to the program.
@@ -98,6 +105,11 @@ fn run(cli: Cli) -> wasmtime::Result<i32> {
         stack_size: cli.stack_size << 10,
         worker_threads: cli.workers.unwrap_or(defaults.worker_threads).max(1),
         preemption_interval: Duration::from_micros(cli.preemption_interval.max(10)),
+        cache_dir: if cli.no_cache {
+            None
+        } else {
+            cli.cache_dir.or(defaults.cache_dir)
+        },
     };
     warn_about_map_limit(config.max_processes);
     let bytes = std::fs::read(&cli.wasm)

@@ -23,6 +23,8 @@ pub struct RuntimeConfig {
     pub worker_threads: usize,
     /// Time slice after which a running process yields to the scheduler.
     pub preemption_interval: Duration,
+    /// Where compiled modules are kept between runs (`None`: compile every time).
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 /// Memory maps every pool slot costs whether used or not (a fiber stack and its guard page).
@@ -69,6 +71,7 @@ impl Default for RuntimeConfig {
             stack_size: 256 << 10,
             worker_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             preemption_interval: Duration::from_millis(1),
+            cache_dir: crate::cache::ModuleCache::default_dir(),
         }
     }
 }

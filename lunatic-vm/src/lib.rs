@@ -6,6 +6,7 @@
 //!
 //! | module | job |
 //! |---|---|
+//! | [`cache`] | compiled modules kept on disk between runs |
 //! | [`config`] | the settings that decide density and speed |
 //! | [`runtime`] | the engines, the main program, the life of each process |
 //! | [`environment`] | limits of memory, fuel, host functions and directories |
@@ -15,6 +16,7 @@
 //! | [`wasi`] | what WASI shows a process |
 //! | [`cli`] | the `lunatic` command |
 
+pub mod cache;
 pub mod cli;
 pub mod config;
 mod engine;

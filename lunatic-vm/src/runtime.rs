@@ -11,6 +11,7 @@ use wasmtime::{
 };
 use wasmtime_wasi::I32Exit;
 
+use crate::cache::ModuleCache;
 use crate::config::RuntimeConfig;
 use crate::environment::{EnvConfig, Environment};
 use crate::process::{DeathReason, Message, MessageKind, ProcessHandle, ProcessTable};
@@ -91,7 +92,7 @@ impl Runtime {
                 preopens: wasi.preopens.clone(),
             },
         ));
-        let module = Program::compile(&fast.engine, wasm)?;
+        let module = Self::compile_cached(config, &fast.engine, wasm)?;
         let program = Arc::new(Program::link(module, wasm.into(), &fast.linker, root)?);
         Ok(Arc::new(Self {
             config: config.clone(),
@@ -139,6 +140,19 @@ impl Runtime {
             .collect()
     }
 
+    /// Compiles `bytes` on `engine`, through the module cache if there is one.
+    fn compile_cached(
+        config: &RuntimeConfig,
+        engine: &Engine,
+        bytes: &[u8],
+    ) -> wasmtime::Result<wasmtime::Module> {
+        match &config.cache_dir {
+            Some(dir) => ModuleCache::new(dir.clone())
+                .load_or_compile(engine, bytes, || Program::compile(engine, bytes)),
+            None => Program::compile(engine, bytes),
+        }
+    }
+
     /// The engine and linker for processes of `env`.
     ///
     /// # Errors
@@ -184,7 +198,7 @@ impl Runtime {
         let module = if Engine::same(program.module().engine(), &backend.engine) {
             program.module().clone()
         } else {
-            Program::compile(&backend.engine, program.bytes())?
+            Self::compile_cached(&self.config, &backend.engine, program.bytes())?
         };
         Ok(Arc::new(Program::link(
             module,
@@ -204,7 +218,7 @@ impl Runtime {
         env: Arc<Environment>,
     ) -> wasmtime::Result<Arc<Program>> {
         let backend = self.backend(&env)?;
-        let module = Program::compile(&backend.engine, bytes)?;
+        let module = Self::compile_cached(&self.config, &backend.engine, bytes)?;
         Ok(Arc::new(Program::link(
             module,
             bytes.into(),
@@ -446,8 +460,9 @@ async fn run(
     let handle = Arc::clone(&state.handle);
     // Free the instance (back to the pool) before telling anyone.
     drop(store);
-    runtime.finish(&handle, &reason);
+    // Log first: a linked or watching process (main, say) may end the VM on the notice.
     log_death(&handle, &reason, backtrace.as_deref(), on_exit.is_some());
+    runtime.finish(&handle, &reason);
     if let Some(on_exit) = on_exit {
         let _ = on_exit.send(reason);
     }

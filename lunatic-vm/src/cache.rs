@@ -1,0 +1,129 @@
+//! The on-disk cache of compiled modules, so a second run of the same program skips
+//! compilation.
+//!
+//! | property | how |
+//! |---|---|
+//! | key | SHA-256 of the module's bytes and wasmtime's compatibility hash of the engine's settings (so a change of version, CPU features or fuel metering is another entry) |
+//! | integrity | every entry starts with the SHA-256 of the rest; an entry that does not match is deleted and rebuilt, never deserialized |
+//! | concurrency | entries are written to a temporary file and renamed into place, so concurrent runs see either no entry or a whole one |
+//! | location | `--cache-dir`, else `$LUNATIC_CACHE_DIR`, else `$XDG_CACHE_HOME/lunatic`, else `~/.cache/lunatic`; `--no-cache` turns it off |
+//!
+//! A cache that cannot be read or written is skipped (logged at `debug`), never an error.
+#![allow(unsafe_code)]
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+use wasmtime::{Engine, Module};
+
+/// Bytes of the checksum that starts every entry.
+const CHECKSUM_LEN: usize = 32;
+
+/// A directory of compiled modules.
+#[derive(Debug, Clone)]
+pub struct ModuleCache {
+    dir: PathBuf,
+}
+
+impl ModuleCache {
+    /// A cache in `dir` (created on first write).
+    #[must_use]
+    pub fn new(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+
+    /// The default location: `$LUNATIC_CACHE_DIR`, `$XDG_CACHE_HOME/lunatic` or
+    /// `~/.cache/lunatic`; `None` if none can be named.
+    #[must_use]
+    pub fn default_dir() -> Option<PathBuf> {
+        if let Some(dir) = std::env::var_os("LUNATIC_CACHE_DIR") {
+            return Some(dir.into());
+        }
+        if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+            return Some(Path::new(&dir).join("lunatic"));
+        }
+        std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache").join("lunatic"))
+    }
+
+    /// The module compiled from `bytes` on `engine`: from the cache when a whole entry is
+    /// there, otherwise compiled by `compile` and stored.
+    ///
+    /// # Errors
+    /// Only `compile`'s errors: cache failures fall back to compiling.
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        bytes: &[u8],
+        compile: impl FnOnce() -> wasmtime::Result<Module>,
+    ) -> wasmtime::Result<Module> {
+        let path = self.entry_path(engine, bytes);
+        let started = Instant::now();
+        match self.load(engine, &path) {
+            Ok(Some(module)) => {
+                tracing::debug!(target: "lunatic::cache", "loaded {} from the cache in {:?}", path.display(), started.elapsed());
+                return Ok(module);
+            }
+            Ok(None) => {}
+            Err(why) => {
+                tracing::debug!(target: "lunatic::cache", "rebuilding {}: {why}", path.display());
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+        let module = compile()?;
+        tracing::debug!(target: "lunatic::cache", "compiled in {:?}", started.elapsed());
+        if let Err(why) = self.store(&module, &path) {
+            tracing::debug!(target: "lunatic::cache", "cannot cache {}: {why}", path.display());
+        }
+        Ok(module)
+    }
+
+    fn entry_path(&self, engine: &Engine, bytes: &[u8]) -> PathBuf {
+        let mut settings = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut settings);
+        let digest = Sha256::digest(bytes);
+        let name: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        self.dir
+            .join(format!("{name}-{:016x}.cwasm", settings.finish()))
+    }
+
+    /// The cached module; `Ok(None)` if there is no entry, `Err` if the entry is damaged.
+    fn load(&self, engine: &Engine, path: &Path) -> Result<Option<Module>, String> {
+        let entry = match std::fs::read(path) {
+            Ok(entry) => entry,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(error.to_string()),
+        };
+        if entry.len() < CHECKSUM_LEN {
+            return Err("the entry is truncated".into());
+        }
+        let (checksum, serialized) = entry.split_at(CHECKSUM_LEN);
+        if Sha256::digest(serialized).as_slice() != checksum {
+            return Err("the entry's checksum does not match (corrupt)".into());
+        }
+        // SAFETY: `serialized` is exactly what `Module::serialize` produced for an engine with
+        // these settings (the key includes them), written by this cache and verified by the
+        // checksum above; wasmtime checks its own header and version too.
+        unsafe { Module::deserialize(engine, serialized) }
+            .map(Some)
+            .map_err(|e| e.to_string())
+    }
+
+    fn store(&self, module: &Module, path: &Path) -> Result<(), String> {
+        let serialized = module.serialize().map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&self.dir).map_err(|e| e.to_string())?;
+        let mut entry = Sha256::digest(&serialized).to_vec();
+        entry.extend_from_slice(&serialized);
+        let temporary = path.with_extension(format!(
+            "tmp{}.{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::write(&temporary, &entry).map_err(|e| e.to_string())?;
+        std::fs::rename(&temporary, path).map_err(|e| {
+            let _ = std::fs::remove_file(&temporary);
+            e.to_string()
+        })
+    }
+}
