@@ -30,15 +30,17 @@ fn spec_environment_sample_fails_three_ways() {
 
 #[test]
 fn memory_and_fuel_bombs_are_contained() {
-    scenario("limits")
-        .assert_code(0)
+    let run = scenario("limits");
+    run.assert_code(0)
         .assert_stdout(
             "memory bomb: died: out of memory: the environment's memory limit was reached\n",
         )
         .assert_stdout(
             "fuel bomb: died: out of fuel: the environment's compute limit was reached\n",
         )
-        .assert_stdout("within limits: done\n");
+        .assert_stdout("within limits: done\n")
+        .assert_stdout("too small: cannot create the process's instance");
+    assert!(!run.stdout.contains("--max-processes"), "{run}");
 }
 
 #[test]

@@ -428,7 +428,7 @@ fn preempt(ctx: StoreContextMut<'_, ProcessState>) -> wasmtime::Result<UpdateDea
 /// Explains a failed instantiation, with what to change when the pool is full.
 fn pool_hint(error: wasmtime::Error, alive: usize) -> wasmtime::Error {
     let text = format!("{error:#}");
-    if text.contains("maximum concurrent") || text.contains("limit") {
+    if text.contains("maximum concurrent") {
         error.context(format!(
             "no room for another process ({alive} alive): start lunatic with a larger --max-processes"
         ))

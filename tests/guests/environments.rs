@@ -53,6 +53,14 @@ fn limits(mailbox: Mailbox<()>) {
         })
         .unwrap();
     report("within limits", m.receive());
+    // Less memory than the module starts with: the spawn itself fails, and says why.
+    let mut tiny = Environment::new(Config::new(64 << 10, None)).unwrap();
+    let error = tiny
+        .add_this_module()
+        .unwrap()
+        .spawn(|_: Mailbox<()>| {})
+        .unwrap_err();
+    println!("too small: {error}");
 }
 
 fn namespaces(mailbox: Mailbox<()>) {
