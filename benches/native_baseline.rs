@@ -58,6 +58,50 @@ async fn roundtrip() -> f64 {
     median(samples)
 }
 
+async fn many_to_one() -> f64 {
+    const SENDERS: u64 = 100;
+    const PER_SENDER: u64 = 2_000;
+    let (sink, mut inbox) = mpsc::unbounded_channel::<u64>();
+    let start = Instant::now();
+    for _ in 0..SENDERS {
+        let sink = sink.clone();
+        tokio::spawn(async move {
+            for n in 0..PER_SENDER {
+                let _ = sink.send(n);
+            }
+        });
+    }
+    let mut sum = 0;
+    for _ in 0..SENDERS * PER_SENDER {
+        sum += inbox.recv().await.expect("senders alive");
+    }
+    assert_eq!(sum, SENDERS * PER_SENDER * (PER_SENDER - 1) / 2);
+    (SENDERS * PER_SENDER) as f64 / start.elapsed().as_secs_f64()
+}
+
+async fn ring() -> f64 {
+    const RING: usize = 1_000;
+    const ROUNDS: u64 = 100;
+    let (first, mut inbox) = mpsc::unbounded_channel::<u64>();
+    let mut next = first;
+    for _ in 1..RING {
+        let (to_member, mut member_inbox) = mpsc::unbounded_channel::<u64>();
+        let forward = next;
+        tokio::spawn(async move {
+            while let Some(token) = member_inbox.recv().await {
+                let _ = forward.send(token);
+            }
+        });
+        next = to_member;
+    }
+    let start = Instant::now();
+    for round in 0..ROUNDS {
+        next.send(round).expect("ring alive");
+        assert_eq!(inbox.recv().await, Some(round));
+    }
+    start.elapsed().as_secs_f64() * 1e6 / (ROUNDS as f64 * RING as f64)
+}
+
 fn main() {
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -72,5 +116,9 @@ fn main() {
             .expect("benchmark task");
         println!("RESULT native_spawn_parked_us {:.2}", results.0);
         println!("RESULT native_roundtrip_us {:.3}", results.1);
+        let rate = tokio::spawn(many_to_one()).await.expect("benchmark task");
+        println!("RESULT native_many_to_one_msgs_per_s {rate:.0}");
+        let hop = tokio::spawn(ring()).await.expect("benchmark task");
+        println!("RESULT native_ring_hop_us {hop:.3}");
     });
 }

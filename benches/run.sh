@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --quiet --release --package lunatic-vm --bin lunatic
-cargo build --quiet --release --package lunatic --target wasm32-wasip1 --example bench-spawn --example bench-roundtrip --example bench-park
+cargo build --quiet --release --package lunatic --target wasm32-wasip1 --example bench-spawn --example bench-roundtrip --example bench-park --example bench-many-to-one --example bench-ring
 vm=target/release/lunatic
 guests=target/wasm32-wasip1/release/examples
 
@@ -14,6 +14,9 @@ results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 "$vm" "$guests/bench-spawn.wasm" | tee -a "$results"
 "$vm" "$guests/bench-roundtrip.wasm" | tee -a "$results"
+"$vm" "$guests/bench-ring.wasm" | tee -a "$results"
+"$vm" --workers 1 "$guests/bench-many-to-one.wasm" | sed 's/many_to_one_msgs_per_s/many_to_one_1_worker/' | tee -a "$results"
+"$vm" --workers 2 "$guests/bench-many-to-one.wasm" | sed 's/many_to_one_msgs_per_s/many_to_one_2_workers/' | tee -a "$results"
 cargo bench --quiet --package lunatic-vm --bench native_baseline | tee -a "$results"
 
 # Physical memory per parked process: the VM's resident memory plus page tables with
@@ -42,6 +45,9 @@ cold=$(value spawn_parked_cold_us)
 trip=$(value roundtrip_us); native_trip=$(value native_roundtrip_us)
 request=$(value request_us)
 parked=$(value parked_kib_per_process)
+hop=$(value ring_hop_us); native_hop=$(value native_ring_hop_us)
+one=$(value many_to_one_1_worker); two=$(value many_to_one_2_workers)
+native_many=$(value native_many_to_one_msgs_per_s)
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 
 cat > BENCHMARKS.md <<MD
@@ -61,8 +67,14 @@ vm.max_map_count = $(cat /proc/sys/vm/max_map_count 2>/dev/null || echo unknown)
 | message round trip between two processes (u64, 50,000 per round) | $trip | $native_trip | $(ratio "$trip" "$native_trip") |
 | \`request\` / \`reply\` round trip (u64; watches the server, so a dead one is an error, not a hang) | $request | $native_trip | $(ratio "$request" "$native_trip") |
 | physical memory per parked process (KiB: resident + page tables, 10,000 parked) | $parked | | |
+| ring of 1,000 processes, token passed 100 times around (us per hop) | $hop | $native_hop | $(ratio "$hop" "$native_hop") |
 
-Programs: \`benches/spawn.rs\`, \`benches/roundtrip.rs\` and \`benches/park.rs\` run on the VM;
+| throughput (messages per second, higher is better) | lunatic | native tokio | ratio |
+|---|---|---|---|
+| many-to-one: 100 senders x 2,000 messages, 1 worker thread | $one | $native_many | $(ratio "$native_many" "$one") slower |
+| many-to-one, 2 worker threads | $two | $native_many | $(ratio "$native_many" "$two") slower |
+
+Programs: \`benches/spawn.rs\`, \`roundtrip.rs\`, \`park.rs\`, \`ring.rs\` and \`many_to_one.rs\` run on the VM;
 \`benches/native_baseline.rs\` is the same work with tokio tasks and unbounded mpsc channels
 on a multi-threaded runtime with one worker per core, the VM's default.
 
