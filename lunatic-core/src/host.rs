@@ -15,6 +15,7 @@ use lunatic_abi::{
 
 use crate::environment::Param;
 use crate::error::LunaticError;
+use crate::tag::Tag;
 
 /// Declares one host import module: an `extern` block on wasm32, panicking stand-ins
 /// elsewhere.
@@ -172,12 +173,14 @@ pub(crate) enum Received {
 }
 
 /// Waits for a message whose tag is in `tags` (any when empty).
-pub(crate) fn receive(tags: &[i64], timeout: Option<Duration>) -> Received {
+pub(crate) fn receive(tags: &[Tag], timeout: Option<Duration>) -> Received {
     let timeout = timeout.map_or(WAIT_FOREVER, |t| {
         u64::try_from(t.as_millis()).unwrap_or(WAIT_FOREVER - 1)
     });
-    // SAFETY: `tags` is a live slice of `tags.len()` i64s.
-    let status = unsafe { message::receive(tags.as_ptr(), len32(tags.len()), timeout) };
+    // SAFETY: `Tag` is `repr(transparent)` over `i64`, so `tags` is a live slice of
+    // `tags.len()` i64s.
+    let status =
+        unsafe { message::receive(tags.as_ptr().cast::<i64>(), len32(tags.len()), timeout) };
     match ReceiveStatus::try_from(status) {
         Ok(ReceiveStatus::Data) => Received::Data,
         Ok(ReceiveStatus::Signal) => Received::Signal,

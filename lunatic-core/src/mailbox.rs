@@ -93,20 +93,16 @@ impl<M> Message<M> {
 
 /// One step of a receive: the raw outcome before the mailbox type decides what it means.
 pub(crate) enum Incoming<M> {
-    Data(Result<M, ReceiveError>, Tag),
+    Data(Result<M, ReceiveError>),
     Signal(Signal),
     Down(Down),
 }
 
 /// Receives the next message tagged with one of `tags` (any when empty), as an `M`.
 pub(crate) fn receive_raw<M: Sendable>(tags: &[Tag], timeout: Option<Duration>) -> Incoming<M> {
-    let ids: Vec<i64> = tags.iter().map(|t| t.id()).collect();
-    match host::receive(&ids, timeout) {
-        Received::TimedOut => Incoming::Data(Err(ReceiveError::Timeout), Tag::none()),
-        Received::Data => {
-            let tag = Tag::from_id(host::message_tag());
-            Incoming::Data(decode(&host::message_data()), tag)
-        }
+    match host::receive(tags, timeout) {
+        Received::TimedOut => Incoming::Data(Err(ReceiveError::Timeout)),
+        Received::Data => Incoming::Data(decode(&host::message_data())),
         Received::Signal => Incoming::Signal(EndNotice::read_incoming()),
         Received::Down => Incoming::Down(EndNotice::read_incoming()),
     }
@@ -131,9 +127,9 @@ impl<M: Sendable> Mailbox<M> {
         }
     }
 
-    fn take(tags: &[Tag], timeout: Option<Duration>) -> Result<(M, Tag), ReceiveError> {
+    fn take(tags: &[Tag], timeout: Option<Duration>) -> Result<M, ReceiveError> {
         match receive_raw(tags, timeout) {
-            Incoming::Data(message, tag) => message.map(|m| (m, tag)),
+            Incoming::Data(message) => message,
             Incoming::Down(down) => Err(ReceiveError::ProcessDown(down)),
             Incoming::Signal(signal) => panic!(
                 "a plain Mailbox received a link signal (process {} died: {})",
@@ -148,7 +144,7 @@ impl<M: Sendable> Mailbox<M> {
     /// # Errors
     /// [`ReceiveError::DeserializationFailed`] if the message is not an `M`.
     pub fn receive(&self) -> Result<M, ReceiveError> {
-        Self::take(&[], None).map(|(m, _)| m)
+        Self::take(&[], None)
     }
 
     /// Waits up to `timeout` for the next message.
@@ -156,7 +152,7 @@ impl<M: Sendable> Mailbox<M> {
     /// # Errors
     /// [`ReceiveError::Timeout`] if none came; [`ReceiveError::DeserializationFailed`].
     pub fn receive_timeout(&self, timeout: Duration) -> Result<M, ReceiveError> {
-        Self::take(&[], Some(timeout)).map(|(m, _)| m)
+        Self::take(&[], Some(timeout))
     }
 
     /// Waits for the next message and returns it with its tag.
@@ -164,7 +160,8 @@ impl<M: Sendable> Mailbox<M> {
     /// # Errors
     /// [`ReceiveError::DeserializationFailed`] if the message is not an `M`.
     pub fn receive_with_tag(&self) -> Result<(M, Tag), ReceiveError> {
-        Self::take(&[], None)
+        // The message just received is still the host's incoming one: ask for its tag.
+        Self::take(&[], None).map(|message| (message, Tag::from_id(host::message_tag())))
     }
 
     /// Waits for the first message tagged with one of `tags`, leaving others queued
@@ -173,7 +170,7 @@ impl<M: Sendable> Mailbox<M> {
     /// # Errors
     /// [`ReceiveError::DeserializationFailed`] if the message is not an `M`.
     pub fn tag_receive(&self, tags: &[Tag]) -> Result<M, ReceiveError> {
-        Self::take(tags, None).map(|(m, _)| m)
+        Self::take(tags, None)
     }
 
     /// Makes this process receive the deaths of linked processes as
@@ -189,7 +186,7 @@ impl<M: Sendable> Mailbox<M> {
     /// # Errors
     /// [`ReceiveError::Timeout`]; [`ReceiveError::DeserializationFailed`].
     pub fn tag_receive_timeout(&self, tags: &[Tag], timeout: Duration) -> Result<M, ReceiveError> {
-        Self::take(tags, Some(timeout)).map(|(m, _)| m)
+        Self::take(tags, Some(timeout))
     }
 }
 
@@ -211,7 +208,7 @@ impl<M: Sendable> LinkMailbox<M> {
 
     fn take(tags: &[Tag], timeout: Option<Duration>) -> Message<M> {
         match receive_raw(tags, timeout) {
-            Incoming::Data(message, _) => Message::Normal(message),
+            Incoming::Data(message) => Message::Normal(message),
             Incoming::Signal(signal) => Message::Signal(signal),
             Incoming::Down(down) => Message::Down(down),
         }

@@ -155,7 +155,7 @@ impl<U: Sendable> PendingReply<U> {
             None => &[self.tag],
         };
         let outcome = match receive_raw::<U>(tags, timeout) {
-            Incoming::Data(reply, _) => reply,
+            Incoming::Data(reply) => reply,
             Incoming::Down(down) => Err(ReceiveError::ProcessDown(down)),
             // A signal only matches if it carries one of these tags, and tags are unique.
             Incoming::Signal(_) => Err(ReceiveError::Timeout),

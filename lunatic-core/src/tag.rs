@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// A tag on a message. [`Tag::new`] returns a tag no other call in the same VM returns, so
 /// waiting for it (as [`crate::Request`] does for its reply) cannot pick up another message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[repr(transparent)] // `host::receive` passes a `&[Tag]` to the host as `i64`s
 pub struct Tag(i64);
 
 impl Tag {

@@ -155,8 +155,8 @@ async fn receive(
     if tags_len > MAX_TAGS {
         bail!("{FUNCTION}: {tags_len} tags given, at most {MAX_TAGS} are allowed");
     }
-    let raw = memory::read(&mut caller, tags_ptr, tags_len * 8, FUNCTION)?;
-    let tags: Vec<i64> = raw
+    let memory = memory::memory(&caller, FUNCTION)?;
+    let tags: Vec<i64> = memory::slice(memory.data(&caller), tags_ptr, tags_len * 8, FUNCTION)?
         .chunks_exact(8)
         .map(|chunk| i64::from_le_bytes(chunk.try_into().unwrap_or_default()))
         .collect();
