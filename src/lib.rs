@@ -20,14 +20,15 @@
 //! |---|---|
 //! | [`process`], [`Process`], [`Mailbox`], [`LinkMailbox`], [`Message`], [`Signal`], [`Request`], [`Tag`], [`LunaticError`], [`ReceiveError`] | `lunatic-core` |
 //! | [`actors`]: `Actor`, `ActorRef`, `Supervisor`, timers | `lunatic-actors` |
-//! | [`macro@main`], [`macro@actor`] | `lunatic-derive` |
+//! | [`macro@main`], [`macro@actor`], [`macro@test`] | `lunatic-derive` |
 
 pub use lunatic_actors as actors;
 pub use lunatic_core::*;
-pub use lunatic_derive::{actor, main};
+pub use lunatic_derive::{actor, main, test};
 
 /// Used by the code the macros generate; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use lunatic_core::testing;
     pub use serde;
 }

@@ -107,18 +107,31 @@ fn the_file_system_is_reachable_only_through_granted_directories() {
     let dir = std::env::temp_dir().join(format!("lunatic-env-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let dir_text = dir.display().to_string();
-    let run = run_with(
-        &["--dir", &dir_text],
-        &guest("test-environments"),
-        &["filesystem", &dir_text],
-        Duration::from_secs(60),
-    );
-    run.assert_code(0).assert_stdout(
-        "root reads: Ok(\"granted\")\n\
-         root outside: true\n\
-         without a preopen: true\n\
-         with the preopen: Ok(\"granted\")\n",
-    );
+    let mapped = format!("{dir_text}:/data");
+    // The same directory under its own path, then under a guest path of its own. Outside
+    // the granted directories the file system does not exist for the guest (WASI gives it
+    // nothing to open it through); `..` out of a granted one is refused.
+    for (grant, guest_dir) in [(&dir_text, dir_text.as_str()), (&mapped, "/data")] {
+        let _ = std::fs::remove_file(dir.join("note.txt"));
+        let run = run_with(
+            &["--dir", grant],
+            &guest("test-environments"),
+            &["filesystem", guest_dir],
+            Duration::from_secs(60),
+        );
+        run.assert_code(0).assert_stdout(
+            "root reads: Ok(\"granted\")\n\
+             root outside: refused: No such file or directory (os error 44)\n\
+             climbing out: refused: Operation not permitted (os error 63)\n\
+             without a preopen: true\n\
+             with the preopen: Ok(\"granted\")\n",
+        );
+        // The guest wrote the host's file.
+        assert_eq!(
+            std::fs::read_to_string(dir.join("note.txt")).unwrap(),
+            "granted"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

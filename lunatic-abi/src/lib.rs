@@ -10,6 +10,7 @@
 //! | [`NO_LINK`], [`THIS_MODULE`], [`NO_FUEL_LIMIT`], [`WAIT_FOREVER`] | sentinel arguments |
 //! | [`EnvironmentStatus`] | `lunatic::environment::*` |
 //! | [`SPAWN_ENTRY`] | the guest export the host calls to start a spawned closure |
+//! | [`TEST_SECTION`] | the custom section that marks a test program for the VM's test runner |
 #![no_std]
 
 /// Declares a `#[repr($int)]` enum the ABI passes as a number, with the `TryFrom<$int>` that
@@ -117,6 +118,10 @@ pub const WAIT_FOREVER: u64 = u64::MAX;
 
 /// The export of the guest library that runs a spawned function: `(entry: i32, arg: i32)`.
 pub const SPAWN_ENTRY: &str = "lunatic_spawn_entry";
+
+/// The custom section `#[lunatic::test]` adds to a test program. Its presence makes the VM
+/// run the program's tests itself, each as its own process (its content is not read).
+pub const TEST_SECTION: &str = "lunatic_tests";
 
 /// Largest message, in bytes, a process may build; more is refused with a trap so that one
 /// guest cannot exhaust the host's memory.

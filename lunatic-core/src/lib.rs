@@ -24,6 +24,8 @@ pub mod process;
 pub mod registry;
 mod request;
 mod tag;
+#[doc(hidden)]
+pub mod testing;
 
 pub use codec::Sendable;
 pub use environment::{Config, Environment, Module, Param, ThisModule};

@@ -243,7 +243,7 @@ pub fn sleep_ms(ms: u64) {
 
 /// Records the panic message with the host (which logs it as the reason the process died)
 /// and flushes the standard streams, so that output printed before a panic is not lost.
-fn install_panic_hook() {
+pub(crate) fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         let message = info.payload_as_str().unwrap_or("Box<dyn Any>");
         let reason = match info.location() {

@@ -4,8 +4,10 @@
 //! |---|---|
 //! | [`macro@main`] | turns `fn main(mailbox: Mailbox<M>)` into the program's entry point |
 //! | [`macro@actor`] | turns an `impl` block's methods into an actor's messages, dispatch and typed client |
+//! | [`macro@test`] | a test whose body runs as its own process, judged by how it ended |
 
 mod actor;
+mod test;
 
 use proc_macro::TokenStream;
 use quote::quote;
@@ -109,6 +111,37 @@ pub fn actor(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     match actor::expand(block) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}
+
+/// Marks a test whose body runs as its own lunatic process: `fn name()` or
+/// `fn name(mailbox: Mailbox<M>)`, returning `()` or a `Result<(), E: Debug>`.
+///
+/// `#[ignore]` and `#[should_panic]` / `#[should_panic(expected = "...")]` work as with
+/// `#[test]`. On the `lunatic` VM every test runs in its own instance, in parallel, so a
+/// panic fails that test only; its output (and that of every process it spawned) is shown
+/// only if it fails. See the VM's `testing` module.
+///
+/// ```ignore
+/// #[lunatic::test]
+/// fn spawns(mailbox: lunatic::Mailbox<u32>) {
+///     let this = lunatic::process::this(&mailbox);
+///     lunatic::process::spawn_with(this, |parent, _: lunatic::Mailbox<()>| parent.send(7)).unwrap();
+///     assert_eq!(mailbox.receive().unwrap(), 7);
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
+    if !attr.is_empty() {
+        let attr = proc_macro2::TokenStream::from(attr);
+        return syn::Error::new_spanned(&attr, "#[lunatic::test] takes no arguments")
+            .to_compile_error()
+            .into();
+    }
+    let function = parse_macro_input!(item as ItemFn);
+    match test::expand(function) {
         Ok(tokens) => tokens.into(),
         Err(error) => error.to_compile_error().into(),
     }

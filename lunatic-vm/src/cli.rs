@@ -9,7 +9,7 @@ use wasmtime::error::Context as _;
 
 use crate::config::RuntimeConfig;
 use crate::runtime::Runtime;
-use crate::wasi::WasiConfig;
+use crate::wasi::{Preopen, WasiConfig};
 
 /// Runs a WebAssembly program (wasm32-wasip1) as lunatic processes.
 ///
@@ -35,14 +35,15 @@ struct Cli {
     /// Microseconds a process runs before it yields to others.
     #[arg(long, value_name = "MICROS", default_value_t = 1000)]
     preemption_interval: u64,
-    /// An environment variable for the program, as KEY=VALUE (repeatable). The host's own
-    /// environment is not passed on.
-    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    /// An environment variable for the program (repeatable): KEY=VALUE sets it, a bare KEY
+    /// passes on lunatic's own value of KEY. Nothing else of the host's environment is
+    /// passed on.
+    #[arg(long = "env", value_name = "KEY[=VALUE]", value_parser = parse_env)]
     envs: Vec<(String, String)>,
-    /// A host directory the program may use, under the same path (repeatable). Nothing
-    /// else of the host's file system is reachable.
-    #[arg(long = "dir", value_name = "PATH")]
-    dirs: Vec<PathBuf>,
+    /// A host directory the program may use (repeatable): HOST is seen under the same
+    /// path, HOST:GUEST under GUEST. Nothing else of the host's file system is reachable.
+    #[arg(long = "dir", value_name = "HOST[:GUEST]", value_parser = parse_dir)]
+    dirs: Vec<Preopen>,
     /// Where compiled modules are kept between runs [default: $LUNATIC_CACHE_DIR,
     /// $XDG_CACHE_HOME/lunatic or ~/.cache/lunatic].
     #[arg(long, value_name = "PATH")]
@@ -58,9 +59,21 @@ struct Cli {
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
-    text.split_once('=')
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))
+    if let Some((key, value)) = text.split_once('=') {
+        return Ok((key.to_owned(), value.to_owned()));
+    }
+    std::env::var(text)
+        .map(|value| (text.to_owned(), value))
+        .map_err(|_| format!("`{text}` is not set in lunatic's environment (give KEY=VALUE)"))
+}
+
+fn parse_dir(text: &str) -> Result<Preopen, String> {
+    let dir = Preopen::parse(text);
+    if dir.host.is_dir() {
+        Ok(dir)
+    } else {
+        Err(format!("`{}` is not a directory", dir.host.display()))
+    }
 }
 
 /// Runs the command with the process's arguments; returns the exit status.
@@ -114,8 +127,9 @@ fn run(cli: Cli) -> wasmtime::Result<i32> {
     warn_about_map_limit(config.max_processes);
     let bytes = std::fs::read(&cli.wasm)
         .with_context(|| format!("cannot read `{}`", cli.wasm.display()))?;
-    let mut args = vec![cli.wasm.display().to_string()];
-    args.extend(cli.args);
+    let program = cli.wasm.display().to_string();
+    let mut args = vec![program.clone()];
+    args.extend(cli.args.iter().cloned());
     let wasi = WasiConfig {
         args,
         envs: cli.envs,
@@ -130,7 +144,11 @@ fn run(cli: Cli) -> wasmtime::Result<i32> {
     let code = tokio.block_on(async {
         let runtime = Runtime::new(&config, &bytes, wasi)
             .with_context(|| format!("cannot load `{}`", cli.wasm.display()))?;
-        runtime.run_main().await
+        if crate::testing::is_test_program(&bytes) {
+            crate::testing::run(&runtime, &program, &cli.args).await
+        } else {
+            runtime.run_main().await
+        }
     })?;
     // Other processes may still run; they are killed by leaving, after the output is out.
     let _ = std::io::stdout().flush();

@@ -12,7 +12,9 @@
 //! and always allowed; everything else (WASI, `lunatic::registry`, `lunatic::environment`,
 //! networking) must be allowed by a namespace.
 
-use std::path::PathBuf;
+use std::path::{Component, Path};
+
+use crate::wasi::Preopen;
 
 /// Host modules every environment allows: without them a process cannot even start.
 const ALWAYS_ALLOWED: [&str; 3] = [
@@ -30,8 +32,9 @@ pub struct EnvConfig {
     pub max_fuel: Option<u64>,
     /// Allowed host functions, as `module::name` prefixes (`""` allows everything).
     pub namespaces: Vec<String>,
-    /// Host directories processes may open (through WASI).
-    pub preopens: Vec<PathBuf>,
+    /// Directories processes may open (through WASI), each a host directory and the
+    /// path the guest sees it under.
+    pub preopens: Vec<Preopen>,
 }
 
 impl EnvConfig {
@@ -78,15 +81,49 @@ impl EnvConfig {
             }
         }
         for dir in &child.preopens {
-            if !self.preopens.iter().any(|own| dir.starts_with(own)) {
+            let covered = self.preopens.iter().any(|own| {
+                Path::new(&dir.guest).starts_with(&own.guest) && dir.host.starts_with(&own.host)
+            });
+            if !covered || !is_plain(Path::new(&dir.guest)) {
                 return Err(format!(
                     "the directory `{}` is not granted to the caller's environment",
-                    dir.display()
+                    dir.guest
                 ));
             }
         }
         Ok(())
     }
+}
+
+impl EnvConfig {
+    /// The directory the guest calls `guest`, as this environment grants it: the host
+    /// directory under one of its own directories. A path outside them (or with `..` in
+    /// it) maps to itself, which [`EnvConfig::check_within`] then refuses.
+    #[must_use]
+    pub fn resolve_dir(&self, guest: &str) -> Preopen {
+        let path = Path::new(guest);
+        let granted = self.preopens.iter().find_map(|own| {
+            let rest = path.strip_prefix(&own.guest).ok()?;
+            Some(Preopen {
+                host: own.host.join(rest),
+                guest: guest.to_owned(),
+            })
+        });
+        match granted {
+            Some(dir) if is_plain(path) => dir,
+            _ => Preopen {
+                host: guest.into(),
+                guest: guest.to_owned(),
+            },
+        }
+    }
+}
+
+/// Whether `path` names a directory without stepping out of one (`..`), which could
+/// otherwise reach past a granted directory.
+fn is_plain(path: &Path) -> bool {
+    path.components()
+        .all(|c| !matches!(c, Component::ParentDir))
 }
 
 /// A live environment.
@@ -167,7 +204,22 @@ mod tests {
             .unwrap_err()
             .contains("namespace"));
         let mut dir = config(1, Some(1), &[]);
-        dir.preopens.push("/etc".into());
+        dir.preopens.push(Preopen::parse("/etc"));
         assert!(parent.check_within(&dir).unwrap_err().contains("/etc"));
+    }
+
+    #[test]
+    fn directories_map_to_the_host_and_never_climb_out() {
+        let mut parent = config(1 << 20, None, &[]);
+        parent.preopens.push(Preopen::parse("/srv/app:/data"));
+        let inner = parent.resolve_dir("/data/logs");
+        assert_eq!(inner.host, Path::new("/srv/app/logs"));
+        let mut child = config(1, None, &[]);
+        child.preopens.push(inner);
+        assert!(parent.check_within(&child).is_ok());
+        for escape in ["/data/../etc", "/etc", "/srv/app"] {
+            child.preopens = vec![parent.resolve_dir(escape)];
+            assert!(parent.check_within(&child).is_err(), "{escape}");
+        }
     }
 }

@@ -13,7 +13,8 @@
 //! | [`process`] | ids, mailboxes, links, monitors, death reasons, the process table |
 //! | [`registry`] | VM-wide names for processes |
 //! | `host` | the host ABI guests import (documented function by function) |
-//! | [`wasi`] | what WASI shows a process |
+//! | [`wasi`] | what WASI shows a process: arguments, environment, output routing, directories |
+//! | [`testing`] | the test runner for programs with `#[lunatic::test]` |
 //! | [`cli`] | the `lunatic` command |
 
 pub mod cache;
@@ -28,6 +29,7 @@ pub mod program;
 pub mod registry;
 pub mod runtime;
 pub mod state;
+pub mod testing;
 pub mod wasi;
 
 pub use config::RuntimeConfig;

@@ -18,7 +18,7 @@ use crate::process::{DeathReason, Message, MessageKind, ProcessHandle, ProcessTa
 use crate::program::{val_matches, Program};
 use crate::registry::Registry;
 use crate::state::ProcessState;
-use crate::wasi::WasiConfig;
+use crate::wasi::{OutputSink, ProcessIo, WasiConfig};
 
 /// How to start a process: which exported function, with which arguments.
 #[derive(Debug, Clone)]
@@ -131,6 +131,7 @@ impl Runtime {
             Arc::clone(self),
             Arc::new(ProcessHandle::new(0, None)),
             Arc::clone(&self.program),
+            ProcessIo::default(),
         );
         let mut store = Store::new(&self.fast.engine, probe);
         self.fast
@@ -239,19 +240,34 @@ impl Runtime {
     /// # Errors
     /// The module is not a WASI command (no `_start`) or the first instance cannot be made.
     pub async fn run_main(self: &Arc<Self>) -> wasmtime::Result<i32> {
+        Ok(self.run_start(ProcessIo::default()).await?.exit_code())
+    }
+
+    /// Runs the program's `_start` as a new top-level process with `io` (its own arguments
+    /// and output, say) and waits for it to end.
+    ///
+    /// # Errors
+    /// The module is not a WASI command (no `_start`) or no instance can be made.
+    pub async fn run_start(self: &Arc<Self>, io: ProcessIo) -> wasmtime::Result<DeathReason> {
         let (exit_tx, exit_rx) = oneshot::channel();
         let entry = Entry {
             function: "_start".into(),
             params: Vec::new(),
         };
-        self.spawn(Arc::clone(&self.program), entry, None, None, Some(exit_tx))
-            .await
-            .context("cannot start the main process (is this a wasm32-wasip1 program?)")?;
-        let reason = exit_rx.await.context("the main process vanished")?;
-        Ok(reason.exit_code())
+        self.spawn(
+            Arc::clone(&self.program),
+            entry,
+            None,
+            io,
+            None,
+            Some(exit_tx),
+        )
+        .await
+        .context("cannot start the main process (is this a wasm32-wasip1 program?)")?;
+        exit_rx.await.context("the process vanished")
     }
 
-    /// Creates a process running `entry`, optionally linked, and starts it.
+    /// Creates a process running `entry` with `io`, optionally linked, and starts it.
     /// `on_exit` hears the reason the process ended.
     ///
     /// # Errors
@@ -262,6 +278,7 @@ impl Runtime {
         program: Arc<Program>,
         entry: Entry,
         parent: Option<&Arc<ProcessHandle>>,
+        io: ProcessIo,
         link: Option<Link>,
         on_exit: Option<oneshot::Sender<DeathReason>>,
     ) -> wasmtime::Result<Arc<ProcessHandle>> {
@@ -292,7 +309,12 @@ impl Runtime {
         let handle = Arc::new(ProcessHandle::new(id, parent.map(|p| p.id())));
         let engine = program.module().engine().clone();
         let max_fuel = program.env().config().max_fuel;
-        let state = ProcessState::new(Arc::clone(self), Arc::clone(&handle), Arc::clone(&program));
+        let state = ProcessState::new(
+            Arc::clone(self),
+            Arc::clone(&handle),
+            Arc::clone(&program),
+            io,
+        );
         let mut store = Store::new(&engine, state);
         store.limiter(|state| &mut state.limits);
         if let Some(units) = max_fuel {
@@ -458,10 +480,13 @@ async fn run(
     };
     let runtime = Arc::clone(&state.runtime);
     let handle = Arc::clone(&state.handle);
+    let (output, report) = (state.io.output.clone(), state.io.report_death);
     // Free the instance (back to the pool) before telling anyone.
     drop(store);
     // Log first: a linked or watching process (main, say) may end the VM on the notice.
-    log_death(&handle, &reason, backtrace.as_deref(), on_exit.is_some());
+    if report {
+        log_death(&handle, &reason, backtrace.as_deref(), &output);
+    }
     runtime.finish(&handle, &reason);
     if let Some(on_exit) = on_exit {
         let _ = on_exit.send(reason);
@@ -495,25 +520,37 @@ fn classify(error: &wasmtime::Error, state: &mut ProcessState) -> (DeathReason, 
     (reason, backtrace)
 }
 
-/// Logs an abnormal death: failures (and any abnormal end of a watched process such as
-/// main) at `warn`, deaths other processes caused at `info`.
+/// Reports an abnormal death as `process <id> [names] died: <reason>`: into the process's
+/// capture buffer if its output is captured (a test's), otherwise to the log, at `warn` for
+/// failures and at `info` for deaths other processes caused (kills, link deaths). The wasm
+/// backtrace goes to the `debug` log.
 fn log_death(
     process: &ProcessHandle,
     reason: &DeathReason,
     backtrace: Option<&str>,
-    watched: bool,
+    output: &OutputSink,
 ) {
     let id = process.id();
-    match reason {
-        DeathReason::Normal => tracing::trace!(target: "lunatic::process", "process {id} ended"),
-        DeathReason::Killed | DeathReason::LinkDied(_) | DeathReason::NoProcess(_) if !watched => {
-            tracing::info!(target: "lunatic::process", "process {id} died: {reason}");
-        }
-        _ => {
-            tracing::warn!(target: "lunatic::process", "process {id} died: {reason}");
+    if !reason.is_abnormal() {
+        tracing::trace!(target: "lunatic::process", "process {id} ended");
+        return;
+    }
+    let names = process.names();
+    let who = if names.is_empty() {
+        format!("process {id}")
+    } else {
+        format!("process {id} [{}]", names.join(", "))
+    };
+    let line = format!("{who} died: {reason}");
+    if !output.write_line(&line) {
+        match reason {
+            DeathReason::Killed | DeathReason::LinkDied(_) | DeathReason::NoProcess(_) => {
+                tracing::info!(target: "lunatic::process", "{line}");
+            }
+            _ => tracing::warn!(target: "lunatic::process", "{line}"),
         }
     }
-    if let (true, Some(backtrace)) = (reason.is_abnormal(), backtrace) {
-        tracing::debug!(target: "lunatic::process", "process {id} backtrace:\n{backtrace}");
+    if let Some(backtrace) = backtrace {
+        tracing::debug!(target: "lunatic::process", "{who} backtrace:\n{backtrace}");
     }
 }

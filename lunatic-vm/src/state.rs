@@ -11,6 +11,7 @@ use crate::limits::MemoryLimit;
 use crate::process::{Message, ProcessHandle};
 use crate::program::Program;
 use crate::runtime::Runtime;
+use crate::wasi::ProcessIo;
 
 /// Most errors (or environments, or modules) a process may hold undropped; past it, the host
 /// call that makes one traps (a guest that never drops them would otherwise grow host memory
@@ -85,6 +86,8 @@ pub struct ProcessState {
     pub(crate) limits: MemoryLimit,
     /// What the guest reported just before it panicked.
     pub(crate) panic_message: Option<String>,
+    /// Its arguments and where its output goes.
+    pub(crate) io: ProcessIo,
 }
 
 impl ProcessState {
@@ -92,6 +95,7 @@ impl ProcessState {
         runtime: Arc<Runtime>,
         handle: Arc<ProcessHandle>,
         program: Arc<Program>,
+        io: ProcessIo,
     ) -> Self {
         let limits = MemoryLimit::new(program.env().config().max_memory);
         Self {
@@ -107,14 +111,16 @@ impl ProcessState {
             program,
             limits,
             panic_message: None,
+            io,
         }
     }
 
     /// The process's WASI context, built on first use.
     pub(crate) fn wasi(&mut self) -> &mut WasiP1Ctx {
-        let (runtime, preopens) = (&self.runtime, &self.program.env().config().preopens);
+        let (runtime, io) = (&self.runtime, &self.io);
+        let preopens = &self.program.env().config().preopens;
         self.wasi
-            .get_or_insert_with(|| runtime.wasi().build(preopens))
+            .get_or_insert_with(|| runtime.wasi().build(io, preopens))
     }
 
     /// The environment this process runs in.

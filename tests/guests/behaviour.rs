@@ -28,6 +28,12 @@ fn main(mailbox: Mailbox<()>) {
         "wasi" => wasi(),
         "monitor" => monitor(mailbox),
         "request-dead-server" => request_dead_server(),
+        "named-death" => named_death(),
+        "stdin" => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).unwrap();
+            println!("stdin: {}", line.trim_end());
+        }
         other => panic!("unknown scenario {other:?}"),
     }
 }
@@ -357,4 +363,16 @@ fn pool_full() {
 /// Retypes a handle through its serialized form (handles are plain data).
 fn retype<A, B>(process: Process<A>) -> Process<B> {
     bincode::deserialize(&bincode::serialize(&process).unwrap()).unwrap()
+}
+
+/// A registered process that panics: its death names it.
+fn named_death() {
+    let worker = process::spawn(|mailbox: Mailbox<()>| {
+        lunatic::registry::register("worker", &process::this(&mailbox)).unwrap();
+        panic!("named failure");
+    })
+    .unwrap();
+    let monitor = worker.monitor();
+    let down = worker.wait_down(monitor, None).unwrap();
+    println!("down: {}", down.reason());
 }

@@ -252,10 +252,14 @@ fn filesystem(mailbox: Mailbox<()>) {
     let file = format!("{dir}/note.txt");
     std::fs::write(&file, "granted").unwrap();
     println!("root reads: {:?}", std::fs::read_to_string(&file));
-    println!(
-        "root outside: {}",
-        std::fs::read_to_string("/etc/hostname").is_err()
-    );
+    match std::fs::read_to_string("/etc/hostname") {
+        Ok(_) => println!("root outside: read!"),
+        Err(error) => println!("root outside: refused: {error}"),
+    }
+    match std::fs::read_to_string(format!("{dir}/../../../../etc/hostname")) {
+        Ok(_) => println!("climbing out: read!"),
+        Err(error) => println!("climbing out: refused: {error}"),
+    }
     let this = process::this(&mailbox);
     let mut config = Config::new(ROOMY, None);
     config.allow_namespace("wasi_snapshot_preview1::");

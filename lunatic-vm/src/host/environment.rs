@@ -19,7 +19,6 @@
 //! the scheduler's threads; bytes that are not a valid module, and imports the runtime does
 //! not provide, are errors. A module's processes are spawned with `lunatic::process::spawn`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use lunatic_abi::{EnvironmentStatus, NO_FUEL_LIMIT};
@@ -84,10 +83,9 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
          dirs_len: u32,
          id_ptr: u32| {
             let namespaces = read_list(&mut caller, namespaces_ptr, namespaces_len)?;
-            let preopens = read_list(&mut caller, dirs_ptr, dirs_len)?
-                .into_iter()
-                .map(PathBuf::from)
-                .collect();
+            let dirs = read_list(&mut caller, dirs_ptr, dirs_len)?;
+            let own = caller.data().env().config();
+            let preopens = dirs.iter().map(|dir| own.resolve_dir(dir)).collect();
             let max_fuel = (max_fuel != NO_FUEL_LIMIT).then_some(max_fuel);
             let config = EnvConfig {
                 max_memory,

@@ -198,6 +198,7 @@ async fn spawn(
     let state = caller.data();
     let runtime = Arc::clone(&state.runtime);
     let parent = Arc::clone(&state.handle);
+    let io = state.io.for_child();
     let link = (link_tag != NO_LINK).then(|| Link {
         to: Arc::clone(&parent),
         tag: link_tag,
@@ -207,6 +208,7 @@ async fn spawn(
             program,
             Entry { function, params },
             Some(&parent),
+            io,
             link,
             None,
         )

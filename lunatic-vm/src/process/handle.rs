@@ -83,6 +83,24 @@ impl ProcessHandle {
             .push(name);
     }
 
+    /// The names registered for this process, as `name` or `name@version` (for a
+    /// versioned registration).
+    pub fn names(&self) -> Vec<String> {
+        let unversioned = semver::Version::new(0, 0, 0);
+        self.names
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|key| {
+                if key.version == unversioned {
+                    key.name.clone()
+                } else {
+                    format!("{}@{}", key.name, key.version)
+                }
+            })
+            .collect()
+    }
+
     /// The names registered for this process, forgetting them.
     pub fn take_names(&self) -> Vec<NameKey> {
         std::mem::take(&mut *self.names.lock().unwrap_or_else(PoisonError::into_inner))

@@ -1,0 +1,4 @@
+#[lunatic::test]
+async fn waits() {}
+
+fn main() {}
