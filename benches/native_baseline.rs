@@ -102,6 +102,40 @@ async fn ring() -> f64 {
     start.elapsed().as_secs_f64() * 1e6 / (ROUNDS as f64 * RING as f64)
 }
 
+/// Skynet: a tree of 1,000,000 leaf tasks, each parent summing its ten children.
+fn skynet(
+    parent: mpsc::UnboundedSender<u64>,
+    number: u64,
+    size: u64,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    Box::pin(async move {
+        if size == 1 {
+            let _ = parent.send(number);
+            return;
+        }
+        let (to_me, mut inbox) = mpsc::unbounded_channel();
+        let step = size / 10;
+        for child in 0..10 {
+            tokio::spawn(skynet(to_me.clone(), number + child * step, step));
+        }
+        let mut sum = 0;
+        for _ in 0..10 {
+            sum += inbox.recv().await.expect("children answer");
+        }
+        let _ = parent.send(sum);
+    })
+}
+
+async fn skynet_ms() -> f64 {
+    const LEAVES: u64 = 1_000_000;
+    let start = Instant::now();
+    let (to_me, mut inbox) = mpsc::unbounded_channel();
+    tokio::spawn(skynet(to_me, 0, LEAVES));
+    let sum = inbox.recv().await.expect("the tree answers");
+    assert_eq!(sum, LEAVES * (LEAVES - 1) / 2);
+    start.elapsed().as_secs_f64() * 1e3
+}
+
 fn main() {
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -120,5 +154,7 @@ fn main() {
         println!("RESULT native_many_to_one_msgs_per_s {rate:.0}");
         let hop = tokio::spawn(ring()).await.expect("benchmark task");
         println!("RESULT native_ring_hop_us {hop:.3}");
+        let skynet = tokio::spawn(skynet_ms()).await.expect("benchmark task");
+        println!("RESULT native_skynet_ms {skynet:.0}");
     });
 }

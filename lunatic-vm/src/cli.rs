@@ -35,6 +35,11 @@ struct Cli {
     /// Microseconds a process runs before it yields to others.
     #[arg(long, value_name = "MICROS", default_value_t = 1000)]
     preemption_interval: u64,
+    /// KiB of a dead process's memory reset in place for the next spawn instead of being
+    /// returned to the kernel (faster spawns, no TLB shootdowns; Linux 6.7+); 0 returns
+    /// all of it.
+    #[arg(long, value_name = "KIB", default_value_t = RuntimeConfig::default().keep_resident >> 10)]
+    keep_resident: usize,
     /// An environment variable for the program (repeatable): KEY=VALUE sets it, a bare KEY
     /// passes on lunatic's own value of KEY. Nothing else of the host's environment is
     /// passed on.
@@ -118,6 +123,7 @@ fn run(cli: Cli) -> wasmtime::Result<i32> {
         stack_size: cli.stack_size << 10,
         worker_threads: cli.workers.unwrap_or(defaults.worker_threads).max(1),
         preemption_interval: Duration::from_micros(cli.preemption_interval.max(10)),
+        keep_resident: cli.keep_resident << 10,
         cache_dir: if cli.no_cache {
             None
         } else {

@@ -485,7 +485,13 @@ async fn run(
     drop(store);
     // Log first: a linked or watching process (main, say) may end the VM on the notice.
     if report {
-        log_death(&handle, &reason, backtrace.as_deref(), &output);
+        log_death(
+            &handle,
+            &reason,
+            backtrace.as_deref(),
+            &output,
+            on_exit.is_some(),
+        );
     }
     runtime.finish(&handle, &reason);
     if let Some(on_exit) = on_exit {
@@ -522,13 +528,14 @@ fn classify(error: &wasmtime::Error, state: &mut ProcessState) -> (DeathReason, 
 
 /// Reports an abnormal death as `process <id> [names] died: <reason>`: into the process's
 /// capture buffer if its output is captured (a test's), otherwise to the log, at `warn` for
-/// failures and at `info` for deaths other processes caused (kills, link deaths). The wasm
-/// backtrace goes to the `debug` log.
+/// failures and for any end of a `watched` process (main), at `info` for deaths other
+/// processes caused (kills, link deaths). The wasm backtrace goes to the `debug` log.
 fn log_death(
     process: &ProcessHandle,
     reason: &DeathReason,
     backtrace: Option<&str>,
     output: &OutputSink,
+    watched: bool,
 ) {
     let id = process.id();
     if !reason.is_abnormal() {
@@ -544,7 +551,9 @@ fn log_death(
     let line = format!("{who} died: {reason}");
     if !output.write_line(&line) {
         match reason {
-            DeathReason::Killed | DeathReason::LinkDied(_) | DeathReason::NoProcess(_) => {
+            DeathReason::Killed | DeathReason::LinkDied(_) | DeathReason::NoProcess(_)
+                if !watched =>
+            {
                 tracing::info!(target: "lunatic::process", "{line}");
             }
             _ => tracing::warn!(target: "lunatic::process", "{line}"),

@@ -1,0 +1,56 @@
+//! Benchmark (runs on the VM): skynet, a tree of 1,000,000 leaf processes (1,111,111 in all)
+//! where each leaf sends its number to its parent and each parent sends the sum of its ten
+//! children up. Prints the time and the most processes alive at once.
+//!
+//! A million processes do not fit at once in a stock Linux's memory-map limit, nor in this
+//! machine's memory (about 30 KiB each): when the pool is full, a parent waits a
+//! millisecond and spawns again, which is the backpressure a real program would apply. The
+//! tree still has every one of its 1,111,111 processes.
+use std::time::{Duration, Instant};
+
+use lunatic::{process, Mailbox, Process};
+
+const LEAVES: u64 = 1_000_000;
+const FANOUT: u64 = 10;
+
+/// One node: `(parent, first number, leaves under it)`.
+type Node = (Process<u64>, u64, u64);
+
+fn node((parent, number, size): Node, mailbox: Mailbox<u64>) {
+    if size == 1 {
+        parent.send(number);
+        return;
+    }
+    let this = process::this(&mailbox);
+    let step = size / FANOUT;
+    for child in 0..FANOUT {
+        spawn_patiently((this, number + child * step, step));
+    }
+    let sum: u64 = (0..FANOUT).map(|_| mailbox.receive().unwrap()).sum();
+    parent.send(sum);
+}
+
+/// Spawns a node, waiting for room in the pool when it is full.
+fn spawn_patiently(context: Node) {
+    loop {
+        match process::spawn_with(context, node) {
+            Ok(_) => return,
+            Err(error) if error.to_string().contains("no room") => {
+                process::sleep(Duration::from_millis(1));
+            }
+            Err(error) => panic!("spawn failed: {error}"),
+        }
+    }
+}
+
+#[lunatic::main]
+fn main(mailbox: Mailbox<u64>) {
+    let start = Instant::now();
+    spawn_patiently((process::this(&mailbox), 0, LEAVES));
+    let sum = mailbox.receive().unwrap();
+    assert_eq!(sum, LEAVES * (LEAVES - 1) / 2);
+    println!(
+        "RESULT skynet_ms {:.0}",
+        start.elapsed().as_secs_f64() * 1e3
+    );
+}
