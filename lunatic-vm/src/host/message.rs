@@ -8,9 +8,9 @@
 //! | function | parameters | returns | traps when |
 //! |---|---|---|---|
 //! | `new_tag` | | `i64`: a tag unique in this VM, never 0 | never |
-//! | `create_data` | `tag: i64, capacity: u64` | nothing: starts a new outgoing message, dropping an unsent one; `capacity` is a size hint | never |
+//! | `create_data` | `tag: i64, capacity: u64` | nothing: starts a new outgoing message, dropping an unsent one (and closing the resources moved into it); `capacity` is a size hint | never |
 //! | `write_data` | `ptr: u32, len: u32` | `u32`: bytes appended | no outgoing message; range outside memory; message over [`MAX_MESSAGE_SIZE`] |
-//! | `send` | `process: u64` | nothing: the message goes to `process`, or is dropped if it is not alive | no outgoing message |
+//! | `send` | `process: u64` | nothing: the message (bytes and resources) goes to `process`, or is dropped if it is not alive | no outgoing message |
 //! | `receive` | `tags_ptr: u32, tags_len: u32, timeout_ms: u64` | [`ReceiveStatus`]: data, signal, down notice or timeout | range outside memory; more than 1024 tags; the process is killed while it waits (it ends) |
 //! | `data_size` | | `u64`: bytes of the incoming message | no incoming message |
 //! | `read_data` | `ptr: u32, len: u32` | `u32`: bytes copied, `min(len, size)` | no incoming message; range outside memory |
@@ -21,6 +21,11 @@
 //! `tags_ptr` (any message when `tags_len` is 0) and waits up to `timeout_ms` milliseconds
 //! ([`WAIT_FOREVER`]: no limit) for one. Only the calling process is suspended. The data of
 //! a signal or a down notice is the ended process's reason, as UTF-8 text.
+//!
+//! Resources (sockets) travel with a message: `lunatic::resource::push_to_message` moves one
+//! into the outgoing message, `lunatic::resource::take_from_message` takes one out of the
+//! incoming message. Resources nobody takes close when the message is dropped: when the
+//! next message is received, or when the receiver ends.
 
 use std::time::Duration;
 
@@ -29,7 +34,7 @@ use wasmtime::{bail, format_err};
 use wasmtime::{Caller, Linker};
 
 use super::memory;
-use crate::process::{Message, MessageKind};
+use crate::process::{Message, MessageData, MessageKind};
 use crate::state::{Outgoing, ProcessState};
 
 const MODULE: &str = "lunatic::message";
@@ -63,6 +68,7 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
             caller.data_mut().outgoing = Some(Outgoing {
                 tag,
                 data: Vec::with_capacity(capacity),
+                resources: Default::default(),
             });
         },
     )?;
@@ -79,7 +85,10 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
             if let Some(target) = state.runtime.processes().get(process) {
                 target.mailbox().push(Message {
                     tag: outgoing.tag,
-                    kind: MessageKind::Data(outgoing.data),
+                    kind: MessageKind::Data(MessageData {
+                        bytes: outgoing.data,
+                        resources: outgoing.resources,
+                    }),
                 });
             }
             Ok(())
