@@ -21,7 +21,10 @@ const DEFAULT_ADDR: &str = "127.0.0.1:7879";
 #[derive(Debug, Serialize, Deserialize)]
 enum RoomEvent {
     /// A client arrived; lines for it go to `writer`.
-    Join { name: String, writer: Process<String> },
+    Join {
+        name: String,
+        writer: Process<String>,
+    },
     /// A client said something.
     Line { name: String, text: String },
     /// A client left.
@@ -41,7 +44,10 @@ fn main(_: Mailbox<()>) {
         }
     };
     let room = process::spawn(room).expect("a room process");
-    println!("chat on {}", listener.local_addr().expect("a bound address"));
+    println!(
+        "chat on {}",
+        listener.local_addr().expect("a bound address")
+    );
     for stream in listener.incoming().flatten() {
         if let Err(error) = process::spawn_with((stream, room), client) {
             eprintln!("no process for a client: {error}");

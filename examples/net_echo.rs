@@ -27,7 +27,10 @@ fn main(_: Mailbox<()>) {
             std::process::exit(1);
         }
     };
-    println!("listening on {}", listener.local_addr().expect("a bound address"));
+    println!(
+        "listening on {}",
+        listener.local_addr().expect("a bound address")
+    );
     for stream in listener.incoming() {
         match stream {
             // If the spawn fails (a full process pool), the stream is dropped: closed.

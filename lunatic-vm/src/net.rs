@@ -163,6 +163,11 @@ impl UdpSocketResource {
         let ms = self.timeouts.write_ms();
         match to {
             Some(addr) => with_timeout(ms, "sending", self.socket.send_to(bytes, addr)).await,
+            // The system's error here is "destination address required": say what it means.
+            None if self.socket.peer_addr().is_err() => Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the UDP socket is not connected",
+            )),
             None => with_timeout(ms, "sending", self.socket.send(bytes)).await,
         }
     }

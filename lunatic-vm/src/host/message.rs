@@ -17,7 +17,7 @@
 //! | `get_tag` | | `i64`: the incoming message's tag | no incoming message |
 //! | `signal_process` | | `u64`: the process whose end the incoming signal or down notice reports | the incoming message is neither |
 //!
-//! `receive` takes the first queued message whose tag is one of the `tags_len` `i64` tags at
+//! `receive` drops the previous incoming message, then takes the first queued message whose tag is one of the `tags_len` `i64` tags at
 //! `tags_ptr` (any message when `tags_len` is 0) and waits up to `timeout_ms` milliseconds
 //! ([`WAIT_FOREVER`]: no limit) for one. Only the calling process is suspended. The data of
 //! a signal or a down notice is the ended process's reason, as UTF-8 text.
@@ -170,6 +170,9 @@ async fn receive(
         .map(|chunk| i64::from_le_bytes(chunk.try_into().unwrap_or_default()))
         .collect();
     let timeout = (timeout_ms != WAIT_FOREVER).then(|| Duration::from_millis(timeout_ms));
+    // The guest is done with the previous message: drop it now, so that resources it did
+    // not take (a message that did not deserialize) close at once, not at the next arrival.
+    caller.data_mut().incoming = None;
     let handle = std::sync::Arc::clone(&caller.data().handle);
     let received = handle
         .mailbox()
