@@ -466,13 +466,13 @@ async fn udp_send(
     out_ptr: u32,
     function: &str,
 ) -> wasmtime::Result<u32> {
-    let bytes = memory::read(&mut caller, ptr, len, &name(function))?;
     let sent = if len > MAX_IO_CHUNK {
         Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("a datagram of {len} bytes is larger than {MAX_IO_CHUNK}"),
         ))
     } else {
+        let bytes = memory::read(&mut caller, ptr, len, &name(function))?;
         unless_killed(&process(&caller), socket.send(&bytes, to)).await?
     };
     report(&mut caller, out_ptr, sent.map(|n| n as u64), function)
