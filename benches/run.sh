@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --quiet --release --package lunatic-vm --bin lunatic
-cargo build --quiet --release --package lunatic --target wasm32-wasip1 --example bench-spawn --example bench-roundtrip --example bench-park --example bench-many-to-one --example bench-ring
+cargo build --quiet --release --package lunatic --target wasm32-wasip1 --example bench-spawn --example bench-roundtrip --example bench-park --example bench-many-to-one --example bench-ring --example net_echo
 vm=target/release/lunatic
 guests=target/wasm32-wasip1/release/examples
 
@@ -18,6 +18,18 @@ trap 'rm -f "$results"' EXIT
 "$vm" --workers 1 "$guests/bench-many-to-one.wasm" | sed 's/many_to_one_msgs_per_s/many_to_one_1_worker/' | tee -a "$results"
 "$vm" --workers 2 "$guests/bench-many-to-one.wasm" | sed 's/many_to_one_msgs_per_s/many_to_one_2_workers/' | tee -a "$results"
 cargo bench --quiet --package lunatic-vm --bench native_baseline | tee -a "$results"
+
+# Echo over loopback: the same native load against the VM running examples/net_echo.rs (a
+# process per connection), then against a native tokio echo server (a task per connection).
+echo_out=$(mktemp)
+"$vm" "$guests/net_echo.wasm" 127.0.0.1:0 > "$echo_out" &
+echo_pid=$!
+until grep -q '^listening on ' "$echo_out"; do sleep 0.1; done
+cargo bench --quiet --package lunatic-vm --bench net_load -- "$(sed -n 's/^listening on //p' "$echo_out")" | tee -a "$results"
+kill "$echo_pid"
+wait "$echo_pid" 2>/dev/null || true
+rm -f "$echo_out"
+cargo bench --quiet --package lunatic-vm --bench net_load | tee -a "$results"
 
 # Physical memory per parked process: the VM's resident memory plus page tables with
 # 10,000 processes parked, minus the same with none (fits Linux's default vm.max_map_count).
@@ -48,6 +60,8 @@ parked=$(value parked_kib_per_process)
 hop=$(value ring_hop_us); native_hop=$(value native_ring_hop_us)
 one=$(value many_to_one_1_worker); two=$(value many_to_one_2_workers)
 native_many=$(value native_many_to_one_msgs_per_s)
+echo1=$(value net_echo_1_reqs_per_s); native_echo1=$(value native_net_echo_1_reqs_per_s)
+echo50=$(value net_echo_50_reqs_per_s); native_echo50=$(value native_net_echo_50_reqs_per_s)
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 
 cat > BENCHMARKS.md <<MD
@@ -74,9 +88,17 @@ vm.max_map_count = $(cat /proc/sys/vm/max_map_count 2>/dev/null || echo unknown)
 | many-to-one: 100 senders x 2,000 messages, 1 worker thread | $one | $native_many | $(ratio "$native_many" "$one") slower |
 | many-to-one, 2 worker threads | $two | $native_many | $(ratio "$native_many" "$two") slower |
 
+| echo over loopback (requests per second, 64-byte requests, higher is better) | lunatic | native tokio | ratio |
+|---|---|---|---|
+| 1 client connection | $echo1 | $native_echo1 | $(ratio "$native_echo1" "$echo1") slower |
+| 50 client connections | $echo50 | $native_echo50 | $(ratio "$native_echo50" "$echo50") slower |
+
 Programs: \`benches/spawn.rs\`, \`roundtrip.rs\`, \`park.rs\`, \`ring.rs\` and \`many_to_one.rs\` run on the VM;
 \`benches/native_baseline.rs\` is the same work with tokio tasks and unbounded mpsc channels
-on a multi-threaded runtime with one worker per core, the VM's default.
+on a multi-threaded runtime with one worker per core, the VM's default. The echo rows load
+\`examples/net_echo.rs\` on the VM (a process per connection) and a native tokio echo server (a
+task per connection) with the same native tokio client, \`benches/net_load.rs\`, which shares
+the machine's cores with the server it loads.
 
 For scale (figures quoted in the project's issues, not measured in this run): the runtime we
 re-create took about 130 us per spawn and 24 us per round trip on this kind of machine;

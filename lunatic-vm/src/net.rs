@@ -78,15 +78,16 @@ impl TcpStreamResource {
         }
     }
 
-    /// Reads into `buf`, waiting up to the read timeout; 0 bytes means end of file.
+    /// Reads into the spare capacity of `buf` (no zeroing of a buffer the guest may have
+    /// made large), waiting up to the read timeout; 0 bytes means end of file.
     ///
     /// # Errors
     /// The socket's error, or `TimedOut`.
-    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+    pub async fn read(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
         let read = async {
             loop {
                 self.stream.readable().await?;
-                match self.stream.try_read(buf) {
+                match self.stream.try_read_buf(buf) {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     other => return other,
                 }
@@ -270,7 +271,7 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let client = TcpStreamResource::new(connect(addr, 1000).await.unwrap());
         client.timeouts.set_read_ms(20);
-        let error = client.read(&mut [0u8; 4]).await.unwrap_err();
+        let error = client.read(&mut Vec::with_capacity(4)).await.unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::TimedOut);
         assert_eq!(io_status(error.kind()), IoStatus::TimedOut);
         drop(listener);

@@ -314,11 +314,11 @@ fn register_tcp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
                 let stream = stream(&caller, id, FUNCTION)?;
                 check_writable(&mut caller, ptr, len, FUNCTION)?;
                 check_writable(&mut caller, out_ptr, 8, FUNCTION)?;
-                let mut buffer = vec![0u8; len.min(MAX_IO_CHUNK) as usize];
+                let mut buffer = Vec::with_capacity(len.min(MAX_IO_CHUNK) as usize);
                 let read = unless_killed(&process(&caller), stream.read(&mut buffer)).await?;
                 let result = match read {
                     Ok(count) => {
-                        memory::write(&mut caller, ptr, &buffer[..count], &name(FUNCTION))?;
+                        memory::write(&mut caller, ptr, &buffer, &name(FUNCTION))?;
                         Ok(count as u64)
                     }
                     Err(error) => Err(error),
