@@ -17,9 +17,9 @@
 //! | `get_tag` | | `i64`: the incoming message's tag | no incoming message |
 //! | `signal_process` | | `u64`: the process whose end the incoming signal or down notice reports | the incoming message is neither |
 //!
-//! `receive` drops the previous incoming message, then takes the first queued message whose tag is one of the `tags_len` `i64` tags at
-//! `tags_ptr` (any message when `tags_len` is 0) and waits up to `timeout_ms` milliseconds
-//! ([`WAIT_FOREVER`]: no limit) for one. Only the calling process is suspended. The data of
+//! `receive` drops the previous incoming message, then takes the first queued message whose
+//! tag is one of the `tags_len` `i64` tags at `tags_ptr` (any message when `tags_len` is 0)
+//! and waits up to `timeout_ms` milliseconds ([`WAIT_FOREVER`]: no limit) for one. Only the calling process is suspended. The data of
 //! a signal or a down notice is the ended process's reason, as UTF-8 text.
 //!
 //! Resources (sockets) travel with a message: `lunatic::resource::push_to_message` moves one
