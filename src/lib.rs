@@ -18,7 +18,7 @@
 //!
 //! | item | from |
 //! |---|---|
-//! | [`process`], [`Process`], [`Mailbox`], [`LinkMailbox`], [`Message`], [`Signal`], [`Request`], [`Tag`], [`LunaticError`], [`ReceiveError`] | `lunatic-core` |
+//! | [`process`], [`Process`], [`Mailbox`], [`LinkMailbox`], [`Message`], [`Signal`], [`Request`], [`Tag`], [`LunaticError`], [`ReceiveError`], [`net`] (TCP, UDP, DNS) | `lunatic-core` |
 //! | [`actors`]: `Actor`, `ActorRef`, `Supervisor`, timers | `lunatic-actors` |
 //! | [`macro@main`], [`macro@actor`], [`macro@test`] | `lunatic-derive` |
 

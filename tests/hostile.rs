@@ -11,7 +11,13 @@
 //! order (write/send before create, read/tag/size/signal before any receive), malformed
 //! spawn parameters (wrong length, unknown type byte), a non-UTF-8 function name, an unknown
 //! export and wrong parameter types; unknown environment and module ids, an environment
-//! larger than the caller's, garbage module bytes.
+//! larger than the caller's, garbage module bytes; unknown resource ids for every resource
+//! call, resources pushed with no message, taken before any receive or as an unknown kind;
+//! an unknown stream id, a UDP socket used as a listener, out-of-bounds address, output,
+//! data and resolve-buffer pointers, an address record with an unknown kind byte, an unknown
+//! shutdown. Bad input that is data rather than a broken call gives an I/O status, not a
+//! trap: a name over 1024 bytes, a datagram over 64 KiB, a send without a peer, a receive
+//! that times out, a resource taken from a signal.
 
 mod common;
 
@@ -65,10 +71,26 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
         // Unknown ids for kill, unlink, monitor, demonitor, is_alive and send are harmless: the child got past
         // them to its final `unreachable`.
         "trapped: wasm trap: wasm `unreachable` instruction executed",
+        "lunatic::resource::drop: no resource with id 999",
+        "lunatic::resource::clone: no resource with id 999",
+        "lunatic::resource::push_to_message: no message was created",
+        "lunatic::resource::push_to_message: no resource with id 999",
+        "lunatic::resource::take_from_message: no message has been received",
+        "lunatic::resource::take_from_message: unknown resource kind 99",
+        "lunatic::networking::tcp_read: no TCP stream with id 999",
+        "lunatic::networking::tcp_bind: the range of 27 bytes at 0xfffffff0 is outside",
+        "lunatic::networking::tcp_connect: malformed socket address (kind byte 9)",
+        "lunatic::networking::udp_bind: the range of 8 bytes at 0xfffffffc is outside",
+        "lunatic::networking::tcp_read: the range of 4096 bytes at 0xffffff00 is outside",
+        "lunatic::networking::tcp_accept: no TCP listener with id 1",
+        "lunatic::networking::tcp_shutdown: unknown shutdown 7",
+        "lunatic::networking::set_read_timeout: no TCP stream or UDP socket with id 999",
+        "lunatic::networking::resolve: the range of 864 bytes at 0xfffffff0 is outside",
+        "lunatic::networking::local_addr: no socket with id 999",
     ] {
         run.assert_stdout(reason);
     }
-    assert_eq!(run.stdout.matches("child died: ").count(), 27, "{run}");
+    assert_eq!(run.stdout.matches("child died: ").count(), 43, "{run}");
     // Each death is logged with the process id and the reason.
     run.assert_stderr("died: trapped: lunatic::message::write_data: no message was created");
 }

@@ -1,5 +1,6 @@
 //! The values the host (`lunatic-vm`) and the guest library (`lunatic-core`) must agree on,
-//! kept in one place so they cannot drift apart. No logic lives here.
+//! kept in one place so they cannot drift apart. No logic lives here beyond the one encoding
+//! both sides must read alike (socket addresses).
 //!
 //! | item | used by |
 //! |---|---|
@@ -11,7 +12,14 @@
 //! | [`EnvironmentStatus`] | `lunatic::environment::*` |
 //! | [`SPAWN_ENTRY`] | the guest export the host calls to start a spawned closure |
 //! | [`TEST_SECTION`] | the custom section that marks a test program for the VM's test runner |
+//! | [`IoStatus`] | `lunatic::networking::*`: done, or the kind of the I/O error |
+//! | [`ResourceKind`], [`ResourceStatus`] | `lunatic::resource::*`: resources that travel in messages |
+//! | [`ShutdownHow`] | `lunatic::networking::tcp_shutdown` |
+//! | [`SocketAddrKind`], [`SOCKET_ADDR_SIZE`], [`encode_socket_addr`], [`decode_socket_addr`] | socket addresses in guest memory |
+//! | [`MAX_RESOLVED_ADDRS`] | `lunatic::networking::resolve` |
 #![no_std]
+
+use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 /// Declares a `#[repr($int)]` enum the ABI passes as a number, with the `TryFrom<$int>` that
 /// reads it back (an unknown number is returned as the error).
@@ -99,6 +107,161 @@ abi_enum! {
     }
 }
 
+abi_enum! {
+    /// Result of the `lunatic::networking` functions that can fail: [`IoStatus::Done`], or
+    /// the kind of the I/O error (`std::io::ErrorKind`) whose error id was written to the
+    /// output pointer.
+    IoStatus: u32 {
+        /// It worked; the result was written to the output pointer.
+        Done = 0,
+        /// `NotFound` (also: a name that does not resolve).
+        NotFound = 1,
+        /// `PermissionDenied`.
+        PermissionDenied = 2,
+        /// `ConnectionRefused`.
+        ConnectionRefused = 3,
+        /// `ConnectionReset`.
+        ConnectionReset = 4,
+        /// `ConnectionAborted`.
+        ConnectionAborted = 5,
+        /// `NotConnected`.
+        NotConnected = 6,
+        /// `AddrInUse`.
+        AddrInUse = 7,
+        /// `AddrNotAvailable`.
+        AddrNotAvailable = 8,
+        /// `BrokenPipe`.
+        BrokenPipe = 9,
+        /// `AlreadyExists`.
+        AlreadyExists = 10,
+        /// `WouldBlock`.
+        WouldBlock = 11,
+        /// `InvalidInput`.
+        InvalidInput = 12,
+        /// `InvalidData`.
+        InvalidData = 13,
+        /// `TimedOut` (also: a read or write timeout expired).
+        TimedOut = 14,
+        /// `WriteZero`.
+        WriteZero = 15,
+        /// `Interrupted`.
+        Interrupted = 16,
+        /// `Unsupported`.
+        Unsupported = 17,
+        /// `UnexpectedEof`.
+        UnexpectedEof = 18,
+        /// `OutOfMemory`.
+        OutOfMemory = 19,
+        /// `HostUnreachable`.
+        HostUnreachable = 20,
+        /// `NetworkUnreachable`.
+        NetworkUnreachable = 21,
+        /// `NetworkDown`.
+        NetworkDown = 22,
+        /// Any other kind.
+        Other = 23,
+    }
+}
+
+abi_enum! {
+    /// What a resource handle (`lunatic::resource`) holds.
+    ResourceKind: u32 {
+        /// A connected TCP stream.
+        TcpStream = 1,
+        /// A listening TCP socket.
+        TcpListener = 2,
+        /// A UDP socket.
+        UdpSocket = 3,
+    }
+}
+
+abi_enum! {
+    /// Result of `lunatic::resource::take_from_message`.
+    ResourceStatus: u32 {
+        /// The resource is now the caller's; its id was written to the output pointer.
+        Taken = 0,
+        /// The incoming message has no resource at that index (or it was taken already).
+        NotFound = 1,
+        /// The resource at that index is of another kind (it stays in the message).
+        WrongKind = 2,
+    }
+}
+
+abi_enum! {
+    /// The `how` of `lunatic::networking::tcp_shutdown` (`std::net::Shutdown`).
+    ShutdownHow: u32 {
+        /// No more reads.
+        Read = 0,
+        /// No more writes (the peer reads end of file).
+        Write = 1,
+        /// Neither.
+        Both = 2,
+    }
+}
+
+abi_enum! {
+    /// The first byte of an encoded socket address: its IP version.
+    SocketAddrKind: u8 {
+        /// IPv4: the first 4 address bytes are used.
+        V4 = 4,
+        /// IPv6: all 16 address bytes, the flow info and the scope id are used.
+        V6 = 6,
+    }
+}
+
+/// Bytes of one encoded socket address: the [`SocketAddrKind`] byte, the port (2 bytes), the
+/// IP address (16 bytes, network order, IPv4 in the first 4), the IPv6 flow info and scope id
+/// (4 bytes each); numbers little-endian.
+pub const SOCKET_ADDR_SIZE: usize = 27;
+
+/// Most addresses `lunatic::networking::resolve` reports for one name.
+pub const MAX_RESOLVED_ADDRS: u32 = 32;
+
+/// Encodes `addr` in the [`SOCKET_ADDR_SIZE`]-byte layout both sides read.
+#[must_use]
+pub fn encode_socket_addr(addr: &SocketAddr) -> [u8; SOCKET_ADDR_SIZE] {
+    let mut bytes = [0u8; SOCKET_ADDR_SIZE];
+    bytes[1..3].copy_from_slice(&addr.port().to_le_bytes());
+    match addr {
+        SocketAddr::V4(v4) => {
+            bytes[0] = SocketAddrKind::V4 as u8;
+            bytes[3..7].copy_from_slice(&v4.ip().octets());
+        }
+        SocketAddr::V6(v6) => {
+            bytes[0] = SocketAddrKind::V6 as u8;
+            bytes[3..19].copy_from_slice(&v6.ip().octets());
+            bytes[19..23].copy_from_slice(&v6.flowinfo().to_le_bytes());
+            bytes[23..27].copy_from_slice(&v6.scope_id().to_le_bytes());
+        }
+    }
+    bytes
+}
+
+/// Decodes an address written by [`encode_socket_addr`]; `None` if the kind byte is unknown.
+#[must_use]
+pub fn decode_socket_addr(bytes: &[u8; SOCKET_ADDR_SIZE]) -> Option<SocketAddr> {
+    let port = u16::from_le_bytes([bytes[1], bytes[2]]);
+    let word =
+        |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    match SocketAddrKind::try_from(bytes[0]).ok()? {
+        SocketAddrKind::V4 => {
+            let ip = Ipv4Addr::new(bytes[3], bytes[4], bytes[5], bytes[6]);
+            Some(SocketAddr::V4(SocketAddrV4::new(ip, port)))
+        }
+        SocketAddrKind::V6 => {
+            let mut octets = [0u8; 16];
+            octets.copy_from_slice(&bytes[3..19]);
+            let ip = Ipv6Addr::from(octets);
+            Some(SocketAddr::V6(SocketAddrV6::new(
+                ip,
+                port,
+                word(19),
+                word(23),
+            )))
+        }
+    }
+}
+
 /// Bytes of one encoded spawn parameter: the [`ParamKind`] byte, then 16 value bytes.
 pub const PARAM_SIZE: usize = 17;
 
@@ -140,5 +303,16 @@ mod tests {
         assert_eq!(RegistryStatus::try_from(9), Err(9));
         assert_eq!(ParamKind::try_from(0x7E), Ok(ParamKind::I64));
         assert_eq!(ParamKind::try_from(0x42), Err(0x42));
+    }
+
+    #[test]
+    fn socket_addresses_round_trip() {
+        for text in ["127.0.0.1:8080", "[::1]:443", "[fe80::1%3]:9", "0.0.0.0:0"] {
+            let addr: SocketAddr = text.parse().unwrap();
+            assert_eq!(decode_socket_addr(&encode_socket_addr(&addr)), Some(addr));
+        }
+        let mut garbage = [0u8; SOCKET_ADDR_SIZE];
+        garbage[0] = 5;
+        assert_eq!(decode_socket_addr(&garbage), None);
     }
 }

@@ -10,14 +10,17 @@ pub trait Sendable: Serialize + DeserializeOwned {}
 
 impl<T: Serialize + DeserializeOwned> Sendable for T {}
 
-/// Encodes `value` as message bytes.
+/// Encodes `value` as message bytes, in one pass: `bincode::serialize` would serialize
+/// twice (once to measure), and serializing a socket moves it into the message.
 ///
 /// # Panics
 /// If the value's `Serialize` implementation fails (for example a sequence of unknown
-/// length), which is a bug in that type, not a runtime condition.
+/// length, or a socket serialized outside a message), which is a bug in the caller, not a
+/// runtime condition.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
-    match bincode::serialize(value) {
-        Ok(bytes) => bytes,
+    let mut bytes = Vec::new();
+    match bincode::serialize_into(&mut bytes, value) {
+        Ok(()) => bytes,
         Err(error) => panic!("cannot serialize message: {error}"),
     }
 }

@@ -7,8 +7,9 @@
 //! | host functions | [`Config::allow_namespace`] (`module::function` prefixes) | `host function m::f is not allowed in this environment` |
 //! | file system | [`Config::preopen_dir`] | (WASI refuses other paths) |
 //!
-//! The process model itself (`lunatic::process`, `lunatic::message`, `lunatic::error`) is
-//! always allowed. A process can only create environments within its own: more memory or
+//! The process model itself (`lunatic::process`, `lunatic::message`, `lunatic::error`, and
+//! `lunatic::resource`, which passes sockets on) is always allowed; the network
+//! (`lunatic::networking`) is not, until allowed. A process can only create environments within its own: more memory or
 //! fuel, or a namespace or directory its own environment lacks, is an error.
 
 use crate::error::LunaticError;
@@ -43,8 +44,8 @@ impl Config {
     }
 
     /// Allows the host functions whose `module::function` name starts with `namespace`
-    /// (for example `wasi_snapshot_preview1::environ`, or `wasi_snapshot_preview1::` for all
-    /// of WASI).
+    /// (for example `wasi_snapshot_preview1::environ`, `wasi_snapshot_preview1::` for all
+    /// of WASI, or `lunatic::networking` for TCP, UDP and DNS).
     pub fn allow_namespace(&mut self, namespace: &str) -> &mut Self {
         self.namespaces.push(namespace.to_owned());
         self

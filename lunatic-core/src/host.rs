@@ -7,10 +7,14 @@
 //! the imports do not exist, and calling any wrapper panics.
 #![allow(unsafe_code)]
 
+use std::io;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use lunatic_abi::{
-    ParamKind, ReceiveStatus, RegistryStatus, SpawnStatus, PARAM_SIZE, WAIT_FOREVER,
+    decode_socket_addr, encode_socket_addr, IoStatus, ParamKind, ReceiveStatus, RegistryStatus,
+    ResourceKind, ResourceStatus, ShutdownHow, SpawnStatus, MAX_RESOLVED_ADDRS, PARAM_SIZE,
+    SOCKET_ADDR_SIZE, WAIT_FOREVER,
 };
 
 use crate::environment::Param;
@@ -55,6 +59,46 @@ mod message {
         fn read_data(ptr: *mut u8, len: u32) -> u32;
         fn get_tag() -> i64;
         fn signal_process() -> u64;
+    });
+}
+
+mod resource {
+    import_module!("lunatic::resource" {
+        fn drop(id: u64);
+        fn clone(id: u64) -> u64;
+        fn push_to_message(id: u64) -> u32;
+        fn take_from_message(index: u32, kind: u32, id_ptr: *mut u64) -> u32;
+    });
+}
+
+mod networking {
+    import_module!("lunatic::networking" {
+        fn resolve(
+            name_ptr: *const u8,
+            name_len: u32,
+            timeout_ms: u64,
+            addrs_ptr: *mut u8,
+            addrs_capacity: u32,
+            out_ptr: *mut u64,
+        ) -> u32;
+        fn tcp_bind(addr_ptr: *const u8, out_ptr: *mut u64) -> u32;
+        fn tcp_accept(listener: u64, addr_ptr: *mut u8, out_ptr: *mut u64) -> u32;
+        fn tcp_connect(addr_ptr: *const u8, timeout_ms: u64, out_ptr: *mut u64) -> u32;
+        fn tcp_read(stream: u64, ptr: *mut u8, len: u32, out_ptr: *mut u64) -> u32;
+        fn tcp_write(stream: u64, ptr: *const u8, len: u32, out_ptr: *mut u64) -> u32;
+        fn tcp_shutdown(stream: u64, how: u32, out_ptr: *mut u64) -> u32;
+        fn udp_bind(addr_ptr: *const u8, out_ptr: *mut u64) -> u32;
+        fn udp_connect(socket: u64, addr_ptr: *const u8, out_ptr: *mut u64) -> u32;
+        fn udp_send_to(socket: u64, ptr: *const u8, len: u32, addr_ptr: *const u8, out_ptr: *mut u64) -> u32;
+        fn udp_send(socket: u64, ptr: *const u8, len: u32, out_ptr: *mut u64) -> u32;
+        fn udp_recv_from(socket: u64, ptr: *mut u8, len: u32, addr_ptr: *mut u8, out_ptr: *mut u64) -> u32;
+        fn udp_recv(socket: u64, ptr: *mut u8, len: u32, out_ptr: *mut u64) -> u32;
+        fn local_addr(id: u64, addr_ptr: *mut u8, out_ptr: *mut u64) -> u32;
+        fn peer_addr(id: u64, addr_ptr: *mut u8, out_ptr: *mut u64) -> u32;
+        fn set_read_timeout(id: u64, timeout_ms: u64);
+        fn set_write_timeout(id: u64, timeout_ms: u64);
+        fn read_timeout(id: u64) -> u64;
+        fn write_timeout(id: u64) -> u64;
     });
 }
 
@@ -150,11 +194,18 @@ pub(crate) fn new_tag() -> i64 {
     unsafe { message::new_tag() }
 }
 
-/// Sends `data` with `tag` to `process` (dropped if it is not alive).
-pub(crate) fn send(process: u64, tag: i64, data: &[u8]) {
+/// Starts a new outgoing message with `tag` (resources are moved into it while its value
+/// is serialized), dropping an unsent one.
+pub(crate) fn create_message(tag: i64) {
+    // SAFETY: no memory is passed.
+    unsafe { message::create_data(tag, 0) }
+}
+
+/// Appends `data` to the outgoing message and sends it to `process` (dropped if it is not
+/// alive).
+pub(crate) fn write_and_send(process: u64, data: &[u8]) {
     // SAFETY: `data` is a live slice for the duration of the calls.
     unsafe {
-        message::create_data(tag, data.len() as u64);
         message::write_data(data.as_ptr(), len32(data.len()));
         message::send(process);
     }
@@ -495,4 +546,239 @@ extern "C" fn lunatic_spawn_entry(trampoline: i32, user: i32) {
     // `fn(usize)` of this same module.
     let trampoline = unsafe { std::mem::transmute::<usize, fn(usize)>(trampoline as u32 as usize) };
     trampoline(user as u32 as usize);
+}
+
+/// Closes this process's handle `id` to a resource.
+pub(crate) fn drop_resource(id: u64) {
+    // SAFETY: no memory is passed.
+    unsafe { resource::drop(id) }
+}
+
+/// A second handle to resource `id`.
+pub(crate) fn clone_resource(id: u64) -> u64 {
+    // SAFETY: no memory is passed.
+    unsafe { resource::clone(id) }
+}
+
+/// Moves resource `id` into the outgoing message; its index there.
+pub(crate) fn push_resource(id: u64) -> u32 {
+    // SAFETY: no memory is passed.
+    unsafe { resource::push_to_message(id) }
+}
+
+/// Takes resource `index` of the incoming message, if it is a `kind`; its new id.
+pub(crate) fn take_resource(index: u32, kind: ResourceKind) -> Result<u64, ResourceStatus> {
+    let mut id = 0u64;
+    // SAFETY: `id` is a live u64.
+    let status = unsafe { resource::take_from_message(index, kind as u32, &mut id) };
+    match ResourceStatus::try_from(status) {
+        Ok(ResourceStatus::Taken) => Ok(id),
+        Ok(other) => Err(other),
+        Err(other) => {
+            panic!("lunatic::resource::take_from_message returned unknown status {other}")
+        }
+    }
+}
+
+/// The value a `lunatic::networking` call wrote, or the I/O error it reported.
+fn io_result(status: u32, out: u64, function: &str) -> io::Result<u64> {
+    match IoStatus::try_from(status) {
+        Ok(IoStatus::Done) => Ok(out),
+        Ok(status) => {
+            let LunaticError::Host(message) = take_error(out);
+            Err(io::Error::new(crate::net::error_kind(status), message))
+        }
+        Err(other) => panic!("lunatic::networking::{function} returned unknown status {other}"),
+    }
+}
+
+/// An address record read back from guest memory the host wrote.
+fn read_addr(record: &[u8; SOCKET_ADDR_SIZE], function: &str) -> SocketAddr {
+    decode_socket_addr(record)
+        .unwrap_or_else(|| panic!("lunatic::networking::{function} wrote a malformed address"))
+}
+
+/// The addresses `name` (`host:port`) resolves to.
+pub(crate) fn resolve(name: &str, timeout_ms: u64) -> io::Result<Vec<SocketAddr>> {
+    let mut records = vec![[0u8; SOCKET_ADDR_SIZE]; MAX_RESOLVED_ADDRS as usize];
+    let mut out = 0u64;
+    // SAFETY: `name` is a live slice; `records` holds MAX_RESOLVED_ADDRS records, the most
+    // the host writes; `out` is a live u64.
+    let status = unsafe {
+        networking::resolve(
+            name.as_ptr(),
+            len32(name.len()),
+            timeout_ms,
+            records.as_mut_ptr().cast::<u8>(),
+            MAX_RESOLVED_ADDRS,
+            &mut out,
+        )
+    };
+    let count = io_result(status, out, "resolve")? as usize;
+    Ok(records[..count.min(records.len())]
+        .iter()
+        .map(|record| read_addr(record, "resolve"))
+        .collect())
+}
+
+/// Binds a TCP listener; its id.
+pub(crate) fn tcp_bind(addr: &SocketAddr) -> io::Result<u64> {
+    let record = encode_socket_addr(addr);
+    let mut out = 0u64;
+    // SAFETY: `record` and `out` are live.
+    let status = unsafe { networking::tcp_bind(record.as_ptr(), &mut out) };
+    io_result(status, out, "tcp_bind")
+}
+
+/// Waits for a connection on `listener`; the stream's id and the peer.
+pub(crate) fn tcp_accept(listener: u64) -> io::Result<(u64, SocketAddr)> {
+    let mut record = [0u8; SOCKET_ADDR_SIZE];
+    let mut out = 0u64;
+    // SAFETY: `record` and `out` are live and of the sizes the host writes.
+    let status = unsafe { networking::tcp_accept(listener, record.as_mut_ptr(), &mut out) };
+    let id = io_result(status, out, "tcp_accept")?;
+    Ok((id, read_addr(&record, "tcp_accept")))
+}
+
+/// Connects to `addr`; the stream's id.
+pub(crate) fn tcp_connect(addr: &SocketAddr, timeout_ms: u64) -> io::Result<u64> {
+    let record = encode_socket_addr(addr);
+    let mut out = 0u64;
+    // SAFETY: `record` and `out` are live.
+    let status = unsafe { networking::tcp_connect(record.as_ptr(), timeout_ms, &mut out) };
+    io_result(status, out, "tcp_connect")
+}
+
+/// Reads from `stream` into `buf`.
+pub(crate) fn tcp_read(stream: u64, buf: &mut [u8]) -> io::Result<usize> {
+    let mut out = 0u64;
+    // SAFETY: the host writes at most `buf.len()` bytes into `buf`.
+    let status =
+        unsafe { networking::tcp_read(stream, buf.as_mut_ptr(), len32(buf.len()), &mut out) };
+    io_result(status, out, "tcp_read").map(|n| n as usize)
+}
+
+/// Writes some of `buf` to `stream`.
+pub(crate) fn tcp_write(stream: u64, buf: &[u8]) -> io::Result<usize> {
+    let mut out = 0u64;
+    // SAFETY: `buf` is a live slice; `out` a live u64.
+    let status = unsafe { networking::tcp_write(stream, buf.as_ptr(), len32(buf.len()), &mut out) };
+    io_result(status, out, "tcp_write").map(|n| n as usize)
+}
+
+/// Shuts down part of `stream`.
+pub(crate) fn tcp_shutdown(stream: u64, how: ShutdownHow) -> io::Result<()> {
+    let mut out = 0u64;
+    // SAFETY: `out` is a live u64.
+    let status = unsafe { networking::tcp_shutdown(stream, how as u32, &mut out) };
+    io_result(status, out, "tcp_shutdown").map(|_| ())
+}
+
+/// Binds a UDP socket; its id.
+pub(crate) fn udp_bind(addr: &SocketAddr) -> io::Result<u64> {
+    let record = encode_socket_addr(addr);
+    let mut out = 0u64;
+    // SAFETY: `record` and `out` are live.
+    let status = unsafe { networking::udp_bind(record.as_ptr(), &mut out) };
+    io_result(status, out, "udp_bind")
+}
+
+/// Sets the peer of UDP socket `socket`.
+pub(crate) fn udp_connect(socket: u64, addr: &SocketAddr) -> io::Result<()> {
+    let record = encode_socket_addr(addr);
+    let mut out = 0u64;
+    // SAFETY: `record` and `out` are live.
+    let status = unsafe { networking::udp_connect(socket, record.as_ptr(), &mut out) };
+    io_result(status, out, "udp_connect").map(|_| ())
+}
+
+/// Sends `buf` as one datagram to `to`, or to the connected peer when `None`.
+pub(crate) fn udp_send(socket: u64, buf: &[u8], to: Option<&SocketAddr>) -> io::Result<usize> {
+    let mut out = 0u64;
+    let status = match to {
+        Some(addr) => {
+            let record = encode_socket_addr(addr);
+            // SAFETY: `buf`, `record` and `out` are live.
+            unsafe {
+                networking::udp_send_to(
+                    socket,
+                    buf.as_ptr(),
+                    len32(buf.len()),
+                    record.as_ptr(),
+                    &mut out,
+                )
+            }
+        }
+        // SAFETY: `buf` and `out` are live.
+        None => unsafe { networking::udp_send(socket, buf.as_ptr(), len32(buf.len()), &mut out) },
+    };
+    io_result(status, out, "udp_send").map(|n| n as usize)
+}
+
+/// Receives one datagram into `buf`, and its sender.
+pub(crate) fn udp_recv_from(socket: u64, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+    let mut record = [0u8; SOCKET_ADDR_SIZE];
+    let mut out = 0u64;
+    // SAFETY: the host writes at most `buf.len()` bytes into `buf`, one record, one u64.
+    let status = unsafe {
+        networking::udp_recv_from(
+            socket,
+            buf.as_mut_ptr(),
+            len32(buf.len()),
+            record.as_mut_ptr(),
+            &mut out,
+        )
+    };
+    let count = io_result(status, out, "udp_recv_from")? as usize;
+    Ok((count, read_addr(&record, "udp_recv_from")))
+}
+
+/// Receives one datagram from the connected peer into `buf`.
+pub(crate) fn udp_recv(socket: u64, buf: &mut [u8]) -> io::Result<usize> {
+    let mut out = 0u64;
+    // SAFETY: the host writes at most `buf.len()` bytes into `buf`.
+    let status =
+        unsafe { networking::udp_recv(socket, buf.as_mut_ptr(), len32(buf.len()), &mut out) };
+    io_result(status, out, "udp_recv").map(|n| n as usize)
+}
+
+/// The local (`peer == false`) or peer address of socket `id`.
+pub(crate) fn socket_addr(id: u64, peer: bool) -> io::Result<SocketAddr> {
+    let mut record = [0u8; SOCKET_ADDR_SIZE];
+    let mut out = 0u64;
+    // SAFETY: `record` and `out` are live and of the sizes the host writes.
+    let status = unsafe {
+        if peer {
+            networking::peer_addr(id, record.as_mut_ptr(), &mut out)
+        } else {
+            networking::local_addr(id, record.as_mut_ptr(), &mut out)
+        }
+    };
+    io_result(status, out, "local_addr")?;
+    Ok(read_addr(&record, "local_addr"))
+}
+
+/// Sets the read (`write == false`) or write timeout of socket `id`, in milliseconds
+/// ([`WAIT_FOREVER`]: none).
+pub(crate) fn set_timeout(id: u64, write: bool, timeout_ms: u64) {
+    // SAFETY: no memory is passed.
+    unsafe {
+        if write {
+            networking::set_write_timeout(id, timeout_ms);
+        } else {
+            networking::set_read_timeout(id, timeout_ms);
+        }
+    }
+}
+
+/// The read (`write == false`) or write timeout of socket `id`, in milliseconds.
+pub(crate) fn timeout(id: u64, write: bool) -> u64 {
+    // SAFETY: no memory is passed.
+    unsafe {
+        if write {
+            networking::write_timeout(id)
+        } else {
+            networking::read_timeout(id)
+        }
+    }
 }

@@ -13,6 +13,7 @@
 //! | [`registry`] | VM-wide names for processes, with typed lookup |
 //! | [`Environment`], [`Config`], [`ThisModule`], [`Module`] | limits on memory, compute and host functions; loading other wasm modules |
 //! | [`Message`], [`Signal`] | what a process that traps link deaths receives |
+//! | [`net`] | TCP, UDP and DNS; sockets move between processes inside messages |
 //! | [`LunaticError`], [`ReceiveError`] | what can go wrong |
 
 mod codec;
@@ -20,12 +21,15 @@ mod environment;
 mod error;
 mod host;
 mod mailbox;
+pub mod net;
 pub mod process;
 pub mod registry;
 mod request;
+mod resource;
 mod tag;
 #[doc(hidden)]
 pub mod testing;
+mod transfer;
 
 pub use codec::Sendable;
 pub use environment::{Config, Environment, Module, Param, ThisModule};

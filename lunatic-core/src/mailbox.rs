@@ -8,7 +8,7 @@
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use crate::codec::{decode, Sendable};
+use crate::codec::Sendable;
 use crate::error::ReceiveError;
 use crate::host::{self, Received};
 use crate::process::ProcessId;
@@ -102,7 +102,7 @@ pub(crate) enum Incoming<M> {
 pub(crate) fn receive_raw<M: Sendable>(tags: &[Tag], timeout: Option<Duration>) -> Incoming<M> {
     match host::receive(tags, timeout) {
         Received::TimedOut => Incoming::Data(Err(ReceiveError::Timeout)),
-        Received::Data => Incoming::Data(decode(&host::message_data())),
+        Received::Data => Incoming::Data(crate::transfer::decode_incoming()),
         Received::Signal => Incoming::Signal(EndNotice::read_incoming()),
         Received::Down => Incoming::Down(EndNotice::read_incoming()),
     }

@@ -18,7 +18,7 @@ use std::time::Duration;
 use lunatic_abi::NO_LINK;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::codec::{decode, encode, Sendable};
+use crate::codec::Sendable;
 use crate::error::LunaticError;
 use crate::error::ReceiveError;
 use crate::host::{self, Entry};
@@ -166,7 +166,7 @@ impl<M: Sendable> Process<M> {
     /// # Panics
     /// If `M`'s `Serialize` implementation fails.
     pub fn tag_send(&self, tag: Tag, message: M) {
-        host::send(self.id.local, tag.id(), &encode(&message));
+        crate::transfer::send(self.id.local, tag.id(), &message);
     }
 }
 
@@ -283,7 +283,7 @@ impl<C: Sendable, M: Sendable> Entry for fn(C, Mailbox<M>) {
         // The parent sends the context right after the spawn, before anyone else can know
         // this process exists, so it is the first message.
         let context = match host::receive(&[], None) {
-            host::Received::Data => decode::<C>(&host::message_data()),
+            host::Received::Data => crate::transfer::decode_incoming::<C>(),
             _ => panic!("the spawn context did not arrive"),
         };
         match context {
@@ -366,7 +366,7 @@ impl Spawner {
     ) -> Result<Process<M>, LunaticError> {
         let child: Process<M> = host::spawn_entry(link.id(), self.module, entry)
             .map(|id| Process::from_id(ProcessId::local(id)))?;
-        host::send(child.id.local, NO_LINK, &encode(&context));
+        crate::transfer::send(child.id.local, NO_LINK, &context);
         Ok(child)
     }
 

@@ -8,19 +8,21 @@
 //! | namespaces (`module::name` prefixes) | import stubs that trap | dies with "host function `m::n` is not allowed in this environment" |
 //! | preopened directories | WASI | sees only those |
 //!
-//! `lunatic::error`, `lunatic::message` and `lunatic::process` are the process model itself
-//! and always allowed; everything else (WASI, `lunatic::registry`, `lunatic::environment`,
-//! networking) must be allowed by a namespace.
+//! `lunatic::error`, `lunatic::message`, `lunatic::process` and `lunatic::resource` are the
+//! process model itself and always allowed (a process may pass on or close a socket it was
+//! given); everything else (WASI, `lunatic::registry`, `lunatic::environment`,
+//! `lunatic::networking`) must be allowed by a namespace.
 
 use std::path::{Component, Path};
 
 use crate::wasi::Preopen;
 
 /// Host modules every environment allows: without them a process cannot even start.
-const ALWAYS_ALLOWED: [&str; 3] = [
+const ALWAYS_ALLOWED: [&str; 4] = [
     "lunatic::error::",
     "lunatic::message::",
     "lunatic::process::",
+    "lunatic::resource::",
 ];
 
 /// The limits of an environment.
@@ -179,6 +181,10 @@ mod tests {
         assert!(!env.allows("wasi_snapshot_preview1", "fd_write"));
         assert!(env.allows("lunatic::process", "spawn"));
         assert!(!env.allows("lunatic::registry", "lookup"));
+        assert!(!env.allows("lunatic::networking", "tcp_bind"));
+        assert!(env.allows("lunatic::resource", "drop"));
+        let net = config(1 << 20, None, &["lunatic::networking"]);
+        assert!(net.allows("lunatic::networking", "tcp_connect"));
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //! | [`environment`] | limits of memory, fuel, host functions and directories |
 //! | [`process`] | ids, mailboxes, links, monitors, death reasons, the process table |
 //! | [`registry`] | VM-wide names for processes |
+//! | [`resource`] | sockets a process holds by id, and moves to others in messages |
+//! | [`net`] | sockets and the waiting I/O on them (tokio) |
 //! | `host` | the host ABI guests import (documented function by function) |
 //! | [`wasi`] | what WASI shows a process: arguments, environment, output routing, directories |
 //! | [`testing`] | the test runner for programs with `#[lunatic::test]` |
@@ -24,9 +26,11 @@ mod engine;
 pub mod environment;
 mod host;
 mod limits;
+pub mod net;
 pub mod process;
 pub mod program;
 pub mod registry;
+pub mod resource;
 pub mod runtime;
 pub mod state;
 pub mod testing;

@@ -10,6 +10,7 @@ use crate::environment::Environment;
 use crate::limits::MemoryLimit;
 use crate::process::{Message, ProcessHandle};
 use crate::program::Program;
+use crate::resource::{MessageResources, ResourceTable};
 use crate::runtime::Runtime;
 use crate::wasi::ProcessIo;
 
@@ -18,14 +19,16 @@ use crate::wasi::ProcessIo;
 /// without bound).
 const MAX_HANDLES: usize = 10_000;
 
-/// A message being written by the guest, not sent yet.
+/// A message being written by the guest, not sent yet. Resources moved into it are closed
+/// if it is never sent (dropped with it).
 #[derive(Debug, Default)]
 pub(crate) struct Outgoing {
     pub(crate) tag: i64,
     pub(crate) data: Vec<u8>,
+    pub(crate) resources: MessageResources,
 }
 
-/// Things handed to the guest by id: errors, environments, modules. Ids are local to the
+/// Things handed to the guest by id: errors, environments, modules, resources. Ids are local to the
 /// process (a capability: another process cannot use them), and everything is dropped with
 /// the process.
 #[derive(Debug)]
@@ -66,6 +69,11 @@ impl<T> HandleTable<T> {
     pub(crate) fn remove(&mut self, id: u64) -> bool {
         self.items.remove(&id).is_some()
     }
+
+    /// Takes item `id` out of the table.
+    pub(crate) fn take(&mut self, id: u64) -> Option<T> {
+        self.items.remove(&id)
+    }
 }
 
 /// Everything a process's host calls need; owned by its `Store`.
@@ -81,6 +89,8 @@ pub struct ProcessState {
     pub(crate) errors: HandleTable<String>,
     pub(crate) environments: HandleTable<Arc<Environment>>,
     pub(crate) modules: HandleTable<Arc<Program>>,
+    /// Sockets the process holds (closed when it ends: they are dropped with the store).
+    pub(crate) resources: ResourceTable,
     /// The program this process runs (its module, in its environment).
     pub(crate) program: Arc<Program>,
     pub(crate) limits: MemoryLimit,
@@ -108,6 +118,7 @@ impl ProcessState {
             errors: HandleTable::default(),
             environments: HandleTable::default(),
             modules: HandleTable::default(),
+            resources: ResourceTable::default(),
             program,
             limits,
             panic_message: None,

@@ -2,6 +2,7 @@
 //! `lunatic` binary, with a time limit, capturing what they print.
 #![allow(dead_code, unreachable_pub)]
 
+pub(crate) mod background;
 pub(crate) mod guests;
 
 use std::io::Read;

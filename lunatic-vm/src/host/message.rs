@@ -8,19 +8,24 @@
 //! | function | parameters | returns | traps when |
 //! |---|---|---|---|
 //! | `new_tag` | | `i64`: a tag unique in this VM, never 0 | never |
-//! | `create_data` | `tag: i64, capacity: u64` | nothing: starts a new outgoing message, dropping an unsent one; `capacity` is a size hint | never |
+//! | `create_data` | `tag: i64, capacity: u64` | nothing: starts a new outgoing message, dropping an unsent one (and closing the resources moved into it); `capacity` is a size hint | never |
 //! | `write_data` | `ptr: u32, len: u32` | `u32`: bytes appended | no outgoing message; range outside memory; message over [`MAX_MESSAGE_SIZE`] |
-//! | `send` | `process: u64` | nothing: the message goes to `process`, or is dropped if it is not alive | no outgoing message |
+//! | `send` | `process: u64` | nothing: the message (bytes and resources) goes to `process`, or is dropped if it is not alive | no outgoing message |
 //! | `receive` | `tags_ptr: u32, tags_len: u32, timeout_ms: u64` | [`ReceiveStatus`]: data, signal, down notice or timeout | range outside memory; more than 1024 tags; the process is killed while it waits (it ends) |
 //! | `data_size` | | `u64`: bytes of the incoming message | no incoming message |
 //! | `read_data` | `ptr: u32, len: u32` | `u32`: bytes copied, `min(len, size)` | no incoming message; range outside memory |
 //! | `get_tag` | | `i64`: the incoming message's tag | no incoming message |
 //! | `signal_process` | | `u64`: the process whose end the incoming signal or down notice reports | the incoming message is neither |
 //!
-//! `receive` takes the first queued message whose tag is one of the `tags_len` `i64` tags at
-//! `tags_ptr` (any message when `tags_len` is 0) and waits up to `timeout_ms` milliseconds
-//! ([`WAIT_FOREVER`]: no limit) for one. Only the calling process is suspended. The data of
+//! `receive` drops the previous incoming message, then takes the first queued message whose
+//! tag is one of the `tags_len` `i64` tags at `tags_ptr` (any message when `tags_len` is 0)
+//! and waits up to `timeout_ms` milliseconds ([`WAIT_FOREVER`]: no limit) for one. Only the calling process is suspended. The data of
 //! a signal or a down notice is the ended process's reason, as UTF-8 text.
+//!
+//! Resources (sockets) travel with a message: `lunatic::resource::push_to_message` moves one
+//! into the outgoing message, `lunatic::resource::take_from_message` takes one out of the
+//! incoming message. Resources nobody takes close when the message is dropped: when the
+//! next message is received, or when the receiver ends.
 
 use std::time::Duration;
 
@@ -29,7 +34,7 @@ use wasmtime::{bail, format_err};
 use wasmtime::{AsContextMut as _, Caller, Linker};
 
 use super::memory;
-use crate::process::{Message, MessageKind};
+use crate::process::{Message, MessageData, MessageKind};
 use crate::state::{Outgoing, ProcessState};
 
 const MODULE: &str = "lunatic::message";
@@ -63,6 +68,7 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
             caller.data_mut().outgoing = Some(Outgoing {
                 tag,
                 data: Vec::with_capacity(capacity),
+                resources: Default::default(),
             });
         },
     )?;
@@ -76,16 +82,15 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
                 .outgoing
                 .take()
                 .ok_or_else(|| format_err!("{MODULE}::send: no message was created"))?;
-            let woke = state
-                .runtime
-                .processes()
-                .get(process)
-                .is_some_and(|target| {
-                    target.mailbox().push(Message {
-                        tag: outgoing.tag,
-                        kind: MessageKind::Data(outgoing.data),
-                    })
-                });
+            let woke = state.runtime.processes().get(process).is_some_and(|target| {
+                target.mailbox().push(Message {
+                    tag: outgoing.tag,
+                    kind: MessageKind::Data(MessageData {
+                        bytes: outgoing.data,
+                        resources: outgoing.resources,
+                    }),
+                })
+            });
             if woke {
                 // Let the woken process run soon: the scheduler put it in this worker's
                 // next-task slot, which no other worker may take, so without a yield it
@@ -171,6 +176,9 @@ async fn receive(
         .map(|chunk| i64::from_le_bytes(chunk.try_into().unwrap_or_default()))
         .collect();
     let timeout = (timeout_ms != WAIT_FOREVER).then(|| Duration::from_millis(timeout_ms));
+    // The guest is done with the previous message: drop it now, so that resources it did
+    // not take (a message that did not deserialize) close at once, not at the next arrival.
+    caller.data_mut().incoming = None;
     let handle = std::sync::Arc::clone(&caller.data().handle);
     let received = handle
         .mailbox()

@@ -5,8 +5,10 @@
 //! | `lunatic::environment` | `environment` | environments with limits, and modules added to them |
 //! | `lunatic::error` | [`error`] | read and drop errors other calls returned by id |
 //! | `lunatic::message` | [`message`] | build, send and receive messages; tags |
+//! | `lunatic::networking` | `networking` | TCP, UDP and DNS; sockets are resources |
 //! | `lunatic::process` | [`process`] | spawn, link, monitor, kill, sleep, identity |
 //! | `lunatic::registry` | `registry` | VM-wide names for processes |
+//! | `lunatic::resource` | `resource` | drop and clone resource handles; move them through messages |
 //! | `wasi_snapshot_preview1` | `wasmtime-wasi` | standard streams, args, env, clocks, random, exit |
 //!
 //! Conventions: pointers and lengths are `u32` offsets into the caller's exported `memory`;
@@ -18,8 +20,10 @@ mod environment;
 pub(crate) mod error;
 mod memory;
 pub(crate) mod message;
+mod networking;
 pub(crate) mod process;
 mod registry;
+mod resource;
 
 use wasmtime::{Engine, Linker};
 
@@ -37,5 +41,7 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<ProcessState>> 
     message::register(&mut linker)?;
     process::register(&mut linker)?;
     registry::register(&mut linker)?;
+    resource::register(&mut linker)?;
+    networking::register(&mut linker)?;
     Ok(linker)
 }

@@ -8,12 +8,23 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::{DeathReason, ProcessId};
+use crate::resource::MessageResources;
+
+/// What a process sent: the guest's serialized value, and the resources (sockets) moved
+/// into the message, which the bytes refer to by index.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct MessageData {
+    /// The serialized value.
+    pub bytes: Vec<u8>,
+    /// Resources travelling with it; those the receiver does not take are dropped with it.
+    pub resources: MessageResources,
+}
 
 /// What a message carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum MessageKind {
-    /// Bytes a process sent (the guest's serialized value).
-    Data(Vec<u8>),
+    /// Data a process sent.
+    Data(MessageData),
     /// A linked process died abnormally, delivered to a process that traps link deaths.
     LinkDied {
         /// The process that died.
@@ -31,7 +42,7 @@ pub enum MessageKind {
 }
 
 /// One entry of a mailbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Message {
     /// The tag selective receive matches on (the link's tag for a signal).
     pub tag: i64,
@@ -44,7 +55,7 @@ impl Message {
     #[must_use]
     pub fn bytes(&self) -> &[u8] {
         match &self.kind {
-            MessageKind::Data(data) => data,
+            MessageKind::Data(data) => &data.bytes,
             MessageKind::LinkDied { reason, .. } | MessageKind::ProcessDown { reason, .. } => {
                 reason.as_bytes()
             }
@@ -229,6 +240,19 @@ impl Mailbox {
         }
     }
 
+    /// Waits until the owner is asked to die, and returns the reason: for host calls that
+    /// wait on something else (a socket) yet must end at once when the process is killed.
+    /// A message pushed meanwhile only wakes it to look again (the next receive scans the
+    /// queue anyway).
+    pub async fn wait_for_death(&self) -> DeathReason {
+        loop {
+            if let Some(reason) = self.pending_death() {
+                return reason;
+            }
+            self.notify.notified().await;
+        }
+    }
+
     /// Waits until `duration` has passed or the owner is asked to die.
     ///
     /// # Errors
@@ -245,7 +269,7 @@ impl Mailbox {
             {
                 return Ok(());
             }
-            // Woken by a push (the next receive scans the queue anyway) or a kill.
+            // Woken by a kill, or by a permit a push left behind.
         }
     }
 }
@@ -257,7 +281,10 @@ mod tests {
     fn data(tag: i64, byte: u8) -> Message {
         Message {
             tag,
-            kind: MessageKind::Data(vec![byte]),
+            kind: MessageKind::Data(MessageData {
+                bytes: vec![byte],
+                resources: MessageResources::default(),
+            }),
         }
     }
 

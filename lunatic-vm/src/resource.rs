@@ -1,0 +1,149 @@
+//! Resources: host objects (sockets) a process holds by id and can move to another process
+//! inside a message.
+//!
+//! A process's [`ResourceTable`] owns its resources; its ids are the process's own
+//! (capabilities, like environment ids). Sending moves a resource out of the table into the
+//! outgoing message's [`MessageResources`]; the receiver takes it into its own table while
+//! it deserializes the message. Whatever nobody takes is dropped with the message, and a
+//! table is dropped with its process's `Store`: a socket is closed when its last handle
+//! goes, never leaked.
+
+use std::sync::Arc;
+
+use lunatic_abi::ResourceKind;
+use tokio::net::TcpListener;
+
+use crate::net::{TcpStreamResource, UdpSocketResource};
+use crate::state::HandleTable;
+
+/// One resource. Handles are reference-counted so that `lunatic::resource::clone` can give
+/// a second handle to the same socket (std's `try_clone`); the socket closes with the last.
+#[derive(Debug, Clone)]
+pub enum Resource {
+    /// A connected TCP stream.
+    TcpStream(Arc<TcpStreamResource>),
+    /// A listening TCP socket.
+    TcpListener(Arc<TcpListener>),
+    /// A UDP socket.
+    UdpSocket(Arc<UdpSocketResource>),
+}
+
+impl Resource {
+    /// What the resource is.
+    #[must_use]
+    pub fn kind(&self) -> ResourceKind {
+        match self {
+            Self::TcpStream(_) => ResourceKind::TcpStream,
+            Self::TcpListener(_) => ResourceKind::TcpListener,
+            Self::UdpSocket(_) => ResourceKind::UdpSocket,
+        }
+    }
+
+    /// Whether both are handles to the same socket.
+    #[must_use]
+    pub fn same_as(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::TcpStream(a), Self::TcpStream(b)) => Arc::ptr_eq(a, b),
+            (Self::TcpListener(a), Self::TcpListener(b)) => Arc::ptr_eq(a, b),
+            (Self::UdpSocket(a), Self::UdpSocket(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+/// The resources one process holds, by id.
+pub(crate) type ResourceTable = HandleTable<Resource>;
+
+/// Why [`MessageResources::take`] gave nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TakeError {
+    /// No resource at that index, or it was taken already.
+    NotFound,
+    /// The resource there is of another kind; it stays in the message.
+    WrongKind,
+}
+
+/// The resources travelling in one message, by index (the guest serializes the index in
+/// the message's bytes). Taking one leaves its slot empty, so indices stay stable.
+#[derive(Debug, Default)]
+pub struct MessageResources {
+    slots: Vec<Option<Resource>>,
+}
+
+impl MessageResources {
+    /// Adds `resource`; returns its index.
+    pub fn push(&mut self, resource: Resource) -> u32 {
+        self.slots.push(Some(resource));
+        // A process holds at most `MAX_HANDLES` resources, so the count fits easily.
+        u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
+    }
+
+    /// Takes the resource at `index` if it is of `kind`.
+    ///
+    /// # Errors
+    /// There is none at `index` (any more), or it is of another kind.
+    pub fn take(&mut self, index: u32, kind: ResourceKind) -> Result<Resource, TakeError> {
+        let slot = self
+            .slots
+            .get_mut(index as usize)
+            .ok_or(TakeError::NotFound)?;
+        match slot {
+            None => Err(TakeError::NotFound),
+            Some(resource) if resource.kind() != kind => Err(TakeError::WrongKind),
+            Some(_) => slot.take().ok_or(TakeError::NotFound),
+        }
+    }
+
+    /// How many resources were put in (taken ones included).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether the message carries no resources.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+}
+
+impl PartialEq for MessageResources {
+    /// Equal when both hold handles to the same sockets in the same slots.
+    fn eq(&self, other: &Self) -> bool {
+        self.slots.len() == other.slots.len()
+            && self.slots.iter().zip(&other.slots).all(|pair| match pair {
+                (Some(a), Some(b)) => a.same_as(b),
+                (None, None) => true,
+                _ => false,
+            })
+    }
+}
+
+impl Eq for MessageResources {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn taking_checks_index_and_kind_and_empties_the_slot() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut resources = MessageResources::default();
+        let index = resources.push(Resource::TcpListener(Arc::new(listener)));
+        assert_eq!(index, 0);
+        assert_eq!(
+            resources.take(0, ResourceKind::TcpStream).unwrap_err(),
+            TakeError::WrongKind
+        );
+        assert!(resources.take(0, ResourceKind::TcpListener).is_ok());
+        assert_eq!(
+            resources.take(0, ResourceKind::TcpListener).unwrap_err(),
+            TakeError::NotFound
+        );
+        assert_eq!(
+            resources.take(7, ResourceKind::TcpListener).unwrap_err(),
+            TakeError::NotFound
+        );
+        assert_eq!(resources.len(), 1);
+    }
+}
