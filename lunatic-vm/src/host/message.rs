@@ -82,15 +82,19 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
                 .outgoing
                 .take()
                 .ok_or_else(|| format_err!("{MODULE}::send: no message was created"))?;
-            let woke = state.runtime.processes().get(process).is_some_and(|target| {
-                target.mailbox().push(Message {
-                    tag: outgoing.tag,
-                    kind: MessageKind::Data(MessageData {
-                        bytes: outgoing.data,
-                        resources: outgoing.resources,
-                    }),
-                })
-            });
+            let woke = state
+                .runtime
+                .processes()
+                .get(process)
+                .is_some_and(|target| {
+                    target.mailbox().push(Message {
+                        tag: outgoing.tag,
+                        kind: MessageKind::Data(MessageData {
+                            bytes: outgoing.data,
+                            resources: outgoing.resources,
+                        }),
+                    })
+                });
             if woke {
                 // Let the woken process run soon: the scheduler put it in this worker's
                 // next-task slot, which no other worker may take, so without a yield it
