@@ -10,6 +10,9 @@ pub trait Sendable: Serialize + DeserializeOwned {}
 
 impl<T: Serialize + DeserializeOwned> Sendable for T {}
 
+/// Bytes set aside for a message before encoding it.
+const SMALL_MESSAGE: usize = 64;
+
 /// Encodes `value` as message bytes, in one pass: `bincode::serialize` would serialize
 /// twice (once to measure), and serializing a socket moves it into the message.
 ///
@@ -18,7 +21,8 @@ impl<T: Serialize + DeserializeOwned> Sendable for T {}
 /// length, or a socket serialized outside a message), which is a bug in the caller, not a
 /// runtime condition.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
-    let mut bytes = Vec::new();
+    // Most messages are small: one allocation instead of a few doublings.
+    let mut bytes = Vec::with_capacity(SMALL_MESSAGE);
     match bincode::serialize_into(&mut bytes, value) {
         Ok(()) => bytes,
         Err(error) => panic!("cannot serialize message: {error}"),

@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use lunatic_abi::{ReceiveStatus, MAX_MESSAGE_SIZE, WAIT_FOREVER};
 use wasmtime::{bail, format_err};
-use wasmtime::{AsContextMut as _, Caller, Linker};
+use wasmtime::{Caller, Linker};
 
 use super::memory;
 use crate::process::{Message, MessageData, MessageKind};
@@ -82,24 +82,14 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
                 .outgoing
                 .take()
                 .ok_or_else(|| format_err!("{MODULE}::send: no message was created"))?;
-            let woke = state
-                .runtime
-                .processes()
-                .get(process)
-                .is_some_and(|target| {
-                    target.mailbox().push(Message {
-                        tag: outgoing.tag,
-                        kind: MessageKind::Data(MessageData {
-                            bytes: outgoing.data,
-                            resources: outgoing.resources,
-                        }),
-                    })
+            if let Some(target) = state.runtime.processes().get(process) {
+                target.mailbox().push(Message {
+                    tag: outgoing.tag,
+                    kind: MessageKind::Data(MessageData {
+                        bytes: outgoing.data,
+                        resources: outgoing.resources,
+                    }),
                 });
-            if woke {
-                // Let the woken process run soon: the scheduler put it in this worker's
-                // next-task slot, which no other worker may take, so without a yield it
-                // would wait out the sender's time slice while other workers idle.
-                caller.as_context_mut().set_epoch_deadline(0);
             }
             Ok(())
         },

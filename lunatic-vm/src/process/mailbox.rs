@@ -63,11 +63,9 @@ impl Message {
     }
 }
 
-/// Messages pushed by other processes and not yet seen by the owner, and the owner's
-/// fate. Senders take this lock once per message; the owner once per batch.
 #[derive(Debug, Default)]
-struct Inbox {
-    messages: Vec<Message>,
+struct Queue {
+    messages: VecDeque<Message>,
     death: Option<DeathReason>,
     closed: bool,
 }
@@ -76,59 +74,42 @@ struct Inbox {
 ///
 /// Only the owning process receives; anyone may push. A pending death (a kill, or a link
 /// death the owner does not trap) wakes the owner, which then ends with that reason.
-///
-/// Two queues keep senders and the receiver off each other's cache lines: senders append
-/// to the `inbox`; the owner moves the whole inbox into its own `queue` when it has nothing
-/// matching left, and scans only that. Senders wake the owner only when it waits.
 #[derive(Debug, Default)]
 pub struct Mailbox {
-    inbox: Mutex<Inbox>,
-    /// Messages the owner has taken from the inbox, oldest first. Only the owner (and its
-    /// death) touches it, so its lock is never contended.
-    queue: Mutex<VecDeque<Message>>,
+    queue: Mutex<Queue>,
     notify: Notify,
-    /// The owner is about to wait, or waits: a push must wake it.
-    waiting: AtomicBool,
     death_pending: AtomicBool,
 }
 
-/// Locks `mutex`, ignoring poisoning: every critical section here is a single push, swap,
-/// remove or take, so a panic cannot leave the data half-changed.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 impl Mailbox {
-    /// Queues a message and wakes the owner if it waits; a closed mailbox (dead owner)
-    /// drops it. Returns whether the owner was woken.
-    pub fn push(&self, message: Message) -> bool {
-        let mut inbox = lock(&self.inbox);
-        if inbox.closed {
-            return false;
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        // A panic while the lock is held cannot leave the queue half-changed (every
+        // critical section is a single push, remove or take), so poisoning is ignored.
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Queues a message and wakes the owner; a closed mailbox (dead owner) drops it.
+    pub fn push(&self, message: Message) {
+        let mut queue = self.queue();
+        if queue.closed {
+            return;
         }
-        inbox.messages.push(message);
-        drop(inbox);
-        // Pairs with `receive`: it sets `waiting` before its last look at the inbox, so
-        // either it sees this message or this sees `waiting` (and `notify_one` leaves a
-        // permit if it has not started to wait yet).
-        let woke = self.waiting.swap(false, Ordering::SeqCst);
-        if woke {
-            self.notify.notify_one();
-        }
-        woke
+        queue.messages.push_back(message);
+        drop(queue);
+        self.notify.notify_one();
     }
 
     /// Asks the owner to die with `reason`; the first reason given wins.
     pub fn kill(&self, reason: DeathReason) {
-        let mut inbox = lock(&self.inbox);
-        if inbox.closed || inbox.death.is_some() {
+        let mut queue = self.queue();
+        if queue.closed || queue.death.is_some() {
             return;
         }
-        inbox.death = Some(reason);
+        queue.death = Some(reason);
         self.death_pending.store(true, Ordering::Release);
-        drop(inbox);
+        drop(queue);
         self.notify.notify_one();
     }
 
@@ -142,22 +123,12 @@ impl Mailbox {
         if !self.is_death_pending() {
             return None;
         }
-        lock(&self.inbox).death.clone()
-    }
-
-    /// Moves everything in the inbox to the owner's queue; returns how many messages came.
-    fn take_inbox(&self, queue: &mut VecDeque<Message>) -> usize {
-        let mut inbox = lock(&self.inbox);
-        let count = inbox.messages.len();
-        queue.extend(inbox.messages.drain(..));
-        count
+        self.queue().death.clone()
     }
 
     /// Whether a link-death signal is queued.
     pub fn has_signal(&self) -> Option<ProcessId> {
-        let mut queue = lock(&self.queue);
-        self.take_inbox(&mut queue);
-        queue.iter().find_map(|m| match m.kind {
+        self.queue().messages.iter().find_map(|m| match m.kind {
             MessageKind::LinkDied { process, .. } => Some(process),
             MessageKind::Data(_) | MessageKind::ProcessDown { .. } => None,
         })
@@ -165,23 +136,21 @@ impl Mailbox {
 
     /// Drops a queued down notice with `tag` (a demonitor that also flushes).
     pub fn remove_down(&self, tag: i64) {
-        let mut queue = lock(&self.queue);
-        self.take_inbox(&mut queue);
-        queue.retain(|m| !(m.tag == tag && matches!(m.kind, MessageKind::ProcessDown { .. })));
+        self.queue()
+            .messages
+            .retain(|m| !(m.tag == tag && matches!(m.kind, MessageKind::ProcessDown { .. })));
     }
 
     /// Drops every queued message and refuses new ones (the owner died).
     pub fn close(&self) {
-        let mut inbox = lock(&self.inbox);
-        inbox.closed = true;
-        inbox.messages = Vec::new();
-        drop(inbox);
-        *lock(&self.queue) = VecDeque::new();
+        let mut queue = self.queue();
+        queue.closed = true;
+        queue.messages = VecDeque::new();
     }
 
     /// How many messages wait.
     pub fn len(&self) -> usize {
-        lock(&self.queue).len() + lock(&self.inbox).messages.len()
+        self.queue().messages.len()
     }
 
     /// Whether no message waits.
@@ -200,31 +169,23 @@ impl Mailbox {
         timeout: Option<Duration>,
     ) -> Result<Option<Message>, DeathReason> {
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
-        let matches = |message: &Message| tags.is_empty() || tags.contains(&message.tag);
         loop {
             {
-                if let Some(reason) = self.pending_death() {
-                    return Err(reason);
+                let mut queue = self.queue();
+                if let Some(reason) = &queue.death {
+                    return Err(reason.clone());
                 }
-                let mut queue = lock(&self.queue);
-                // Messages already taken from the inbox first, then the new ones.
-                let mut scanned = 0;
-                loop {
-                    if let Some(at) = queue.range(scanned..).position(matches) {
-                        return Ok(queue.remove(scanned + at));
-                    }
-                    scanned = queue.len();
-                    self.waiting.store(true, Ordering::SeqCst);
-                    if self.take_inbox(&mut queue) == 0 {
-                        break;
-                    }
-                    self.waiting.store(false, Ordering::Relaxed);
-                }
-                // A kill between the check above and `waiting` has notified already.
-                if self.is_death_pending() {
-                    continue;
+                let found = if tags.is_empty() {
+                    (!queue.messages.is_empty()).then_some(0)
+                } else {
+                    queue.messages.iter().position(|m| tags.contains(&m.tag))
+                };
+                if let Some(index) = found {
+                    return Ok(queue.messages.remove(index));
                 }
             }
+            // `notify_one` leaves a permit when nobody waits, so a push between the scan
+            // above and this wait is never missed.
             match deadline {
                 None => self.notify.notified().await,
                 Some(deadline) => {
@@ -232,7 +193,6 @@ impl Mailbox {
                         .await
                         .is_err()
                     {
-                        self.waiting.store(false, Ordering::Relaxed);
                         return Ok(None);
                     }
                 }
@@ -269,7 +229,7 @@ impl Mailbox {
             {
                 return Ok(());
             }
-            // Woken by a kill, or by a permit a push left behind.
+            // Woken by a push (the next receive scans the queue anyway) or a kill.
         }
     }
 }
