@@ -23,9 +23,11 @@ struct Cli {
     /// vm.max_map_count allows, at most 100000].
     #[arg(long)]
     max_processes: Option<u32>,
-    /// Most linear memory of one process, in MiB (address space reserved per process).
-    #[arg(long, value_name = "MIB", default_value_t = RuntimeConfig::default().memory_reservation >> 20)]
-    max_memory: u64,
+    /// Most linear memory of one process, in MiB (address space reserved per process)
+    /// [default: 256, or less when --max-processes is so large that the pool would not fit
+    /// in the address space]
+    #[arg(long, value_name = "MIB")]
+    max_memory: Option<u64>,
     /// Host stack of each process, in KiB.
     #[arg(long, value_name = "KIB", default_value_t = RuntimeConfig::default().stack_size >> 10)]
     stack_size: usize,
@@ -117,9 +119,13 @@ fn init_logging() {
 
 fn run(cli: Cli) -> wasmtime::Result<i32> {
     let defaults = RuntimeConfig::default();
+    let max_processes = cli.max_processes.unwrap_or(defaults.max_processes);
     let config = RuntimeConfig {
-        max_processes: cli.max_processes.unwrap_or(defaults.max_processes),
-        memory_reservation: cli.max_memory << 20,
+        max_processes,
+        memory_reservation: cli.max_memory.map_or_else(
+            || crate::config::memory_reservation_for(max_processes),
+            |mib| mib << 20,
+        ),
         stack_size: cli.stack_size << 10,
         worker_threads: cli.workers.unwrap_or(defaults.worker_threads).max(1),
         preemption_interval: Duration::from_micros(cli.preemption_interval.max(10)),

@@ -3,7 +3,7 @@
 //! | setting | default | why |
 //! |---|---|---|
 //! | `max_processes` | what `vm.max_map_count` allows, at most 100,000 | size of the instance pool; every slot reserves address space, not memory |
-//! | `memory_reservation` | 256 MiB | the most linear memory one process may grow to; small slots let many processes fit in the address space |
+//! | `memory_reservation` | 256 MiB, less for pools over 256,000 slots | the most linear memory one process may grow to; the pool must fit in half of the 128 TiB address space, so a huge pool gets smaller slots |
 //! | `stack_size` | 256 KiB | the host fiber stack of a process (wasm frames and host calls run on it) |
 //! | `worker_threads` | number of cores | tokio worker threads that run processes |
 //! | `preemption_interval` | 1 ms | how often a running process yields so a `loop {}` cannot starve the others |
@@ -41,6 +41,24 @@ const MAPS_RESERVED: u64 = 4096;
 /// The default pool size where the map limit is not the constraint.
 const DEFAULT_MAX_PROCESSES: u32 = 100_000;
 
+/// Address space all pool slots together may reserve: half of x86-64's 128 TiB user space.
+const POOL_ADDRESS_SPACE: u64 = 64 << 40;
+/// The memory reservation of a process when the pool is small enough for it.
+const DEFAULT_MEMORY_RESERVATION: u64 = 256 << 20;
+
+/// The default memory reservation for a pool of `max_processes`: 256 MiB, or the largest
+/// power of two that lets the whole pool fit in [`POOL_ADDRESS_SPACE`].
+#[must_use]
+pub fn memory_reservation_for(max_processes: u32) -> u64 {
+    let fit = POOL_ADDRESS_SPACE / u64::from(max_processes.max(1));
+    let fit = if fit.is_power_of_two() {
+        fit
+    } else {
+        fit.next_power_of_two() / 2
+    };
+    DEFAULT_MEMORY_RESERVATION.min(fit).max(1 << 20)
+}
+
 /// The kernel's limit on memory maps per process (`vm.max_map_count`), where known.
 #[must_use]
 pub fn vm_max_map_count() -> Option<u64> {
@@ -72,7 +90,7 @@ impl Default for RuntimeConfig {
         Self {
             max_processes: vm_max_map_count()
                 .map_or(DEFAULT_MAX_PROCESSES, processes_for_map_count),
-            memory_reservation: 256 << 20,
+            memory_reservation: DEFAULT_MEMORY_RESERVATION,
             stack_size: 256 << 10,
             worker_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             preemption_interval: Duration::from_millis(1),
@@ -85,6 +103,14 @@ impl Default for RuntimeConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_pools_get_smaller_slots() {
+        assert_eq!(memory_reservation_for(100_000), 256 << 20);
+        assert_eq!(memory_reservation_for(500_000), 128 << 20);
+        assert_eq!(memory_reservation_for(1_000_000), 64 << 20);
+        assert!(u64::from(2_000_000u32) * memory_reservation_for(2_000_000) <= POOL_ADDRESS_SPACE);
+    }
 
     #[test]
     fn pool_fits_the_map_limit() {

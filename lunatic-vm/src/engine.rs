@@ -76,7 +76,7 @@ pub(crate) fn build_engine(
     Engine::new(&wasm).with_context(|| {
         format!(
             "cannot create the wasm engine for {} processes of {} MiB each \
-             (try a smaller --max-processes or --memory-reservation)",
+             (try a smaller --max-processes or --max-memory)",
             config.max_processes,
             reservation >> 20
         )
