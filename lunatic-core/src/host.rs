@@ -55,6 +55,7 @@ mod message {
         fn write_data(ptr: *const u8, len: u32) -> u32;
         fn send(process: u64);
         fn receive(tags_ptr: *const i64, tags_len: u32, timeout_ms: u64) -> u32;
+        fn try_receive(tags_ptr: *const i64, tags_len: u32) -> u32;
         fn data_size() -> u64;
         fn read_data(ptr: *mut u8, len: u32) -> u32;
         fn get_tag() -> i64;
@@ -228,10 +229,15 @@ pub(crate) fn receive(tags: &[Tag], timeout: Option<Duration>) -> Received {
     let timeout = timeout.map_or(WAIT_FOREVER, |t| {
         u64::try_from(t.as_millis()).unwrap_or(WAIT_FOREVER - 1)
     });
-    // SAFETY: `Tag` is `repr(transparent)` over `i64`, so `tags` is a live slice of
-    // `tags.len()` i64s.
-    let status =
-        unsafe { message::receive(tags.as_ptr().cast::<i64>(), len32(tags.len()), timeout) };
+    let (tags_ptr, tags_len) = (tags.as_ptr().cast::<i64>(), len32(tags.len()));
+    // SAFETY (both calls): `Tag` is `repr(transparent)` over `i64`, so `tags` is a live
+    // slice of `tags.len()` i64s.
+    // A queued message is taken with a plain call; only an empty mailbox costs the
+    // suspending one.
+    let mut status = unsafe { message::try_receive(tags_ptr, tags_len) };
+    if status == ReceiveStatus::TimedOut as u32 && timeout != 0 {
+        status = unsafe { message::receive(tags_ptr, tags_len, timeout) };
+    }
     match ReceiveStatus::try_from(status) {
         Ok(ReceiveStatus::Data) => Received::Data,
         Ok(ReceiveStatus::Signal) => Received::Signal,

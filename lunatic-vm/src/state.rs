@@ -98,6 +98,9 @@ pub struct ProcessState {
     pub(crate) panic_message: Option<String>,
     /// Its arguments and where its output goes.
     pub(crate) io: ProcessIo,
+    /// The process it last sent to: a stream of sends to one process then takes no lock
+    /// of the process table and no reference count (both shared by every sender).
+    last_target: Option<Arc<ProcessHandle>>,
 }
 
 impl ProcessState {
@@ -123,6 +126,7 @@ impl ProcessState {
             limits,
             panic_message: None,
             io,
+            last_target: None,
         }
     }
 
@@ -132,6 +136,20 @@ impl ProcessState {
         let preopens = &self.program.env().config().preopens;
         self.wasi
             .get_or_insert_with(|| runtime.wasi().build(io, preopens))
+    }
+
+    /// The live process `id`, for a send, remembered for the next one. A remembered process
+    /// that has died since is still returned: its mailbox is closed, so a message to it is
+    /// dropped, as it would be if it were not found.
+    pub(crate) fn last_target(&mut self, id: u64) -> Option<&ProcessHandle> {
+        if self
+            .last_target
+            .as_ref()
+            .is_none_or(|target| target.id() != id)
+        {
+            self.last_target = Some(self.runtime.processes().get(id)?);
+        }
+        self.last_target.as_deref()
     }
 
     /// The environment this process runs in.

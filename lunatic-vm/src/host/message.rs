@@ -12,6 +12,7 @@
 //! | `write_data` | `ptr: u32, len: u32` | `u32`: bytes appended | no outgoing message; range outside memory; message over [`MAX_MESSAGE_SIZE`] |
 //! | `send` | `process: u64` | nothing: the message (bytes and resources) goes to `process`, or is dropped if it is not alive | no outgoing message |
 //! | `receive` | `tags_ptr: u32, tags_len: u32, timeout_ms: u64` | [`ReceiveStatus`]: data, signal, down notice or timeout | range outside memory; more than 1024 tags; the process is killed while it waits (it ends) |
+//! | `try_receive` | `tags_ptr: u32, tags_len: u32` | [`ReceiveStatus`], as `receive` with no wait (`TimedOut`: nothing queued); a plain call, so a queued message costs no suspension | as `receive`; the process has been told to die (it ends) |
 //! | `data_size` | | `u64`: bytes of the incoming message | no incoming message |
 //! | `read_data` | `ptr: u32, len: u32` | `u32`: bytes copied, `min(len, size)` | no incoming message; range outside memory |
 //! | `get_tag` | | `i64`: the incoming message's tag | no incoming message |
@@ -34,7 +35,7 @@ use wasmtime::{bail, format_err};
 use wasmtime::{Caller, Linker};
 
 use super::memory;
-use crate::process::{Message, MessageData, MessageKind};
+use crate::process::{DeathReason, Message, MessageData, MessageKind, Terminated};
 use crate::state::{Outgoing, ProcessState};
 
 const MODULE: &str = "lunatic::message";
@@ -82,7 +83,7 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
                 .outgoing
                 .take()
                 .ok_or_else(|| format_err!("{MODULE}::send: no message was created"))?;
-            if let Some(target) = state.runtime.processes().get(process) {
+            if let Some(target) = state.last_target(process) {
                 target.mailbox().push(Message {
                     tag: outgoing.tag,
                     kind: MessageKind::Data(MessageData {
@@ -94,6 +95,7 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
             Ok(())
         },
     )?;
+    linker.func_wrap(MODULE, "try_receive", try_receive)?;
     linker.func_wrap_async(
         MODULE,
         "receive",
@@ -154,39 +156,69 @@ fn read_data(mut caller: Caller<'_, ProcessState>, ptr: u32, len: u32) -> wasmti
     Ok(count as u32)
 }
 
-async fn receive(
-    mut caller: Caller<'_, ProcessState>,
+/// The tags a receive call names, read from guest memory; the previous incoming message is
+/// dropped (the guest is done with it: resources it did not take close at once).
+///
+/// # Errors
+/// More than [`MAX_TAGS`] tags, or a range outside memory.
+fn begin_receive(
+    caller: &mut Caller<'_, ProcessState>,
     tags_ptr: u32,
     tags_len: u32,
-    timeout_ms: u64,
-) -> wasmtime::Result<u32> {
-    const FUNCTION: &str = "lunatic::message::receive";
+    function: &str,
+) -> wasmtime::Result<Vec<i64>> {
     if tags_len > MAX_TAGS {
-        bail!("{FUNCTION}: {tags_len} tags given, at most {MAX_TAGS} are allowed");
+        bail!("{function}: {tags_len} tags given, at most {MAX_TAGS} are allowed");
     }
-    let memory = memory::memory(&caller, FUNCTION)?;
-    let tags: Vec<i64> = memory::slice(memory.data(&caller), tags_ptr, tags_len * 8, FUNCTION)?
+    let memory = memory::memory(caller, function)?;
+    let tags = memory::slice(memory.data(&*caller), tags_ptr, tags_len * 8, function)?
         .chunks_exact(8)
         .map(|chunk| i64::from_le_bytes(chunk.try_into().unwrap_or_default()))
         .collect();
-    let timeout = (timeout_ms != WAIT_FOREVER).then(|| Duration::from_millis(timeout_ms));
-    // The guest is done with the previous message: drop it now, so that resources it did
-    // not take (a message that did not deserialize) close at once, not at the next arrival.
     caller.data_mut().incoming = None;
-    let handle = std::sync::Arc::clone(&caller.data().handle);
-    let received = handle
-        .mailbox()
-        .receive(&tags, timeout)
-        .await
-        .map_err(crate::process::Terminated)?;
+    Ok(tags)
+}
+
+/// Makes `received` the incoming message and says what it is.
+fn finish_receive(
+    caller: &mut Caller<'_, ProcessState>,
+    received: Result<Option<Message>, DeathReason>,
+) -> wasmtime::Result<u32> {
+    let received = received.map_err(Terminated)?;
     let status = match received.as_ref().map(|m| &m.kind) {
         None => ReceiveStatus::TimedOut,
         Some(MessageKind::Data(_)) => ReceiveStatus::Data,
         Some(MessageKind::LinkDied { .. }) => ReceiveStatus::Signal,
         Some(MessageKind::ProcessDown { .. }) => ReceiveStatus::Down,
     };
-    if received.is_some() {
-        caller.data_mut().incoming = received;
-    }
+    caller.data_mut().incoming = received;
     Ok(status as u32)
+}
+
+fn try_receive(
+    mut caller: Caller<'_, ProcessState>,
+    tags_ptr: u32,
+    tags_len: u32,
+) -> wasmtime::Result<u32> {
+    let tags = begin_receive(
+        &mut caller,
+        tags_ptr,
+        tags_len,
+        "lunatic::message::try_receive",
+    )?;
+    let received = caller.data().handle.mailbox().try_receive(&tags);
+    finish_receive(&mut caller, received)
+}
+
+async fn receive(
+    mut caller: Caller<'_, ProcessState>,
+    tags_ptr: u32,
+    tags_len: u32,
+    timeout_ms: u64,
+) -> wasmtime::Result<u32> {
+    let tags = begin_receive(&mut caller, tags_ptr, tags_len, "lunatic::message::receive")?;
+    let timeout = (timeout_ms != WAIT_FOREVER).then(|| Duration::from_millis(timeout_ms));
+    let handle = std::sync::Arc::clone(&caller.data().handle);
+    let received = handle.mailbox().receive(&tags, timeout).await;
+    finish_receive(&mut caller, received)
 }

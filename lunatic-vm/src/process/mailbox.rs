@@ -158,6 +158,24 @@ impl Mailbox {
         self.len() == 0
     }
 
+    /// Takes the first queued message whose tag is in `tags` (any message when `tags` is
+    /// empty), without waiting.
+    ///
+    /// # Errors
+    /// Returns the death reason if the owner has been asked to die.
+    pub fn try_receive(&self, tags: &[i64]) -> Result<Option<Message>, DeathReason> {
+        let mut queue = self.queue();
+        if let Some(reason) = &queue.death {
+            return Err(reason.clone());
+        }
+        let found = if tags.is_empty() {
+            (!queue.messages.is_empty()).then_some(0)
+        } else {
+            queue.messages.iter().position(|m| tags.contains(&m.tag))
+        };
+        Ok(found.and_then(|index| queue.messages.remove(index)))
+    }
+
     /// Takes the first message whose tag is in `tags` (any message when `tags` is empty),
     /// waiting up to `timeout` (`None`: forever) for one to arrive.
     ///
@@ -170,19 +188,8 @@ impl Mailbox {
     ) -> Result<Option<Message>, DeathReason> {
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         loop {
-            {
-                let mut queue = self.queue();
-                if let Some(reason) = &queue.death {
-                    return Err(reason.clone());
-                }
-                let found = if tags.is_empty() {
-                    (!queue.messages.is_empty()).then_some(0)
-                } else {
-                    queue.messages.iter().position(|m| tags.contains(&m.tag))
-                };
-                if let Some(index) = found {
-                    return Ok(queue.messages.remove(index));
-                }
+            if let Some(message) = self.try_receive(tags)? {
+                return Ok(Some(message));
             }
             // `notify_one` leaves a permit when nobody waits, so a push between the scan
             // above and this wait is never missed.
