@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use lunatic::{process, Mailbox, Process};
 
+/// Leaves by default (a power of ten; the first argument changes it).
 const LEAVES: u64 = 1_000_000;
 const FANOUT: u64 = 10;
 
@@ -45,10 +46,14 @@ fn spawn_patiently(context: Node) {
 
 #[lunatic::main]
 fn main(mailbox: Mailbox<u64>) {
+    let leaves: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(LEAVES);
     let start = Instant::now();
-    spawn_patiently((process::this(&mailbox), 0, LEAVES));
+    spawn_patiently((process::this(&mailbox), 0, leaves));
     let sum = mailbox.receive().unwrap();
-    assert_eq!(sum, LEAVES * (LEAVES - 1) / 2);
+    assert_eq!(sum, leaves * (leaves - 1) / 2);
     println!(
         "RESULT skynet_ms {:.0}",
         start.elapsed().as_secs_f64() * 1e3
