@@ -150,18 +150,32 @@ fn process(caller: &Caller<'_, ProcessState>) -> Arc<ProcessHandle> {
     Arc::clone(&caller.data().handle)
 }
 
+/// The caller's resource `id` if `pick` finds the wanted kind in it (`what`, for the trap).
+fn resource<T>(
+    caller: &Caller<'_, ProcessState>,
+    id: u64,
+    function: &str,
+    what: &str,
+    pick: impl FnOnce(&Resource) -> Option<&Arc<T>>,
+) -> wasmtime::Result<Arc<T>> {
+    caller
+        .data()
+        .resources
+        .get(id)
+        .and_then(pick)
+        .map(Arc::clone)
+        .ok_or_else(|| format_err!("{}: no {what} with id {id}", name(function)))
+}
+
 fn stream(
     caller: &Caller<'_, ProcessState>,
     id: u64,
     function: &str,
 ) -> wasmtime::Result<Arc<TcpStreamResource>> {
-    match caller.data().resources.get(id) {
-        Some(Resource::TcpStream(stream)) => Ok(Arc::clone(stream)),
-        _ => Err(format_err!(
-            "{}: no TCP stream with id {id}",
-            name(function)
-        )),
-    }
+    resource(caller, id, function, "TCP stream", |r| match r {
+        Resource::TcpStream(stream) => Some(stream),
+        _ => None,
+    })
 }
 
 fn listener(
@@ -169,13 +183,10 @@ fn listener(
     id: u64,
     function: &str,
 ) -> wasmtime::Result<Arc<TcpListener>> {
-    match caller.data().resources.get(id) {
-        Some(Resource::TcpListener(listener)) => Ok(Arc::clone(listener)),
-        _ => Err(format_err!(
-            "{}: no TCP listener with id {id}",
-            name(function)
-        )),
-    }
+    resource(caller, id, function, "TCP listener", |r| match r {
+        Resource::TcpListener(listener) => Some(listener),
+        _ => None,
+    })
 }
 
 fn udp(
@@ -183,13 +194,10 @@ fn udp(
     id: u64,
     function: &str,
 ) -> wasmtime::Result<Arc<UdpSocketResource>> {
-    match caller.data().resources.get(id) {
-        Some(Resource::UdpSocket(socket)) => Ok(Arc::clone(socket)),
-        _ => Err(format_err!(
-            "{}: no UDP socket with id {id}",
-            name(function)
-        )),
-    }
+    resource(caller, id, function, "UDP socket", |r| match r {
+        Resource::UdpSocket(socket) => Some(socket),
+        _ => None,
+    })
 }
 
 /// The timeouts of a stream or UDP socket.
