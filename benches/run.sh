@@ -14,6 +14,7 @@ results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 "$vm" "$guests/bench-spawn.wasm" | tee -a "$results"
 "$vm" "$guests/bench-roundtrip.wasm" | tee -a "$results"
+"$vm" --workers 1 "$guests/bench-roundtrip.wasm" | sed 's/^RESULT \([a-z]*\)_us/RESULT \1_1_worker_us/' | tee -a "$results"
 "$vm" "$guests/bench-ring.wasm" | tee -a "$results"
 "$vm" --workers 1 "$guests/bench-many-to-one.wasm" | sed 's/many_to_one_msgs_per_s/many_to_one_1_worker/' | tee -a "$results"
 "$vm" --workers 2 "$guests/bench-many-to-one.wasm" | sed 's/many_to_one_msgs_per_s/many_to_one_2_workers/' | tee -a "$results"
@@ -76,6 +77,7 @@ spawn=$(value spawn_parked_us); native_spawn=$(value native_spawn_parked_us)
 cold=$(value spawn_parked_cold_us)
 trip=$(value roundtrip_us); native_trip=$(value native_roundtrip_us)
 request=$(value request_us)
+trip_one=$(value roundtrip_1_worker_us); request_one=$(value request_1_worker_us)
 parked=$(value parked_kib_per_process)
 parked_big=$(value parked_500k_kib_per_process)
 skynet=$(value skynet_ms); native_skynet=$(value native_skynet_ms)
@@ -102,6 +104,7 @@ vm.max_map_count = $maps$raised_note).
 | the same, first round only (fresh pool slots) | $cold | $native_spawn | $(ratio "$cold" "$native_spawn") |
 | message round trip between two processes (u64, 50,000 per round) | $trip | $native_trip | $(ratio "$trip" "$native_trip") |
 | \`request\` / \`reply\` round trip (u64; watches the server, so a dead one is an error, not a hang) | $request | $native_trip | $(ratio "$request" "$native_trip") |
+| the same two round trips on 1 worker thread (\`--workers 1\`: the pair never migrates between threads) | $trip_one / $request_one | $native_trip | $(ratio "$trip_one" "$native_trip") |
 | physical memory per parked process (KiB: proportional set size + page tables, 10,000 parked) | $parked | | |
 | the same with 500,000 parked at once (\`--max-processes 500000\`) | $parked_big | | |
 | ring of 1,000 processes, token passed 100 times around (us per hop) | $hop | $native_hop | $(ratio "$hop" "$native_hop") |

@@ -108,9 +108,12 @@ fn the_file_system_is_reachable_only_through_granted_directories() {
     std::fs::create_dir_all(&dir).unwrap();
     let dir_text = dir.display().to_string();
     let mapped = format!("{dir_text}:/data");
+    // A symlink inside the granted directory that points out of it.
+    let _ = std::os::unix::fs::symlink("..", dir.join("escape"));
     // The same directory under its own path, then under a guest path of its own. Outside
     // the granted directories the file system does not exist for the guest (WASI gives it
-    // nothing to open it through); `..` out of a granted one is refused.
+    // nothing to open it through); `..` out of a granted one is refused, and so is a child
+    // environment's directory that a symlink leads out of.
     for (grant, guest_dir) in [(&dir_text, dir_text.as_str()), (&mapped, "/data")] {
         let _ = std::fs::remove_file(dir.join("note.txt"));
         let run = run_with(
@@ -119,13 +122,14 @@ fn the_file_system_is_reachable_only_through_granted_directories() {
             &["filesystem", guest_dir],
             Duration::from_secs(60),
         );
-        run.assert_code(0).assert_stdout(
+        run.assert_code(0).assert_stdout(&format!(
             "root reads: Ok(\"granted\")\n\
              root outside: refused: No such file or directory (os error 44)\n\
              climbing out: refused: Operation not permitted (os error 63)\n\
+             symlink out: refused: the directory `{guest_dir}/escape` is not granted to the caller's environment\n\
              without a preopen: true\n\
              with the preopen: Ok(\"granted\")\n",
-        );
+        ));
         // The guest wrote the host's file.
         assert_eq!(
             std::fs::read_to_string(dir.join("note.txt")).unwrap(),

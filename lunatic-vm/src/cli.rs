@@ -76,11 +76,12 @@ fn parse_env(text: &str) -> Result<(String, String), String> {
 
 fn parse_dir(text: &str) -> Result<Preopen, String> {
     let dir = Preopen::parse(text);
-    if dir.host.is_dir() {
-        Ok(dir)
-    } else {
-        Err(format!("`{}` is not a directory", dir.host.display()))
+    if !dir.host.is_dir() {
+        return Err(format!("`{}` is not a directory", dir.host.display()));
     }
+    let host = dir.host.display().to_string();
+    dir.open()
+        .map_err(|error| format!("cannot open `{host}`: {error}"))
 }
 
 /// Runs the command with the process's arguments; returns the exit status.

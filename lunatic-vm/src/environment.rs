@@ -83,9 +83,13 @@ impl EnvConfig {
             }
         }
         for dir in &child.preopens {
-            let covered = self.preopens.iter().any(|own| {
-                Path::new(&dir.guest).starts_with(&own.guest) && dir.host.starts_with(&own.host)
-            });
+            // Only `resolve_dir` opens a directory for a child, and only beneath one of
+            // this environment's own.
+            let covered = dir.is_open()
+                && self
+                    .preopens
+                    .iter()
+                    .any(|own| Path::new(&dir.guest).starts_with(&own.guest));
             if !covered || !is_plain(Path::new(&dir.guest)) {
                 return Err(format!(
                     "the directory `{}` is not granted to the caller's environment",
@@ -98,26 +102,22 @@ impl EnvConfig {
 }
 
 impl EnvConfig {
-    /// The directory the guest calls `guest`, as this environment grants it: the host
-    /// directory under one of its own directories. A path outside them (or with `..` in
-    /// it) maps to itself, which [`EnvConfig::check_within`] then refuses.
+    /// The directory the guest calls `guest`, as this environment grants it: opened beneath
+    /// the granted directory that contains it, so neither `..` nor a symlink can lead out.
+    /// A path outside them, or one that cannot be opened that way, comes back unopened,
+    /// which [`EnvConfig::check_within`] then refuses.
     #[must_use]
     pub fn resolve_dir(&self, guest: &str) -> Preopen {
         let path = Path::new(guest);
-        let granted = self.preopens.iter().find_map(|own| {
-            let rest = path.strip_prefix(&own.guest).ok()?;
-            Some(Preopen {
-                host: own.host.join(rest),
-                guest: guest.to_owned(),
+        let granted = is_plain(path)
+            .then(|| {
+                self.preopens.iter().find_map(|own| {
+                    let rest = path.strip_prefix(&own.guest).ok()?;
+                    own.open_below(rest, guest)
+                })
             })
-        });
-        match granted {
-            Some(dir) if is_plain(path) => dir,
-            _ => Preopen {
-                host: guest.into(),
-                guest: guest.to_owned(),
-            },
-        }
+            .flatten();
+        granted.unwrap_or_else(|| Preopen::parse(guest))
     }
 }
 
@@ -215,17 +215,26 @@ mod tests {
     }
 
     #[test]
-    fn directories_map_to_the_host_and_never_climb_out() {
+    fn directories_are_opened_beneath_and_never_climb_out() {
+        let root = std::env::temp_dir().join(format!("lunatic-env-unit-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("app/logs")).unwrap();
+        std::fs::create_dir_all(root.join("secret")).unwrap();
+        // A symlink inside the granted directory that points out of it.
+        let _ = std::os::unix::fs::symlink("../secret", root.join("app/escape"));
         let mut parent = config(1 << 20, None, &[]);
-        parent.preopens.push(Preopen::parse("/srv/app:/data"));
+        let granted = format!("{}:/data", root.join("app").display());
+        parent
+            .preopens
+            .push(Preopen::parse(&granted).open().unwrap());
         let inner = parent.resolve_dir("/data/logs");
-        assert_eq!(inner.host, Path::new("/srv/app/logs"));
+        assert_eq!(inner.host, root.join("app/logs"));
         let mut child = config(1, None, &[]);
         child.preopens.push(inner);
         assert!(parent.check_within(&child).is_ok());
-        for escape in ["/data/../etc", "/etc", "/srv/app"] {
+        for escape in ["/data/../secret", "/data/escape", "/etc", "/database"] {
             child.preopens = vec![parent.resolve_dir(escape)];
             assert!(parent.check_within(&child).is_err(), "{escape}");
         }
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

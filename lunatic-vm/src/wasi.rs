@@ -34,28 +34,81 @@ pub struct WasiConfig {
 }
 
 /// A host directory a process may use, and the path it sees it under.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// A grant is an open directory handle, not a path: a child environment's directory is
+/// opened *beneath* its parent's handle (symlinks and `..` cannot climb out of it), and WASI
+/// later opens that very directory through `/proc/self/fd`, so renaming or replacing path
+/// components afterwards (a symlink swapped in, say) changes nothing.
+#[derive(Debug, Clone)]
 pub struct Preopen {
-    /// The directory on the host.
+    /// The directory on the host, for messages (what is granted is `dir`).
     pub host: std::path::PathBuf,
     /// Its path inside the guest.
     pub guest: String,
+    /// The open directory; `None` until opened (and for a refused request).
+    dir: Option<Arc<std::fs::File>>,
 }
 
+impl PartialEq for Preopen {
+    fn eq(&self, other: &Self) -> bool {
+        self.host == other.host && self.guest == other.guest
+    }
+}
+
+impl Eq for Preopen {}
+
 impl Preopen {
-    /// Parses `--dir` syntax: `HOST` (seen under the same path) or `HOST:GUEST`.
+    /// Parses `--dir` syntax: `HOST` (seen under the same path) or `HOST:GUEST`. The
+    /// directory is not opened yet (see [`Preopen::open`]).
     #[must_use]
     pub fn parse(text: &str) -> Self {
-        match text.split_once(':') {
-            Some((host, guest)) if !host.is_empty() && !guest.is_empty() => Self {
-                host: host.into(),
-                guest: guest.to_owned(),
-            },
-            _ => Self {
-                host: text.into(),
-                guest: text.to_owned(),
-            },
+        let (host, guest) = match text.split_once(':') {
+            Some((host, guest)) if !host.is_empty() && !guest.is_empty() => (host, guest),
+            _ => (text, text),
+        };
+        Self {
+            host: host.into(),
+            guest: guest.to_owned(),
+            dir: None,
         }
+    }
+
+    /// Opens the host directory (for the root environment's `--dir`s).
+    ///
+    /// # Errors
+    /// The directory cannot be opened.
+    pub fn open(mut self) -> std::io::Result<Self> {
+        self.dir = Some(Arc::new(std::fs::File::open(&self.host)?));
+        Ok(self)
+    }
+
+    /// The directory `rest` below this one, seen by the guest as `guest`, opened beneath
+    /// this directory's handle; `None` if it escapes (through `..` or a symlink), is not a
+    /// directory, or this one is not open.
+    pub(crate) fn open_below(&self, rest: &std::path::Path, guest: &str) -> Option<Self> {
+        let dir = self.dir.as_ref()?;
+        let dir = if rest.as_os_str().is_empty() {
+            Arc::clone(dir)
+        } else {
+            Arc::new(cap_primitives::fs::open_dir(dir, rest).ok()?)
+        };
+        Some(Self {
+            host: self.host.join(rest),
+            guest: guest.to_owned(),
+            dir: Some(dir),
+        })
+    }
+
+    /// Whether the directory is open, so granted.
+    pub(crate) fn is_open(&self) -> bool {
+        self.dir.is_some()
+    }
+
+    /// A path that opens exactly the directory held, whatever happened to its name since.
+    fn held_path(&self) -> Option<String> {
+        use std::os::fd::AsRawFd as _;
+        let dir = self.dir.as_ref()?;
+        Some(format!("/proc/self/fd/{}", dir.as_raw_fd()))
     }
 }
 
@@ -156,7 +209,10 @@ impl WasiConfig {
             OutputSink::Capture(pipe) => builder.stdout(pipe.clone()).stderr(pipe.clone()),
         };
         for dir in preopens {
-            if let Err(error) = builder.preopened_dir(&dir.host, &dir.guest, FsPerms::ReadWrite) {
+            let Some(held) = dir.held_path() else {
+                continue;
+            };
+            if let Err(error) = builder.preopened_dir(&held, &dir.guest, FsPerms::ReadWrite) {
                 tracing::warn!(target: "lunatic::wasi", "cannot open `{}` for a process: {error}", dir.host.display());
             }
         }
@@ -170,13 +226,12 @@ mod tests {
 
     #[test]
     fn dir_syntax() {
+        let dir = Preopen::parse("/srv/data:/data");
         assert_eq!(
-            Preopen::parse("/srv/data:/data"),
-            Preopen {
-                host: "/srv/data".into(),
-                guest: "/data".into()
-            }
+            (dir.host.to_str(), dir.guest.as_str()),
+            (Some("/srv/data"), "/data")
         );
+        assert!(!dir.is_open());
         assert_eq!(Preopen::parse("data").guest, "data");
         assert_eq!(Preopen::parse("odd:").guest, "odd:");
     }

@@ -260,6 +260,13 @@ fn filesystem(mailbox: Mailbox<()>) {
         Ok(_) => println!("climbing out: read!"),
         Err(error) => println!("climbing out: refused: {error}"),
     }
+    // `escape` is a symlink the test put in the granted directory, pointing out of it.
+    let mut config = Config::new(ROOMY, None);
+    config.preopen_dir(&format!("{dir}/escape"));
+    match Environment::new(config) {
+        Ok(_) => println!("symlink out: granted!"),
+        Err(error) => println!("symlink out: refused: {error}"),
+    }
     let this = process::this(&mailbox);
     let mut config = Config::new(ROOMY, None);
     config.allow_namespace("wasi_snapshot_preview1::");
