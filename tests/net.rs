@@ -93,6 +93,8 @@ fn read_timeouts_fire_and_are_shared_by_clones() {
              read: TimedOut after 200 ms or more: true\n\
              the clone shares it: Some(200ms)\n\
              within the timeout: ping\n\
+             empty read: ok 0\n\
+             small reads: po then ng\n\
              addresses agree: true\n\
              cleared: None\n\
              after shutdown the peer reads: ok 0\n\

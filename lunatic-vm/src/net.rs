@@ -78,16 +78,19 @@ impl TcpStreamResource {
         }
     }
 
-    /// Reads into the spare capacity of `buf` (no zeroing of a buffer the guest may have
-    /// made large), waiting up to the read timeout; 0 bytes means end of file.
+    /// Reads at most `max` bytes (at least 1) into the spare capacity of `buf` (no zeroing
+    /// of a buffer the guest may have made large), waiting up to the read timeout; 0 bytes
+    /// means end of file.
     ///
     /// # Errors
     /// The socket's error, or `TimedOut`.
-    pub async fn read(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
+    pub async fn read(&self, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+        use bytes::BufMut as _;
         let read = async {
             loop {
                 self.stream.readable().await?;
-                match self.stream.try_read_buf(buf) {
+                // `Vec` grows by its own rules when full; the limit keeps the read to `max`.
+                match self.stream.try_read_buf(&mut (&mut *buf).limit(max)) {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     other => return other,
                 }

@@ -74,7 +74,7 @@ impl MessageResources {
     /// Adds `resource`; returns its index.
     pub fn push(&mut self, resource: Resource) -> u32 {
         self.slots.push(Some(resource));
-        // A process holds at most `MAX_HANDLES` resources, so the count fits easily.
+        // `push_to_message` caps a message at 1024 resources, so the count fits easily.
         u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
     }
 

@@ -17,8 +17,8 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
-/// Bytes one capture buffer holds at most; a process writing past it traps (it is a
-/// runaway test, not output anyone reads).
+/// Bytes one capture buffer holds at most; past it a process's writes fail (so a
+/// `println!` panics: a runaway test, not output anyone reads).
 pub const CAPTURE_LIMIT: usize = 64 << 20;
 
 /// The WASI view a runtime gives its processes.

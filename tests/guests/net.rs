@@ -188,6 +188,17 @@ fn timeouts() {
     let mut buffer = [0u8; 4];
     (&clone).read_exact(&mut buffer).unwrap();
     println!("within the timeout: {}", String::from_utf8_lossy(&buffer));
+    // Reads never pass the buffer's end: an empty one reads nothing, a small one part.
+    (&server).write_all(b"pong").unwrap();
+    println!("empty read: {}", kind((&clone).read(&mut [])));
+    let (mut head, mut tail) = ([0u8; 2], [0u8; 2]);
+    (&clone).read_exact(&mut head).unwrap();
+    (&clone).read_exact(&mut tail).unwrap();
+    println!(
+        "small reads: {} then {}",
+        String::from_utf8_lossy(&head),
+        String::from_utf8_lossy(&tail)
+    );
     println!(
         "addresses agree: {}",
         client.peer_addr().unwrap() == addr

@@ -322,8 +322,13 @@ fn register_tcp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
                 let stream = stream(&caller, id, FUNCTION)?;
                 check_writable(&mut caller, ptr, len, FUNCTION)?;
                 check_writable(&mut caller, out_ptr, 8, FUNCTION)?;
-                let mut buffer = Vec::with_capacity(len.min(MAX_IO_CHUNK) as usize);
-                let read = unless_killed(&process(&caller), stream.read(&mut buffer)).await?;
+                let max = len.min(MAX_IO_CHUNK) as usize;
+                if max == 0 {
+                    // As `Read::read` with an empty buffer: nothing, at once.
+                    return report(&mut caller, out_ptr, Ok(0), FUNCTION);
+                }
+                let mut buffer = Vec::with_capacity(max);
+                let read = unless_killed(&process(&caller), stream.read(&mut buffer, max)).await?;
                 let result = match read {
                     Ok(count) => {
                         memory::write(&mut caller, ptr, &buffer, &name(FUNCTION))?;
@@ -615,7 +620,12 @@ async fn resolve(
     let capacity = addrs_capacity.min(MAX_RESOLVED_ADDRS);
     check_writable(&mut caller, addrs_ptr, capacity * ADDR_LEN, FUNCTION)?;
     check_writable(&mut caller, out_ptr, 8, FUNCTION)?;
-    let text = memory::read(&mut caller, name_ptr, name_len, &name(FUNCTION))?;
+    // Checked before the copy: the host never allocates what a guest asks for unchecked.
+    let text = if name_len <= MAX_NAME_LEN {
+        memory::read(&mut caller, name_ptr, name_len, &name(FUNCTION))?
+    } else {
+        Vec::new()
+    };
     let host_name = match String::from_utf8(text) {
         Ok(text) if name_len <= MAX_NAME_LEN => text,
         _ => {

@@ -11,7 +11,7 @@
 //! |---|---|---|---|
 //! | `drop` | `id: u64` | nothing: forgets the handle; the socket closes with its last handle | `id` is unknown |
 //! | `clone` | `id: u64` | `u64`: a second handle to the same socket (std's `try_clone`) | `id` is unknown; the caller holds 10,000 handles |
-//! | `push_to_message` | `id: u64` | `u32`: the resource's index in the outgoing message, which now owns it (`id` is gone) | `id` is unknown; no outgoing message |
+//! | `push_to_message` | `id: u64` | `u32`: the resource's index in the outgoing message, which now owns it (`id` is gone) | `id` is unknown; no outgoing message; the message carries 1024 resources already |
 //! | `take_from_message` | `index: u32, kind: u32, id_ptr: u32` | [`ResourceStatus`]; when taken, writes its new id as `u64` at `id_ptr` | no incoming message; `kind` is not a [`ResourceKind`]; `id_ptr` is outside memory; the caller holds 10,000 handles |
 //!
 //! `take_from_message` does not trap on an index that holds nothing (or was taken) or a
@@ -28,6 +28,10 @@ use crate::resource::TakeError;
 use crate::state::ProcessState;
 
 const MODULE: &str = "lunatic::resource";
+
+/// Most resources one message may carry: the sender's handle table is capped, and this
+/// keeps a message (built outside that table) from holding more sockets than it could.
+const MAX_MESSAGE_RESOURCES: usize = 1024;
 
 pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
     linker.func_wrap(
@@ -63,6 +67,11 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
                 .outgoing
                 .as_mut()
                 .ok_or_else(|| format_err!("{FUNCTION}: no message was created"))?;
+            if outgoing.resources.len() >= MAX_MESSAGE_RESOURCES {
+                return Err(format_err!(
+                    "{FUNCTION}: a message carries at most {MAX_MESSAGE_RESOURCES} resources"
+                ));
+            }
             let resource = state
                 .resources
                 .take(id)
