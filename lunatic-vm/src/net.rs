@@ -274,7 +274,10 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let client = TcpStreamResource::new(connect(addr, 1000).await.unwrap());
         client.timeouts.set_read_ms(20);
-        let error = client.read(&mut Vec::with_capacity(4)).await.unwrap_err();
+        let error = client
+            .read(&mut Vec::with_capacity(4), 4)
+            .await
+            .unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::TimedOut);
         assert_eq!(io_status(error.kind()), IoStatus::TimedOut);
         drop(listener);
