@@ -243,3 +243,20 @@ fn networking_is_a_permission_of_the_environment() {
         .assert_stdout("read: died: trapped: host function lunatic::networking::tcp_read is not allowed in this environment\n")
         .assert_stdout("allowed: done\n");
 }
+
+#[test]
+fn sockets_past_the_vms_budget_are_refused_not_leaked() {
+    common::run_with(
+        &["--max-sockets", "5"],
+        &guest("test-net"),
+        &["budget"],
+        PATIENCE,
+    )
+    .assert_code(0)
+    .assert_stdout(
+        "open before the limit: 5\n\
+         refused: Other: the VM's limit of 5 open sockets is reached (--max-sockets)\n\
+         after closing one: ok\n\
+         udp too: Other\n",
+    );
+}

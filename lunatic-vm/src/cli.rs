@@ -42,6 +42,10 @@ struct Cli {
     /// all of it.
     #[arg(long, value_name = "KIB", default_value_t = RuntimeConfig::default().keep_resident >> 10)]
     keep_resident: usize,
+    /// Sockets all processes may hold open at once [default: the open-file limit, raised to
+    /// its hard maximum, less 256].
+    #[arg(long, value_name = "N")]
+    max_sockets: Option<usize>,
     /// An environment variable for the program (repeatable): KEY=VALUE sets it, a bare KEY
     /// passes on lunatic's own value of KEY. Nothing else of the host's environment is
     /// passed on.
@@ -121,6 +125,7 @@ fn init_logging() {
 fn run(cli: Cli) -> wasmtime::Result<i32> {
     let defaults = RuntimeConfig::default();
     let max_processes = cli.max_processes.unwrap_or(defaults.max_processes);
+    let file_limit = crate::config::raise_open_file_limit();
     let config = RuntimeConfig {
         max_processes,
         memory_reservation: cli.max_memory.map_or_else(
@@ -131,6 +136,9 @@ fn run(cli: Cli) -> wasmtime::Result<i32> {
         worker_threads: cli.workers.unwrap_or(defaults.worker_threads).max(1),
         preemption_interval: Duration::from_micros(cli.preemption_interval.max(10)),
         keep_resident: cli.keep_resident << 10,
+        max_sockets: cli
+            .max_sockets
+            .unwrap_or_else(|| crate::config::sockets_for_file_limit(file_limit)),
         cache_dir: if cli.no_cache {
             None
         } else {

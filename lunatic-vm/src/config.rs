@@ -7,6 +7,7 @@
 //! | `stack_size` | 256 KiB | the host fiber stack of a process (wasm frames and host calls run on it) |
 //! | `worker_threads` | number of cores | tokio worker threads that run processes |
 //! | `preemption_interval` | 1 ms | how often a running process yields so a `loop {}` cannot starve the others |
+//! | `max_sockets` | the open-file limit, less 256 | sockets all processes may hold at once; past it binds, accepts and connects fail with an error instead of the host running out of file descriptors (the CLI first raises the soft open-file limit to the hard one) |
 //! | `keep_resident` | 1 MiB | how much of a dead process's memory is reset in place (only the pages it touched, found with Linux's `PAGEMAP_SCAN`) instead of being returned to the kernel: the next spawn into the slot takes no page faults and no `madvise`, whose TLB shootdowns cost every core; 0 returns it all |
 
 use std::time::Duration;
@@ -30,6 +31,8 @@ pub struct RuntimeConfig {
     /// slot, rather than returned to the kernel (used only where Linux's `PAGEMAP_SCAN`
     /// finds the touched pages; elsewhere memory is always returned).
     pub keep_resident: usize,
+    /// Sockets all processes together may hold open.
+    pub max_sockets: usize,
 }
 
 /// Memory maps every pool slot costs whether used or not (a fiber stack and its guard page).
@@ -40,6 +43,40 @@ const MAPS_PER_PROCESS: u64 = 4;
 const MAPS_RESERVED: u64 = 4096;
 /// The default pool size where the map limit is not the constraint.
 const DEFAULT_MAX_PROCESSES: u32 = 100_000;
+
+/// File descriptors kept for the VM itself (modules, cache, standard streams, epoll).
+const FILES_RESERVED: u64 = 256;
+
+/// The process's soft limit on open files.
+#[must_use]
+pub fn open_file_limit() -> u64 {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX)
+}
+
+/// Raises the soft limit on open files to the hard one (a server's usual first step: the
+/// default soft limit, often 1024, is far below what thousands of connections need).
+/// Returns the limit now in force.
+pub fn raise_open_file_limit() -> u64 {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        let _ = setrlimit(Resource::Nofile, raised);
+    }
+    open_file_limit()
+}
+
+/// The socket budget that leaves [`FILES_RESERVED`] of `file_limit` to the VM.
+#[must_use]
+pub fn sockets_for_file_limit(file_limit: u64) -> usize {
+    let sockets = file_limit.saturating_sub(FILES_RESERVED).max(64);
+    usize::try_from(sockets).unwrap_or(usize::MAX)
+}
 
 /// Address space all pool slots together may reserve: half of x86-64's 128 TiB user space.
 const POOL_ADDRESS_SPACE: u64 = 64 << 40;
@@ -96,6 +133,7 @@ impl Default for RuntimeConfig {
             preemption_interval: Duration::from_millis(1),
             cache_dir: crate::cache::ModuleCache::default_dir(),
             keep_resident: 1 << 20,
+            max_sockets: sockets_for_file_limit(open_file_limit()),
         }
     }
 }

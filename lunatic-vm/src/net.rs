@@ -11,11 +11,12 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use lunatic_abi::{IoStatus, WAIT_FOREVER};
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
 /// A read and a write timeout in milliseconds ([`WAIT_FOREVER`]: none). Atomics, because
 /// every handle to the socket (in any process) shares them.
@@ -58,6 +59,81 @@ impl Timeouts {
     }
 }
 
+/// How many sockets the VM's processes may hold open at once, all together. A guest that
+/// binds or connects in a loop (or sends sockets nobody receives) reaches this limit, and
+/// gets an error, before the host runs out of file descriptors, which would break every
+/// other process's networking and the host's own files.
+#[derive(Debug)]
+pub struct SocketBudget {
+    open: AtomicUsize,
+    max: usize,
+}
+
+impl SocketBudget {
+    /// A budget of `max` sockets.
+    #[must_use]
+    pub fn new(max: usize) -> Arc<Self> {
+        Arc::new(Self {
+            open: AtomicUsize::new(0),
+            max,
+        })
+    }
+
+    /// Reserves one socket, before it is created.
+    ///
+    /// # Errors
+    /// `Other`, saying so, when `max` sockets are open.
+    pub fn acquire(self: &Arc<Self>) -> io::Result<SocketPermit> {
+        let taken = self
+            .open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < self.max).then_some(open + 1)
+            });
+        match taken {
+            Ok(_) => Ok(SocketPermit(Arc::clone(self))),
+            Err(_) => Err(io::Error::other(format!(
+                "the VM's limit of {} open sockets is reached (--max-sockets)",
+                self.max
+            ))),
+        }
+    }
+
+    /// Sockets open now.
+    #[must_use]
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::Acquire)
+    }
+}
+
+/// One socket's share of the [`SocketBudget`], given back when the socket is dropped.
+#[derive(Debug)]
+pub struct SocketPermit(Arc<SocketBudget>);
+
+impl Drop for SocketPermit {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A listening TCP socket.
+#[derive(Debug)]
+pub struct TcpListenerResource {
+    /// The socket.
+    pub listener: TcpListener,
+    _permit: SocketPermit,
+}
+
+impl TcpListenerResource {
+    /// Wraps a bound listener with its permit.
+    #[must_use]
+    pub fn new(listener: TcpListener, permit: SocketPermit) -> Self {
+        Self {
+            listener,
+            _permit: permit,
+        }
+    }
+}
+
 /// A connected TCP stream. Reads and writes go through `&self` (readiness, then a
 /// non-blocking attempt), so one process can read while another writes to a clone.
 #[derive(Debug)]
@@ -66,15 +142,17 @@ pub struct TcpStreamResource {
     pub stream: TcpStream,
     /// Its timeouts.
     pub timeouts: Timeouts,
+    _permit: SocketPermit,
 }
 
 impl TcpStreamResource {
-    /// Wraps a connected stream, with no timeouts.
+    /// Wraps a connected stream and its permit, with no timeouts.
     #[must_use]
-    pub fn new(stream: TcpStream) -> Self {
+    pub fn new(stream: TcpStream, permit: SocketPermit) -> Self {
         Self {
             stream,
             timeouts: Timeouts::default(),
+            _permit: permit,
         }
     }
 
@@ -124,13 +202,15 @@ pub struct UdpSocketResource {
     pub socket: UdpSocket,
     /// Its timeouts.
     pub timeouts: Timeouts,
+    _permit: SocketPermit,
 }
 
 impl UdpSocketResource {
-    /// Wraps a bound socket, with no timeouts.
+    /// Wraps a bound socket and its permit, with no timeouts.
     #[must_use]
-    pub fn new(socket: UdpSocket) -> Self {
+    pub fn new(socket: UdpSocket, permit: SocketPermit) -> Self {
         Self {
+            _permit: permit,
             socket,
             timeouts: Timeouts::default(),
         }
@@ -272,7 +352,9 @@ mod tests {
     async fn reads_time_out_and_kinds_map() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let client = TcpStreamResource::new(connect(addr, 1000).await.unwrap());
+        let budget = SocketBudget::new(1);
+        let permit = budget.acquire().unwrap();
+        let client = TcpStreamResource::new(connect(addr, 1000).await.unwrap(), permit);
         client.timeouts.set_read_ms(20);
         let error = client
             .read(&mut Vec::with_capacity(4), 4)
@@ -287,5 +369,10 @@ mod tests {
             resolve("no-port", 1000).await.unwrap_err().kind(),
             io::ErrorKind::InvalidInput
         );
+        // The budget of one is spent until the stream goes.
+        assert_eq!(budget.acquire().unwrap_err().kind(), io::ErrorKind::Other);
+        drop(client);
+        assert_eq!(budget.open(), 0);
+        assert!(budget.acquire().is_ok());
     }
 }

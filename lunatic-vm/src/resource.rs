@@ -11,9 +11,8 @@
 use std::sync::Arc;
 
 use lunatic_abi::ResourceKind;
-use tokio::net::TcpListener;
 
-use crate::net::{TcpStreamResource, UdpSocketResource};
+use crate::net::{TcpListenerResource, TcpStreamResource, UdpSocketResource};
 use crate::state::HandleTable;
 
 /// One resource. Handles are reference-counted so that `lunatic::resource::clone` can give
@@ -23,7 +22,7 @@ pub enum Resource {
     /// A connected TCP stream.
     TcpStream(Arc<TcpStreamResource>),
     /// A listening TCP socket.
-    TcpListener(Arc<TcpListener>),
+    TcpListener(Arc<TcpListenerResource>),
     /// A UDP socket.
     UdpSocket(Arc<UdpSocketResource>),
 }
@@ -127,7 +126,9 @@ mod tests {
 
     #[tokio::test]
     async fn taking_checks_index_and_kind_and_empties_the_slot() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let permit = crate::net::SocketBudget::new(1).acquire().unwrap();
+        let listener = TcpListenerResource::new(listener, permit);
         let mut resources = MessageResources::default();
         let index = resources.push(Resource::TcpListener(Arc::new(listener)));
         assert_eq!(index, 0);

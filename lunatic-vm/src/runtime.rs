@@ -65,6 +65,7 @@ pub struct Runtime {
     registry: Registry,
     wasi: WasiConfig,
     next_tag: AtomicI64,
+    sockets: Arc<crate::net::SocketBudget>,
 }
 
 impl Runtime {
@@ -104,6 +105,7 @@ impl Runtime {
             registry: Registry::default(),
             wasi,
             next_tag: AtomicI64::new(1),
+            sockets: crate::net::SocketBudget::new(config.max_sockets),
         }))
     }
 
@@ -117,6 +119,11 @@ impl Runtime {
     #[must_use]
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// The sockets all processes may still open.
+    pub(crate) fn sockets(&self) -> &Arc<crate::net::SocketBudget> {
+        &self.sockets
     }
 
     /// The WASI view of this runtime's processes.

@@ -20,6 +20,7 @@ fn main(mailbox: Mailbox<()>) {
         "kill" => kill(),
         "leaks" => leaks(mailbox),
         "denied" => denied(mailbox),
+        "budget" => budget(),
         other => panic!("unknown scenario {other:?}"),
     }
 }
@@ -373,4 +374,36 @@ fn denied(mailbox: Mailbox<()>) {
         })
         .unwrap();
     report("allowed", m.receive());
+}
+
+/// With `--max-sockets 5`: sockets are refused past the VM's budget, with an error rather
+/// than the host running out of file descriptors, and closing one gives its place back.
+fn budget() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut held = Vec::new();
+    let refused = loop {
+        match TcpStream::connect(addr) {
+            Ok(stream) => held.push(stream),
+            Err(error) => break error,
+        }
+        if held.len() > 10 {
+            break io::Error::other("no limit");
+        }
+    };
+    // The listener and the connected streams (the accepted ends wait in the backlog).
+    println!("open before the limit: {}", held.len() + 1);
+    println!("refused: {:?}: {refused}", refused.kind());
+    held.pop();
+    let again = TcpStream::connect(addr);
+    let outcome = match &again {
+        Ok(_) => "ok".to_owned(),
+        Err(error) => format!("{:?}", error.kind()),
+    };
+    println!("after closing one: {outcome}");
+    println!(
+        "udp too: {}",
+        kind(UdpSocket::bind("127.0.0.1:0").map(|_| ()))
+    );
+    drop(again);
 }

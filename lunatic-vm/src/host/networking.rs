@@ -51,7 +51,7 @@ use tokio::net::{TcpListener, UdpSocket};
 use wasmtime::{format_err, Caller, Linker};
 
 use super::memory;
-use crate::net::{io_status, TcpStreamResource, UdpSocketResource};
+use crate::net::{io_status, TcpListenerResource, TcpStreamResource, UdpSocketResource};
 use crate::process::{ProcessHandle, Terminated};
 use crate::resource::Resource;
 use crate::state::ProcessState;
@@ -182,7 +182,7 @@ fn listener(
     caller: &Caller<'_, ProcessState>,
     id: u64,
     function: &str,
-) -> wasmtime::Result<Arc<TcpListener>> {
+) -> wasmtime::Result<Arc<TcpListenerResource>> {
     resource(caller, id, function, "TCP listener", |r| match r {
         Resource::TcpListener(listener) => Some(listener),
         _ => None,
@@ -258,12 +258,19 @@ fn register_tcp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
                 const FUNCTION: &str = "tcp_bind";
                 check_writable(&mut caller, out_ptr, 8, FUNCTION)?;
                 let addr = read_addr(&mut caller, addr_ptr, FUNCTION)?;
-                let bound = unless_killed(&process(&caller), TcpListener::bind(addr)).await?;
-                let result = match bound {
-                    Ok(listener) => Ok(hold(
-                        &mut caller,
-                        Resource::TcpListener(Arc::new(listener)),
-                    )?),
+                let result = match caller.data().runtime.sockets().acquire() {
+                    Ok(permit) => {
+                        match unless_killed(&process(&caller), TcpListener::bind(addr)).await? {
+                            Ok(listener) => {
+                                let listener = TcpListenerResource::new(listener, permit);
+                                Ok(hold(
+                                    &mut caller,
+                                    Resource::TcpListener(Arc::new(listener)),
+                                )?)
+                            }
+                            Err(error) => Err(error),
+                        }
+                    }
                     Err(error) => Err(error),
                 };
                 report(&mut caller, out_ptr, result, FUNCTION)
@@ -279,12 +286,20 @@ fn register_tcp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
                 let listener = listener(&caller, id, FUNCTION)?;
                 check_writable(&mut caller, addr_ptr, ADDR_LEN, FUNCTION)?;
                 check_writable(&mut caller, out_ptr, 8, FUNCTION)?;
-                let accepted = unless_killed(&process(&caller), listener.accept()).await?;
-                let result = match accepted {
-                    Ok((stream, peer)) => {
-                        write_addr(&mut caller, addr_ptr, &peer, FUNCTION)?;
-                        let stream = Arc::new(TcpStreamResource::new(stream));
-                        Ok(hold(&mut caller, Resource::TcpStream(stream))?)
+                // The permit first: at the limit, a connection waits in the backlog rather
+                // than being accepted and dropped.
+                let result = match caller.data().runtime.sockets().acquire() {
+                    Ok(permit) => {
+                        let accepted =
+                            unless_killed(&process(&caller), listener.listener.accept()).await?;
+                        match accepted {
+                            Ok((stream, peer)) => {
+                                write_addr(&mut caller, addr_ptr, &peer, FUNCTION)?;
+                                let stream = Arc::new(TcpStreamResource::new(stream, permit));
+                                Ok(hold(&mut caller, Resource::TcpStream(stream))?)
+                            }
+                            Err(error) => Err(error),
+                        }
                     }
                     Err(error) => Err(error),
                 };
@@ -300,12 +315,16 @@ fn register_tcp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
                 const FUNCTION: &str = "tcp_connect";
                 check_writable(&mut caller, out_ptr, 8, FUNCTION)?;
                 let addr = read_addr(&mut caller, addr_ptr, FUNCTION)?;
-                let connected =
-                    unless_killed(&process(&caller), crate::net::connect(addr, timeout_ms)).await?;
-                let result = match connected {
-                    Ok(stream) => {
-                        let stream = Arc::new(TcpStreamResource::new(stream));
-                        Ok(hold(&mut caller, Resource::TcpStream(stream))?)
+                let result = match caller.data().runtime.sockets().acquire() {
+                    Ok(permit) => {
+                        let connect = crate::net::connect(addr, timeout_ms);
+                        match unless_killed(&process(&caller), connect).await? {
+                            Ok(stream) => {
+                                let stream = Arc::new(TcpStreamResource::new(stream, permit));
+                                Ok(hold(&mut caller, Resource::TcpStream(stream))?)
+                            }
+                            Err(error) => Err(error),
+                        }
                     }
                     Err(error) => Err(error),
                 };
@@ -382,11 +401,15 @@ fn register_udp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
                 const FUNCTION: &str = "udp_bind";
                 check_writable(&mut caller, out_ptr, 8, FUNCTION)?;
                 let addr = read_addr(&mut caller, addr_ptr, FUNCTION)?;
-                let bound = unless_killed(&process(&caller), UdpSocket::bind(addr)).await?;
-                let result = match bound {
-                    Ok(socket) => {
-                        let socket = Arc::new(UdpSocketResource::new(socket));
-                        Ok(hold(&mut caller, Resource::UdpSocket(socket))?)
+                let result = match caller.data().runtime.sockets().acquire() {
+                    Ok(permit) => {
+                        match unless_killed(&process(&caller), UdpSocket::bind(addr)).await? {
+                            Ok(socket) => {
+                                let socket = Arc::new(UdpSocketResource::new(socket, permit));
+                                Ok(hold(&mut caller, Resource::UdpSocket(socket))?)
+                            }
+                            Err(error) => Err(error),
+                        }
                     }
                     Err(error) => Err(error),
                 };
@@ -534,7 +557,7 @@ fn register_socket(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
             const FUNCTION: &str = "local_addr";
             let addr = match caller.data().resources.get(id) {
                 Some(Resource::TcpStream(stream)) => stream.stream.local_addr(),
-                Some(Resource::TcpListener(listener)) => listener.local_addr(),
+                Some(Resource::TcpListener(listener)) => listener.listener.local_addr(),
                 Some(Resource::UdpSocket(socket)) => socket.socket.local_addr(),
                 None => return Err(format_err!("{}: no socket with id {id}", name(FUNCTION))),
             };
