@@ -11,6 +11,7 @@
 //! | [`NO_LINK`], [`THIS_MODULE`], [`NO_FUEL_LIMIT`], [`WAIT_FOREVER`] | sentinel arguments |
 //! | [`EnvironmentStatus`] | `lunatic::environment::*` |
 //! | [`SPAWN_ENTRY`] | the guest export the host calls to start a spawned closure |
+//! | [`NORMAL_EXIT_REASON`], [`PANIC_REASON_PREFIX`], [`PANIC_LOCATION_SEPARATOR`] | the reason texts of down notices that programs read |
 //! | [`TEST_SECTION`] | the custom section that marks a test program for the VM's test runner |
 //! | [`IoStatus`] | `lunatic::networking::*`: done, or the kind of the I/O error |
 //! | [`ResourceKind`], [`ResourceStatus`] | `lunatic::resource::*`: resources that travel in messages |
@@ -281,6 +282,17 @@ pub const WAIT_FOREVER: u64 = u64::MAX;
 
 /// The export of the guest library that runs a spawned function: `(entry: i32, arg: i32)`.
 pub const SPAWN_ENTRY: &str = "lunatic_spawn_entry";
+
+/// The reason text of a process that returned (or exited with status 0), as down notices
+/// carry it.
+pub const NORMAL_EXIT_REASON: &str = "normal exit";
+
+/// How the reason text of a panicked process begins; then comes the panic message, then
+/// [`PANIC_LOCATION_SEPARATOR`] and the location when there is one.
+pub const PANIC_REASON_PREFIX: &str = "panicked: ";
+
+/// What separates a panic message from its `file:line:column` in a reason text.
+pub const PANIC_LOCATION_SEPARATOR: &str = " at ";
 
 /// The custom section `#[lunatic::test]` adds to a test program. Its presence makes the VM
 /// run the program's tests itself, each as its own process (its content is not read).

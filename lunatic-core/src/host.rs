@@ -718,7 +718,12 @@ pub(crate) fn udp_send(socket: u64, buf: &[u8], to: Option<&SocketAddr>) -> io::
         // SAFETY: `buf` and `out` are live.
         None => unsafe { networking::udp_send(socket, buf.as_ptr(), len32(buf.len()), &mut out) },
     };
-    io_result(status, out, "udp_send").map(|n| n as usize)
+    let function = if to.is_some() {
+        "udp_send_to"
+    } else {
+        "udp_send"
+    };
+    io_result(status, out, function).map(|n| n as usize)
 }
 
 /// Receives one datagram into `buf`, and its sender.
@@ -760,8 +765,9 @@ pub(crate) fn socket_addr(id: u64, peer: bool) -> io::Result<SocketAddr> {
             networking::local_addr(id, record.as_mut_ptr(), &mut out)
         }
     };
-    io_result(status, out, "local_addr")?;
-    Ok(read_addr(&record, "local_addr"))
+    let function = if peer { "peer_addr" } else { "local_addr" };
+    io_result(status, out, function)?;
+    Ok(read_addr(&record, function))
 }
 
 /// Sets the read (`write == false`) or write timeout of socket `id`, in milliseconds

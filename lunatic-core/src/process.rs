@@ -247,7 +247,12 @@ pub(crate) fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         let message = info.payload_as_str().unwrap_or("Box<dyn Any>");
         let reason = match info.location() {
-            Some(location) => format!("{message} at {location}"),
+            Some(location) => {
+                format!(
+                    "{message}{}{location}",
+                    lunatic_abi::PANIC_LOCATION_SEPARATOR
+                )
+            }
             None => message.to_owned(),
         };
         host::report_panic(&reason);

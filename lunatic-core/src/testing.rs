@@ -87,12 +87,20 @@ pub fn finish(result: impl TestResult) {
 /// Why a body that ended with `reason` fails `expect` (libtest's wording), or `None` if
 /// the test passed.
 fn verdict(reason: &str, expect: Expect) -> Option<String> {
-    let panic = reason.strip_prefix("panicked: ");
+    use lunatic_abi::{NORMAL_EXIT_REASON, PANIC_LOCATION_SEPARATOR, PANIC_REASON_PREFIX};
+    let normal = reason == NORMAL_EXIT_REASON;
+    // The panic's own message, without where it happened: `expected` is matched against
+    // what the test panicked with, as libtest does.
+    let panic = reason.strip_prefix(PANIC_REASON_PREFIX).map(|panic| {
+        panic
+            .rsplit_once(PANIC_LOCATION_SEPARATOR)
+            .map_or(panic, |(message, _)| message)
+    });
     match (expect, panic) {
-        (Expect::Return, _) if reason == "normal exit" => None,
+        (Expect::Return, _) if normal => None,
         // The process's death notice, in the test's output, says why.
         (Expect::Return, _) => Some(String::new()),
-        (Expect::Panic(_), None) if reason == "normal exit" => {
+        (Expect::Panic(_), None) if normal => {
             Some("note: test did not panic as expected".to_owned())
         }
         (Expect::Panic(_), None) => Some(format!(
@@ -129,6 +137,8 @@ mod tests {
             None
         );
         assert_eq!(verdict("panicked: boom", Expect::Panic(Some("boo"))), None);
+        // The location is not part of the message.
+        assert!(verdict("panicked: boom at a.rs:1:1", Expect::Panic(Some("a.rs"))).is_some());
         assert!(verdict("panicked: boom", Expect::Panic(Some("bang")))
             .unwrap()
             .contains("expected substring: \"bang\""));

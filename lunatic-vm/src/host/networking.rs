@@ -32,6 +32,12 @@
 //! | `read_timeout` | `id: u64` | (returns the timeout as `u64`) | as `set_read_timeout` |
 //! | `write_timeout` | `id: u64` | (returns the timeout as `u64`) | as `set_read_timeout` |
 //!
+//! The calls that make a socket (`tcp_bind`, `tcp_accept`, `tcp_connect`, `udp_bind`) also
+//! trap when the caller already holds 10,000 handles, and return `Other` when the VM's
+//! socket budget (`--max-sockets`, shared by all processes) is spent; `tcp_accept` checks
+//! the budget before it accepts, so a connection waits in the backlog rather than being
+//! accepted and dropped.
+//!
 //! A process waiting in any of these calls is suspended alone and ends at once if it is
 //! killed (or a link kills it). `resolve` takes `host:port` (the host a name or an IP
 //! address); names go to the system resolver on tokio's blocking pool, so no scheduler
@@ -64,6 +70,9 @@ const MAX_IO_CHUNK: u32 = 64 << 10;
 
 /// Longest name `resolve` accepts, in bytes.
 const MAX_NAME_LEN: u32 = 1024;
+
+/// Bytes of the `u64` every fallible call writes at `out_ptr`.
+const OUT_LEN: u32 = 8;
 
 /// Bytes of an encoded socket address, as the `u32` lengths guest memory is addressed with.
 const ADDR_LEN: u32 = SOCKET_ADDR_SIZE as u32;
@@ -256,7 +265,7 @@ fn register_tcp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
         |mut caller: Caller<'_, ProcessState>, (addr_ptr, out_ptr): (u32, u32)| {
             Box::new(async move {
                 const FUNCTION: &str = "tcp_bind";
-                check_writable(&mut caller, out_ptr, 8, FUNCTION)?;
+                check_writable(&mut caller, out_ptr, OUT_LEN, FUNCTION)?;
                 let addr = read_addr(&mut caller, addr_ptr, FUNCTION)?;
                 let result = match caller.data().runtime.sockets().acquire() {
                     Ok(permit) => {
@@ -285,7 +294,7 @@ fn register_tcp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
                 const FUNCTION: &str = "tcp_accept";
                 let listener = listener(&caller, id, FUNCTION)?;
                 check_writable(&mut caller, addr_ptr, ADDR_LEN, FUNCTION)?;
-                check_writable(&mut caller, out_ptr, 8, FUNCTION)?;
+                check_writable(&mut caller, out_ptr, OUT_LEN, FUNCTION)?;
                 // The permit first: at the limit, a connection waits in the backlog rather
                 // than being accepted and dropped.
                 let result = match caller.data().runtime.sockets().acquire() {
@@ -313,7 +322,7 @@ fn register_tcp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
         |mut caller: Caller<'_, ProcessState>, (addr_ptr, timeout_ms, out_ptr): (u32, u64, u32)| {
             Box::new(async move {
                 const FUNCTION: &str = "tcp_connect";
-                check_writable(&mut caller, out_ptr, 8, FUNCTION)?;
+                check_writable(&mut caller, out_ptr, OUT_LEN, FUNCTION)?;
                 let addr = read_addr(&mut caller, addr_ptr, FUNCTION)?;
                 let result = match caller.data().runtime.sockets().acquire() {
                     Ok(permit) => {
@@ -340,7 +349,7 @@ fn register_tcp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
                 const FUNCTION: &str = "tcp_read";
                 let stream = stream(&caller, id, FUNCTION)?;
                 check_writable(&mut caller, ptr, len, FUNCTION)?;
-                check_writable(&mut caller, out_ptr, 8, FUNCTION)?;
+                check_writable(&mut caller, out_ptr, OUT_LEN, FUNCTION)?;
                 let max = len.min(MAX_IO_CHUNK) as usize;
                 if max == 0 {
                     // As `Read::read` with an empty buffer: nothing, at once.
@@ -366,7 +375,7 @@ fn register_tcp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
             Box::new(async move {
                 const FUNCTION: &str = "tcp_write";
                 let stream = stream(&caller, id, FUNCTION)?;
-                check_writable(&mut caller, out_ptr, 8, FUNCTION)?;
+                check_writable(&mut caller, out_ptr, OUT_LEN, FUNCTION)?;
                 let bytes = memory::read(&mut caller, ptr, len.min(MAX_IO_CHUNK), &name(FUNCTION))?;
                 let written = unless_killed(&process(&caller), stream.write(&bytes)).await?;
                 report(&mut caller, out_ptr, written.map(|n| n as u64), FUNCTION)
@@ -399,7 +408,7 @@ fn register_udp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
         |mut caller: Caller<'_, ProcessState>, (addr_ptr, out_ptr): (u32, u32)| {
             Box::new(async move {
                 const FUNCTION: &str = "udp_bind";
-                check_writable(&mut caller, out_ptr, 8, FUNCTION)?;
+                check_writable(&mut caller, out_ptr, OUT_LEN, FUNCTION)?;
                 let addr = read_addr(&mut caller, addr_ptr, FUNCTION)?;
                 let result = match caller.data().runtime.sockets().acquire() {
                     Ok(permit) => {
@@ -424,7 +433,7 @@ fn register_udp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
             Box::new(async move {
                 const FUNCTION: &str = "udp_connect";
                 let socket = udp(&caller, id, FUNCTION)?;
-                check_writable(&mut caller, out_ptr, 8, FUNCTION)?;
+                check_writable(&mut caller, out_ptr, OUT_LEN, FUNCTION)?;
                 let addr = read_addr(&mut caller, addr_ptr, FUNCTION)?;
                 let connected =
                     unless_killed(&process(&caller), socket.socket.connect(addr)).await?;
@@ -440,7 +449,7 @@ fn register_udp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
             Box::new(async move {
                 const FUNCTION: &str = "udp_send_to";
                 let socket = udp(&caller, id, FUNCTION)?;
-                check_writable(&mut caller, out_ptr, 8, FUNCTION)?;
+                check_writable(&mut caller, out_ptr, OUT_LEN, FUNCTION)?;
                 let addr = read_addr(&mut caller, addr_ptr, FUNCTION)?;
                 udp_send(caller, socket, (ptr, len), Some(addr), out_ptr, FUNCTION).await
             })
@@ -453,7 +462,7 @@ fn register_udp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
             Box::new(async move {
                 const FUNCTION: &str = "udp_send";
                 let socket = udp(&caller, id, FUNCTION)?;
-                check_writable(&mut caller, out_ptr, 8, FUNCTION)?;
+                check_writable(&mut caller, out_ptr, OUT_LEN, FUNCTION)?;
                 udp_send(caller, socket, (ptr, len), None, out_ptr, FUNCTION).await
             })
         },
@@ -642,7 +651,7 @@ async fn resolve(
     const FUNCTION: &str = "resolve";
     let capacity = addrs_capacity.min(MAX_RESOLVED_ADDRS);
     check_writable(&mut caller, addrs_ptr, capacity * ADDR_LEN, FUNCTION)?;
-    check_writable(&mut caller, out_ptr, 8, FUNCTION)?;
+    check_writable(&mut caller, out_ptr, OUT_LEN, FUNCTION)?;
     // Checked before the copy: the host never allocates what a guest asks for unchecked.
     let text = if name_len <= MAX_NAME_LEN {
         memory::read(&mut caller, name_ptr, name_len, &name(FUNCTION))?

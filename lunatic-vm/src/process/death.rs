@@ -56,9 +56,9 @@ impl DeathReason {
 impl fmt::Display for DeathReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Normal => f.write_str("normal exit"),
+            Self::Normal => f.write_str(lunatic_abi::NORMAL_EXIT_REASON),
             Self::Exit(code) => write!(f, "exited with status {code}"),
-            Self::Panic(message) => write!(f, "panicked: {message}"),
+            Self::Panic(message) => write!(f, "{}{message}", lunatic_abi::PANIC_REASON_PREFIX),
             Self::Trap(trap) => write!(f, "trapped: {trap}"),
             Self::Killed => f.write_str("killed"),
             Self::LinkDied(id) => write!(f, "linked process {id} died"),
