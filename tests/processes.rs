@@ -210,3 +210,12 @@ fn request_to_a_dead_server_fails_at_once() {
         .assert_stdout("request: process 2 is not alive\n");
     assert!(run.elapsed < Duration::from_secs(20), "{run}");
 }
+
+#[test]
+fn replies_after_a_timeout_are_dropped_not_left_in_the_mailbox() {
+    scenario("late-reply").assert_code(0).assert_stdout(
+        "first request: timed out\n\
+         no late reply in the mailbox\n\
+         in time: Ok(42)\n",
+    );
+}

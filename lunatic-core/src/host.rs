@@ -56,6 +56,7 @@ mod message {
         fn send(process: u64);
         fn receive(tags_ptr: *const i64, tags_len: u32, timeout_ms: u64) -> u32;
         fn try_receive(tags_ptr: *const i64, tags_len: u32) -> u32;
+        fn abandon_tag(tag: i64);
         fn data_size() -> u64;
         fn read_data(ptr: *mut u8, len: u32) -> u32;
         fn get_tag() -> i64;
@@ -256,6 +257,12 @@ pub(crate) fn message_data() -> Vec<u8> {
         message::read_data(data.as_mut_ptr(), len32(size));
         data
     }
+}
+
+/// Drops the caller's queued messages with `tag`, and every later one.
+pub(crate) fn abandon_tag(tag: Tag) {
+    // SAFETY: no memory is passed.
+    unsafe { message::abandon_tag(tag.id()) }
 }
 
 /// The tag of the current incoming message.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::Sendable;
 use crate::error::ReceiveError;
+use crate::host;
 use crate::mailbox::{receive_raw, Incoming};
 use crate::process::{Process, ProcessId};
 use crate::tag::Tag;
@@ -41,6 +42,7 @@ impl<T, U: Sendable> Request<T, U> {
             PendingReply {
                 tag,
                 monitor: None,
+                settled: false,
                 _reply: PhantomData,
             },
         )
@@ -115,13 +117,30 @@ impl<U: Sendable> ReplyTo<U> {
 }
 
 /// The caller's side of a [`Request`]: waits for its reply.
+///
+/// A reply that comes after the wait gave up (a timeout), or to a `PendingReply` dropped
+/// without waiting, is dropped by the runtime on arrival, as Erlang drops messages to a
+/// deactivated alias: it never turns up later as a stray message in the mailbox.
 #[derive(Debug)]
 #[must_use = "a request's reply is only received by waiting for it"]
 pub struct PendingReply<U> {
     tag: Tag,
     /// The server being watched, and the monitor's tag.
     monitor: Option<(ProcessId, Tag)>,
+    /// Whether the reply (or the server's end) was received.
+    settled: bool,
     _reply: PhantomData<fn() -> U>,
+}
+
+impl<U> Drop for PendingReply<U> {
+    fn drop(&mut self) {
+        if let Some((server, monitor)) = self.monitor.take() {
+            Process::<()>::from_id(server).demonitor(monitor);
+        }
+        if !self.settled {
+            host::abandon_tag(self.tag);
+        }
+    }
 }
 
 impl<U: Sendable> PendingReply<U> {
@@ -149,7 +168,7 @@ impl<U: Sendable> PendingReply<U> {
         self.wait_for(Some(timeout))
     }
 
-    fn wait_for(self, timeout: Option<Duration>) -> Result<U, ReceiveError> {
+    fn wait_for(mut self, timeout: Option<Duration>) -> Result<U, ReceiveError> {
         let tags: &[Tag] = match &self.monitor {
             Some((_, monitor)) => &[self.tag, *monitor],
             None => &[self.tag],
@@ -160,9 +179,9 @@ impl<U: Sendable> PendingReply<U> {
             // A signal only matches if it carries one of these tags, and tags are unique.
             Incoming::Signal(_) => Err(ReceiveError::Timeout),
         };
-        if let Some((server, monitor)) = self.monitor {
-            Process::<()>::from_id(server).demonitor(monitor);
-        }
+        // Anything but a timeout is the end of this request; after a timeout, dropping
+        // `self` abandons the tag (and the monitor goes either way).
+        self.settled = !matches!(outcome, Err(ReceiveError::Timeout));
         outcome
     }
 }

@@ -29,6 +29,7 @@ fn main(mailbox: Mailbox<()>) {
         "monitor" => monitor(mailbox),
         "request-dead-server" => request_dead_server(),
         "named-death" => named_death(),
+        "late-reply" => late_reply(mailbox),
         "stdin" => {
             let mut line = String::new();
             std::io::stdin().read_line(&mut line).unwrap();
@@ -375,4 +376,37 @@ fn named_death() {
     let monitor = worker.monitor();
     let down = worker.wait_down(monitor, None).unwrap();
     println!("down: {}", down.reason());
+}
+
+/// A reply that comes after the request gave up is dropped, not left in the mailbox: after
+/// a timeout, and after a `PendingReply` dropped without waiting.
+fn late_reply(mailbox: Mailbox<()>) {
+    let slow = process::spawn(|m: Mailbox<Request<u64, u64>>| loop {
+        let request = m.receive().unwrap();
+        process::sleep(Duration::from_millis(200));
+        let n = *request.data();
+        request.reply(n);
+    })
+    .unwrap();
+    match slow.request_timeout(1, Duration::from_millis(20)) {
+        Err(ReceiveError::Timeout) => println!("first request: timed out"),
+        other => println!("unexpected: {other:?}"),
+    }
+    process::sleep(Duration::from_millis(400));
+    // Whatever is queued now is a stray message (any bytes read as `()`).
+    match mailbox.receive_timeout(Duration::from_millis(50)) {
+        Err(ReceiveError::Timeout) => println!("no late reply in the mailbox"),
+        other => println!("stray message: {other:?}"),
+    }
+    // A request still answered in time gets its reply.
+    let fast = process::spawn(|m: Mailbox<Request<u64, u64>>| loop {
+        let request = m.receive().unwrap();
+        let n = *request.data();
+        request.reply(n + 1);
+    })
+    .unwrap();
+    println!(
+        "in time: {:?}",
+        fast.request_timeout(41, Duration::from_secs(5))
+    );
 }

@@ -9,6 +9,7 @@
   (import "lunatic::message" "send" (func $send (param i64)))
   (import "lunatic::message" "receive" (func $receive (param i32 i32 i64) (result i32)))
   (import "lunatic::message" "try_receive" (func $try_receive (param i32 i32) (result i32)))
+  (import "lunatic::message" "abandon_tag" (func $abandon_tag (param i64)))
   (import "lunatic::message" "data_size" (func $data_size (result i64)))
   (import "lunatic::message" "read_data" (func $read_data (param i32 i32) (result i32)))
   (import "lunatic::message" "get_tag" (func $get_tag (result i64)))
@@ -238,6 +239,9 @@
     (i32.store8 (i32.const 4200) (i32.const 0x7F))
     (if (i32.eqz (call $spawn (i64.const 0) (i64.const 0) (i32.const 3000) (i32.const 12) (i32.const 4200) (i32.const 17) (i32.const 64))) (then (unreachable)))
     (call $print_error)
+    ;; Abandoning tags nobody uses (any i64) is harmless.
+    (call $abandon_tag (i64.const -1))
+    (call $abandon_tag (i64.const 0x7fffffffffffffff))
     ;; One signal per bad child, each printed with its reason.
     (loop $signals
       (if (i32.ne (call $receive (i32.const 0) (i32.const 0) (i64.const 10000)) (i32.const 1)) (then (unreachable)))

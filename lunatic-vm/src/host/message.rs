@@ -12,6 +12,7 @@
 //! | `write_data` | `ptr: u32, len: u32` | `u32`: bytes appended | no outgoing message; range outside memory; message over [`MAX_MESSAGE_SIZE`] |
 //! | `send` | `process: u64` | nothing: the message (bytes and resources) goes to `process`, or is dropped if it is not alive | no outgoing message |
 //! | `receive` | `tags_ptr: u32, tags_len: u32, timeout_ms: u64` | [`ReceiveStatus`]: data, signal, down notice or timeout | range outside memory; more than 1024 tags; the process is killed while it waits (it ends) |
+//! | `abandon_tag` | `tag: i64` | nothing: queued messages with `tag` are dropped, and so is every one that arrives later (the last 1024 abandoned tags are remembered) | never |
 //! | `try_receive` | `tags_ptr: u32, tags_len: u32` | [`ReceiveStatus`], as `receive` with no wait (`TimedOut`: nothing queued); a plain call, so a queued message costs no suspension | as `receive`; the process has been told to die (it ends) |
 //! | `data_size` | | `u64`: bytes of the incoming message | no incoming message |
 //! | `read_data` | `ptr: u32, len: u32` | `u32`: bytes copied, `min(len, size)` | no incoming message; range outside memory |
@@ -96,6 +97,13 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
         },
     )?;
     linker.func_wrap(MODULE, "try_receive", try_receive)?;
+    linker.func_wrap(
+        MODULE,
+        "abandon_tag",
+        |caller: Caller<'_, ProcessState>, tag: i64| {
+            caller.data().handle.mailbox().abandon(tag);
+        },
+    )?;
     linker.func_wrap_async(
         MODULE,
         "receive",

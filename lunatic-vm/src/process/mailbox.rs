@@ -68,6 +68,37 @@ struct Queue {
     messages: VecDeque<Message>,
     death: Option<DeathReason>,
     closed: bool,
+    /// Tags whose messages are dropped on arrival (a request the owner stopped waiting
+    /// for), newest last, at most [`MAX_ABANDONED_TAGS`].
+    abandoned: AbandonedTags,
+}
+
+/// Most abandoned tags a mailbox remembers; the oldest is forgotten first (a reply that
+/// late is then queued after all, as any unexpected message is).
+pub(crate) const MAX_ABANDONED_TAGS: usize = 1024;
+
+/// The tags a mailbox drops messages of, in the order they were abandoned.
+#[derive(Debug, Default)]
+struct AbandonedTags {
+    tags: std::collections::HashSet<i64>,
+    order: VecDeque<i64>,
+}
+
+impl AbandonedTags {
+    fn insert(&mut self, tag: i64) {
+        if self.tags.insert(tag) {
+            self.order.push_back(tag);
+            if self.order.len() > MAX_ABANDONED_TAGS {
+                if let Some(oldest) = self.order.pop_front() {
+                    self.tags.remove(&oldest);
+                }
+            }
+        }
+    }
+
+    fn contains(&self, tag: i64) -> bool {
+        !self.tags.is_empty() && self.tags.contains(&tag)
+    }
 }
 
 /// The mailbox of one process.
@@ -93,7 +124,7 @@ impl Mailbox {
     /// Queues a message and wakes the owner; a closed mailbox (dead owner) drops it.
     pub fn push(&self, message: Message) {
         let mut queue = self.queue();
-        if queue.closed {
+        if queue.closed || queue.abandoned.contains(message.tag) {
             return;
         }
         queue.messages.push_back(message);
@@ -132,6 +163,14 @@ impl Mailbox {
             MessageKind::LinkDied { process, .. } => Some(process),
             MessageKind::Data(_) | MessageKind::ProcessDown { .. } => None,
         })
+    }
+
+    /// Drops every queued message with `tag`, and every one that arrives later (Erlang's
+    /// alias deactivation: the reply to a request that timed out never shows up).
+    pub fn abandon(&self, tag: i64) {
+        let mut queue = self.queue();
+        queue.messages.retain(|m| m.tag != tag);
+        queue.abandoned.insert(tag);
     }
 
     /// Drops a queued down notice with `tag` (a demonitor that also flushes).
@@ -275,6 +314,22 @@ mod tests {
         assert_eq!(got, Ok(None));
         mailbox.kill(DeathReason::Killed);
         assert_eq!(mailbox.receive(&[], None).await, Err(DeathReason::Killed));
+    }
+
+    #[tokio::test]
+    async fn abandoned_tags_drop_queued_and_late_messages() {
+        let mailbox = Mailbox::default();
+        mailbox.push(data(7, 1));
+        mailbox.push(data(8, 2));
+        mailbox.abandon(7);
+        mailbox.push(data(7, 3));
+        assert_eq!(mailbox.len(), 1);
+        for tag in 100..100 + MAX_ABANDONED_TAGS as i64 {
+            mailbox.abandon(tag);
+        }
+        // The oldest abandoned tag is forgotten once the list is full.
+        mailbox.push(data(7, 4));
+        assert_eq!(mailbox.len(), 2);
     }
 
     #[tokio::test]
