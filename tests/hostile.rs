@@ -51,6 +51,7 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
         "receive: the range of 32 bytes at 0xfffffff0 is outside",
         "receive: 100000 tags given, at most 1024 are allowed",
         "try_receive: the range of 32 bytes at 0xfffffff0 is outside",
+        "send_data: the range of 100 bytes at 0xfffffff0 is outside",
         "read_data: no message has been received",
         "get_tag: no message has been received",
         "data_size: no message has been received",
@@ -91,7 +92,7 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
     ] {
         run.assert_stdout(reason);
     }
-    assert_eq!(run.stdout.matches("child died: ").count(), 44, "{run}");
+    assert_eq!(run.stdout.matches("child died: ").count(), 45, "{run}");
     // Each death is logged with the process id and the reason.
     run.assert_stderr("died: trapped: lunatic::message::write_data: no message was created");
 }

@@ -57,6 +57,7 @@ mod message {
         fn receive(tags_ptr: *const i64, tags_len: u32, timeout_ms: u64) -> u32;
         fn try_receive(tags_ptr: *const i64, tags_len: u32) -> u32;
         fn abandon_tag(tag: i64);
+        fn send_data(process: u64, tag: i64, ptr: *const u8, len: u32);
         fn data_size() -> u64;
         fn read_data(ptr: *mut u8, len: u32) -> u32;
         fn get_tag() -> i64;
@@ -213,6 +214,12 @@ pub(crate) fn write_and_send(process: u64, data: &[u8]) {
     }
 }
 
+/// Sends `data` with `tag` to `process` in one call (no resources).
+pub(crate) fn send_data(process: u64, tag: i64, data: &[u8]) {
+    // SAFETY: `data` is a live slice for the duration of the call.
+    unsafe { message::send_data(process, tag, data.as_ptr(), len32(data.len())) }
+}
+
 /// What [`receive`] got.
 pub(crate) enum Received {
     /// A data message is the current incoming message.
@@ -250,13 +257,22 @@ pub(crate) fn receive(tags: &[Tag], timeout: Option<Duration>) -> Received {
 
 /// The bytes of the current incoming message.
 pub(crate) fn message_data() -> Vec<u8> {
-    // SAFETY: the buffer holds `size` bytes and the host writes at most that many.
+    // Most messages are small: one `read_data` into a buffer that fits them, and the size
+    // is known from what was copied. Only a message that fills it asks for its size.
+    const FIRST_READ: usize = 256;
+    let mut data = vec![0u8; FIRST_READ];
+    // SAFETY: each buffer holds the length passed, and the host writes at most that many.
     unsafe {
+        let copied = message::read_data(data.as_mut_ptr(), len32(FIRST_READ)) as usize;
+        if copied < FIRST_READ {
+            data.truncate(copied);
+            return data;
+        }
         let size = message::data_size() as usize;
-        let mut data = vec![0u8; size];
+        data.resize(size, 0);
         message::read_data(data.as_mut_ptr(), len32(size));
-        data
     }
+    data
 }
 
 /// Drops the caller's queued messages with `tag`, and every later one.

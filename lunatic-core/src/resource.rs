@@ -65,6 +65,7 @@ impl Resource {
         let id = self.id.take().ok_or_else(|| {
             S::Error::custom(format!("the {what} was moved into a message already"))
         })?;
+        transfer::start_message();
         host::push_resource(id).serialize(serializer)
     }
 

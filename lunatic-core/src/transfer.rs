@@ -21,6 +21,10 @@ thread_local! {
     static WRITING: Cell<bool> = const { Cell::new(false) };
     /// Whether a value is being deserialized from the host's incoming message.
     static READING: Cell<bool> = const { Cell::new(false) };
+    /// Whether the host has been told to start the message being written (done only when
+    /// a resource needs a message to move into), and that message's tag.
+    static STARTED: Cell<bool> = const { Cell::new(false) };
+    static PENDING_TAG: Cell<i64> = const { Cell::new(0) };
 }
 
 /// Sets `flag` for as long as it lives (a panic included).
@@ -44,13 +48,27 @@ impl Drop for Marked {
 /// # Panics
 /// If the value's `Serialize` implementation fails.
 pub(crate) fn send<T: Serialize + ?Sized>(process: u64, tag: i64, value: &T) {
-    // The message exists before the value is serialized: resources move into it.
-    host::create_message(tag);
+    PENDING_TAG.set(tag);
+    STARTED.set(false);
     let bytes = {
         let _writing = Marked::new(&WRITING);
         encode(value)
     };
-    host::write_and_send(process, &bytes);
+    if STARTED.replace(false) {
+        // A resource moved into the message the host started for it.
+        host::write_and_send(process, &bytes);
+    } else {
+        // The common case: one host call.
+        host::send_data(process, tag, &bytes);
+    }
+}
+
+/// Makes sure the host has an outgoing message for the value being written, so that a
+/// resource can move into it (called by a resource's `Serialize`).
+pub(crate) fn start_message() {
+    if !STARTED.replace(true) {
+        host::create_message(PENDING_TAG.get());
+    }
 }
 
 /// Decodes the current incoming message (the one just received) as a `T`, taking the

@@ -10,6 +10,7 @@
   (import "lunatic::message" "receive" (func $receive (param i32 i32 i64) (result i32)))
   (import "lunatic::message" "try_receive" (func $try_receive (param i32 i32) (result i32)))
   (import "lunatic::message" "abandon_tag" (func $abandon_tag (param i64)))
+  (import "lunatic::message" "send_data" (func $send_data (param i64 i64 i32 i32)))
   (import "lunatic::message" "data_size" (func $data_size (result i64)))
   (import "lunatic::message" "read_data" (func $read_data (param i32 i32) (result i32)))
   (import "lunatic::message" "get_tag" (func $get_tag (result i64)))
@@ -114,6 +115,7 @@
   (data (i32.const 6648) "bad_net_resolve_ptr")
   (data (i32.const 6680) "bad_net_local_addr")
   (data (i32.const 6712) "bad_try_receive_tags")
+  (data (i32.const 6744) "bad_send_data_oob")
   ;; 7000: the socket address 127.0.0.1:0 (kind 4, port 0, IPv4 in the first 4 address bytes);
   ;; 7040: a record with an unknown kind byte; 7100..: addresses the host writes.
   (data (i32.const 7000) "\04\00\00\7f\00\00\01")
@@ -220,6 +222,7 @@
     (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 6648) (i32.const 19) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
     (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 6680) (i32.const 18) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
     (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 6712) (i32.const 20) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
+    (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 6744) (i32.const 17) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
     ;; A function that does not exist, and one given the wrong parameters: errors, not traps.
     (if (i32.eqz (call $spawn (i64.const 0) (i64.const 0) (i32.const 2400) (i32.const 4) (i32.const 0) (i32.const 0) (i32.const 64))) (then (unreachable)))
     (call $print_error)
@@ -251,7 +254,7 @@
       (call $print_incoming)
       (call $print (i32.const 2200) (i32.const 1))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $signals (i32.lt_u (local.get $i) (i32.const 44))))
+      (br_if $signals (i32.lt_u (local.get $i) (i32.const 45))))
     ;; The incoming message is a signal: it carries no resources (a status, not a trap).
     (if (i32.ne (call $res_take (i32.const 0) (i32.const 1) (i32.const 64)) (i32.const 1)) (then (unreachable)))
     (call $network_errors_are_statuses)
@@ -308,6 +311,7 @@
   (func (export "bad_net_shutdown") (drop (call $tcp_shutdown (call $connected_stream) (i32.const 7) (i32.const 64))))
   (func (export "bad_net_timeout_id") (call $net_set_read_timeout (i64.const 999) (i64.const 5)))
   (func (export "bad_net_resolve_ptr") (drop (call $net_resolve (i32.const 0) (i32.const 5) (i64.const -1) (i32.const 0xFFFFFFF0) (i32.const 32) (i32.const 64))))
+  (func (export "bad_send_data_oob") (call $send_data (i64.const 1) (i64.const 0) (i32.const 0xFFFFFFF0) (i32.const 100)))
   (func (export "bad_try_receive_tags") (drop (call $try_receive (i32.const 0xFFFFFFF0) (i32.const 4))))
   (func (export "bad_net_local_addr") (drop (call $net_local_addr (i64.const 999) (i32.const 0) (i32.const 64))))
   (func (export "bad_env_list_ptr") (drop (call $env_create (i64.const 65536) (i64.const 1) (i32.const 0xFFFFFFF0) (i32.const 64) (i32.const 0) (i32.const 0) (i32.const 64))))

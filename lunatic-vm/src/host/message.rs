@@ -10,6 +10,7 @@
 //! | `new_tag` | | `i64`: a tag unique in this VM, never 0 | never |
 //! | `create_data` | `tag: i64, capacity: u64` | nothing: starts a new outgoing message, dropping an unsent one (and closing the resources moved into it); `capacity` is a size hint | never |
 //! | `write_data` | `ptr: u32, len: u32` | `u32`: bytes appended | no outgoing message; range outside memory; message over [`MAX_MESSAGE_SIZE`] |
+//! | `send_data` | `process: u64, tag: i64, ptr: u32, len: u32` | nothing: appends `len` bytes at `ptr` to the outgoing message (started now with `tag` if there is none; a started one takes `tag`) and sends it as `send` does: one call for a message without resources | range outside memory; message over [`MAX_MESSAGE_SIZE`] |
 //! | `send` | `process: u64` | nothing: the message (bytes and resources) goes to `process`, or is dropped if it is not alive | no outgoing message |
 //! | `receive` | `tags_ptr: u32, tags_len: u32, timeout_ms: u64` | [`ReceiveStatus`]: data, signal, down notice or timeout | range outside memory; more than 1024 tags; the process is killed while it waits (it ends) |
 //! | `abandon_tag` | `tag: i64` | nothing: queued messages with `tag` are dropped, and so is every one that arrives later (the last 1024 abandoned tags are remembered) | never |
@@ -84,18 +85,12 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
                 .outgoing
                 .take()
                 .ok_or_else(|| format_err!("{MODULE}::send: no message was created"))?;
-            if let Some(target) = state.last_target(process) {
-                target.mailbox().push(Message {
-                    tag: outgoing.tag,
-                    kind: MessageKind::Data(MessageData {
-                        bytes: outgoing.data,
-                        resources: outgoing.resources,
-                    }),
-                });
-            }
+            let tag = outgoing.tag;
+            deliver(state, process, tag, outgoing);
             Ok(())
         },
     )?;
+    linker.func_wrap(MODULE, "send_data", send_data)?;
     linker.func_wrap(MODULE, "try_receive", try_receive)?;
     linker.func_wrap(
         MODULE,
@@ -147,6 +142,40 @@ fn write_data(mut caller: Caller<'_, ProcessState>, ptr: u32, len: u32) -> wasmt
     }
     outgoing.data.extend_from_slice(bytes);
     Ok(len)
+}
+
+fn send_data(
+    mut caller: Caller<'_, ProcessState>,
+    process: u64,
+    tag: i64,
+    ptr: u32,
+    len: u32,
+) -> wasmtime::Result<()> {
+    const FUNCTION: &str = "lunatic::message::send_data";
+    let memory = memory::memory(&caller, FUNCTION)?;
+    let (bytes, state) = memory.data_and_store_mut(&mut caller);
+    let bytes = memory::slice(bytes, ptr, len, FUNCTION)?;
+    let mut outgoing = state.outgoing.take().unwrap_or_default();
+    if outgoing.data.len() + bytes.len() > MAX_MESSAGE_SIZE {
+        bail!("{FUNCTION}: the message would exceed the limit of {MAX_MESSAGE_SIZE} bytes");
+    }
+    outgoing.data.extend_from_slice(bytes);
+    deliver(state, process, tag, outgoing);
+    Ok(())
+}
+
+/// Puts `outgoing` in `process`'s mailbox with `tag`; a process that is not alive drops it
+/// (and so closes its resources).
+fn deliver(state: &mut ProcessState, process: u64, tag: i64, outgoing: Outgoing) {
+    if let Some(target) = state.last_target(process) {
+        target.mailbox().push(Message {
+            tag,
+            kind: MessageKind::Data(MessageData {
+                bytes: outgoing.data,
+                resources: outgoing.resources,
+            }),
+        });
+    }
 }
 
 fn read_data(mut caller: Caller<'_, ProcessState>, ptr: u32, len: u32) -> wasmtime::Result<u32> {
