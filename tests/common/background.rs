@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -23,13 +23,7 @@ pub struct Background {
 impl Background {
     /// Starts `lunatic <guest> [args]`.
     pub fn start(guest_path: &Path, args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lunatic"))
-            .env_remove("RUST_LOG")
-            .arg(guest_path)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+        let mut child = super::lunatic(&[], guest_path, args)
             .spawn()
             .expect("the lunatic binary starts");
         let stdout = child.stdout.take().expect("piped");

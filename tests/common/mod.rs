@@ -87,20 +87,11 @@ pub fn run_logged(
     limit: Duration,
 ) -> Run {
     let start = Instant::now();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lunatic"));
-    match log {
-        Some(filter) => command.env("RUST_LOG", filter),
-        None => command.env_remove("RUST_LOG"),
-    };
-    let mut child = command
-        .args(vm_args)
-        .arg(guest_path)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the lunatic binary starts");
+    let mut command = lunatic(vm_args, guest_path, args);
+    if let Some(filter) = log {
+        command.env("RUST_LOG", filter);
+    }
+    let mut child = command.spawn().expect("the lunatic binary starts");
     let stdout = drain(child.stdout.take().expect("piped"));
     let stderr = drain(child.stderr.take().expect("piped"));
     let status = loop {
@@ -125,6 +116,20 @@ pub fn run_logged(
         code: status.code(),
         elapsed: start.elapsed(),
     }
+}
+
+/// `lunatic [vm_args] <guest> [args]`, not started: no stdin, output piped, no `RUST_LOG`.
+pub fn lunatic(vm_args: &[&str], guest_path: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lunatic"));
+    command
+        .env_remove("RUST_LOG")
+        .args(vm_args)
+        .arg(guest_path)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
 }
 
 /// Runs guest `name` with `args` on default settings, with a 60 s limit.

@@ -77,11 +77,6 @@ const OUT_LEN: u32 = 8;
 /// Bytes of an encoded socket address, as the `u32` lengths guest memory is addressed with.
 const ADDR_LEN: u32 = SOCKET_ADDR_SIZE as u32;
 
-/// `function`'s full name, for trap messages.
-fn name(function: &str) -> String {
-    format!("{MODULE}::{function}")
-}
-
 /// Traps now, before anything waits, if `len` bytes at `ptr` cannot be written: a result
 /// must never be lost after the work was done (an accepted connection, say).
 fn check_writable(
@@ -90,8 +85,8 @@ fn check_writable(
     len: u32,
     function: &str,
 ) -> wasmtime::Result<()> {
-    let memory = memory::memory(caller, &name(function))?;
-    memory::slice_mut(memory.data_mut(caller), ptr, len, &name(function)).map(|_| ())
+    let memory = memory::memory(caller, function)?;
+    memory::slice_mut(memory.data_mut(caller), ptr, len, function).map(|_| ())
 }
 
 /// The socket address at `ptr`.
@@ -100,14 +95,14 @@ fn read_addr(
     ptr: u32,
     function: &str,
 ) -> wasmtime::Result<SocketAddr> {
-    let bytes = memory::read(caller, ptr, ADDR_LEN, &name(function))?;
+    let bytes = memory::read(caller, ptr, ADDR_LEN, function)?;
     let record: [u8; SOCKET_ADDR_SIZE] = bytes
         .try_into()
-        .map_err(|_| format_err!("{}: short socket address", name(function)))?;
+        .map_err(|_| format_err!("{}: short socket address", function))?;
     decode_socket_addr(&record).ok_or_else(|| {
         format_err!(
             "{}: malformed socket address (kind byte {})",
-            name(function),
+            function,
             record[0]
         )
     })
@@ -120,7 +115,7 @@ fn write_addr(
     addr: &SocketAddr,
     function: &str,
 ) -> wasmtime::Result<()> {
-    memory::write(caller, ptr, &encode_socket_addr(addr), &name(function))
+    memory::write(caller, ptr, &encode_socket_addr(addr), function)
 }
 
 /// Reports `result`: the value at `out_ptr` and [`IoStatus::Done`], or an error id there and
@@ -138,7 +133,7 @@ fn report(
             caller.data_mut().errors.insert(error.to_string())?,
         ),
     };
-    memory::write(caller, out_ptr, &value.to_le_bytes(), &name(function))?;
+    memory::write(caller, out_ptr, &value.to_le_bytes(), function)?;
     Ok(status as u32)
 }
 
@@ -173,7 +168,7 @@ fn resource<T>(
         .get(id)
         .and_then(pick)
         .map(Arc::clone)
-        .ok_or_else(|| format_err!("{}: no {what} with id {id}", name(function)))
+        .ok_or_else(|| format_err!("{}: no {what} with id {id}", function))
 }
 
 fn stream(
@@ -221,7 +216,7 @@ fn with_timeouts<T>(
         Some(Resource::UdpSocket(socket)) => Ok(use_them(&socket.timeouts)),
         _ => Err(format_err!(
             "{}: no TCP stream or UDP socket with id {id}",
-            name(function)
+            function
         )),
     }
 }
@@ -264,7 +259,7 @@ fn register_tcp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
         "tcp_bind",
         |mut caller: Caller<'_, ProcessState>, (addr_ptr, out_ptr): (u32, u32)| {
             Box::new(async move {
-                const FUNCTION: &str = "tcp_bind";
+                const FUNCTION: &str = "lunatic::networking::tcp_bind";
                 check_writable(&mut caller, out_ptr, OUT_LEN, FUNCTION)?;
                 let addr = read_addr(&mut caller, addr_ptr, FUNCTION)?;
                 let result = match caller.data().runtime.sockets().acquire() {
@@ -291,7 +286,7 @@ fn register_tcp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
         "tcp_accept",
         |mut caller: Caller<'_, ProcessState>, (id, addr_ptr, out_ptr): (u64, u32, u32)| {
             Box::new(async move {
-                const FUNCTION: &str = "tcp_accept";
+                const FUNCTION: &str = "lunatic::networking::tcp_accept";
                 let listener = listener(&caller, id, FUNCTION)?;
                 check_writable(&mut caller, addr_ptr, ADDR_LEN, FUNCTION)?;
                 check_writable(&mut caller, out_ptr, OUT_LEN, FUNCTION)?;
@@ -321,7 +316,7 @@ fn register_tcp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
         "tcp_connect",
         |mut caller: Caller<'_, ProcessState>, (addr_ptr, timeout_ms, out_ptr): (u32, u64, u32)| {
             Box::new(async move {
-                const FUNCTION: &str = "tcp_connect";
+                const FUNCTION: &str = "lunatic::networking::tcp_connect";
                 check_writable(&mut caller, out_ptr, OUT_LEN, FUNCTION)?;
                 let addr = read_addr(&mut caller, addr_ptr, FUNCTION)?;
                 let result = match caller.data().runtime.sockets().acquire() {
@@ -346,7 +341,7 @@ fn register_tcp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
         "tcp_read",
         |mut caller: Caller<'_, ProcessState>, (id, ptr, len, out_ptr): (u64, u32, u32, u32)| {
             Box::new(async move {
-                const FUNCTION: &str = "tcp_read";
+                const FUNCTION: &str = "lunatic::networking::tcp_read";
                 let stream = stream(&caller, id, FUNCTION)?;
                 check_writable(&mut caller, ptr, len, FUNCTION)?;
                 check_writable(&mut caller, out_ptr, OUT_LEN, FUNCTION)?;
@@ -359,7 +354,7 @@ fn register_tcp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
                 let read = unless_killed(&process(&caller), stream.read(&mut buffer, max)).await?;
                 let result = match read {
                     Ok(count) => {
-                        memory::write(&mut caller, ptr, &buffer, &name(FUNCTION))?;
+                        memory::write(&mut caller, ptr, &buffer, FUNCTION)?;
                         Ok(count as u64)
                     }
                     Err(error) => Err(error),
@@ -373,10 +368,10 @@ fn register_tcp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
         "tcp_write",
         |mut caller: Caller<'_, ProcessState>, (id, ptr, len, out_ptr): (u64, u32, u32, u32)| {
             Box::new(async move {
-                const FUNCTION: &str = "tcp_write";
+                const FUNCTION: &str = "lunatic::networking::tcp_write";
                 let stream = stream(&caller, id, FUNCTION)?;
                 check_writable(&mut caller, out_ptr, OUT_LEN, FUNCTION)?;
-                let bytes = memory::read(&mut caller, ptr, len.min(MAX_IO_CHUNK), &name(FUNCTION))?;
+                let bytes = memory::read(&mut caller, ptr, len.min(MAX_IO_CHUNK), FUNCTION)?;
                 let written = unless_killed(&process(&caller), stream.write(&bytes)).await?;
                 report(&mut caller, out_ptr, written.map(|n| n as u64), FUNCTION)
             })
@@ -386,13 +381,13 @@ fn register_tcp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
         MODULE,
         "tcp_shutdown",
         |mut caller: Caller<'_, ProcessState>, id: u64, how: u32, out_ptr: u32| {
-            const FUNCTION: &str = "tcp_shutdown";
+            const FUNCTION: &str = "lunatic::networking::tcp_shutdown";
             let stream = stream(&caller, id, FUNCTION)?;
             let how = match ShutdownHow::try_from(how) {
                 Ok(ShutdownHow::Read) => Shutdown::Read,
                 Ok(ShutdownHow::Write) => Shutdown::Write,
                 Ok(ShutdownHow::Both) => Shutdown::Both,
-                Err(how) => return Err(format_err!("{}: unknown shutdown {how}", name(FUNCTION))),
+                Err(how) => return Err(format_err!("{}: unknown shutdown {how}", FUNCTION)),
             };
             let result = socket2::SockRef::from(&stream.stream).shutdown(how);
             report(&mut caller, out_ptr, result.map(|()| 0), FUNCTION)
@@ -407,7 +402,7 @@ fn register_udp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
         "udp_bind",
         |mut caller: Caller<'_, ProcessState>, (addr_ptr, out_ptr): (u32, u32)| {
             Box::new(async move {
-                const FUNCTION: &str = "udp_bind";
+                const FUNCTION: &str = "lunatic::networking::udp_bind";
                 check_writable(&mut caller, out_ptr, OUT_LEN, FUNCTION)?;
                 let addr = read_addr(&mut caller, addr_ptr, FUNCTION)?;
                 let result = match caller.data().runtime.sockets().acquire() {
@@ -431,7 +426,7 @@ fn register_udp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
         "udp_connect",
         |mut caller: Caller<'_, ProcessState>, (id, addr_ptr, out_ptr): (u64, u32, u32)| {
             Box::new(async move {
-                const FUNCTION: &str = "udp_connect";
+                const FUNCTION: &str = "lunatic::networking::udp_connect";
                 let socket = udp(&caller, id, FUNCTION)?;
                 check_writable(&mut caller, out_ptr, OUT_LEN, FUNCTION)?;
                 let addr = read_addr(&mut caller, addr_ptr, FUNCTION)?;
@@ -447,7 +442,7 @@ fn register_udp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
         |mut caller: Caller<'_, ProcessState>,
          (id, ptr, len, addr_ptr, out_ptr): (u64, u32, u32, u32, u32)| {
             Box::new(async move {
-                const FUNCTION: &str = "udp_send_to";
+                const FUNCTION: &str = "lunatic::networking::udp_send_to";
                 let socket = udp(&caller, id, FUNCTION)?;
                 check_writable(&mut caller, out_ptr, OUT_LEN, FUNCTION)?;
                 let addr = read_addr(&mut caller, addr_ptr, FUNCTION)?;
@@ -460,7 +455,7 @@ fn register_udp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
         "udp_send",
         |mut caller: Caller<'_, ProcessState>, (id, ptr, len, out_ptr): (u64, u32, u32, u32)| {
             Box::new(async move {
-                const FUNCTION: &str = "udp_send";
+                const FUNCTION: &str = "lunatic::networking::udp_send";
                 let socket = udp(&caller, id, FUNCTION)?;
                 check_writable(&mut caller, out_ptr, OUT_LEN, FUNCTION)?;
                 udp_send(caller, socket, (ptr, len), None, out_ptr, FUNCTION).await
@@ -473,7 +468,7 @@ fn register_udp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
         |mut caller: Caller<'_, ProcessState>,
          (id, ptr, len, addr_ptr, out_ptr): (u64, u32, u32, u32, u32)| {
             Box::new(async move {
-                const FUNCTION: &str = "udp_recv_from";
+                const FUNCTION: &str = "lunatic::networking::udp_recv_from";
                 let socket = udp(&caller, id, FUNCTION)?;
                 check_writable(&mut caller, addr_ptr, ADDR_LEN, FUNCTION)?;
                 udp_recv(
@@ -493,7 +488,7 @@ fn register_udp(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
         "udp_recv",
         |caller: Caller<'_, ProcessState>, (id, ptr, len, out_ptr): (u64, u32, u32, u32)| {
             Box::new(async move {
-                const FUNCTION: &str = "udp_recv";
+                const FUNCTION: &str = "lunatic::networking::udp_recv";
                 let socket = udp(&caller, id, FUNCTION)?;
                 udp_recv(caller, socket, (ptr, len), None, out_ptr, FUNCTION).await
             })
@@ -517,7 +512,7 @@ async fn udp_send(
             format!("a datagram of {len} bytes is larger than {MAX_IO_CHUNK}"),
         ))
     } else {
-        let bytes = memory::read(&mut caller, ptr, len, &name(function))?;
+        let bytes = memory::read(&mut caller, ptr, len, function)?;
         unless_killed(&process(&caller), socket.send(&bytes, to)).await?
     };
     report(&mut caller, out_ptr, sent.map(|n| n as u64), function)
@@ -533,7 +528,7 @@ async fn udp_recv(
     function: &str,
 ) -> wasmtime::Result<u32> {
     check_writable(&mut caller, ptr, len, function)?;
-    check_writable(&mut caller, out_ptr, 8, function)?;
+    check_writable(&mut caller, out_ptr, OUT_LEN, function)?;
     let mut buffer = vec![0u8; len.min(MAX_IO_CHUNK) as usize];
     let received = unless_killed(&process(&caller), async {
         match addr_ptr {
@@ -547,7 +542,7 @@ async fn udp_recv(
     .await?;
     let result = match received {
         Ok((count, from)) => {
-            memory::write(&mut caller, ptr, &buffer[..count], &name(function))?;
+            memory::write(&mut caller, ptr, &buffer[..count], function)?;
             if let (Some(addr_ptr), Some(from)) = (addr_ptr, from) {
                 write_addr(&mut caller, addr_ptr, &from, function)?;
             }
@@ -563,12 +558,12 @@ fn register_socket(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
         MODULE,
         "local_addr",
         |mut caller: Caller<'_, ProcessState>, id: u64, addr_ptr: u32, out_ptr: u32| {
-            const FUNCTION: &str = "local_addr";
+            const FUNCTION: &str = "lunatic::networking::local_addr";
             let addr = match caller.data().resources.get(id) {
                 Some(Resource::TcpStream(stream)) => stream.stream.local_addr(),
                 Some(Resource::TcpListener(listener)) => listener.listener.local_addr(),
                 Some(Resource::UdpSocket(socket)) => socket.socket.local_addr(),
-                None => return Err(format_err!("{}: no socket with id {id}", name(FUNCTION))),
+                None => return Err(format_err!("{}: no socket with id {id}", FUNCTION)),
             };
             report_addr(&mut caller, addr, addr_ptr, out_ptr, FUNCTION)
         },
@@ -577,14 +572,14 @@ fn register_socket(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
         MODULE,
         "peer_addr",
         |mut caller: Caller<'_, ProcessState>, id: u64, addr_ptr: u32, out_ptr: u32| {
-            const FUNCTION: &str = "peer_addr";
+            const FUNCTION: &str = "lunatic::networking::peer_addr";
             let addr = match caller.data().resources.get(id) {
                 Some(Resource::TcpStream(stream)) => stream.stream.peer_addr(),
                 Some(Resource::UdpSocket(socket)) => socket.socket.peer_addr(),
                 _ => {
                     return Err(format_err!(
                         "{}: no TCP stream or UDP socket with id {id}",
-                        name(FUNCTION)
+                        FUNCTION
                     ))
                 }
             };
@@ -595,7 +590,7 @@ fn register_socket(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
         MODULE,
         "set_read_timeout",
         |caller: Caller<'_, ProcessState>, id: u64, timeout_ms: u64| {
-            with_timeouts(&caller, id, "set_read_timeout", |t| {
+            with_timeouts(&caller, id, "lunatic::networking::set_read_timeout", |t| {
                 t.set_read_ms(timeout_ms)
             })
         },
@@ -604,7 +599,7 @@ fn register_socket(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
         MODULE,
         "set_write_timeout",
         |caller: Caller<'_, ProcessState>, id: u64, timeout_ms: u64| {
-            with_timeouts(&caller, id, "set_write_timeout", |t| {
+            with_timeouts(&caller, id, "lunatic::networking::set_write_timeout", |t| {
                 t.set_write_ms(timeout_ms);
             })
         },
@@ -613,14 +608,24 @@ fn register_socket(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
         MODULE,
         "read_timeout",
         |caller: Caller<'_, ProcessState>, id: u64| {
-            with_timeouts(&caller, id, "read_timeout", crate::net::Timeouts::read_ms)
+            with_timeouts(
+                &caller,
+                id,
+                "lunatic::networking::read_timeout",
+                crate::net::Timeouts::read_ms,
+            )
         },
     )?;
     linker.func_wrap(
         MODULE,
         "write_timeout",
         |caller: Caller<'_, ProcessState>, id: u64| {
-            with_timeouts(&caller, id, "write_timeout", crate::net::Timeouts::write_ms)
+            with_timeouts(
+                &caller,
+                id,
+                "lunatic::networking::write_timeout",
+                crate::net::Timeouts::write_ms,
+            )
         },
     )?;
     Ok(())
@@ -634,7 +639,7 @@ fn report_addr(
     out_ptr: u32,
     function: &str,
 ) -> wasmtime::Result<u32> {
-    check_writable(caller, out_ptr, 8, function)?;
+    check_writable(caller, out_ptr, OUT_LEN, function)?;
     let result = match addr {
         Ok(addr) => write_addr(caller, addr_ptr, &addr, function).map(|()| Ok(0))?,
         Err(error) => Err(error),
@@ -648,13 +653,13 @@ async fn resolve(
     (addrs_ptr, addrs_capacity): (u32, u32),
     out_ptr: u32,
 ) -> wasmtime::Result<u32> {
-    const FUNCTION: &str = "resolve";
+    const FUNCTION: &str = "lunatic::networking::resolve";
     let capacity = addrs_capacity.min(MAX_RESOLVED_ADDRS);
     check_writable(&mut caller, addrs_ptr, capacity * ADDR_LEN, FUNCTION)?;
     check_writable(&mut caller, out_ptr, OUT_LEN, FUNCTION)?;
     // Checked before the copy: the host never allocates what a guest asks for unchecked.
     let text = if name_len <= MAX_NAME_LEN {
-        memory::read(&mut caller, name_ptr, name_len, &name(FUNCTION))?
+        memory::read(&mut caller, name_ptr, name_len, FUNCTION)?
     } else {
         Vec::new()
     };
