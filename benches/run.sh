@@ -12,22 +12,29 @@ guests=target/wasm32-wasip1/release/examples
 
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
+# Runs a VM benchmark $1 times; each RESULT gets the median of its runs (message passing on
+# 2 cores varies from run to run with the kernel's scheduling: now and then a run is half
+# as fast).
+median_runs() {
+  local runs=$1 out
+  shift
+  out=$(mktemp)
+  for _ in $(seq "$runs"); do "$vm" "$@" >> "$out"; done
+  awk '$1 == "RESULT" { values[$2] = values[$2] " " $3 }
+       END { for (key in values) print key values[key] }' "$out" |
+    while read -r key values; do
+      median=$(tr ' ' '\n' <<< "$values" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+      echo "RESULT $key $median (runs: $values)"
+    done
+  rm -f "$out"
+}
+
 "$vm" "$guests/bench-spawn.wasm" | tee -a "$results"
-"$vm" "$guests/bench-roundtrip.wasm" | tee -a "$results"
-"$vm" --workers 1 "$guests/bench-roundtrip.wasm" | sed 's/^RESULT \([a-z]*\)_us/RESULT \1_1_worker_us/' | tee -a "$results"
+median_runs 3 "$guests/bench-roundtrip.wasm" | tee -a "$results"
+median_runs 3 --workers 1 "$guests/bench-roundtrip.wasm" | sed 's/^RESULT \([a-z]*\)_us/RESULT \1_1_worker_us/' | tee -a "$results"
 "$vm" "$guests/bench-ring.wasm" | tee -a "$results"
-# Throughput on 1 and 2 workers varies from run to run with the kernel's scheduling (a run
-# now and then is half as fast): the median of 5 runs, 1 and 2 workers alternating.
-for round in 1 2 3 4 5; do
-  for workers in 1 2; do
-    "$vm" --workers "$workers" "$guests/bench-many-to-one.wasm" | awk '{ print $3 }' >> "$results.m2o.$workers"
-  done
-done
-for workers in 1 2; do
-  label=$([ "$workers" = 1 ] && echo many_to_one_1_worker || echo many_to_one_2_workers)
-  echo "RESULT $label $(sort -n "$results.m2o.$workers" | sed -n 3p) (runs: $(tr '\n' ' ' < "$results.m2o.$workers"))" | tee -a "$results"
-  rm -f "$results.m2o.$workers"
-done
+median_runs 5 --workers 1 "$guests/bench-many-to-one.wasm" | sed 's/many_to_one_msgs_per_s/many_to_one_1_worker/' | tee -a "$results"
+median_runs 5 --workers 2 "$guests/bench-many-to-one.wasm" | sed 's/many_to_one_msgs_per_s/many_to_one_2_workers/' | tee -a "$results"
 cargo bench --quiet --package lunatic-vm --bench native_baseline | tee -a "$results"
 
 # Echo over loopback: the same native load against the VM running examples/net_echo.rs (a
@@ -112,7 +119,7 @@ vm.max_map_count = $maps$raised_note).
 |---|---|---|---|
 | spawn a process that parks in \`receive\` (2,000 per round) | $spawn | $native_spawn | $(ratio "$spawn" "$native_spawn") |
 | the same, first round only (fresh pool slots) | $cold | $native_spawn | $(ratio "$cold" "$native_spawn") |
-| message round trip between two processes (u64, 50,000 per round) | $trip | $native_trip | $(ratio "$trip" "$native_trip") |
+| message round trip between two processes (u64, 50,000 per round; median of 3 runs) | $trip | $native_trip | $(ratio "$trip" "$native_trip") |
 | \`request\` / \`reply\` round trip (u64; watches the server, so a dead one is an error, not a hang) | $request | $native_trip | $(ratio "$request" "$native_trip") |
 | the same two round trips on 1 worker thread (\`--workers 1\`: the pair never migrates between threads) | $trip_one / $request_one | $native_trip | $(ratio "$trip_one" "$native_trip") |
 | physical memory per parked process (KiB: proportional set size + page tables, 10,000 parked) | $parked | | |
