@@ -157,11 +157,12 @@ fn run(cli: Cli) -> wasmtime::Result<i32> {
         preopens: cli.dirs,
     };
 
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(config.worker_threads)
+    // Processes run on the runtime's own worker threads; this thread drives I/O and
+    // timers for them, and runs the test harness.
+    let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .context("cannot start the scheduler")?;
+        .context("cannot start the I/O driver")?;
     let code = tokio.block_on(async {
         let runtime = Runtime::new(&config, &bytes, wasi)
             .with_context(|| format!("cannot load `{}`", cli.wasm.display()))?;

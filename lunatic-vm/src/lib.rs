@@ -32,6 +32,7 @@ pub mod program;
 pub mod registry;
 pub mod resource;
 pub mod runtime;
+mod scheduler;
 pub mod state;
 pub mod testing;
 pub mod wasi;

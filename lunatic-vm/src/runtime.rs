@@ -17,6 +17,7 @@ use crate::environment::{EnvConfig, Environment};
 use crate::process::{DeathReason, Message, MessageKind, ProcessHandle, ProcessTable};
 use crate::program::{val_matches, Program};
 use crate::registry::Registry;
+use crate::scheduler::Scheduler;
 use crate::state::ProcessState;
 use crate::wasi::{OutputSink, ProcessIo, WasiConfig};
 
@@ -66,6 +67,8 @@ pub struct Runtime {
     wasi: WasiConfig,
     next_tag: AtomicI64,
     sockets: Arc<crate::net::SocketBudget>,
+    /// Runs the processes; started with the first one.
+    scheduler: OnceLock<Scheduler>,
 }
 
 impl Runtime {
@@ -106,7 +109,25 @@ impl Runtime {
             wasi,
             next_tag: AtomicI64::new(1),
             sockets: crate::net::SocketBudget::new(config.max_sockets),
+            scheduler: OnceLock::new(),
         }))
+    }
+
+    /// The worker threads that run processes, started on first use; the tokio runtime
+    /// current then serves their I/O and timers.
+    ///
+    /// # Errors
+    /// There is no current tokio runtime, or a thread cannot be started.
+    fn scheduler(&self) -> wasmtime::Result<&Scheduler> {
+        if let Some(scheduler) = self.scheduler.get() {
+            return Ok(scheduler);
+        }
+        let tokio = tokio::runtime::Handle::try_current()
+            .context("processes must be spawned inside a tokio runtime (for I/O and timers)")?;
+        let started = Scheduler::start(self.config.worker_threads, &tokio)
+            .context("cannot start the worker threads")?;
+        // Should two spawns race here, the loser's threads stop as it is dropped.
+        Ok(self.scheduler.get_or_init(|| started))
     }
 
     /// The live processes.
@@ -312,6 +333,7 @@ impl Runtime {
             .map(|ty| Val::default_for_ty(&ty).unwrap_or(Val::I32(0)))
             .collect();
 
+        let scheduler = self.scheduler()?;
         let id = self.processes.next_id();
         let handle = Arc::new(ProcessHandle::new(id, parent.map(|p| p.id())));
         let engine = program.module().engine().clone();
@@ -345,7 +367,7 @@ impl Runtime {
             link.to.links().insert(id, link.tag);
             handle.links().insert(link.to.id(), link.tag);
         }
-        tokio::spawn(run(store, func, entry.params, results, on_exit));
+        scheduler.spawn(run(store, func, entry.params, results, on_exit));
         Ok(handle)
     }
 
@@ -450,7 +472,7 @@ fn preempt(ctx: StoreContextMut<'_, ProcessState>) -> wasmtime::Result<UpdateDea
     }
     Ok(UpdateDeadline::YieldCustom(
         1,
-        Box::pin(tokio::task::yield_now()),
+        Box::pin(crate::scheduler::yield_now()),
     ))
 }
 

@@ -1,0 +1,302 @@
+//! The scheduler that runs processes: a few worker threads, each with its own run queue,
+//! stealing from each other when idle, in the manner of Erlang's schedulers.
+//!
+//! tokio still owns I/O and timers (the thread that drives its reactor wakes processes
+//! through this scheduler's queues), but processes are not tokio tasks. tokio's policy
+//! suits many short tasks; it costs message passing dearly. A process woken by another
+//! running one goes to the waker's "next" slot, and tokio moves it to the run queue
+//! after three such hand-offs and wakes an idle worker to steal it. In a request/reply
+//! pair that is a wake-up of the other core every few messages. Here an idle worker is
+//! woken only when a run queue holds work its owner cannot start next:
+//!
+//! | event | where the process goes | idle worker woken |
+//! |---|---|---|
+//! | woken by a process running on a worker | that worker's next slot (the slot's previous occupant goes to the back of the queue) | when the queue then holds 2 or more |
+//! | spawned by a process | the back of the spawner's queue | when the queue then holds 2 or more |
+//! | used up its time slice, or woke itself | the back of its worker's queue | when the queue then holds 2 or more |
+//! | woken from elsewhere (I/O, timers, the main thread) | the shared queue | one, if any sleeps |
+//! | taken from a queue that stays non-empty | | one, if any sleeps |
+//!
+//! A worker runs at most [`MAX_NEXT_CHAIN`] processes in a row from its next slot before
+//! it takes the front of its queue, so a pair exchanging messages cannot starve the
+//! others; and it looks at the shared queue every [`SHARED_QUEUE_INTERVAL`] turns.
+
+mod task;
+mod worker;
+
+use std::future::Future;
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crossbeam_deque::{Injector, Stealer};
+use crossbeam_utils::sync::{Parker, Unparker};
+
+use task::Task;
+
+/// Turns a worker may take from its next slot before it serves its queue's front.
+const MAX_NEXT_CHAIN: u32 = 16;
+/// Every how many turns a worker takes work from the shared queue first.
+const SHARED_QUEUE_INTERVAL: u32 = 61;
+
+/// The worker threads of one runtime. Dropping it stops them; processes left in their
+/// queues are dropped with them.
+#[derive(Debug)]
+pub(crate) struct Scheduler {
+    shared: Arc<Shared>,
+}
+
+/// What the workers and every task share.
+struct Shared {
+    /// Work scheduled from outside the workers.
+    injector: Injector<Arc<Task>>,
+    /// Steals from each worker's queue, by worker index.
+    stealers: Vec<Stealer<Arc<Task>>>,
+    /// Wakes each worker, by index.
+    unparkers: Vec<Unparker>,
+    /// Indexes of the workers asleep (or about to sleep).
+    sleepers: Mutex<Vec<usize>>,
+    /// `sleepers.len()`, readable without the lock.
+    sleeping: AtomicUsize,
+    shutdown: AtomicBool,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("workers", &self.stealers.len())
+            .field("sleeping", &self.sleeping.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Scheduler {
+    /// Starts `workers` threads (at least one). They enter `tokio` so that processes can
+    /// use its timers and sockets.
+    ///
+    /// # Errors
+    /// A thread cannot be started.
+    pub(crate) fn start(workers: usize, tokio: &tokio::runtime::Handle) -> std::io::Result<Self> {
+        let workers = workers.max(1);
+        let queues: Vec<_> = (0..workers)
+            .map(|_| crossbeam_deque::Worker::new_fifo())
+            .collect();
+        let parkers: Vec<_> = (0..workers).map(|_| Parker::new()).collect();
+        let shared = Arc::new(Shared {
+            injector: Injector::new(),
+            stealers: queues
+                .iter()
+                .map(crossbeam_deque::Worker::stealer)
+                .collect(),
+            unparkers: parkers.iter().map(|p| p.unparker().clone()).collect(),
+            sleepers: Mutex::new(Vec::with_capacity(workers)),
+            sleeping: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+        });
+        for (index, (queue, parker)) in queues.into_iter().zip(parkers).enumerate() {
+            let worker = worker::Worker::new(Arc::clone(&shared), index, queue, parker);
+            let tokio = tokio.clone();
+            std::thread::Builder::new()
+                .name(format!("lunatic-worker-{index}"))
+                .spawn(move || {
+                    let _entered = tokio.enter();
+                    worker.run();
+                })?;
+        }
+        Ok(Self { shared })
+    }
+
+    /// Runs `future` as a new task: on the calling worker's queue when called from one
+    /// of this scheduler's workers, otherwise on the shared queue.
+    pub(crate) fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) {
+        let task = Task::new(Arc::clone(&self.shared), Box::pin(future));
+        task::schedule(task, task::Reason::Spawned);
+    }
+}
+
+/// Gives the worker up once: the task wakes itself and returns `Pending`, which puts it at
+/// the back of its worker's queue (what a process does at the end of its time slice).
+pub(crate) async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            return std::task::Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+    .await;
+}
+
+impl Drop for Scheduler {
+    fn drop(&mut self) {
+        self.shared.shutdown.store(true, Ordering::Release);
+        for unparker in &self.shared.unparkers {
+            unparker.unpark();
+        }
+    }
+}
+
+impl Shared {
+    /// Queues `task` from outside the workers and wakes one that sleeps.
+    fn schedule_remote(&self, task: Arc<Task>) {
+        self.injector.push(task);
+        self.wake_one();
+    }
+
+    /// Wakes one sleeping worker, if any.
+    fn wake_one(&self) {
+        // Pairs with the fence in `Worker::park`: either this sees the sleeper, or the
+        // sleeper sees the work queued before this call.
+        fence(Ordering::SeqCst);
+        if self.sleeping.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let woken = {
+            let mut sleepers = self.sleepers.lock().unwrap_or_else(|e| e.into_inner());
+            let woken = sleepers.pop();
+            self.sleeping.store(sleepers.len(), Ordering::Relaxed);
+            woken
+        };
+        if let Some(index) = woken {
+            self.unparkers[index].unpark();
+        }
+    }
+
+    /// Whether any queue holds work (checked by a worker about to sleep).
+    fn has_work(&self) -> bool {
+        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+    }
+
+    fn is_shut_down(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::sync::atomic::AtomicU64;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+
+    fn scheduler(workers: usize) -> (tokio::runtime::Runtime, Scheduler) {
+        let tokio = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let scheduler = Scheduler::start(workers, tokio.handle()).unwrap();
+        (tokio, scheduler)
+    }
+
+    #[test]
+    fn every_task_spawned_from_outside_runs() {
+        let (_tokio, scheduler) = scheduler(2);
+        let (done, finished) = mpsc::channel();
+        for n in 0..10_000u64 {
+            let done = done.clone();
+            scheduler.spawn(async move { done.send(n).unwrap() });
+        }
+        let sum: u64 = (0..10_000)
+            .map(|_| finished.recv_timeout(Duration::from_secs(10)).unwrap())
+            .sum();
+        assert_eq!(sum, (0..10_000).sum());
+    }
+
+    #[test]
+    fn tasks_exchanging_messages_wake_each_other() {
+        for workers in [1, 2] {
+            let (_tokio, scheduler) = scheduler(workers);
+            let (to_echo, mut echo_inbox) = tokio::sync::mpsc::unbounded_channel::<u64>();
+            let (to_main, mut main_inbox) = tokio::sync::mpsc::unbounded_channel::<u64>();
+            let (done, finished) = mpsc::channel();
+            scheduler.spawn(async move {
+                while let Some(n) = echo_inbox.recv().await {
+                    to_main.send(n).unwrap();
+                }
+            });
+            scheduler.spawn(async move {
+                let mut sum = 0;
+                for n in 0..20_000 {
+                    to_echo.send(n).unwrap();
+                    sum += main_inbox.recv().await.unwrap();
+                }
+                done.send(sum).unwrap();
+            });
+            let sum = finished.recv_timeout(Duration::from_secs(20)).unwrap();
+            assert_eq!(sum, (0..20_000).sum::<u64>(), "{workers} workers");
+        }
+    }
+
+    #[test]
+    fn a_task_that_always_yields_does_not_starve_the_others() {
+        let (_tokio, scheduler) = scheduler(1);
+        let stop = Arc::new(AtomicBool::new(false));
+        let spins = Arc::new(AtomicU64::new(0));
+        for _ in 0..2 {
+            let (stop, spins) = (Arc::clone(&stop), Arc::clone(&spins));
+            scheduler.spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    spins.fetch_add(1, Ordering::Relaxed);
+                    yield_now().await;
+                }
+            });
+        }
+        let (done, finished) = mpsc::channel();
+        scheduler.spawn(async move { done.send(()).unwrap() });
+        let outcome = finished.recv_timeout(Duration::from_secs(10));
+        stop.store(true, Ordering::Relaxed);
+        assert!(outcome.is_ok(), "the third task never ran");
+        assert!(spins.load(Ordering::Relaxed) > 0);
+    }
+
+    #[test]
+    fn busy_tasks_spread_over_idle_workers() {
+        let (_tokio, scheduler) = scheduler(2);
+        let scheduler = Arc::new(scheduler);
+        let (threads, seen) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        // A task spawns two that compute (yielding now and then, as preemption makes
+        // them); the idle worker must be woken to take one.
+        let spawner = Arc::clone(&scheduler);
+        let spawner_stop = Arc::clone(&stop);
+        scheduler.spawn(async move {
+            for _ in 0..2 {
+                let (threads, stop) = (threads.clone(), Arc::clone(&spawner_stop));
+                spawner.spawn(async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        let _ = threads.send(std::thread::current().id());
+                        std::thread::sleep(Duration::from_micros(200));
+                        yield_now().await;
+                    }
+                });
+            }
+        });
+        let mut distinct = HashSet::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while distinct.len() < 2 && std::time::Instant::now() < deadline {
+            distinct.insert(seen.recv_timeout(Duration::from_secs(10)).unwrap());
+        }
+        stop.store(true, Ordering::Relaxed);
+        assert_eq!(distinct.len(), 2, "both workers should run the busy tasks");
+    }
+
+    #[test]
+    fn a_wake_from_another_thread_reaches_a_sleeping_worker() {
+        let (_tokio, scheduler) = scheduler(2);
+        for round in 0..100 {
+            let (tx, rx) = tokio::sync::oneshot::channel::<u32>();
+            let (done, finished) = mpsc::channel();
+            scheduler.spawn(async move { done.send(rx.await.unwrap()).unwrap() });
+            // Let the workers go to sleep first.
+            std::thread::sleep(Duration::from_micros(500));
+            tx.send(round).unwrap();
+            assert_eq!(
+                finished.recv_timeout(Duration::from_secs(10)).unwrap(),
+                round
+            );
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! One worker thread: its run queue, its next slot, and the loop that runs them.
+
+use std::cell::{Cell, OnceCell};
+use std::rc::Rc;
+use std::sync::atomic::{fence, Ordering};
+use std::sync::Arc;
+
+use crossbeam_deque::Steal;
+use crossbeam_utils::sync::Parker;
+
+use super::task::{Reason, Task};
+use super::{Shared, MAX_NEXT_CHAIN, SHARED_QUEUE_INTERVAL};
+
+/// A worker thread's state, reachable from the tasks it polls (a wake-up during a poll
+/// queues the woken task here).
+pub(super) struct Worker {
+    shared: Arc<Shared>,
+    index: usize,
+    queue: crossbeam_deque::Worker<Arc<Task>>,
+    /// The task to run next: the last one a task running here woke.
+    next: Cell<Option<Arc<Task>>>,
+    /// Tasks run from the next slot since one was taken from a queue.
+    chain: Cell<u32>,
+    /// Turns taken, for looking at the shared queue now and then.
+    ticks: Cell<u32>,
+    parker: Parker,
+}
+
+thread_local! {
+    /// The worker running on this thread, if it is one.
+    static CURRENT: OnceCell<Rc<Worker>> = const { OnceCell::new() };
+}
+
+/// Queues `task` on the current thread's worker, if the thread is a worker of the task's
+/// scheduler; gives the task back otherwise.
+pub(super) fn schedule_local(task: Arc<Task>, reason: Reason) -> Result<(), Arc<Task>> {
+    let worker = CURRENT
+        .try_with(|current| {
+            current
+                .get()
+                .filter(|worker| Arc::ptr_eq(&worker.shared, &task.shared))
+                .cloned()
+        })
+        .ok()
+        .flatten();
+    match worker {
+        Some(worker) => {
+            worker.schedule(task, reason);
+            Ok(())
+        }
+        None => Err(task),
+    }
+}
+
+impl Worker {
+    pub(super) fn new(
+        shared: Arc<Shared>,
+        index: usize,
+        queue: crossbeam_deque::Worker<Arc<Task>>,
+        parker: Parker,
+    ) -> Self {
+        Self {
+            shared,
+            index,
+            queue,
+            next: Cell::new(None),
+            chain: Cell::new(0),
+            ticks: Cell::new(0),
+            parker,
+        }
+    }
+
+    /// Runs tasks until the scheduler shuts down.
+    pub(super) fn run(self) {
+        let worker = Rc::new(self);
+        CURRENT.with(|current| {
+            if current.set(Rc::clone(&worker)).is_err() {
+                unreachable!("a thread runs one worker");
+            }
+        });
+        while !worker.shared.is_shut_down() {
+            match worker.next_task() {
+                Some(task) => task.run(),
+                None => worker.park(),
+            }
+        }
+        // Drop what is left queued here, so the futures' resources go now.
+        drop(worker.next.take());
+        while worker.queue.pop().is_some() {}
+    }
+
+    fn schedule(&self, task: Arc<Task>, reason: Reason) {
+        match reason {
+            Reason::Woken => {
+                if let Some(previous) = self.next.replace(Some(task)) {
+                    self.push(previous);
+                }
+            }
+            Reason::Spawned | Reason::Yielded => self.push(task),
+        }
+    }
+
+    /// Puts `task` at the back of the queue; wakes an idle worker when there is more
+    /// here than this one will start next.
+    fn push(&self, task: Arc<Task>) {
+        self.queue.push(task);
+        if self.queue.len() >= 2 {
+            self.shared.wake_one();
+        }
+    }
+
+    fn next_task(&self) -> Option<Arc<Task>> {
+        let ticks = self.ticks.get().wrapping_add(1);
+        self.ticks.set(ticks);
+        if ticks.is_multiple_of(SHARED_QUEUE_INTERVAL) {
+            if let Some(task) =
+                self.steal_from(|dest| self.shared.injector.steal_batch_and_pop(dest))
+            {
+                return Some(task);
+            }
+        }
+        if let Some(task) = self.next.take() {
+            if self.chain.get() < MAX_NEXT_CHAIN {
+                self.chain.set(self.chain.get() + 1);
+                return Some(task);
+            }
+            self.queue.push(task);
+        }
+        self.chain.set(0);
+        if let Some(task) = self.queue.pop() {
+            if !self.queue.is_empty() {
+                self.shared.wake_one();
+            }
+            return Some(task);
+        }
+        self.steal()
+    }
+
+    /// Takes work from the shared queue, else from another worker's queue.
+    fn steal(&self) -> Option<Arc<Task>> {
+        if let Some(task) = self.steal_from(|dest| self.shared.injector.steal_batch_and_pop(dest)) {
+            return Some(task);
+        }
+        let count = self.shared.stealers.len();
+        (1..count)
+            .map(|offset| (self.index + offset) % count)
+            .find_map(|other| {
+                self.steal_from(|dest| self.shared.stealers[other].steal_batch_and_pop(dest))
+            })
+    }
+
+    /// Retries `steal` while it is contended.
+    fn steal_from(
+        &self,
+        steal: impl Fn(&crossbeam_deque::Worker<Arc<Task>>) -> Steal<Arc<Task>>,
+    ) -> Option<Arc<Task>> {
+        loop {
+            match steal(&self.queue) {
+                Steal::Success(task) => {
+                    if !self.queue.is_empty() {
+                        self.shared.wake_one();
+                    }
+                    return Some(task);
+                }
+                Steal::Empty => return None,
+                Steal::Retry => std::hint::spin_loop(),
+            }
+        }
+    }
+
+    /// Sleeps until woken, unless work shows up while this worker says it sleeps.
+    fn park(&self) {
+        {
+            let mut sleepers = self
+                .shared
+                .sleepers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            sleepers.push(self.index);
+            self.shared
+                .sleeping
+                .store(sleepers.len(), Ordering::Relaxed);
+        }
+        // Pairs with the fence in `Shared::wake_one`.
+        fence(Ordering::SeqCst);
+        if !self.shared.has_work() && !self.shared.is_shut_down() {
+            self.parker.park();
+        }
+        let mut sleepers = self
+            .shared
+            .sleepers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        sleepers.retain(|&index| index != self.index);
+        self.shared
+            .sleeping
+            .store(sleepers.len(), Ordering::Relaxed);
+    }
+}
