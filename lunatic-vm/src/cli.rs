@@ -157,8 +157,8 @@ fn run(cli: Cli) -> wasmtime::Result<i32> {
         preopens: cli.dirs,
     };
 
-    // Processes run on the runtime's own worker threads; this thread drives I/O and
-    // timers for them, and runs the test harness.
+    // Processes run on the runtime's own worker threads, each with its own reactor; this
+    // thread waits for the main process, or runs the test harness.
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -5,7 +5,7 @@
 //! | `max_processes` | what `vm.max_map_count` allows, at most 100,000 | size of the instance pool; every slot reserves address space, not memory |
 //! | `memory_reservation` | 256 MiB, less for pools over 256,000 slots | the most linear memory one process may grow to; the pool must fit in half of the 128 TiB address space, so a huge pool gets smaller slots |
 //! | `stack_size` | 256 KiB | the host fiber stack of a process (wasm frames and host calls run on it) |
-//! | `worker_threads` | number of cores | threads that run processes (I/O and timers are driven by the thread that starts the VM) |
+//! | `worker_threads` | number of cores | threads that run processes, each with its own reactor for their sockets and timers |
 //! | `preemption_interval` | 1 ms | how often a running process yields so a `loop {}` cannot starve the others |
 //! | `max_sockets` | the open-file limit, less 256 | sockets all processes may hold at once; past it binds, accepts and connects fail with an error instead of the host running out of file descriptors (the CLI first raises the soft open-file limit to the hard one) |
 //! | `keep_resident` | 1 MiB | how much of a dead process's memory is reset in place (only the pages it touched, found with Linux's `PAGEMAP_SCAN`) instead of being returned to the kernel: the next spawn into the slot takes no page faults and no `madvise`, whose TLB shootdowns cost every core; 0 returns it all |

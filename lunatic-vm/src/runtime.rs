@@ -113,18 +113,15 @@ impl Runtime {
         }))
     }
 
-    /// The worker threads that run processes, started on first use; the tokio runtime
-    /// current then serves their I/O and timers.
+    /// The worker threads that run processes, started on first use.
     ///
     /// # Errors
-    /// There is no current tokio runtime, or a thread cannot be started.
+    /// A thread cannot be started.
     fn scheduler(&self) -> wasmtime::Result<&Scheduler> {
         if let Some(scheduler) = self.scheduler.get() {
             return Ok(scheduler);
         }
-        let tokio = tokio::runtime::Handle::try_current()
-            .context("processes must be spawned inside a tokio runtime (for I/O and timers)")?;
-        let started = Scheduler::start(self.config.worker_threads, &tokio)
+        let started = Scheduler::start(self.config.worker_threads)
             .context("cannot start the worker threads")?;
         // Should two spawns race here, the loser's threads stop as it is dropped.
         Ok(self.scheduler.get_or_init(|| started))

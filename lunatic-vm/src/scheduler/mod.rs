@@ -1,8 +1,12 @@
 //! The scheduler that runs processes: a few worker threads, each with its own run queue,
 //! stealing from each other when idle, in the manner of Erlang's schedulers.
 //!
-//! tokio still owns I/O and timers (the thread that drives its reactor wakes processes
-//! through this scheduler's queues), but processes are not tokio tasks. tokio's policy
+//! Each worker has a tokio current-thread runtime of its own for I/O and timers: a socket
+//! or a sleep registers with the reactor of the worker its process runs on, an idle worker
+//! sleeps in that reactor (so a ready socket wakes the very thread that will run its
+//! process), and a busy one turns it every [`DRIVER_INTERVAL`]. Processes are not tokio
+//! tasks, though: tokio's multi-threaded scheduler suits many short tasks, and costs
+//! message passing dearly. tokio's policy
 //! suits many short tasks; it costs message passing dearly. A process woken by another
 //! running one goes to the waker's "next" slot, and tokio moves it to the run queue
 //! after three such hand-offs and wakes an idle worker to steal it. In a request/reply
@@ -29,7 +33,7 @@ use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crossbeam_deque::{Injector, Stealer};
-use crossbeam_utils::sync::{Parker, Unparker};
+use tokio::sync::Notify;
 
 use task::Task;
 
@@ -37,6 +41,8 @@ use task::Task;
 const MAX_NEXT_CHAIN: u32 = 16;
 /// Every how many turns a worker takes work from the shared queue first.
 const SHARED_QUEUE_INTERVAL: u32 = 61;
+/// How often a busy worker looks at its reactor for ready sockets and due timers.
+const DRIVER_INTERVAL: std::time::Duration = std::time::Duration::from_micros(500);
 
 /// The worker threads of one runtime. Dropping it stops them; processes left in their
 /// queues are dropped with them.
@@ -51,8 +57,8 @@ struct Shared {
     injector: Injector<Arc<Task>>,
     /// Steals from each worker's queue, by worker index.
     stealers: Vec<Stealer<Arc<Task>>>,
-    /// Wakes each worker, by index.
-    unparkers: Vec<Unparker>,
+    /// Wakes each worker from its sleep in its reactor, by index.
+    wakeups: Vec<Notify>,
     /// Indexes of the workers asleep (or about to sleep).
     sleepers: Mutex<Vec<usize>>,
     /// `sleepers.len()`, readable without the lock.
@@ -70,37 +76,34 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Scheduler {
-    /// Starts `workers` threads (at least one). They enter `tokio` so that processes can
-    /// use its timers and sockets.
+    /// Starts `workers` threads (at least one), each with its own tokio reactor.
     ///
     /// # Errors
-    /// A thread cannot be started.
-    pub(crate) fn start(workers: usize, tokio: &tokio::runtime::Handle) -> std::io::Result<Self> {
+    /// A thread or a reactor cannot be started.
+    pub(crate) fn start(workers: usize) -> std::io::Result<Self> {
         let workers = workers.max(1);
         let queues: Vec<_> = (0..workers)
             .map(|_| crossbeam_deque::Worker::new_fifo())
             .collect();
-        let parkers: Vec<_> = (0..workers).map(|_| Parker::new()).collect();
         let shared = Arc::new(Shared {
             injector: Injector::new(),
             stealers: queues
                 .iter()
                 .map(crossbeam_deque::Worker::stealer)
                 .collect(),
-            unparkers: parkers.iter().map(|p| p.unparker().clone()).collect(),
+            wakeups: (0..workers).map(|_| Notify::new()).collect(),
             sleepers: Mutex::new(Vec::with_capacity(workers)),
             sleeping: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
         });
-        for (index, (queue, parker)) in queues.into_iter().zip(parkers).enumerate() {
-            let worker = worker::Worker::new(Arc::clone(&shared), index, queue, parker);
-            let tokio = tokio.clone();
+        for (index, queue) in queues.into_iter().enumerate() {
+            let reactor = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let worker = worker::Worker::new(Arc::clone(&shared), index, queue, reactor);
             std::thread::Builder::new()
                 .name(format!("lunatic-worker-{index}"))
-                .spawn(move || {
-                    let _entered = tokio.enter();
-                    worker.run();
-                })?;
+                .spawn(move || worker.run())?;
         }
         Ok(Self { shared })
     }
@@ -131,8 +134,8 @@ pub(crate) async fn yield_now() {
 impl Drop for Scheduler {
     fn drop(&mut self) {
         self.shared.shutdown.store(true, Ordering::Release);
-        for unparker in &self.shared.unparkers {
-            unparker.unpark();
+        for wakeup in &self.shared.wakeups {
+            wakeup.notify_one();
         }
     }
 }
@@ -159,7 +162,7 @@ impl Shared {
             woken
         };
         if let Some(index) = woken {
-            self.unparkers[index].unpark();
+            self.wakeups[index].notify_one();
         }
     }
 
@@ -182,18 +185,13 @@ mod tests {
 
     use super::*;
 
-    fn scheduler(workers: usize) -> (tokio::runtime::Runtime, Scheduler) {
-        let tokio = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let scheduler = Scheduler::start(workers, tokio.handle()).unwrap();
-        (tokio, scheduler)
+    fn scheduler(workers: usize) -> Scheduler {
+        Scheduler::start(workers).unwrap()
     }
 
     #[test]
     fn every_task_spawned_from_outside_runs() {
-        let (_tokio, scheduler) = scheduler(2);
+        let scheduler = scheduler(2);
         let (done, finished) = mpsc::channel();
         for n in 0..10_000u64 {
             let done = done.clone();
@@ -208,7 +206,7 @@ mod tests {
     #[test]
     fn tasks_exchanging_messages_wake_each_other() {
         for workers in [1, 2] {
-            let (_tokio, scheduler) = scheduler(workers);
+            let scheduler = scheduler(workers);
             let (to_echo, mut echo_inbox) = tokio::sync::mpsc::unbounded_channel::<u64>();
             let (to_main, mut main_inbox) = tokio::sync::mpsc::unbounded_channel::<u64>();
             let (done, finished) = mpsc::channel();
@@ -232,7 +230,7 @@ mod tests {
 
     #[test]
     fn a_task_that_always_yields_does_not_starve_the_others() {
-        let (_tokio, scheduler) = scheduler(1);
+        let scheduler = scheduler(1);
         let stop = Arc::new(AtomicBool::new(false));
         let spins = Arc::new(AtomicU64::new(0));
         for _ in 0..2 {
@@ -254,7 +252,7 @@ mod tests {
 
     #[test]
     fn busy_tasks_spread_over_idle_workers() {
-        let (_tokio, scheduler) = scheduler(2);
+        let scheduler = scheduler(2);
         let scheduler = Arc::new(scheduler);
         let (threads, seen) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
@@ -285,7 +283,7 @@ mod tests {
 
     #[test]
     fn a_wake_from_another_thread_reaches_a_sleeping_worker() {
-        let (_tokio, scheduler) = scheduler(2);
+        let scheduler = scheduler(2);
         for round in 0..100 {
             let (tx, rx) = tokio::sync::oneshot::channel::<u32>();
             let (done, finished) = mpsc::channel();

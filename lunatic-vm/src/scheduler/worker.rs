@@ -4,12 +4,12 @@ use std::cell::{Cell, OnceCell};
 use std::rc::Rc;
 use std::sync::atomic::{fence, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use crossbeam_deque::Steal;
-use crossbeam_utils::sync::Parker;
 
 use super::task::{Reason, Task};
-use super::{Shared, MAX_NEXT_CHAIN, SHARED_QUEUE_INTERVAL};
+use super::{Shared, DRIVER_INTERVAL, MAX_NEXT_CHAIN, SHARED_QUEUE_INTERVAL};
 
 /// A worker thread's state, reachable from the tasks it polls (a wake-up during a poll
 /// queues the woken task here).
@@ -23,7 +23,12 @@ pub(super) struct Worker {
     chain: Cell<u32>,
     /// Turns taken, for looking at the shared queue now and then.
     ticks: Cell<u32>,
-    parker: Parker,
+    /// This worker's I/O and timers; it sleeps in it.
+    reactor: tokio::runtime::Runtime,
+    /// When the reactor was last turned.
+    last_turn: Cell<Instant>,
+    /// Whether the worker sleeps in its reactor (a task the reactor wakes must end it).
+    asleep: Cell<bool>,
 }
 
 thread_local! {
@@ -57,7 +62,7 @@ impl Worker {
         shared: Arc<Shared>,
         index: usize,
         queue: crossbeam_deque::Worker<Arc<Task>>,
-        parker: Parker,
+        reactor: tokio::runtime::Runtime,
     ) -> Self {
         Self {
             shared,
@@ -66,13 +71,17 @@ impl Worker {
             next: Cell::new(None),
             chain: Cell::new(0),
             ticks: Cell::new(0),
-            parker,
+            reactor,
+            last_turn: Cell::new(Instant::now()),
+            asleep: Cell::new(false),
         }
     }
 
     /// Runs tasks until the scheduler shuts down.
     pub(super) fn run(self) {
         let worker = Rc::new(self);
+        // Sockets and sleeps of the processes run here register with this reactor.
+        let _entered = worker.reactor.enter();
         CURRENT.with(|current| {
             if current.set(Rc::clone(&worker)).is_err() {
                 unreachable!("a thread runs one worker");
@@ -80,7 +89,10 @@ impl Worker {
         });
         while !worker.shared.is_shut_down() {
             match worker.next_task() {
-                Some(task) => task.run(),
+                Some(task) => {
+                    task.run();
+                    worker.turn_reactor_if_due();
+                }
                 None => worker.park(),
             }
         }
@@ -98,6 +110,25 @@ impl Worker {
             }
             Reason::Spawned | Reason::Yielded => self.push(task),
         }
+        if self.asleep.get() {
+            // Woken by this worker's own reactor, while it sleeps in it.
+            self.shared.wakeups[self.index].notify_one();
+        }
+    }
+
+    /// Turns the reactor without waiting, when it has not been for [`DRIVER_INTERVAL`],
+    /// so sockets and timers of this worker's processes are served while it is busy.
+    fn turn_reactor_if_due(&self) {
+        if !self.ticks.get().is_multiple_of(16) {
+            return;
+        }
+        let now = Instant::now();
+        if now.duration_since(self.last_turn.get()) < DRIVER_INTERVAL {
+            return;
+        }
+        self.last_turn.set(now);
+        // A yield makes the current-thread runtime poll its driver with no timeout.
+        self.reactor.block_on(tokio::task::yield_now());
     }
 
     /// Puts `task` at the back of the queue; wakes an idle worker when there is more
@@ -184,7 +215,11 @@ impl Worker {
         // Pairs with the fence in `Shared::wake_one`.
         fence(Ordering::SeqCst);
         if !self.shared.has_work() && !self.shared.is_shut_down() {
-            self.parker.park();
+            self.asleep.set(true);
+            self.reactor
+                .block_on(self.shared.wakeups[self.index].notified());
+            self.asleep.set(false);
+            self.last_turn.set(Instant::now());
         }
         let mut sleepers = self
             .shared
