@@ -71,6 +71,9 @@ struct Queue {
     /// Tags whose messages are dropped on arrival (a request the owner stopped waiting
     /// for), newest last, at most [`MAX_ABANDONED_TAGS`].
     abandoned: AbandonedTags,
+    /// Whether the owner found nothing and waits (or is about to): only then does a push
+    /// notify it, so a stream of messages to a busy receiver costs no wake-up each.
+    owner_waits: bool,
 }
 
 /// Most abandoned tags a mailbox remembers; the oldest is forgotten first (a reply that
@@ -128,8 +131,11 @@ impl Mailbox {
             return;
         }
         queue.messages.push_back(message);
+        let wake = std::mem::take(&mut queue.owner_waits);
         drop(queue);
-        self.notify.notify_one();
+        if wake {
+            self.notify.notify_one();
+        }
     }
 
     /// Asks the owner to die with `reason`; the first reason given wins.
@@ -203,6 +209,11 @@ impl Mailbox {
     /// # Errors
     /// Returns the death reason if the owner has been asked to die.
     pub fn try_receive(&self, tags: &[i64]) -> Result<Option<Message>, DeathReason> {
+        self.take(tags, false)
+    }
+
+    /// Takes a matching message; with `wait`, says that the owner waits when there is none.
+    fn take(&self, tags: &[i64], wait: bool) -> Result<Option<Message>, DeathReason> {
         let mut queue = self.queue();
         if let Some(reason) = &queue.death {
             return Err(reason.clone());
@@ -212,6 +223,9 @@ impl Mailbox {
         } else {
             queue.messages.iter().position(|m| tags.contains(&m.tag))
         };
+        if found.is_none() && wait {
+            queue.owner_waits = true;
+        }
         Ok(found.and_then(|index| queue.messages.remove(index)))
     }
 
@@ -227,11 +241,12 @@ impl Mailbox {
     ) -> Result<Option<Message>, DeathReason> {
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         loop {
-            if let Some(message) = self.try_receive(tags)? {
+            if let Some(message) = self.take(tags, true)? {
                 return Ok(Some(message));
             }
-            // `notify_one` leaves a permit when nobody waits, so a push between the scan
-            // above and this wait is never missed.
+            // The scan above said the owner waits, under the lock a push takes; and
+            // `notify_one` leaves a permit when nobody waits yet, so a push between the
+            // scan and this wait is never missed.
             match deadline {
                 None => self.notify.notified().await,
                 Some(deadline) => {
@@ -248,8 +263,6 @@ impl Mailbox {
 
     /// Waits until the owner is asked to die, and returns the reason: for host calls that
     /// wait on something else (a socket) yet must end at once when the process is killed.
-    /// A message pushed meanwhile only wakes it to look again (the next receive scans the
-    /// queue anyway).
     pub async fn wait_for_death(&self) -> DeathReason {
         loop {
             if let Some(reason) = self.pending_death() {
