@@ -24,7 +24,7 @@ const MAX_HANDLES: usize = 10_000;
 #[derive(Debug, Default)]
 pub(crate) struct Outgoing {
     pub(crate) tag: i64,
-    pub(crate) data: Vec<u8>,
+    pub(crate) data: crate::process::MessageBytes,
     pub(crate) resources: MessageResources,
 }
 
@@ -100,7 +100,7 @@ pub struct ProcessState {
     pub(crate) io: ProcessIo,
     /// The process it last sent to: a stream of sends to one process then takes no lock
     /// of the process table and no reference count (both shared by every sender).
-    last_target: Option<Arc<ProcessHandle>>,
+    last_target: Option<(u64, Arc<ProcessHandle>)>,
 }
 
 impl ProcessState {
@@ -142,14 +142,16 @@ impl ProcessState {
     /// that has died since is still returned: its mailbox is closed, so a message to it is
     /// dropped, as it would be if it were not found.
     pub(crate) fn last_target(&mut self, id: u64) -> Option<&ProcessHandle> {
+        // The id is kept beside the handle: reading it from the handle would touch the
+        // cache line of the target's mailbox lock, which its owner keeps taking.
         if self
             .last_target
             .as_ref()
-            .is_none_or(|target| target.id() != id)
+            .is_none_or(|(cached, _)| *cached != id)
         {
-            self.last_target = Some(self.runtime.processes().get(id)?);
+            self.last_target = Some((id, self.runtime.processes().get(id)?));
         }
-        self.last_target.as_deref()
+        self.last_target.as_ref().map(|(_, target)| &**target)
     }
 
     /// The environment this process runs in.

@@ -37,7 +37,7 @@ use wasmtime::{bail, format_err};
 use wasmtime::{Caller, Linker};
 
 use super::memory;
-use crate::process::{DeathReason, Message, MessageData, MessageKind, Terminated};
+use crate::process::{DeathReason, Message, MessageBytes, MessageData, MessageKind, Terminated};
 use crate::state::{Outgoing, ProcessState};
 
 const MODULE: &str = "lunatic::message";
@@ -70,7 +70,7 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
             let capacity = capacity.min(MAX_CAPACITY_HINT) as usize;
             caller.data_mut().outgoing = Some(Outgoing {
                 tag,
-                data: Vec::with_capacity(capacity),
+                data: MessageBytes::with_capacity(capacity),
                 resources: Default::default(),
             });
         },

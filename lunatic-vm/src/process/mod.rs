@@ -20,7 +20,7 @@ pub use death::DeathReason;
 pub(crate) use death::Terminated;
 pub use handle::ProcessHandle;
 pub use links::LinkSet;
-pub use mailbox::{Mailbox, Message, MessageData, MessageKind};
+pub use mailbox::{Mailbox, Message, MessageBytes, MessageData, MessageKind};
 pub use monitors::MonitorSet;
 pub use table::ProcessTable;
 
