@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -76,9 +77,9 @@ struct Queue {
     /// Tags whose messages are dropped on arrival (a request the owner stopped waiting
     /// for), newest last, at most [`MAX_ABANDONED_TAGS`].
     abandoned: AbandonedTags,
-    /// Whether the owner found nothing and waits (or is about to): only then does a push
-    /// notify it, so a stream of messages to a busy receiver costs no wake-up each.
-    owner_waits: bool,
+    /// The owner's receive, when it found nothing and waits: the next push (or a kill)
+    /// takes and wakes it, so a stream of messages to a busy receiver costs no wake-up.
+    receiver: Option<Waker>,
 }
 
 /// Most abandoned tags a mailbox remembers; the oldest is forgotten first (a reply that
@@ -151,10 +152,10 @@ impl Mailbox {
             return;
         }
         queue.messages.push_back(message);
-        let wake = std::mem::take(&mut queue.owner_waits);
+        let receiver = queue.receiver.take();
         drop(queue);
-        if wake {
-            self.notify.notify_one();
+        if let Some(receiver) = receiver {
+            receiver.wake();
         }
     }
 
@@ -166,7 +167,12 @@ impl Mailbox {
         }
         queue.death = Some(reason);
         self.death_pending.store(true, Ordering::Release);
+        let receiver = queue.receiver.take();
         drop(queue);
+        if let Some(receiver) = receiver {
+            receiver.wake();
+        }
+        // Wakes a wait for death (a sleep, a socket call).
         self.notify.notify_one();
     }
 
@@ -240,11 +246,11 @@ impl Mailbox {
     /// # Errors
     /// Returns the death reason if the owner has been asked to die.
     pub fn try_receive(&self, tags: &[i64]) -> Result<Option<Message>, DeathReason> {
-        self.take(tags, false)
+        self.take(tags, None)
     }
 
-    /// Takes a matching message; with `wait`, says that the owner waits when there is none.
-    fn take(&self, tags: &[i64], wait: bool) -> Result<Option<Message>, DeathReason> {
+    /// Takes a matching message; when there is none, leaves `waker` for the next push.
+    fn take(&self, tags: &[i64], waker: Option<&Waker>) -> Result<Option<Message>, DeathReason> {
         if let Some(reason) = self.pending_death() {
             return Err(reason);
         }
@@ -260,8 +266,11 @@ impl Mailbox {
                 return Err(reason.clone());
             }
             if queue.messages.is_empty() {
-                if wait {
-                    queue.owner_waits = true;
+                if let Some(waker) = waker {
+                    match &mut queue.receiver {
+                        Some(stored) if stored.will_wake(waker) => {}
+                        stored => *stored = Some(waker.clone()),
+                    }
                 }
                 return Ok(None);
             }
@@ -284,25 +293,17 @@ impl Mailbox {
         tags: &[i64],
         timeout: Option<Duration>,
     ) -> Result<Option<Message>, DeathReason> {
-        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
-        loop {
-            if let Some(message) = self.take(tags, true)? {
-                return Ok(Some(message));
-            }
-            // The scan above said the owner waits, under the lock a push takes; and
-            // `notify_one` leaves a permit when nobody waits yet, so a push between the
-            // scan and this wait is never missed.
-            match deadline {
-                None => self.notify.notified().await,
-                Some(deadline) => {
-                    if tokio::time::timeout_at(deadline, self.notify.notified())
-                        .await
-                        .is_err()
-                    {
-                        return Ok(None);
-                    }
-                }
-            }
+        // Each poll scans the queue and, finding nothing, leaves its waker under the lock
+        // a push takes: a push between the scan and the wait is never missed.
+        let wait = std::future::poll_fn(|cx| match self.take(tags, Some(cx.waker())) {
+            Ok(None) => Poll::Pending,
+            done => Poll::Ready(done),
+        });
+        match timeout {
+            None => wait.await,
+            Some(timeout) => tokio::time::timeout(timeout, wait)
+                .await
+                .unwrap_or(Ok(None)),
         }
     }
 
