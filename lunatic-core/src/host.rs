@@ -255,24 +255,30 @@ pub(crate) fn receive(tags: &[Tag], timeout: Option<Duration>) -> Received {
     }
 }
 
-/// The bytes of the current incoming message.
-pub(crate) fn message_data() -> Vec<u8> {
-    // Most messages are small: one `read_data` into a buffer that fits them, and the size
-    // is known from what was copied. Only a message that fills it asks for its size.
+/// Runs `read` on the bytes of the current incoming message.
+pub(crate) fn with_message_data<R>(read: impl FnOnce(&[u8]) -> R) -> R {
+    // Most messages are small: one `read_data` into a buffer on the stack that fits them
+    // (no allocation, nothing to zero), the size known from what was copied. Only a
+    // message that fills it asks for its size and is read into the heap.
     const FIRST_READ: usize = 256;
-    let mut data = vec![0u8; FIRST_READ];
-    // SAFETY: each buffer holds the length passed, and the host writes at most that many.
-    unsafe {
-        let copied = message::read_data(data.as_mut_ptr(), len32(FIRST_READ)) as usize;
-        if copied < FIRST_READ {
-            data.truncate(copied);
-            return data;
-        }
-        let size = message::data_size() as usize;
-        data.resize(size, 0);
-        message::read_data(data.as_mut_ptr(), len32(size));
+    let mut first = [core::mem::MaybeUninit::<u8>::uninit(); FIRST_READ];
+    // SAFETY: the buffer holds `FIRST_READ` bytes and the host writes at most that many,
+    // returning how many it wrote: those are initialized.
+    let copied = unsafe { message::read_data(first.as_mut_ptr().cast(), len32(FIRST_READ)) };
+    let copied = (copied as usize).min(FIRST_READ);
+    if copied < FIRST_READ {
+        // SAFETY: the first `copied` bytes were written by the host.
+        return read(unsafe { core::slice::from_raw_parts(first.as_ptr().cast::<u8>(), copied) });
     }
-    data
+    // SAFETY: no memory is passed to `data_size`; the vector holds `size` bytes, the most
+    // `read_data` writes.
+    let data = unsafe {
+        let size = message::data_size() as usize;
+        let mut data = vec![0u8; size];
+        message::read_data(data.as_mut_ptr(), len32(size));
+        data
+    };
+    read(&data)
 }
 
 /// Drops the caller's queued messages with `tag`, and every later one.

@@ -28,7 +28,7 @@ impl EndNotice {
         Self {
             process: ProcessId::local(host::signal_process()),
             tag: Tag::from_id(host::message_tag()),
-            reason: String::from_utf8_lossy(&host::message_data()).into_owned(),
+            reason: host::with_message_data(|bytes| String::from_utf8_lossy(bytes).into_owned()),
         }
     }
 

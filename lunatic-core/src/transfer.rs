@@ -77,9 +77,10 @@ pub(crate) fn start_message() {
 /// # Errors
 /// The message is not a valid `T`.
 pub(crate) fn decode_incoming<T: DeserializeOwned>() -> Result<T, ReceiveError> {
-    let bytes = host::message_data();
-    let _reading = Marked::new(&READING);
-    decode(&bytes)
+    host::with_message_data(|bytes| {
+        let _reading = Marked::new(&READING);
+        decode(bytes)
+    })
 }
 
 /// Whether a value is being serialized into an outgoing message now.
