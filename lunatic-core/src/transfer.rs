@@ -50,17 +50,17 @@ impl Drop for Marked {
 pub(crate) fn send<T: Serialize + ?Sized>(process: u64, tag: i64, value: &T) {
     PENDING_TAG.set(tag);
     STARTED.set(false);
-    let bytes = {
-        let _writing = Marked::new(&WRITING);
-        encode(value)
-    };
-    if STARTED.replace(false) {
-        // A resource moved into the message the host started for it.
-        host::write_and_send(process, &bytes);
-    } else {
-        // The common case: one host call.
-        host::send_data(process, tag, &bytes);
-    }
+    let writing = Marked::new(&WRITING);
+    encode(value, |bytes| {
+        drop(writing);
+        if STARTED.replace(false) {
+            // A resource moved into the message the host started for it.
+            host::write_and_send(process, bytes);
+        } else {
+            // The common case: one host call.
+            host::send_data(process, tag, bytes);
+        }
+    });
 }
 
 /// Makes sure the host has an outgoing message for the value being written, so that a
