@@ -41,6 +41,9 @@ use task::Task;
 const MAX_NEXT_CHAIN: u32 = 16;
 /// Every how many turns a worker takes work from the shared queue first.
 const SHARED_QUEUE_INTERVAL: u32 = 61;
+/// How long an idle worker keeps looking for work (and polling its reactor) before it
+/// sleeps.
+const IDLE_POLL: std::time::Duration = std::time::Duration::from_micros(50);
 /// How often a busy worker looks at its reactor for ready sockets and due timers.
 const DRIVER_INTERVAL: std::time::Duration = std::time::Duration::from_micros(500);
 

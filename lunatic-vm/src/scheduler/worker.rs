@@ -9,7 +9,7 @@ use std::time::Instant;
 use crossbeam_deque::Steal;
 
 use super::task::{Reason, Task};
-use super::{Shared, DRIVER_INTERVAL, MAX_NEXT_CHAIN, SHARED_QUEUE_INTERVAL};
+use super::{Shared, DRIVER_INTERVAL, IDLE_POLL, MAX_NEXT_CHAIN, SHARED_QUEUE_INTERVAL};
 
 /// A worker thread's state, reachable from the tasks it polls (a wake-up during a poll
 /// queues the woken task here).
@@ -93,7 +93,11 @@ impl Worker {
                     task.run();
                     worker.turn_reactor_if_due();
                 }
-                None => worker.park(),
+                None => {
+                    if !worker.poll_briefly() {
+                        worker.park();
+                    }
+                }
             }
         }
         // Drop what is left queued here, so the futures' resources go now.
@@ -197,6 +201,32 @@ impl Worker {
                 Steal::Retry => std::hint::spin_loop(),
             }
         }
+    }
+
+    /// Looks for work for up to [`IDLE_POLL`] before sleeping, turning the reactor
+    /// without waiting: a request that comes back soon (a client's next one, a reply
+    /// from the network) then finds this thread awake, not a halted core to wake up.
+    /// Says whether work showed up.
+    fn poll_briefly(&self) -> bool {
+        let start = Instant::now();
+        loop {
+            self.reactor.block_on(tokio::task::yield_now());
+            if self.has_local_work() || self.shared.has_work() {
+                return true;
+            }
+            if start.elapsed() >= IDLE_POLL || self.shared.is_shut_down() {
+                self.last_turn.set(Instant::now());
+                return false;
+            }
+            std::hint::spin_loop();
+        }
+    }
+
+    fn has_local_work(&self) -> bool {
+        let next = self.next.take();
+        let found = next.is_some() || !self.queue.is_empty();
+        self.next.set(next);
+        found
     }
 
     /// Sleeps until woken, unless work shows up while this worker says it sleeps.
