@@ -34,7 +34,7 @@ enum State {
 pub(super) enum Reason {
     /// Woken by another task (a message, say): it runs next on the waker's worker.
     Woken,
-    /// Just spawned.
+    /// Just spawned: placed as a woken task is.
     Spawned,
     /// Woken while it ran (a yield at the end of its time slice): it goes to the back.
     Yielded,

@@ -107,12 +107,12 @@ impl Worker {
 
     fn schedule(&self, task: Arc<Task>, reason: Reason) {
         match reason {
-            Reason::Woken => {
+            Reason::Woken | Reason::Spawned => {
                 if let Some(previous) = self.next.replace(Some(task)) {
                     self.push(previous);
                 }
             }
-            Reason::Spawned | Reason::Yielded => self.push(task),
+            Reason::Yielded => self.push(task),
         }
         if self.asleep.get() {
             // Woken by this worker's own reactor, while it sleeps in it.
