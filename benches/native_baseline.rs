@@ -143,6 +143,14 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio starts");
+    // `benches/run.sh` measures many-to-one alone beside each pair of VM runs.
+    if std::env::args().any(|arg| arg == "many-to-one") {
+        let rate = runtime
+            .block_on(tokio::spawn(many_to_one()))
+            .expect("benchmark task");
+        println!("RESULT native_many_to_one_msgs_per_s {rate:.0}");
+        return;
+    }
     runtime.block_on(async {
         // Like a lunatic process, the measuring code runs in a spawned task.
         let results = tokio::spawn(async { (spawn_parked().await, roundtrip().await) })
