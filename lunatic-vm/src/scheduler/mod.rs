@@ -4,21 +4,23 @@
 //! Each worker has a tokio current-thread runtime of its own for I/O and timers: a socket
 //! or a sleep registers with the reactor of the worker its process runs on, an idle worker
 //! sleeps in that reactor (so a ready socket wakes the very thread that will run its
-//! process), and a busy one turns it every [`DRIVER_INTERVAL`]. Processes are not tokio
-//! tasks, though: tokio's multi-threaded scheduler suits many short tasks, and costs
-//! message passing dearly. tokio's policy
-//! suits many short tasks; it costs message passing dearly. A process woken by another
-//! running one goes to the waker's "next" slot, and tokio moves it to the run queue
-//! after three such hand-offs and wakes an idle worker to steal it. In a request/reply
-//! pair that is a wake-up of the other core every few messages. Here an idle worker is
-//! woken only when a run queue holds work its owner cannot start next:
+//! process), and a busy one turns it every [`DRIVER_INTERVAL`]. A worker that runs out of
+//! work keeps polling its queues and reactor for [`IDLE_POLL`] before it sleeps.
+//!
+//! Processes are not tokio tasks, though. tokio's multi-threaded scheduler suits many short
+//! tasks and costs message passing dearly: a task woken by a running one goes to the
+//! waker's LIFO slot, but after three such hand-offs tokio moves it to the run queue and
+//! wakes an idle worker to steal it, so a request/reply pair woke the other core every few
+//! messages and moved between cores. Here, as in Erlang, an idle worker is woken only when
+//! a run queue holds work its owner cannot start next:
 //!
 //! | event | where the process goes | idle worker woken |
 //! |---|---|---|
 //! | woken by a process running on a worker | that worker's next slot (the slot's previous occupant goes to the back of the queue) | when the queue then holds 2 or more |
 //! | spawned by a process | the same as a wake-up: a tree of spawns grows depth first, so fewer processes live at once (skynet: 67 s -> 49 s) | when the queue then holds 2 or more |
 //! | used up its time slice, or woke itself | the back of its worker's queue | when the queue then holds 2 or more |
-//! | woken from elsewhere (I/O, timers, the main thread) | the shared queue | one, if any sleeps |
+//! | woken by its worker's reactor (a ready socket, a due timer) | that worker's next slot | when the queue then holds 2 or more |
+//! | woken from another thread (the main thread, tokio's blocking pool) | the shared queue | one, if any sleeps |
 //! | taken from a queue that stays non-empty | | one, if any sleeps |
 //!
 //! A worker runs at most [`MAX_NEXT_CHAIN`] processes in a row from its next slot before
@@ -99,16 +101,18 @@ impl Scheduler {
             sleeping: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
         });
+        // Made first, so that the workers already started stop if a later one fails.
+        let scheduler = Self { shared };
         for (index, queue) in queues.into_iter().enumerate() {
             let reactor = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            let worker = worker::Worker::new(Arc::clone(&shared), index, queue, reactor);
+            let worker = worker::Worker::new(Arc::clone(&scheduler.shared), index, queue, reactor);
             std::thread::Builder::new()
                 .name(format!("lunatic-worker-{index}"))
                 .spawn(move || worker.run())?;
         }
-        Ok(Self { shared })
+        Ok(scheduler)
     }
 
     /// Runs `future` as a new task: next on the calling worker when called from one of
@@ -298,6 +302,31 @@ mod tests {
                 finished.recv_timeout(Duration::from_secs(10)).unwrap(),
                 round
             );
+        }
+    }
+
+    #[test]
+    fn dropping_the_scheduler_stops_the_workers_and_drops_queued_tasks() {
+        let scheduler = scheduler(1);
+        let held = Arc::new(());
+        let in_task = Arc::clone(&held);
+        scheduler.spawn(async move {
+            let _held = in_task;
+            loop {
+                yield_now().await;
+            }
+        });
+        while Arc::strong_count(&held) == 1 {
+            std::thread::yield_now();
+        }
+        drop(scheduler);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while Arc::strong_count(&held) > 1 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the task was never dropped"
+            );
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 }

@@ -1,6 +1,6 @@
 //! One worker thread: its run queue, its next slot, and the loop that runs them.
 
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::atomic::{fence, Ordering};
 use std::sync::Arc;
@@ -33,7 +33,7 @@ pub(super) struct Worker {
 
 thread_local! {
     /// The worker running on this thread, if it is one.
-    static CURRENT: OnceCell<Rc<Worker>> = const { OnceCell::new() };
+    static CURRENT: RefCell<Option<Rc<Worker>>> = const { RefCell::new(None) };
 }
 
 /// Queues `task` on the current thread's worker, if the thread is a worker of the task's
@@ -42,7 +42,8 @@ pub(super) fn schedule_local(task: Arc<Task>, reason: Reason) -> Result<(), Arc<
     let worker = CURRENT
         .try_with(|current| {
             current
-                .get()
+                .borrow()
+                .as_ref()
                 .filter(|worker| Arc::ptr_eq(&worker.shared, &task.shared))
                 .cloned()
         })
@@ -80,29 +81,33 @@ impl Worker {
     /// Runs tasks until the scheduler shuts down.
     pub(super) fn run(self) {
         let worker = Rc::new(self);
+        CURRENT.with(|current| *current.borrow_mut() = Some(Rc::clone(&worker)));
+        worker.run_until_shutdown();
+        // The worker (and its reactor) goes now, not in a thread-local destructor.
+        CURRENT.with(|current| current.borrow_mut().take());
+    }
+
+    fn run_until_shutdown(&self) {
         // Sockets and sleeps of the processes run here register with this reactor.
-        let _entered = worker.reactor.enter();
-        CURRENT.with(|current| {
-            if current.set(Rc::clone(&worker)).is_err() {
-                unreachable!("a thread runs one worker");
-            }
-        });
-        while !worker.shared.is_shut_down() {
-            match worker.next_task() {
+        let _entered = self.reactor.enter();
+        while !self.shared.is_shut_down() {
+            match self.next_task() {
                 Some(task) => {
                     task.run();
-                    worker.turn_reactor_if_due();
+                    self.turn_reactor_if_due();
                 }
                 None => {
-                    if !worker.poll_briefly() {
-                        worker.park();
+                    if !self.poll_briefly() {
+                        self.park();
                     }
                 }
             }
         }
-        // Drop what is left queued here, so the futures' resources go now.
-        drop(worker.next.take());
-        while worker.queue.pop().is_some() {}
+        // Drop what is left queued here and in the shared queue, so the futures'
+        // resources go now (a task in the shared queue would otherwise keep it alive).
+        drop(self.next.take());
+        while self.queue.pop().is_some() {}
+        while !matches!(self.shared.injector.steal(), Steal::Empty) {}
     }
 
     fn schedule(&self, task: Arc<Task>, reason: Reason) {
