@@ -146,7 +146,7 @@ fn main() {
     // `benches/run.sh` measures many-to-one alone beside each pair of VM runs.
     if std::env::args().any(|arg| arg == "many-to-one") {
         let rate = runtime
-            .block_on(tokio::spawn(many_to_one()))
+            .block_on(async { tokio::spawn(many_to_one()).await })
             .expect("benchmark task");
         println!("RESULT native_many_to_one_msgs_per_s {rate:.0}");
         return;
