@@ -283,6 +283,11 @@ pub const WAIT_FOREVER: u64 = u64::MAX;
 /// The export of the guest library that runs a spawned function: `(entry: i32, arg: i32)`.
 pub const SPAWN_ENTRY: &str = "lunatic_spawn_entry";
 
+/// The export of the guest library that sets a process up (installs the panic hook): `()`.
+/// The VM runs it once per module and starts every process from the memory it leaves; a
+/// module it cannot do that for gets it called at the start of each process.
+pub const PREINIT_EXPORT: &str = "lunatic_preinit";
+
 /// The reason text of a process that returned (or exited with status 0), as down notices
 /// carry it.
 pub const NORMAL_EXIT_REASON: &str = "normal exit";

@@ -583,6 +583,14 @@ extern "C" fn lunatic_spawn_entry(trampoline: i32, user: i32) {
     trampoline(user as u32 as usize);
 }
 
+/// The export the host runs to set processes up ([`lunatic_abi::PREINIT_EXPORT`]): once
+/// per module, keeping the memory it leaves as every process's starting image (so a
+/// process that only waits writes none of its memory), or at the start of each process.
+#[export_name = "lunatic_preinit"]
+extern "C" fn lunatic_preinit() {
+    crate::process::install_panic_hook();
+}
+
 /// Closes this process's handle `id` to a resource.
 pub(crate) fn drop_resource(id: u64) {
     // SAFETY: no memory is passed.

@@ -243,6 +243,10 @@ pub fn sleep_ms(ms: u64) {
 
 /// Records the panic message with the host (which logs it as the reason the process died)
 /// and flushes the standard streams, so that output printed before a panic is not lost.
+///
+/// Every process has it without a call of its own: the VM runs the module's set-up export
+/// (`lunatic_preinit`, which calls this) once per module and starts each process from the
+/// memory it leaves, or calls it at the start of each process when it cannot.
 pub(crate) fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         let message = info.payload_as_str().unwrap_or("Box<dyn Any>");
@@ -269,14 +273,12 @@ fn finish_process() {
 /// Runs the main process's body (what `#[lunatic::main]` expands to).
 #[doc(hidden)]
 pub fn run_main<M: Sendable>(main: fn(Mailbox<M>)) {
-    install_panic_hook();
     main(Mailbox::new());
     finish_process();
 }
 
 impl<M: Sendable> Entry for fn(Mailbox<M>) {
     fn run(self) {
-        install_panic_hook();
         self(Mailbox::new());
         finish_process();
     }
@@ -284,7 +286,6 @@ impl<M: Sendable> Entry for fn(Mailbox<M>) {
 
 impl<C: Sendable, M: Sendable> Entry for fn(C, Mailbox<M>) {
     fn run(self) {
-        install_panic_hook();
         // The parent sends the context right after the spawn, before anyone else can know
         // this process exists, so it is the first message.
         let context = match host::receive(&[], None) {

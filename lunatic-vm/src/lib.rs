@@ -27,6 +27,7 @@ pub mod environment;
 mod host;
 mod limits;
 pub mod net;
+pub(crate) mod preinit;
 pub mod process;
 pub mod program;
 pub mod registry;

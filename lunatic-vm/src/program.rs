@@ -20,6 +20,9 @@ pub struct Program {
     module: Module,
     pre: InstancePre<ProcessState>,
     env: Arc<Environment>,
+    /// Whether each process must run the module's set-up first (it could not be
+    /// pre-initialized: see [`crate::preinit`]).
+    setup_per_process: bool,
 }
 
 impl Program {
@@ -80,11 +83,17 @@ impl Program {
             .instantiate_pre(&module)
             .context("the module's imports do not match this runtime's host functions")?;
         Ok(Self {
+            setup_per_process: crate::preinit::has_setup(&module),
             bytes,
             module,
             pre,
             env,
         })
+    }
+
+    /// Whether each process runs the module's set-up export before its entry function.
+    pub(crate) fn setup_per_process(&self) -> bool {
+        self.setup_per_process
     }
 
     /// The pre-linked module.

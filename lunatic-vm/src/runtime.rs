@@ -166,16 +166,37 @@ impl Runtime {
             .collect()
     }
 
-    /// Compiles `bytes` on `engine`, through the module cache if there is one.
+    /// Compiles `bytes` on `engine` into the module processes start from, pre-initialized
+    /// where it can be (see [`crate::preinit`]), through the module cache if there is one:
+    /// a cached entry is the pre-initialized module, so a second run neither compiles nor
+    /// runs the set-up.
+    ///
+    /// # Errors
+    /// `bytes` are not a valid module.
     fn compile_cached(
         config: &RuntimeConfig,
         engine: &Engine,
         bytes: &[u8],
     ) -> wasmtime::Result<wasmtime::Module> {
+        let compile = || {
+            let module = Program::compile(engine, bytes)?;
+            let Some(snapshot) = crate::preinit::snapshot(engine, &module, bytes) else {
+                return Ok(module);
+            };
+            match Program::compile(engine, &snapshot) {
+                Ok(preinitialized) => Ok(preinitialized),
+                Err(error) => {
+                    tracing::debug!(
+                        target: "lunatic::preinit",
+                        "the pre-initialized module does not compile: {error:#}"
+                    );
+                    Ok(module)
+                }
+            }
+        };
         match &config.cache_dir {
-            Some(dir) => ModuleCache::new(dir.clone())
-                .load_or_compile(engine, bytes, || Program::compile(engine, bytes)),
-            None => Program::compile(engine, bytes),
+            Some(dir) => ModuleCache::new(dir.clone()).load_or_compile(engine, bytes, compile),
+            None => compile(),
         }
     }
 
@@ -358,13 +379,24 @@ impl Runtime {
         let func = instance
             .get_func(&mut store, &entry.function)
             .context("the entry function disappeared after instantiation")?;
+        let setup = if program.setup_per_process() {
+            instance.get_func(&mut store, crate::preinit::PREINIT_EXPORT)
+        } else {
+            None
+        };
 
         self.processes.insert(Arc::clone(&handle));
         if let Some(link) = link {
             link.to.links().insert(id, link.tag);
             handle.links().insert(link.to.id(), link.tag);
         }
-        scheduler.spawn(run(store, func, entry.params, results, on_exit));
+        let calls = Calls {
+            setup,
+            entry: func,
+            params: entry.params,
+            results,
+        };
+        scheduler.spawn(run(store, calls, on_exit));
         Ok(handle)
     }
 
@@ -490,15 +522,33 @@ fn pool_hint(error: wasmtime::Error, alive: usize) -> wasmtime::Error {
     }
 }
 
-/// The body of a process's task: runs the entry function, then reports the death.
+/// The guest functions a process runs, in order.
+struct Calls {
+    /// The module's set-up, when it could not be pre-initialized.
+    setup: Option<Func>,
+    entry: Func,
+    params: Vec<Val>,
+    results: Vec<Val>,
+}
+
+/// The body of a process's task: runs the set-up (if any) and the entry function, then
+/// reports the death.
 async fn run(
     mut store: Store<ProcessState>,
-    func: Func,
-    params: Vec<Val>,
-    mut results: Vec<Val>,
+    mut calls: Calls,
     on_exit: Option<oneshot::Sender<DeathReason>>,
 ) {
-    let outcome = func.call_async(&mut store, &params, &mut results).await;
+    let set_up = match calls.setup {
+        Some(setup) => setup.call_async(&mut store, &[], &mut []).await,
+        None => Ok(()),
+    };
+    let outcome = match set_up {
+        Ok(()) => {
+            let (params, results) = (&calls.params, &mut calls.results);
+            calls.entry.call_async(&mut store, params, results).await
+        }
+        Err(error) => Err(error),
+    };
     let state = store.data_mut();
     let (reason, backtrace) = match outcome {
         Ok(()) => (DeathReason::Normal, None),

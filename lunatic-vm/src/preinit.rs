@@ -1,0 +1,387 @@
+//! Pre-initialization: a module's set-up runs once, and its memory becomes the image every
+//! process of the module starts from.
+//!
+//! The guest library exports [`PREINIT_EXPORT`], which does what every process would
+//! otherwise do first (install the panic hook that reports panics to the host). Done in
+//! each process, that one write copied a page of the memory image and made the kernel
+//! allocate a page table for the process's memory: 9 KiB of the 29 KiB a parked process
+//! cost. Instead, when a module is loaded:
+//!
+//! | step | what |
+//! |---|---|
+//! | 1 | the compiled module is instantiated in a scratch store whose imports all trap, with a time limit |
+//! | 2 | its `lunatic_preinit` runs |
+//! | 3 | the memory's non-zero bytes become the module's data segments, and the export is removed |
+//! | 4 | that module is compiled (and cached) and every process is instantiated from it |
+//!
+//! When a module cannot be snapshotted (a text module, an imported or second memory,
+//! passive or computed data segments, a set-up that traps, calls the host, grows memory or
+//! runs too long), it keeps the export, and the runtime calls it at the start of each
+//! process instead: the same state, at the old cost.
+
+use std::time::Instant;
+
+use wasmparser::{BinaryReader, DataKind, Operator};
+use wasmtime::{Engine, ExternType, Linker, Module, Store};
+
+pub(crate) use lunatic_abi::PREINIT_EXPORT;
+
+/// Epochs (preemption intervals) the set-up may run before it is given up on.
+const SETUP_EPOCHS: u64 = 1_000;
+/// Fuel for the set-up on a metered engine (one unit per instruction).
+const SETUP_FUEL: u64 = 1 << 32;
+/// Zero bytes between two non-zero runs of memory below which they share a data segment
+/// (each segment costs a few bytes of header).
+const SEGMENT_GAP: usize = 64;
+
+/// Ids of the module sections this rewrites (the binary format's numbering).
+const EXPORT_SECTION: u8 = 7;
+const DATA_SECTION: u8 = 11;
+const DATA_COUNT_SECTION: u8 = 12;
+const MEMORY_SECTION: u8 = 5;
+
+/// Whether `module` exports the set-up function (a function of no parameters and results).
+pub(crate) fn has_setup(module: &Module) -> bool {
+    matches!(
+        module.get_export(PREINIT_EXPORT),
+        Some(ExternType::Func(ty)) if ty.params().len() == 0 && ty.results().len() == 0
+    )
+}
+
+/// The bytes of `module` (compiled from `bytes` on `engine`) with its memory as the
+/// set-up leaves it and without the set-up export; `None` when the module has no set-up
+/// or cannot be snapshotted (see the module docs). Never fails: whatever goes wrong leaves
+/// the module as it was, and is logged at `debug`.
+pub(crate) fn snapshot(engine: &Engine, module: &Module, bytes: &[u8]) -> Option<Vec<u8>> {
+    if !has_setup(module) {
+        return None;
+    }
+    let started = Instant::now();
+    match try_snapshot(engine, module, bytes) {
+        Ok(snapshot) => {
+            tracing::debug!(
+                target: "lunatic::preinit",
+                "module pre-initialized in {:?} ({} -> {} bytes)",
+                started.elapsed(),
+                bytes.len(),
+                snapshot.len()
+            );
+            Some(snapshot)
+        }
+        Err(reason) => {
+            tracing::debug!(target: "lunatic::preinit", "module not pre-initialized, each process sets itself up: {reason}");
+            None
+        }
+    }
+}
+
+fn try_snapshot(engine: &Engine, module: &Module, bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let sections = Sections::parse(bytes)?;
+    let layout = sections.memory_layout()?;
+    if module
+        .imports()
+        .any(|import| matches!(import.ty(), ExternType::Memory(_)))
+    {
+        return Err("its memory is imported".into());
+    }
+    let memory = run_setup(engine, module, layout.initial_pages)?;
+    sections.rewrite(&memory)
+}
+
+/// Instantiates `module` where every import traps, runs its set-up, and returns the whole
+/// memory it leaves.
+fn run_setup(engine: &Engine, module: &Module, initial_pages: u64) -> Result<Vec<u8>, String> {
+    let mut linker = Linker::<()>::new(engine);
+    linker
+        .define_unknown_imports_as_traps(module)
+        .map_err(|e| format!("cannot link: {e}"))?;
+    let mut store = Store::new(engine, ());
+    store.set_epoch_deadline(SETUP_EPOCHS);
+    // Only a metered engine counts fuel; elsewhere this is refused, and not needed.
+    let _ = store.set_fuel(SETUP_FUEL);
+    let instance = linker
+        .instantiate(&mut store, module)
+        .map_err(|e| format!("cannot instantiate: {e}"))?;
+    let setup = instance
+        .get_typed_func::<(), ()>(&mut store, PREINIT_EXPORT)
+        .map_err(|e| format!("{PREINIT_EXPORT}: {e}"))?;
+    setup
+        .call(&mut store, ())
+        .map_err(|e| format!("{PREINIT_EXPORT} failed: {e}"))?;
+    let memory = instance
+        .get_memory(&mut store, "memory")
+        .ok_or("the memory is not exported as `memory`")?;
+    let data = memory.data(&store);
+    if data.len() as u64 != initial_pages * (64 << 10) {
+        return Err(format!("{PREINIT_EXPORT} grew the memory"));
+    }
+    Ok(data.to_vec())
+}
+
+/// The sections of a binary module, in order, as `(id, content)`.
+struct Sections<'a> {
+    sections: Vec<(u8, &'a [u8])>,
+}
+
+/// What the snapshot needs to know of the module's one memory.
+struct MemoryLayout {
+    initial_pages: u64,
+}
+
+impl<'a> Sections<'a> {
+    fn parse(bytes: &'a [u8]) -> Result<Self, String> {
+        const HEADER: &[u8] = b"\0asm\x01\0\0\0";
+        if !bytes.starts_with(HEADER) {
+            return Err("not a binary core module".into());
+        }
+        let mut reader = BinaryReader::new(&bytes[HEADER.len()..], HEADER.len());
+        let mut sections = Vec::new();
+        while !reader.eof() {
+            let id = reader.read_u8().map_err(err)?;
+            let size = reader.read_var_u32().map_err(err)?;
+            sections.push((id, reader.read_bytes(size as usize).map_err(err)?));
+        }
+        Ok(Self { sections })
+    }
+
+    fn section(&self, id: u8) -> Option<&'a [u8]> {
+        self.sections
+            .iter()
+            .find(|(section, _)| *section == id)
+            .map(|(_, content)| *content)
+    }
+
+    /// Checks that the module defines one 32-bit memory that only constant active data
+    /// segments initialize.
+    fn memory_layout(&self) -> Result<MemoryLayout, String> {
+        let memories = self.section(MEMORY_SECTION).ok_or("no memory is defined")?;
+        let memories =
+            wasmparser::MemorySectionReader::new(BinaryReader::new(memories, 0)).map_err(err)?;
+        if memories.count() != 1 {
+            return Err("it defines more than one memory".into());
+        }
+        let memory = memories
+            .into_iter()
+            .next()
+            .ok_or("no memory is defined")?
+            .map_err(err)?;
+        if memory.memory64 || memory.shared {
+            return Err("its memory is 64-bit or shared".into());
+        }
+        let data = self.section(DATA_SECTION).ok_or("it has no data section")?;
+        let data = wasmparser::DataSectionReader::new(BinaryReader::new(data, 0)).map_err(err)?;
+        for segment in data {
+            let DataKind::Active {
+                memory_index: 0,
+                offset_expr,
+            } = segment.map_err(err)?.kind
+            else {
+                return Err("it has passive data segments".into());
+            };
+            let mut operators = offset_expr.get_operators_reader();
+            let constant = matches!(operators.read(), Ok(Operator::I32Const { .. }))
+                && matches!(operators.read(), Ok(Operator::End));
+            if !constant {
+                return Err("a data segment's offset is not a constant".into());
+            }
+        }
+        Ok(MemoryLayout {
+            initial_pages: memory.initial,
+        })
+    }
+
+    /// The module with `memory` as its data and without the set-up export.
+    fn rewrite(&self, memory: &[u8]) -> Result<Vec<u8>, String> {
+        let runs = non_zero_runs(memory);
+        let mut module = wasm_encoder::Module::new();
+        for &(id, data) in &self.sections {
+            match id {
+                DATA_SECTION => {
+                    let mut section = wasm_encoder::DataSection::new();
+                    for &(start, end) in &runs {
+                        // Offsets are i32 constants holding the bits of a u32.
+                        let offset = wasm_encoder::ConstExpr::i32_const(start as u32 as i32);
+                        section.active(0, &offset, memory[start..end].iter().copied());
+                    }
+                    module.section(&section)
+                }
+                DATA_COUNT_SECTION => module.section(&wasm_encoder::DataCountSection {
+                    count: runs.len() as u32,
+                }),
+                EXPORT_SECTION => module.section(&without_setup(data)?),
+                _ => module.section(&wasm_encoder::RawSection { id, data }),
+            };
+        }
+        Ok(module.finish())
+    }
+}
+
+fn err(error: wasmparser::BinaryReaderError) -> String {
+    error.to_string()
+}
+
+/// The export section `content` without the set-up export.
+fn without_setup(content: &[u8]) -> Result<wasm_encoder::ExportSection, String> {
+    let mut exports = wasm_encoder::ExportSection::new();
+    let reader =
+        wasmparser::ExportSectionReader::new(BinaryReader::new(content, 0)).map_err(err)?;
+    for export in reader {
+        let export = export.map_err(err)?;
+        if export.name == PREINIT_EXPORT {
+            continue;
+        }
+        let kind = match export.kind {
+            wasmparser::ExternalKind::Func | wasmparser::ExternalKind::FuncExact => {
+                wasm_encoder::ExportKind::Func
+            }
+            wasmparser::ExternalKind::Table => wasm_encoder::ExportKind::Table,
+            wasmparser::ExternalKind::Memory => wasm_encoder::ExportKind::Memory,
+            wasmparser::ExternalKind::Global => wasm_encoder::ExportKind::Global,
+            wasmparser::ExternalKind::Tag => wasm_encoder::ExportKind::Tag,
+        };
+        exports.export(export.name, kind, export.index);
+    }
+    Ok(exports)
+}
+
+/// The `(start, end)` ranges of `memory` that hold non-zero bytes, joined across gaps of
+/// fewer than [`SEGMENT_GAP`] zeros.
+fn non_zero_runs(memory: &[u8]) -> Vec<(usize, usize)> {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut index = 0;
+    while index < memory.len() {
+        if memory[index] == 0 {
+            index += 1;
+            continue;
+        }
+        let start = index;
+        while index < memory.len() && memory[index] != 0 {
+            index += 1;
+        }
+        match runs.last_mut() {
+            Some(last) if start - last.1 < SEGMENT_GAP => last.1 = index,
+            _ => runs.push((start, index)),
+        }
+    }
+    runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RuntimeConfig;
+
+    fn engine() -> Engine {
+        let config = RuntimeConfig {
+            max_processes: 8,
+            ..RuntimeConfig::default()
+        };
+        let engine = crate::engine::build_engine(&config, false, false).unwrap();
+        crate::engine::start_epoch_ticker(&engine, std::time::Duration::from_millis(1)).unwrap();
+        engine
+    }
+
+    /// A module whose set-up is `setup` (a function body), with one page of memory and a
+    /// byte of data at 16.
+    fn module(setup: &str) -> Vec<u8> {
+        wat::parse_str(format!(
+            r#"(module
+                 (memory (export "memory") 1)
+                 (data (i32.const 16) "\01")
+                 (func (export "lunatic_preinit") {setup})
+                 (func (export "read") (param i32) (result i32) (i32.load8_u (local.get 0))))"#
+        ))
+        .unwrap()
+    }
+
+    fn snapshot_of(engine: &Engine, bytes: &[u8]) -> Option<Vec<u8>> {
+        let module = Module::new(engine, bytes).unwrap();
+        snapshot(engine, &module, bytes)
+    }
+
+    #[test]
+    fn the_snapshot_holds_what_the_setup_wrote_and_drops_the_export() {
+        let engine = engine();
+        let bytes = module("(i32.store8 (i32.const 100) (i32.const 42))");
+        let snapshot = snapshot_of(&engine, &bytes).expect("a snapshot");
+        assert!(has_setup(&Module::new(&engine, &bytes).unwrap()));
+        let preinitialized = Module::new(&engine, &snapshot).unwrap();
+        assert!(!has_setup(&preinitialized));
+        let mut store = Store::new(&engine, ());
+        store.set_epoch_deadline(1_000);
+        let instance = Linker::new(&engine)
+            .instantiate(&mut store, &preinitialized)
+            .unwrap();
+        let read = instance
+            .get_typed_func::<i32, i32>(&mut store, "read")
+            .unwrap();
+        assert_eq!(read.call(&mut store, 100).unwrap(), 42, "the setup's write");
+        assert_eq!(read.call(&mut store, 16).unwrap(), 1, "the original data");
+        assert_eq!(read.call(&mut store, 17).unwrap(), 0);
+    }
+
+    #[test]
+    fn modules_that_cannot_be_snapshotted_keep_their_setup() {
+        let engine = engine();
+        for (setup, why) in [
+            ("(unreachable)", "it traps"),
+            (
+                "(i32.store8 (i32.const 70000) (i32.const 42))",
+                "it writes past memory",
+            ),
+            ("(drop (memory.grow (i32.const 1)))", "it grows memory"),
+            ("(loop $forever (br $forever))", "it never ends"),
+        ] {
+            assert!(snapshot_of(&engine, &module(setup)).is_none(), "{why}");
+        }
+        let calls_host = wat::parse_str(
+            r#"(module
+                 (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+                 (memory (export "memory") 1)
+                 (data (i32.const 16) "\01")
+                 (func (export "lunatic_preinit") (call $exit (i32.const 3))))"#,
+        )
+        .unwrap();
+        assert!(
+            snapshot_of(&engine, &calls_host).is_none(),
+            "it calls the host"
+        );
+        let passive = wat::parse_str(
+            r#"(module
+                 (memory (export "memory") 1)
+                 (data "\01")
+                 (func (export "lunatic_preinit")))"#,
+        )
+        .unwrap();
+        assert!(snapshot_of(&engine, &passive).is_none(), "passive data");
+        let text = r#"(module (memory (export "memory") 1) (func (export "lunatic_preinit")))"#;
+        let module = Module::new(&engine, text).unwrap();
+        assert!(
+            snapshot(&engine, &module, text.as_bytes()).is_none(),
+            "text"
+        );
+        let no_setup = wat::parse_str(r#"(module (memory (export "memory") 1))"#).unwrap();
+        assert!(snapshot_of(&engine, &no_setup).is_none(), "no set-up");
+    }
+
+    #[test]
+    fn non_zero_bytes_become_few_segments() {
+        let mut memory = vec![0u8; 4096];
+        memory[10] = 1;
+        memory[12] = 2;
+        // 63 zeros after the byte at 12: the same segment.
+        memory[13 + SEGMENT_GAP - 1] = 3;
+        // 64 zeros: a segment of its own.
+        memory[13 + 2 * SEGMENT_GAP] = 4;
+        memory[4095] = 5;
+        assert_eq!(
+            non_zero_runs(&memory),
+            vec![
+                (10, 13 + SEGMENT_GAP),
+                (13 + 2 * SEGMENT_GAP, 14 + 2 * SEGMENT_GAP),
+                (4095, 4096)
+            ]
+        );
+        assert!(non_zero_runs(&[0; 100]).is_empty());
+    }
+}

@@ -1,0 +1,122 @@
+//! Pre-initialization: the VM runs a module's `lunatic_preinit` once and starts every
+//! process from the memory it leaves; a module it cannot snapshot gets the set-up run at
+//! the start of each process instead. Either way each process starts set up exactly once.
+//!
+//! Bad set-ups tried: one that traps (every process then dies of it at start, with the
+//! trap as its reason), one that grows memory, one that calls a host function; and a text
+//! (WAT) module, which is never rewritten.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{guest, run_logged, Run};
+
+/// Writes `wat` as a module file: binary wasm, or the text itself.
+fn module_file(name: &str, wat: &str, binary: bool) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lunatic-preinit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (path, bytes) = if binary {
+        (
+            dir.join(format!("{name}.wasm")),
+            wat::parse_str(wat).unwrap(),
+        )
+    } else {
+        (dir.join(format!("{name}.wat")), wat.as_bytes().to_vec())
+    };
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// Runs `wat` (as binary or as text) with the pre-initialization log on.
+fn run_module(name: &str, wat: &str, binary: bool) -> Run {
+    let path = module_file(name, wat, binary);
+    run_logged(
+        Some("lunatic=info,lunatic::preinit=debug"),
+        &["--no-cache"],
+        &path,
+        &[],
+        Duration::from_secs(60),
+    )
+}
+
+/// A module whose set-up is `setup` and whose `_start` exits with `exit_with` (an i32
+/// expression). Memory holds 1 at address 16 from the start.
+fn program(setup: &str, exit_with: &str) -> String {
+    format!(
+        r#"(module
+             (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+             (memory (export "memory") 1)
+             (data (i32.const 16) "\01")
+             (func (export "lunatic_preinit") {setup})
+             (func (export "_start") (call $exit {exit_with})))"#
+    )
+}
+
+/// Adds 42 to the byte at 100; `_start` exits with it plus the data byte at 16, so 43 means
+/// the set-up ran exactly once and the module's own data survived.
+const ADD_42: &str =
+    "(i32.store8 (i32.const 100) (i32.add (i32.load8_u (i32.const 100)) (i32.const 42)))";
+const BYTE_100_PLUS_16: &str =
+    "(i32.add (i32.load8_u (i32.const 100)) (i32.load8_u (i32.const 16)))";
+
+#[test]
+fn a_binary_module_starts_from_its_snapshot() {
+    let run = run_module("snapshot", &program(ADD_42, BYTE_100_PLUS_16), true);
+    run.assert_code(43).assert_stderr("module pre-initialized");
+}
+
+#[test]
+fn a_text_module_runs_its_setup_in_each_process() {
+    let run = run_module("text", &program(ADD_42, BYTE_100_PLUS_16), false);
+    run.assert_code(43).assert_stderr(
+        "module not pre-initialized, each process sets itself up: not a binary core module",
+    );
+}
+
+#[test]
+fn a_setup_that_grows_memory_runs_in_each_process() {
+    let grow = "(drop (memory.grow (i32.const 1))) (i32.store8 (i32.const 65536) (i32.const 7))";
+    let run = run_module(
+        "grow",
+        &program(grow, "(i32.load8_u (i32.const 65536))"),
+        true,
+    );
+    run.assert_code(7)
+        .assert_stderr("lunatic_preinit grew the memory");
+}
+
+#[test]
+fn a_setup_that_calls_the_host_runs_in_each_process() {
+    let run = run_module(
+        "host",
+        &program("(call $exit (i32.const 3))", "(i32.const 0)"),
+        true,
+    );
+    run.assert_code(3).assert_stderr("lunatic_preinit failed");
+}
+
+#[test]
+fn a_setup_that_traps_kills_each_process_with_the_trap() {
+    let run = run_module("trap", &program("(unreachable)", "(i32.const 0)"), true);
+    run.assert_code(1)
+        .assert_stderr("lunatic_preinit failed")
+        .assert_stderr("process 1 died")
+        .assert_stderr("unreachable");
+}
+
+#[test]
+fn rust_programs_are_pre_initialized_and_children_still_report_panics() {
+    // The guest library's set-up installs the panic hook: a child's panic message still
+    // reaches the log although no process installs the hook itself.
+    let run = run_logged(
+        Some("lunatic=info,lunatic::preinit=debug"),
+        &["--no-cache"],
+        &guest("test-behaviour"),
+        &["unwrap"],
+        Duration::from_secs(60),
+    );
+    run.assert_stderr("module pre-initialized")
+        .assert_stderr("process 2 died: panicked: child fails");
+}
