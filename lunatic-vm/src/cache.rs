@@ -21,6 +21,10 @@ use wasmtime::{Engine, Module};
 /// Bytes of the checksum that starts every entry.
 const CHECKSUM_LEN: usize = 32;
 
+/// What an entry holds, part of its name, so entries an older VM wrote are never read:
+/// 2 is the module as pre-initialization leaves it (see `crate::preinit`).
+const ENTRY_VERSION: u32 = 2;
+
 /// A directory of compiled modules.
 #[derive(Debug, Clone)]
 pub struct ModuleCache {
@@ -82,6 +86,7 @@ impl ModuleCache {
     fn entry_path(&self, engine: &Engine, bytes: &[u8]) -> PathBuf {
         let mut settings = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut settings);
+        ENTRY_VERSION.hash(&mut settings);
         let digest = Sha256::digest(bytes);
         let name: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         self.dir
