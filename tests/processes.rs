@@ -219,3 +219,15 @@ fn replies_after_a_timeout_are_dropped_not_left_in_the_mailbox() {
          in time: Ok(42)\n",
     );
 }
+
+/// The outbox (consecutive sends to a busy process travel in batches) never loses,
+/// reorders or holds back a message: the sender then waits, computes forever without a
+/// host call, or panics (its messages arrive before its link death signal).
+#[test]
+fn messages_to_a_busy_process_all_arrive_in_order() {
+    scenario("outbox")
+        .assert_code(0)
+        .assert_stdout("wait: 150 messages in order, signal after None\n")
+        .assert_stdout("spin: 150 messages in order, signal after None\n")
+        .assert_stdout("panic: 150 messages in order, signal after Some(150)\n");
+}

@@ -27,6 +27,7 @@ pub mod environment;
 mod host;
 mod limits;
 pub mod net;
+mod outbox;
 pub(crate) mod preinit;
 pub mod process;
 pub mod program;

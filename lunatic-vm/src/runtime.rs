@@ -496,6 +496,7 @@ fn describe_param(value: &Val) -> &'static str {
 /// Runs at every preemption tick: ends a process that must die, otherwise yields so others
 /// run (a `loop {}` cannot hold a worker thread).
 fn preempt(ctx: StoreContextMut<'_, ProcessState>) -> wasmtime::Result<UpdateDeadline> {
+    ctx.data().deliver_sent();
     if let Some(reason) = ctx.data().handle.mailbox().pending_death() {
         return Err(crate::process::Terminated(reason).into());
     }
@@ -550,6 +551,8 @@ async fn run(
         Err(error) => Err(error),
     };
     let state = store.data_mut();
+    // What it sent reaches its receivers before its death notices do.
+    state.close_outbox();
     let (reason, backtrace) = match outcome {
         Ok(()) => (DeathReason::Normal, None),
         Err(error) => classify(&error, state),

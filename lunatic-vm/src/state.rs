@@ -1,5 +1,6 @@
 //! The data of one process's wasmtime `Store`: what its host calls work on.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 
 use crate::environment::Environment;
 use crate::limits::MemoryLimit;
+use crate::outbox::Outbox;
 use crate::process::{Message, ProcessHandle};
 use crate::program::Program;
 use crate::resource::{MessageResources, ResourceTable};
@@ -98,9 +100,10 @@ pub struct ProcessState {
     pub(crate) panic_message: Option<String>,
     /// Its arguments and where its output goes.
     pub(crate) io: ProcessIo,
-    /// The process it last sent to: a stream of sends to one process then takes no lock
-    /// of the process table and no reference count (both shared by every sender).
-    last_target: Option<(u64, Arc<ProcessHandle>)>,
+    /// Messages sent and not delivered yet, and the process they are for: a stream of
+    /// sends to one process takes no lock of the process table and no reference count
+    /// (both shared by every sender), and reaches a busy receiver a batch at a time.
+    outbox: RefCell<Outbox>,
 }
 
 impl ProcessState {
@@ -126,32 +129,38 @@ impl ProcessState {
             limits,
             panic_message: None,
             io,
-            last_target: None,
+            outbox: RefCell::default(),
         }
     }
 
     /// The process's WASI context, built on first use.
     pub(crate) fn wasi(&mut self) -> &mut WasiP1Ctx {
+        // Every WASI call comes through here; output and sleeps are seen or waited on.
+        self.deliver_sent();
         let (runtime, io) = (&self.runtime, &self.io);
         let preopens = &self.program.env().config().preopens;
         self.wasi
             .get_or_insert_with(|| runtime.wasi().build(io, preopens))
     }
 
-    /// The live process `id`, for a send, remembered for the next one. A remembered process
-    /// that has died since is still returned: its mailbox is closed, so a message to it is
-    /// dropped, as it would be if it were not found.
-    pub(crate) fn last_target(&mut self, id: u64) -> Option<&ProcessHandle> {
-        // The id is kept beside the handle: reading it from the handle would touch the
-        // cache line of the target's mailbox lock, which its owner keeps taking.
-        if self
-            .last_target
-            .as_ref()
-            .is_none_or(|(cached, _)| *cached != id)
-        {
-            self.last_target = Some((id, self.runtime.processes().get(id)?));
-        }
-        self.last_target.as_ref().map(|(_, target)| &**target)
+    /// Sends `message` to process `id` through the outbox (see [`crate::outbox`]); a
+    /// process that is not alive drops it.
+    pub(crate) fn send(&self, id: u64, message: Message) {
+        let processes = self.runtime.processes();
+        self.outbox
+            .borrow_mut()
+            .send(id, message, |id| processes.get(id));
+    }
+
+    /// Delivers what this process sent and the outbox still holds: called before anything
+    /// another process could see, or that could make this one wait.
+    pub(crate) fn deliver_sent(&self) {
+        self.outbox.borrow_mut().flush();
+    }
+
+    /// Delivers what the outbox holds and forgets its target (the process ends).
+    pub(crate) fn close_outbox(&self) {
+        self.outbox.borrow_mut().close();
     }
 
     /// The environment this process runs in.

@@ -30,6 +30,7 @@ fn main(mailbox: Mailbox<()>) {
         "request-dead-server" => request_dead_server(),
         "named-death" => named_death(),
         "late-reply" => late_reply(mailbox),
+        "outbox" => outbox(mailbox),
         "stdin" => {
             let mut line = String::new();
             std::io::stdin().read_line(&mut line).unwrap();
@@ -409,4 +410,62 @@ fn late_reply(mailbox: Mailbox<()>) {
         "in time: {:?}",
         fast.request_timeout(41, Duration::from_secs(5))
     );
+}
+
+/// Messages to a busy process are held by the sender and delivered in batches (the VM's
+/// outbox); none may be lost, reordered or held back for good. Each sender sends 150
+/// numbers to a receiver that sleeps meanwhile (busy, not waiting in a receive), then:
+/// `wait` waits in a receive, `spin` computes forever without a host call (only the end
+/// of its time slice can deliver), `panic` panics (its messages come before its link
+/// death signal).
+fn outbox(mailbox: Mailbox<()>) {
+    let this = process::this(&mailbox);
+    for kind in ["wait", "spin", "panic"] {
+        process::spawn_with((this, kind.to_string()), outbox_receiver).unwrap();
+        if mailbox.receive_timeout(Duration::from_secs(20)).is_err() {
+            println!("{kind}: the receiver never reported");
+        }
+    }
+}
+
+const OUTBOX_COUNT: u64 = 150;
+
+fn outbox_receiver((main, kind): (Process<()>, String), mailbox: Mailbox<u64>) {
+    let this = process::this(&mailbox);
+    let (_, _, links) =
+        process::spawn_link_with(mailbox, (this, kind.clone()), outbox_sender).unwrap();
+    process::sleep_ms(100);
+    let (mut next, mut signal_after) = (0, None);
+    while next < OUTBOX_COUNT || (kind == "panic" && signal_after.is_none()) {
+        match links.receive_timeout(Duration::from_secs(2)) {
+            Message::Normal(Ok(n)) => {
+                if n != next {
+                    println!("{kind}: got {n}, expected {next}");
+                }
+                next = n + 1;
+            }
+            Message::Signal(_) => signal_after = Some(next),
+            _ => break,
+        }
+    }
+    println!("{kind}: {next} messages in order, signal after {signal_after:?}");
+    main.send(());
+}
+
+fn outbox_sender((receiver, kind): (Process<u64>, String), mailbox: Mailbox<()>) {
+    for n in 0..OUTBOX_COUNT {
+        receiver.send(n);
+    }
+    match kind.as_str() {
+        "wait" => {
+            let _ = mailbox.receive();
+        }
+        "spin" => {
+            let mut x = 0u64;
+            loop {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+        }
+        _ => panic!("sender fails"),
+    }
 }

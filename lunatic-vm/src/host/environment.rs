@@ -177,6 +177,8 @@ async fn add_module(
     (bytes_ptr, bytes_len): (u32, u32),
     id_ptr: u32,
 ) -> wasmtime::Result<u32> {
+    // Compiling takes a while: the caller waits.
+    caller.data().deliver_sent();
     let outcome = if bytes_len as usize > MAX_MODULE_SIZE {
         Err(format!(
             "the module is {bytes_len} bytes, more than the limit of {MAX_MODULE_SIZE}"

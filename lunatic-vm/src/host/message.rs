@@ -167,15 +167,16 @@ fn send_data(
 /// Puts `outgoing` in `process`'s mailbox with `tag`; a process that is not alive drops it
 /// (and so closes its resources).
 fn deliver(state: &mut ProcessState, process: u64, tag: i64, outgoing: Outgoing) {
-    if let Some(target) = state.last_target(process) {
-        target.mailbox().push(Message {
+    state.send(
+        process,
+        Message {
             tag,
             kind: MessageKind::Data(MessageData {
                 bytes: outgoing.data,
                 resources: outgoing.resources,
             }),
-        });
-    }
+        },
+    );
 }
 
 fn read_data(mut caller: Caller<'_, ProcessState>, ptr: u32, len: u32) -> wasmtime::Result<u32> {
@@ -204,6 +205,7 @@ fn begin_receive(
     tags_len: u32,
     function: &str,
 ) -> wasmtime::Result<Vec<i64>> {
+    caller.data().deliver_sent();
     if tags_len > MAX_TAGS {
         bail!("{function}: {tags_len} tags given, at most {MAX_TAGS} are allowed");
     }

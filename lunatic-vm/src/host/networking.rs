@@ -149,8 +149,10 @@ async fn unless_killed<T>(
     }
 }
 
-/// The caller's process handle, to wait with.
+/// The caller's process handle, to wait with; what the caller sent is delivered first
+/// (see [`crate::outbox`]): it may now wait, and others may see what it does.
 fn process(caller: &Caller<'_, ProcessState>) -> Arc<ProcessHandle> {
+    caller.data().deliver_sent();
     Arc::clone(&caller.data().handle)
 }
 

@@ -67,6 +67,7 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
         caller.data().handle.id()
     })?;
     linker.func_wrap_async(MODULE, "sleep_ms", |caller, (ms,): (u64,)| {
+        caller.data().deliver_sent();
         let handle = Arc::clone(&caller.data().handle);
         Box::new(async move {
             handle
@@ -81,6 +82,7 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
         "link",
         |caller: Caller<'_, ProcessState>, tag: i64, process: u64| {
             let state = caller.data();
+            state.deliver_sent();
             state.runtime.link(&state.handle, process, tag);
             // Linking to a dead process kills a caller that does not trap link deaths: now,
             // not at some later preemption point it might never reach.
@@ -92,6 +94,7 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
         "monitor",
         |caller: Caller<'_, ProcessState>, process: u64| {
             let state = caller.data();
+            state.deliver_sent();
             let tag = state.runtime.new_tag();
             state.runtime.monitor(&state.handle, process, tag);
             tag
@@ -102,6 +105,7 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
         "demonitor",
         |caller: Caller<'_, ProcessState>, process: u64, tag: i64| {
             let state = caller.data();
+            state.deliver_sent();
             state.runtime.demonitor(&state.handle, process, tag);
         },
     )?;
@@ -110,6 +114,7 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
         "unlink",
         |caller: Caller<'_, ProcessState>, process: u64| {
             let state = caller.data();
+            state.deliver_sent();
             state.runtime.unlink(&state.handle, process);
         },
     )?;
@@ -117,6 +122,7 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
         MODULE,
         "kill",
         |caller: Caller<'_, ProcessState>, process: u64| {
+            caller.data().deliver_sent();
             if let Some(target) = caller.data().runtime.processes().get(process) {
                 target.mailbox().kill(DeathReason::Killed);
             }
@@ -126,6 +132,7 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
         MODULE,
         "is_alive",
         |caller: Caller<'_, ProcessState>, process: u64| {
+            caller.data().deliver_sent();
             u32::from(caller.data().runtime.processes().get(process).is_some())
         },
     )?;
@@ -171,6 +178,7 @@ async fn spawn(
     id_ptr: u32,
 ) -> wasmtime::Result<u32> {
     const FUNCTION: &str = "lunatic::process::spawn";
+    caller.data().deliver_sent();
     // Check the output slot before a process exists that nobody could learn the id of.
     memory::write(&mut caller, id_ptr, &[0; 8], FUNCTION)?;
     let name = memory::read(&mut caller, func_ptr, func_len, FUNCTION)?;

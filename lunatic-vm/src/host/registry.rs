@@ -79,6 +79,7 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
          type_ptr: u32,
          type_len: u32,
          process: u64| {
+            caller.data().deliver_sent();
             let key = read_key(
                 &mut caller,
                 env_id,
@@ -123,6 +124,7 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
          type_ptr: u32,
          type_len: u32,
          id_ptr: u32| {
+            caller.data().deliver_sent();
             let name = read_string(&mut caller, (name_ptr, name_len), "lookup")?;
             let query = read_string(&mut caller, (query_ptr, query_len), "lookup")?;
             let message_type = read_string(&mut caller, (type_ptr, type_len), "lookup")?;
@@ -160,6 +162,7 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
          name_len: u32,
          version_ptr: u32,
          version_len: u32| {
+            caller.data().deliver_sent();
             let key = match read_key(
                 &mut caller,
                 env_id,

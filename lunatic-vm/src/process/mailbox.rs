@@ -121,7 +121,11 @@ impl AbandonedTags {
 /// another core, the per-message lock hand-off between cores was most of the cost of
 /// many-to-one traffic.
 #[derive(Debug, Default)]
+#[repr(C)]
 pub struct Mailbox {
+    /// Whether `queue.receiver` holds the owner's waker, readable without the lock. First,
+    /// so it shares a cache line with the lock a send takes anyway.
+    receiver_waiting: AtomicBool,
     queue: Mutex<Queue>,
     /// Messages the owner moved out of `queue`, older than any still there. Only the
     /// owner (and its death) touches it; the lock order is `taken`, then `queue`.
@@ -147,16 +151,39 @@ impl Mailbox {
 
     /// Queues a message and wakes the owner; a closed mailbox (dead owner) drops it.
     pub fn push(&self, message: Message) {
+        self.push_all(std::iter::once(message));
+    }
+
+    /// Queues `messages` in order under one lock, leaving `messages` empty (the batch a
+    /// sender's outbox delivers).
+    pub fn push_batch(&self, messages: &mut Vec<Message>) {
+        self.push_all(messages.drain(..));
+    }
+
+    fn push_all(&self, messages: impl Iterator<Item = Message>) {
         let mut queue = self.queue();
-        if queue.closed || queue.abandoned.contains(message.tag) {
+        if queue.closed {
+            drop(queue);
+            messages.for_each(drop);
             return;
         }
-        queue.messages.push_back(message);
+        for message in messages {
+            if !queue.abandoned.contains(message.tag) {
+                queue.messages.push_back(message);
+            }
+        }
         let receiver = queue.receiver.take();
+        self.receiver_waiting.store(false, Ordering::Relaxed);
         drop(queue);
         if let Some(receiver) = receiver {
             receiver.wake();
         }
+    }
+
+    /// Whether the owner waits in a receive (a hint: a sender delivers at once to a waiting
+    /// owner, and batches messages to a busy one).
+    pub fn has_waiting_receiver(&self) -> bool {
+        self.receiver_waiting.load(Ordering::Relaxed)
     }
 
     /// Asks the owner to die with `reason`; the first reason given wins.
@@ -168,6 +195,7 @@ impl Mailbox {
         queue.death = Some(reason);
         self.death_pending.store(true, Ordering::Release);
         let receiver = queue.receiver.take();
+        self.receiver_waiting.store(false, Ordering::Relaxed);
         drop(queue);
         if let Some(receiver) = receiver {
             receiver.wake();
@@ -271,6 +299,7 @@ impl Mailbox {
                         Some(stored) if stored.will_wake(waker) => {}
                         stored => *stored = Some(waker.clone()),
                     }
+                    self.receiver_waiting.store(true, Ordering::Relaxed);
                 }
                 return Ok(None);
             }
