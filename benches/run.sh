@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
 cargo build --quiet --release --package lunatic-vm --bin lunatic
 cargo build --quiet --release --package lunatic --target wasm32-wasip1 --example bench-spawn --example bench-roundtrip --example bench-park --example bench-many-to-one --example bench-ring --example bench-skynet --example net_echo
 vm=target/release/lunatic

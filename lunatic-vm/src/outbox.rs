@@ -62,6 +62,9 @@ impl Outbox {
         self.held.push(message);
         if self.held.len() >= BATCH || target.mailbox().has_waiting_receiver() {
             self.deliver();
+            // The sender goes on sending: the receiver it may have woken, waiting in this
+            // worker's next slot, is better off on an idle worker.
+            crate::scheduler::share_next_with_idle_worker();
         }
     }
 

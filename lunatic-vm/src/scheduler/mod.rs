@@ -68,6 +68,8 @@ struct Shared {
     sleepers: Mutex<Vec<usize>>,
     /// `sleepers.len()`, readable without the lock.
     sleeping: AtomicUsize,
+    /// Workers looking for work before they sleep.
+    polling: AtomicUsize,
     shutdown: AtomicBool,
 }
 
@@ -99,6 +101,7 @@ impl Scheduler {
             wakeups: (0..workers).map(|_| Notify::new()).collect(),
             sleepers: Mutex::new(Vec::with_capacity(workers)),
             sleeping: AtomicUsize::new(0),
+            polling: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
         });
         // Made first, so that the workers already started stop if a later one fails.
@@ -121,6 +124,15 @@ impl Scheduler {
         let task = Task::new(Arc::clone(&self.shared), Box::pin(future));
         task::schedule(task, task::Reason::Spawned);
     }
+}
+
+/// Hands the process waiting in the calling worker's next slot to an idle worker, if one
+/// is idle: called by a process that goes on sending after it woke its receiver (a stream
+/// of batches), so the receiver runs beside it instead of after it. A process that stops
+/// to wait after waking another (request/reply) never calls this, and the pair stays on
+/// one worker.
+pub(crate) fn share_next_with_idle_worker() {
+    worker::share_next_with_idle_worker();
 }
 
 /// Gives the worker up once: the task wakes itself and returns `Pending`, which puts it at
@@ -171,6 +183,11 @@ impl Shared {
         if let Some(index) = woken {
             self.wakeups[index].notify_one();
         }
+    }
+
+    /// Whether a worker has no work (it polls for some, or sleeps).
+    fn has_idle_worker(&self) -> bool {
+        self.polling.load(Ordering::Relaxed) + self.sleeping.load(Ordering::Relaxed) > 0
     }
 
     /// Whether any queue holds work (checked by a worker about to sleep).
@@ -286,6 +303,34 @@ mod tests {
         }
         stop.store(true, Ordering::Relaxed);
         assert_eq!(distinct.len(), 2, "both workers should run the busy tasks");
+    }
+
+    #[test]
+    fn a_woken_task_moves_to_an_idle_worker_when_its_waker_goes_on() {
+        let scheduler = scheduler(2);
+        let (wake, woken) = tokio::sync::oneshot::channel::<()>();
+        let (ran, ran_on) = mpsc::channel();
+        let (done, finished) = mpsc::channel();
+        scheduler.spawn(async move {
+            woken.await.unwrap();
+            ran.send(std::thread::current().id()).unwrap();
+        });
+        // Let the other worker go idle and the woken task wait.
+        std::thread::sleep(Duration::from_millis(5));
+        scheduler.spawn(async move {
+            // Wakes the task into this worker's next slot, then keeps running: the task
+            // runs only if it moves to the idle worker.
+            wake.send(()).unwrap();
+            share_next_with_idle_worker();
+            let other = ran_on.recv_timeout(Duration::from_secs(5));
+            done.send(other.map(|id| id != std::thread::current().id()))
+                .unwrap();
+        });
+        assert_eq!(
+            finished.recv_timeout(Duration::from_secs(10)).unwrap(),
+            Ok(true),
+            "the woken task ran on the idle worker while its waker ran"
+        );
     }
 
     #[test]

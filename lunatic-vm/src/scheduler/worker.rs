@@ -58,6 +58,19 @@ pub(super) fn schedule_local(task: Arc<Task>, reason: Reason) -> Result<(), Arc<
     }
 }
 
+/// See [`super::share_next_with_idle_worker`].
+pub(super) fn share_next_with_idle_worker() {
+    let _ = CURRENT.try_with(|current| {
+        if let Some(worker) = current.borrow().as_ref() {
+            if worker.shared.has_idle_worker() {
+                if let Some(task) = worker.next.take() {
+                    worker.shared.schedule_remote(task);
+                }
+            }
+        }
+    });
+}
+
 impl Worker {
     pub(super) fn new(
         shared: Arc<Shared>,
@@ -214,17 +227,20 @@ impl Worker {
     /// Says whether work showed up.
     fn poll_briefly(&self) -> bool {
         let start = Instant::now();
-        loop {
+        self.shared.polling.fetch_add(1, Ordering::Relaxed);
+        let found = loop {
             self.reactor.block_on(tokio::task::yield_now());
             if self.has_local_work() || self.shared.has_work() {
-                return true;
+                break true;
             }
             if start.elapsed() >= IDLE_POLL || self.shared.is_shut_down() {
                 self.last_turn.set(Instant::now());
-                return false;
+                break false;
             }
             std::hint::spin_loop();
-        }
+        };
+        self.shared.polling.fetch_sub(1, Ordering::Relaxed);
+        found
     }
 
     fn has_local_work(&self) -> bool {
