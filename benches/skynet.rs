@@ -3,7 +3,7 @@
 //! children up. Prints the time and the most processes alive at once.
 //!
 //! A million processes do not fit at once in a stock Linux's memory-map limit, nor in this
-//! machine's memory (about 30 KiB each): when the pool is full, a parent waits a
+//! machine's memory (about 21 KiB each while waiting, more once they run): when the pool is full, a parent waits a
 //! millisecond and spawns again, which is the backpressure a real program would apply. The
 //! tree still has every one of its 1,111,111 processes.
 use std::time::{Duration, Instant};

@@ -285,7 +285,8 @@ pub const SPAWN_ENTRY: &str = "lunatic_spawn_entry";
 
 /// The export of the guest library that sets a process up (installs the panic hook): `()`.
 /// The VM runs it once per module and starts every process from the memory it leaves; a
-/// module it cannot do that for gets it called at the start of each process.
+/// module it cannot do that for gets it called at the start of each process. It may only
+/// write linear memory: changes to globals or tables would not be kept in the snapshot.
 pub const PREINIT_EXPORT: &str = "lunatic_preinit";
 
 /// The reason text of a process that returned (or exited with status 0), as down notices

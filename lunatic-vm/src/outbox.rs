@@ -10,14 +10,15 @@
 //! | when | what happens to the outbox |
 //! |---|---|
 //! | a send to a process that waits in a receive | delivered at once, with anything held before |
-//! | a send to a busy process | held; delivered when [`BATCH`] messages are held |
+//! | the first send to a process since the sender did anything else | delivered at once |
+//! | a further send to a busy process (a stream) | held; delivered when [`BATCH`] messages are held |
 //! | a send to another process | what was held for the last one is delivered first |
 //! | the sender calls the host for anything else that another process could see or that could make it wait (receive, spawn, link, monitor, kill, names, sockets, sleep, WASI) | delivered first |
 //! | the sender's time slice ends, or it ends | delivered |
 //!
 //! So messages between two processes keep their order, a message is never later than the
-//! sender's next wait or time slice (1 ms by default), and a request/reply pair, whose
-//! receiver always waits, never batches.
+//! sender's next wait or time slice (1 ms by default), and only streams batch: a request,
+//! a reply, a spawn's context or a result sent up a tree goes at once.
 
 use std::sync::Arc;
 
@@ -34,6 +35,9 @@ pub(crate) struct Outbox {
     target: Option<(ProcessId, Arc<ProcessHandle>)>,
     /// Messages for `target`, oldest first.
     held: Vec<Message>,
+    /// Whether the last host call was a send to `target`: the next send continues a
+    /// stream, and may be held.
+    streaming: bool,
 }
 
 impl Outbox {
@@ -55,7 +59,8 @@ impl Outbox {
         let Some((_, target)) = &self.target else {
             return;
         };
-        if self.held.is_empty() && target.mailbox().has_waiting_receiver() {
+        if !self.streaming || (self.held.is_empty() && target.mailbox().has_waiting_receiver()) {
+            self.streaming = true;
             target.mailbox().push(message);
             return;
         }
@@ -71,6 +76,7 @@ impl Outbox {
     /// Delivers the held messages and frees the buffer (the sender turns to something
     /// else: a process that waits holds no memory here).
     pub(crate) fn flush(&mut self) {
+        self.streaming = false;
         if self.held.capacity() != 0 {
             if !self.held.is_empty() {
                 self.deliver();
@@ -129,20 +135,31 @@ mod tests {
         let target = Arc::new(ProcessHandle::new(2, None));
         let mut outbox = Outbox::default();
         let find = |_| Some(Arc::clone(&target));
-        for n in 0..BATCH as u8 + 3 {
+        outbox.send(2, message(0), find);
+        assert_eq!(received(&target), vec![0], "the first send goes at once");
+        for n in 1..=BATCH as u8 + 2 {
             outbox.send(2, message(n), find);
         }
-        assert_eq!(received(&target), (0..BATCH as u8).collect::<Vec<_>>());
+        assert_eq!(received(&target), (1..=BATCH as u8).collect::<Vec<_>>());
         outbox.flush();
-        assert_eq!(received(&target), vec![64, 65, 66]);
+        assert_eq!(received(&target), vec![65, 66]);
         assert_eq!(outbox.held.capacity(), 0, "a flush frees the buffer");
+        // After anything else (a flush), the first send goes at once again.
+        outbox.send(2, message(67), find);
+        assert_eq!(received(&target), vec![67]);
     }
 
     #[test]
     fn a_waiting_receiver_gets_each_message_at_once() {
         let target = Arc::new(ProcessHandle::new(2, None));
         let mut outbox = Outbox::default();
-        outbox.send(2, message(1), |_| Some(Arc::clone(&target)));
+        outbox.send(2, message(0), |_| Some(Arc::clone(&target)));
+        assert_eq!(received(&target), vec![0]);
+        outbox.send(2, message(1), |_| None);
+        assert!(
+            received(&target).is_empty(),
+            "a stream to a busy receiver is held"
+        );
         wait_in_receive(&target);
         // What was held goes first, then the new message, both at once.
         outbox.send(2, message(2), |_| None);
@@ -161,12 +178,15 @@ mod tests {
             Arc::new(ProcessHandle::new(3, None)),
         );
         let mut outbox = Outbox::default();
-        outbox.send(2, message(1), |_| Some(Arc::clone(&a)));
+        outbox.send(2, message(0), |_| Some(Arc::clone(&a)));
+        outbox.send(2, message(1), |_| None);
+        assert_eq!(received(&a), vec![0]);
         outbox.send(3, message(2), |_| Some(Arc::clone(&b)));
+        outbox.send(3, message(3), |_| None);
         assert_eq!(received(&a), vec![1]);
-        assert!(received(&b).is_empty());
-        outbox.close();
         assert_eq!(received(&b), vec![2]);
+        outbox.close();
+        assert_eq!(received(&b), vec![3]);
         assert!(outbox.target.is_none(), "the end forgets the target");
         // A process that is not alive drops the message.
         outbox.send(4, message(3), |_| None);

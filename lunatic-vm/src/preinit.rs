@@ -91,11 +91,12 @@ fn try_snapshot(engine: &Engine, module: &Module, bytes: &[u8]) -> Result<Vec<u8
 /// Instantiates `module` where every import traps, runs its set-up, and returns the whole
 /// memory it leaves.
 fn run_setup(engine: &Engine, module: &Module, initial_pages: u64) -> Result<Vec<u8>, String> {
-    let mut linker = Linker::<()>::new(engine);
+    let mut linker = Linker::<InitialSizes>::new(engine);
     linker
         .define_unknown_imports_as_traps(module)
         .map_err(|e| format!("cannot link: {e}"))?;
-    let mut store = Store::new(engine, ());
+    let mut store = Store::new(engine, InitialSizes);
+    store.limiter(|limits| limits);
     store.set_epoch_deadline(SETUP_EPOCHS);
     // Only a metered engine counts fuel; elsewhere this is refused, and not needed.
     let _ = store.set_fuel(SETUP_FUEL);
@@ -107,15 +108,48 @@ fn run_setup(engine: &Engine, module: &Module, initial_pages: u64) -> Result<Vec
         .map_err(|e| format!("{PREINIT_EXPORT}: {e}"))?;
     setup
         .call(&mut store, ())
-        .map_err(|e| format!("{PREINIT_EXPORT} failed: {e}"))?;
+        .map_err(|e| format!("{PREINIT_EXPORT} failed: {}", e.root_cause()))?;
     let memory = instance
         .get_memory(&mut store, "memory")
         .ok_or("the memory is not exported as `memory`")?;
     let data = memory.data(&store);
     if data.len() as u64 != initial_pages * (64 << 10) {
-        return Err(format!("{PREINIT_EXPORT} grew the memory"));
+        return Err("the memory is not its declared initial size".into());
     }
     Ok(data.to_vec())
+}
+
+/// Lets memories and tables be created at their initial sizes and traps any growth: the
+/// snapshot records memory contents, not sizes, and the set-up of a hostile module must
+/// not take more than its declared memory.
+struct InitialSizes;
+
+impl wasmtime::ResourceLimiter for InitialSizes {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if current == 0 {
+            Ok(true)
+        } else {
+            wasmtime::bail!("{PREINIT_EXPORT} grew the memory")
+        }
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if current == 0 {
+            Ok(true)
+        } else {
+            wasmtime::bail!("{PREINIT_EXPORT} grew a table")
+        }
+    }
 }
 
 /// The sections of a binary module, in order, as `(id, content)`.

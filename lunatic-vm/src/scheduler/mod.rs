@@ -21,6 +21,7 @@
 //! | used up its time slice, or woke itself | the back of its worker's queue | when the queue then holds 2 or more |
 //! | woken by its worker's reactor (a ready socket, a due timer) | that worker's next slot | when the queue then holds 2 or more |
 //! | woken from another thread (the main thread, tokio's blocking pool) | the shared queue | one, if any sleeps |
+//! | in a next slot while the process that woke it goes on sending batches ([`share_next_with_idle_worker`]) | the shared queue, if a worker is idle | one, if any sleeps |
 //! | taken from a queue that stays non-empty | | one, if any sleeps |
 //!
 //! A worker runs at most [`MAX_NEXT_CHAIN`] processes in a row from its next slot before
