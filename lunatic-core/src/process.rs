@@ -155,6 +155,12 @@ impl<M> Process<M> {
 impl<M: Sendable> Process<M> {
     /// Sends a message. A message to a dead process is dropped, never an error.
     ///
+    /// Messages from one process to another arrive in the order they were sent. A send
+    /// to a process that waits for a message reaches it at once; a stream of sends to a
+    /// busy one may travel in batches, each delivered no later than the sender's next
+    /// other call into the VM (a receive, a spawn, a link, printing, ...), the end of its
+    /// time slice, or its end.
+    ///
     /// # Panics
     /// If `M`'s `Serialize` implementation fails.
     pub fn send(&self, message: M) {

@@ -131,11 +131,7 @@ impl wasmtime::ResourceLimiter for InitialSizes {
         _desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if current == 0 {
-            Ok(true)
-        } else {
-            wasmtime::bail!("{PREINIT_EXPORT} grew the memory")
-        }
+        initial_only(current, "the memory")
     }
 
     fn table_growing(
@@ -144,11 +140,16 @@ impl wasmtime::ResourceLimiter for InitialSizes {
         _desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if current == 0 {
-            Ok(true)
-        } else {
-            wasmtime::bail!("{PREINIT_EXPORT} grew a table")
-        }
+        initial_only(current, "a table")
+    }
+}
+
+/// Allows the creation of a memory or table (from size 0) and traps any later growth.
+fn initial_only(current: usize, what: &str) -> wasmtime::Result<bool> {
+    if current == 0 {
+        Ok(true)
+    } else {
+        wasmtime::bail!("{PREINIT_EXPORT} grew {what}")
     }
 }
 
