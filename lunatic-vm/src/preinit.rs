@@ -366,6 +366,7 @@ mod tests {
             ),
             ("(drop (memory.grow (i32.const 1)))", "it grows memory"),
             ("(loop $forever (br $forever))", "it never ends"),
+            ("(call 0)", "it recurses until the stack overflows"),
         ] {
             assert!(snapshot_of(&engine, &module(setup)).is_none(), "{why}");
         }
