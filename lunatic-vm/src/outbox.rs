@@ -74,15 +74,22 @@ impl Outbox {
     }
 
     /// Delivers the held messages and frees the buffer (the sender turns to something
-    /// else: a process that waits holds no memory here).
+    /// else: a process that waits holds no memory here). Called before most host calls,
+    /// so the common case, nothing held, is inlined.
+    #[inline]
     pub(crate) fn flush(&mut self) {
         self.streaming = false;
         if self.held.capacity() != 0 {
-            if !self.held.is_empty() {
-                self.deliver();
-            }
-            self.held = Vec::new();
+            self.flush_held();
         }
+    }
+
+    #[cold]
+    fn flush_held(&mut self) {
+        if !self.held.is_empty() {
+            self.deliver();
+        }
+        self.held = Vec::new();
     }
 
     /// Delivers the held messages and forgets the target (the sender ends).

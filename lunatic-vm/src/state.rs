@@ -154,6 +154,7 @@ impl ProcessState {
 
     /// Delivers what this process sent and the outbox still holds: called before anything
     /// another process could see, or that could make this one wait.
+    #[inline]
     pub(crate) fn deliver_sent(&self) {
         self.outbox.borrow_mut().flush();
     }

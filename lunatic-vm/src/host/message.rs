@@ -194,6 +194,9 @@ fn read_data(mut caller: Caller<'_, ProcessState>, ptr: u32, len: u32) -> wasmti
     Ok(count as u32)
 }
 
+/// The tags of one receive call: a request waits on one, so a few fit without allocating.
+type Tags = smallvec::SmallVec<[i64; 4]>;
+
 /// The tags a receive call names, read from guest memory; the previous incoming message is
 /// dropped (the guest is done with it: resources it did not take close at once).
 ///
@@ -204,16 +207,19 @@ fn begin_receive(
     tags_ptr: u32,
     tags_len: u32,
     function: &str,
-) -> wasmtime::Result<Vec<i64>> {
+) -> wasmtime::Result<Tags> {
     caller.data().deliver_sent();
     if tags_len > MAX_TAGS {
         bail!("{function}: {tags_len} tags given, at most {MAX_TAGS} are allowed");
     }
-    let memory = memory::memory(caller, function)?;
-    let tags = memory::slice(memory.data(&*caller), tags_ptr, tags_len * 8, function)?
-        .chunks_exact(8)
-        .map(|chunk| i64::from_le_bytes(chunk.try_into().unwrap_or_default()))
-        .collect();
+    let mut tags = Tags::new();
+    if tags_len > 0 {
+        let memory = memory::memory(caller, function)?;
+        let bytes = memory::slice(memory.data(&*caller), tags_ptr, tags_len * 8, function)?;
+        for chunk in bytes.chunks_exact(8) {
+            tags.push(i64::from_le_bytes(chunk.try_into().unwrap_or_default()));
+        }
+    }
     caller.data_mut().incoming = None;
     Ok(tags)
 }
