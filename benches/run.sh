@@ -34,10 +34,10 @@ median_runs() {
   rm -f "$out"
 }
 
-"$vm" "$guests/bench-spawn.wasm" | tee -a "$results"
+median_runs 3 "$guests/bench-spawn.wasm" | tee -a "$results"
 median_runs 3 "$guests/bench-roundtrip.wasm" | tee -a "$results"
 median_runs 3 --workers 1 "$guests/bench-roundtrip.wasm" | sed 's/^RESULT \([a-z]*\)_us/RESULT \1_1_worker_us/' | tee -a "$results"
-"$vm" "$guests/bench-ring.wasm" | tee -a "$results"
+median_runs 3 "$guests/bench-ring.wasm" | tee -a "$results"
 # Many-to-one: 1 and 2 workers in turn, each pair beside a native run. This machine's cost
 # of moving data between cores drifts over minutes (every figure with 2 threads, the native
 # one included, drops by a third to a half for a while), so only runs made side by side
@@ -128,7 +128,9 @@ cat > BENCHMARKS.md <<MD
 # Benchmarks
 
 Written by \`bash benches/run.sh\` on $(date -u +%Y-%m-%d): every figure on the VM beside a
-native tokio baseline measured in the same run. Medians of 5 rounds.
+native tokio baseline measured in the same run. Each VM figure is the median of 5 rounds
+in a run, and of 3 runs (5 for many-to-one): this shared machine's speed drifts by up to
+2x within minutes, natively too.
 
 Machine: $(nproc) cores ($cpu), $(free -g | awk '/^Mem:/ { print $2 }') GiB,
 $(uname -sr), $(rustc --version). VM at default settings (pool sized from
@@ -136,14 +138,14 @@ vm.max_map_count = $maps$raised_note).
 
 | benchmark | lunatic (us) | native tokio (us) | ratio |
 |---|---|---|---|
-| spawn a process that parks in \`receive\` (2,000 per round) | $spawn | $native_spawn | $(ratio "$spawn" "$native_spawn") |
+| spawn a process that parks in \`receive\` (2,000 per round; median of 3 runs) | $spawn | $native_spawn | $(ratio "$spawn" "$native_spawn") |
 | the same, first round only (fresh pool slots) | $cold | $native_spawn | $(ratio "$cold" "$native_spawn") |
 | message round trip between two processes (u64, 50,000 per round; median of 3 runs) | $trip | $native_trip | $(ratio "$trip" "$native_trip") |
 | \`request\` / \`reply\` round trip (u64; watches the server, so a dead one is an error, not a hang) | $request | $native_trip | $(ratio "$request" "$native_trip") |
 | the same two round trips on 1 worker thread (\`--workers 1\`: the pair never migrates between threads) | $trip_one / $request_one | $native_trip | $(ratio "$trip_one" "$native_trip") |
 | physical memory per parked process (KiB: proportional set size + page tables, 10,000 parked) | $parked | | |
 | the same with 500,000 parked at once (\`--max-processes 500000\`) | $parked_big | | |
-| ring of 1,000 processes, token passed 100 times around (us per hop) | $hop | $native_hop | $(ratio "$hop" "$native_hop") |
+| ring of 1,000 processes, token passed 100 times around (us per hop; median of 3 runs) | $hop | $native_hop | $(ratio "$hop" "$native_hop") |
 | skynet: 1,111,111 processes, 1,000,000 leaves summed up a tree of tens (ms; \`--max-processes 300000\`) | $skynet | $native_skynet | $(ratio "$skynet" "$native_skynet") |
 
 | throughput (messages per second, higher is better) | lunatic | native tokio | ratio |
