@@ -14,10 +14,10 @@
 //! | 3 | the memory's non-zero bytes become the module's data segments, and the export is removed |
 //! | 4 | that module is compiled (and cached) and every process is instantiated from it |
 //!
-//! When a module cannot be snapshotted (a text module, an imported or second memory,
-//! passive or computed data segments, a set-up that traps, calls the host, grows memory or
-//! runs too long), it keeps the export, and the runtime calls it at the start of each
-//! process instead: the same state, at the old cost.
+//! When a module cannot be snapshotted (a text module, an imported or second memory, an
+//! initial memory over 16 MiB, passive or computed data segments, a set-up that traps,
+//! calls the host, grows memory or runs too long), it keeps the export, and the runtime
+//! calls it at the start of each process instead: the same state, at the old cost.
 
 use std::time::Instant;
 
@@ -30,6 +30,10 @@ pub(crate) use lunatic_abi::PREINIT_EXPORT;
 const SETUP_EPOCHS: u64 = 1_000;
 /// Fuel for the set-up on a metered engine (one unit per instruction).
 const SETUP_FUEL: u64 = 1 << 32;
+/// Largest initial memory snapshotted (a Rust program starts with about 1 MiB): the
+/// snapshot copies the whole memory once, and a hostile module must not make loading it
+/// cost hundreds of MiB.
+const MAX_SNAPSHOT_BYTES: u64 = 16 << 20;
 /// Zero bytes between two non-zero runs of memory below which they share a data segment
 /// (each segment costs a few bytes of header).
 const SEGMENT_GAP: usize = 64;
@@ -78,6 +82,12 @@ pub(crate) fn snapshot(engine: &Engine, module: &Module, bytes: &[u8]) -> Option
 fn try_snapshot(engine: &Engine, module: &Module, bytes: &[u8]) -> Result<Vec<u8>, String> {
     let sections = Sections::parse(bytes)?;
     let layout = sections.memory_layout()?;
+    if layout.initial_pages * (64 << 10) > MAX_SNAPSHOT_BYTES {
+        return Err(format!(
+            "its initial memory is larger than {} MiB",
+            MAX_SNAPSHOT_BYTES >> 20
+        ));
+    }
     if module
         .imports()
         .any(|import| matches!(import.ty(), ExternType::Memory(_)))
@@ -390,6 +400,17 @@ mod tests {
         )
         .unwrap();
         assert!(snapshot_of(&engine, &passive).is_none(), "passive data");
+        let huge = wat::parse_str(
+            r#"(module
+                 (memory (export "memory") 300)
+                 (data (i32.const 16) "\01")
+                 (func (export "lunatic_preinit")))"#,
+        )
+        .unwrap();
+        assert!(
+            snapshot_of(&engine, &huge).is_none(),
+            "19 MiB of initial memory"
+        );
         let text = r#"(module (memory (export "memory") 1) (func (export "lunatic_preinit")))"#;
         let module = Module::new(&engine, text).unwrap();
         assert!(
