@@ -10,14 +10,11 @@ pub trait Sendable: Serialize + DeserializeOwned {}
 
 impl<T: Serialize + DeserializeOwned> Sendable for T {}
 
-/// Most bytes the reused encoding buffer keeps between messages; one that grew past
-/// this for a large message is freed rather than kept.
-const KEPT_BUFFER: usize = 64 << 10;
-
-thread_local! {
-    /// The buffer messages are encoded into, reused: a send allocates nothing.
-    static BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
-}
+/// Bytes of a message encoded on the stack; a larger one moves to the heap as it grows.
+/// Most messages (a number, a request, a short string) fit, so a send allocates nothing
+/// and touches no static (a buffer kept in a static, or a `thread_local!`, cost more
+/// than the encoding: every access to one is a call through a lock or a key).
+const STACK_BYTES: usize = 64;
 
 /// Encodes `value` as message bytes, in one pass (`bincode::serialize` would serialize
 /// twice, once to measure, and serializing a socket moves it into the message), and runs
@@ -28,18 +25,68 @@ thread_local! {
 /// length, or a socket serialized outside a message), which is a bug in the caller, not a
 /// runtime condition.
 pub(crate) fn encode<T: Serialize + ?Sized, R>(value: &T, use_bytes: impl FnOnce(&[u8]) -> R) -> R {
-    // Taken out while in use, so a `Serialize` that sends a message of its own gets a
-    // fresh buffer instead of a borrow error.
-    let mut bytes = BUFFER.take();
-    bytes.clear();
+    let mut bytes = MessageWriter {
+        stack: [0; STACK_BYTES],
+        len: 0,
+        heap: Vec::new(),
+    };
     if let Err(error) = bincode::serialize_into(&mut bytes, value) {
         panic!("cannot serialize message: {error}");
     }
-    let result = use_bytes(&bytes);
-    if bytes.capacity() <= KEPT_BUFFER {
-        BUFFER.set(bytes);
+    use_bytes(bytes.as_slice())
+}
+
+/// The bytes of a message being encoded: on the stack while they fit, then on the heap.
+struct MessageWriter {
+    stack: [u8; STACK_BYTES],
+    /// Bytes used in `stack`, while `heap` is unused.
+    len: usize,
+    /// All the bytes, once they outgrew `stack`.
+    heap: Vec<u8>,
+}
+
+impl MessageWriter {
+    fn as_slice(&self) -> &[u8] {
+        if self.heap.is_empty() {
+            &self.stack[..self.len]
+        } else {
+            &self.heap
+        }
     }
-    result
+
+    #[cold]
+    fn spill(&mut self, data: &[u8]) {
+        if self.heap.is_empty() {
+            self.heap.reserve(2 * STACK_BYTES + data.len());
+            self.heap.extend_from_slice(&self.stack[..self.len]);
+        }
+        self.heap.extend_from_slice(data);
+    }
+}
+
+impl std::io::Write for MessageWriter {
+    #[inline]
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.write_all(data)?;
+        Ok(data.len())
+    }
+
+    #[inline]
+    fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        let end = self.len + data.len();
+        match self.stack.get_mut(self.len..end) {
+            Some(free) if self.heap.is_empty() => {
+                free.copy_from_slice(data);
+                self.len = end;
+            }
+            _ => self.spill(data),
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Decodes message bytes.

@@ -7,7 +7,7 @@
 //! mark the span in which a message is being written or read; a socket serialized outside
 //! one (say, with `bincode::serialize` directly) is an error rather than a lost socket.
 
-use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -16,30 +16,36 @@ use crate::codec::{decode, encode};
 use crate::error::ReceiveError;
 use crate::host;
 
-thread_local! {
-    /// Whether a value is being serialized into the host's outgoing message.
-    static WRITING: Cell<bool> = const { Cell::new(false) };
-    /// Whether a value is being deserialized from the host's incoming message.
-    static READING: Cell<bool> = const { Cell::new(false) };
-    /// Whether the host has been told to start the message being written (done only when
-    /// a resource needs a message to move into), and that message's tag.
-    static STARTED: Cell<bool> = const { Cell::new(false) };
-    static PENDING_TAG: Cell<i64> = const { Cell::new(0) };
-}
+// A process is a single-threaded wasm instance, so these statics are per process. They
+// are atomics only because a static must be `Sync`: on wasm32 without the atomics feature
+// each access is a plain load or store (a `thread_local!` cost about 90 instructions an
+// access, 4 of them a message).
+
+/// Whether a value is being serialized into the host's outgoing message.
+static WRITING: AtomicBool = AtomicBool::new(false);
+/// Whether a value is being deserialized from the host's incoming message.
+static READING: AtomicBool = AtomicBool::new(false);
+/// Whether the host has been told to start the message being written (done only when a
+/// resource needs a message to move into).
+static STARTED: AtomicBool = AtomicBool::new(false);
+/// The tag of the message being written.
+static PENDING_TAG: AtomicI64 = AtomicI64::new(0);
 
 /// Sets `flag` for as long as it lives (a panic included).
-struct Marked(&'static std::thread::LocalKey<Cell<bool>>);
+struct Marked(&'static AtomicBool);
 
 impl Marked {
-    fn new(flag: &'static std::thread::LocalKey<Cell<bool>>) -> Self {
-        flag.set(true);
+    #[inline]
+    fn new(flag: &'static AtomicBool) -> Self {
+        flag.store(true, Ordering::Relaxed);
         Self(flag)
     }
 }
 
 impl Drop for Marked {
+    #[inline]
     fn drop(&mut self) {
-        self.0.set(false);
+        self.0.store(false, Ordering::Relaxed);
     }
 }
 
@@ -48,12 +54,12 @@ impl Drop for Marked {
 /// # Panics
 /// If the value's `Serialize` implementation fails.
 pub(crate) fn send<T: Serialize + ?Sized>(process: u64, tag: i64, value: &T) {
-    PENDING_TAG.set(tag);
-    STARTED.set(false);
+    PENDING_TAG.store(tag, Ordering::Relaxed);
+    STARTED.store(false, Ordering::Relaxed);
     let writing = Marked::new(&WRITING);
     encode(value, |bytes| {
         drop(writing);
-        if STARTED.replace(false) {
+        if STARTED.swap(false, Ordering::Relaxed) {
             // A resource moved into the message the host started for it.
             host::write_and_send(process, bytes);
         } else {
@@ -66,8 +72,8 @@ pub(crate) fn send<T: Serialize + ?Sized>(process: u64, tag: i64, value: &T) {
 /// Makes sure the host has an outgoing message for the value being written, so that a
 /// resource can move into it (called by a resource's `Serialize`).
 pub(crate) fn start_message() {
-    if !STARTED.replace(true) {
-        host::create_message(PENDING_TAG.get());
+    if !STARTED.swap(true, Ordering::Relaxed) {
+        host::create_message(PENDING_TAG.load(Ordering::Relaxed));
     }
 }
 
@@ -85,10 +91,10 @@ pub(crate) fn decode_incoming<T: DeserializeOwned>() -> Result<T, ReceiveError> 
 
 /// Whether a value is being serialized into an outgoing message now.
 pub(crate) fn writing_message() -> bool {
-    WRITING.get()
+    WRITING.load(Ordering::Relaxed)
 }
 
 /// Whether a value is being deserialized from the incoming message now.
 pub(crate) fn reading_message() -> bool {
-    READING.get()
+    READING.load(Ordering::Relaxed)
 }

@@ -62,6 +62,10 @@ struct Cli {
     /// Compile every module every time (no cache).
     #[arg(long)]
     no_cache: bool,
+    /// List compiled guest functions in /tmp/perf-<pid>.map, so that `perf report` names
+    /// them in profiles of the VM.
+    #[arg(long)]
+    perf_map: bool,
     /// The program: a .wasm (or .wat) file.
     wasm: PathBuf,
     /// Arguments passed to the program.
@@ -144,6 +148,7 @@ fn run(cli: Cli) -> wasmtime::Result<i32> {
         } else {
             cli.cache_dir.or(defaults.cache_dir)
         },
+        perf_map: cli.perf_map,
     };
     warn_about_map_limit(config.max_processes);
     let bytes = std::fs::read(&cli.wasm)

@@ -8,6 +8,7 @@
 //! | `worker_threads` | number of cores | threads that run processes, each with its own reactor for their sockets and timers |
 //! | `preemption_interval` | 1 ms | how often a running process yields so a `loop {}` cannot starve the others |
 //! | `max_sockets` | the open-file limit, less 256 | sockets all processes may hold at once; past it binds, accepts and connects fail with an error instead of the host running out of file descriptors (the CLI first raises the soft open-file limit to the hard one) |
+//! | `perf_map` | off | lists compiled guest functions in `/tmp/perf-<pid>.map` for `perf` (`--perf-map`) |
 //! | `keep_resident` | 1 MiB | how much of a dead process's memory is reset in place (only the pages it touched, found with Linux's `PAGEMAP_SCAN`) instead of being returned to the kernel: the next spawn into the slot takes no page faults and no `madvise`, whose TLB shootdowns cost every core; 0 returns it all |
 
 use std::time::Duration;
@@ -33,6 +34,9 @@ pub struct RuntimeConfig {
     pub keep_resident: usize,
     /// Sockets all processes together may hold open.
     pub max_sockets: usize,
+    /// Whether compiled guest code is listed in `/tmp/perf-<pid>.map`, so that `perf`
+    /// names guest functions in its profiles.
+    pub perf_map: bool,
 }
 
 /// Memory maps every pool slot costs whether used or not (a fiber stack and its guard page).
@@ -134,6 +138,7 @@ impl Default for RuntimeConfig {
             cache_dir: crate::cache::ModuleCache::default_dir(),
             keep_resident: 1 << 20,
             max_sockets: sockets_for_file_limit(open_file_limit()),
+            perf_map: false,
         }
     }
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use wasmtime::error::Context as _;
 use wasmtime::{
-    Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, WasmBacktraceDetails,
+    Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy,
+    WasmBacktraceDetails,
 };
 
 use crate::config::RuntimeConfig;
@@ -68,6 +69,11 @@ pub(crate) fn build_engine(
         .epoch_interruption(true)
         .async_stack_size(config.stack_size)
         .max_wasm_stack(config.stack_size / 2)
+        .profiler(if config.perf_map {
+            ProfilingStrategy::PerfMap
+        } else {
+            ProfilingStrategy::None
+        })
         .wasm_backtrace_details(if backtrace_details {
             WasmBacktraceDetails::Enable
         } else {
