@@ -2,8 +2,7 @@
 ;; (reply_to: u64, n: u64) as 16 little-endian bytes (bincode) and sends back n * 2 (a u64),
 ;; until it receives n = 0. It uses only the process model: no WASI, no other imports.
 (module
-  (import "lunatic::message" "receive" (func $receive (param i32 i32 i64) (result i32)))
-  (import "lunatic::message" "read_data" (func $read_data (param i32 i32) (result i32)))
+  (import "lunatic::message" "receive" (func $receive (param i32 i32 i64 i32 i32 i32) (result i32)))
   (import "lunatic::message" "create_data" (func $create_data (param i64 i64)))
   (import "lunatic::message" "write_data" (func $write_data (param i32 i32) (result i32)))
   (import "lunatic::message" "send" (func $send (param i64)))
@@ -11,9 +10,9 @@
   ;; `serve(factor)`: answers requests with n * factor.
   (func (export "serve") (param $factor i64)
     (loop $next
-      ;; Wait for any message (no tags, no timeout).
-      (drop (call $receive (i32.const 0) (i32.const 0) (i64.const -1)))
-      (drop (call $read_data (i32.const 0) (i32.const 16)))
+      ;; Wait for any message (no tags, no timeout); its 16 bytes are copied to 0, and
+      ;; its size and whether the call waited to 32.
+      (drop (call $receive (i32.const 0) (i32.const 0) (i64.const -1) (i32.const 0) (i32.const 16) (i32.const 32)))
       (if (i64.eqz (i64.load (i32.const 8))) (then (return)))
       (i64.store (i32.const 16) (i64.mul (i64.load (i32.const 8)) (local.get $factor)))
       (call $create_data (i64.const 0) (i64.const 8))

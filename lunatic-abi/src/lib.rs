@@ -5,7 +5,7 @@
 //! | item | used by |
 //! |---|---|
 //! | [`SpawnStatus`] | `lunatic::process::spawn` |
-//! | [`ReceiveStatus`] | `lunatic::message::receive` |
+//! | [`ReceiveStatus`], [`ReceiveInfo`] | `lunatic::message::receive` and `try_receive` |
 //! | [`RegistryStatus`] | `lunatic::registry::*` |
 //! | [`ParamKind`], [`PARAM_SIZE`] | the parameter list of `lunatic::process::spawn` |
 //! | [`NO_LINK`], [`THIS_MODULE`], [`NO_FUEL_LIMIT`], [`WAIT_FOREVER`] | sentinel arguments |
@@ -280,6 +280,47 @@ pub const NO_FUEL_LIMIT: u64 = u64::MAX;
 /// The timeout that means "wait forever" in `lunatic::message::receive`.
 pub const WAIT_FOREVER: u64 = u64::MAX;
 
+/// What `lunatic::message::receive` and `try_receive` write at their `info_ptr` before
+/// they return, whatever the status: [`ReceiveInfo::SIZE`] bytes, the message's size then
+/// whether the call waited, each a little-endian `u32`.
+///
+/// The call has already copied the first `min(size, buf_len)` bytes of the message into
+/// the guest's buffer, so a message that fits costs no further call; a larger one is read
+/// with `read_data`. `waited` tells the guest whether its mailbox was empty when it asked:
+/// a process that just waited will likely wait again, and can skip the `try_receive` that
+/// would find nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReceiveInfo {
+    /// Bytes of the message now incoming (0 when the status is `TimedOut`).
+    pub size: u32,
+    /// Whether the call found nothing at first and suspended the process.
+    pub waited: bool,
+}
+
+impl ReceiveInfo {
+    /// Bytes of the encoded record.
+    pub const SIZE: usize = 8;
+
+    /// The record as the host writes it.
+    #[must_use]
+    pub fn to_bytes(self) -> [u8; Self::SIZE] {
+        let mut bytes = [0; Self::SIZE];
+        bytes[..4].copy_from_slice(&self.size.to_le_bytes());
+        bytes[4..].copy_from_slice(&u32::from(self.waited).to_le_bytes());
+        bytes
+    }
+
+    /// The record as the guest reads it (any non-zero `waited` word means it waited).
+    #[must_use]
+    pub fn from_bytes(bytes: [u8; Self::SIZE]) -> Self {
+        let [s0, s1, s2, s3, w0, w1, w2, w3] = bytes;
+        Self {
+            size: u32::from_le_bytes([s0, s1, s2, s3]),
+            waited: u32::from_le_bytes([w0, w1, w2, w3]) != 0,
+        }
+    }
+}
+
 /// The export of the guest library that runs a spawned function: `(entry: i32, arg: i32)`.
 pub const SPAWN_ENTRY: &str = "lunatic_spawn_entry";
 
@@ -321,6 +362,27 @@ mod tests {
         assert_eq!(RegistryStatus::try_from(9), Err(9));
         assert_eq!(ParamKind::try_from(0x7E), Ok(ParamKind::I64));
         assert_eq!(ParamKind::try_from(0x42), Err(0x42));
+    }
+
+    #[test]
+    fn receive_info_round_trips() {
+        for info in [
+            ReceiveInfo::default(),
+            ReceiveInfo {
+                size: 0x0102_0304,
+                waited: true,
+            },
+        ] {
+            assert_eq!(ReceiveInfo::from_bytes(info.to_bytes()), info);
+        }
+        assert_eq!(
+            ReceiveInfo {
+                size: 7,
+                waited: true
+            }
+            .to_bytes(),
+            [7, 0, 0, 0, 1, 0, 0, 0]
+        );
     }
 
     #[test]

@@ -8,13 +8,15 @@
 #![allow(unsafe_code)]
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use lunatic_abi::{
-    decode_socket_addr, encode_socket_addr, IoStatus, ParamKind, ReceiveStatus, RegistryStatus,
-    ResourceKind, ResourceStatus, ShutdownHow, SpawnStatus, MAX_RESOLVED_ADDRS, PARAM_SIZE,
-    SOCKET_ADDR_SIZE, WAIT_FOREVER,
+    decode_socket_addr, encode_socket_addr, IoStatus, ParamKind, ReceiveInfo, ReceiveStatus,
+    RegistryStatus, ResourceKind, ResourceStatus, ShutdownHow, SpawnStatus, MAX_RESOLVED_ADDRS,
+    PARAM_SIZE, SOCKET_ADDR_SIZE, WAIT_FOREVER,
 };
 
 use crate::environment::Param;
@@ -54,11 +56,11 @@ mod message {
         fn create_data(tag: i64, capacity: u64);
         fn write_data(ptr: *const u8, len: u32) -> u32;
         fn send(process: u64);
-        fn receive(tags_ptr: *const i64, tags_len: u32, timeout_ms: u64) -> u32;
-        fn try_receive(tags_ptr: *const i64, tags_len: u32) -> u32;
+        fn receive(tags_ptr: *const i64, tags_len: u32, timeout_ms: u64, buf_ptr: *mut u8, buf_len: u32, info_ptr: *mut u8) -> u32;
+        fn try_receive(tags_ptr: *const i64, tags_len: u32, buf_ptr: *mut u8, buf_len: u32, info_ptr: *mut u8) -> u32;
         fn abandon_tag(tag: i64);
         fn send_data(process: u64, tag: i64, ptr: *const u8, len: u32);
-        fn data_size() -> u64;
+        // `data_size` is not imported: a receive call reports the size.
         fn read_data(ptr: *mut u8, len: u32) -> u32;
         fn get_tag() -> i64;
         fn signal_process() -> u64;
@@ -232,53 +234,79 @@ pub(crate) enum Received {
     TimedOut,
 }
 
-/// Waits for a message whose tag is in `tags` (any when empty).
-pub(crate) fn receive(tags: &[Tag], timeout: Option<Duration>) -> Received {
+/// Whether this process's last receive found its mailbox empty and waited. The next one
+/// then goes straight to the suspending call, skipping a `try_receive` that would likely
+/// find nothing (in a request/reply exchange, every receive waits). It starts `true`, so a
+/// process parked in its first receive writes nothing to its memory: a written page is a
+/// page the process no longer shares with its memory image.
+static LAST_RECEIVE_WAITED: AtomicBool = AtomicBool::new(true);
+
+/// Bytes of a message the receive call copies out itself, onto the stack: most messages
+/// fit, and cost no further call.
+const RECEIVE_BUFFER: usize = 256;
+
+/// Waits up to `timeout` (`None`: forever) for a message whose tag is in `tags` (any when
+/// empty), makes it the incoming message, and runs `read` on what it is and its bytes.
+pub(crate) fn receive<R>(
+    tags: &[Tag],
+    timeout: Option<Duration>,
+    read: impl FnOnce(Received, &[u8]) -> R,
+) -> R {
     let timeout = timeout.map_or(WAIT_FOREVER, |t| {
         u64::try_from(t.as_millis()).unwrap_or(WAIT_FOREVER - 1)
     });
     let (tags_ptr, tags_len) = (tags.as_ptr().cast::<i64>(), len32(tags.len()));
+    // Neither buffer is written here: a parked process must not dirty a page of its stack.
+    let mut buffer = [MaybeUninit::<u8>::uninit(); RECEIVE_BUFFER];
+    let mut info = MaybeUninit::<[u8; ReceiveInfo::SIZE]>::uninit();
+    let (buf_ptr, info_ptr) = (
+        buffer.as_mut_ptr().cast::<u8>(),
+        info.as_mut_ptr().cast::<u8>(),
+    );
+    let buf_len = len32(RECEIVE_BUFFER);
+    let waited_before = LAST_RECEIVE_WAITED.load(Ordering::Relaxed);
     // SAFETY (both calls): `Tag` is `repr(transparent)` over `i64`, so `tags` is a live
-    // slice of `tags.len()` i64s.
+    // slice of `tags.len()` i64s; `buffer` holds `buf_len` bytes and `info` the
+    // `ReceiveInfo::SIZE` the host writes.
+    let wait = |timeout| unsafe {
+        message::receive(tags_ptr, tags_len, timeout, buf_ptr, buf_len, info_ptr)
+    };
     // A queued message is taken with a plain call; only an empty mailbox costs the
-    // suspending one.
-    let mut status = unsafe { message::try_receive(tags_ptr, tags_len) };
-    if status == ReceiveStatus::TimedOut as u32 && timeout != 0 {
-        status = unsafe { message::receive(tags_ptr, tags_len, timeout) };
+    // suspending one, which a process that waited last time calls at once.
+    let status = if waited_before && timeout != 0 {
+        wait(timeout)
+    } else {
+        // SAFETY: as above.
+        let status =
+            unsafe { message::try_receive(tags_ptr, tags_len, buf_ptr, buf_len, info_ptr) };
+        if status == ReceiveStatus::TimedOut as u32 && timeout != 0 {
+            wait(timeout)
+        } else {
+            status
+        }
+    };
+    // SAFETY: the host writes the info record before either call returns.
+    let info = ReceiveInfo::from_bytes(unsafe { info.assume_init() });
+    if info.waited != waited_before {
+        LAST_RECEIVE_WAITED.store(info.waited, Ordering::Relaxed);
     }
-    match ReceiveStatus::try_from(status) {
+    let received = match ReceiveStatus::try_from(status) {
         Ok(ReceiveStatus::Data) => Received::Data,
         Ok(ReceiveStatus::Signal) => Received::Signal,
         Ok(ReceiveStatus::TimedOut) => Received::TimedOut,
         Ok(ReceiveStatus::Down) => Received::Down,
         Err(other) => panic!("lunatic::message::receive returned unknown status {other}"),
-    }
-}
-
-/// Runs `read` on the bytes of the current incoming message.
-pub(crate) fn with_message_data<R>(read: impl FnOnce(&[u8]) -> R) -> R {
-    // Most messages are small: one `read_data` into a buffer on the stack that fits them
-    // (no allocation, nothing to zero), the size known from what was copied. Only a
-    // message that fills it asks for its size and is read into the heap.
-    const FIRST_READ: usize = 256;
-    let mut first = [core::mem::MaybeUninit::<u8>::uninit(); FIRST_READ];
-    // SAFETY: the buffer holds `FIRST_READ` bytes and the host writes at most that many,
-    // returning how many it wrote: those are initialized.
-    let copied = unsafe { message::read_data(first.as_mut_ptr().cast(), len32(FIRST_READ)) };
-    let copied = (copied as usize).min(FIRST_READ);
-    if copied < FIRST_READ {
-        // SAFETY: the first `copied` bytes were written by the host.
-        return read(unsafe { core::slice::from_raw_parts(first.as_ptr().cast::<u8>(), copied) });
-    }
-    // SAFETY: no memory is passed to `data_size`; the vector holds `size` bytes, the most
-    // `read_data` writes.
-    let data = unsafe {
-        let size = message::data_size() as usize;
-        let mut data = vec![0u8; size];
-        message::read_data(data.as_mut_ptr(), len32(size));
-        data
     };
-    read(&data)
+    let size = info.size as usize;
+    if size <= RECEIVE_BUFFER {
+        // SAFETY: the host copied the message's `size` bytes to the buffer.
+        let bytes = unsafe { core::slice::from_raw_parts(buffer.as_ptr().cast::<u8>(), size) };
+        return read(received, bytes);
+    }
+    let mut data = vec![0u8; size];
+    // SAFETY: the vector holds `size` bytes, the most `read_data` writes.
+    unsafe { message::read_data(data.as_mut_ptr(), len32(size)) };
+    read(received, &data)
 }
 
 /// Drops the caller's queued messages with `tag`, and every later one.

@@ -23,12 +23,13 @@ pub struct EndNotice {
 }
 
 impl EndNotice {
-    /// Reads the notice that is the current incoming message.
-    fn read_incoming() -> Self {
+    /// The notice that is the current incoming message, whose bytes (the reason) are
+    /// `reason`.
+    fn read_incoming(reason: &[u8]) -> Self {
         Self {
             process: ProcessId::local(host::signal_process()),
             tag: Tag::from_id(host::message_tag()),
-            reason: host::with_message_data(|bytes| String::from_utf8_lossy(bytes).into_owned()),
+            reason: String::from_utf8_lossy(reason).into_owned(),
         }
     }
 
@@ -100,12 +101,12 @@ pub(crate) enum Incoming<M> {
 
 /// Receives the next message tagged with one of `tags` (any when empty), as an `M`.
 pub(crate) fn receive_raw<M: Sendable>(tags: &[Tag], timeout: Option<Duration>) -> Incoming<M> {
-    match host::receive(tags, timeout) {
+    host::receive(tags, timeout, |received, bytes| match received {
         Received::TimedOut => Incoming::Data(Err(ReceiveError::Timeout)),
-        Received::Data => Incoming::Data(crate::transfer::decode_incoming()),
-        Received::Signal => Incoming::Signal(EndNotice::read_incoming()),
-        Received::Down => Incoming::Down(EndNotice::read_incoming()),
-    }
+        Received::Data => Incoming::Data(crate::transfer::decode_received(bytes)),
+        Received::Signal => Incoming::Signal(EndNotice::read_incoming(bytes)),
+        Received::Down => Incoming::Down(EndNotice::read_incoming(bytes)),
+    })
 }
 
 /// The mailbox of a process whose links, if any, kill it when they die. A down notice of a

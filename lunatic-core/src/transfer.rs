@@ -77,16 +77,14 @@ pub(crate) fn start_message() {
     }
 }
 
-/// Decodes the current incoming message (the one just received) as a `T`, taking the
-/// resources it refers to.
+/// Decodes the current incoming message (the one just received), whose bytes are `bytes`,
+/// as a `T`, taking the resources it refers to.
 ///
 /// # Errors
 /// The message is not a valid `T`.
-pub(crate) fn decode_incoming<T: DeserializeOwned>() -> Result<T, ReceiveError> {
-    host::with_message_data(|bytes| {
-        let _reading = Marked::new(&READING);
-        decode(bytes)
-    })
+pub(crate) fn decode_received<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ReceiveError> {
+    let _reading = Marked::new(&READING);
+    decode(bytes)
 }
 
 /// Whether a value is being serialized into an outgoing message now.

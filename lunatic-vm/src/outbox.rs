@@ -132,7 +132,8 @@ mod tests {
 
     /// Leaves a waker in `process`'s mailbox, as a receive that found nothing does.
     fn wait_in_receive(process: &ProcessHandle) {
-        let mut receive = std::pin::pin!(process.mailbox().receive(&[], None));
+        let mut waited = false;
+        let mut receive = std::pin::pin!(process.mailbox().receive(&[], None, &mut waited));
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         assert!(receive.as_mut().poll(&mut cx).is_pending());
     }

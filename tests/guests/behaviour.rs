@@ -31,6 +31,7 @@ fn main(mailbox: Mailbox<()>) {
         "named-death" => named_death(),
         "late-reply" => late_reply(mailbox),
         "outbox" => outbox(mailbox),
+        "sizes" => sizes(mailbox),
         "stdin" => {
             let mut line = String::new();
             std::io::stdin().read_line(&mut line).unwrap();
@@ -468,4 +469,68 @@ fn outbox_sender((receiver, kind): (Process<u64>, String), mailbox: Mailbox<()>)
         }
         _ => panic!("sender fails"),
     }
+}
+
+/// Messages of every size around the receive call's own 256-byte buffer (bincode adds 8
+/// bytes of length to a `Vec<u8>`) come back intact, and so does a down notice whose reason
+/// is longer than the buffer; a receiver that alternates between finding messages queued
+/// and waiting for them loses none.
+fn sizes(mailbox: Mailbox<()>) {
+    let this = process::this(&mailbox);
+    process::spawn_with(this, sizes_tester).unwrap();
+    if mailbox.receive_timeout(Duration::from_secs(20)).is_err() {
+        println!("sizes: the tester never reported");
+    }
+}
+
+fn sizes_tester(main: Process<()>, inbox: Mailbox<Vec<u8>>) {
+    let this = process::this(&inbox);
+    let echo = process::spawn_with(this, |back: Process<Vec<u8>>, inbox: Mailbox<Vec<u8>>| {
+        loop {
+            back.send(inbox.receive().unwrap());
+        }
+    })
+    .unwrap();
+    for len in [0, 1, 247, 248, 249, 255, 256, 257, 1000, 100_000] {
+        let sent: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+        echo.send(sent.clone());
+        let got = inbox.receive().unwrap();
+        println!(
+            "size {len}: {}",
+            if got == sent { "intact" } else { "CHANGED" }
+        );
+    }
+    // Bursts: the echo finds them queued (no wait), then waits for the next burst.
+    for burst in 0..3 {
+        for n in 0..20u8 {
+            echo.send(vec![burst, n]);
+        }
+        let mut in_order = true;
+        for n in 0..20u8 {
+            in_order &= inbox.receive().unwrap() == vec![burst, n];
+        }
+        process::sleep_ms(20);
+        println!(
+            "burst {burst}: {}",
+            if in_order { "in order" } else { "OUT OF ORDER" }
+        );
+    }
+    let long = "x".repeat(300);
+    let doomed = process::spawn_with(long.clone(), |long: String, _: Mailbox<()>| {
+        panic!("{long}")
+    })
+    .unwrap();
+    let monitor = doomed.monitor();
+    match doomed.wait_down(monitor, Some(Duration::from_secs(10))) {
+        Ok(down) => println!(
+            "long reason: {}",
+            if down.reason().contains(&long) {
+                "whole"
+            } else {
+                "CUT"
+            }
+        ),
+        Err(error) => println!("long reason: no down notice ({error})"),
+    }
+    main.send(());
 }

@@ -12,9 +12,9 @@
 //! | `write_data` | `ptr: u32, len: u32` | `u32`: bytes appended | no outgoing message; range outside memory; message over [`MAX_MESSAGE_SIZE`] |
 //! | `send_data` | `process: u64, tag: i64, ptr: u32, len: u32` | nothing: appends `len` bytes at `ptr` to the outgoing message (started now with `tag` if there is none; a started one takes `tag`) and sends it as `send` does: one call for a message without resources | range outside memory; message over [`MAX_MESSAGE_SIZE`] |
 //! | `send` | `process: u64` | nothing: the message (bytes and resources) goes to `process`, or is dropped if it is not alive | no outgoing message |
-//! | `receive` | `tags_ptr: u32, tags_len: u32, timeout_ms: u64` | [`ReceiveStatus`]: data, signal, down notice or timeout | range outside memory; more than 1024 tags; the process is killed while it waits (it ends) |
+//! | `receive` | `tags_ptr: u32, tags_len: u32, timeout_ms: u64, buf_ptr: u32, buf_len: u32, info_ptr: u32` | [`ReceiveStatus`]: data, signal, down notice or timeout; the message's first bytes are copied to `buf_ptr` and a [`ReceiveInfo`] written at `info_ptr` | a range outside memory (tags, buffer or info, checked before anything is taken); more than 1024 tags; the process is killed while it waits (it ends) |
 //! | `abandon_tag` | `tag: i64` | nothing: queued messages with `tag` are dropped, and so is every one that arrives later (the last 1024 abandoned tags are remembered) | never |
-//! | `try_receive` | `tags_ptr: u32, tags_len: u32` | [`ReceiveStatus`], as `receive` with no wait (`TimedOut`: nothing queued); a plain call, so a queued message costs no suspension | as `receive`; the process has been told to die (it ends) |
+//! | `try_receive` | `tags_ptr: u32, tags_len: u32, buf_ptr: u32, buf_len: u32, info_ptr: u32` | [`ReceiveStatus`], as `receive` with no wait (`TimedOut`: nothing queued); a plain call, so a queued message costs no suspension | as `receive`; the process has been told to die (it ends) |
 //! | `data_size` | | `u64`: bytes of the incoming message | no incoming message |
 //! | `read_data` | `ptr: u32, len: u32` | `u32`: bytes copied, `min(len, size)` | no incoming message; range outside memory |
 //! | `get_tag` | | `i64`: the incoming message's tag | no incoming message |
@@ -22,8 +22,16 @@
 //!
 //! `receive` drops the previous incoming message, then takes the first queued message whose
 //! tag is one of the `tags_len` `i64` tags at `tags_ptr` (any message when `tags_len` is 0)
-//! and waits up to `timeout_ms` milliseconds ([`WAIT_FOREVER`]: no limit) for one. Only the calling process is suspended. The data of
-//! a signal or a down notice is the ended process's reason, as UTF-8 text.
+//! and waits up to `timeout_ms` milliseconds ([`WAIT_FOREVER`]: no limit) for one. Only the
+//! calling process is suspended. The data of a signal or a down notice is the ended
+//! process's reason, as UTF-8 text.
+//!
+//! Both receive calls copy the first `min(size, buf_len)` bytes of what they took to
+//! `buf_ptr` and write its size, and whether the call had to wait, at `info_ptr`
+//! ([`ReceiveInfo`], written whatever the status). So a message that fits the guest's
+//! buffer costs one call: a round trip between two processes is a `send_data` and a
+//! `receive` each way. The guest reads a larger message with `read_data`, and a process
+//! that just waited calls `receive` without a `try_receive` first.
 //!
 //! Resources (sockets) travel with a message: `lunatic::resource::push_to_message` moves one
 //! into the outgoing message, `lunatic::resource::take_from_message` takes one out of the
@@ -32,7 +40,7 @@
 
 use std::time::Duration;
 
-use lunatic_abi::{ReceiveStatus, MAX_MESSAGE_SIZE, WAIT_FOREVER};
+use lunatic_abi::{ReceiveInfo, ReceiveStatus, MAX_MESSAGE_SIZE, WAIT_FOREVER};
 use wasmtime::{bail, format_err};
 use wasmtime::{Caller, Linker};
 
@@ -102,8 +110,21 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
     linker.func_wrap_async(
         MODULE,
         "receive",
-        |caller, (tags_ptr, tags_len, timeout_ms): (u32, u32, u64)| {
-            Box::new(receive(caller, tags_ptr, tags_len, timeout_ms))
+        |caller,
+         (tags_ptr, tags_len, timeout_ms, buf_ptr, buf_len, info_ptr): (
+            u32,
+            u32,
+            u64,
+            u32,
+            u32,
+            u32,
+        )| {
+            let out = ReceiveBuffer {
+                ptr: buf_ptr,
+                len: buf_len,
+                info_ptr,
+            };
+            Box::new(receive(caller, tags_ptr, tags_len, timeout_ms, out))
         },
     )?;
     linker.func_wrap(MODULE, "data_size", |caller: Caller<'_, ProcessState>| {
@@ -197,25 +218,39 @@ fn read_data(mut caller: Caller<'_, ProcessState>, ptr: u32, len: u32) -> wasmti
 /// The tags of one receive call: a request waits on one, so a few fit without allocating.
 type Tags = smallvec::SmallVec<[i64; 4]>;
 
-/// The tags a receive call names, read from guest memory; the previous incoming message is
-/// dropped (the guest is done with it: resources it did not take close at once).
+/// Where a receive call copies what it took: the guest's buffer, and its [`ReceiveInfo`].
+#[derive(Debug, Clone, Copy)]
+struct ReceiveBuffer {
+    ptr: u32,
+    len: u32,
+    info_ptr: u32,
+}
+
+/// Checks a receive call's ranges, delivers what this process sent, drops the previous
+/// incoming message (the guest is done with it: resources it did not take close at once)
+/// and returns the tags to receive, read from guest memory.
 ///
 /// # Errors
-/// More than [`MAX_TAGS`] tags, or a range outside memory.
+/// More than [`MAX_TAGS`] tags, or a range (tags, buffer or info) outside memory: found
+/// before a message is taken, so none is lost.
 fn begin_receive(
     caller: &mut Caller<'_, ProcessState>,
     tags_ptr: u32,
     tags_len: u32,
+    out: ReceiveBuffer,
     function: &str,
 ) -> wasmtime::Result<Tags> {
     caller.data().deliver_sent();
     if tags_len > MAX_TAGS {
         bail!("{function}: {tags_len} tags given, at most {MAX_TAGS} are allowed");
     }
+    let memory = memory::memory(caller, function)?;
+    let bytes = memory.data(&*caller);
+    memory::slice(bytes, out.ptr, out.len, function)?;
+    memory::slice(bytes, out.info_ptr, ReceiveInfo::SIZE as u32, function)?;
     let mut tags = Tags::new();
     if tags_len > 0 {
-        let memory = memory::memory(caller, function)?;
-        let bytes = memory::slice(memory.data(&*caller), tags_ptr, tags_len * 8, function)?;
+        let bytes = memory::slice(bytes, tags_ptr, tags_len * 8, function)?;
         for chunk in bytes.chunks_exact(8) {
             tags.push(i64::from_le_bytes(chunk.try_into().unwrap_or_default()));
         }
@@ -224,10 +259,14 @@ fn begin_receive(
     Ok(tags)
 }
 
-/// Makes `received` the incoming message and says what it is.
+/// Makes `received` the incoming message, copies its first bytes and its [`ReceiveInfo`]
+/// to the guest, and says what it is.
 fn finish_receive(
     caller: &mut Caller<'_, ProcessState>,
     received: Result<Option<Message>, DeathReason>,
+    out: ReceiveBuffer,
+    waited: bool,
+    function: &str,
 ) -> wasmtime::Result<u32> {
     let received = received.map_err(Terminated)?;
     let status = match received.as_ref().map(|m| &m.kind) {
@@ -236,7 +275,17 @@ fn finish_receive(
         Some(MessageKind::LinkDied { .. }) => ReceiveStatus::Signal,
         Some(MessageKind::ProcessDown { .. }) => ReceiveStatus::Down,
     };
-    caller.data_mut().incoming = received;
+    let data = received.as_ref().map_or(&[][..], Message::bytes);
+    // At most MAX_MESSAGE_SIZE bytes (or a reason text), and `count` is at most `out.len`.
+    let size = u32::try_from(data.len()).unwrap_or(u32::MAX);
+    let count = size.min(out.len);
+    let memory = memory::memory(caller, function)?;
+    let (bytes, state) = memory.data_and_store_mut(&mut *caller);
+    memory::slice_mut(bytes, out.ptr, count, function)?.copy_from_slice(&data[..count as usize]);
+    let info = ReceiveInfo { size, waited };
+    memory::slice_mut(bytes, out.info_ptr, ReceiveInfo::SIZE as u32, function)?
+        .copy_from_slice(&info.to_bytes());
+    state.incoming = received;
     Ok(status as u32)
 }
 
@@ -244,15 +293,19 @@ fn try_receive(
     mut caller: Caller<'_, ProcessState>,
     tags_ptr: u32,
     tags_len: u32,
+    buf_ptr: u32,
+    buf_len: u32,
+    info_ptr: u32,
 ) -> wasmtime::Result<u32> {
-    let tags = begin_receive(
-        &mut caller,
-        tags_ptr,
-        tags_len,
-        "lunatic::message::try_receive",
-    )?;
+    const FUNCTION: &str = "lunatic::message::try_receive";
+    let out = ReceiveBuffer {
+        ptr: buf_ptr,
+        len: buf_len,
+        info_ptr,
+    };
+    let tags = begin_receive(&mut caller, tags_ptr, tags_len, out, FUNCTION)?;
     let received = caller.data().handle.mailbox().try_receive(&tags);
-    finish_receive(&mut caller, received)
+    finish_receive(&mut caller, received, out, false, FUNCTION)
 }
 
 async fn receive(
@@ -260,10 +313,13 @@ async fn receive(
     tags_ptr: u32,
     tags_len: u32,
     timeout_ms: u64,
+    out: ReceiveBuffer,
 ) -> wasmtime::Result<u32> {
-    let tags = begin_receive(&mut caller, tags_ptr, tags_len, "lunatic::message::receive")?;
+    const FUNCTION: &str = "lunatic::message::receive";
+    let tags = begin_receive(&mut caller, tags_ptr, tags_len, out, FUNCTION)?;
     let timeout = (timeout_ms != WAIT_FOREVER).then(|| Duration::from_millis(timeout_ms));
     let handle = std::sync::Arc::clone(&caller.data().handle);
-    let received = handle.mailbox().receive(&tags, timeout).await;
-    finish_receive(&mut caller, received)
+    let mut waited = false;
+    let received = handle.mailbox().receive(&tags, timeout, &mut waited).await;
+    finish_receive(&mut caller, received, out, waited, FUNCTION)
 }

@@ -2,10 +2,10 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
+use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 use super::{DeathReason, ProcessId};
@@ -135,18 +135,16 @@ pub struct Mailbox {
 }
 
 impl Mailbox {
-    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
-        // A panic while the lock is held cannot leave the queue half-changed (every
-        // critical section is a single push, remove or take), so poisoning is ignored.
-        self.queue
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    // A panic while a lock is held cannot leave a queue half-changed (every critical
+    // section is a single push, remove or take), so the locks need no poisoning.
+    #[inline]
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock()
     }
 
-    fn taken(&self) -> std::sync::MutexGuard<'_, VecDeque<Message>> {
-        self.taken
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    #[inline]
+    fn taken(&self) -> MutexGuard<'_, VecDeque<Message>> {
+        self.taken.lock()
     }
 
     /// Queues a message and wakes the owner; a closed mailbox (dead owner) drops it.
@@ -313,7 +311,8 @@ impl Mailbox {
     }
 
     /// Takes the first message whose tag is in `tags` (any message when `tags` is empty),
-    /// waiting up to `timeout` (`None`: forever) for one to arrive.
+    /// waiting up to `timeout` (`None`: forever) for one to arrive. Sets `waited` if there
+    /// was none at first (the owner's next receive will likely wait too).
     ///
     /// # Errors
     /// Returns the death reason as soon as the owner is asked to die.
@@ -321,11 +320,15 @@ impl Mailbox {
         &self,
         tags: &[i64],
         timeout: Option<Duration>,
+        waited: &mut bool,
     ) -> Result<Option<Message>, DeathReason> {
         // Each poll scans the queue and, finding nothing, leaves its waker under the lock
         // a push takes: a push between the scan and the wait is never missed.
         let wait = std::future::poll_fn(|cx| match self.take(tags, Some(cx.waker())) {
-            Ok(None) => Poll::Pending,
+            Ok(None) => {
+                *waited = true;
+                Poll::Pending
+            }
             done => Poll::Ready(done),
         });
         match timeout {
@@ -399,10 +402,20 @@ mod tests {
         let mailbox = Mailbox::default();
         mailbox.push(data(1, 1));
         mailbox.push(data(2, 2));
-        let got = mailbox.receive(&[2], None).await.unwrap().unwrap();
+        let mut waited = false;
+        let got = mailbox
+            .receive(&[2], None, &mut waited)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(got, data(2, 2));
+        assert!(!waited, "a queued message is taken without waiting");
         assert_eq!(
-            mailbox.receive(&[], None).await.unwrap().unwrap(),
+            mailbox
+                .receive(&[], None, &mut false)
+                .await
+                .unwrap()
+                .unwrap(),
             data(1, 1)
         );
     }
@@ -410,10 +423,17 @@ mod tests {
     #[tokio::test]
     async fn receive_times_out_and_kill_wakes() {
         let mailbox = Mailbox::default();
-        let got = mailbox.receive(&[], Some(Duration::from_millis(5))).await;
+        let mut waited = false;
+        let got = mailbox
+            .receive(&[], Some(Duration::from_millis(5)), &mut waited)
+            .await;
         assert_eq!(got, Ok(None));
+        assert!(waited);
         mailbox.kill(DeathReason::Killed);
-        assert_eq!(mailbox.receive(&[], None).await, Err(DeathReason::Killed));
+        assert_eq!(
+            mailbox.receive(&[], None, &mut false).await,
+            Err(DeathReason::Killed)
+        );
     }
 
     #[tokio::test]
@@ -457,7 +477,7 @@ mod tests {
         let mailbox = std::sync::Arc::new(Mailbox::default());
         let waiting = tokio::spawn({
             let mailbox = std::sync::Arc::clone(&mailbox);
-            async move { mailbox.receive(&[9], None).await }
+            async move { mailbox.receive(&[9], None, &mut false).await }
         });
         tokio::task::yield_now().await;
         mailbox.push(data(8, 1));
