@@ -38,6 +38,9 @@
 //! incoming message. Resources nobody takes close when the message is dropped: when the
 //! next message is received, or when the receiver ends.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use lunatic_abi::{ReceiveInfo, ReceiveStatus, MAX_MESSAGE_SIZE, WAIT_FOREVER};
@@ -110,7 +113,7 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
     linker.func_wrap_async(
         MODULE,
         "receive",
-        |caller,
+        |mut caller,
          (tags_ptr, tags_len, timeout_ms, buf_ptr, buf_len, info_ptr): (
             u32,
             u32,
@@ -118,13 +121,25 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
             u32,
             u32,
             u32,
-        )| {
+        )|
+         -> Box<dyn Future<Output = wasmtime::Result<u32>> + Send + '_> {
             let out = ReceiveBuffer {
                 ptr: buf_ptr,
                 len: buf_len,
                 info_ptr,
             };
-            Box::new(receive(caller, tags_ptr, tags_len, timeout_ms, out))
+            match begin_receive(&mut caller, tags_ptr, tags_len, out, ReceiveCall::FUNCTION) {
+                Ok(tags) => Box::new(ReceiveCall {
+                    caller,
+                    tags,
+                    out,
+                    timeout: (timeout_ms != WAIT_FOREVER)
+                        .then(|| Duration::from_millis(timeout_ms)),
+                    deadline: None,
+                    waited: false,
+                }),
+                Err(error) => Box::new(std::future::ready(Err(error))),
+            }
         },
     )?;
     linker.func_wrap(MODULE, "data_size", |caller: Caller<'_, ProcessState>| {
@@ -308,18 +323,61 @@ fn try_receive(
     finish_receive(&mut caller, received, out, false, FUNCTION)
 }
 
-async fn receive(
-    mut caller: Caller<'_, ProcessState>,
-    tags_ptr: u32,
-    tags_len: u32,
-    timeout_ms: u64,
+/// A `receive` call waiting for its message: a future written out rather than an
+/// `async fn`, because it is boxed and polled once per message exchanged (the state machine
+/// of an `async fn` moved more than the work it did).
+struct ReceiveCall<'a> {
+    caller: Caller<'a, ProcessState>,
+    tags: Tags,
     out: ReceiveBuffer,
-) -> wasmtime::Result<u32> {
-    const FUNCTION: &str = "lunatic::message::receive";
-    let tags = begin_receive(&mut caller, tags_ptr, tags_len, out, FUNCTION)?;
-    let timeout = (timeout_ms != WAIT_FOREVER).then(|| Duration::from_millis(timeout_ms));
-    let handle = std::sync::Arc::clone(&caller.data().handle);
-    let mut waited = false;
-    let received = handle.mailbox().receive(&tags, timeout, &mut waited).await;
-    finish_receive(&mut caller, received, out, waited, FUNCTION)
+    /// How long to wait (`None`: forever), and the timer started when the first scan
+    /// finds nothing.
+    timeout: Option<Duration>,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Whether a scan found nothing (see [`ReceiveInfo::waited`]).
+    waited: bool,
+}
+
+impl ReceiveCall<'_> {
+    const FUNCTION: &'static str = "lunatic::message::receive";
+}
+
+impl Future for ReceiveCall<'_> {
+    type Output = wasmtime::Result<u32>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let call = self.get_mut();
+        // A scan that finds nothing leaves this task's waker under the lock a push takes.
+        let received = match call
+            .caller
+            .data()
+            .handle
+            .mailbox()
+            .take(&call.tags, Some(cx.waker()))
+        {
+            Ok(None) => {
+                call.waited = true;
+                match call.timeout {
+                    None => return Poll::Pending,
+                    Some(timeout) => {
+                        let deadline = call
+                            .deadline
+                            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                        if deadline.as_mut().poll(cx).is_pending() {
+                            return Poll::Pending;
+                        }
+                        Ok(None)
+                    }
+                }
+            }
+            done => done,
+        };
+        Poll::Ready(finish_receive(
+            &mut call.caller,
+            received,
+            call.out,
+            call.waited,
+            Self::FUNCTION,
+        ))
+    }
 }

@@ -203,15 +203,22 @@ impl Mailbox {
     }
 
     /// Whether the owner has been asked to die (cheap; checked at every preemption point).
+    #[inline]
     pub fn is_death_pending(&self) -> bool {
         self.death_pending.load(Ordering::Acquire)
     }
 
     /// The reason the owner must die with, if it must.
+    #[inline]
     pub fn pending_death(&self) -> Option<DeathReason> {
         if !self.is_death_pending() {
             return None;
         }
+        self.death_reason()
+    }
+
+    #[cold]
+    fn death_reason(&self) -> Option<DeathReason> {
         self.queue().death.clone()
     }
 
@@ -275,16 +282,24 @@ impl Mailbox {
         self.take(tags, None)
     }
 
-    /// Takes a matching message; when there is none, leaves `waker` for the next push.
-    fn take(&self, tags: &[i64], waker: Option<&Waker>) -> Result<Option<Message>, DeathReason> {
+    /// Takes a matching message; when there is none, leaves `waker` for the next push (or
+    /// kill), so that a push between this scan and the owner's wait is never missed.
+    ///
+    /// # Errors
+    /// Returns the death reason if the owner has been asked to die.
+    pub fn take(
+        &self,
+        tags: &[i64],
+        waker: Option<&Waker>,
+    ) -> Result<Option<Message>, DeathReason> {
         if let Some(reason) = self.pending_death() {
             return Err(reason);
         }
         let mut taken = self.taken();
         let mut searched = 0;
         loop {
-            if let Some(index) = find(&taken, searched, tags) {
-                return Ok(taken.remove(index));
+            if let Some(message) = take_first(&mut taken, searched, tags) {
+                return Ok(Some(message));
             }
             searched = taken.len();
             let mut queue = self.queue();
@@ -371,15 +386,18 @@ impl Mailbox {
     }
 }
 
-/// The first message at or after `from` whose tag is in `tags` (any, when `tags` is empty).
-fn find(messages: &VecDeque<Message>, from: usize, tags: &[i64]) -> Option<usize> {
-    if tags.is_empty() {
-        (from < messages.len()).then_some(from)
+/// Removes the first message at or after `from` whose tag is in `tags` (any, when `tags` is
+/// empty).
+fn take_first(messages: &mut VecDeque<Message>, from: usize, tags: &[i64]) -> Option<Message> {
+    let index = if tags.is_empty() {
+        from
     } else {
-        messages
-            .range(from..)
-            .position(|m| tags.contains(&m.tag))
-            .map(|offset| from + offset)
+        from + messages.range(from..).position(|m| tags.contains(&m.tag))?
+    };
+    if index == 0 {
+        messages.pop_front()
+    } else {
+        messages.remove(index)
     }
 }
 
