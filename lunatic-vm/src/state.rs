@@ -1,7 +1,6 @@
 //! The data of one process's wasmtime `Store`: what its host calls work on.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use wasmtime::Memory;
@@ -36,14 +35,14 @@ pub(crate) struct Outgoing {
 #[derive(Debug)]
 pub(crate) struct HandleTable<T> {
     next_id: u64,
-    items: HashMap<u64, T>,
+    items: crate::process::IdMap<u64, T>,
 }
 
 impl<T> Default for HandleTable<T> {
     fn default() -> Self {
         Self {
             next_id: 0,
-            items: HashMap::new(),
+            items: crate::process::IdMap::default(),
         }
     }
 }

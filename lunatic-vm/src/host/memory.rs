@@ -1,6 +1,5 @@
 //! Checked access to a guest's linear memory: the only place host calls touch it.
 
-use wasmtime::error::Context as _;
 use wasmtime::format_err;
 use wasmtime::{Caller, Memory};
 
@@ -10,14 +9,20 @@ use crate::state::ProcessState;
 ///
 /// # Errors
 /// The module exports no `memory`.
+#[inline]
 pub(super) fn memory(
     caller: &Caller<'_, ProcessState>,
     function: &str,
 ) -> wasmtime::Result<Memory> {
-    caller
-        .data()
-        .memory
-        .with_context(|| format!("{function}: the module exports no memory named `memory`"))
+    match caller.data().memory {
+        Some(memory) => Ok(memory),
+        None => Err(no_memory(function)),
+    }
+}
+
+#[cold]
+fn no_memory(function: &str) -> wasmtime::Error {
+    format_err!("{function}: the module exports no memory named `memory`")
 }
 
 /// The `len` bytes at `ptr` in `memory`.

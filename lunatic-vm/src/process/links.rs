@@ -1,8 +1,6 @@
 //! The set of processes one process is linked to.
 
-use std::collections::HashMap;
-
-use super::ProcessId;
+use super::{IdMap, ProcessId};
 
 /// Links of one process: the linked process and the tag its signals carry.
 ///
@@ -10,7 +8,7 @@ use super::ProcessId;
 /// never be added to a process whose death notifications were already sent.
 #[derive(Debug, Default)]
 pub struct LinkSet {
-    links: HashMap<ProcessId, i64>,
+    links: IdMap<ProcessId, i64>,
     closed: bool,
 }
 
@@ -30,7 +28,7 @@ impl LinkSet {
     }
 
     /// Closes the set for good and returns every link it held.
-    pub fn close(&mut self) -> HashMap<ProcessId, i64> {
+    pub fn close(&mut self) -> IdMap<ProcessId, i64> {
         self.closed = true;
         std::mem::take(&mut self.links)
     }

@@ -24,6 +24,12 @@ pub use mailbox::{Mailbox, Message, MessageBytes, MessageData, MessageKind};
 pub use monitors::MonitorSet;
 pub use table::ProcessTable;
 
+/// A map keyed by ids the VM makes (process ids, tags): sequential numbers no guest picks,
+/// so a multiply-and-rotate hash spreads them in a few instructions. `std`'s SipHash, made
+/// for keys an attacker chooses, cost ~280 instructions a request (the server's table
+/// lookup, a monitor's insert and removal).
+pub type IdMap<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
+
 /// The id of a process, unique within one runtime (ids are never reused).
 ///
 /// Ids are local to a node; when processes span nodes, the guest pairs this with a node id.

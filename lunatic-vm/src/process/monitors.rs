@@ -1,8 +1,6 @@
 //! The processes watching one process (Erlang's monitors).
 
-use std::collections::HashMap;
-
-use super::ProcessId;
+use super::{IdMap, ProcessId};
 
 /// Monitors of one process: each tag and the process that holds it. Unlike links they are
 /// one-way, fire on every end (normal too) and never kill the watcher.
@@ -11,7 +9,7 @@ use super::ProcessId;
 /// notices were sent.
 #[derive(Debug, Default)]
 pub struct MonitorSet {
-    watchers: HashMap<i64, ProcessId>,
+    watchers: IdMap<i64, ProcessId>,
     closed: bool,
 }
 
@@ -33,7 +31,7 @@ impl MonitorSet {
     }
 
     /// Closes the set for good and returns every monitor it held.
-    pub fn close(&mut self) -> HashMap<i64, ProcessId> {
+    pub fn close(&mut self) -> IdMap<i64, ProcessId> {
         self.closed = true;
         std::mem::take(&mut self.watchers)
     }

@@ -10,14 +10,14 @@ use super::{ProcessHandle, ProcessId};
 /// The live processes of one runtime. Sharded, so sends from many threads rarely contend.
 #[derive(Debug)]
 pub struct ProcessTable {
-    processes: DashMap<ProcessId, Arc<ProcessHandle>>,
+    processes: DashMap<ProcessId, Arc<ProcessHandle>, rustc_hash::FxBuildHasher>,
     next_id: AtomicU64,
 }
 
 impl Default for ProcessTable {
     fn default() -> Self {
         Self {
-            processes: DashMap::new(),
+            processes: DashMap::with_hasher(rustc_hash::FxBuildHasher),
             next_id: AtomicU64::new(1),
         }
     }
