@@ -281,17 +281,15 @@ pub const NO_FUEL_LIMIT: u64 = u64::MAX;
 pub const WAIT_FOREVER: u64 = u64::MAX;
 
 /// What `lunatic::message::receive` and `try_receive` write at their `info_ptr` before
-/// they return, whatever the status: [`ReceiveInfo::SIZE`] bytes, the message's size then
-/// whether the call waited, each a little-endian `u32`.
+/// they return a message (nothing is written on `TimedOut`): [`ReceiveInfo::SIZE`] bytes,
+/// the message's size then whether the call waited, each a little-endian `u32`.
 ///
 /// The call has already copied the first `min(size, buf_len)` bytes of the message into
 /// the guest's buffer, so a message that fits costs no further call; a larger one is read
-/// with `read_data`. `waited` tells the guest whether its mailbox was empty when it asked:
-/// a process that just waited will likely wait again, and can skip the `try_receive` that
-/// would find nothing.
+/// with `read_data`. `waited` tells the guest whether its mailbox was empty when it asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ReceiveInfo {
-    /// Bytes of the message now incoming (0 when the status is `TimedOut`).
+    /// Bytes of the message now incoming.
     pub size: u32,
     /// Whether the call found nothing at first and suspended the process.
     pub waited: bool,

@@ -10,7 +10,6 @@
 use std::io;
 use std::mem::MaybeUninit;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use lunatic_abi::{
@@ -234,13 +233,6 @@ pub(crate) enum Received {
     TimedOut,
 }
 
-/// Whether this process's last receive found its mailbox empty and waited. The next one
-/// then goes straight to the suspending call, skipping a `try_receive` that would likely
-/// find nothing (in a request/reply exchange, every receive waits). It starts `true`, so a
-/// process parked in its first receive writes nothing to its memory: a written page is a
-/// page the process no longer shares with its memory image.
-static LAST_RECEIVE_WAITED: AtomicBool = AtomicBool::new(true);
-
 /// Bytes of a message the receive call copies out itself, onto the stack: most messages
 /// fit, and cost no further call.
 const RECEIVE_BUFFER: usize = 256;
@@ -264,7 +256,6 @@ pub(crate) fn receive<R>(
         info.as_mut_ptr().cast::<u8>(),
     );
     let buf_len = len32(RECEIVE_BUFFER);
-    let waited_before = LAST_RECEIVE_WAITED.load(Ordering::Relaxed);
     // SAFETY (both calls): `Tag` is `repr(transparent)` over `i64`, so `tags` is a live
     // slice of `tags.len()` i64s; `buffer` holds `buf_len` bytes and `info` the
     // `ReceiveInfo::SIZE` the host writes.
@@ -272,8 +263,12 @@ pub(crate) fn receive<R>(
         message::receive(tags_ptr, tags_len, timeout, buf_ptr, buf_len, info_ptr)
     };
     // A queued message is taken with a plain call; only an empty mailbox costs the
-    // suspending one, which a process that waited last time calls at once.
-    let status = if waited_before && timeout != 0 {
+    // suspending one. A selective receive (a reply, a down notice) waits for something
+    // that is rarely there yet, so it suspends at once. (Whether the last receive waited
+    // would be a better guide, but it would have to be kept in memory, and a process
+    // parked in its first receive reads none: a read of a page maps it, which costs the
+    // kernel a page table of 4 KiB per process.)
+    let status = if !tags.is_empty() && timeout != 0 {
         wait(timeout)
     } else {
         // SAFETY: as above.
@@ -285,18 +280,16 @@ pub(crate) fn receive<R>(
             status
         }
     };
-    // SAFETY: the host writes the info record before either call returns.
-    let info = ReceiveInfo::from_bytes(unsafe { info.assume_init() });
-    if info.waited != waited_before {
-        LAST_RECEIVE_WAITED.store(info.waited, Ordering::Relaxed);
-    }
     let received = match ReceiveStatus::try_from(status) {
         Ok(ReceiveStatus::Data) => Received::Data,
         Ok(ReceiveStatus::Signal) => Received::Signal,
-        Ok(ReceiveStatus::TimedOut) => Received::TimedOut,
         Ok(ReceiveStatus::Down) => Received::Down,
+        // Nothing came, and nothing was written.
+        Ok(ReceiveStatus::TimedOut) => return read(Received::TimedOut, &[]),
         Err(other) => panic!("lunatic::message::receive returned unknown status {other}"),
     };
+    // SAFETY: the host writes the info record before it returns a message.
+    let info = ReceiveInfo::from_bytes(unsafe { info.assume_init() });
     let size = info.size as usize;
     if size <= RECEIVE_BUFFER {
         // SAFETY: the host copied the message's `size` bytes to the buffer.

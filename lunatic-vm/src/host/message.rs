@@ -28,10 +28,9 @@
 //!
 //! Both receive calls copy the first `min(size, buf_len)` bytes of what they took to
 //! `buf_ptr` and write its size, and whether the call had to wait, at `info_ptr`
-//! ([`ReceiveInfo`], written whatever the status). So a message that fits the guest's
+//! ([`ReceiveInfo`]); on `TimedOut` they write nothing. So a message that fits the guest's
 //! buffer costs one call: a round trip between two processes is a `send_data` and a
-//! `receive` each way. The guest reads a larger message with `read_data`, and a process
-//! that just waited calls `receive` without a `try_receive` first.
+//! `receive` each way. The guest reads a larger message with `read_data`.
 //!
 //! Resources (sockets) travel with a message: `lunatic::resource::push_to_message` moves one
 //! into the outgoing message, `lunatic::resource::take_from_message` takes one out of the
@@ -275,7 +274,9 @@ fn begin_receive(
 }
 
 /// Makes `received` the incoming message, copies its first bytes and its [`ReceiveInfo`]
-/// to the guest, and says what it is.
+/// to the guest, and says what it is. Nothing is written when nothing was received: a
+/// process parked in its first receive has touched none of its memory, and a write (or the
+/// page table a read maps) would cost it a page.
 fn finish_receive(
     caller: &mut Caller<'_, ProcessState>,
     received: Result<Option<Message>, DeathReason>,
@@ -283,14 +284,17 @@ fn finish_receive(
     waited: bool,
     function: &str,
 ) -> wasmtime::Result<u32> {
-    let received = received.map_err(Terminated)?;
-    let status = match received.as_ref().map(|m| &m.kind) {
-        None => ReceiveStatus::TimedOut,
-        Some(MessageKind::Data(_)) => ReceiveStatus::Data,
-        Some(MessageKind::LinkDied { .. }) => ReceiveStatus::Signal,
-        Some(MessageKind::ProcessDown { .. }) => ReceiveStatus::Down,
+    let message = match received {
+        Ok(Some(message)) => message,
+        Ok(None) => return Ok(ReceiveStatus::TimedOut as u32),
+        Err(reason) => return Err(Terminated(reason).into()),
     };
-    let data = received.as_ref().map_or(&[][..], Message::bytes);
+    let status = match message.kind {
+        MessageKind::Data(_) => ReceiveStatus::Data,
+        MessageKind::LinkDied { .. } => ReceiveStatus::Signal,
+        MessageKind::ProcessDown { .. } => ReceiveStatus::Down,
+    };
+    let data = message.bytes();
     // At most MAX_MESSAGE_SIZE bytes (or a reason text), and `count` is at most `out.len`.
     let size = u32::try_from(data.len()).unwrap_or(u32::MAX);
     let count = size.min(out.len);
@@ -300,7 +304,7 @@ fn finish_receive(
     let info = ReceiveInfo { size, waited };
     memory::slice_mut(bytes, out.info_ptr, ReceiveInfo::SIZE as u32, function)?
         .copy_from_slice(&info.to_bytes());
-    state.incoming = received;
+    state.incoming = Some(message);
     Ok(status as u32)
 }
 
