@@ -126,6 +126,10 @@ pub struct Mailbox {
     /// Whether `queue.receiver` holds the owner's waker, readable without the lock. First,
     /// so it shares a cache line with the lock a send takes anyway.
     receiver_waiting: AtomicBool,
+    /// Whether a message may be queued (in `queue` or `taken`): set by every push under the
+    /// queue's lock, cleared by the owner when a scan finds both empty. A `try_receive` on
+    /// an empty mailbox, which every plain receive that waits starts with, so takes no lock.
+    maybe_queued: AtomicBool,
     queue: Mutex<Queue>,
     /// Messages the owner moved out of `queue`, older than any still there. Only the
     /// owner (and its death) touches it; the lock order is `taken`, then `queue`.
@@ -170,6 +174,7 @@ impl Mailbox {
                 queue.messages.push_back(message);
             }
         }
+        self.maybe_queued.store(true, Ordering::Release);
         let receiver = queue.receiver.take();
         self.receiver_waiting.store(false, Ordering::Relaxed);
         drop(queue);
@@ -295,6 +300,9 @@ impl Mailbox {
         if let Some(reason) = self.pending_death() {
             return Err(reason);
         }
+        if waker.is_none() && !self.maybe_queued.load(Ordering::Acquire) {
+            return Ok(None);
+        }
         let mut taken = self.taken();
         let mut searched = 0;
         loop {
@@ -307,6 +315,9 @@ impl Mailbox {
                 return Err(reason.clone());
             }
             if queue.messages.is_empty() {
+                if taken.is_empty() {
+                    self.maybe_queued.store(false, Ordering::Relaxed);
+                }
                 if let Some(waker) = waker {
                     match &mut queue.receiver {
                         Some(stored) if stored.will_wake(waker) => {}
@@ -322,6 +333,14 @@ impl Mailbox {
             } else {
                 taken.append(&mut queue.messages);
             }
+            // The queue is empty now, and stays so while its lock is held.
+            if let Some(message) = take_first(&mut taken, searched, tags) {
+                if taken.is_empty() {
+                    self.maybe_queued.store(false, Ordering::Relaxed);
+                }
+                return Ok(Some(message));
+            }
+            searched = taken.len();
         }
     }
 
@@ -388,6 +407,7 @@ impl Mailbox {
 
 /// Removes the first message at or after `from` whose tag is in `tags` (any, when `tags` is
 /// empty).
+#[inline(always)]
 fn take_first(messages: &mut VecDeque<Message>, from: usize, tags: &[i64]) -> Option<Message> {
     let index = if tags.is_empty() {
         from
@@ -502,6 +522,23 @@ mod tests {
         mailbox.push(data(9, 2));
         assert_eq!(waiting.await.unwrap(), Ok(Some(data(9, 2))));
         assert_eq!(mailbox.try_receive(&[]).unwrap(), Some(data(8, 1)));
+    }
+
+    #[test]
+    fn a_drained_mailbox_sees_the_next_push() {
+        let mailbox = Mailbox::default();
+        assert_eq!(mailbox.try_receive(&[]).unwrap(), None);
+        mailbox.push(data(1, 1));
+        assert_eq!(mailbox.try_receive(&[]).unwrap(), Some(data(1, 1)));
+        // Emptied by that take: the next look takes no lock, and must still see a push.
+        assert_eq!(mailbox.try_receive(&[]).unwrap(), None);
+        mailbox.push(data(2, 2));
+        mailbox.push(data(3, 3));
+        assert_eq!(mailbox.try_receive(&[3]).unwrap(), Some(data(3, 3)));
+        assert_eq!(mailbox.try_receive(&[]).unwrap(), Some(data(2, 2)));
+        assert_eq!(mailbox.try_receive(&[]).unwrap(), None);
+        mailbox.push(data(4, 4));
+        assert_eq!(mailbox.try_receive(&[]).unwrap(), Some(data(4, 4)));
     }
 
     #[tokio::test]
