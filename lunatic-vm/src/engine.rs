@@ -20,6 +20,9 @@ const WASM_PAGE: u64 = 64 << 10;
 /// few thousand entries at most).
 const TABLE_KEEP_RESIDENT: usize = 64 << 10;
 
+/// Frames a logged wasm backtrace shows at most (wasmtime's default).
+const BACKTRACE_FRAMES: std::num::NonZeroUsize = std::num::NonZeroUsize::new(20).unwrap();
+
 /// Creates the engine for `config`.
 ///
 /// # Errors
@@ -74,6 +77,9 @@ pub(crate) fn build_engine(
         } else {
             ProfilingStrategy::None
         })
+        // A backtrace is only ever logged at `debug`; capturing one walks the stack at
+        // every trap, and every kill ends a process with a trap.
+        .wasm_backtrace_max_frames(backtrace_details.then_some(BACKTRACE_FRAMES))
         .wasm_backtrace_details(if backtrace_details {
             WasmBacktraceDetails::Enable
         } else {
