@@ -1,7 +1,8 @@
 //! The user's workflow end to end: a crate of the user's own (tests/fixtures/user-crate,
 //! copied outside this workspace) runs with `cargo run` and `cargo test` on the `lunatic`
 //! binary; `#[lunatic::test]` reports exactly as libtest does; WASI stdin reaches the
-//! program; deaths name the process; command-line mistakes are one clear line.
+//! program; deaths name the process; command-line mistakes are one clear line; `--perf-map`
+//! names guest functions for `perf`.
 //!
 //! Bad inputs tried on the command line: a `--dir` that does not exist, an `--env KEY`
 //! that is not set, an unknown flag, a zero `--test-threads`.
@@ -294,4 +295,27 @@ fn environment_variables_are_given_or_passed_on_by_name() {
         .unwrap();
     assert!(run.status.success());
     assert!(String::from_utf8_lossy(&run.stdout).contains("env: Ok(\"from the host\")\n"));
+}
+
+/// `--perf-map` lists the guest's compiled functions, by name, where `perf` looks for them.
+#[test]
+fn perf_map_names_guest_functions() {
+    let mut child = common::lunatic(&["--perf-map"], &guest("test-behaviour"), &["normal-exit"])
+        .spawn()
+        .expect("the lunatic binary starts");
+    let map = PathBuf::from(format!("/tmp/perf-{}.map", child.id()));
+    let status = child.wait().expect("wait works");
+    let listed = std::fs::read_to_string(&map).unwrap_or_default();
+    let _ = std::fs::remove_file(&map);
+    assert!(status.success(), "{status}");
+    // Each line: start address, size, name (hex, hex, text).
+    let named = listed
+        .lines()
+        .filter(|line| line.contains("lunatic_spawn_entry") || line.contains("lunatic_core::"))
+        .count();
+    assert!(
+        named > 0,
+        "no guest function in {}:\n{listed:.2000}",
+        map.display()
+    );
 }
