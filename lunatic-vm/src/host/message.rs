@@ -14,7 +14,7 @@
 //! | `send` | `process: u64` | nothing: the message (bytes and resources) goes to `process`, or is dropped if it is not alive | no outgoing message |
 //! | `receive` | `tags_ptr: u32, tags_len: u32, timeout_ms: u64, buf_ptr: u32, buf_len: u32, info_ptr: u32` | [`ReceiveStatus`]: data, signal, down notice or timeout; the message's first bytes are copied to `buf_ptr` and a [`ReceiveInfo`] written at `info_ptr` | a range outside memory (tags, buffer or info, checked before anything is taken); more than 1024 tags; the process is killed while it waits (it ends) |
 //! | `abandon_tag` | `tag: i64` | nothing: queued messages with `tag` are dropped, and so is every one that arrives later (the last 1024 abandoned tags are remembered) | never |
-//! | `try_receive` | `tags_ptr: u32, tags_len: u32, buf_ptr: u32, buf_len: u32, info_ptr: u32` | [`ReceiveStatus`], as `receive` with no wait (`TimedOut`: nothing queued); a plain call, so a queued message costs no suspension | as `receive`; the process has been told to die (it ends) |
+//! | `try_receive` | `tags_ptr: u32, tags_len: u32, buf_ptr: u32, buf_len: u32, info_ptr: u32` | [`ReceiveStatus`], as `receive` with no wait (`TimedOut`: nothing queued, and the incoming message is left as it was); a plain call, so a queued message costs no suspension | as `receive`; the process has been told to die (it ends) |
 //! | `data_size` | | `u64`: bytes of the incoming message | no incoming message |
 //! | `read_data` | `ptr: u32, len: u32` | `u32`: bytes copied, `min(len, size)` | no incoming message; range outside memory |
 //! | `get_tag` | | `i64`: the incoming message's tag | no incoming message |
@@ -240,13 +240,34 @@ struct ReceiveBuffer {
     info_ptr: u32,
 }
 
-/// Checks a receive call's ranges, delivers what this process sent, drops the previous
-/// incoming message (the guest is done with it: resources it did not take close at once)
-/// and returns the tags to receive, read from guest memory.
+/// Checks a receive call's ranges (before anything is taken, so a bad pointer loses no
+/// message) and delivers what this process sent.
 ///
 /// # Errors
-/// More than [`MAX_TAGS`] tags, or a range (tags, buffer or info) outside memory: found
-/// before a message is taken, so none is lost.
+/// More than [`MAX_TAGS`] tags, or a range (tags, buffer or info) outside memory.
+fn check_receive(
+    caller: &Caller<'_, ProcessState>,
+    tags_ptr: u32,
+    tags_len: u32,
+    out: ReceiveBuffer,
+    function: &str,
+) -> wasmtime::Result<()> {
+    caller.data().deliver_sent();
+    if tags_len > MAX_TAGS {
+        bail!("{function}: {tags_len} tags given, at most {MAX_TAGS} are allowed");
+    }
+    let bytes = memory::memory(caller, function)?.data(caller);
+    memory::slice(bytes, tags_ptr, tags_len * 8, function)?;
+    memory::slice(bytes, out.ptr, out.len, function)?;
+    memory::slice(bytes, out.info_ptr, ReceiveInfo::SIZE as u32, function)?;
+    Ok(())
+}
+
+/// [`check_receive`], then drops the previous incoming message (the guest is done with it:
+/// resources it did not take close at once) and returns the tags to receive.
+///
+/// # Errors
+/// Those of [`check_receive`].
 fn begin_receive(
     caller: &mut Caller<'_, ProcessState>,
     tags_ptr: u32,
@@ -254,17 +275,11 @@ fn begin_receive(
     out: ReceiveBuffer,
     function: &str,
 ) -> wasmtime::Result<Tags> {
-    caller.data().deliver_sent();
-    if tags_len > MAX_TAGS {
-        bail!("{function}: {tags_len} tags given, at most {MAX_TAGS} are allowed");
-    }
-    let memory = memory::memory(caller, function)?;
-    let bytes = memory.data(&*caller);
-    memory::slice(bytes, out.ptr, out.len, function)?;
-    memory::slice(bytes, out.info_ptr, ReceiveInfo::SIZE as u32, function)?;
+    check_receive(caller, tags_ptr, tags_len, out, function)?;
     let mut tags = Tags::new();
     if tags_len > 0 {
-        let bytes = memory::slice(bytes, tags_ptr, tags_len * 8, function)?;
+        let memory = memory::memory(caller, function)?;
+        let bytes = memory::slice(memory.data(&*caller), tags_ptr, tags_len * 8, function)?;
         for chunk in bytes.chunks_exact(8) {
             tags.push(i64::from_le_bytes(chunk.try_into().unwrap_or_default()));
         }
@@ -322,6 +337,12 @@ fn try_receive(
         len: buf_len,
         info_ptr,
     };
+    // Every plain receive that waits starts here, on an empty mailbox: that answer costs
+    // no lock, and leaves the incoming message as it was.
+    check_receive(&caller, tags_ptr, tags_len, out, FUNCTION)?;
+    if caller.data().handle.mailbox().is_surely_empty() {
+        return Ok(ReceiveStatus::TimedOut as u32);
+    }
     let tags = begin_receive(&mut caller, tags_ptr, tags_len, out, FUNCTION)?;
     let received = caller.data().handle.mailbox().try_receive(&tags);
     finish_receive(&mut caller, received, out, false, FUNCTION)

@@ -287,6 +287,13 @@ impl Mailbox {
         self.take(tags, None)
     }
 
+    /// Whether the owner has nothing to receive and has not been asked to die, read
+    /// without a lock (a push racing with it may be missed, as if it came a moment later).
+    #[inline]
+    pub fn is_surely_empty(&self) -> bool {
+        !self.maybe_queued.load(Ordering::Acquire) && !self.is_death_pending()
+    }
+
     /// Takes a matching message; when there is none, leaves `waker` for the next push (or
     /// kill), so that a push between this scan and the owner's wait is never missed.
     ///
