@@ -35,8 +35,16 @@ median_runs() {
 }
 
 median_runs 3 "$guests/bench-spawn.wasm" | tee -a "$results"
-median_runs 3 "$guests/bench-roundtrip.wasm" | tee -a "$results"
-median_runs 3 --workers 1 "$guests/bench-roundtrip.wasm" | sed 's/^RESULT \([a-z]*\)_us/RESULT \1_1_worker_us/' | tee -a "$results"
+# Round trips: 5 runs on 2 workers and on 1, each beside a native run (the machine's speed
+# drifts over minutes; runs side by side see the same machine).
+trips=$(mktemp)
+for _ in $(seq 5); do
+  "$vm" "$guests/bench-roundtrip.wasm" >> "$trips"
+  "$vm" --workers 1 "$guests/bench-roundtrip.wasm" | sed 's/^RESULT \([a-z]*\)_us/RESULT \1_1_worker_us/' >> "$trips"
+  cargo bench --quiet --package lunatic-vm --bench native_baseline -- roundtrip | sed 's/native_roundtrip_us/native_roundtrip_paired_us/' >> "$trips"
+done
+medians "$trips" | tee -a "$results"
+rm -f "$trips"
 median_runs 3 "$guests/bench-ring.wasm" | tee -a "$results"
 # Many-to-one: 1 and 2 workers in turn, each pair beside a native run. This machine's cost
 # of moving data between cores drifts over minutes (every figure with 2 threads, the native
@@ -111,7 +119,7 @@ versus() { awk -v a="$1" -v b="$2" 'BEGIN { if (a >= b) printf "%.1fx faster", a
 
 spawn=$(value spawn_parked_us); native_spawn=$(value native_spawn_parked_us)
 cold=$(value spawn_parked_cold_us)
-trip=$(value roundtrip_us); native_trip=$(value native_roundtrip_us)
+trip=$(value roundtrip_us); native_trip=$(value native_roundtrip_paired_us)
 request=$(value request_us)
 trip_one=$(value roundtrip_1_worker_us); request_one=$(value request_1_worker_us)
 parked=$(value parked_kib_per_process)
@@ -129,8 +137,9 @@ cat > BENCHMARKS.md <<MD
 
 Written by \`bash benches/run.sh\` on $(date -u +%Y-%m-%d): every figure on the VM beside a
 native tokio baseline measured in the same run. Each VM figure is the median of 5 rounds
-in a run, and of 3 runs (5 for many-to-one): this shared machine's speed drifts by up to
-2x within minutes, natively too.
+in a run, and of 3 runs (5 for round trips and many-to-one, each of those runs beside a
+native one, whose median is the baseline shown): this shared machine's speed drifts by up
+to 2x within minutes, natively too.
 
 Machine: $(nproc) cores ($cpu), $(free -g | awk '/^Mem:/ { print $2 }') GiB,
 $(uname -sr), $(rustc --version). VM at default settings (pool sized from
@@ -140,7 +149,7 @@ vm.max_map_count = $maps$raised_note).
 |---|---|---|---|
 | spawn a process that parks in \`receive\` (2,000 per round; median of 3 runs) | $spawn | $native_spawn | $(ratio "$spawn" "$native_spawn") |
 | the same, first round only (fresh pool slots) | $cold | $native_spawn | $(ratio "$cold" "$native_spawn") |
-| message round trip between two processes (u64, 50,000 per round; median of 3 runs) | $trip | $native_trip | $(ratio "$trip" "$native_trip") |
+| message round trip between two processes (u64, 50,000 per round; median of 5 runs, each beside the native run) | $trip | $native_trip | $(ratio "$trip" "$native_trip") |
 | \`request\` / \`reply\` round trip (u64; watches the server, so a dead one is an error, not a hang) | $request | $native_trip | $(ratio "$request" "$native_trip") |
 | the same two round trips on 1 worker thread (\`--workers 1\`: the pair never migrates between threads) | $trip_one / $request_one | $native_trip | $(ratio "$trip_one" "$native_trip") |
 | physical memory per parked process (KiB: proportional set size + page tables, 10,000 parked) | $parked | | |
