@@ -110,9 +110,8 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::future::Future as _;
 
-    use crate::process::{MessageData, MessageKind};
+    use crate::process::{Inbox, MessageData, MessageKind};
 
     fn message(byte: u8) -> Message {
         Message {
@@ -124,18 +123,18 @@ mod tests {
         }
     }
 
+    /// Takes everything `process`'s mailbox holds.
     fn received(process: &ProcessHandle) -> Vec<u8> {
-        std::iter::from_fn(|| process.mailbox().try_receive(&[]).unwrap())
+        let mut inbox = Inbox::default();
+        std::iter::from_fn(|| inbox.try_receive(process.mailbox(), &[]).unwrap())
             .map(|m| m.bytes()[0])
             .collect()
     }
 
     /// Leaves a waker in `process`'s mailbox, as a receive that found nothing does.
     fn wait_in_receive(process: &ProcessHandle) {
-        let mut waited = false;
-        let mut receive = std::pin::pin!(process.mailbox().receive(&[], None, &mut waited));
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        assert!(receive.as_mut().poll(&mut cx).is_pending());
+        let taken = Inbox::default().take(process.mailbox(), &[], Some(std::task::Waker::noop()));
+        assert_eq!(taken, Ok(None));
     }
 
     #[test]

@@ -443,12 +443,12 @@ impl Runtime {
         }
     }
 
-    /// Removes `watcher`'s monitor `tag` of `process`, and its down notice if one is queued.
+    /// Removes `watcher`'s monitor `tag` of `process` (the watcher then drops a down notice
+    /// already queued).
     pub(crate) fn demonitor(&self, watcher: &ProcessHandle, process: u64, tag: i64) {
         if let Some(process) = self.processes.get(process) {
             process.monitors().remove(tag, watcher.id());
         }
-        watcher.mailbox().remove_down(tag);
     }
 
     /// Ends `process`'s life: removes it, closes its mailbox, tells linked processes.

@@ -9,7 +9,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use crate::environment::Environment;
 use crate::limits::MemoryLimit;
 use crate::outbox::Outbox;
-use crate::process::{Message, ProcessHandle};
+use crate::process::{Inbox, Message, ProcessHandle};
 use crate::program::Program;
 use crate::resource::{MessageResources, ResourceTable};
 use crate::runtime::Runtime;
@@ -87,6 +87,8 @@ pub struct ProcessState {
     pub(crate) memory: Option<Memory>,
     pub(crate) outgoing: Option<Outgoing>,
     pub(crate) incoming: Option<Message>,
+    /// The messages this process moved out of its mailbox's shared queue.
+    pub(crate) inbox: Inbox,
     pub(crate) errors: HandleTable<String>,
     pub(crate) environments: HandleTable<Arc<Environment>>,
     pub(crate) modules: HandleTable<Arc<Program>>,
@@ -120,6 +122,7 @@ impl ProcessState {
             memory: None,
             outgoing: None,
             incoming: None,
+            inbox: Inbox::default(),
             errors: HandleTable::default(),
             environments: HandleTable::default(),
             modules: HandleTable::default(),
@@ -161,6 +164,18 @@ impl ProcessState {
     /// Delivers what the outbox holds and forgets its target (the process ends).
     pub(crate) fn close_outbox(&self) {
         self.outbox.borrow_mut().close();
+    }
+
+    /// Chooses whether link deaths arrive as signals (`true`) or kill this process.
+    /// Switching to dying while a signal is already queued kills the process at once.
+    pub(crate) fn set_traps_link_deaths(&self, traps: bool) {
+        self.handle.set_traps_link_deaths(traps);
+        if !traps {
+            let mailbox = self.handle.mailbox();
+            if let Some(process) = self.inbox.has_signal(mailbox) {
+                mailbox.kill(crate::process::DeathReason::LinkDied(process));
+            }
+        }
     }
 
     /// The environment this process runs in.

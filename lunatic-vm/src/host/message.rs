@@ -105,8 +105,9 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
     linker.func_wrap(
         MODULE,
         "abandon_tag",
-        |caller: Caller<'_, ProcessState>, tag: i64| {
-            caller.data().handle.mailbox().abandon(tag);
+        |mut caller: Caller<'_, ProcessState>, tag: i64| {
+            let state = caller.data_mut();
+            state.inbox.abandon(state.handle.mailbox(), tag);
         },
     )?;
     linker.func_wrap_async(
@@ -340,11 +341,13 @@ fn try_receive(
     // Every plain receive that waits starts here, on an empty mailbox: that answer costs
     // no lock, and leaves the incoming message as it was.
     check_receive(&caller, tags_ptr, tags_len, out, FUNCTION)?;
-    if caller.data().handle.mailbox().is_surely_empty() {
+    let state = caller.data();
+    if state.inbox.is_surely_empty(state.handle.mailbox()) {
         return Ok(ReceiveStatus::TimedOut as u32);
     }
     let tags = begin_receive(&mut caller, tags_ptr, tags_len, out, FUNCTION)?;
-    let received = caller.data().handle.mailbox().try_receive(&tags);
+    let state = caller.data_mut();
+    let received = state.inbox.try_receive(state.handle.mailbox(), &tags);
     finish_receive(&mut caller, received, out, false, FUNCTION)
 }
 
@@ -373,12 +376,10 @@ impl Future for ReceiveCall<'_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let call = self.get_mut();
         // A scan that finds nothing leaves this task's waker under the lock a push takes.
-        let received = match call
-            .caller
-            .data()
-            .handle
-            .mailbox()
-            .take(&call.tags, Some(cx.waker()))
+        let state = call.caller.data_mut();
+        let received = match state
+            .inbox
+            .take(state.handle.mailbox(), &call.tags, Some(cx.waker()))
         {
             Ok(None) => {
                 call.waited = true;

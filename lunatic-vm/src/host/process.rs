@@ -103,10 +103,11 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
     linker.func_wrap(
         MODULE,
         "demonitor",
-        |caller: Caller<'_, ProcessState>, process: u64, tag: i64| {
-            let state = caller.data();
+        |mut caller: Caller<'_, ProcessState>, process: u64, tag: i64| {
+            let state = caller.data_mut();
             state.deliver_sent();
             state.runtime.demonitor(&state.handle, process, tag);
+            state.inbox.remove_down(state.handle.mailbox(), tag);
         },
     )?;
     linker.func_wrap(
@@ -140,7 +141,7 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
         MODULE,
         "die_when_link_dies",
         |caller: Caller<'_, ProcessState>, enabled: u32| {
-            caller.data().handle.set_traps_link_deaths(enabled == 0);
+            caller.data().set_traps_link_deaths(enabled == 0);
             // A link death already queued as a signal now kills the caller, at once.
             end_if_told(caller.data())
         },

@@ -106,15 +106,10 @@ impl ProcessHandle {
         std::mem::take(&mut *self.names.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Chooses whether link deaths arrive as signals (`true`) or kill this process.
-    /// Switching to dying while a signal is already queued kills the process at once.
+    /// Chooses whether link deaths arrive as signals (`true`) or kill this process. (The
+    /// owner then looks for a signal already queued: see `ProcessState`.)
     pub fn set_traps_link_deaths(&self, traps: bool) {
         self.traps_link_deaths.store(traps, Ordering::Release);
-        if !traps {
-            if let Some(process) = self.mailbox.has_signal() {
-                self.mailbox.kill(DeathReason::LinkDied(process));
-            }
-        }
     }
 
     /// Tells this process that linked process `process` died abnormally.

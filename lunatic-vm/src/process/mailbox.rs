@@ -110,15 +110,16 @@ impl AbandonedTags {
     }
 }
 
-/// The mailbox of one process.
+/// The shared side of one process's mailbox: what senders push into.
 ///
-/// Only the owning process receives; anyone may push. A pending death (a kill, or a link
-/// death the owner does not trap) wakes the owner, which then ends with that reason.
+/// Only the owning process receives (through its [`Inbox`]); anyone may push. A pending
+/// death (a kill, or a link death the owner does not trap) wakes the owner, which then
+/// ends with that reason.
 ///
-/// Pushes land in `queue`; the owner moves them to `taken` a batch at a time (a swap of
-/// the two buffers when `taken` is empty) and receives from there. So the lock senders
-/// share is taken by the owner once per batch, not once per message: with senders on
-/// another core, the per-message lock hand-off between cores was most of the cost of
+/// Pushes land in `queue`; the owner moves them to its `Inbox` a batch at a time (a swap
+/// of the two buffers when the inbox is empty) and receives from there. So the lock
+/// senders share is taken by the owner once per batch, not once per message: with senders
+/// on another core, the per-message lock hand-off between cores was most of the cost of
 /// many-to-one traffic.
 #[derive(Debug, Default)]
 #[repr(C)]
@@ -126,16 +127,21 @@ pub struct Mailbox {
     /// Whether `queue.receiver` holds the owner's waker, readable without the lock. First,
     /// so it shares a cache line with the lock a send takes anyway.
     receiver_waiting: AtomicBool,
-    /// Whether a message may be queued (in `queue` or `taken`): set by every push under the
-    /// queue's lock, cleared by the owner when a scan finds both empty. A `try_receive` on
-    /// an empty mailbox, which every plain receive that waits starts with, so takes no lock.
+    /// Whether `queue` may hold a message: set by every push under the queue's lock,
+    /// cleared by the owner when it finds or leaves the queue empty (under the lock). A
+    /// `try_receive` on an empty mailbox, which every plain receive that waits starts with,
+    /// so takes no lock.
     maybe_queued: AtomicBool,
     queue: Mutex<Queue>,
-    /// Messages the owner moved out of `queue`, older than any still there. Only the
-    /// owner (and its death) touches it; the lock order is `taken`, then `queue`.
-    taken: Mutex<VecDeque<Message>>,
     notify: Notify,
     death_pending: AtomicBool,
+}
+
+/// The owner's side of its mailbox: messages moved out of the shared queue, older than any
+/// still there. Kept in the process's own state, so taking one takes no lock.
+#[derive(Debug, Default)]
+pub struct Inbox {
+    taken: VecDeque<Message>,
 }
 
 impl Mailbox {
@@ -144,11 +150,6 @@ impl Mailbox {
     #[inline]
     fn queue(&self) -> MutexGuard<'_, Queue> {
         self.queue.lock()
-    }
-
-    #[inline]
-    fn taken(&self) -> MutexGuard<'_, VecDeque<Message>> {
-        self.taken.lock()
     }
 
     /// Queues a message and wakes the owner; a closed mailbox (dead owner) drops it.
@@ -227,157 +228,13 @@ impl Mailbox {
         self.queue().death.clone()
     }
 
-    /// Whether a link-death signal is queued.
-    pub fn has_signal(&self) -> Option<ProcessId> {
-        let taken = self.taken();
-        let queue = self.queue();
-        taken
-            .iter()
-            .chain(&queue.messages)
-            .find_map(|m| match m.kind {
-                MessageKind::LinkDied { process, .. } => Some(process),
-                MessageKind::Data(_) | MessageKind::ProcessDown { .. } => None,
-            })
-    }
-
-    /// Drops every queued message with `tag`, and every one that arrives later (Erlang's
-    /// alias deactivation: the reply to a request that timed out never shows up).
-    pub fn abandon(&self, tag: i64) {
-        let mut taken = self.taken();
-        taken.retain(|m| m.tag != tag);
-        let mut queue = self.queue();
-        queue.messages.retain(|m| m.tag != tag);
-        queue.abandoned.insert(tag);
-    }
-
-    /// Drops a queued down notice with `tag` (a demonitor that also flushes).
-    pub fn remove_down(&self, tag: i64) {
-        let is_it = |m: &Message| m.tag == tag && matches!(m.kind, MessageKind::ProcessDown { .. });
-        let mut taken = self.taken();
-        taken.retain(|m| !is_it(m));
-        self.queue().messages.retain(|m| !is_it(m));
-    }
-
-    /// Drops every queued message and refuses new ones (the owner died).
+    /// Drops every queued message and refuses new ones (the owner died; what its inbox
+    /// holds goes with its state).
     pub fn close(&self) {
-        let mut taken = self.taken();
-        *taken = VecDeque::new();
         let mut queue = self.queue();
         queue.closed = true;
         queue.messages = VecDeque::new();
-    }
-
-    /// How many messages wait.
-    pub fn len(&self) -> usize {
-        let taken = self.taken();
-        taken.len() + self.queue().messages.len()
-    }
-
-    /// Whether no message waits.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Takes the first queued message whose tag is in `tags` (any message when `tags` is
-    /// empty), without waiting.
-    ///
-    /// # Errors
-    /// Returns the death reason if the owner has been asked to die.
-    pub fn try_receive(&self, tags: &[i64]) -> Result<Option<Message>, DeathReason> {
-        self.take(tags, None)
-    }
-
-    /// Whether the owner has nothing to receive and has not been asked to die, read
-    /// without a lock (a push racing with it may be missed, as if it came a moment later).
-    #[inline]
-    pub fn is_surely_empty(&self) -> bool {
-        !self.maybe_queued.load(Ordering::Acquire) && !self.is_death_pending()
-    }
-
-    /// Takes a matching message; when there is none, leaves `waker` for the next push (or
-    /// kill), so that a push between this scan and the owner's wait is never missed.
-    ///
-    /// # Errors
-    /// Returns the death reason if the owner has been asked to die.
-    pub fn take(
-        &self,
-        tags: &[i64],
-        waker: Option<&Waker>,
-    ) -> Result<Option<Message>, DeathReason> {
-        if let Some(reason) = self.pending_death() {
-            return Err(reason);
-        }
-        if waker.is_none() && !self.maybe_queued.load(Ordering::Acquire) {
-            return Ok(None);
-        }
-        let mut taken = self.taken();
-        let mut searched = 0;
-        loop {
-            if let Some(message) = take_first(&mut taken, searched, tags) {
-                return Ok(Some(message));
-            }
-            searched = taken.len();
-            let mut queue = self.queue();
-            if let Some(reason) = &queue.death {
-                return Err(reason.clone());
-            }
-            if queue.messages.is_empty() {
-                if taken.is_empty() {
-                    self.maybe_queued.store(false, Ordering::Relaxed);
-                }
-                if let Some(waker) = waker {
-                    match &mut queue.receiver {
-                        Some(stored) if stored.will_wake(waker) => {}
-                        stored => *stored = Some(waker.clone()),
-                    }
-                    self.receiver_waiting.store(true, Ordering::Relaxed);
-                }
-                return Ok(None);
-            }
-            if taken.is_empty() {
-                // The buffers trade places, so both keep their capacity.
-                std::mem::swap(&mut *taken, &mut queue.messages);
-            } else {
-                taken.append(&mut queue.messages);
-            }
-            // The queue is empty now, and stays so while its lock is held.
-            if let Some(message) = take_first(&mut taken, searched, tags) {
-                if taken.is_empty() {
-                    self.maybe_queued.store(false, Ordering::Relaxed);
-                }
-                return Ok(Some(message));
-            }
-            searched = taken.len();
-        }
-    }
-
-    /// Takes the first message whose tag is in `tags` (any message when `tags` is empty),
-    /// waiting up to `timeout` (`None`: forever) for one to arrive. Sets `waited` if there
-    /// was none at first (the owner's next receive will likely wait too).
-    ///
-    /// # Errors
-    /// Returns the death reason as soon as the owner is asked to die.
-    pub async fn receive(
-        &self,
-        tags: &[i64],
-        timeout: Option<Duration>,
-        waited: &mut bool,
-    ) -> Result<Option<Message>, DeathReason> {
-        // Each poll scans the queue and, finding nothing, leaves its waker under the lock
-        // a push takes: a push between the scan and the wait is never missed.
-        let wait = std::future::poll_fn(|cx| match self.take(tags, Some(cx.waker())) {
-            Ok(None) => {
-                *waited = true;
-                Poll::Pending
-            }
-            done => Poll::Ready(done),
-        });
-        match timeout {
-            None => wait.await,
-            Some(timeout) => tokio::time::timeout(timeout, wait)
-                .await
-                .unwrap_or(Ok(None)),
-        }
+        self.maybe_queued.store(false, Ordering::Relaxed);
     }
 
     /// Waits until the owner is asked to die, and returns the reason: for host calls that
@@ -408,6 +265,147 @@ impl Mailbox {
                 return Ok(());
             }
             // Woken by a push (the next receive scans the queue anyway) or a kill.
+        }
+    }
+}
+
+impl Inbox {
+    /// Whether a link-death signal is queued.
+    pub fn has_signal(&self, mailbox: &Mailbox) -> Option<ProcessId> {
+        let queue = mailbox.queue();
+        self.taken
+            .iter()
+            .chain(&queue.messages)
+            .find_map(|m| match m.kind {
+                MessageKind::LinkDied { process, .. } => Some(process),
+                MessageKind::Data(_) | MessageKind::ProcessDown { .. } => None,
+            })
+    }
+
+    /// Drops every queued message with `tag`, and every one that arrives later (Erlang's
+    /// alias deactivation: the reply to a request that timed out never shows up).
+    pub fn abandon(&mut self, mailbox: &Mailbox, tag: i64) {
+        self.taken.retain(|m| m.tag != tag);
+        let mut queue = mailbox.queue();
+        queue.messages.retain(|m| m.tag != tag);
+        queue.abandoned.insert(tag);
+    }
+
+    /// Drops a queued down notice with `tag` (a demonitor that also flushes).
+    pub fn remove_down(&mut self, mailbox: &Mailbox, tag: i64) {
+        let is_it = |m: &Message| m.tag == tag && matches!(m.kind, MessageKind::ProcessDown { .. });
+        self.taken.retain(|m| !is_it(m));
+        mailbox.queue().messages.retain(|m| !is_it(m));
+    }
+
+    /// How many messages wait.
+    pub fn len(&self, mailbox: &Mailbox) -> usize {
+        self.taken.len() + mailbox.queue().messages.len()
+    }
+
+    /// Whether no message waits.
+    pub fn is_empty(&self, mailbox: &Mailbox) -> bool {
+        self.len(mailbox) == 0
+    }
+
+    /// Whether the owner has nothing to receive and has not been asked to die, seen
+    /// without a lock (a push racing with it may be missed, as if it came a moment later).
+    #[inline]
+    pub fn is_surely_empty(&self, mailbox: &Mailbox) -> bool {
+        self.taken.is_empty()
+            && !mailbox.maybe_queued.load(Ordering::Acquire)
+            && !mailbox.is_death_pending()
+    }
+
+    /// Takes the first queued message whose tag is in `tags` (any message when `tags` is
+    /// empty), without waiting.
+    ///
+    /// # Errors
+    /// Returns the death reason if the owner has been asked to die.
+    pub fn try_receive(
+        &mut self,
+        mailbox: &Mailbox,
+        tags: &[i64],
+    ) -> Result<Option<Message>, DeathReason> {
+        self.take(mailbox, tags, None)
+    }
+
+    /// Takes a matching message; when there is none, leaves `waker` for the next push (or
+    /// kill), so that a push between this scan and the owner's wait is never missed.
+    ///
+    /// # Errors
+    /// Returns the death reason if the owner has been asked to die.
+    pub fn take(
+        &mut self,
+        mailbox: &Mailbox,
+        tags: &[i64],
+        waker: Option<&Waker>,
+    ) -> Result<Option<Message>, DeathReason> {
+        if let Some(reason) = mailbox.pending_death() {
+            return Err(reason);
+        }
+        let mut searched = 0;
+        loop {
+            if let Some(message) = take_first(&mut self.taken, searched, tags) {
+                return Ok(Some(message));
+            }
+            searched = self.taken.len();
+            if waker.is_none() && !mailbox.maybe_queued.load(Ordering::Acquire) {
+                return Ok(None);
+            }
+            let mut queue = mailbox.queue();
+            if let Some(reason) = &queue.death {
+                return Err(reason.clone());
+            }
+            // The queue is empty now, or after the move below, and stays so while its
+            // lock is held.
+            mailbox.maybe_queued.store(false, Ordering::Relaxed);
+            if queue.messages.is_empty() {
+                if let Some(waker) = waker {
+                    match &mut queue.receiver {
+                        Some(stored) if stored.will_wake(waker) => {}
+                        stored => *stored = Some(waker.clone()),
+                    }
+                    mailbox.receiver_waiting.store(true, Ordering::Relaxed);
+                }
+                return Ok(None);
+            }
+            if self.taken.is_empty() {
+                // The buffers trade places, so both keep their capacity.
+                std::mem::swap(&mut self.taken, &mut queue.messages);
+            } else {
+                self.taken.append(&mut queue.messages);
+            }
+        }
+    }
+
+    /// Takes the first message whose tag is in `tags` (any message when `tags` is empty),
+    /// waiting up to `timeout` (`None`: forever) for one to arrive. Sets `waited` if there
+    /// was none at first (the owner's next receive will likely wait too).
+    ///
+    /// # Errors
+    /// Returns the death reason as soon as the owner is asked to die.
+    pub async fn receive(
+        &mut self,
+        mailbox: &Mailbox,
+        tags: &[i64],
+        timeout: Option<Duration>,
+        waited: &mut bool,
+    ) -> Result<Option<Message>, DeathReason> {
+        // Each poll scans the queue and, finding nothing, leaves its waker under the lock
+        // a push takes: a push between the scan and the wait is never missed.
+        let wait = std::future::poll_fn(|cx| match self.take(mailbox, tags, Some(cx.waker())) {
+            Ok(None) => {
+                *waited = true;
+                Poll::Pending
+            }
+            done => Poll::Ready(done),
+        });
+        match timeout {
+            None => wait.await,
+            Some(timeout) => tokio::time::timeout(timeout, wait)
+                .await
+                .unwrap_or(Ok(None)),
         }
     }
 }
@@ -444,20 +442,20 @@ mod tests {
 
     #[tokio::test]
     async fn selective_receive_skips_other_tags() {
-        let mailbox = Mailbox::default();
+        let (mailbox, mut inbox) = (Mailbox::default(), Inbox::default());
         mailbox.push(data(1, 1));
         mailbox.push(data(2, 2));
         let mut waited = false;
-        let got = mailbox
-            .receive(&[2], None, &mut waited)
+        let got = inbox
+            .receive(&mailbox, &[2], None, &mut waited)
             .await
             .unwrap()
             .unwrap();
         assert_eq!(got, data(2, 2));
         assert!(!waited, "a queued message is taken without waiting");
         assert_eq!(
-            mailbox
-                .receive(&[], None, &mut false)
+            inbox
+                .receive(&mailbox, &[], None, &mut false)
                 .await
                 .unwrap()
                 .unwrap(),
@@ -467,54 +465,54 @@ mod tests {
 
     #[tokio::test]
     async fn receive_times_out_and_kill_wakes() {
-        let mailbox = Mailbox::default();
+        let (mailbox, mut inbox) = (Mailbox::default(), Inbox::default());
         let mut waited = false;
-        let got = mailbox
-            .receive(&[], Some(Duration::from_millis(5)), &mut waited)
+        let got = inbox
+            .receive(&mailbox, &[], Some(Duration::from_millis(5)), &mut waited)
             .await;
         assert_eq!(got, Ok(None));
         assert!(waited);
         mailbox.kill(DeathReason::Killed);
         assert_eq!(
-            mailbox.receive(&[], None, &mut false).await,
+            inbox.receive(&mailbox, &[], None, &mut false).await,
             Err(DeathReason::Killed)
         );
     }
 
     #[tokio::test]
     async fn abandoned_tags_drop_queued_and_late_messages() {
-        let mailbox = Mailbox::default();
+        let (mailbox, mut inbox) = (Mailbox::default(), Inbox::default());
         mailbox.push(data(7, 1));
         mailbox.push(data(8, 2));
-        mailbox.abandon(7);
+        inbox.abandon(&mailbox, 7);
         mailbox.push(data(7, 3));
-        assert_eq!(mailbox.len(), 1);
+        assert_eq!(inbox.len(&mailbox), 1);
         for tag in 100..100 + MAX_ABANDONED_TAGS as i64 {
-            mailbox.abandon(tag);
+            inbox.abandon(&mailbox, tag);
         }
         // The oldest abandoned tag is forgotten once the list is full.
         mailbox.push(data(7, 4));
-        assert_eq!(mailbox.len(), 2);
+        assert_eq!(inbox.len(&mailbox), 2);
     }
 
     #[tokio::test]
     async fn messages_keep_their_order_across_batches() {
-        let mailbox = Mailbox::default();
+        let (mailbox, mut inbox) = (Mailbox::default(), Inbox::default());
         mailbox.push(data(1, 1));
         mailbox.push(data(2, 2));
         mailbox.push(data(3, 3));
         // Moves all three out of the shared queue, leaving 1 and 3 behind.
-        assert_eq!(mailbox.try_receive(&[2]).unwrap(), Some(data(2, 2)));
+        assert_eq!(inbox.try_receive(&mailbox, &[2]).unwrap(), Some(data(2, 2)));
         mailbox.push(data(1, 4));
-        mailbox.abandon(3);
-        assert_eq!(mailbox.len(), 2);
-        assert_eq!(mailbox.try_receive(&[]).unwrap(), Some(data(1, 1)));
-        assert_eq!(mailbox.try_receive(&[1]).unwrap(), Some(data(1, 4)));
-        assert_eq!(mailbox.try_receive(&[]).unwrap(), None);
+        inbox.abandon(&mailbox, 3);
+        assert_eq!(inbox.len(&mailbox), 2);
+        assert_eq!(inbox.try_receive(&mailbox, &[]).unwrap(), Some(data(1, 1)));
+        assert_eq!(inbox.try_receive(&mailbox, &[1]).unwrap(), Some(data(1, 4)));
+        assert_eq!(inbox.try_receive(&mailbox, &[]).unwrap(), None);
         // A kill wins over queued messages.
         mailbox.push(data(5, 5));
         mailbox.kill(DeathReason::Killed);
-        assert_eq!(mailbox.try_receive(&[]), Err(DeathReason::Killed));
+        assert_eq!(inbox.try_receive(&mailbox, &[]), Err(DeathReason::Killed));
     }
 
     #[tokio::test]
@@ -522,37 +520,42 @@ mod tests {
         let mailbox = std::sync::Arc::new(Mailbox::default());
         let waiting = tokio::spawn({
             let mailbox = std::sync::Arc::clone(&mailbox);
-            async move { mailbox.receive(&[9], None, &mut false).await }
+            async move {
+                let mut inbox = Inbox::default();
+                let got = inbox.receive(&mailbox, &[9], None, &mut false).await;
+                (got, inbox)
+            }
         });
         tokio::task::yield_now().await;
         mailbox.push(data(8, 1));
         mailbox.push(data(9, 2));
-        assert_eq!(waiting.await.unwrap(), Ok(Some(data(9, 2))));
-        assert_eq!(mailbox.try_receive(&[]).unwrap(), Some(data(8, 1)));
+        let (got, mut inbox) = waiting.await.unwrap();
+        assert_eq!(got, Ok(Some(data(9, 2))));
+        assert_eq!(inbox.try_receive(&mailbox, &[]).unwrap(), Some(data(8, 1)));
     }
 
     #[test]
     fn a_drained_mailbox_sees_the_next_push() {
-        let mailbox = Mailbox::default();
-        assert_eq!(mailbox.try_receive(&[]).unwrap(), None);
+        let (mailbox, mut inbox) = (Mailbox::default(), Inbox::default());
+        assert_eq!(inbox.try_receive(&mailbox, &[]).unwrap(), None);
         mailbox.push(data(1, 1));
-        assert_eq!(mailbox.try_receive(&[]).unwrap(), Some(data(1, 1)));
+        assert_eq!(inbox.try_receive(&mailbox, &[]).unwrap(), Some(data(1, 1)));
         // Emptied by that take: the next look takes no lock, and must still see a push.
-        assert_eq!(mailbox.try_receive(&[]).unwrap(), None);
+        assert_eq!(inbox.try_receive(&mailbox, &[]).unwrap(), None);
         mailbox.push(data(2, 2));
         mailbox.push(data(3, 3));
-        assert_eq!(mailbox.try_receive(&[3]).unwrap(), Some(data(3, 3)));
-        assert_eq!(mailbox.try_receive(&[]).unwrap(), Some(data(2, 2)));
-        assert_eq!(mailbox.try_receive(&[]).unwrap(), None);
+        assert_eq!(inbox.try_receive(&mailbox, &[3]).unwrap(), Some(data(3, 3)));
+        assert_eq!(inbox.try_receive(&mailbox, &[]).unwrap(), Some(data(2, 2)));
+        assert_eq!(inbox.try_receive(&mailbox, &[]).unwrap(), None);
         mailbox.push(data(4, 4));
-        assert_eq!(mailbox.try_receive(&[]).unwrap(), Some(data(4, 4)));
+        assert_eq!(inbox.try_receive(&mailbox, &[]).unwrap(), Some(data(4, 4)));
     }
 
     #[tokio::test]
     async fn closed_mailbox_drops_messages() {
-        let mailbox = Mailbox::default();
+        let (mailbox, inbox) = (Mailbox::default(), Inbox::default());
         mailbox.close();
         mailbox.push(data(1, 1));
-        assert!(mailbox.is_empty());
+        assert!(inbox.is_empty(&mailbox));
     }
 }

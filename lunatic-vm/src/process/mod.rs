@@ -4,7 +4,8 @@
 //! |---|---|
 //! | [`ProcessHandle`] | the part of a process other processes may touch: mailbox, links |
 //! | [`ProcessTable`] | every live process by id |
-//! | [`Mailbox`] | queued messages and signals, selective receive, a pending death |
+//! | [`Mailbox`] | where senders queue messages and signals; a pending death |
+//! | [`Inbox`] | the owner's side: messages it moved out of the shared queue, selective receive |
 //! | [`LinkSet`] | the processes one process is linked to |
 //! | [`MonitorSet`] | the processes watching one process |
 //! | [`DeathReason`] | why a process ended, and whether linked processes hear of it |
@@ -20,7 +21,7 @@ pub use death::DeathReason;
 pub(crate) use death::Terminated;
 pub use handle::ProcessHandle;
 pub use links::LinkSet;
-pub use mailbox::{Mailbox, Message, MessageBytes, MessageData, MessageKind};
+pub use mailbox::{Inbox, Mailbox, Message, MessageBytes, MessageData, MessageKind};
 pub use monitors::MonitorSet;
 pub use table::ProcessTable;
 
