@@ -97,13 +97,15 @@ impl Task {
         }
     }
 
-    fn wake_inner(self: &Arc<Self>) {
+    /// Marks the task woken; `true` if it must be scheduled (it was idle), `false` if it
+    /// is running (it will run again) or already scheduled or done.
+    fn mark_woken(&self) -> bool {
         let mut current = self.state.load(Ordering::Acquire);
         loop {
             let next = match current {
                 c if c == State::Idle as u8 => State::Scheduled,
                 c if c == State::Running as u8 => State::Notified,
-                _ => return,
+                _ => return false,
             };
             match self.state.compare_exchange_weak(
                 current,
@@ -111,11 +113,7 @@ impl Task {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) if next == State::Scheduled => {
-                    schedule(Arc::clone(self), Reason::Woken);
-                    return;
-                }
-                Ok(_) => return,
+                Ok(_) => return next == State::Scheduled,
                 Err(actual) => current = actual,
             }
         }
@@ -123,12 +121,18 @@ impl Task {
 }
 
 impl Wake for Task {
+    /// Schedules the task with the reference the waker held: a message's wake-up costs no
+    /// reference-count traffic.
     fn wake(self: Arc<Self>) {
-        self.wake_inner();
+        if self.mark_woken() {
+            schedule(self, Reason::Woken);
+        }
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.wake_inner();
+        if self.mark_woken() {
+            schedule(Arc::clone(self), Reason::Woken);
+        }
     }
 }
 
