@@ -143,8 +143,15 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio starts");
-    // `benches/run.sh` measures the round trip and many-to-one alone beside each run of
-    // the VM's, so that both see the machine at the same speed.
+    // `benches/run.sh` measures spawns, the round trip and many-to-one alone beside each
+    // run of the VM's, so that both see the machine at the same speed.
+    if std::env::args().any(|arg| arg == "spawn") {
+        let spawn = runtime
+            .block_on(async { tokio::spawn(spawn_parked()).await })
+            .expect("benchmark task");
+        println!("RESULT native_spawn_parked_us {spawn:.2}");
+        return;
+    }
     if std::env::args().any(|arg| arg == "roundtrip") {
         let trip = runtime
             .block_on(async { tokio::spawn(roundtrip()).await })

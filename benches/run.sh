@@ -34,7 +34,14 @@ median_runs() {
   rm -f "$out"
 }
 
-median_runs 3 "$guests/bench-spawn.wasm" | tee -a "$results"
+# Spawns: 5 runs, each beside a native run.
+spawns=$(mktemp)
+for _ in $(seq 5); do
+  "$vm" "$guests/bench-spawn.wasm" >> "$spawns"
+  cargo bench --quiet --package lunatic-vm --bench native_baseline -- spawn | sed 's/native_spawn_parked_us/native_spawn_parked_paired_us/' >> "$spawns"
+done
+medians "$spawns" | tee -a "$results"
+rm -f "$spawns"
 # Round trips: 5 runs on 2 workers and on 1, each beside a native run (the machine's speed
 # drifts over minutes; runs side by side see the same machine).
 trips=$(mktemp)
@@ -117,7 +124,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / b }'; }
 # Compares throughputs: lunatic $1 against native $2.
 versus() { awk -v a="$1" -v b="$2" 'BEGIN { if (a >= b) printf "%.1fx faster", a / b; else printf "%.1fx slower", b / a }'; }
 
-spawn=$(value spawn_parked_us); native_spawn=$(value native_spawn_parked_us)
+spawn=$(value spawn_parked_us); native_spawn=$(value native_spawn_parked_paired_us)
 cold=$(value spawn_parked_cold_us)
 trip=$(value roundtrip_us); native_trip=$(value native_roundtrip_paired_us)
 request=$(value request_us)
@@ -137,8 +144,8 @@ cat > BENCHMARKS.md <<MD
 
 Written by \`bash benches/run.sh\` on $(date -u +%Y-%m-%d): every figure on the VM beside a
 native tokio baseline measured in the same run. Each VM figure is the median of 5 rounds
-in a run, and of 3 runs (5 for round trips and many-to-one, each of those runs beside a
-native one, whose median is the baseline shown): this shared machine's speed drifts by up
+in a run, and of 3 runs (5 for spawns, round trips and many-to-one, each of those runs
+beside a native one, whose median is the baseline shown): this shared machine's speed drifts by up
 to 2x within minutes, natively too.
 
 Machine: $(nproc) cores ($cpu), $(free -g | awk '/^Mem:/ { print $2 }') GiB,
@@ -147,7 +154,7 @@ vm.max_map_count = $maps$raised_note).
 
 | benchmark | lunatic (us) | native tokio (us) | ratio |
 |---|---|---|---|
-| spawn a process that parks in \`receive\` (2,000 per round; median of 3 runs) | $spawn | $native_spawn | $(ratio "$spawn" "$native_spawn") |
+| spawn a process that parks in \`receive\` (2,000 per round; median of 5 runs, each beside the native run) | $spawn | $native_spawn | $(ratio "$spawn" "$native_spawn") |
 | the same, first round only (fresh pool slots) | $cold | $native_spawn | $(ratio "$cold" "$native_spawn") |
 | message round trip between two processes (u64, 50,000 per round; median of 5 runs, each beside the native run) | $trip | $native_trip | $(ratio "$trip" "$native_trip") |
 | \`request\` / \`reply\` round trip (u64; watches the server, so a dead one is an error, not a hang) | $request | $native_trip | $(ratio "$request" "$native_trip") |
