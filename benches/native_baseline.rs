@@ -136,6 +136,17 @@ async fn skynet_ms() -> f64 {
     start.elapsed().as_secs_f64() * 1e3
 }
 
+/// Runs one benchmark in a spawned task (as a lunatic process runs in its own) and returns
+/// its figure.
+fn measure_alone(
+    runtime: &tokio::runtime::Runtime,
+    benchmark: impl std::future::Future<Output = f64> + Send + 'static,
+) -> f64 {
+    runtime
+        .block_on(async { tokio::spawn(benchmark).await })
+        .expect("benchmark task")
+}
+
 fn main() {
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -145,25 +156,23 @@ fn main() {
         .expect("tokio starts");
     // `benches/run.sh` measures spawns, the round trip and many-to-one alone beside each
     // run of the VM's, so that both see the machine at the same speed.
-    if std::env::args().any(|arg| arg == "spawn") {
-        let spawn = runtime
-            .block_on(async { tokio::spawn(spawn_parked()).await })
-            .expect("benchmark task");
-        println!("RESULT native_spawn_parked_us {spawn:.2}");
-        return;
-    }
-    if std::env::args().any(|arg| arg == "roundtrip") {
-        let trip = runtime
-            .block_on(async { tokio::spawn(roundtrip()).await })
-            .expect("benchmark task");
-        println!("RESULT native_roundtrip_us {trip:.3}");
-        return;
-    }
-    if std::env::args().any(|arg| arg == "many-to-one") {
-        let rate = runtime
-            .block_on(async { tokio::spawn(many_to_one()).await })
-            .expect("benchmark task");
-        println!("RESULT native_many_to_one_msgs_per_s {rate:.0}");
+    let only = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
+    if let Some(only) = only.as_deref() {
+        match only {
+            "spawn" => println!(
+                "RESULT native_spawn_parked_us {:.2}",
+                measure_alone(&runtime, spawn_parked())
+            ),
+            "roundtrip" => println!(
+                "RESULT native_roundtrip_us {:.3}",
+                measure_alone(&runtime, roundtrip())
+            ),
+            "many-to-one" => println!(
+                "RESULT native_many_to_one_msgs_per_s {:.0}",
+                measure_alone(&runtime, many_to_one())
+            ),
+            other => panic!("unknown benchmark {other:?} (spawn, roundtrip or many-to-one)"),
+        }
         return;
     }
     runtime.block_on(async {
