@@ -580,10 +580,9 @@ async fn run(
 
 /// Turns the error a process ended with into a reason, plus the wasm backtrace if any.
 fn classify(error: &wasmtime::Error, state: &mut ProcessState) -> (DeathReason, Option<String>) {
-    // Formatting one demangles every frame's name: only for the `debug` log that shows it.
+    // Only an engine built for the `debug` log captures backtraces (see `engine`).
     let backtrace = error
         .downcast_ref::<WasmBacktrace>()
-        .filter(|_| tracing::enabled!(target: "lunatic::process", tracing::Level::DEBUG))
         .map(ToString::to_string);
     let reason = if let Some(exit) = error.downcast_ref::<I32Exit>() {
         if exit.0 == 0 {

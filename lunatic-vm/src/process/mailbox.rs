@@ -264,7 +264,7 @@ impl Mailbox {
             {
                 return Ok(());
             }
-            // Woken by a push (the next receive scans the queue anyway) or a kill.
+            // Woken by a kill: the loop's first check ends the sleep.
         }
     }
 }
