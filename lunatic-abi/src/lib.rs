@@ -36,6 +36,7 @@ macro_rules! abi_enum {
         impl TryFrom<$int> for $name {
             type Error = $int;
 
+            #[inline]
             fn try_from(value: $int) -> Result<Self, $int> {
                 match value {
                     $($value => Ok(Self::$variant),)*
@@ -301,6 +302,7 @@ impl ReceiveInfo {
 
     /// The record as the host writes it.
     #[must_use]
+    #[inline]
     pub fn to_bytes(self) -> [u8; Self::SIZE] {
         let mut bytes = [0; Self::SIZE];
         bytes[..4].copy_from_slice(&self.size.to_le_bytes());
@@ -310,6 +312,7 @@ impl ReceiveInfo {
 
     /// The record as the guest reads it (any non-zero `waited` word means it waited).
     #[must_use]
+    #[inline]
     pub fn from_bytes(bytes: [u8; Self::SIZE]) -> Self {
         let [s0, s1, s2, s3, w0, w1, w2, w3] = bytes;
         Self {

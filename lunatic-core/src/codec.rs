@@ -46,6 +46,7 @@ struct MessageWriter {
 }
 
 impl MessageWriter {
+    #[inline]
     fn as_slice(&self) -> &[u8] {
         if self.heap.is_empty() {
             &self.stack[..self.len]

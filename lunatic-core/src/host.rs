@@ -10,6 +10,7 @@
 use std::io;
 use std::mem::MaybeUninit;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use lunatic_abi::{
@@ -175,6 +176,7 @@ mod process {
 }
 
 /// Lengths passed to the host are `u32`; wasm32 memory cannot hold more.
+#[inline]
 fn len32(len: usize) -> u32 {
     u32::try_from(len).expect("a wasm32 length fits in u32")
 }
@@ -200,6 +202,7 @@ pub(crate) fn new_tag() -> i64 {
 
 /// Starts a new outgoing message with `tag` (resources are moved into it while its value
 /// is serialized), dropping an unsent one.
+#[inline]
 pub(crate) fn create_message(tag: i64) {
     // SAFETY: no memory is passed.
     unsafe { message::create_data(tag, 0) }
@@ -207,6 +210,7 @@ pub(crate) fn create_message(tag: i64) {
 
 /// Appends `data` to the outgoing message and sends it to `process` (dropped if it is not
 /// alive).
+#[inline]
 pub(crate) fn write_and_send(process: u64, data: &[u8]) {
     // SAFETY: `data` is a live slice for the duration of the calls.
     unsafe {
@@ -216,6 +220,7 @@ pub(crate) fn write_and_send(process: u64, data: &[u8]) {
 }
 
 /// Sends `data` with `tag` to `process` in one call (no resources).
+#[inline]
 pub(crate) fn send_data(process: u64, tag: i64, data: &[u8]) {
     // SAFETY: `data` is a live slice for the duration of the call.
     unsafe { message::send_data(process, tag, data.as_ptr(), len32(data.len())) }
@@ -237,11 +242,36 @@ pub(crate) enum Received {
 /// fit, and cost no further call.
 const RECEIVE_BUFFER: usize = 256;
 
+/// Whether the last plain receive on a mailbox had to wait: the guide for the next one.
+///
+/// A process that waited (the other half of a ping-pong, a server between requests) will
+/// likely wait again, so its next receive goes straight to the suspending call; one that
+/// found a message queued (a busy server) tries the plain call first, which takes a queued
+/// message at about half the cost. The hint lives in the mailbox value, on the owner's
+/// stack: a static would be a page of its own, and a parked process that reads one costs
+/// the kernel a page table (4 KiB) more.
+#[derive(Debug, Default)]
+pub(crate) struct WaitHint(AtomicBool);
+
+impl WaitHint {
+    #[inline]
+    fn expects_wait(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    #[inline]
+    fn record(&self, waited: bool) {
+        self.0.store(waited, Ordering::Relaxed);
+    }
+}
+
 /// Waits up to `timeout` (`None`: forever) for a message whose tag is in `tags` (any when
-/// empty), makes it the incoming message, and runs `read` on what it is and its bytes.
+/// empty), makes it the incoming message, and runs `read` on what it is and its bytes. A
+/// plain receive (no tags) starts and updates as `hint` says.
 pub(crate) fn receive<R>(
     tags: &[Tag],
     timeout: Option<Duration>,
+    hint: &WaitHint,
     read: impl FnOnce(Received, &[u8]) -> R,
 ) -> R {
     let timeout = timeout.map_or(WAIT_FOREVER, |t| {
@@ -264,11 +294,10 @@ pub(crate) fn receive<R>(
     };
     // A queued message is taken with a plain call; only an empty mailbox costs the
     // suspending one. A selective receive (a reply, a down notice) waits for something
-    // that is rarely there yet, so it suspends at once. (Whether the last receive waited
-    // would be a better guide, but it would have to be kept in memory, and a process
-    // parked in its first receive reads none: a read of a page maps it, which costs the
-    // kernel a page table of 4 KiB per process.)
-    let status = if !tags.is_empty() && timeout != 0 {
+    // that is rarely there yet, and a plain one after a wait likely waits again: both
+    // suspend at once.
+    let plain = tags.is_empty();
+    let status = if timeout != 0 && (!plain || hint.expects_wait()) {
         wait(timeout)
     } else {
         // SAFETY: as above.
@@ -285,11 +314,19 @@ pub(crate) fn receive<R>(
         Ok(ReceiveStatus::Signal) => Received::Signal,
         Ok(ReceiveStatus::Down) => Received::Down,
         // Nothing came, and nothing was written.
-        Ok(ReceiveStatus::TimedOut) => return read(Received::TimedOut, &[]),
+        Ok(ReceiveStatus::TimedOut) => {
+            if plain && timeout != 0 {
+                hint.record(true);
+            }
+            return read(Received::TimedOut, &[]);
+        }
         Err(other) => panic!("lunatic::message::receive returned unknown status {other}"),
     };
     // SAFETY: the host writes the info record before it returns a message.
     let info = ReceiveInfo::from_bytes(unsafe { info.assume_init() });
+    if plain {
+        hint.record(info.waited);
+    }
     let size = info.size as usize;
     if size <= RECEIVE_BUFFER {
         // SAFETY: the host copied the message's `size` bytes to the buffer.
@@ -309,12 +346,14 @@ pub(crate) fn abandon_tag(tag: Tag) {
 }
 
 /// The tag of the current incoming message.
+#[inline]
 pub(crate) fn message_tag() -> i64 {
     // SAFETY: no memory is passed.
     unsafe { message::get_tag() }
 }
 
 /// The process the current incoming signal is about.
+#[inline]
 pub(crate) fn signal_process() -> u64 {
     // SAFETY: no memory is passed.
     unsafe { message::signal_process() }

@@ -18,18 +18,21 @@ impl Tag {
 
     /// The tag of plain `send`s.
     #[must_use]
+    #[inline]
     pub const fn none() -> Self {
         Self(0)
     }
 
     /// A tag from its number (for tags agreed on out of band).
     #[must_use]
+    #[inline]
     pub const fn from_id(id: i64) -> Self {
         Self(id)
     }
 
     /// The tag's number.
     #[must_use]
+    #[inline]
     pub const fn id(self) -> i64 {
         self.0
     }

@@ -71,6 +71,7 @@ pub(crate) fn send<T: Serialize + ?Sized>(process: u64, tag: i64, value: &T) {
 
 /// Makes sure the host has an outgoing message for the value being written, so that a
 /// resource can move into it (called by a resource's `Serialize`).
+#[inline]
 pub(crate) fn start_message() {
     if !STARTED.swap(true, Ordering::Relaxed) {
         host::create_message(PENDING_TAG.load(Ordering::Relaxed));
@@ -88,11 +89,13 @@ pub(crate) fn decode_received<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Re
 }
 
 /// Whether a value is being serialized into an outgoing message now.
+#[inline]
 pub(crate) fn writing_message() -> bool {
     WRITING.load(Ordering::Relaxed)
 }
 
 /// Whether a value is being deserialized from the incoming message now.
+#[inline]
 pub(crate) fn reading_message() -> bool {
     READING.load(Ordering::Relaxed)
 }
