@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-const ROUNDS: usize = 5;
+/// Rounds of spawns and of round trips, as on the VM (`spawn.rs`, `roundtrip.rs`).
+const ROUNDS: usize = 11;
 const PER_ROUND: usize = 2_000;
 const TRIPS: u64 = 50_000;
 

@@ -143,7 +143,7 @@ cat > BENCHMARKS.md <<MD
 # Benchmarks
 
 Written by \`bash benches/run.sh\` on $(date -u +%Y-%m-%d): every figure on the VM beside a
-native tokio baseline measured in the same run. Each VM figure is the median of 5 rounds
+native tokio baseline measured in the same run. Each VM figure is the median of 5 rounds (11 for spawns and round trips)
 in a run, and of 3 runs (5 for spawns, round trips and many-to-one, each of those runs
 beside a native one, whose median is the baseline shown): this shared machine's speed drifts by up
 to 2x within minutes, natively too.
