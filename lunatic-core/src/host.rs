@@ -10,7 +10,7 @@
 use std::io;
 use std::mem::MaybeUninit;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use lunatic_abi::{
@@ -397,10 +397,20 @@ pub(crate) fn spawn(
     }
 }
 
-/// This process's id.
+/// The calling process's id: asked of the host once, then remembered (a request names its
+/// sender, so this is on the path of every request).
 pub(crate) fn this() -> u64 {
-    // SAFETY: no memory is passed.
-    unsafe { process::this() }
+    /// The id; 0 until asked (the VM numbers processes from 1).
+    static THIS: AtomicU64 = AtomicU64::new(0);
+    match THIS.load(Ordering::Relaxed) {
+        0 => {
+            // SAFETY: no memory is passed.
+            let id = unsafe { process::this() };
+            THIS.store(id, Ordering::Relaxed);
+            id
+        }
+        id => id,
+    }
 }
 
 /// Suspends this process.
