@@ -14,6 +14,14 @@
 //! | 3 | the memory's non-zero bytes become the module's data segments, and the export is removed |
 //! | 4 | that module is compiled (and cached) and every process is instantiated from it |
 //!
+//! The rewrite also exports the module's table as [`TABLE_EXPORT`] when its element 0
+//! starts null (as in every Rust module). A process's first indirect call reads its table
+//! (the kernel maps the zero page) and then fills the element in, and replacing a mapped page
+//! makes the kernel flush the page from every core's TLB, an interrupt to each: one a spawn
+//! into a fresh pool slot, and two thirds of all the interrupts a burst of spawns raised.
+//! The runtime writes a null to element 0 when it spawns a process, so the page is written
+//! before it is read ([`table_export`]).
+//!
 //! When a module cannot be snapshotted (a text module, an imported or second memory, an
 //! initial memory over 16 MiB, passive or computed data segments, a set-up that traps,
 //! calls the host, grows memory or runs too long), it keeps the export, and the runtime
@@ -21,8 +29,8 @@
 
 use std::time::Instant;
 
-use wasmparser::{BinaryReader, DataKind, Operator};
-use wasmtime::{Engine, ExternType, Linker, Module, Store};
+use wasmparser::{BinaryReader, DataKind, ElementKind, Operator, TableInit};
+use wasmtime::{Engine, ExternType, Linker, Module, ModuleExport, Store};
 
 pub(crate) use lunatic_abi::PREINIT_EXPORT;
 
@@ -38,7 +46,12 @@ const MAX_SNAPSHOT_BYTES: u64 = 16 << 20;
 /// (each segment costs a few bytes of header).
 const SEGMENT_GAP: usize = 64;
 
-/// Ids of the module sections this rewrites (the binary format's numbering).
+/// The export the rewrite adds for the module's table, whose element 0 starts null.
+pub(crate) const TABLE_EXPORT: &str = "lunatic_table";
+
+/// Ids of the module sections this reads or rewrites (the binary format's numbering).
+const TABLE_SECTION: u8 = 4;
+const ELEMENT_SECTION: u8 = 9;
 const EXPORT_SECTION: u8 = 7;
 const DATA_SECTION: u8 = 11;
 const DATA_COUNT_SECTION: u8 = 12;
@@ -50,6 +63,20 @@ pub(crate) fn has_setup(module: &Module) -> bool {
         module.get_export(PREINIT_EXPORT),
         Some(ExternType::Func(ty)) if ty.params().len() == 0 && ty.results().len() == 0
     )
+}
+
+/// The table a process's spawn writes element 0 of (a null, which it already is): the
+/// [`TABLE_EXPORT`] of `module` when the rewrite added it, that is when `original`, the
+/// bytes `module` was made from, does not export that name itself.
+pub(crate) fn table_export(module: &Module, original: &[u8]) -> Option<ModuleExport> {
+    if !matches!(module.get_export(TABLE_EXPORT), Some(ExternType::Table(_))) {
+        return None;
+    }
+    let sections = Sections::parse(original).ok()?;
+    if sections.exports(TABLE_EXPORT) {
+        return None;
+    }
+    module.get_export_index(TABLE_EXPORT)
 }
 
 /// The bytes of `module` (compiled from `bytes` on `engine`) with its memory as the
@@ -95,7 +122,12 @@ fn try_snapshot(engine: &Engine, module: &Module, bytes: &[u8]) -> Result<Vec<u8
         return Err("its memory is imported".into());
     }
     let memory = run_setup(engine, module, layout.initial_pages)?;
-    sections.rewrite(&memory)
+    let export_table = !module
+        .imports()
+        .any(|import| matches!(import.ty(), ExternType::Table(_)))
+        && sections.first_element_starts_null()
+        && !sections.exports(TABLE_EXPORT);
+    sections.rewrite(&memory, export_table)
 }
 
 /// Instantiates `module` where every import traps, runs its set-up, and returns the whole
@@ -235,8 +267,61 @@ impl<'a> Sections<'a> {
         })
     }
 
-    /// The module with `memory` as its data and without the set-up export.
-    fn rewrite(&self, memory: &[u8]) -> Result<Vec<u8>, String> {
+    /// Whether the export section exports something named `name`.
+    fn exports(&self, name: &str) -> bool {
+        let Some(content) = self.section(EXPORT_SECTION) else {
+            return false;
+        };
+        wasmparser::ExportSectionReader::new(BinaryReader::new(content, 0))
+            .is_ok_and(|reader| reader.into_iter().any(|e| e.is_ok_and(|e| e.name == name)))
+    }
+
+    /// Whether the first table defined here is a funcref table whose element 0 starts null
+    /// (table 0, when none is imported): no active element segment with a constant offset of 0 fills it, and
+    /// none has an offset computed at instantiation. Anything unexpected answers no.
+    fn first_element_starts_null(&self) -> bool {
+        let Some(tables) = self.section(TABLE_SECTION) else {
+            return false;
+        };
+        let first_table = wasmparser::TableSectionReader::new(BinaryReader::new(tables, 0))
+            .ok()
+            .and_then(|reader| reader.into_iter().next())
+            .and_then(Result::ok);
+        let nullable_funcs = first_table.is_some_and(|table| {
+            table.ty.element_type == wasmparser::RefType::FUNCREF
+                && !table.ty.table64
+                && table.ty.initial >= 1
+                && matches!(table.init, TableInit::RefNull)
+        });
+        let Some(elements) = self.section(ELEMENT_SECTION) else {
+            return nullable_funcs;
+        };
+        let Ok(reader) = wasmparser::ElementSectionReader::new(BinaryReader::new(elements, 0))
+        else {
+            return false;
+        };
+        let leaves_0_null = reader.into_iter().all(|element| {
+            let Ok(element) = element else {
+                return false;
+            };
+            match element.kind {
+                ElementKind::Active {
+                    table_index,
+                    offset_expr,
+                } if table_index.unwrap_or(0) == 0 => {
+                    let mut operators = offset_expr.get_operators_reader();
+                    matches!(operators.read(), Ok(Operator::I32Const { value }) if value != 0)
+                        && matches!(operators.read(), Ok(Operator::End))
+                }
+                _ => true,
+            }
+        });
+        nullable_funcs && leaves_0_null
+    }
+
+    /// The module with `memory` as its data and without the set-up export (and with
+    /// [`TABLE_EXPORT`] when `export_table`).
+    fn rewrite(&self, memory: &[u8], export_table: bool) -> Result<Vec<u8>, String> {
         let runs = non_zero_runs(memory);
         let mut module = wasm_encoder::Module::new();
         for &(id, data) in &self.sections {
@@ -253,7 +338,7 @@ impl<'a> Sections<'a> {
                 DATA_COUNT_SECTION => module.section(&wasm_encoder::DataCountSection {
                     count: runs.len() as u32,
                 }),
-                EXPORT_SECTION => module.section(&without_setup(data)?),
+                EXPORT_SECTION => module.section(&without_setup(data, export_table)?),
                 _ => module.section(&wasm_encoder::RawSection { id, data }),
             };
         }
@@ -265,8 +350,9 @@ fn err(error: wasmparser::BinaryReaderError) -> String {
     error.to_string()
 }
 
-/// The export section `content` without the set-up export.
-fn without_setup(content: &[u8]) -> Result<wasm_encoder::ExportSection, String> {
+/// The export section `content` without the set-up export, and with [`TABLE_EXPORT`] for
+/// table 0 when `table`.
+fn without_setup(content: &[u8], table: bool) -> Result<wasm_encoder::ExportSection, String> {
     let mut exports = wasm_encoder::ExportSection::new();
     let reader =
         wasmparser::ExportSectionReader::new(BinaryReader::new(content, 0)).map_err(err)?;
@@ -285,6 +371,9 @@ fn without_setup(content: &[u8]) -> Result<wasm_encoder::ExportSection, String> 
             wasmparser::ExternalKind::Tag => wasm_encoder::ExportKind::Tag,
         };
         exports.export(export.name, kind, export.index);
+    }
+    if table {
+        exports.export(TABLE_EXPORT, wasm_encoder::ExportKind::Table, 0);
     }
     Ok(exports)
 }
@@ -419,6 +508,76 @@ mod tests {
         );
         let no_setup = wat::parse_str(r#"(module (memory (export "memory") 1))"#).unwrap();
         assert!(snapshot_of(&engine, &no_setup).is_none(), "no set-up");
+    }
+
+    /// A module that can be snapshotted, with a table of 3 elements, one function placed
+    /// at `offset`, and `extra` more fields.
+    fn module_with_table(offset: i32, extra: &str) -> Vec<u8> {
+        wat::parse_str(format!(
+            r#"(module
+                 (memory (export "memory") 1)
+                 (data (i32.const 16) "\01")
+                 (table 3 funcref)
+                 (elem (i32.const {offset}) $one)
+                 (func $one (result i32) (i32.const 1))
+                 (func (export "lunatic_preinit"))
+                 (func (export "call") (param i32) (result i32)
+                   (call_indirect (result i32) (local.get 0)))
+                 {extra})"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_table_whose_element_0_starts_null_is_exported_for_the_first_write() {
+        let engine = engine();
+        let bytes = module_with_table(1, "");
+        let snapshot = snapshot_of(&engine, &bytes).expect("a snapshot");
+        let preinitialized = Module::new(&engine, &snapshot).unwrap();
+        let export = table_export(&preinitialized, &bytes).expect("the table is exported");
+        // What a spawn does: null written to element 0, then the table works as before.
+        let mut store = Store::new(&engine, ());
+        store.set_epoch_deadline(1_000);
+        let instance = Linker::new(&engine)
+            .instantiate(&mut store, &preinitialized)
+            .unwrap();
+        let table = instance
+            .get_module_export(&mut store, &export)
+            .and_then(wasmtime::Extern::into_table)
+            .unwrap();
+        table.set(&mut store, 0, wasmtime::Ref::Func(None)).unwrap();
+        let call = instance
+            .get_typed_func::<i32, i32>(&mut store, "call")
+            .unwrap();
+        assert_eq!(call.call(&mut store, 1).unwrap(), 1);
+        assert!(call.call(&mut store, 0).is_err(), "element 0 is null");
+    }
+
+    #[test]
+    fn a_table_is_not_exported_when_element_0_may_be_set_or_the_name_is_taken() {
+        let engine = engine();
+        for (bytes, why) in [
+            (module_with_table(0, ""), "a segment fills element 0"),
+            (
+                module_with_table(
+                    1,
+                    r#"(global $g i32 (i32.const 0)) (elem (global.get $g) $one)"#,
+                ),
+                "a segment's offset is computed",
+            ),
+            (
+                module_with_table(1, r#"(export "lunatic_table" (func $one))"#),
+                "the module exports the name itself",
+            ),
+        ] {
+            let snapshot = snapshot_of(&engine, &bytes).expect("a snapshot");
+            let preinitialized = Module::new(&engine, &snapshot).unwrap();
+            assert!(table_export(&preinitialized, &bytes).is_none(), "{why}");
+        }
+        // A module that exports a table under the name itself is never written to.
+        let own = module_with_table(0, r#"(export "lunatic_table" (table 0))"#);
+        let compiled = Module::new(&engine, &own).unwrap();
+        assert!(table_export(&compiled, &own).is_none());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use wasmtime::error::Context as _;
 use wasmtime::{bail, format_err};
-use wasmtime::{Engine, ExternType, FuncType, InstancePre, Linker, Module, ValType};
+use wasmtime::{Engine, ExternType, FuncType, InstancePre, Linker, Module, ModuleExport, ValType};
 
 use crate::environment::Environment;
 use crate::state::ProcessState;
@@ -23,6 +23,8 @@ pub struct Program {
     /// Whether each process must run the module's set-up first (it could not be
     /// pre-initialized: see [`crate::preinit`]).
     setup_per_process: bool,
+    /// The table whose element 0 a spawn writes first (see [`crate::preinit`]).
+    table: Option<ModuleExport>,
 }
 
 impl Program {
@@ -84,6 +86,7 @@ impl Program {
             .context("the module's imports do not match this runtime's host functions")?;
         Ok(Self {
             setup_per_process: crate::preinit::has_setup(&module),
+            table: crate::preinit::table_export(&module, &bytes),
             bytes,
             module,
             pre,
@@ -94,6 +97,12 @@ impl Program {
     /// Whether each process runs the module's set-up export before its entry function.
     pub(crate) fn setup_per_process(&self) -> bool {
         self.setup_per_process
+    }
+
+    /// The table whose first page a spawn writes before the process reads it, if the
+    /// module's element 0 starts null (see [`crate::preinit`]).
+    pub(crate) fn table(&self) -> Option<&ModuleExport> {
+        self.table.as_ref()
     }
 
     /// The pre-linked module.

@@ -7,7 +7,8 @@ use std::sync::{Arc, OnceLock};
 use tokio::sync::oneshot;
 use wasmtime::error::Context as _;
 use wasmtime::{
-    Engine, Func, Linker, Store, StoreContextMut, Trap, UpdateDeadline, Val, WasmBacktrace,
+    Engine, Extern, Func, Linker, Ref, Store, StoreContextMut, Trap, UpdateDeadline, Val,
+    WasmBacktrace,
 };
 use wasmtime_wasi::I32Exit;
 
@@ -374,6 +375,15 @@ impl Runtime {
             .instantiate_async(&mut store)
             .await
             .map_err(|e| pool_hint(e, self.processes.len()))?;
+        if let Some(table) = program
+            .table()
+            .and_then(|export| instance.get_module_export(&mut store, export))
+            .and_then(Extern::into_table)
+        {
+            // Element 0 is null already; writing it first spares the kernel a TLB flush on
+            // every core when the process's first indirect call fills in an element.
+            table.set(&mut store, 0, Ref::Func(None))?;
+        }
         let memory = instance.get_memory(&mut store, "memory");
         store.data_mut().memory = memory;
         let func = instance
