@@ -294,16 +294,11 @@ impl<C: Sendable, M: Sendable> Entry for fn(C, Mailbox<M>) {
     fn run(self) {
         // The parent sends the context right after the spawn, before anyone else can know
         // this process exists, so it is the first message.
-        let context =
-            host::receive(
-                &[],
-                None,
-                &WaitHint::default(),
-                |received, bytes| match received {
-                    host::Received::Data => crate::transfer::decode_received::<C>(bytes),
-                    _ => panic!("the spawn context did not arrive"),
-                },
-            );
+        let hint = WaitHint::default();
+        let context = host::receive(&[], None, &hint, |received, bytes| match received {
+            host::Received::Data => crate::transfer::decode_received::<C>(bytes),
+            _ => panic!("the spawn context did not arrive"),
+        });
         match context {
             Ok(context) => self(context, Mailbox::new()),
             Err(error) => panic!("the spawn context could not be read: {error}"),
