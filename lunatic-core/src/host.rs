@@ -10,7 +10,7 @@
 use std::io;
 use std::mem::MaybeUninit;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use lunatic_abi::{
@@ -242,36 +242,11 @@ pub(crate) enum Received {
 /// fit, and cost no further call.
 const RECEIVE_BUFFER: usize = 256;
 
-/// Whether the last plain receive on a mailbox had to wait: the guide for the next one.
-///
-/// A process that waited (the other half of a ping-pong, a server between requests) will
-/// likely wait again, so its next receive goes straight to the suspending call; one that
-/// found a message queued (a busy server) tries the plain call first, which takes a queued
-/// message at about half the cost. The hint lives in the mailbox value, on the owner's
-/// stack: a static would be a page of its own, and a parked process that reads one costs
-/// the kernel a page table (4 KiB) more.
-#[derive(Debug, Default)]
-pub(crate) struct WaitHint(AtomicBool);
-
-impl WaitHint {
-    #[inline]
-    fn expects_wait(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
-    }
-
-    #[inline]
-    fn record(&self, waited: bool) {
-        self.0.store(waited, Ordering::Relaxed);
-    }
-}
-
 /// Waits up to `timeout` (`None`: forever) for a message whose tag is in `tags` (any when
-/// empty), makes it the incoming message, and runs `read` on what it is and its bytes. A
-/// plain receive (no tags) starts and updates as `hint` says.
+/// empty), makes it the incoming message, and runs `read` on what it is and its bytes.
 pub(crate) fn receive<R>(
     tags: &[Tag],
     timeout: Option<Duration>,
-    hint: &WaitHint,
     read: impl FnOnce(Received, &[u8]) -> R,
 ) -> R {
     let timeout = timeout.map_or(WAIT_FOREVER, |t| {
@@ -294,10 +269,11 @@ pub(crate) fn receive<R>(
     };
     // A queued message is taken with a plain call; only an empty mailbox costs the
     // suspending one. A selective receive (a reply, a down notice) waits for something
-    // that is rarely there yet, and a plain one after a wait likely waits again: both
-    // suspend at once.
-    let plain = tags.is_empty();
-    let status = if timeout != 0 && (!plain || hint.expects_wait()) {
+    // that is rarely there yet, so it suspends at once. (Whether the last receive waited
+    // would be a better guide, but it would have to be kept in linear memory, which a
+    // process parked in its first receive does not touch at all: a byte of it, even on
+    // the stack, costs the kernel a page and a page table, 8.8 KiB a parked process.)
+    let status = if !tags.is_empty() && timeout != 0 {
         wait(timeout)
     } else {
         // SAFETY: as above.
@@ -314,19 +290,11 @@ pub(crate) fn receive<R>(
         Ok(ReceiveStatus::Signal) => Received::Signal,
         Ok(ReceiveStatus::Down) => Received::Down,
         // Nothing came, and nothing was written.
-        Ok(ReceiveStatus::TimedOut) => {
-            if plain && timeout != 0 {
-                hint.record(true);
-            }
-            return read(Received::TimedOut, &[]);
-        }
+        Ok(ReceiveStatus::TimedOut) => return read(Received::TimedOut, &[]),
         Err(other) => panic!("lunatic::message::receive returned unknown status {other}"),
     };
     // SAFETY: the host writes the info record before it returns a message.
     let info = ReceiveInfo::from_bytes(unsafe { info.assume_init() });
-    if plain {
-        hint.record(info.waited);
-    }
     let size = info.size as usize;
     if size <= RECEIVE_BUFFER {
         // SAFETY: the host copied the message's `size` bytes to the buffer.

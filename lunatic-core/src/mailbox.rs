@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::codec::Sendable;
 use crate::error::ReceiveError;
-use crate::host::{self, Received, WaitHint};
+use crate::host::{self, Received};
 use crate::process::ProcessId;
 use crate::tag::Tag;
 
@@ -99,14 +99,9 @@ pub(crate) enum Incoming<M> {
     Down(Down),
 }
 
-/// Receives the next message tagged with one of `tags` (any when empty), as an `M`; `hint`
-/// is the mailbox's guide for a plain receive (see [`WaitHint`]).
-pub(crate) fn receive_raw<M: Sendable>(
-    tags: &[Tag],
-    timeout: Option<Duration>,
-    hint: &WaitHint,
-) -> Incoming<M> {
-    host::receive(tags, timeout, hint, |received, bytes| match received {
+/// Receives the next message tagged with one of `tags` (any when empty), as an `M`.
+pub(crate) fn receive_raw<M: Sendable>(tags: &[Tag], timeout: Option<Duration>) -> Incoming<M> {
+    host::receive(tags, timeout, |received, bytes| match received {
         Received::TimedOut => Incoming::Data(Err(ReceiveError::Timeout)),
         Received::Data => Incoming::Data(crate::transfer::decode_received(bytes)),
         Received::Signal => Incoming::Signal(EndNotice::read_incoming(bytes)),
@@ -122,8 +117,6 @@ pub(crate) fn receive_raw<M: Sendable>(
 /// also holds a [`LinkMailbox`] (the two are exclusive: see `spawn_link`).
 #[derive(Debug)]
 pub struct Mailbox<M> {
-    /// Whether the last plain receive had to wait.
-    last_waited: WaitHint,
     _message: PhantomData<fn() -> M>,
 }
 
@@ -131,13 +124,12 @@ impl<M: Sendable> Mailbox<M> {
     /// The mailbox of the calling process. Only the runtime's entry points make one.
     pub(crate) fn new() -> Self {
         Self {
-            last_waited: WaitHint::default(),
             _message: PhantomData,
         }
     }
 
-    fn take(&self, tags: &[Tag], timeout: Option<Duration>) -> Result<M, ReceiveError> {
-        match receive_raw(tags, timeout, &self.last_waited) {
+    fn take(tags: &[Tag], timeout: Option<Duration>) -> Result<M, ReceiveError> {
+        match receive_raw(tags, timeout) {
             Incoming::Data(message) => message,
             Incoming::Down(down) => Err(ReceiveError::ProcessDown(down)),
             Incoming::Signal(signal) => panic!(
@@ -153,7 +145,7 @@ impl<M: Sendable> Mailbox<M> {
     /// # Errors
     /// [`ReceiveError::DeserializationFailed`] if the message is not an `M`.
     pub fn receive(&self) -> Result<M, ReceiveError> {
-        self.take(&[], None)
+        Self::take(&[], None)
     }
 
     /// Waits up to `timeout` for the next message.
@@ -161,7 +153,7 @@ impl<M: Sendable> Mailbox<M> {
     /// # Errors
     /// [`ReceiveError::Timeout`] if none came; [`ReceiveError::DeserializationFailed`].
     pub fn receive_timeout(&self, timeout: Duration) -> Result<M, ReceiveError> {
-        self.take(&[], Some(timeout))
+        Self::take(&[], Some(timeout))
     }
 
     /// Waits for the next message and returns it with its tag.
@@ -170,8 +162,7 @@ impl<M: Sendable> Mailbox<M> {
     /// [`ReceiveError::DeserializationFailed`] if the message is not an `M`.
     pub fn receive_with_tag(&self) -> Result<(M, Tag), ReceiveError> {
         // The message just received is still the host's incoming one: ask for its tag.
-        self.take(&[], None)
-            .map(|message| (message, Tag::from_id(host::message_tag())))
+        Self::take(&[], None).map(|message| (message, Tag::from_id(host::message_tag())))
     }
 
     /// Waits for the first message tagged with one of `tags`, leaving others queued
@@ -180,7 +171,7 @@ impl<M: Sendable> Mailbox<M> {
     /// # Errors
     /// [`ReceiveError::DeserializationFailed`] if the message is not an `M`.
     pub fn tag_receive(&self, tags: &[Tag]) -> Result<M, ReceiveError> {
-        self.take(tags, None)
+        Self::take(tags, None)
     }
 
     /// Makes this process receive the deaths of linked processes as
@@ -196,7 +187,7 @@ impl<M: Sendable> Mailbox<M> {
     /// # Errors
     /// [`ReceiveError::Timeout`]; [`ReceiveError::DeserializationFailed`].
     pub fn tag_receive_timeout(&self, tags: &[Tag], timeout: Duration) -> Result<M, ReceiveError> {
-        self.take(tags, Some(timeout))
+        Self::take(tags, Some(timeout))
     }
 }
 
@@ -204,8 +195,6 @@ impl<M: Sendable> Mailbox<M> {
 /// [`Message::Signal`]s instead of dying with them.
 #[derive(Debug)]
 pub struct LinkMailbox<M> {
-    /// Whether the last plain receive had to wait.
-    last_waited: WaitHint,
     _message: PhantomData<fn() -> M>,
 }
 
@@ -214,13 +203,12 @@ impl<M: Sendable> LinkMailbox<M> {
     pub(crate) fn new() -> Self {
         host::die_when_link_dies(false);
         Self {
-            last_waited: WaitHint::default(),
             _message: PhantomData,
         }
     }
 
-    fn take(&self, tags: &[Tag], timeout: Option<Duration>) -> Message<M> {
-        match receive_raw(tags, timeout, &self.last_waited) {
+    fn take(tags: &[Tag], timeout: Option<Duration>) -> Message<M> {
+        match receive_raw(tags, timeout) {
             Incoming::Data(message) => Message::Normal(message),
             Incoming::Signal(signal) => Message::Signal(signal),
             Incoming::Down(down) => Message::Down(down),
@@ -229,22 +217,22 @@ impl<M: Sendable> LinkMailbox<M> {
 
     /// Waits for the next message or signal.
     pub fn receive(&self) -> Message<M> {
-        self.take(&[], None)
+        Self::take(&[], None)
     }
 
     /// Waits up to `timeout`; `Message::Normal(Err(ReceiveError::Timeout))` if nothing came.
     pub fn receive_timeout(&self, timeout: Duration) -> Message<M> {
-        self.take(&[], Some(timeout))
+        Self::take(&[], Some(timeout))
     }
 
     /// Waits for the first message or signal tagged with one of `tags`.
     pub fn tag_receive(&self, tags: &[Tag]) -> Message<M> {
-        self.take(tags, None)
+        Self::take(tags, None)
     }
 
     /// [`LinkMailbox::tag_receive`] with a timeout.
     pub fn tag_receive_timeout(&self, tags: &[Tag], timeout: Duration) -> Message<M> {
-        self.take(tags, Some(timeout))
+        Self::take(tags, Some(timeout))
     }
 
     /// Makes link deaths kill this process again and returns a plain [`Mailbox`]. If a link

@@ -21,7 +21,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::codec::Sendable;
 use crate::error::LunaticError;
 use crate::error::ReceiveError;
-use crate::host::{self, Entry, WaitHint};
+use crate::host::{self, Entry};
 use crate::mailbox::{receive_raw, Down, Incoming, LinkMailbox, Mailbox};
 use crate::tag::Tag;
 
@@ -128,7 +128,7 @@ impl<M> Process<M> {
     /// # Errors
     /// [`ReceiveError::Timeout`] if the process did not end in time.
     pub fn wait_down(&self, monitor: Tag, timeout: Option<Duration>) -> Result<Down, ReceiveError> {
-        match receive_raw::<()>(&[monitor], timeout, &WaitHint::default()) {
+        match receive_raw::<()>(&[monitor], timeout) {
             Incoming::Down(down) => Ok(down),
             _ => Err(ReceiveError::Timeout),
         }
@@ -294,8 +294,7 @@ impl<C: Sendable, M: Sendable> Entry for fn(C, Mailbox<M>) {
     fn run(self) {
         // The parent sends the context right after the spawn, before anyone else can know
         // this process exists, so it is the first message.
-        let hint = WaitHint::default();
-        let context = host::receive(&[], None, &hint, |received, bytes| match received {
+        let context = host::receive(&[], None, |received, bytes| match received {
             host::Received::Data => crate::transfer::decode_received::<C>(bytes),
             _ => panic!("the spawn context did not arrive"),
         });

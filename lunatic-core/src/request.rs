@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::Sendable;
 use crate::error::ReceiveError;
-use crate::host::{self, WaitHint};
+use crate::host;
 use crate::mailbox::{receive_raw, Incoming};
 use crate::process::{Process, ProcessId};
 use crate::tag::Tag;
@@ -173,7 +173,7 @@ impl<U: Sendable> PendingReply<U> {
             Some((_, monitor)) => &[self.tag, *monitor],
             None => &[self.tag],
         };
-        let outcome = match receive_raw::<U>(tags, timeout, &WaitHint::default()) {
+        let outcome = match receive_raw::<U>(tags, timeout) {
             Incoming::Data(reply) => reply,
             Incoming::Down(down) => Err(ReceiveError::ProcessDown(down)),
             // A signal only matches if it carries one of these tags, and tags are unique.
