@@ -4,7 +4,8 @@
 //! link) and spawns one linked child per bad call; the main process traps link deaths and
 //! prints each child's death reason. Bad inputs tried: out-of-bounds pointers for every
 //! pointer argument (0xfffffff0, 0xffffff00, 0xffffffff; a receive's tags, buffer and info
-//! record each), lengths past the end of memory,
+//! record each, and a bad buffer after good calls, whose arguments the host remembers),
+//! lengths past the end of memory,
 //! 100,000 receive tags, a 64 MiB+ message built 64 KiB at a time, unknown error ids for
 //! every error call, unknown process ids for kill/unlink/monitor/demonitor/is_alive/send/link,
 //! unknown monitor tags, registry names out of bounds or too long, bad versions and
@@ -54,6 +55,7 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
         "try_receive: the range of 32 bytes at 0xfffffff0 is outside",
         "receive: the range of 100 bytes at 0xfffffff0 is outside",
         "try_receive: the range of 8 bytes at 0xfffffffc is outside",
+        "try_receive: the range of 4096 bytes at 0xffffff00 is outside",
         "send_data: the range of 100 bytes at 0xfffffff0 is outside",
         "read_data: no message has been received",
         "get_tag: no message has been received",
@@ -95,7 +97,7 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
     ] {
         run.assert_stdout(reason);
     }
-    assert_eq!(run.stdout.matches("child died: ").count(), 47, "{run}");
+    assert_eq!(run.stdout.matches("child died: ").count(), 48, "{run}");
     // Each death is logged with the process id and the reason.
     run.assert_stderr("died: trapped: lunatic::message::write_data: no message was created");
 }

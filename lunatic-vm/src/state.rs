@@ -1,6 +1,6 @@
 //! The data of one process's wasmtime `Store`: what its host calls work on.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 use wasmtime::Memory;
@@ -87,6 +87,8 @@ pub struct ProcessState {
     pub(crate) memory: Option<Memory>,
     pub(crate) outgoing: Option<Outgoing>,
     pub(crate) incoming: Option<Message>,
+    /// The last receive arguments found inside memory (see `host::message`).
+    pub(crate) checked_receive: Cell<Option<crate::host::message::CheckedReceive>>,
     /// The messages this process moved out of its mailbox's shared queue.
     pub(crate) inbox: Inbox,
     pub(crate) errors: HandleTable<String>,
@@ -122,6 +124,7 @@ impl ProcessState {
             memory: None,
             outgoing: None,
             incoming: None,
+            checked_receive: Cell::new(None),
             inbox: Inbox::default(),
             errors: HandleTable::default(),
             environments: HandleTable::default(),

@@ -118,6 +118,7 @@
   (data (i32.const 6744) "bad_send_data_oob")
   (data (i32.const 6776) "bad_receive_buffer")
   (data (i32.const 6808) "bad_try_receive_info")
+  (data (i32.const 6840) "bad_receive_after_good")
   ;; 7000: the socket address 127.0.0.1:0 (kind 4, port 0, IPv4 in the first 4 address bytes);
   ;; 7040: a record with an unknown kind byte; 7100..: addresses the host writes.
   (data (i32.const 7000) "\04\00\00\7f\00\00\01")
@@ -227,6 +228,7 @@
     (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 6744) (i32.const 17) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
     (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 6776) (i32.const 18) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
     (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 6808) (i32.const 20) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
+    (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 6840) (i32.const 22) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
     ;; A function that does not exist, and one given the wrong parameters: errors, not traps.
     (if (i32.eqz (call $spawn (i64.const 0) (i64.const 0) (i32.const 2400) (i32.const 4) (i32.const 0) (i32.const 0) (i32.const 64))) (then (unreachable)))
     (call $print_error)
@@ -259,7 +261,7 @@
       (call $print_incoming)
       (call $print (i32.const 2200) (i32.const 1))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $signals (i32.lt_u (local.get $i) (i32.const 47))))
+      (br_if $signals (i32.lt_u (local.get $i) (i32.const 48))))
     ;; The incoming message is a signal: it carries no resources (a status, not a trap).
     (if (i32.ne (call $res_take (i32.const 0) (i32.const 1) (i32.const 64)) (i32.const 1)) (then (unreachable)))
     (call $network_errors_are_statuses)
@@ -271,6 +273,12 @@
   (func (export "bad_receive_tags") (drop (call $receive (i32.const 0xFFFFFFF0) (i32.const 4) (i64.const 0) (i32.const 9000) (i32.const 16) (i32.const 9100))))
   (func (export "bad_too_many_tags") (drop (call $receive (i32.const 0) (i32.const 100000) (i64.const 0) (i32.const 9000) (i32.const 16) (i32.const 9100))))
   (func (export "bad_receive_buffer") (drop (call $receive (i32.const 0) (i32.const 0) (i64.const 0) (i32.const 0xFFFFFFF0) (i32.const 100) (i32.const 9100))))
+  ;; The host remembers a receive's last good arguments and does not look at memory for the
+  ;; same ones again: two good calls (nothing queued: TimedOut, 2), then a bad buffer.
+  (func (export "bad_receive_after_good")
+    (if (i32.ne (call $try_receive (i32.const 0) (i32.const 0) (i32.const 9000) (i32.const 16) (i32.const 9100)) (i32.const 2)) (then (unreachable)))
+    (if (i32.ne (call $try_receive (i32.const 0) (i32.const 0) (i32.const 9000) (i32.const 16) (i32.const 9100)) (i32.const 2)) (then (unreachable)))
+    (drop (call $try_receive (i32.const 0) (i32.const 0) (i32.const 0xFFFFFF00) (i32.const 4096) (i32.const 9100))))
   (func (export "bad_try_receive_info") (drop (call $try_receive (i32.const 0) (i32.const 0) (i32.const 9000) (i32.const 16) (i32.const 0xFFFFFFFC))))
   (func (export "bad_read_unreceived") (drop (call $read_data (i32.const 0) (i32.const 10))))
   (func (export "bad_tag_unreceived") (drop (call $get_tag)))
