@@ -90,6 +90,8 @@ pub(super) fn read(
     Ok(slice(memory.data(caller), ptr, len, function)?.to_vec())
 }
 
+#[cold]
+#[inline(never)]
 fn out_of_bounds(function: &str, ptr: u32, len: u32, size: usize) -> wasmtime::Error {
     format_err!("{function}: the range of {len} bytes at {ptr:#x} is outside the guest's memory of {size} bytes")
 }

@@ -256,10 +256,12 @@ pub(crate) struct CheckedReceive {
 }
 
 /// Checks a receive call's ranges (before anything is taken, so a bad pointer loses no
-/// message) and delivers what this process sent.
+/// message) and delivers what this process sent. The common case, the arguments of the last
+/// call again, is inlined; the checks against memory are not.
 ///
 /// # Errors
 /// More than [`MAX_TAGS`] tags, or a range (tags, buffer or info) outside memory.
+#[inline]
 fn check_receive(
     caller: &Caller<'_, ProcessState>,
     tags_ptr: u32,
@@ -277,6 +279,25 @@ fn check_receive(
     if state.checked_receive.get() == Some(args) {
         return Ok(());
     }
+    check_receive_ranges(caller, args, function)
+}
+
+/// [`check_receive`] for arguments not seen last time: checks them against memory and
+/// remembers them.
+///
+/// # Errors
+/// As [`check_receive`].
+#[inline(never)]
+fn check_receive_ranges(
+    caller: &Caller<'_, ProcessState>,
+    args: CheckedReceive,
+    function: &str,
+) -> wasmtime::Result<()> {
+    let CheckedReceive {
+        tags_ptr,
+        tags_len,
+        out,
+    } = args;
     if tags_len > MAX_TAGS {
         bail!("{function}: {tags_len} tags given, at most {MAX_TAGS} are allowed");
     }
@@ -284,7 +305,7 @@ fn check_receive(
     memory::slice(bytes, tags_ptr, tags_len * 8, function)?;
     memory::slice(bytes, out.ptr, out.len, function)?;
     memory::slice(bytes, out.info_ptr, ReceiveInfo::SIZE as u32, function)?;
-    state.checked_receive.set(Some(args));
+    caller.data().checked_receive.set(Some(args));
     Ok(())
 }
 
@@ -294,22 +315,39 @@ fn check_receive(
 ///
 /// # Errors
 /// The module exports no memory (checked already, so never in practice).
+#[inline]
 fn begin_receive(
     caller: &mut Caller<'_, ProcessState>,
     tags_ptr: u32,
     tags_len: u32,
     function: &str,
 ) -> wasmtime::Result<Tags> {
-    let mut tags = Tags::new();
-    if tags_len > 0 {
-        let memory = memory::memory(caller, function)?;
-        let bytes = memory::slice(memory.data(&*caller), tags_ptr, tags_len * 8, function)?;
-        for chunk in bytes.chunks_exact(8) {
-            tags.push(i64::from_le_bytes(chunk.try_into().unwrap_or_default()));
-        }
-    }
+    let tags = if tags_len == 0 {
+        Tags::new()
+    } else {
+        read_tags(caller, tags_ptr, tags_len, function)?
+    };
     caller.data_mut().incoming = None;
     Ok(tags)
+}
+
+/// The `tags_len` tags at `tags_ptr` (a selective receive's).
+///
+/// # Errors
+/// As [`begin_receive`].
+#[inline(never)]
+fn read_tags(
+    caller: &Caller<'_, ProcessState>,
+    tags_ptr: u32,
+    tags_len: u32,
+    function: &str,
+) -> wasmtime::Result<Tags> {
+    let memory = memory::memory(caller, function)?;
+    let bytes = memory::slice(memory.data(caller), tags_ptr, tags_len * 8, function)?;
+    Ok(bytes
+        .chunks_exact(8)
+        .map(|chunk| i64::from_le_bytes(chunk.try_into().unwrap_or_default()))
+        .collect())
 }
 
 /// Makes `received` the incoming message, copies its first bytes and its [`ReceiveInfo`]
@@ -326,7 +364,7 @@ fn finish_receive(
     let message = match received {
         Ok(Some(message)) => message,
         Ok(None) => return Ok(ReceiveStatus::TimedOut as u32),
-        Err(reason) => return Err(Terminated(reason).into()),
+        Err(reason) => return Err(terminated(reason)),
     };
     let status = match message.kind {
         MessageKind::Data(_) => ReceiveStatus::Data,
@@ -345,6 +383,14 @@ fn finish_receive(
         .copy_from_slice(&info.to_bytes());
     state.incoming = Some(message);
     Ok(status as u32)
+}
+
+/// The error that ends a process told to die while it receives (kept out of line: it is
+/// rare, and building it inline made every receive save more registers).
+#[cold]
+#[inline(never)]
+fn terminated(reason: DeathReason) -> wasmtime::Error {
+    Terminated(reason).into()
 }
 
 fn try_receive(
