@@ -194,13 +194,34 @@ fn send_data(
     let memory = memory::memory(&caller, FUNCTION)?;
     let (bytes, state) = memory.data_and_store_mut(&mut caller);
     let bytes = memory::slice(bytes, ptr, len, FUNCTION)?;
-    let mut outgoing = state.outgoing.take().unwrap_or_default();
-    if outgoing.data.len() + bytes.len() > MAX_MESSAGE_SIZE {
-        bail!("{FUNCTION}: the message would exceed the limit of {MAX_MESSAGE_SIZE} bytes");
-    }
-    outgoing.data.extend_from_slice(bytes);
+    let outgoing = match state.outgoing.take() {
+        // The common case, a message without resources: its bytes are all there is.
+        None if bytes.len() <= MAX_MESSAGE_SIZE => Outgoing {
+            tag,
+            data: MessageBytes::from_slice(bytes),
+            resources: Default::default(),
+        },
+        started => finish_started(started.unwrap_or_default(), bytes, FUNCTION)?,
+    };
     deliver(state, process, tag, outgoing);
     Ok(())
+}
+
+/// `outgoing` (a message started for a resource, or an empty one) with `bytes` appended.
+///
+/// # Errors
+/// The message would exceed [`MAX_MESSAGE_SIZE`].
+#[inline(never)]
+fn finish_started(
+    mut outgoing: Outgoing,
+    bytes: &[u8],
+    function: &str,
+) -> wasmtime::Result<Outgoing> {
+    if outgoing.data.len() + bytes.len() > MAX_MESSAGE_SIZE {
+        bail!("{function}: the message would exceed the limit of {MAX_MESSAGE_SIZE} bytes");
+    }
+    outgoing.data.extend_from_slice(bytes);
+    Ok(outgoing)
 }
 
 /// Puts `outgoing` in `process`'s mailbox with `tag`; a process that is not alive drops it
@@ -437,6 +458,16 @@ struct ReceiveCall<'a> {
 
 impl ReceiveCall<'_> {
     const FUNCTION: &'static str = "lunatic::message::receive";
+
+    /// Whether the timeout (started at the first wait) is still running; out of line, as
+    /// most receives wait without one.
+    #[inline(never)]
+    fn deadline_pending(&mut self, timeout: Duration, cx: &mut Context<'_>) -> bool {
+        let deadline = self
+            .deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        deadline.as_mut().poll(cx).is_pending()
+    }
 }
 
 impl Future for ReceiveCall<'_> {
@@ -455,10 +486,7 @@ impl Future for ReceiveCall<'_> {
                 match call.timeout {
                     None => return Poll::Pending,
                     Some(timeout) => {
-                        let deadline = call
-                            .deadline
-                            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
-                        if deadline.as_mut().poll(cx).is_pending() {
+                        if call.deadline_pending(timeout, cx) {
                             return Poll::Pending;
                         }
                         Ok(None)
