@@ -51,3 +51,21 @@ impl Tag {
         self.0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_tags_are_negative_and_never_repeat() {
+        let tags: Vec<Tag> = (0..100).map(|_| Tag::for_reply()).collect();
+        assert!(
+            tags.iter().all(|tag| tag.id() < 0),
+            "the VM's tags are positive"
+        );
+        let mut distinct = tags.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), tags.len());
+    }
+}
