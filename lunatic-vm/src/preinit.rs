@@ -16,11 +16,11 @@
 //!
 //! The rewrite also exports the module's table as [`TABLE_EXPORT`] when its element 0
 //! starts null (as in every Rust module). A process's first indirect call reads its table
-//! (the kernel maps the zero page) and then fills the element in, and replacing a mapped page
-//! makes the kernel flush the page from every core's TLB, an interrupt to each: one a spawn
-//! into a fresh pool slot, and two thirds of all the interrupts a burst of spawns raised.
-//! The runtime writes a null to element 0 when it spawns a process, so the page is written
-//! before it is read ([`table_export`]).
+//! (on a fresh pool slot the kernel maps the zero page) and then fills the element in, and
+//! replacing a mapped page makes the kernel flush it from every core's TLB, an interrupt
+//! to each (11 rounds of 2,000 spawns raised 3,300-3,900 interrupts, 400-600 without
+//! these). The runtime writes a null to element 0 when it spawns a process, so the page
+//! is written before it is read ([`table_export`]).
 //!
 //! When a module cannot be snapshotted (a text module, an imported or second memory, an
 //! initial memory over 16 MiB, passive or computed data segments, a set-up that traps,
@@ -277,8 +277,9 @@ impl<'a> Sections<'a> {
     }
 
     /// Whether the first table defined here is a funcref table whose element 0 starts null
-    /// (table 0, when none is imported): no active element segment with a constant offset of 0 fills it, and
-    /// none has an offset computed at instantiation. Anything unexpected answers no.
+    /// (table 0, when none is imported): no active element segment with a constant offset
+    /// of 0 fills it, and none has an offset computed at instantiation. Anything unexpected
+    /// answers no.
     fn first_element_starts_null(&self) -> bool {
         let Some(tables) = self.section(TABLE_SECTION) else {
             return false;
