@@ -68,6 +68,34 @@ fn a_binary_module_starts_from_its_snapshot() {
 }
 
 #[test]
+fn a_rust_guests_table_is_written_at_each_spawn_before_it_is_read() {
+    // Every Rust module leaves its table's element 0 null, so a spawn can write it first
+    // (see `preinit`); this guest spawns and calls through its table in each process.
+    let run = run_logged(
+        Some("lunatic=info,lunatic::preinit=debug"),
+        &["--no-cache"],
+        &guest("hello"),
+        &[],
+        Duration::from_secs(60),
+    );
+    run.assert_code(0)
+        .assert_stderr("its table exported, written at each spawn");
+    // A table whose element 0 a segment fills is left alone.
+    let filled = r#"(module
+         (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+         (memory (export "memory") 1)
+         (data (i32.const 16) "\01")
+         (table 2 funcref)
+         (elem (i32.const 0) $seven)
+         (func $seven (result i32) (i32.const 7))
+         (func (export "lunatic_preinit"))
+         (func (export "_start") (call $exit (call_indirect (result i32) (i32.const 0)))))"#;
+    run_module("filled", filled, true)
+        .assert_code(7)
+        .assert_stderr("its table left unexported");
+}
+
+#[test]
 fn a_text_module_runs_its_setup_in_each_process() {
     let run = run_module("text", &program(ADD_42, BYTE_100_PLUS_16), false);
     run.assert_code(43).assert_stderr(

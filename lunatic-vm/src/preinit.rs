@@ -89,13 +89,18 @@ pub(crate) fn snapshot(engine: &Engine, module: &Module, bytes: &[u8]) -> Option
     }
     let started = Instant::now();
     match try_snapshot(engine, module, bytes) {
-        Ok(snapshot) => {
+        Ok((snapshot, table_exported)) => {
             tracing::debug!(
                 target: "lunatic::preinit",
-                "module pre-initialized in {:?} ({} -> {} bytes)",
+                "module pre-initialized in {:?} ({} -> {} bytes; its table {})",
                 started.elapsed(),
                 bytes.len(),
-                snapshot.len()
+                snapshot.len(),
+                if table_exported {
+                    "exported, written at each spawn"
+                } else {
+                    "left unexported"
+                }
             );
             Some(snapshot)
         }
@@ -106,7 +111,8 @@ pub(crate) fn snapshot(engine: &Engine, module: &Module, bytes: &[u8]) -> Option
     }
 }
 
-fn try_snapshot(engine: &Engine, module: &Module, bytes: &[u8]) -> Result<Vec<u8>, String> {
+/// The snapshot, and whether it exports the table as [`TABLE_EXPORT`].
+fn try_snapshot(engine: &Engine, module: &Module, bytes: &[u8]) -> Result<(Vec<u8>, bool), String> {
     let sections = Sections::parse(bytes)?;
     let layout = sections.memory_layout()?;
     if layout.initial_pages * (64 << 10) > MAX_SNAPSHOT_BYTES {
@@ -127,7 +133,7 @@ fn try_snapshot(engine: &Engine, module: &Module, bytes: &[u8]) -> Result<Vec<u8
         .any(|import| matches!(import.ty(), ExternType::Table(_)))
         && sections.first_element_starts_null()
         && !sections.exports(TABLE_EXPORT);
-    sections.rewrite(&memory, export_table)
+    Ok((sections.rewrite(&memory, export_table)?, export_table))
 }
 
 /// Instantiates `module` where every import traps, runs its set-up, and returns the whole
