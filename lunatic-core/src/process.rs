@@ -116,8 +116,9 @@ impl<M> Process<M> {
         Tag::from_id(host::monitor(self.id.local))
     }
 
-    /// Stops watching (`tag` from [`Process::monitor`]); a down notice already queued for
-    /// it is dropped.
+    /// Stops watching (`tag` from [`Process::monitor`]). No down notice for it is received
+    /// afterwards: one already queued is dropped, and so is one that a process ending at
+    /// this moment was still sending (Erlang's `demonitor` with `flush`).
     pub fn demonitor(&self, tag: Tag) {
         host::demonitor(self.id.local, tag.id());
     }

@@ -453,12 +453,13 @@ impl Runtime {
         }
     }
 
-    /// Removes `watcher`'s monitor `tag` of `process` (the watcher then drops a down notice
-    /// already queued).
-    pub(crate) fn demonitor(&self, watcher: &ProcessHandle, process: u64, tag: i64) {
-        if let Some(process) = self.processes.get(process) {
-            process.monitors().remove(tag, watcher.id());
-        }
+    /// Removes `watcher`'s monitor `tag` of `process`; `true` if it was still registered,
+    /// so no down notice will come. Otherwise one is queued, or on its way from a process
+    /// that is ending, and the watcher must drop it.
+    pub(crate) fn demonitor(&self, watcher: &ProcessHandle, process: u64, tag: i64) -> bool {
+        self.processes
+            .get(process)
+            .is_some_and(|process| process.monitors().remove(tag, watcher.id()))
     }
 
     /// Ends `process`'s life: removes it, closes its mailbox, tells linked processes.

@@ -8,7 +8,7 @@
 //! | `link` | `tag: i64, process: u64` | nothing: links both ways; a dead `process` is reported at once | `process` is not alive and the caller does not trap link deaths (it ends) |
 //! | `unlink` | `process: u64` | nothing | never |
 //! | `monitor` | `process: u64` | `i64`: a new tag; when `process` ends (for any reason) a down notice with that tag is queued for the caller, at once if it is not alive | never |
-//! | `demonitor` | `process: u64, tag: i64` | nothing: removes the caller's monitor `tag` and any queued down notice with it | never |
+//! | `demonitor` | `process: u64, tag: i64` | nothing: removes the caller's monitor `tag`; its down notice, queued or arriving later (a process ending as this runs), is dropped | never |
 //! | `kill` | `process: u64` | nothing: `process` ends with reason "killed"; unknown ids are ignored | never |
 //! | `is_alive` | `process: u64` | `u32`: 1 if alive, 0 if not | never |
 //! | `die_when_link_dies` | `enabled: u32` | nothing: 1 (the default) makes abnormal deaths of linked processes kill the caller; 0 turns them into signal messages | `enabled` is 1 and a link-death signal is already queued (the caller ends) |
@@ -106,8 +106,11 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
         |mut caller: Caller<'_, ProcessState>, process: u64, tag: i64| {
             let state = caller.data_mut();
             state.deliver_sent();
-            state.runtime.demonitor(&state.handle, process, tag);
-            state.inbox.remove_down(state.handle.mailbox(), tag);
+            if !state.runtime.demonitor(&state.handle, process, tag) {
+                // The notice is queued, or still being pushed by a process that is ending:
+                // the tag is the monitor's alone, so it is dropped whenever it comes.
+                state.inbox.abandon(state.handle.mailbox(), tag);
+            }
         },
     )?;
     linker.func_wrap(

@@ -89,7 +89,7 @@ pub(crate) const MAX_ABANDONED_TAGS: usize = 1024;
 /// The tags a mailbox drops messages of, in the order they were abandoned.
 #[derive(Debug, Default)]
 struct AbandonedTags {
-    tags: std::collections::HashSet<i64>,
+    tags: std::collections::HashSet<i64, rustc_hash::FxBuildHasher>,
     order: VecDeque<i64>,
 }
 
@@ -283,19 +283,14 @@ impl Inbox {
     }
 
     /// Drops every queued message with `tag`, and every one that arrives later (Erlang's
-    /// alias deactivation: the reply to a request that timed out never shows up).
+    /// alias deactivation: the reply to a request that timed out never shows up; and a
+    /// demonitor's flush: a down notice the ended process was pushing meanwhile never
+    /// shows up either).
     pub fn abandon(&mut self, mailbox: &Mailbox, tag: i64) {
         self.taken.retain(|m| m.tag != tag);
         let mut queue = mailbox.queue();
         queue.messages.retain(|m| m.tag != tag);
         queue.abandoned.insert(tag);
-    }
-
-    /// Drops a queued down notice with `tag` (a demonitor that also flushes).
-    pub fn remove_down(&mut self, mailbox: &Mailbox, tag: i64) {
-        let is_it = |m: &Message| m.tag == tag && matches!(m.kind, MessageKind::ProcessDown { .. });
-        self.taken.retain(|m| !is_it(m));
-        mailbox.queue().messages.retain(|m| !is_it(m));
     }
 
     /// How many messages wait.

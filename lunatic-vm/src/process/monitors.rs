@@ -23,11 +23,14 @@ impl MonitorSet {
         true
     }
 
-    /// Removes monitor `tag` if `watcher` holds it.
-    pub fn remove(&mut self, tag: i64, watcher: ProcessId) {
+    /// Removes monitor `tag` if `watcher` holds it; `true` if it did, so the owner's end
+    /// will never notify it (the set is closed, under the same lock, before any notice).
+    pub fn remove(&mut self, tag: i64, watcher: ProcessId) -> bool {
         if self.watchers.get(&tag) == Some(&watcher) {
             self.watchers.remove(&tag);
+            return true;
         }
+        false
     }
 
     /// Closes the set for good and returns every monitor it held.
@@ -57,12 +60,13 @@ mod tests {
     fn only_the_holder_removes_and_closed_refuses() {
         let mut set = MonitorSet::default();
         assert!(set.insert(5, 1));
-        set.remove(5, 2);
+        assert!(!set.remove(5, 2), "not the holder");
         assert_eq!(set.len(), 1);
-        set.remove(5, 1);
+        assert!(set.remove(5, 1), "no notice will come");
         assert!(set.is_empty());
         assert!(set.insert(6, 1));
         assert_eq!(set.close().get(&6), Some(&1));
         assert!(!set.insert(7, 1));
+        assert!(!set.remove(6, 1), "closed: the notice is on its way");
     }
 }
