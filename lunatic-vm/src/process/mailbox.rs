@@ -86,10 +86,12 @@ struct Queue {
 /// late is then queued after all, as any unexpected message is).
 pub(crate) const MAX_ABANDONED_TAGS: usize = 1024;
 
-/// The tags a mailbox drops messages of, in the order they were abandoned.
+/// The tags a mailbox drops messages of, in the order they were abandoned. Guests choose
+/// tags (a reply's, or any passed to `abandon_tag`), so the set keeps `std`'s keyed hash, not
+/// an `IdMap`'s; it is only hashed once something was abandoned.
 #[derive(Debug, Default)]
 struct AbandonedTags {
-    tags: std::collections::HashSet<i64, rustc_hash::FxBuildHasher>,
+    tags: std::collections::HashSet<i64>,
     order: VecDeque<i64>,
 }
 
