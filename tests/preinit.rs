@@ -5,6 +5,9 @@
 //! Bad set-ups tried: one that traps (every process then dies of it at start, with the
 //! trap as its reason), one that grows memory, one that calls a host function; and a text
 //! (WAT) module, which is never rewritten.
+//!
+//! The rewrite also gives the guest library's `lunatic_receive_waited` a global to read;
+//! the same program, rewritten and as text, must see the same answers.
 
 mod common;
 
@@ -146,5 +149,55 @@ fn rust_programs_are_pre_initialized_and_children_still_report_panics() {
         Duration::from_secs(60),
     );
     run.assert_stderr("module pre-initialized")
+        .assert_stderr("its receive hint reads a global")
         .assert_stderr("process 2 died: panicked: child fails");
+}
+
+/// Receives in every way that matters to the hint, and exits with bit `n` set when the
+/// hint said "waited" after step `n`: expected 0b001010.
+const RECEIVE_HINT: &str = r#"(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (import "lunatic::message" "receive" (func $receive (param i32 i32 i64 i32 i32 i32) (result i32)))
+  (import "lunatic::message" "try_receive" (func $try_receive (param i32 i32 i32 i32 i32) (result i32)))
+  (import "lunatic::message" "send_data" (func $send_data (param i64 i64 i32 i32)))
+  (import "lunatic::message" "receive_waited" (func $host_waited (result i32)))
+  (import "lunatic::process" "this" (func $this (result i64)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "\01")
+  (global $sp (mut i32) (i32.const 1024))
+  (global $seen (mut i32) (i32.const 0))
+  (func (export "lunatic_preinit"))
+  (func $waited (export "lunatic_receive_waited") (result i32) (call $host_waited))
+  (func $note (param $step i32)
+    (global.set $seen (i32.or (global.get $seen) (i32.shl (call $waited) (local.get $step)))))
+  (func $send_to_self (call $send_data (call $this) (i64.const 1) (i32.const 16) (i32.const 1)))
+  ;; A plain receive (no tags) waiting up to `ms`.
+  (func $plain (param $ms i64)
+    (drop (call $receive (i32.const 0) (i32.const 0) (local.get $ms) (i32.const 64) (i32.const 16) (i32.const 128))))
+  (func (export "_start")
+    (call $note (i32.const 0))        ;; nothing received yet: 0
+    (call $plain (i64.const 10))      ;; waits and times out
+    (call $note (i32.const 1))        ;; 1
+    (call $send_to_self)
+    (drop (call $try_receive (i32.const 0) (i32.const 0) (i32.const 64) (i32.const 16) (i32.const 128)))
+    (call $note (i32.const 2))        ;; a plain call took a queued message: 0
+    (call $plain (i64.const 10))
+    (call $note (i32.const 3))        ;; waited again: 1
+    (call $send_to_self)
+    (call $plain (i64.const -1))      ;; forever, but a message is queued
+    (call $note (i32.const 4))        ;; 0
+    ;; A selective receive (tag 0, at 200) that waits and times out is not a plain one.
+    (drop (call $receive (i32.const 200) (i32.const 1) (i64.const 10) (i32.const 64) (i32.const 16) (i32.const 128)))
+    (call $note (i32.const 5))        ;; still 0
+    (call $exit (global.get $seen))))"#;
+
+#[test]
+fn the_receive_hint_follows_plain_receives_rewritten_or_not() {
+    run_module("hint", RECEIVE_HINT, true)
+        .assert_code(0b001010)
+        .assert_stderr("its receive hint reads a global");
+    // A text module is not rewritten: its body asks the host, which answers the same.
+    run_module("hint-text", RECEIVE_HINT, false)
+        .assert_code(0b001010)
+        .assert_stderr("module not pre-initialized");
 }

@@ -11,6 +11,7 @@
 //! | [`NO_LINK`], [`THIS_MODULE`], [`NO_FUEL_LIMIT`], [`WAIT_FOREVER`] | sentinel arguments |
 //! | [`EnvironmentStatus`] | `lunatic::environment::*` |
 //! | [`SPAWN_ENTRY`] | the guest export the host calls to start a spawned closure |
+//! | [`RECEIVE_WAITED_EXPORT`] | the guest export whose body the VM turns into a read of a global |
 //! | [`NORMAL_EXIT_REASON`], [`PANIC_REASON_PREFIX`], [`PANIC_LOCATION_SEPARATOR`] | the reason texts of down notices that programs read |
 //! | [`TEST_SECTION`] | the custom section that marks a test program for the VM's test runner |
 //! | [`IoStatus`] | `lunatic::networking::*`: done, or the kind of the I/O error |
@@ -324,6 +325,18 @@ impl ReceiveInfo {
 
 /// The export of the guest library that runs a spawned function: `(entry: i32, arg: i32)`.
 pub const SPAWN_ENTRY: &str = "lunatic_spawn_entry";
+
+/// The export of the guest library that says whether the process's last plain receive
+/// (no tags, allowed to wait) had to wait: `() -> i32`, 1 if it did. The guest reads it
+/// before each plain receive, to suspend at once rather than first ask for a queued message
+/// with a plain call that would find none (a round trip of two processes saves a host call a
+/// hop).
+///
+/// The guest library's body calls `lunatic::message::receive_waited`. When the VM
+/// pre-initializes a module (see [`PREINIT_EXPORT`]), it replaces that body with a read of
+/// a global it adds and keeps up to date: no host call, and no byte of linear memory, which
+/// a process parked in its first receive has not touched.
+pub const RECEIVE_WAITED_EXPORT: &str = "lunatic_receive_waited";
 
 /// The export of the guest library that sets a process up (installs the panic hook): `()`.
 /// The VM runs it once per module and starts every process from the memory it leaves; a

@@ -58,6 +58,7 @@ mod message {
         fn send(process: u64);
         fn receive(tags_ptr: *const i64, tags_len: u32, timeout_ms: u64, buf_ptr: *mut u8, buf_len: u32, info_ptr: *mut u8) -> u32;
         fn try_receive(tags_ptr: *const i64, tags_len: u32, buf_ptr: *mut u8, buf_len: u32, info_ptr: *mut u8) -> u32;
+        fn receive_waited() -> u32;
         fn abandon_tag(tag: i64);
         fn send_data(process: u64, tag: i64, ptr: *const u8, len: u32);
         // `data_size` is not imported: a receive call reports the size.
@@ -269,11 +270,12 @@ pub(crate) fn receive<R>(
     };
     // A queued message is taken with a plain call; only an empty mailbox costs the
     // suspending one. A selective receive (a reply, a down notice) waits for something
-    // that is rarely there yet, so it suspends at once. (Whether the last receive waited
-    // would be a better guide, but it would have to be kept in linear memory, which a
-    // process parked in its first receive does not touch at all: a byte of it, even on
-    // the stack, costs the kernel a page and a page table, 8.8 KiB a parked process.)
-    let status = if !tags.is_empty() && timeout != 0 {
+    // that is rarely there yet, so it suspends at once, and so does a plain receive after
+    // one that waited (a process answering another's messages waits for each). That hint
+    // is not kept in linear memory, which a process parked in its first receive has not
+    // touched at all (a byte of it, even on the stack, costs the kernel a page and a page
+    // table, 8.8 KiB a parked process), but by the VM (see `lunatic_receive_waited`).
+    let status = if timeout != 0 && (!tags.is_empty() || last_receive_waited()) {
         wait(timeout)
     } else {
         // SAFETY: as above.
@@ -619,6 +621,24 @@ extern "C" fn lunatic_spawn_entry(trampoline: i32, user: i32) {
     // `fn(usize)` of this same module.
     let trampoline = unsafe { std::mem::transmute::<usize, fn(usize)>(trampoline as u32 as usize) };
     trampoline(user as u32 as usize);
+}
+
+/// Whether this process's last plain receive (no tags, allowed to wait) had to wait.
+#[inline]
+fn last_receive_waited() -> bool {
+    lunatic_receive_waited() != 0
+}
+
+/// The export that says whether this process's last plain receive waited
+/// ([`lunatic_abi::RECEIVE_WAITED_EXPORT`]): it asks the host, but the VM's
+/// pre-initialization replaces this body with a read of a global the VM keeps, so the
+/// answer costs a call into the module rather than into the host. Never inlined, so that
+/// every caller goes through the body the VM replaces.
+#[export_name = "lunatic_receive_waited"]
+#[inline(never)]
+extern "C" fn lunatic_receive_waited() -> u32 {
+    // SAFETY: no memory is passed.
+    unsafe { message::receive_waited() }
 }
 
 /// The export the host runs to set processes up ([`lunatic_abi::PREINIT_EXPORT`]): once

@@ -23,8 +23,8 @@ const CHECKSUM_LEN: usize = 32;
 
 /// What an entry holds, part of its name, so entries an older VM wrote are never read:
 /// 2 is the module as pre-initialization leaves it (see `crate::preinit`), 3 that module
-/// with its table exported.
-const ENTRY_VERSION: u32 = 3;
+/// with its table exported, 4 with its receive hint reading a global.
+const ENTRY_VERSION: u32 = 4;
 
 /// A directory of compiled modules.
 #[derive(Debug, Clone)]

@@ -22,6 +22,15 @@
 //! these). The runtime writes a null to element 0 when it spawns a process, so the page
 //! is written before it is read ([`table_export`]).
 //!
+//! And when the module exports [`RECEIVE_WAITED_EXPORT`] (the guest library does: a function
+//! of no parameters returning `i32`), the rewrite adds a mutable `i32` global, exports it as
+//! [`RECEIVE_WAITED_GLOBAL`], and makes that function's body read it. The runtime keeps
+//! in it whether the process's last plain receive waited, and the guest's next plain
+//! receive suspends at once if so, without first asking for a queued message it would
+//! not find: one host call fewer a message in a round trip (`host::message`). The body
+//! the guest compiled calls the host for the same answer, so a module left as it was
+//! still works, one call slower.
+//!
 //! When a module cannot be snapshotted (a text module, an imported or second memory, an
 //! initial memory over 16 MiB, passive or computed data segments, a set-up that traps,
 //! calls the host, grows memory or runs too long), it keeps the export, and the runtime
@@ -30,9 +39,10 @@
 use std::time::Instant;
 
 use wasmparser::{BinaryReader, DataKind, ElementKind, Operator, TableInit};
-use wasmtime::{Engine, ExternType, Linker, Module, ModuleExport, Store};
+use wasmtime::{Engine, ExternType, Linker, Module, ModuleExport, Mutability, Store};
 
 pub(crate) use lunatic_abi::PREINIT_EXPORT;
+use lunatic_abi::RECEIVE_WAITED_EXPORT;
 
 /// Epochs (preemption intervals) the set-up may run before it is given up on.
 const SETUP_EPOCHS: u64 = 1_000;
@@ -49,7 +59,12 @@ const SEGMENT_GAP: usize = 64;
 /// The export the rewrite adds for the module's table, whose element 0 starts null.
 pub(crate) const TABLE_EXPORT: &str = "lunatic_table";
 
+/// The export the rewrite adds for the global [`RECEIVE_WAITED_EXPORT`] reads.
+pub(crate) const RECEIVE_WAITED_GLOBAL: &str = "lunatic_receive_waited_global";
+
 /// Ids of the module sections this reads or rewrites (the binary format's numbering).
+const GLOBAL_SECTION: u8 = 6;
+const CODE_SECTION: u8 = 10;
 const TABLE_SECTION: u8 = 4;
 const ELEMENT_SECTION: u8 = 9;
 const EXPORT_SECTION: u8 = 7;
@@ -79,6 +94,20 @@ pub(crate) fn table_export(module: &Module, original: &[u8]) -> Option<ModuleExp
     module.get_export_index(TABLE_EXPORT)
 }
 
+/// The global a process's runtime keeps whether its last plain receive waited in: the
+/// [`RECEIVE_WAITED_GLOBAL`] export of `module`, if it is a mutable `i32` global. (A module
+/// that exports one under that name itself has it written, as its own business.)
+pub(crate) fn receive_waited_export(module: &Module) -> Option<ModuleExport> {
+    match module.get_export(RECEIVE_WAITED_GLOBAL) {
+        Some(ExternType::Global(global))
+            if global.content().is_i32() && global.mutability() == Mutability::Var =>
+        {
+            module.get_export_index(RECEIVE_WAITED_GLOBAL)
+        }
+        _ => None,
+    }
+}
+
 /// The bytes of `module` (compiled from `bytes` on `engine`) with its memory as the
 /// set-up leaves it and without the set-up export; `None` when the module has no set-up
 /// or cannot be snapshotted (see the module docs). Never fails: whatever goes wrong leaves
@@ -89,17 +118,22 @@ pub(crate) fn snapshot(engine: &Engine, module: &Module, bytes: &[u8]) -> Option
     }
     let started = Instant::now();
     match try_snapshot(engine, module, bytes) {
-        Ok((snapshot, table_exported)) => {
+        Ok((snapshot, additions)) => {
             tracing::debug!(
                 target: "lunatic::preinit",
-                "module pre-initialized in {:?} ({} -> {} bytes; its table {})",
+                "module pre-initialized in {:?} ({} -> {} bytes; its table {}; {})",
                 started.elapsed(),
                 bytes.len(),
                 snapshot.len(),
-                if table_exported {
+                if additions.table {
                     "exported, written at each spawn"
                 } else {
                     "left unexported"
+                },
+                if additions.receive_waited.is_some() {
+                    "its receive hint reads a global"
+                } else {
+                    "no receive hint"
                 }
             );
             Some(snapshot)
@@ -111,8 +145,62 @@ pub(crate) fn snapshot(engine: &Engine, module: &Module, bytes: &[u8]) -> Option
     }
 }
 
-/// The snapshot, and whether it exports the table as [`TABLE_EXPORT`].
-fn try_snapshot(engine: &Engine, module: &Module, bytes: &[u8]) -> Result<(Vec<u8>, bool), String> {
+/// What the rewrite adds besides the snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Additions {
+    /// Export table 0 as [`TABLE_EXPORT`].
+    table: bool,
+    /// Give [`RECEIVE_WAITED_EXPORT`] a global to read.
+    receive_waited: Option<ReceiveWaited>,
+}
+
+/// Where [`RECEIVE_WAITED_EXPORT`]'s body and the global it will read are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ReceiveWaited {
+    /// Index of the function's body in the code section.
+    body: u32,
+    /// Index the added global gets (after every imported and defined one).
+    global: u32,
+}
+
+/// Where the rewrite can give [`RECEIVE_WAITED_EXPORT`] a global, if `module` (made from
+/// `sections`) exports it as a defined function of no parameters returning `i32`, defines
+/// globals, and does not export [`RECEIVE_WAITED_GLOBAL`] itself.
+fn receive_waited(module: &Module, sections: &Sections<'_>) -> Option<ReceiveWaited> {
+    let Some(ExternType::Func(ty)) = module.get_export(RECEIVE_WAITED_EXPORT) else {
+        return None;
+    };
+    let returns_i32 = ty.params().len() == 0
+        && ty.results().len() == 1
+        && ty.results().all(|result| result.is_i32());
+    if !returns_i32 || sections.exports(RECEIVE_WAITED_GLOBAL) {
+        return None;
+    }
+    let (mut imported_functions, mut imported_globals) = (0, 0);
+    for import in module.imports() {
+        match import.ty() {
+            ExternType::Func(_) => imported_functions += 1,
+            ExternType::Global(_) => imported_globals += 1,
+            _ => {}
+        }
+    }
+    let function = sections.exported_function(RECEIVE_WAITED_EXPORT)?;
+    let globals = sections.section(GLOBAL_SECTION)?;
+    let defined_globals = wasmparser::GlobalSectionReader::new(BinaryReader::new(globals, 0))
+        .ok()?
+        .count();
+    Some(ReceiveWaited {
+        body: function.checked_sub(imported_functions)?,
+        global: imported_globals + defined_globals,
+    })
+}
+
+/// The snapshot, and what the rewrite added.
+fn try_snapshot(
+    engine: &Engine,
+    module: &Module,
+    bytes: &[u8],
+) -> Result<(Vec<u8>, Additions), String> {
     let sections = Sections::parse(bytes)?;
     let layout = sections.memory_layout()?;
     if layout.initial_pages * (64 << 10) > MAX_SNAPSHOT_BYTES {
@@ -128,12 +216,15 @@ fn try_snapshot(engine: &Engine, module: &Module, bytes: &[u8]) -> Result<(Vec<u
         return Err("its memory is imported".into());
     }
     let memory = run_setup(engine, module, layout.initial_pages)?;
-    let export_table = !module
-        .imports()
-        .any(|import| matches!(import.ty(), ExternType::Table(_)))
-        && sections.first_element_starts_null()
-        && !sections.exports(TABLE_EXPORT);
-    Ok((sections.rewrite(&memory, export_table)?, export_table))
+    let additions = Additions {
+        table: !module
+            .imports()
+            .any(|import| matches!(import.ty(), ExternType::Table(_)))
+            && sections.first_element_starts_null()
+            && !sections.exports(TABLE_EXPORT),
+        receive_waited: receive_waited(module, &sections),
+    };
+    Ok((sections.rewrite(&memory, additions)?, additions))
 }
 
 /// Instantiates `module` where every import traps, runs its set-up, and returns the whole
@@ -282,6 +373,19 @@ impl<'a> Sections<'a> {
             .is_ok_and(|reader| reader.into_iter().any(|e| e.is_ok_and(|e| e.name == name)))
     }
 
+    /// The index of the function exported as `name`, if one is.
+    fn exported_function(&self, name: &str) -> Option<u32> {
+        let content = self.section(EXPORT_SECTION)?;
+        wasmparser::ExportSectionReader::new(BinaryReader::new(content, 0))
+            .ok()?
+            .into_iter()
+            .filter_map(Result::ok)
+            .find(|export| {
+                export.name == name && matches!(export.kind, wasmparser::ExternalKind::Func)
+            })
+            .map(|export| export.index)
+    }
+
     /// Whether the first table defined here is a funcref table whose element 0 starts null
     /// (table 0, when none is imported): no active element segment with a constant offset
     /// of 0 fills it, and none has an offset computed at instantiation. Anything unexpected
@@ -326,9 +430,9 @@ impl<'a> Sections<'a> {
         nullable_funcs && leaves_0_null
     }
 
-    /// The module with `memory` as its data and without the set-up export (and with
-    /// [`TABLE_EXPORT`] when `export_table`).
-    fn rewrite(&self, memory: &[u8], export_table: bool) -> Result<Vec<u8>, String> {
+    /// The module with `memory` as its data, without the set-up export, and with
+    /// `additions`.
+    fn rewrite(&self, memory: &[u8], additions: Additions) -> Result<Vec<u8>, String> {
         let runs = non_zero_runs(memory);
         let mut module = wasm_encoder::Module::new();
         for &(id, data) in &self.sections {
@@ -345,7 +449,15 @@ impl<'a> Sections<'a> {
                 DATA_COUNT_SECTION => module.section(&wasm_encoder::DataCountSection {
                     count: runs.len() as u32,
                 }),
-                EXPORT_SECTION => module.section(&without_setup(data, export_table)?),
+                EXPORT_SECTION => module.section(&without_setup(data, additions)?),
+                GLOBAL_SECTION if additions.receive_waited.is_some() => {
+                    let data = with_receive_waited_global(data)?;
+                    module.section(&wasm_encoder::RawSection { id, data: &data })
+                }
+                CODE_SECTION => match additions.receive_waited {
+                    Some(hint) => module.section(&with_receive_waited_body(data, hint)?),
+                    None => module.section(&wasm_encoder::RawSection { id, data }),
+                },
                 _ => module.section(&wasm_encoder::RawSection { id, data }),
             };
         }
@@ -357,9 +469,61 @@ fn err(error: wasmparser::BinaryReaderError) -> String {
     error.to_string()
 }
 
+/// The global section `content` with a mutable `i32` global added last, starting at 0
+/// (the last plain receive did not wait).
+fn with_receive_waited_global(content: &[u8]) -> Result<Vec<u8>, String> {
+    use wasm_encoder::Encode as _;
+    let mut reader = BinaryReader::new(content, 0);
+    let count = reader.read_var_u32().map_err(err)?;
+    let globals = reader.read_bytes(reader.bytes_remaining()).map_err(err)?;
+    let mut section = Vec::with_capacity(content.len() + 8);
+    (count + 1).encode(&mut section);
+    section.extend_from_slice(globals);
+    wasm_encoder::GlobalType {
+        val_type: wasm_encoder::ValType::I32,
+        mutable: true,
+        shared: false,
+    }
+    .encode(&mut section);
+    wasm_encoder::ConstExpr::i32_const(0).encode(&mut section);
+    Ok(section)
+}
+
+/// The code section `content` with body `hint.body` replaced by a read of global
+/// `hint.global`, padded with `nop`s to its old size when that was larger (the guest
+/// library's is as large): the offsets of the bodies after it, which debug information
+/// refers to, stay the same.
+fn with_receive_waited_body(
+    content: &[u8],
+    hint: ReceiveWaited,
+) -> Result<wasm_encoder::CodeSection, String> {
+    let reader = wasmparser::CodeSectionReader::new(BinaryReader::new(content, 0)).map_err(err)?;
+    let mut code = wasm_encoder::CodeSection::new();
+    for (index, body) in (0..).zip(reader) {
+        let body = body.map_err(err)?;
+        let old = &content[body.range()];
+        if index == hint.body {
+            let mut read = wasm_encoder::Function::new([]);
+            read.instructions().global_get(hint.global);
+            // The `end` takes one more byte.
+            while read.byte_len() + 1 < old.len() {
+                read.instructions().nop();
+            }
+            read.instructions().end();
+            code.function(&read);
+        } else {
+            code.raw(old);
+        }
+    }
+    Ok(code)
+}
+
 /// The export section `content` without the set-up export, and with [`TABLE_EXPORT`] for
-/// table 0 when `table`.
-fn without_setup(content: &[u8], table: bool) -> Result<wasm_encoder::ExportSection, String> {
+/// table 0 and [`RECEIVE_WAITED_GLOBAL`] as `additions` say.
+fn without_setup(
+    content: &[u8],
+    additions: Additions,
+) -> Result<wasm_encoder::ExportSection, String> {
     let mut exports = wasm_encoder::ExportSection::new();
     let reader =
         wasmparser::ExportSectionReader::new(BinaryReader::new(content, 0)).map_err(err)?;
@@ -379,8 +543,15 @@ fn without_setup(content: &[u8], table: bool) -> Result<wasm_encoder::ExportSect
         };
         exports.export(export.name, kind, export.index);
     }
-    if table {
+    if additions.table {
         exports.export(TABLE_EXPORT, wasm_encoder::ExportKind::Table, 0);
+    }
+    if let Some(hint) = additions.receive_waited {
+        exports.export(
+            RECEIVE_WAITED_GLOBAL,
+            wasm_encoder::ExportKind::Global,
+            hint.global,
+        );
     }
     Ok(exports)
 }
@@ -585,6 +756,103 @@ mod tests {
         let own = module_with_table(0, r#"(export "lunatic_table" (table 0))"#);
         let compiled = Module::new(&engine, &own).unwrap();
         assert!(table_export(&compiled, &own).is_none());
+    }
+
+    /// A module that can be snapshotted, with `globals`, `waited` (meant to export
+    /// `lunatic_receive_waited`) and a function after it; the import it may call traps in
+    /// these tests.
+    fn module_with_hint(globals: &str, waited: &str) -> Vec<u8> {
+        wat::parse_str(format!(
+            r#"(module
+                 (import "lunatic::message" "receive_waited" (func $host_waited (result i32)))
+                 (memory (export "memory") 1)
+                 (data (i32.const 16) "\01")
+                 {globals}
+                 (func (export "lunatic_preinit"))
+                 {waited}
+                 (func (export "after") (result i32) (i32.const 7)))"#
+        ))
+        .unwrap()
+    }
+
+    /// As the guest library defines it: a call to the host.
+    const GUEST_WAITED: &str =
+        r#"(func (export "lunatic_receive_waited") (result i32) (call $host_waited))"#;
+    const GLOBALS: &str = "(global $sp (mut i32) (i32.const 1024)) (global i64 (i64.const 5))";
+
+    fn code_section(bytes: &[u8]) -> Vec<u8> {
+        Sections::parse(bytes)
+            .unwrap()
+            .section(CODE_SECTION)
+            .unwrap()
+            .to_vec()
+    }
+
+    #[test]
+    fn the_receive_hint_reads_a_global_the_runtime_writes() {
+        let engine = engine();
+        let bytes = module_with_hint(GLOBALS, GUEST_WAITED);
+        let snapshot = snapshot_of(&engine, &bytes).expect("a snapshot");
+        let preinitialized = Module::new(&engine, &snapshot).unwrap();
+        let export = receive_waited_export(&preinitialized).expect("the global is exported");
+        assert_eq!(
+            code_section(&snapshot).len(),
+            code_section(&bytes).len(),
+            "every body keeps its offset"
+        );
+        let mut store = Store::new(&engine, ());
+        store.set_epoch_deadline(1_000);
+        let mut linker = Linker::new(&engine);
+        linker
+            .define_unknown_imports_as_traps(&preinitialized)
+            .unwrap();
+        let instance = linker.instantiate(&mut store, &preinitialized).unwrap();
+        let waited = instance
+            .get_typed_func::<(), i32>(&mut store, RECEIVE_WAITED_EXPORT)
+            .unwrap();
+        // The host import traps: an answer means the body no longer calls it.
+        assert_eq!(waited.call(&mut store, ()).unwrap(), 0);
+        let global = instance
+            .get_module_export(&mut store, &export)
+            .and_then(wasmtime::Extern::into_global)
+            .unwrap();
+        global.set(&mut store, wasmtime::Val::I32(1)).unwrap();
+        assert_eq!(waited.call(&mut store, ()).unwrap(), 1);
+        let after = instance
+            .get_typed_func::<(), i32>(&mut store, "after")
+            .unwrap();
+        assert_eq!(
+            after.call(&mut store, ()).unwrap(),
+            7,
+            "later bodies intact"
+        );
+    }
+
+    #[test]
+    fn the_receive_hint_is_left_alone_when_it_is_not_the_guest_librarys() {
+        let engine = engine();
+        for (globals, waited, why) in [
+            (
+                GLOBALS,
+                r#"(func (export "lunatic_receive_waited") (param i32) (result i32) (call $host_waited))"#,
+                "it takes a parameter",
+            ),
+            (
+                GLOBALS,
+                r#"(export "lunatic_receive_waited" (func $host_waited))"#,
+                "it is the import itself",
+            ),
+            ("", GUEST_WAITED, "the module defines no globals"),
+            (
+                "(global $own (mut i32) (i32.const 0)) (export \"lunatic_receive_waited_global\" (global $own))",
+                GUEST_WAITED,
+                "the module exports the global's name itself",
+            ),
+        ] {
+            let bytes = module_with_hint(globals, waited);
+            let snapshot = snapshot_of(&engine, &bytes).expect("a snapshot");
+            assert_eq!(code_section(&snapshot), code_section(&bytes), "{why}");
+        }
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub struct Program {
     setup_per_process: bool,
     /// The table whose element 0 a spawn writes first (see [`crate::preinit`]).
     table: Option<ModuleExport>,
+    /// The global the guest reads whether its last plain receive waited from (see
+    /// [`crate::preinit`]).
+    receive_waited: Option<ModuleExport>,
 }
 
 impl Program {
@@ -87,6 +90,7 @@ impl Program {
         Ok(Self {
             setup_per_process: crate::preinit::has_setup(&module),
             table: crate::preinit::table_export(&module, &bytes),
+            receive_waited: crate::preinit::receive_waited_export(&module),
             bytes,
             module,
             pre,
@@ -103,6 +107,12 @@ impl Program {
     /// module's element 0 starts null (see [`crate::preinit`]).
     pub(crate) fn table(&self) -> Option<&ModuleExport> {
         self.table.as_ref()
+    }
+
+    /// The mutable `i32` global a process's runtime keeps whether its last plain receive
+    /// waited in, if the module has one (see [`crate::preinit`]).
+    pub(crate) fn receive_waited(&self) -> Option<&ModuleExport> {
+        self.receive_waited.as_ref()
     }
 
     /// The pre-linked module.

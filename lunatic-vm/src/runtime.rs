@@ -385,7 +385,13 @@ impl Runtime {
             table.set(&mut store, 0, Ref::Func(None))?;
         }
         let memory = instance.get_memory(&mut store, "memory");
-        store.data_mut().memory = memory;
+        let receive_waited = program
+            .receive_waited()
+            .and_then(|export| instance.get_module_export(&mut store, export))
+            .and_then(Extern::into_global);
+        let state = store.data_mut();
+        state.memory = memory;
+        state.receive_waited_global = receive_waited;
         let func = instance
             .get_func(&mut store, &entry.function)
             .context("the entry function disappeared after instantiation")?;

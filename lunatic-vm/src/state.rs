@@ -3,7 +3,7 @@
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
-use wasmtime::Memory;
+use wasmtime::{Global, Memory};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 use crate::environment::Environment;
@@ -91,6 +91,10 @@ pub struct ProcessState {
     pub(crate) checked_receive: Cell<Option<crate::host::message::CheckedReceive>>,
     /// The messages this process moved out of its mailbox's shared queue.
     pub(crate) inbox: Inbox,
+    /// Whether its last plain receive waited, and the global of its instance the guest
+    /// reads that from, when the module was rewritten to have one (see `host::message`).
+    pub(crate) receive_waited: bool,
+    pub(crate) receive_waited_global: Option<Global>,
     pub(crate) errors: HandleTable<String>,
     pub(crate) environments: HandleTable<Arc<Environment>>,
     pub(crate) modules: HandleTable<Arc<Program>>,
@@ -126,6 +130,8 @@ impl ProcessState {
             incoming: None,
             checked_receive: Cell::new(None),
             inbox: Inbox::default(),
+            receive_waited: false,
+            receive_waited_global: None,
             errors: HandleTable::default(),
             environments: HandleTable::default(),
             modules: HandleTable::default(),

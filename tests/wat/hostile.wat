@@ -9,6 +9,7 @@
   (import "lunatic::message" "send" (func $send (param i64)))
   (import "lunatic::message" "receive" (func $receive (param i32 i32 i64 i32 i32 i32) (result i32)))
   (import "lunatic::message" "try_receive" (func $try_receive (param i32 i32 i32 i32 i32) (result i32)))
+  (import "lunatic::message" "receive_waited" (func $receive_waited (result i32)))
   (import "lunatic::message" "abandon_tag" (func $abandon_tag (param i64)))
   (import "lunatic::message" "send_data" (func $send_data (param i64 i64 i32 i32)))
   (import "lunatic::message" "data_size" (func $data_size (result i64)))

@@ -15,6 +15,7 @@
 //! | `receive` | `tags_ptr: u32, tags_len: u32, timeout_ms: u64, buf_ptr: u32, buf_len: u32, info_ptr: u32` | [`ReceiveStatus`]: data, signal, down notice or timeout; the message's first bytes are copied to `buf_ptr` and a [`ReceiveInfo`] written at `info_ptr` | a range outside memory (tags, buffer or info, checked before anything is taken); more than 1024 tags; the process is killed while it waits (it ends) |
 //! | `abandon_tag` | `tag: i64` | nothing: queued messages with `tag` are dropped, and so is every one that arrives later (the last 1024 abandoned tags are remembered) | never |
 //! | `try_receive` | `tags_ptr: u32, tags_len: u32, buf_ptr: u32, buf_len: u32, info_ptr: u32` | [`ReceiveStatus`], as `receive` with no wait (`TimedOut`: nothing queued, and the incoming message is left as it was); a plain call, so a queued message costs no suspension | as `receive`; the process has been told to die (it ends) |
+//! | `receive_waited` | | `u32`: 1 if the last plain receive waited, else 0 (see below) | never |
 //! | `data_size` | | `u64`: bytes of the incoming message | no incoming message |
 //! | `read_data` | `ptr: u32, len: u32` | `u32`: bytes copied, `min(len, size)` | no incoming message; range outside memory |
 //! | `get_tag` | | `i64`: the incoming message's tag | no incoming message |
@@ -32,6 +33,16 @@
 //! buffer costs one call: a round trip between two processes is a `send_data` and a
 //! `receive` each way. The guest reads a larger message with `read_data`.
 //!
+//! A plain receive (no tags) that may wait has two ways in: `try_receive` first, which
+//! costs no suspension when a message is queued, or `receive` at once, which spares that
+//! call when none is. The guest picks by whether its last plain receive waited (a process
+//! answering another one's messages waits for each): `receive` records that, and so does
+//! a `try_receive` that takes a message. The guest library asks through its export
+//! [`RECEIVE_WAITED_EXPORT`](lunatic_abi::RECEIVE_WAITED_EXPORT), whose body calls `receive_waited`; pre-initialization
+//! replaces that body with a read of a global it adds ([`crate::preinit`]), which the
+//! runtime writes when the answer changes. The hint costs a process no byte of linear
+//! memory, so a process parked in its first receive still has touched none.
+//!
 //! Resources (sockets) travel with a message: `lunatic::resource::push_to_message` moves one
 //! into the outgoing message, `lunatic::resource::take_from_message` takes one out of the
 //! incoming message. Resources nobody takes close when the message is dropped: when the
@@ -44,7 +55,7 @@ use std::time::Duration;
 
 use lunatic_abi::{ReceiveInfo, ReceiveStatus, MAX_MESSAGE_SIZE, WAIT_FOREVER};
 use wasmtime::{bail, format_err};
-use wasmtime::{Caller, Linker};
+use wasmtime::{Caller, Linker, Val};
 
 use super::memory;
 use crate::process::{DeathReason, Message, MessageBytes, MessageData, MessageKind, Terminated};
@@ -102,6 +113,11 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
     )?;
     linker.func_wrap(MODULE, "send_data", send_data)?;
     linker.func_wrap(MODULE, "try_receive", try_receive)?;
+    linker.func_wrap(
+        MODULE,
+        "receive_waited",
+        |caller: Caller<'_, ProcessState>| u32::from(caller.data().receive_waited),
+    )?;
     linker.func_wrap(
         MODULE,
         "abandon_tag",
@@ -438,7 +454,38 @@ fn try_receive(
     let tags = begin_receive(&mut caller, tags_ptr, tags_len, FUNCTION)?;
     let state = caller.data_mut();
     let received = state.inbox.try_receive(state.handle.mailbox(), &tags);
+    if tags.is_empty() && matches!(received, Ok(Some(_))) {
+        record_waited(&mut caller, false)?;
+    }
     finish_receive(&mut caller, received, out, false, FUNCTION)
+}
+
+/// Records whether a plain receive waited, for the guest's next one (see the module docs):
+/// a field, and the instance's global when the answer changes.
+///
+/// # Errors
+/// The global refuses the value (it is checked to be a mutable `i32` when the module is
+/// linked, so this does not happen).
+#[inline]
+fn record_waited(caller: &mut Caller<'_, ProcessState>, waited: bool) -> wasmtime::Result<()> {
+    if caller.data().receive_waited == waited {
+        return Ok(());
+    }
+    record_waited_change(caller, waited)
+}
+
+/// [`record_waited`] when the answer changes (out of line: it rarely does).
+#[inline(never)]
+fn record_waited_change(
+    caller: &mut Caller<'_, ProcessState>,
+    waited: bool,
+) -> wasmtime::Result<()> {
+    let state = caller.data_mut();
+    state.receive_waited = waited;
+    match state.receive_waited_global {
+        Some(global) => global.set(&mut *caller, Val::I32(waited.into())),
+        None => Ok(()),
+    }
 }
 
 /// A `receive` call waiting for its message: a future written out rather than an
@@ -495,6 +542,11 @@ impl Future for ReceiveCall<'_> {
             }
             done => done,
         };
+        if call.tags.is_empty() {
+            if let Err(error) = record_waited(&mut call.caller, call.waited) {
+                return Poll::Ready(Err(error));
+            }
+        }
         Poll::Ready(finish_receive(
             &mut call.caller,
             received,
