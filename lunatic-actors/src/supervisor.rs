@@ -160,7 +160,7 @@ impl SupervisorConfig {
 /// A supervisor's definition: its children, and how to make children at run time. The value
 /// is sent to the supervisor's process, which calls these methods there.
 pub trait Supervisor: Sendable + 'static {
-    /// What [`SupervisorRef::start_child`] is given (use `()` if there are none).
+    /// What [`SupervisorClient::start_child`] is given (use `()` if there are none).
     type ChildArgs: Sendable;
 
     /// The strategy, intensity and static children, in start order.
@@ -173,7 +173,7 @@ pub trait Supervisor: Sendable + 'static {
     }
 }
 
-/// One child as [`SupervisorRef::which_children`] reports it.
+/// One child as [`SupervisorClient::which_children`] reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChildInfo {
     /// The child's id.

@@ -107,8 +107,8 @@ impl<M> Process<M> {
     }
 
     /// Watches this process: when it ends, for any reason (a normal return too), the caller
-    /// receives a [`Down`](crate::Down) notice carrying the returned tag (as
-    /// [`Message::Down`](crate::Message::Down) or [`ReceiveError::ProcessDown`](crate::ReceiveError::ProcessDown)).
+    /// receives a [`Down`] notice carrying the returned tag (as
+    /// [`Message::Down`](crate::Message::Down) or [`ReceiveError::ProcessDown`]).
     /// Unlike a link it is one-way and never kills the caller. A process that is not alive
     /// is reported at once.
     #[must_use = "the down notice carries the tag"]

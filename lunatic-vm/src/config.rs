@@ -75,7 +75,7 @@ pub fn raise_open_file_limit() -> u64 {
     open_file_limit()
 }
 
-/// The socket budget that leaves [`FILES_RESERVED`] of `file_limit` to the VM.
+/// The socket budget that leaves 256 of `file_limit` (`FILES_RESERVED`) to the VM.
 #[must_use]
 pub fn sockets_for_file_limit(file_limit: u64) -> usize {
     let sockets = file_limit.saturating_sub(FILES_RESERVED).max(64);
@@ -88,7 +88,7 @@ const POOL_ADDRESS_SPACE: u64 = 64 << 40;
 const DEFAULT_MEMORY_RESERVATION: u64 = 256 << 20;
 
 /// The default memory reservation for a pool of `max_processes`: 256 MiB, or the largest
-/// power of two that lets the whole pool fit in [`POOL_ADDRESS_SPACE`].
+/// power of two that lets the whole pool fit in 64 TiB of address space (`POOL_ADDRESS_SPACE`).
 #[must_use]
 pub fn memory_reservation_for(max_processes: u32) -> u64 {
     let fit = POOL_ADDRESS_SPACE / u64::from(max_processes.max(1));

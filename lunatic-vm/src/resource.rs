@@ -1,7 +1,7 @@
 //! Resources: host objects (sockets) a process holds by id and can move to another process
 //! inside a message.
 //!
-//! A process's [`ResourceTable`] owns its resources; its ids are the process's own
+//! A process's `ResourceTable` owns its resources; its ids are the process's own
 //! (capabilities, like environment ids). Sending moves a resource out of the table into the
 //! outgoing message's [`MessageResources`]; the receiver takes it into its own table while
 //! it deserializes the message. Whatever nobody takes is dropped with the message, and a

@@ -11,7 +11,7 @@
 //!    process (`<name> --exact`), up to `--test-threads` at once; a panic, trap or kill
 //!    ends that test only;
 //! 3. each test's output, and every process it spawns, goes to its own buffer (see
-//!    [`ProcessIo`]), shown only if it fails; the report is libtest's (see [`report`]).
+//!    `ProcessIo`), shown only if it fails; the report is libtest's (see the `report` module).
 //!
 //! `#[lunatic::test]` itself runs the test's body in a child process of that instance and
 //! judges how it ended (`should_panic`, `Result`); see `lunatic-core`'s `testing` module.
