@@ -1,11 +1,12 @@
 //! A wasm module compiled once and linked once for one environment, from which every
 //! process of that module in that environment is instantiated.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use wasmtime::error::Context as _;
 use wasmtime::{bail, format_err};
-use wasmtime::{Engine, ExternType, FuncType, InstancePre, Linker, Module, ModuleExport, ValType};
+use wasmtime::{Engine, ExternType, InstancePre, Linker, Module, ModuleExport, ValType};
 
 use crate::environment::Environment;
 use crate::state::ProcessState;
@@ -28,6 +29,46 @@ pub struct Program {
     /// The global the guest reads whether its last plain receive waited from (see
     /// [`crate::preinit`]).
     receive_waited: Option<ModuleExport>,
+    /// The exported `memory`, and the guest library's spawn entry, found once: a spawn
+    /// that looked both up by name (and made the entry's type from the engine's shared
+    /// registry, under its lock) spent 1,000 instructions on it.
+    memory: Option<ModuleExport>,
+    spawn_entry: Option<EntryPoint>,
+}
+
+/// An exported function a process can start in: where it is, and its signature.
+#[derive(Clone)]
+pub(crate) struct EntryPoint {
+    /// Its index among the module's exports.
+    pub(crate) export: ModuleExport,
+    pub(crate) params: Vec<ValType>,
+    /// A value of each result's type, for the call to write its results over.
+    pub(crate) results: Vec<wasmtime::Val>,
+}
+
+impl EntryPoint {
+    /// Exported function `name` of `module`.
+    ///
+    /// # Errors
+    /// There is no such export, or it is not a function.
+    fn find(module: &Module, name: &str) -> wasmtime::Result<Self> {
+        let ty = match module.get_export(name) {
+            Some(ExternType::Func(ty)) => ty,
+            Some(_) => bail!("export `{name}` is not a function"),
+            None => bail!("the module has no exported function `{name}`"),
+        };
+        let export = module
+            .get_export_index(name)
+            .ok_or_else(|| format_err!("the module has no exported function `{name}`"))?;
+        Ok(Self {
+            export,
+            params: ty.params().collect(),
+            results: ty
+                .results()
+                .map(|ty| wasmtime::Val::default_for_ty(&ty).unwrap_or(wasmtime::Val::I32(0)))
+                .collect(),
+        })
+    }
 }
 
 impl Program {
@@ -91,6 +132,11 @@ impl Program {
             setup_per_process: crate::preinit::has_setup(&module),
             table: crate::preinit::table_export(&module, &bytes),
             receive_waited: crate::preinit::receive_waited_export(&module),
+            memory: match module.get_export("memory") {
+                Some(ExternType::Memory(_)) => module.get_export_index("memory"),
+                _ => None,
+            },
+            spawn_entry: EntryPoint::find(&module, lunatic_abi::SPAWN_ENTRY).ok(),
             bytes,
             module,
             pre,
@@ -115,6 +161,23 @@ impl Program {
         self.receive_waited.as_ref()
     }
 
+    /// The module's exported `memory`, if it has one.
+    pub(crate) fn memory(&self) -> Option<&ModuleExport> {
+        self.memory.as_ref()
+    }
+
+    /// Exported function `name`, to start a process in (the guest library's spawn entry
+    /// was found when the module was linked).
+    ///
+    /// # Errors
+    /// There is no such export, or it is not a function.
+    pub(crate) fn entry_point(&self, name: &str) -> wasmtime::Result<Cow<'_, EntryPoint>> {
+        match &self.spawn_entry {
+            Some(entry) if name == lunatic_abi::SPAWN_ENTRY => Ok(Cow::Borrowed(entry)),
+            _ => EntryPoint::find(&self.module, name).map(Cow::Owned),
+        }
+    }
+
     /// The pre-linked module.
     pub(crate) fn instance_pre(&self) -> &InstancePre<ProcessState> {
         &self.pre
@@ -136,18 +199,6 @@ impl Program {
     #[must_use]
     pub fn env(&self) -> &Arc<Environment> {
         &self.env
-    }
-
-    /// The type of exported function `name`.
-    ///
-    /// # Errors
-    /// There is no such export, or it is not a function.
-    pub fn entry_type(&self, name: &str) -> wasmtime::Result<FuncType> {
-        match self.module.get_export(name) {
-            Some(ExternType::Func(ty)) => Ok(ty),
-            Some(_) => bail!("export `{name}` is not a function"),
-            None => bail!("the module has no exported function `{name}`"),
-        }
     }
 }
 

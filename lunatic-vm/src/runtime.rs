@@ -329,13 +329,13 @@ impl Runtime {
         link: Option<Link>,
         on_exit: Option<oneshot::Sender<DeathReason>>,
     ) -> wasmtime::Result<Arc<ProcessHandle>> {
-        let ty = program.entry_type(&entry.function)?;
-        let expected: Vec<_> = ty.params().collect();
+        let entry_point = program.entry_point(&entry.function)?;
+        let expected = &entry_point.params;
         if expected.len() != entry.params.len()
             || !entry
                 .params
                 .iter()
-                .zip(&expected)
+                .zip(expected)
                 .all(|(value, ty)| val_matches(value, ty))
         {
             let given: Vec<_> = entry.params.iter().map(describe_param).collect();
@@ -347,11 +347,6 @@ impl Runtime {
                 given.join(", ")
             );
         }
-        let results = ty
-            .results()
-            .map(|ty| Val::default_for_ty(&ty).unwrap_or(Val::I32(0)))
-            .collect();
-
         let scheduler = self.scheduler()?;
         let id = self.processes.next_id();
         let handle = Arc::new(ProcessHandle::new(id, parent.map(|p| p.id())));
@@ -384,7 +379,10 @@ impl Runtime {
             // every core when the process's first indirect call fills in an element.
             table.set(&mut store, 0, Ref::Func(None))?;
         }
-        let memory = instance.get_memory(&mut store, "memory");
+        let memory = program
+            .memory()
+            .and_then(|export| instance.get_module_export(&mut store, export))
+            .and_then(Extern::into_memory);
         let receive_waited = program
             .receive_waited()
             .and_then(|export| instance.get_module_export(&mut store, export))
@@ -393,7 +391,8 @@ impl Runtime {
         state.memory = memory;
         state.receive_waited_global = receive_waited;
         let func = instance
-            .get_func(&mut store, &entry.function)
+            .get_module_export(&mut store, &entry_point.export)
+            .and_then(Extern::into_func)
             .context("the entry function disappeared after instantiation")?;
         let setup = if program.setup_per_process() {
             instance.get_func(&mut store, crate::preinit::PREINIT_EXPORT)
@@ -410,7 +409,7 @@ impl Runtime {
             setup,
             entry: func,
             params: entry.params,
-            results,
+            results: entry_point.results.clone(),
         };
         scheduler.spawn(run(store, calls, on_exit));
         Ok(handle)
