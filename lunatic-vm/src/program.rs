@@ -31,7 +31,7 @@ pub struct Program {
     receive_waited: Option<ModuleExport>,
     /// The exported `memory`, and the guest library's spawn entry, found once: a spawn
     /// that looked both up by name (and made the entry's type from the engine's shared
-    /// registry, under its lock) spent 1,000 instructions on it.
+    /// registry, under its lock) spent 1,900 instructions on it.
     memory: Option<ModuleExport>,
     spawn_entry: Option<EntryPoint>,
 }

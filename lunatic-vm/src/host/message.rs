@@ -38,10 +38,11 @@
 //! call when none is. The guest picks by whether its last plain receive waited (a process
 //! answering another one's messages waits for each): `receive` records that, and so does
 //! a `try_receive` that takes a message. The guest library asks through its export
-//! [`RECEIVE_WAITED_EXPORT`](lunatic_abi::RECEIVE_WAITED_EXPORT), whose body calls `receive_waited`; pre-initialization
-//! replaces that body with a read of a global it adds ([`crate::preinit`]), which the
-//! runtime writes when the answer changes. The hint costs a process no byte of linear
-//! memory, so a process parked in its first receive still has touched none.
+//! [`RECEIVE_WAITED_EXPORT`](lunatic_abi::RECEIVE_WAITED_EXPORT), whose body calls
+//! `receive_waited`; pre-initialization replaces that body with a read of a global it
+//! adds ([`crate::preinit`]), which the runtime writes when the answer changes. The hint
+//! costs a process no byte of linear memory, so a process parked in its first receive
+//! still has touched none.
 //!
 //! Resources (sockets) travel with a message: `lunatic::resource::push_to_message` moves one
 //! into the outgoing message, `lunatic::resource::take_from_message` takes one out of the
