@@ -12,6 +12,12 @@ vm=target/release/lunatic
 guests=target/wasm32-wasip1/release/examples
 
 results=$(mktemp)
+# CPU time the hypervisor gave to others while this machine's cores wanted it (the steal
+# column of /proc/stat): "total steal" in clock ticks, to say how much of a run's drift
+# was the host's.
+cpu_ticks() { awk '$1 == "cpu" { total = 0; for (i = 2; i <= 9; i++) total += $i; print total, $9 }' /proc/stat; }
+stolen_percent() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[1] - x[1]; printf "%.1f", (t > 0 ? 100 * (y[2] - x[2]) / t : 0) }'; }
+suite_start=$(cpu_ticks)
 trap 'rm -f "$results"' EXIT
 # Prints each RESULT of file $1 as the median of its values, with the values.
 medians() {
@@ -45,12 +51,14 @@ rm -f "$spawns"
 # Round trips: 5 runs on 2 workers and on 1, each beside a native run (the machine's speed
 # drifts over minutes; runs side by side see the same machine).
 trips=$(mktemp)
+trips_start=$(cpu_ticks)
 for _ in $(seq 5); do
   "$vm" "$guests/bench-roundtrip.wasm" >> "$trips"
   "$vm" --workers 1 "$guests/bench-roundtrip.wasm" | sed 's/^RESULT \([a-z]*\)_us/RESULT \1_1_worker_us/' >> "$trips"
   cargo bench --quiet --package lunatic-vm --bench native_baseline -- roundtrip | sed 's/native_roundtrip_us/native_roundtrip_paired_us/' >> "$trips"
 done
 medians "$trips" | tee -a "$results"
+trips_stolen=$(stolen_percent "$trips_start" "$(cpu_ticks)")
 rm -f "$trips"
 median_runs 3 "$guests/bench-ring.wasm" | tee -a "$results"
 # Many-to-one: 1 and 2 workers in turn, each pair beside a native run. This machine's cost
@@ -141,6 +149,7 @@ native_many=$(value native_many_to_one_paired); wins=$(value many_to_one_2_beats
 echo1=$(value net_echo_1_reqs_per_s); native_echo1=$(value native_net_echo_1_reqs_per_s)
 echo50=$(value net_echo_50_reqs_per_s); native_echo50=$(value native_net_echo_50_reqs_per_s)
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+suite_stolen=$(stolen_percent "$suite_start" "$(cpu_ticks)")
 
 cat > BENCHMARKS.md <<MD
 # Benchmarks
@@ -153,7 +162,8 @@ to 2x within minutes, natively too.
 
 Machine: $(nproc) cores ($cpu), $(free -g | awk '/^Mem:/ { print $2 }') GiB,
 $(uname -sr), $(rustc --version). VM at default settings (pool sized from
-vm.max_map_count = $maps$raised_note).
+vm.max_map_count = $maps$raised_note). The hypervisor took $suite_stolen% of the
+cores' time during the run ("steal" in \`/proc/stat\`), $trips_stolen% during the round trips.
 
 | benchmark | lunatic (us) | native tokio (us) | ratio |
 |---|---|---|---|
