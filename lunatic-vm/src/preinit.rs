@@ -611,6 +611,16 @@ mod tests {
         snapshot(engine, &module, bytes)
     }
 
+    /// An instance of `module` in a store of its own, every import a trap.
+    fn instantiate(engine: &Engine, module: &Module) -> (Store<()>, wasmtime::Instance) {
+        let mut store = Store::new(engine, ());
+        store.set_epoch_deadline(1_000);
+        let mut linker = Linker::new(engine);
+        linker.define_unknown_imports_as_traps(module).unwrap();
+        let instance = linker.instantiate(&mut store, module).unwrap();
+        (store, instance)
+    }
+
     #[test]
     fn the_snapshot_holds_what_the_setup_wrote_and_drops_the_export() {
         let engine = engine();
@@ -619,11 +629,7 @@ mod tests {
         assert!(has_setup(&Module::new(&engine, &bytes).unwrap()));
         let preinitialized = Module::new(&engine, &snapshot).unwrap();
         assert!(!has_setup(&preinitialized));
-        let mut store = Store::new(&engine, ());
-        store.set_epoch_deadline(1_000);
-        let instance = Linker::new(&engine)
-            .instantiate(&mut store, &preinitialized)
-            .unwrap();
+        let (mut store, instance) = instantiate(&engine, &preinitialized);
         let read = instance
             .get_typed_func::<i32, i32>(&mut store, "read")
             .unwrap();
@@ -714,11 +720,7 @@ mod tests {
         let preinitialized = Module::new(&engine, &snapshot).unwrap();
         let export = table_export(&preinitialized, &bytes).expect("the table is exported");
         // What a spawn does: null written to element 0, then the table works as before.
-        let mut store = Store::new(&engine, ());
-        store.set_epoch_deadline(1_000);
-        let instance = Linker::new(&engine)
-            .instantiate(&mut store, &preinitialized)
-            .unwrap();
+        let (mut store, instance) = instantiate(&engine, &preinitialized);
         let table = instance
             .get_module_export(&mut store, &export)
             .and_then(wasmtime::Extern::into_table)
@@ -800,13 +802,7 @@ mod tests {
             code_section(&bytes).len(),
             "every body keeps its offset"
         );
-        let mut store = Store::new(&engine, ());
-        store.set_epoch_deadline(1_000);
-        let mut linker = Linker::new(&engine);
-        linker
-            .define_unknown_imports_as_traps(&preinitialized)
-            .unwrap();
-        let instance = linker.instantiate(&mut store, &preinitialized).unwrap();
+        let (mut store, instance) = instantiate(&engine, &preinitialized);
         let waited = instance
             .get_typed_func::<(), i32>(&mut store, RECEIVE_WAITED_EXPORT)
             .unwrap();
