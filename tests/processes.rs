@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{guest, run, run_logged, run_with};
+use common::{guest, run, run_env, run_logged, run_with};
 
 fn scenario(name: &str) -> common::Run {
     run("test-behaviour", &[name])
@@ -17,9 +17,40 @@ fn link_deaths_cascade_and_reach_trapping_processes() {
     scenario("cascade")
         .assert_code(0)
         .assert_stdout("signal from A: true\n")
-        .assert_stdout("signal: linked process 3 died\n")
+        .assert_stdout("signal: linked process 3 died: panicked: B fails at ")
         .assert_stderr("process 3 died: panicked: B fails");
     assert!(!scenario("cascade").stdout.contains("A survived"));
+}
+
+#[test]
+fn end_reasons_are_typed_variants() {
+    scenario("end-reasons")
+        .assert_code(0)
+        .assert_stdout("return: Normal / normal exit\n")
+        .assert_stdout("exit code: ExitCode(3) / exited with status 3\n")
+        .assert_stdout("panic: Panicked { message: \"boom\", located: true } / panicked: boom at tests/guests/behaviour.rs:")
+        .assert_stdout("trap: Trapped { kind: Unreachable, message: \"wasm trap: wasm `unreachable` instruction executed\" } / trapped: wasm trap")
+        .assert_stdout("killed: Killed / killed\n")
+        .assert_stdout("shutdown: Shutdown / shutdown\n")
+        .assert_stdout("error: Error(\"bad state\") / bad state\n")
+        .assert_stdout("normal: Normal / normal exit\n")
+        .assert_stdout("link died: LinkedDied { reason: Panicked { message: \"root cause\", location: Some(\"tests/guests/behaviour.rs:");
+}
+
+#[test]
+fn a_panic_inside_the_vm_still_ends_the_process_properly() {
+    let run = run_env(
+        "test-behaviour",
+        &["vm-panic"],
+        &[("LUNATIC_INJECT_PANIC", "lunatic::process::is_alive")],
+    );
+    run.assert_code(1)
+        .assert_stdout("child ready: true\n")
+        .assert_stdout("link: VmFailed(\"injected panic in lunatic::process::is_alive (LUNATIC_INJECT_PANIC)\")\n")
+        .assert_stdout("monitor (tag matches: true): VmFailed(")
+        .assert_stdout("name still registered: false\n")
+        .assert_stderr("process 1 died: the VM failed: injected panic");
+    assert!(!run.stdout.contains("survived"), "{run}");
 }
 
 #[test]
@@ -49,7 +80,7 @@ fn spawn_link_unwrap_parent_dies_with_child() {
     let run = scenario("unwrap");
     run.assert_code(1)
         .assert_stderr("process 2 died: panicked: child fails")
-        .assert_stderr("process 1 died: linked process 2 died");
+        .assert_stderr("process 1 died: linked process 2 died: panicked: child fails");
     assert!(!run.stdout.contains("parent survived"), "{run}");
 }
 
@@ -57,7 +88,7 @@ fn spawn_link_unwrap_parent_dies_with_child() {
 fn linking_to_a_dead_process_reports_it() {
     scenario("link-dead")
         .assert_code(0)
-        .assert_stdout("signal: linked to process 3, which is not alive\n");
+        .assert_stdout("signal: process 3 is not alive\n");
 }
 
 #[test]

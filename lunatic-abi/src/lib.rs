@@ -12,7 +12,7 @@
 //! | [`EnvironmentStatus`] | `lunatic::environment::*` |
 //! | [`SPAWN_ENTRY`] | the guest export the host calls to start a spawned closure |
 //! | [`RECEIVE_WAITED_EXPORT`] | the guest export whose body the VM turns into a read of a global |
-//! | [`NORMAL_EXIT_REASON`], [`PANIC_REASON_PREFIX`], [`PANIC_LOCATION_SEPARATOR`] | the reason texts of down notices that programs read |
+//! | [`EndReason`], [`TrapKind`] | why a process ended, as link signals and down notices carry it |
 //! | [`TEST_SECTION`] | the custom section that marks a test program for the VM's test runner |
 //! | [`IoStatus`] | `lunatic::networking::*`: done, or the kind of the I/O error |
 //! | [`ResourceKind`], [`ResourceStatus`] | `lunatic::resource::*`: resources that travel in messages |
@@ -20,6 +20,8 @@
 //! | [`SocketAddrKind`], [`SOCKET_ADDR_SIZE`], [`encode_socket_addr`], [`decode_socket_addr`] | socket addresses in guest memory |
 //! | [`MAX_RESOLVED_ADDRS`] | `lunatic::networking::resolve` |
 #![no_std]
+
+extern crate alloc;
 
 use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
@@ -47,6 +49,10 @@ macro_rules! abi_enum {
         }
     };
 }
+
+mod end_reason;
+
+pub use end_reason::{BadEndReason, EndReason, TrapKind};
 
 abi_enum! {
     /// Result of `lunatic::process::spawn`.
@@ -344,16 +350,9 @@ pub const RECEIVE_WAITED_EXPORT: &str = "lunatic_receive_waited";
 /// write linear memory: changes to globals or tables would not be kept in the snapshot.
 pub const PREINIT_EXPORT: &str = "lunatic_preinit";
 
-/// The reason text of a process that returned (or exited with status 0), as down notices
-/// carry it.
-pub const NORMAL_EXIT_REASON: &str = "normal exit";
-
-/// How the reason text of a panicked process begins; then comes the panic message, then
-/// [`PANIC_LOCATION_SEPARATOR`] and the location when there is one.
-pub const PANIC_REASON_PREFIX: &str = "panicked: ";
-
-/// What separates a panic message from its `file:line:column` in a reason text.
-pub const PANIC_LOCATION_SEPARATOR: &str = " at ";
+/// Most bytes of the text in a reason a guest reports (a panic message, an error it ends
+/// with); a longer panic message is cut, a longer error refused.
+pub const MAX_REASON_TEXT: usize = 64 << 10;
 
 /// The custom section `#[lunatic::test]` adds to a test program. Its presence makes the VM
 /// run the program's tests itself, each as its own process (its content is not read).

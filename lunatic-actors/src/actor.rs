@@ -1,9 +1,8 @@
 //! The `Actor` behaviour (Erlang's gen_server) and what its callbacks are given.
 
-use std::fmt;
 use std::marker::PhantomData;
 
-use lunatic_core::{Down, ProcessId, ReceiveError, Sendable, Signal};
+use lunatic_core::{Down, ExitReason, ProcessId, ReceiveError, Sendable, Signal};
 use serde::de::DeserializeOwned;
 
 use crate::actor_ref::{ActorProcess, ActorRef};
@@ -56,27 +55,6 @@ pub trait Dispatch: Actor {
 
     /// Serves one message.
     fn dispatch(&mut self, message: Self::Message, ctx: &mut Context<Self>);
-}
-
-/// Why an actor stops.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExitReason {
-    /// It chose to stop; a normal exit (links are not told).
-    Normal,
-    /// It was asked to stop (by [`ActorRef::stop`] or its supervisor); a normal exit.
-    Shutdown,
-    /// It failed: the process ends abnormally with this reason, and links are told.
-    Error(String),
-}
-
-impl fmt::Display for ExitReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Normal => f.write_str("normal"),
-            Self::Shutdown => f.write_str("shutdown"),
-            Self::Error(reason) => f.write_str(reason),
-        }
-    }
 }
 
 /// What [`Actor::handle_info`] receives.

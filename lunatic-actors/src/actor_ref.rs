@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use lunatic_core::registry::RegistryError;
 use lunatic_core::{
-    process, LunaticError, Mailbox, Message, Process, ProcessId, ReceiveError, Request, Sendable,
-    Tag,
+    process, EndReason, ExitReason, LunaticError, Mailbox, Message, Process, ProcessId,
+    ReceiveError, Request, Sendable, Tag,
 };
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::actor::{Context, Dispatch, ExitReason, Info, RawMessage};
+use crate::actor::{Context, Dispatch, Info, RawMessage};
 use crate::envelope::Envelope;
 
 /// How long a call waits for its reply by default (gen_server's default, 5 seconds).
@@ -26,9 +26,9 @@ pub enum CallError {
     /// No reply within the timeout (the actor may still be working on it).
     #[error("the call timed out")]
     Timeout,
-    /// The actor was not alive, or died before it replied.
+    /// The actor was not alive, or died before it replied: why it ended.
     #[error("the actor is down: {0}")]
-    ActorDown(String),
+    ActorDown(EndReason),
     /// The reply could not be read.
     #[error("bad reply: {0}")]
     BadReply(String),
@@ -38,7 +38,7 @@ impl From<ReceiveError> for CallError {
     fn from(error: ReceiveError) -> Self {
         match error {
             ReceiveError::Timeout => Self::Timeout,
-            ReceiveError::ProcessDown(down) => Self::ActorDown(down.reason().to_owned()),
+            ReceiveError::ProcessDown(down) => Self::ActorDown(down.reason().clone()),
             ReceiveError::DeserializationFailed(why) => Self::BadReply(why),
         }
     }
@@ -53,9 +53,12 @@ pub enum StartError {
     /// `init` returned an error.
     #[error("init failed: {0}")]
     Init(String),
-    /// The process died during `init` (it panicked or was killed).
+    /// The process died during `init` (it panicked or was killed): why it ended.
     #[error("the actor died during init: {0}")]
-    Died(String),
+    Died(EndReason),
+    /// Its report of `init` could not be read.
+    #[error("bad report from init: {0}")]
+    BadReport(String),
 }
 
 /// A typed, cloneable, serializable handle to an actor. It dereferences to the actor's
@@ -272,8 +275,8 @@ fn start<A: Dispatch>(args: A::Args, link: bool) -> Result<ActorRef<A>, StartErr
     match reply.monitor(&process).wait() {
         Ok(Ok(())) => Ok(ActorRef::from_process(process)),
         Ok(Err(why)) => Err(StartError::Init(why)),
-        Err(ReceiveError::ProcessDown(down)) => Err(StartError::Died(down.reason().to_owned())),
-        Err(other) => Err(StartError::Died(other.to_string())),
+        Err(ReceiveError::ProcessDown(down)) => Err(StartError::Died(down.reason().clone())),
+        Err(other) => Err(StartError::BadReport(other.to_string())),
     }
 }
 
@@ -305,10 +308,7 @@ fn run<A: Dispatch>(start: StartRequest<A>, mailbox: Mailbox<Envelope<A::Message
         }
         if let Some(reason) = ctx.take_stop() {
             actor.terminate(&reason);
-            match reason {
-                ExitReason::Normal | ExitReason::Shutdown => return,
-                ExitReason::Error(why) => panic!("actor stopped: {why}"),
-            }
+            process::exit(reason);
         }
     }
 }

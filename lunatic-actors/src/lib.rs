@@ -62,11 +62,12 @@ mod envelope;
 mod supervisor;
 pub mod timer;
 
-pub use actor::{Actor, BoxError, Context, Dispatch, ExitReason, Info, RawMessage};
+pub use actor::{Actor, BoxError, Context, Dispatch, Info, RawMessage};
 pub use actor_ref::{
     call, cast, ActorProcess, ActorRef, CallError, StartError, DEFAULT_CALL_TIMEOUT,
 };
 pub use envelope::Envelope;
+pub use lunatic_core::{EndReason, ExitReason};
 pub use supervisor::{
     ChildInfo, ChildSpec, Restart, Strategy, Supervisor, SupervisorArgs, SupervisorClient,
     SupervisorConfig, SupervisorMessage, SupervisorRef, SupervisorServer,

@@ -10,7 +10,7 @@
 //! | restart type | restarted after |
 //! |---|---|
 //! | [`Restart::Permanent`] | any end, a normal one too |
-//! | [`Restart::Transient`] | an abnormal end only (a panic, a trap, a kill, an `ExitReason::Error`) |
+//! | [`Restart::Transient`] | an abnormal end only: not [`EndReason::Normal`] nor [`EndReason::Shutdown`] |
 //! | [`Restart::Temporary`] | never; the child is forgotten when it ends |
 //!
 //! Restart intensity: if more than `max_restarts` restarts happen within `period`, the
@@ -22,10 +22,10 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use lunatic_core::{Process, ProcessId, Request, Sendable, Tag};
+use lunatic_core::{EndReason, ExitReason, Process, ProcessId, Request, Sendable, Tag};
 use serde::{Deserialize, Serialize};
 
-use crate::actor::{Actor, BoxError, Context, Dispatch, ExitReason, Info};
+use crate::actor::{Actor, BoxError, Context, Dispatch, Info};
 use crate::actor_ref::{call, ActorProcess, ActorRef, CallError, StartError, DEFAULT_CALL_TIMEOUT};
 use crate::envelope::Envelope;
 
@@ -272,7 +272,7 @@ impl<S: Supervisor> Actor for SupervisorServer<S> {
                     .position(|child| child.running.is_some_and(|(_, tag)| tag == down.tag()));
                 if let Some(index) = found {
                     self.children[index].running = None;
-                    self.child_ended(index, down.reason() == "normal exit", ctx);
+                    self.child_ended(index, down.reason(), ctx);
                 }
             }
             // Children are watched through monitors; only the parent's death matters here.
@@ -378,10 +378,10 @@ impl<S: Supervisor> SupervisorServer<S> {
     }
 
     /// Child `index` ended (it is no longer running): restart what the strategy says.
-    fn child_ended(&mut self, index: usize, normal: bool, ctx: &mut Context<Self>) {
+    fn child_ended(&mut self, index: usize, reason: &EndReason, ctx: &mut Context<Self>) {
         let restart = match self.children[index].spec.restart {
             Restart::Permanent => true,
-            Restart::Transient => !normal,
+            Restart::Transient => reason.is_abnormal(),
             Restart::Temporary => false,
         };
         if !restart {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use lunatic_core::{process, LunaticError, Mailbox, Process, Sendable};
+use lunatic_core::{process, EndReason, LunaticError, Mailbox, Process, Sendable};
 
 use crate::actor::Dispatch;
 use crate::actor_ref::ActorRef;
@@ -26,7 +26,7 @@ impl Timer {
         let monitor = self.process.monitor();
         self.process.kill();
         match self.process.wait_down(monitor, None) {
-            Ok(down) => down.reason() == "killed",
+            Ok(down) => *down.reason() == EndReason::Killed,
             Err(_) => false,
         }
     }

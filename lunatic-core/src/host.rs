@@ -172,7 +172,13 @@ mod process {
         fn kill(process: u64);
         fn is_alive(process: u64) -> u32;
         fn die_when_link_dies(enabled: u32);
-        fn report_panic(ptr: *const u8, len: u32);
+        fn report_panic(
+            message_ptr: *const u8,
+            message_len: u32,
+            location_ptr: *const u8,
+            location_len: u32,
+        );
+        fn end(reason_ptr: *const u8, reason_len: u32) -> !;
     });
 }
 
@@ -573,10 +579,25 @@ pub(crate) fn die_when_link_dies(die: bool) {
     unsafe { process::die_when_link_dies(u32::from(die)) }
 }
 
-/// Tells the host why this process is about to trap.
-pub(crate) fn report_panic(message: &str) {
-    // SAFETY: `message` is a live slice.
-    unsafe { process::report_panic(message.as_ptr(), len32(message.len())) }
+/// Tells the host why this process is about to trap: the panic message and its location
+/// (`file:line:column`, or empty).
+pub(crate) fn report_panic(message: &str, location: &str) {
+    // SAFETY: both are live slices.
+    unsafe {
+        process::report_panic(
+            message.as_ptr(),
+            len32(message.len()),
+            location.as_ptr(),
+            len32(location.len()),
+        );
+    }
+}
+
+/// Ends this process with `reason` (the host accepts only `Normal`, `Shutdown` and `Error`).
+pub(crate) fn end(reason: &lunatic_abi::EndReason) -> ! {
+    let bytes = reason.to_bytes();
+    // SAFETY: `bytes` is a live slice; the call does not return.
+    unsafe { process::end(bytes.as_ptr(), len32(bytes.len())) }
 }
 
 /// A function-pointer type a process can start in: implemented by `crate::process` for

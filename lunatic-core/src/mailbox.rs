@@ -8,6 +8,8 @@
 use std::marker::PhantomData;
 use std::time::Duration;
 
+use lunatic_abi::EndReason;
+
 use crate::codec::Sendable;
 use crate::error::ReceiveError;
 use crate::host::{self, Received};
@@ -19,17 +21,19 @@ use crate::tag::Tag;
 pub struct EndNotice {
     process: ProcessId,
     tag: Tag,
-    reason: String,
+    reason: EndReason,
 }
 
 impl EndNotice {
-    /// The notice that is the current incoming message, whose bytes (the reason) are
-    /// `reason`.
+    /// The notice that is the current incoming message, whose bytes (the encoded reason)
+    /// are `reason`.
     fn read_incoming(reason: &[u8]) -> Self {
         Self {
             process: ProcessId::local(host::signal_process()),
             tag: Tag::from_id(host::message_tag()),
-            reason: String::from_utf8_lossy(reason).into_owned(),
+            // The VM encodes every reason it hands out.
+            reason: EndReason::decode(reason)
+                .unwrap_or_else(|bad| EndReason::VmFailed(format!("{bad} in an end notice"))),
         }
     }
 
@@ -52,10 +56,9 @@ impl EndNotice {
         self.tag
     }
 
-    /// Why the process ended, as the runtime describes it (for example `panicked: ...`, or
-    /// `normal exit` in a down notice).
+    /// Why the process ended: match its variants (its `Display` text is for people).
     #[must_use]
-    pub fn reason(&self) -> &str {
+    pub fn reason(&self) -> &EndReason {
         &self.reason
     }
 }

@@ -257,18 +257,59 @@ pub fn sleep_ms(ms: u64) {
 pub(crate) fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         let message = info.payload_as_str().unwrap_or("Box<dyn Any>");
-        let reason = match info.location() {
-            Some(location) => {
-                format!(
-                    "{message}{}{location}",
-                    lunatic_abi::PANIC_LOCATION_SEPARATOR
-                )
-            }
-            None => message.to_owned(),
-        };
-        host::report_panic(&reason);
+        let location = info.location().map(ToString::to_string).unwrap_or_default();
+        host::report_panic(message, &location);
         let _ = std::io::stdout().flush();
     }));
+}
+
+/// How a process may choose to end ([`exit`]); every other [`EndReason`](crate::EndReason)
+/// only the VM gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExitReason {
+    /// Done: a normal end (links are not told).
+    Normal,
+    /// Asked to stop, and stopping: also a normal end, but watchers see `Shutdown`.
+    Shutdown,
+    /// It failed: an abnormal end with this text ([`EndReason::Error`](crate::EndReason::Error)),
+    /// which links and monitors see. Text past [`lunatic_abi::MAX_REASON_TEXT`] bytes is cut.
+    Error(String),
+}
+
+impl fmt::Display for ExitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Normal => f.write_str("normal"),
+            Self::Shutdown => f.write_str("shutdown"),
+            Self::Error(reason) => f.write_str(reason),
+        }
+    }
+}
+
+impl From<ExitReason> for crate::EndReason {
+    fn from(reason: ExitReason) -> Self {
+        match reason {
+            ExitReason::Normal => Self::Normal,
+            ExitReason::Shutdown => Self::Shutdown,
+            ExitReason::Error(mut text) => {
+                if text.len() > lunatic_abi::MAX_REASON_TEXT {
+                    let mut end = lunatic_abi::MAX_REASON_TEXT;
+                    while !text.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    text.truncate(end);
+                }
+                Self::Error(text)
+            }
+        }
+    }
+}
+
+/// Ends the calling process now with `reason` (output is flushed first; nothing else of
+/// the process runs, not even destructors).
+pub fn exit(reason: ExitReason) -> ! {
+    finish_process();
+    host::end(&reason.into())
 }
 
 /// Everything a process runs after its body returns.

@@ -16,6 +16,7 @@ use std::fmt::Debug;
 use crate::codec::Sendable;
 use crate::mailbox::Mailbox;
 use crate::process;
+use crate::EndReason;
 
 /// How a test's body must end to pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +61,7 @@ pub fn run(body: fn(Mailbox<()>), expect: Expect) {
     let monitor = child.monitor();
     child.send(());
     let reason = match child.wait_down(monitor, None) {
-        Ok(down) => down.reason().to_owned(),
+        Ok(down) => down.reason().clone(),
         Err(error) => fail(&format!("the test's process was lost: {error}")),
     };
     if let Some(note) = verdict(&reason, expect) {
@@ -86,16 +87,14 @@ pub fn finish(result: impl TestResult) {
 
 /// Why a body that ended with `reason` fails `expect` (libtest's wording), or `None` if
 /// the test passed.
-fn verdict(reason: &str, expect: Expect) -> Option<String> {
-    use lunatic_abi::{NORMAL_EXIT_REASON, PANIC_LOCATION_SEPARATOR, PANIC_REASON_PREFIX};
-    let normal = reason == NORMAL_EXIT_REASON;
+fn verdict(reason: &EndReason, expect: Expect) -> Option<String> {
+    let normal = *reason == EndReason::Normal;
     // The panic's own message, without where it happened: `expected` is matched against
     // what the test panicked with, as libtest does.
-    let panic = reason.strip_prefix(PANIC_REASON_PREFIX).map(|panic| {
-        panic
-            .rsplit_once(PANIC_LOCATION_SEPARATOR)
-            .map_or(panic, |(message, _)| message)
-    });
+    let panic = match reason {
+        EndReason::Panicked { message, .. } => Some(message),
+        _ => None,
+    };
     match (expect, panic) {
         (Expect::Return, _) if normal => None,
         // The process's death notice, in the test's output, says why.
@@ -125,27 +124,30 @@ fn fail(note: &str) -> ! {
 mod tests {
     use super::*;
 
+    fn panicked(message: &str, location: Option<&str>) -> EndReason {
+        EndReason::Panicked {
+            message: message.into(),
+            location: location.map(Into::into),
+        }
+    }
+
     #[test]
     fn verdicts_follow_libtest() {
-        assert_eq!(verdict("normal exit", Expect::Return), None);
-        assert_eq!(
-            verdict("panicked: boom at a.rs:1:1", Expect::Return),
-            Some(String::new())
-        );
-        assert_eq!(
-            verdict("panicked: boom at a.rs:1:1", Expect::Panic(None)),
-            None
-        );
-        assert_eq!(verdict("panicked: boom", Expect::Panic(Some("boo"))), None);
+        let boom_at = panicked("boom", Some("a.rs:1:1"));
+        let boom = panicked("boom", None);
+        assert_eq!(verdict(&EndReason::Normal, Expect::Return), None);
+        assert_eq!(verdict(&boom_at, Expect::Return), Some(String::new()));
+        assert_eq!(verdict(&boom_at, Expect::Panic(None)), None);
+        assert_eq!(verdict(&boom, Expect::Panic(Some("boo"))), None);
         // The location is not part of the message.
-        assert!(verdict("panicked: boom at a.rs:1:1", Expect::Panic(Some("a.rs"))).is_some());
-        assert!(verdict("panicked: boom", Expect::Panic(Some("bang")))
+        assert!(verdict(&boom_at, Expect::Panic(Some("a.rs"))).is_some());
+        assert!(verdict(&boom, Expect::Panic(Some("bang")))
             .unwrap()
             .contains("expected substring: \"bang\""));
-        assert!(verdict("normal exit", Expect::Panic(None))
+        assert!(verdict(&EndReason::Normal, Expect::Panic(None))
             .unwrap()
             .contains("did not panic"));
-        assert!(verdict("exited with status 1", Expect::Panic(None))
+        assert!(verdict(&EndReason::ExitCode(1), Expect::Panic(None))
             .unwrap()
             .contains("exited with status 1"));
     }

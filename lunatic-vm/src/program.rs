@@ -111,18 +111,25 @@ impl Program {
             .context("the module's imports do not match this runtime's host functions")?;
         let mut linker = base.clone();
         linker.allow_shadowing(true);
+        let inject_panic = std::env::var(INJECT_PANIC_VAR).ok();
         for import in module.imports() {
             let (module_name, name) = (import.module().to_owned(), import.name().to_owned());
             let ExternType::Func(ty) = import.ty() else {
                 continue;
             };
+            let function = format!("{module_name}::{name}");
+            if inject_panic.as_deref() == Some(function.as_str()) {
+                linker.func_new(&module_name, &name, ty, move |_, _, _| {
+                    panic!("injected panic in {function} ({INJECT_PANIC_VAR})")
+                })?;
+                continue;
+            }
             if env.config().allows(&module_name, &name) {
                 continue;
             }
-            let reason =
-                format!("host function {module_name}::{name} is not allowed in this environment");
+            let refusal = NotAllowed { function };
             linker.func_new(&module_name, &name, ty, move |_, _, _| {
-                Err(format_err!("{reason}"))
+                Err(refusal.clone().into())
             })?;
         }
         let pre = linker
@@ -217,3 +224,27 @@ fn one_line(error: &wasmtime::Error) -> String {
     let text = format!("{error:#}");
     text.lines().next().unwrap_or_default().trim().to_owned()
 }
+
+/// The environment variable that names a host function (`module::name`) the VM panics in
+/// when a guest calls it: fault injection, for the tests that check a VM failure inside a
+/// process still ends the process properly.
+pub const INJECT_PANIC_VAR: &str = "LUNATIC_INJECT_PANIC";
+
+/// The trap of a call to a host function the caller's environment does not allow.
+#[derive(Debug, Clone)]
+pub(crate) struct NotAllowed {
+    /// `module::name` of the function.
+    function: String,
+}
+
+impl std::fmt::Display for NotAllowed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "host function {} is not allowed in this environment",
+            self.function
+        )
+    }
+}
+
+impl std::error::Error for NotAllowed {}

@@ -1,9 +1,13 @@
 //! The runtime: its engines, the main program, the process table, and the life of each
 //! process from spawn to the death notices it sends.
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 
+use lunatic_abi::TrapKind;
 use tokio::sync::oneshot;
 use wasmtime::error::Context as _;
 use wasmtime::{
@@ -15,8 +19,9 @@ use wasmtime_wasi::I32Exit;
 use crate::cache::ModuleCache;
 use crate::config::RuntimeConfig;
 use crate::environment::{EnvConfig, Environment};
-use crate::process::{DeathReason, Message, MessageKind, ProcessHandle, ProcessTable};
-use crate::program::{val_matches, Program};
+
+use crate::process::{EndNotice, EndReason, Message, MessageKind, ProcessHandle, ProcessTable};
+use crate::program::{val_matches, NotAllowed, Program};
 use crate::registry::Registry;
 use crate::scheduler::Scheduler;
 use crate::state::ProcessState;
@@ -295,7 +300,7 @@ impl Runtime {
     ///
     /// # Errors
     /// The module is not a WASI command (no `_start`) or no instance can be made.
-    pub async fn run_start(self: &Arc<Self>, io: ProcessIo) -> wasmtime::Result<DeathReason> {
+    pub async fn run_start(self: &Arc<Self>, io: ProcessIo) -> wasmtime::Result<EndReason> {
         let (exit_tx, exit_rx) = oneshot::channel();
         let entry = Entry {
             function: "_start".into(),
@@ -327,7 +332,7 @@ impl Runtime {
         parent: Option<&Arc<ProcessHandle>>,
         io: ProcessIo,
         link: Option<Link>,
-        on_exit: Option<oneshot::Sender<DeathReason>>,
+        on_exit: Option<oneshot::Sender<EndReason>>,
     ) -> wasmtime::Result<Arc<ProcessHandle>> {
         let entry_point = program.entry_point(&entry.function)?;
         let expected = &entry_point.params;
@@ -428,7 +433,8 @@ impl Runtime {
             .get(other)
             .is_some_and(|o| o.links().insert(process.id(), tag));
         if !linked && process.links().remove(other).is_some() {
-            process.notify_link_death(other, tag, &DeathReason::NoProcess(other));
+            let reason = EndNotice::new(EndReason::NoProcess { process: other });
+            process.notify_link_death(other, tag, &reason);
         }
     }
 
@@ -452,7 +458,7 @@ impl Runtime {
                 tag,
                 kind: MessageKind::ProcessDown {
                     process,
-                    reason: format!("process {process} is not alive"),
+                    reason: EndNotice::new(EndReason::NoProcess { process }),
                 },
             });
         }
@@ -468,7 +474,8 @@ impl Runtime {
     }
 
     /// Ends `process`'s life: removes it, closes its mailbox, tells linked processes.
-    fn finish(&self, process: &ProcessHandle, reason: &DeathReason) {
+    fn finish(&self, process: &ProcessHandle, reason: EndReason) {
+        let reason = EndNotice::new(reason);
         let id = process.id();
         self.processes.remove(id);
         process.mailbox().close();
@@ -481,8 +488,8 @@ impl Runtime {
             let Some(tag) = other.links().remove(id) else {
                 continue;
             };
-            if reason.is_abnormal() {
-                other.notify_link_death(id, tag, reason);
+            if reason.reason().is_abnormal() {
+                other.notify_link_death(id, tag, &reason);
             }
         }
         self.registry.release(id, &process.take_names());
@@ -491,7 +498,7 @@ impl Runtime {
             if let Some(watcher) = self.processes.get(watcher) {
                 let kind = MessageKind::ProcessDown {
                     process: id,
-                    reason: reason.to_string(),
+                    reason: reason.clone(),
                 };
                 watcher.mailbox().push(Message { tag, kind });
             }
@@ -548,13 +555,34 @@ struct Calls {
     results: Vec<Val>,
 }
 
-/// The body of a process's task: runs the set-up (if any) and the entry function, then
-/// reports the death.
+/// The body of a process's task: runs the process, then reports its end. A panic inside
+/// the VM while it runs (a bug of ours, not the guest's) still ends it properly: its links,
+/// monitors, names and `on_exit` hear [`EndReason::VmFailed`].
 async fn run(
-    mut store: Store<ProcessState>,
-    mut calls: Calls,
-    on_exit: Option<oneshot::Sender<DeathReason>>,
+    store: Store<ProcessState>,
+    calls: Calls,
+    on_exit: Option<oneshot::Sender<EndReason>>,
 ) {
+    let runtime = Arc::clone(&store.data().runtime);
+    let handle = Arc::clone(&store.data().handle);
+    let watched = on_exit.is_some();
+    let reason = match CatchUnwind(Box::pin(execute(store, calls, watched))).await {
+        Ok(reason) => reason,
+        Err(panic) => {
+            let reason = EndReason::VmFailed(panic_text(&*panic));
+            tracing::error!(target: "lunatic::process", "process {} died: {reason}", handle.id());
+            reason
+        }
+    };
+    runtime.finish(&handle, reason.clone());
+    if let Some(on_exit) = on_exit {
+        let _ = on_exit.send(reason);
+    }
+}
+
+/// Runs the set-up (if any) and the entry function, frees the instance and logs an abnormal
+/// end; returns why the process ended.
+async fn execute(mut store: Store<ProcessState>, mut calls: Calls, watched: bool) -> EndReason {
     let set_up = match calls.setup {
         Some(setup) => setup.call_async(&mut store, &[], &mut []).await,
         None => Ok(()),
@@ -570,56 +598,95 @@ async fn run(
     // What it sent reaches its receivers before its death notices do.
     state.close_outbox();
     let (reason, backtrace) = match outcome {
-        Ok(()) => (DeathReason::Normal, None),
+        Ok(()) => (EndReason::Normal, None),
         Err(error) => classify(&error, state),
     };
-    let runtime = Arc::clone(&state.runtime);
     let handle = Arc::clone(&state.handle);
     let (output, report) = (state.io.output.clone(), state.io.report_death);
     // Free the instance (back to the pool) before telling anyone.
     drop(store);
     // Log first: a linked or watching process (main, say) may end the VM on the notice.
     if report {
-        log_death(
-            &handle,
-            &reason,
-            backtrace.as_deref(),
-            &output,
-            on_exit.is_some(),
-        );
+        log_death(&handle, &reason, backtrace.as_deref(), &output, watched);
     }
-    runtime.finish(&handle, &reason);
-    if let Some(on_exit) = on_exit {
-        let _ = on_exit.send(reason);
+    reason
+}
+
+/// A future that turns a panic of the future it wraps into an `Err` (the panic's payload).
+struct CatchUnwind<F>(std::pin::Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = std::thread::Result<F::Output>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
     }
 }
 
+/// The text of a panic's payload.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
 /// Turns the error a process ended with into a reason, plus the wasm backtrace if any.
-fn classify(error: &wasmtime::Error, state: &mut ProcessState) -> (DeathReason, Option<String>) {
+fn classify(error: &wasmtime::Error, state: &mut ProcessState) -> (EndReason, Option<String>) {
     // Only an engine built for the `debug` log captures backtraces (see `engine`).
     let backtrace = error
         .downcast_ref::<WasmBacktrace>()
         .map(ToString::to_string);
     let reason = if let Some(exit) = error.downcast_ref::<I32Exit>() {
         if exit.0 == 0 {
-            DeathReason::Normal
+            EndReason::Normal
         } else {
-            DeathReason::Exit(exit.0)
+            EndReason::ExitCode(exit.0)
         }
     } else if let Some(terminated) = error.downcast_ref::<crate::process::Terminated>() {
         terminated.0.clone()
     } else if state.limits.exceeded {
         // Whatever the guest did after its allocation failed (abort, a forbidden write to
         // stderr), the cause is the memory limit.
-        DeathReason::OutOfMemory
+        EndReason::OutOfMemory
     } else if error.downcast_ref::<Trap>() == Some(&Trap::OutOfFuel) {
-        DeathReason::OutOfFuel
-    } else if let Some(message) = state.panic_message.take() {
-        DeathReason::Panic(message)
+        EndReason::OutOfFuel
+    } else if let Some(panic) = state.panic.take() {
+        panic
     } else {
-        DeathReason::Trap(error.root_cause().to_string())
+        EndReason::Trapped {
+            kind: trap_kind(error),
+            message: error.root_cause().to_string(),
+        }
     };
     (reason, backtrace)
+}
+
+/// What kind of trap `error` is.
+fn trap_kind(error: &wasmtime::Error) -> TrapKind {
+    if error.downcast_ref::<NotAllowed>().is_some() {
+        return TrapKind::NotAllowed;
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::UnreachableCodeReached) => TrapKind::Unreachable,
+        Some(Trap::MemoryOutOfBounds | Trap::HeapMisaligned) => TrapKind::MemoryOutOfBounds,
+        Some(Trap::TableOutOfBounds) => TrapKind::TableOutOfBounds,
+        Some(Trap::IndirectCallToNull) => TrapKind::IndirectCallToNull,
+        Some(Trap::BadSignature) => TrapKind::BadSignature,
+        Some(Trap::IntegerOverflow) => TrapKind::IntegerOverflow,
+        Some(Trap::IntegerDivisionByZero) => TrapKind::IntegerDivisionByZero,
+        Some(Trap::BadConversionToInteger) => TrapKind::BadConversionToInteger,
+        Some(Trap::StackOverflow) => TrapKind::StackOverflow,
+        Some(_) => TrapKind::Other,
+        // Not a wasm trap: a host function refused the call.
+        None => TrapKind::HostCall,
+    }
 }
 
 /// Reports an abnormal death as `process <id> [names] died: <reason>`: into the process's
@@ -628,7 +695,7 @@ fn classify(error: &wasmtime::Error, state: &mut ProcessState) -> (DeathReason, 
 /// processes caused (kills, link deaths). The wasm backtrace goes to the `debug` log.
 fn log_death(
     process: &ProcessHandle,
-    reason: &DeathReason,
+    reason: &EndReason,
     backtrace: Option<&str>,
     output: &OutputSink,
     watched: bool,
@@ -647,7 +714,7 @@ fn log_death(
     let line = format!("{who} died: {reason}");
     if !output.write_line(&line) {
         match reason {
-            DeathReason::Killed | DeathReason::LinkDied(_) | DeathReason::NoProcess(_)
+            EndReason::Killed | EndReason::LinkedDied { .. } | EndReason::NoProcess { .. }
                 if !watched =>
             {
                 tracing::info!(target: "lunatic::process", "{line}");

@@ -9,7 +9,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use crate::environment::Environment;
 use crate::limits::MemoryLimit;
 use crate::outbox::Outbox;
-use crate::process::{Inbox, Message, ProcessHandle};
+use crate::process::{EndReason, Inbox, Message, ProcessHandle};
 use crate::program::Program;
 use crate::resource::{MessageResources, ResourceTable};
 use crate::runtime::Runtime;
@@ -103,8 +103,8 @@ pub struct ProcessState {
     /// The program this process runs (its module, in its environment).
     pub(crate) program: Arc<Program>,
     pub(crate) limits: MemoryLimit,
-    /// What the guest reported just before it panicked.
-    pub(crate) panic_message: Option<String>,
+    /// What the guest reported just before it panicked ([`EndReason::Panicked`]).
+    pub(crate) panic: Option<EndReason>,
     /// Its arguments and where its output goes.
     pub(crate) io: ProcessIo,
     /// Messages sent and not delivered yet, and the process they are for: a stream of
@@ -138,7 +138,7 @@ impl ProcessState {
             resources: ResourceTable::default(),
             program,
             limits,
-            panic_message: None,
+            panic: None,
             io,
             outbox: RefCell::default(),
         }
@@ -181,8 +181,8 @@ impl ProcessState {
         self.handle.set_traps_link_deaths(traps);
         if !traps {
             let mailbox = self.handle.mailbox();
-            if let Some(process) = self.inbox.has_signal(mailbox) {
-                mailbox.kill(crate::process::DeathReason::LinkDied(process));
+            if let Some((process, reason)) = self.inbox.has_signal(mailbox) {
+                mailbox.kill(EndReason::linked_died(process, reason.reason()));
             }
         }
     }

@@ -86,11 +86,16 @@ pub fn run_logged(
     args: &[&str],
     limit: Duration,
 ) -> Run {
-    let start = Instant::now();
     let mut command = lunatic(vm_args, guest_path, args);
     if let Some(filter) = log {
         command.env("RUST_LOG", filter);
     }
+    run_command(command, guest_path, limit)
+}
+
+/// Runs `command` (a `lunatic` command running `guest_path`), killing it after `limit`.
+fn run_command(mut command: Command, guest_path: &Path, limit: Duration) -> Run {
+    let start = Instant::now();
     let mut child = command.spawn().expect("the lunatic binary starts");
     let stdout = drain(child.stdout.take().expect("piped"));
     let stderr = drain(child.stderr.take().expect("piped"));
@@ -130,6 +135,13 @@ pub fn lunatic(vm_args: &[&str], guest_path: &Path, args: &[&str]) -> Command {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     command
+}
+
+/// [`run`], with environment variables `env` set for the VM.
+pub fn run_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = lunatic(&[], &guest(name), args);
+    command.envs(env.iter().copied());
+    run_command(command, &guest(name), Duration::from_secs(60))
 }
 
 /// Runs guest `name` with `args` on default settings, with a 60 s limit.

@@ -1,7 +1,9 @@
 //! Scenarios of process behaviour, chosen by the first argument; each prints what it saw.
 use std::time::Duration;
 
-use lunatic::{process, Mailbox, Message, Process, ReceiveError, Request, Tag};
+use lunatic::{
+    process, EndReason, ExitReason, Mailbox, Message, Process, ReceiveError, Request, Tag,
+};
 
 #[lunatic::main]
 fn main(mailbox: Mailbox<()>) {
@@ -32,6 +34,8 @@ fn main(mailbox: Mailbox<()>) {
         "late-reply" => late_reply(mailbox),
         "outbox" => outbox(mailbox),
         "sizes" => sizes(mailbox),
+        "end-reasons" => end_reasons(),
+        "vm-panic" => vm_panic(mailbox),
         "stdin" => {
             let mut line = String::new();
             std::io::stdin().read_line(&mut line).unwrap();
@@ -524,7 +528,7 @@ fn sizes_tester(main: Process<()>, inbox: Mailbox<Vec<u8>>) {
     match doomed.wait_down(monitor, Some(Duration::from_secs(10))) {
         Ok(down) => println!(
             "long reason: {}",
-            if down.reason().contains(&long) {
+            if matches!(down.reason(), EndReason::Panicked { message, .. } if *message == long) {
                 "whole"
             } else {
                 "CUT"
@@ -533,4 +537,94 @@ fn sizes_tester(main: Process<()>, inbox: Mailbox<Vec<u8>>) {
         Err(error) => println!("long reason: no down notice ({error})"),
     }
     main.send(());
+}
+
+/// Ends a child each way a process can end and prints each down notice's reason as the
+/// enum it is (`Debug`), then as people read it.
+fn end_reasons() {
+    type Body = fn(Mailbox<()>);
+    let ways: [(&str, Body); 9] = [
+        ("return", |_| {}),
+        ("exit code", |_| std::process::exit(3)),
+        ("panic", |_| panic!("boom")),
+        ("trap", |_| {
+            // Not the same code as the `trap` scenario's child, which a backtrace test names.
+            eprintln!("aborting");
+            std::process::abort()
+        }),
+        ("killed", |mailbox| {
+            let _ = mailbox.receive();
+            process::sleep_ms(60_000);
+        }),
+        ("shutdown", |_| process::exit(ExitReason::Shutdown)),
+        ("error", |_| {
+            process::exit(ExitReason::Error("bad state".into()))
+        }),
+        ("normal", |_| process::exit(ExitReason::Normal)),
+        ("link died", |mailbox| {
+            let _ = mailbox.receive();
+            let _ = process::spawn_link_unwrap(mailbox, |_: Mailbox<()>| panic!("root cause"));
+            process::sleep_ms(60_000);
+        }),
+    ];
+    for (what, body) in ways {
+        let child = process::spawn(body).unwrap();
+        let monitor = child.monitor();
+        if what == "killed" {
+            child.kill();
+        } else {
+            child.send(());
+        }
+        let down = child
+            .wait_down(monitor, Some(Duration::from_secs(10)))
+            .unwrap();
+        let reason = match down.reason() {
+            // Ids and source lines vary; the variant and its other fields do not.
+            EndReason::LinkedDied { reason, .. } => format!("LinkedDied {{ reason: {reason:?} }}"),
+            EndReason::Panicked { message, location } => format!(
+                "Panicked {{ message: {message:?}, located: {} }}",
+                location
+                    .as_deref()
+                    .is_some_and(|l| l.starts_with("tests/guests/behaviour.rs:"))
+            ),
+            other => format!("{other:?}"),
+        };
+        println!("{what}: {reason} / {}", down.reason());
+    }
+}
+
+/// The VM panics inside a process (`LUNATIC_INJECT_PANIC` names `is_alive`): the process
+/// still ends, and its link, its monitor and its name all hear of it.
+fn vm_panic(mailbox: Mailbox<()>) {
+    let main = process::this(&mailbox);
+    let (child, _, links) =
+        process::spawn_link_with(mailbox, main, |main, mailbox: Mailbox<()>| {
+            let this = process::this(&mailbox);
+            lunatic::registry::register("doomed", &this).unwrap();
+            main.send(());
+            let _ = mailbox.receive();
+            let _ = this.is_alive();
+            println!("the child survived the VM's panic");
+        })
+        .unwrap();
+    let ready = links.receive();
+    println!("child ready: {}", ready.is_normal());
+    let monitor = child.monitor();
+    child.send(());
+    for _ in 0..2 {
+        match links.receive_timeout(Duration::from_secs(10)) {
+            Message::Signal(signal) => println!("link: {:?}", signal.reason()),
+            Message::Down(down) => println!(
+                "monitor (tag matches: {}): {:?}",
+                down.tag() == monitor,
+                down.reason()
+            ),
+            Message::Normal(other) => println!("unexpected: {other:?}"),
+        }
+    }
+    let named = lunatic::registry::lookup::<()>("doomed").unwrap().is_some();
+    println!("name still registered: {named}");
+    // Now main itself: the VM exits with a failure status.
+    let _ = child.is_alive();
+    println!("main survived the VM's panic");
 }

@@ -26,7 +26,8 @@
   (import "lunatic::process" "kill" (func $kill (param i64)))
   (import "lunatic::process" "is_alive" (func $is_alive (param i64) (result i32)))
   (import "lunatic::process" "die_when_link_dies" (func $die_when_link_dies (param i32)))
-  (import "lunatic::process" "report_panic" (func $report_panic (param i32 i32)))
+  (import "lunatic::process" "report_panic" (func $report_panic (param i32 i32 i32 i32)))
+  (import "lunatic::process" "end" (func $end (param i32 i32)))
   (import "lunatic::registry" "register" (func $reg_register (param i64 i32 i32 i32 i32 i32 i32 i64) (result i32)))
   (import "lunatic::registry" "lookup" (func $reg_lookup (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
   (import "lunatic::registry" "unregister" (func $reg_unregister (param i64 i32 i32 i32 i32) (result i32)))
@@ -120,6 +121,11 @@
   (data (i32.const 6776) "bad_receive_buffer")
   (data (i32.const 6808) "bad_try_receive_info")
   (data (i32.const 6840) "bad_receive_after_good")
+  (data (i32.const 6872) "bad_end_killed")
+  (data (i32.const 6904) "bad_end_garbage")
+  (data (i32.const 6936) "bad_end_long")
+  ;; 7080: an encoded end reason, `Killed` (variant 2); 7081: a variant that does not exist.
+  (data (i32.const 7080) "\02\ff")
   ;; 7000: the socket address 127.0.0.1:0 (kind 4, port 0, IPv4 in the first 4 address bytes);
   ;; 7040: a record with an unknown kind byte; 7100..: addresses the host writes.
   (data (i32.const 7000) "\04\00\00\7f\00\00\01")
@@ -230,6 +236,9 @@
     (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 6776) (i32.const 18) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
     (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 6808) (i32.const 20) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
     (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 6840) (i32.const 22) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
+    (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 6872) (i32.const 14) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
+    (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 6904) (i32.const 15) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
+    (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 6936) (i32.const 12) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
     ;; A function that does not exist, and one given the wrong parameters: errors, not traps.
     (if (i32.eqz (call $spawn (i64.const 0) (i64.const 0) (i32.const 2400) (i32.const 4) (i32.const 0) (i32.const 0) (i32.const 64))) (then (unreachable)))
     (call $print_error)
@@ -262,7 +271,7 @@
       (call $print_incoming)
       (call $print (i32.const 2200) (i32.const 1))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $signals (i32.lt_u (local.get $i) (i32.const 48))))
+      (br_if $signals (i32.lt_u (local.get $i) (i32.const 51))))
     ;; The incoming message is a signal: it carries no resources (a status, not a trap).
     (if (i32.ne (call $res_take (i32.const 0) (i32.const 1) (i32.const 64)) (i32.const 1)) (then (unreachable)))
     (call $network_errors_are_statuses)
@@ -293,7 +302,10 @@
   (func (export "bad_spawn_out_ptr") (drop (call $spawn (i64.const 0) (i64.const 0) (i32.const 3000) (i32.const 12) (i32.const 0) (i32.const 0) (i32.const 0xFFFFFFFF))))
   (func (export "bad_spawn_name_ptr") (drop (call $spawn (i64.const 0) (i64.const 0) (i32.const 0xFFFFFF00) (i32.const 0x1000) (i32.const 0) (i32.const 0) (i32.const 64))))
   (func (export "bad_spawn_name_utf8") (i32.store (i32.const 4100) (i32.const 0xFFFEFDFC)) (drop (call $spawn (i64.const 0) (i64.const 0) (i32.const 4100) (i32.const 4) (i32.const 0) (i32.const 0) (i32.const 64))))
-  (func (export "bad_panic_report") (call $report_panic (i32.const 0xFFFFFF00) (i32.const 0x1000)))
+  (func (export "bad_end_killed") (call $end (i32.const 7080) (i32.const 1)))
+  (func (export "bad_end_garbage") (call $end (i32.const 7081) (i32.const 1)))
+  (func (export "bad_end_long") (call $end (i32.const 0) (i32.const 0x7FFFFFFF)))
+  (func (export "bad_panic_report") (call $report_panic (i32.const 0xFFFFFF00) (i32.const 0x1000) (i32.const 0) (i32.const 0)))
   (func (export "bad_huge_message") (call $create_data (i64.const 0) (i64.const -1)) (loop $more (drop (call $write_data (i32.const 0) (i32.const 65536))) (br $more)))
   (func (export "bad_link_unknown") (call $link (i64.const 7) (i64.const 0xFFFFFFFFFF)))
   (func (export "bad_unknown_ids") (call $kill (i64.const 99999)) (call $unlink (i64.const 99999)) (call $demonitor (i64.const 99999) (call $monitor (i64.const 99999))) (call $demonitor (i64.const 99998) (i64.const -5)) (drop (call $reg_register (i64.const 0) (i32.const 2400) (i32.const 4) (i32.const 2500) (i32.const 5) (i32.const 2400) (i32.const 4) (i64.const 99999))) (drop (call $reg_register (i64.const 4242) (i32.const 2400) (i32.const 4) (i32.const 2400) (i32.const 4) (i32.const 2400) (i32.const 4) (call $this))) (drop (call $reg_lookup (i32.const 2400) (i32.const 4) (i32.const 2400) (i32.const 4) (i32.const 2400) (i32.const 4) (i32.const 64))) (drop (call $reg_unregister (i64.const 4242) (i32.const 2400) (i32.const 4) (i32.const 2500) (i32.const 5))) (drop (call $is_alive (i64.const 99999))) (call $create_data (i64.const 0) (i64.const 0)) (call $send (i64.const 99999)) (unreachable))

@@ -59,7 +59,7 @@ use wasmtime::{bail, format_err};
 use wasmtime::{Caller, Linker, Val};
 
 use super::memory;
-use crate::process::{DeathReason, Message, MessageBytes, MessageData, MessageKind, Terminated};
+use crate::process::{EndReason, Message, MessageBytes, MessageData, MessageKind, Terminated};
 use crate::state::{Outgoing, ProcessState};
 
 const MODULE: &str = "lunatic::message";
@@ -394,7 +394,7 @@ fn read_tags(
 /// page table a read maps) would cost it a page.
 fn finish_receive(
     caller: &mut Caller<'_, ProcessState>,
-    received: Result<Option<Message>, DeathReason>,
+    received: Result<Option<Message>, EndReason>,
     out: ReceiveBuffer,
     waited: bool,
     function: &str,
@@ -427,7 +427,7 @@ fn finish_receive(
 /// rare, and building it inline made every receive save more registers).
 #[cold]
 #[inline(never)]
-fn terminated(reason: DeathReason) -> wasmtime::Error {
+fn terminated(reason: EndReason) -> wasmtime::Error {
     Terminated(reason).into()
 }
 

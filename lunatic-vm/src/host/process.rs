@@ -12,7 +12,8 @@
 //! | `kill` | `process: u64` | nothing: `process` ends with reason "killed"; unknown ids are ignored | never |
 //! | `is_alive` | `process: u64` | `u32`: 1 if alive, 0 if not | never |
 //! | `die_when_link_dies` | `enabled: u32` | nothing: 1 (the default) makes abnormal deaths of linked processes kill the caller; 0 turns them into signal messages | `enabled` is 1 and a link-death signal is already queued (the caller ends) |
-//! | `report_panic` | `ptr: u32, len: u32` | nothing: records the panic message the caller is about to trap with | the range is outside memory |
+//! | `report_panic` | `message_ptr: u32, message_len: u32, location_ptr: u32, location_len: u32` | nothing: records the panic (UTF-8 message, and `file:line:column` or an empty location) the caller is about to trap with | a range is outside memory |
+//! | `end` | `reason_ptr: u32, reason_len: u32` | never returns: the caller ends with the encoded [`EndReason`] at `reason_ptr`, which must be `Normal`, `Shutdown` or `Error` | the range is outside memory; the reason does not decode, is another variant, or is longer than [`MAX_REASON_TEXT`] bytes |
 //!
 //! `spawn` starts exported function `func` (UTF-8 name at `func_ptr`) in a new instance of
 //! module `module_id`: [`THIS_MODULE`] (0) for the caller's own module in the caller's
@@ -26,19 +27,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lunatic_abi::{ParamKind, SpawnStatus, NO_LINK, PARAM_SIZE, THIS_MODULE};
+use lunatic_abi::{ParamKind, SpawnStatus, MAX_REASON_TEXT, NO_LINK, PARAM_SIZE, THIS_MODULE};
 use wasmtime::{bail, format_err};
 use wasmtime::{Caller, Linker, Val};
 
 use super::memory;
-use crate::process::{DeathReason, Terminated};
+use crate::process::{EndReason, Terminated};
 use crate::runtime::{Entry, Link};
 use crate::state::ProcessState;
 
 const MODULE: &str = "lunatic::process";
-
-/// Most bytes of a panic message kept.
-const MAX_PANIC_MESSAGE: u32 = 64 << 10;
 
 pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
     linker.func_wrap_async(
@@ -128,7 +126,7 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
         |caller: Caller<'_, ProcessState>, process: u64| {
             caller.data().deliver_sent();
             if let Some(target) = caller.data().runtime.processes().get(process) {
-                target.mailbox().kill(DeathReason::Killed);
+                target.mailbox().kill(EndReason::Killed);
             }
         },
     )?;
@@ -152,15 +150,39 @@ pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()
     linker.func_wrap(
         MODULE,
         "report_panic",
-        |mut caller: Caller<'_, ProcessState>, ptr: u32, len: u32| {
-            let bytes = memory::read(
-                &mut caller,
-                ptr,
-                len.min(MAX_PANIC_MESSAGE),
-                "lunatic::process::report_panic",
-            )?;
-            caller.data_mut().panic_message = Some(String::from_utf8_lossy(&bytes).into_owned());
+        |mut caller: Caller<'_, ProcessState>,
+         message_ptr: u32,
+         message_len: u32,
+         location_ptr: u32,
+         location_len: u32| {
+            const FUNCTION: &str = "lunatic::process::report_panic";
+            let mut text = |ptr: u32, len: u32| -> wasmtime::Result<String> {
+                let cap = u32::try_from(MAX_REASON_TEXT).unwrap_or(u32::MAX);
+                let bytes = memory::read(&mut caller, ptr, len.min(cap), FUNCTION)?;
+                Ok(String::from_utf8_lossy(&bytes).into_owned())
+            };
+            let message = text(message_ptr, message_len)?;
+            let location = Some(text(location_ptr, location_len)?).filter(|l| !l.is_empty());
+            caller.data_mut().panic = Some(EndReason::Panicked { message, location });
             Ok(())
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "end",
+        |mut caller: Caller<'_, ProcessState>, ptr: u32, len: u32| -> wasmtime::Result<()> {
+            const FUNCTION: &str = "lunatic::process::end";
+            if len as usize > MAX_REASON_TEXT + 16 {
+                bail!("{FUNCTION}: the reason is longer than {MAX_REASON_TEXT} bytes");
+            }
+            let bytes = memory::read(&mut caller, ptr, len, FUNCTION)?;
+            match EndReason::decode(&bytes) {
+                Ok(reason @ (EndReason::Normal | EndReason::Shutdown | EndReason::Error(_))) => {
+                    Err(Terminated(reason).into())
+                }
+                Ok(other) => bail!("{FUNCTION}: a process cannot end itself with {other:?}"),
+                Err(bad) => bail!("{FUNCTION}: {bad}"),
+            }
         },
     )?;
     Ok(())

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crate::registry::NameKey;
 
-use super::{DeathReason, LinkSet, Mailbox, Message, MessageKind, MonitorSet, ProcessId};
+use super::{EndNotice, EndReason, LinkSet, Mailbox, Message, MessageKind, MonitorSet, ProcessId};
 
 /// A live process as others see it. The wasm instance itself is owned by the process's
 /// task; this handle is what the [`super::ProcessTable`] and linked processes hold.
@@ -113,19 +113,19 @@ impl ProcessHandle {
     }
 
     /// Tells this process that linked process `process` died abnormally.
-    pub fn notify_link_death(&self, process: ProcessId, tag: i64, reason: &DeathReason) {
+    pub fn notify_link_death(&self, process: ProcessId, tag: i64, reason: &EndNotice) {
         if self.traps_link_deaths.load(Ordering::Acquire) {
             self.mailbox.push(Message {
                 tag,
                 kind: MessageKind::LinkDied {
                     process,
-                    reason: reason.to_string(),
+                    reason: reason.clone(),
                 },
             });
         } else {
-            self.mailbox.kill(match reason {
-                DeathReason::NoProcess(_) => reason.clone(),
-                _ => DeathReason::LinkDied(process),
+            self.mailbox.kill(match reason.reason() {
+                EndReason::NoProcess { .. } => reason.reason().clone(),
+                other => EndReason::linked_died(process, other),
             });
         }
     }

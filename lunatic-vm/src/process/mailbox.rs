@@ -8,7 +8,7 @@ use std::time::Duration;
 use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::Notify;
 
-use super::{DeathReason, ProcessId};
+use super::{EndNotice, EndReason, ProcessId};
 use crate::resource::MessageResources;
 
 /// A message's bytes: small values (a number, a short request) are stored inline, so
@@ -35,15 +35,15 @@ pub enum MessageKind {
     LinkDied {
         /// The process that died.
         process: ProcessId,
-        /// Why it died, as text.
-        reason: String,
+        /// Why it died.
+        reason: EndNotice,
     },
     /// A monitored process ended (for any reason), delivered to the watcher.
     ProcessDown {
         /// The process that ended.
         process: ProcessId,
-        /// Why it ended, as text.
-        reason: String,
+        /// Why it ended.
+        reason: EndNotice,
     },
 }
 
@@ -57,13 +57,13 @@ pub struct Message {
 }
 
 impl Message {
-    /// The bytes a guest reads: the data, or a signal's reason as UTF-8 text.
+    /// The bytes a guest reads: the data, or a notice's encoded [`EndReason`].
     #[must_use]
     pub fn bytes(&self) -> &[u8] {
         match &self.kind {
             MessageKind::Data(data) => &data.bytes,
             MessageKind::LinkDied { reason, .. } | MessageKind::ProcessDown { reason, .. } => {
-                reason.as_bytes()
+                reason.bytes()
             }
         }
     }
@@ -72,7 +72,7 @@ impl Message {
 #[derive(Debug, Default)]
 struct Queue {
     messages: VecDeque<Message>,
-    death: Option<DeathReason>,
+    death: Option<EndReason>,
     closed: bool,
     /// Tags whose messages are dropped on arrival (a request the owner stopped waiting
     /// for), newest last, at most [`MAX_ABANDONED_TAGS`].
@@ -193,7 +193,7 @@ impl Mailbox {
     }
 
     /// Asks the owner to die with `reason`; the first reason given wins.
-    pub fn kill(&self, reason: DeathReason) {
+    pub fn kill(&self, reason: EndReason) {
         let mut queue = self.queue();
         if queue.closed || queue.death.is_some() {
             return;
@@ -218,7 +218,7 @@ impl Mailbox {
 
     /// The reason the owner must die with, if it must.
     #[inline]
-    pub fn pending_death(&self) -> Option<DeathReason> {
+    pub fn pending_death(&self) -> Option<EndReason> {
         if !self.is_death_pending() {
             return None;
         }
@@ -226,7 +226,7 @@ impl Mailbox {
     }
 
     #[cold]
-    fn death_reason(&self) -> Option<DeathReason> {
+    fn death_reason(&self) -> Option<EndReason> {
         self.queue().death.clone()
     }
 
@@ -241,7 +241,7 @@ impl Mailbox {
 
     /// Waits until the owner is asked to die, and returns the reason: for host calls that
     /// wait on something else (a socket) yet must end at once when the process is killed.
-    pub async fn wait_for_death(&self) -> DeathReason {
+    pub async fn wait_for_death(&self) -> EndReason {
         loop {
             if let Some(reason) = self.pending_death() {
                 return reason;
@@ -254,7 +254,7 @@ impl Mailbox {
     ///
     /// # Errors
     /// Returns the death reason if the owner is asked to die first.
-    pub async fn sleep(&self, duration: Duration) -> Result<(), DeathReason> {
+    pub async fn sleep(&self, duration: Duration) -> Result<(), EndReason> {
         let deadline = tokio::time::Instant::now() + duration;
         loop {
             if let Some(reason) = self.pending_death() {
@@ -272,14 +272,14 @@ impl Mailbox {
 }
 
 impl Inbox {
-    /// Whether a link-death signal is queued.
-    pub fn has_signal(&self, mailbox: &Mailbox) -> Option<ProcessId> {
+    /// The first queued link-death signal: who died, and why.
+    pub fn has_signal(&self, mailbox: &Mailbox) -> Option<(ProcessId, EndNotice)> {
         let queue = mailbox.queue();
         self.taken
             .iter()
             .chain(&queue.messages)
-            .find_map(|m| match m.kind {
-                MessageKind::LinkDied { process, .. } => Some(process),
+            .find_map(|m| match &m.kind {
+                MessageKind::LinkDied { process, reason } => Some((*process, reason.clone())),
                 MessageKind::Data(_) | MessageKind::ProcessDown { .. } => None,
             })
     }
@@ -323,7 +323,7 @@ impl Inbox {
         &mut self,
         mailbox: &Mailbox,
         tags: &[i64],
-    ) -> Result<Option<Message>, DeathReason> {
+    ) -> Result<Option<Message>, EndReason> {
         self.take(mailbox, tags, None)
     }
 
@@ -337,7 +337,7 @@ impl Inbox {
         mailbox: &Mailbox,
         tags: &[i64],
         waker: Option<&Waker>,
-    ) -> Result<Option<Message>, DeathReason> {
+    ) -> Result<Option<Message>, EndReason> {
         if let Some(reason) = mailbox.pending_death() {
             return Err(reason);
         }
@@ -388,7 +388,7 @@ impl Inbox {
         tags: &[i64],
         timeout: Option<Duration>,
         waited: &mut bool,
-    ) -> Result<Option<Message>, DeathReason> {
+    ) -> Result<Option<Message>, EndReason> {
         // Each poll scans the queue and, finding nothing, leaves its waker under the lock
         // a push takes: a push between the scan and the wait is never missed.
         let wait = std::future::poll_fn(|cx| match self.take(mailbox, tags, Some(cx.waker())) {
@@ -469,10 +469,10 @@ mod tests {
             .await;
         assert_eq!(got, Ok(None));
         assert!(waited);
-        mailbox.kill(DeathReason::Killed);
+        mailbox.kill(EndReason::Killed);
         assert_eq!(
             inbox.receive(&mailbox, &[], None, &mut false).await,
-            Err(DeathReason::Killed)
+            Err(EndReason::Killed)
         );
     }
 
@@ -508,8 +508,8 @@ mod tests {
         assert_eq!(inbox.try_receive(&mailbox, &[]).unwrap(), None);
         // A kill wins over queued messages.
         mailbox.push(data(5, 5));
-        mailbox.kill(DeathReason::Killed);
-        assert_eq!(inbox.try_receive(&mailbox, &[]), Err(DeathReason::Killed));
+        mailbox.kill(EndReason::Killed);
+        assert_eq!(inbox.try_receive(&mailbox, &[]), Err(EndReason::Killed));
     }
 
     #[tokio::test]

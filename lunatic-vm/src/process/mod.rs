@@ -8,7 +8,7 @@
 //! | [`Inbox`] | the owner's side: messages it moved out of the shared queue, selective receive |
 //! | [`LinkSet`] | the processes one process is linked to |
 //! | [`MonitorSet`] | the processes watching one process |
-//! | [`DeathReason`] | why a process ended, and whether linked processes hear of it |
+//! | [`EndReason`], [`EndNotice`] | why a process ended, and that reason as notices share it |
 
 mod death;
 mod handle;
@@ -17,8 +17,8 @@ mod mailbox;
 mod monitors;
 mod table;
 
-pub use death::DeathReason;
 pub(crate) use death::Terminated;
+pub use death::{EndNotice, EndReason};
 pub use handle::ProcessHandle;
 pub use links::LinkSet;
 pub use mailbox::{Inbox, Mailbox, Message, MessageBytes, MessageData, MessageKind};

@@ -26,7 +26,7 @@ use std::time::Instant;
 use lunatic_abi::TEST_SECTION;
 use tokio::sync::{mpsc, Semaphore};
 
-use crate::process::DeathReason;
+use crate::process::EndReason;
 use crate::runtime::Runtime;
 use crate::wasi::{OutputSink, ProcessIo};
 use args::{IgnoredTests, TestArgs};
@@ -127,7 +127,7 @@ async fn list(
     };
     let reason = runtime.run_start(io).await?;
     let text = output.contents();
-    if reason != DeathReason::Normal {
+    if reason != EndReason::Normal {
         print!("{text}");
         eprintln!("error: listing the tests failed: {reason}");
         return Ok(Err(reason.exit_code().max(1)));
@@ -178,10 +178,10 @@ async fn run_one(runtime: &Arc<Runtime>, program: &str, name: &str, capture: boo
         print!("{own}");
     }
     match reason {
-        DeathReason::Normal => Outcome::Passed(output),
+        EndReason::Normal => Outcome::Passed(output),
         // libtest's failure status (a `#[test]` that returned an error, or the verdict of
         // `#[lunatic::test]`): the reason is in the output already.
-        DeathReason::Exit(_) => Outcome::Failed(output),
+        EndReason::ExitCode(_) => Outcome::Failed(output),
         other => {
             output.push_str(&format!("the test's process died: {other}\n"));
             Outcome::Failed(output)
