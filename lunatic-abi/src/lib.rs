@@ -4,6 +4,7 @@
 //!
 //! | item | used by |
 //! |---|---|
+//! | [`host_functions!`], [`HOST_MODULES`], [`kind`] | the declaration of every host function, from which both sides and `docs/abi.md` are generated |
 //! | [`SpawnStatus`] | `lunatic::process::spawn` |
 //! | [`ReceiveStatus`], [`ReceiveInfo`] | `lunatic::message::receive` and `try_receive` |
 //! | [`RegistryStatus`] | `lunatic::registry::*` |
@@ -51,8 +52,11 @@ macro_rules! abi_enum {
 }
 
 mod end_reason;
+mod host_functions;
+pub mod kind;
 
 pub use end_reason::{BadEndReason, EndReason, TrapKind};
+pub use host_functions::{reference, Flag, HostFunction, HostModule, HOST_MODULES};
 
 abi_enum! {
     /// Result of `lunatic::process::spawn`.

@@ -18,8 +18,8 @@ use crate::host;
 
 // A process is a single-threaded wasm instance, so these statics are per process. They
 // are atomics only because a static must be `Sync`: on wasm32 without the atomics feature
-// each access is a plain load or store (a `thread_local!` cost about 90 instructions an
-// access, 4 of them a message).
+// each access is a plain load or store (a `thread_local!` costs far more, four times a
+// message).
 
 /// Whether a value is being serialized into the host's outgoing message.
 static WRITING: AtomicBool = AtomicBool::new(false);

@@ -4,8 +4,8 @@ use wasmtime::ResourceLimiter;
 
 /// Most table elements a process may have (tables hold function references). A Rust
 /// program's function table has hundreds of entries, a large one a few thousand. Each
-/// pool slot reserves this many: 160 KB, so 13 slots share a page-table page (at 100,000
-/// every parked process paid 1.5 KiB of page tables for its table alone).
+/// pool slot reserves this many (160 KB), few enough that several slots share a page-table
+/// page (see docs/performance.md).
 pub(crate) const MAX_TABLE_ELEMENTS: usize = 20_000;
 
 /// Refuses memory growth past the environment's limit and remembers that it did, so the

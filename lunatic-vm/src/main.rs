@@ -1,8 +1,8 @@
 //! The `lunatic` command: runs a wasm32-wasip1 program as lunatic processes.
 
 /// Every message's receive allocates and frees wasmtime's boxed host-call futures, and every
-/// spawn a store and an instance: glibc's allocator spent ~300 instructions a message round
-/// trip on them, mimalloc a third of that.
+/// spawn a store and an instance: mimalloc does that much faster than glibc's allocator
+/// (see docs/performance.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -3,9 +3,9 @@
 //!
 //! The guest library exports [`PREINIT_EXPORT`], which does what every process would
 //! otherwise do first (install the panic hook that reports panics to the host). Done in
-//! each process, that one write copied a page of the memory image and made the kernel
-//! allocate a page table for the process's memory: 9 KiB of the 29 KiB a parked process
-//! cost. Instead, when a module is loaded:
+//! each process, that one write would copy a page of the memory image and make the kernel
+//! allocate a page table for the process's memory: a large share of what a parked process
+//! costs. Instead, when a module is loaded:
 //!
 //! | step | what |
 //! |---|---|
@@ -18,8 +18,7 @@
 //! starts null (as in every Rust module). A process's first indirect call reads its table
 //! (on a fresh pool slot the kernel maps the zero page) and then fills the element in, and
 //! replacing a mapped page makes the kernel flush it from every core's TLB, an interrupt
-//! to each (11 rounds of 2,000 spawns raised 3,300-3,900 interrupts, 400-600 without
-//! these). The runtime writes a null to element 0 when it spawns a process, so the page
+//! to each (see docs/performance.md). The runtime writes a null to element 0 when it spawns a process, so the page
 //! is written before it is read ([`table_export`]).
 //!
 //! And when the module exports [`RECEIVE_WAITED_EXPORT`] (the guest library does: a function

@@ -29,9 +29,9 @@ pub struct Program {
     /// The global the guest reads whether its last plain receive waited from (see
     /// [`crate::preinit`]).
     receive_waited: Option<ModuleExport>,
-    /// The exported `memory`, and the guest library's spawn entry, found once: a spawn
-    /// that looked both up by name (and made the entry's type from the engine's shared
-    /// registry, under its lock) spent 1,900 instructions on it.
+    /// The exported `memory`, and the guest library's spawn entry, found once, so a spawn
+    /// looks neither up by name nor takes the engine's shared type registry's lock (see
+    /// docs/performance.md).
     memory: Option<ModuleExport>,
     spawn_entry: Option<EntryPoint>,
 }

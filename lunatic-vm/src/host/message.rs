@@ -5,27 +5,11 @@
 //! without another copy; receiving makes a queued message the incoming one, which the guest
 //! then copies out.
 //!
-//! | function | parameters | returns | traps when |
-//! |---|---|---|---|
-//! | `new_tag` | | `i64`: a tag unique in this VM, never 0 | never |
-//! | `create_data` | `tag: i64, capacity: u64` | nothing: starts a new outgoing message, dropping an unsent one (and closing the resources moved into it); `capacity` is a size hint | never |
-//! | `write_data` | `ptr: u32, len: u32` | `u32`: bytes appended | no outgoing message; range outside memory; message over [`MAX_MESSAGE_SIZE`] |
-//! | `send_data` | `process: u64, tag: i64, ptr: u32, len: u32` | nothing: appends `len` bytes at `ptr` to the outgoing message (started now with `tag` if there is none; a started one takes `tag`) and sends it as `send` does: one call for a message without resources | range outside memory; message over [`MAX_MESSAGE_SIZE`] |
-//! | `send` | `process: u64` | nothing: the message (bytes and resources) goes to `process`, or is dropped if it is not alive | no outgoing message |
-//! | `receive` | `tags_ptr: u32, tags_len: u32, timeout_ms: u64, buf_ptr: u32, buf_len: u32, info_ptr: u32` | [`ReceiveStatus`]: data, signal, down notice or timeout; the message's first bytes are copied to `buf_ptr` and a [`ReceiveInfo`] written at `info_ptr` | a range outside memory (tags, buffer or info, checked before anything is taken); more than 1024 tags; the process is killed while it waits (it ends) |
-//! | `abandon_tag` | `tag: i64` | nothing: queued messages with `tag` are dropped, and so is every one that arrives later (the last 1024 abandoned tags are remembered) | never |
-//! | `try_receive` | `tags_ptr: u32, tags_len: u32, buf_ptr: u32, buf_len: u32, info_ptr: u32` | [`ReceiveStatus`], as `receive` with no wait (`TimedOut`: nothing queued, and the incoming message is left as it was); a plain call, so a queued message costs no suspension | as `receive`; the process has been told to die (it ends) |
-//! | `receive_waited` | | `u32`: 1 if the last plain receive waited, else 0 (see below) | never |
-//! | `data_size` | | `u64`: bytes of the incoming message | no incoming message |
-//! | `read_data` | `ptr: u32, len: u32` | `u32`: bytes copied, `min(len, size)` | no incoming message; range outside memory |
-//! | `get_tag` | | `i64`: the incoming message's tag | no incoming message |
-//! | `signal_process` | | `u64`: the process whose end the incoming signal or down notice reports | the incoming message is neither |
-//!
 //! `receive` drops the previous incoming message, then takes the first queued message whose
 //! tag is one of the `tags_len` `i64` tags at `tags_ptr` (any message when `tags_len` is 0)
 //! and waits up to `timeout_ms` milliseconds ([`WAIT_FOREVER`]: no limit) for one. Only the
 //! calling process is suspended. The data of a signal or a down notice is the ended
-//! process's reason, as UTF-8 text.
+//! process's [`EndReason`](lunatic_abi::EndReason), encoded.
 //!
 //! Both receive calls copy the first `min(size, buf_len)` bytes of what they took to
 //! `buf_ptr` and write its size, and whether the call had to wait, at `info_ptr`
@@ -55,14 +39,11 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use lunatic_abi::{ReceiveInfo, ReceiveStatus, MAX_MESSAGE_SIZE, WAIT_FOREVER};
-use wasmtime::{bail, format_err};
-use wasmtime::{Caller, Linker, Val};
+use wasmtime::Val;
 
-use super::memory;
+use super::call::{fail, slice, slice_mut, HostCall};
 use crate::process::{EndReason, Message, MessageBytes, MessageData, MessageKind, Terminated};
 use crate::state::{Outgoing, ProcessState};
-
-const MODULE: &str = "lunatic::message";
 
 /// Most tags one selective receive may name.
 const MAX_TAGS: u32 = 1024;
@@ -70,147 +51,75 @@ const MAX_TAGS: u32 = 1024;
 /// Bytes preallocated at most for an outgoing message, whatever capacity the guest asks.
 const MAX_CAPACITY_HINT: u64 = 64 << 10;
 
-fn incoming<'a>(
-    caller: &'a Caller<'_, ProcessState>,
-    function: &str,
-) -> wasmtime::Result<&'a Message> {
-    caller
-        .data()
+/// The incoming message.
+fn incoming<'a>(call: &'a HostCall<'_>) -> wasmtime::Result<&'a Message> {
+    call.state()
         .incoming
         .as_ref()
-        .ok_or_else(|| format_err!("{MODULE}::{function}: no message has been received"))
+        .ok_or_else(|| call.fail("no message has been received"))
 }
 
-pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
-    linker.func_wrap(MODULE, "new_tag", |caller: Caller<'_, ProcessState>| {
-        caller.data().runtime.new_tag()
-    })?;
-    linker.func_wrap(
-        MODULE,
-        "create_data",
-        |mut caller: Caller<'_, ProcessState>, tag: i64, capacity: u64| {
-            let capacity = capacity.min(MAX_CAPACITY_HINT) as usize;
-            caller.data_mut().outgoing = Some(Outgoing {
-                tag,
-                data: MessageBytes::with_capacity(capacity),
-                resources: Default::default(),
-            });
-        },
-    )?;
-    linker.func_wrap(MODULE, "write_data", write_data)?;
-    linker.func_wrap(
-        MODULE,
-        "send",
-        |mut caller: Caller<'_, ProcessState>, process: u64| {
-            let state = caller.data_mut();
-            let outgoing = state
-                .outgoing
-                .take()
-                .ok_or_else(|| format_err!("{MODULE}::send: no message was created"))?;
-            let tag = outgoing.tag;
-            deliver(state, process, tag, outgoing);
-            Ok(())
-        },
-    )?;
-    linker.func_wrap(MODULE, "send_data", send_data)?;
-    linker.func_wrap(MODULE, "try_receive", try_receive)?;
-    linker.func_wrap(
-        MODULE,
-        "receive_waited",
-        |caller: Caller<'_, ProcessState>| u32::from(caller.data().receive_waited),
-    )?;
-    linker.func_wrap(
-        MODULE,
-        "abandon_tag",
-        |mut caller: Caller<'_, ProcessState>, tag: i64| {
-            let state = caller.data_mut();
-            state.inbox.abandon(state.handle.mailbox(), tag);
-        },
-    )?;
-    linker.func_wrap_async(
-        MODULE,
-        "receive",
-        |mut caller,
-         (tags_ptr, tags_len, timeout_ms, buf_ptr, buf_len, info_ptr): (
-            u32,
-            u32,
-            u64,
-            u32,
-            u32,
-            u32,
-        )|
-         -> Box<dyn Future<Output = wasmtime::Result<u32>> + Send + '_> {
-            let out = ReceiveBuffer {
-                ptr: buf_ptr,
-                len: buf_len,
-                info_ptr,
-            };
-            let function = ReceiveCall::FUNCTION;
-            let begun = check_receive(&caller, tags_ptr, tags_len, out, function)
-                .and_then(|()| begin_receive(&mut caller, tags_ptr, tags_len, function));
-            match begun {
-                Ok(tags) => Box::new(ReceiveCall {
-                    caller,
-                    tags,
-                    out,
-                    timeout: (timeout_ms != WAIT_FOREVER)
-                        .then(|| Duration::from_millis(timeout_ms)),
-                    deadline: None,
-                    waited: false,
-                }),
-                Err(error) => Box::new(std::future::ready(Err(error))),
-            }
-        },
-    )?;
-    linker.func_wrap(MODULE, "data_size", |caller: Caller<'_, ProcessState>| {
-        Ok(incoming(&caller, "data_size")?.bytes().len() as u64)
-    })?;
-    linker.func_wrap(MODULE, "read_data", read_data)?;
-    linker.func_wrap(MODULE, "get_tag", |caller: Caller<'_, ProcessState>| {
-        Ok(incoming(&caller, "get_tag")?.tag)
-    })?;
-    linker.func_wrap(
-        MODULE,
-        "signal_process",
-        |caller: Caller<'_, ProcessState>| match incoming(&caller, "signal_process")?.kind {
-            MessageKind::LinkDied { process, .. } | MessageKind::ProcessDown { process, .. } => {
-                Ok(process)
-            }
-            MessageKind::Data(_) => bail!(
-                "{MODULE}::signal_process: the incoming message is not a signal or down notice"
-            ),
-        },
-    )?;
+pub(super) fn new_tag(call: &mut HostCall<'_>) -> wasmtime::Result<i64> {
+    Ok(call.state().runtime.new_tag())
+}
+
+pub(super) fn create_data(
+    call: &mut HostCall<'_>,
+    tag: i64,
+    capacity: u64,
+) -> wasmtime::Result<()> {
+    let capacity = capacity.min(MAX_CAPACITY_HINT) as usize;
+    call.state_mut().outgoing = Some(Outgoing {
+        tag,
+        data: MessageBytes::with_capacity(capacity),
+        resources: Default::default(),
+    });
     Ok(())
 }
 
-fn write_data(mut caller: Caller<'_, ProcessState>, ptr: u32, len: u32) -> wasmtime::Result<u32> {
-    const FUNCTION: &str = "lunatic::message::write_data";
-    let memory = memory::memory(&caller, FUNCTION)?;
-    let (bytes, state) = memory.data_and_store_mut(&mut caller);
+pub(super) fn write_data(call: &mut HostCall<'_>, ptr: u32, len: u32) -> wasmtime::Result<u32> {
+    let function = call.function();
+    let (bytes, state) = call.memory_and_state()?;
     let outgoing = state
         .outgoing
         .as_mut()
-        .ok_or_else(|| format_err!("{FUNCTION}: no message was created"))?;
-    let bytes = memory::slice(bytes, ptr, len, FUNCTION)?;
+        .ok_or_else(|| fail(function, "no message was created"))?;
+    let bytes = slice(bytes, ptr, len, function)?;
     if outgoing.data.len() + bytes.len() > MAX_MESSAGE_SIZE {
-        bail!("{FUNCTION}: the message would exceed the limit of {MAX_MESSAGE_SIZE} bytes");
+        return Err(too_large(function));
     }
     outgoing.data.extend_from_slice(bytes);
     Ok(len)
 }
 
-fn send_data(
-    mut caller: Caller<'_, ProcessState>,
+#[cold]
+#[inline(never)]
+fn too_large(function: &lunatic_abi::HostFunction) -> wasmtime::Error {
+    fail(
+        function,
+        format_args!("the message would exceed the limit of {MAX_MESSAGE_SIZE} bytes"),
+    )
+}
+
+pub(super) fn send(call: &mut HostCall<'_>, process: u64) -> wasmtime::Result<()> {
+    let Some(outgoing) = call.state_mut().outgoing.take() else {
+        return Err(call.fail("no message was created"));
+    };
+    let tag = outgoing.tag;
+    deliver(call.state_mut(), process, tag, outgoing);
+    Ok(())
+}
+
+pub(super) fn send_data(
+    call: &mut HostCall<'_>,
     process: u64,
     tag: i64,
     ptr: u32,
     len: u32,
 ) -> wasmtime::Result<()> {
-    const FUNCTION: &str = "lunatic::message::send_data";
-    let memory = memory::memory(&caller, FUNCTION)?;
-    let (bytes, state) = memory.data_and_store_mut(&mut caller);
-    let bytes = memory::slice(bytes, ptr, len, FUNCTION)?;
+    let function = call.function();
+    let (bytes, state) = call.memory_and_state()?;
+    let bytes = slice(bytes, ptr, len, function)?;
     let outgoing = match state.outgoing.take() {
         // The common case, a message without resources: its bytes are all there is.
         None if bytes.len() <= MAX_MESSAGE_SIZE => Outgoing {
@@ -218,10 +127,83 @@ fn send_data(
             data: MessageBytes::from_slice(bytes),
             resources: Default::default(),
         },
-        started => finish_started(started.unwrap_or_default(), bytes, FUNCTION)?,
+        started => finish_started(started.unwrap_or_default(), bytes, function)?,
     };
     deliver(state, process, tag, outgoing);
     Ok(())
+}
+
+pub(super) fn receive_waited(call: &mut HostCall<'_>) -> wasmtime::Result<u32> {
+    Ok(u32::from(call.state().receive_waited))
+}
+
+pub(super) fn abandon_tag(call: &mut HostCall<'_>, tag: i64) -> wasmtime::Result<()> {
+    let state = call.state_mut();
+    state.inbox.abandon(state.handle.mailbox(), tag);
+    Ok(())
+}
+
+pub(super) fn data_size(call: &mut HostCall<'_>) -> wasmtime::Result<u64> {
+    Ok(incoming(call)?.bytes().len() as u64)
+}
+
+pub(super) fn get_tag(call: &mut HostCall<'_>) -> wasmtime::Result<i64> {
+    Ok(incoming(call)?.tag)
+}
+
+pub(super) fn signal_process(call: &mut HostCall<'_>) -> wasmtime::Result<u64> {
+    match incoming(call)?.kind {
+        MessageKind::LinkDied { process, .. } | MessageKind::ProcessDown { process, .. } => {
+            Ok(process)
+        }
+        MessageKind::Data(_) => {
+            Err(call.fail("the incoming message is not a signal or down notice"))
+        }
+    }
+}
+
+pub(super) fn read_data(call: &mut HostCall<'_>, ptr: u32, len: u32) -> wasmtime::Result<u32> {
+    let function = call.function();
+    let (bytes, state) = call.memory_and_state()?;
+    let message = state
+        .incoming
+        .as_ref()
+        .ok_or_else(|| fail(function, "no message has been received"))?;
+    let data = message.bytes();
+    let count = data.len().min(len as usize);
+    // `count` is at most `len`, a u32.
+    slice_mut(bytes, ptr, count as u32, function)?.copy_from_slice(&data[..count]);
+    Ok(count as u32)
+}
+
+/// `receive`: checks its ranges and begins at once; the returned future waits.
+pub(super) fn receive<'a>(
+    mut call: HostCall<'a>,
+    tags_ptr: u32,
+    tags_len: u32,
+    timeout_ms: u64,
+    buf_ptr: u32,
+    buf_len: u32,
+    info_ptr: u32,
+) -> Receive<'a> {
+    let out = ReceiveBuffer {
+        ptr: buf_ptr,
+        len: buf_len,
+        info_ptr,
+    };
+    let begun = check_receive(&call, tags_ptr, tags_len, out)
+        .and_then(|()| begin_receive(&mut call, tags_ptr, tags_len));
+    match begun {
+        Ok(tags) => Receive::Waiting(ReceiveCall {
+            call,
+            tags,
+            out,
+            timeout: (timeout_ms != WAIT_FOREVER).then(|| Duration::from_millis(timeout_ms)),
+            deadline: None,
+            waited: false,
+        }),
+        Err(error) => Receive::Failed(Some(error)),
+    }
 }
 
 /// `outgoing` (a message started for a resource, or an empty one) with `bytes` appended.
@@ -232,10 +214,10 @@ fn send_data(
 fn finish_started(
     mut outgoing: Outgoing,
     bytes: &[u8],
-    function: &str,
+    function: &lunatic_abi::HostFunction,
 ) -> wasmtime::Result<Outgoing> {
     if outgoing.data.len() + bytes.len() > MAX_MESSAGE_SIZE {
-        bail!("{function}: the message would exceed the limit of {MAX_MESSAGE_SIZE} bytes");
+        return Err(too_large(function));
     }
     outgoing.data.extend_from_slice(bytes);
     Ok(outgoing)
@@ -254,21 +236,6 @@ fn deliver(state: &mut ProcessState, process: u64, tag: i64, outgoing: Outgoing)
             }),
         },
     );
-}
-
-fn read_data(mut caller: Caller<'_, ProcessState>, ptr: u32, len: u32) -> wasmtime::Result<u32> {
-    const FUNCTION: &str = "lunatic::message::read_data";
-    let memory = memory::memory(&caller, FUNCTION)?;
-    let (bytes, state) = memory.data_and_store_mut(&mut caller);
-    let message = state
-        .incoming
-        .as_ref()
-        .ok_or_else(|| format_err!("{FUNCTION}: no message has been received"))?;
-    let data = message.bytes();
-    let count = data.len().min(len as usize);
-    // `count` is at most `len`, a u32.
-    memory::slice_mut(bytes, ptr, count as u32, FUNCTION)?.copy_from_slice(&data[..count]);
-    Ok(count as u32)
 }
 
 /// The tags of one receive call: a request waits on one, so a few fit without allocating.
@@ -294,30 +261,27 @@ pub(crate) struct CheckedReceive {
 }
 
 /// Checks a receive call's ranges (before anything is taken, so a bad pointer loses no
-/// message) and delivers what this process sent. The common case, the arguments of the last
-/// call again, is inlined; the checks against memory are not.
+/// message). The common case, the arguments of the last call again, is inlined; the checks
+/// against memory are not.
 ///
 /// # Errors
 /// More than [`MAX_TAGS`] tags, or a range (tags, buffer or info) outside memory.
 #[inline]
 fn check_receive(
-    caller: &Caller<'_, ProcessState>,
+    call: &HostCall<'_>,
     tags_ptr: u32,
     tags_len: u32,
     out: ReceiveBuffer,
-    function: &str,
 ) -> wasmtime::Result<()> {
-    let state = caller.data();
-    state.deliver_sent();
     let args = CheckedReceive {
         tags_ptr,
         tags_len,
         out,
     };
-    if state.checked_receive.get() == Some(args) {
+    if call.state().checked_receive.get() == Some(args) {
         return Ok(());
     }
-    check_receive_ranges(caller, args, function)
+    check_receive_ranges(call, args)
 }
 
 /// [`check_receive`] for arguments not seen last time: checks them against memory and
@@ -326,24 +290,27 @@ fn check_receive(
 /// # Errors
 /// As [`check_receive`].
 #[inline(never)]
-fn check_receive_ranges(
-    caller: &Caller<'_, ProcessState>,
-    args: CheckedReceive,
-    function: &str,
-) -> wasmtime::Result<()> {
+fn check_receive_ranges(call: &HostCall<'_>, args: CheckedReceive) -> wasmtime::Result<()> {
     let CheckedReceive {
         tags_ptr,
         tags_len,
         out,
     } = args;
     if tags_len > MAX_TAGS {
-        bail!("{function}: {tags_len} tags given, at most {MAX_TAGS} are allowed");
+        return Err(call.fail(format_args!(
+            "{tags_len} tags given, at most {MAX_TAGS} are allowed"
+        )));
     }
-    let bytes = memory::memory(caller, function)?.data(caller);
-    memory::slice(bytes, tags_ptr, tags_len * 8, function)?;
-    memory::slice(bytes, out.ptr, out.len, function)?;
-    memory::slice(bytes, out.info_ptr, ReceiveInfo::SIZE as u32, function)?;
-    caller.data().checked_receive.set(Some(args));
+    let function = call.function();
+    let state = call.state();
+    let Some(memory) = state.memory else {
+        return Err(call.fail("the module exports no memory named `memory`"));
+    };
+    let bytes = memory.data(call.caller_ref());
+    slice(bytes, tags_ptr, tags_len * 8, function)?;
+    slice(bytes, out.ptr, out.len, function)?;
+    slice(bytes, out.info_ptr, ReceiveInfo::SIZE as u32, function)?;
+    state.checked_receive.set(Some(args));
     Ok(())
 }
 
@@ -354,18 +321,13 @@ fn check_receive_ranges(
 /// # Errors
 /// The module exports no memory (checked already, so never in practice).
 #[inline]
-fn begin_receive(
-    caller: &mut Caller<'_, ProcessState>,
-    tags_ptr: u32,
-    tags_len: u32,
-    function: &str,
-) -> wasmtime::Result<Tags> {
+fn begin_receive(call: &mut HostCall<'_>, tags_ptr: u32, tags_len: u32) -> wasmtime::Result<Tags> {
     let tags = if tags_len == 0 {
         Tags::new()
     } else {
-        read_tags(caller, tags_ptr, tags_len, function)?
+        read_tags(call, tags_ptr, tags_len)?
     };
-    caller.data_mut().incoming = None;
+    call.state_mut().incoming = None;
     Ok(tags)
 }
 
@@ -374,14 +336,9 @@ fn begin_receive(
 /// # Errors
 /// As [`begin_receive`].
 #[inline(never)]
-fn read_tags(
-    caller: &Caller<'_, ProcessState>,
-    tags_ptr: u32,
-    tags_len: u32,
-    function: &str,
-) -> wasmtime::Result<Tags> {
-    let memory = memory::memory(caller, function)?;
-    let bytes = memory::slice(memory.data(caller), tags_ptr, tags_len * 8, function)?;
+fn read_tags(call: &mut HostCall<'_>, tags_ptr: u32, tags_len: u32) -> wasmtime::Result<Tags> {
+    let function = call.function();
+    let bytes = slice(call.memory()?, tags_ptr, tags_len * 8, function)?;
     Ok(bytes
         .chunks_exact(8)
         .map(|chunk| i64::from_le_bytes(chunk.try_into().unwrap_or_default()))
@@ -393,15 +350,14 @@ fn read_tags(
 /// process parked in its first receive has touched none of its memory, and a write (or the
 /// page table a read maps) would cost it a page.
 fn finish_receive(
-    caller: &mut Caller<'_, ProcessState>,
+    call: &mut HostCall<'_>,
     received: Result<Option<Message>, EndReason>,
     out: ReceiveBuffer,
     waited: bool,
-    function: &str,
-) -> wasmtime::Result<u32> {
+) -> wasmtime::Result<ReceiveStatus> {
     let message = match received {
         Ok(Some(message)) => message,
-        Ok(None) => return Ok(ReceiveStatus::TimedOut as u32),
+        Ok(None) => return Ok(ReceiveStatus::TimedOut),
         Err(reason) => return Err(terminated(reason)),
     };
     let status = match message.kind {
@@ -410,17 +366,17 @@ fn finish_receive(
         MessageKind::ProcessDown { .. } => ReceiveStatus::Down,
     };
     let data = message.bytes();
-    // At most MAX_MESSAGE_SIZE bytes (or a reason text), and `count` is at most `out.len`.
+    // At most MAX_MESSAGE_SIZE bytes (or an encoded reason), and `count` at most `out.len`.
     let size = u32::try_from(data.len()).unwrap_or(u32::MAX);
     let count = size.min(out.len);
-    let memory = memory::memory(caller, function)?;
-    let (bytes, state) = memory.data_and_store_mut(&mut *caller);
-    memory::slice_mut(bytes, out.ptr, count, function)?.copy_from_slice(&data[..count as usize]);
+    let function = call.function();
+    let (bytes, state) = call.memory_and_state()?;
+    slice_mut(bytes, out.ptr, count, function)?.copy_from_slice(&data[..count as usize]);
     let info = ReceiveInfo { size, waited };
-    memory::slice_mut(bytes, out.info_ptr, ReceiveInfo::SIZE as u32, function)?
+    slice_mut(bytes, out.info_ptr, ReceiveInfo::SIZE as u32, function)?
         .copy_from_slice(&info.to_bytes());
     state.incoming = Some(message);
-    Ok(status as u32)
+    Ok(status)
 }
 
 /// The error that ends a process told to die while it receives (kept out of line: it is
@@ -431,15 +387,14 @@ fn terminated(reason: EndReason) -> wasmtime::Error {
     Terminated(reason).into()
 }
 
-fn try_receive(
-    mut caller: Caller<'_, ProcessState>,
+pub(super) fn try_receive(
+    call: &mut HostCall<'_>,
     tags_ptr: u32,
     tags_len: u32,
     buf_ptr: u32,
     buf_len: u32,
     info_ptr: u32,
-) -> wasmtime::Result<u32> {
-    const FUNCTION: &str = "lunatic::message::try_receive";
+) -> wasmtime::Result<ReceiveStatus> {
     let out = ReceiveBuffer {
         ptr: buf_ptr,
         len: buf_len,
@@ -447,18 +402,18 @@ fn try_receive(
     };
     // Every plain receive that waits starts here, on an empty mailbox: that answer costs
     // no lock, and leaves the incoming message as it was.
-    check_receive(&caller, tags_ptr, tags_len, out, FUNCTION)?;
-    let state = caller.data();
+    check_receive(call, tags_ptr, tags_len, out)?;
+    let state = call.state();
     if state.inbox.is_surely_empty(state.handle.mailbox()) {
-        return Ok(ReceiveStatus::TimedOut as u32);
+        return Ok(ReceiveStatus::TimedOut);
     }
-    let tags = begin_receive(&mut caller, tags_ptr, tags_len, FUNCTION)?;
-    let state = caller.data_mut();
+    let tags = begin_receive(call, tags_ptr, tags_len)?;
+    let state = call.state_mut();
     let received = state.inbox.try_receive(state.handle.mailbox(), &tags);
     if tags.is_empty() && matches!(received, Ok(Some(_))) {
-        record_waited(&mut caller, false)?;
+        record_waited(call, false)?;
     }
-    finish_receive(&mut caller, received, out, false, FUNCTION)
+    finish_receive(call, received, out, false)
 }
 
 /// Records whether a plain receive waited, for the guest's next one (see the module docs):
@@ -468,32 +423,51 @@ fn try_receive(
 /// The global refuses the value (it is checked to be a mutable `i32` when the module is
 /// linked, so this does not happen).
 #[inline]
-fn record_waited(caller: &mut Caller<'_, ProcessState>, waited: bool) -> wasmtime::Result<()> {
-    if caller.data().receive_waited == waited {
+fn record_waited(call: &mut HostCall<'_>, waited: bool) -> wasmtime::Result<()> {
+    if call.state().receive_waited == waited {
         return Ok(());
     }
-    record_waited_change(caller, waited)
+    record_waited_change(call, waited)
 }
 
 /// [`record_waited`] when the answer changes (out of line: it rarely does).
 #[inline(never)]
-fn record_waited_change(
-    caller: &mut Caller<'_, ProcessState>,
-    waited: bool,
-) -> wasmtime::Result<()> {
-    let state = caller.data_mut();
+fn record_waited_change(call: &mut HostCall<'_>, waited: bool) -> wasmtime::Result<()> {
+    let state = call.state_mut();
     state.receive_waited = waited;
     match state.receive_waited_global {
-        Some(global) => global.set(&mut *caller, Val::I32(waited.into())),
+        Some(global) => global.set(call.caller(), Val::I32(waited.into())),
         None => Ok(()),
+    }
+}
+
+/// The future of a `receive` call: it failed at once (a bad argument), or it waits.
+pub(super) enum Receive<'a> {
+    /// The error, until the first poll takes it.
+    Failed(Option<wasmtime::Error>),
+    /// Waiting for a message.
+    Waiting(ReceiveCall<'a>),
+}
+
+impl Future for Receive<'_> {
+    type Output = wasmtime::Result<ReceiveStatus>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Receive::Waiting(call) => Pin::new(call).poll(cx),
+            Receive::Failed(error) => Poll::Ready(Err(error
+                .take()
+                .unwrap_or_else(|| wasmtime::format_err!("a failed receive was polled again")))),
+        }
     }
 }
 
 /// A `receive` call waiting for its message: a future written out rather than an
 /// `async fn`, because it is boxed and polled once per message exchanged (the state machine
 /// of an `async fn` moved more than the work it did).
-struct ReceiveCall<'a> {
-    caller: Caller<'a, ProcessState>,
+pub(super) struct ReceiveCall<'a> {
+    call: HostCall<'a>,
     tags: Tags,
     out: ReceiveBuffer,
     /// How long to wait (`None`: forever), and the timer started when the first scan
@@ -505,8 +479,6 @@ struct ReceiveCall<'a> {
 }
 
 impl ReceiveCall<'_> {
-    const FUNCTION: &'static str = "lunatic::message::receive";
-
     /// Whether the timeout (started at the first wait) is still running; out of line, as
     /// most receives wait without one.
     #[inline(never)]
@@ -519,41 +491,41 @@ impl ReceiveCall<'_> {
 }
 
 impl Future for ReceiveCall<'_> {
-    type Output = wasmtime::Result<u32>;
+    type Output = wasmtime::Result<ReceiveStatus>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let call = self.get_mut();
+        let receive = self.get_mut();
         // A scan that finds nothing leaves this task's waker under the lock a push takes.
-        let state = call.caller.data_mut();
-        let received = match state
-            .inbox
-            .take(state.handle.mailbox(), &call.tags, Some(cx.waker()))
-        {
-            Ok(None) => {
-                call.waited = true;
-                match call.timeout {
-                    None => return Poll::Pending,
-                    Some(timeout) => {
-                        if call.deadline_pending(timeout, cx) {
-                            return Poll::Pending;
+        let state = receive.call.state_mut();
+        let received =
+            match state
+                .inbox
+                .take(state.handle.mailbox(), &receive.tags, Some(cx.waker()))
+            {
+                Ok(None) => {
+                    receive.waited = true;
+                    match receive.timeout {
+                        None => return Poll::Pending,
+                        Some(timeout) => {
+                            if receive.deadline_pending(timeout, cx) {
+                                return Poll::Pending;
+                            }
+                            Ok(None)
                         }
-                        Ok(None)
                     }
                 }
-            }
-            done => done,
-        };
-        if call.tags.is_empty() {
-            if let Err(error) = record_waited(&mut call.caller, call.waited) {
+                done => done,
+            };
+        if receive.tags.is_empty() {
+            if let Err(error) = record_waited(&mut receive.call, receive.waited) {
                 return Poll::Ready(Err(error));
             }
         }
         Poll::Ready(finish_receive(
-            &mut call.caller,
+            &mut receive.call,
             received,
-            call.out,
-            call.waited,
-            Self::FUNCTION,
+            receive.out,
+            receive.waited,
         ))
     }
 }

@@ -1,33 +1,121 @@
-//! The host ABI: every function a guest may import, one import module per file.
+//! The host ABI: every function a guest may import, declared once in
+//! `lunatic_abi::host_functions!` and registered here through one gate ([`call`]).
 //!
 //! | import module | file | what it does |
 //! |---|---|---|
 //! | `lunatic::environment` | `environment` | environments with limits, and modules added to them |
-//! | `lunatic::error` | [`error`] | read and drop errors other calls returned by id |
+//! | `lunatic::error` | `error` | read and drop errors other calls returned by id |
 //! | `lunatic::message` | [`message`] | build, send and receive messages; tags |
 //! | `lunatic::networking` | `networking` | TCP, UDP and DNS; sockets are resources |
-//! | `lunatic::process` | [`process`] | spawn, link, monitor, kill, sleep, identity |
-//! | `lunatic::registry` | `registry` | VM-wide names for processes |
+//! | `lunatic::process` | `process` | spawn, link, monitor, kill, sleep, identity, the end |
+//! | `lunatic::registry` | `registry` | names for processes |
 //! | `lunatic::resource` | `resource` | drop and clone resource handles; move them through messages |
 //! | `wasi_snapshot_preview1` | `wasmtime-wasi` | standard streams, args, env, clocks, random, exit |
 //!
-//! Conventions: pointers and lengths are `u32` offsets into the caller's exported `memory`;
-//! process ids are `u64`; tags are `i64`. A guest that passes memory ranges outside its
-//! memory, or calls a function out of order, traps with a message naming the function:
-//! only the calling process dies, the host never panics.
+//! Each file implements its module's functions, one Rust function per host function with
+//! the declared name and parameters after a [`call::HostCall`]; a function declared `Wait`
+//! returns a future. The reference of every function (parameters, results, traps) is
+//! `docs/abi.md`, generated from the declaration.
 
+pub(crate) mod call;
+// An implementation takes the declared parameters, which are many for some functions.
+#[allow(clippy::too_many_arguments)]
 mod environment;
-pub(crate) mod error;
-mod memory;
+mod error;
 pub(crate) mod message;
+#[allow(clippy::too_many_arguments)]
 mod networking;
-pub(crate) mod process;
+#[allow(clippy::too_many_arguments)]
+mod process;
+#[allow(clippy::too_many_arguments)]
 mod registry;
 mod resource;
 
-use wasmtime::{Engine, Linker};
+use lunatic_abi::kind::*;
+use lunatic_abi::{Flag, HostFunction};
+use wasmtime::{Caller, Engine, Linker};
 
 use crate::state::ProcessState;
+use call::{HostCall, Killable};
+
+/// The kind of a declared result: `()` when there is none.
+macro_rules! result_kind {
+    () => {
+        ()
+    };
+    ($ret:ty) => {
+        $ret
+    };
+}
+
+/// Registers one declared function with the linker, through the gate: a call declared
+/// `Wait` (which must come first among the flags) is async, any other is a plain call.
+macro_rules! register_function {
+    ($linker:ident, $rmod:ident, $module:literal, $name:ident,
+     [Wait $(, $flag:ident)*], ($($arg:ident: $kind:ty),*), ($($ret:ty)?)) => {{
+        const FUNCTION: &HostFunction = &HostFunction {
+            module: $module,
+            name: stringify!($name),
+            params: &[],
+            result: "",
+            flags: &[Flag::Wait $(, Flag::$flag)*],
+            doc: &[],
+        };
+        $linker.func_wrap_async(
+            $module,
+            stringify!($name),
+            |caller: Caller<'_, ProcessState>, ($($arg,)*): ($(<$kind as AbiType>::Wasm,)*)| {
+                let handle = std::sync::Arc::clone(&caller.data().handle);
+                let call = HostCall::enter(caller, FUNCTION);
+                Box::new(Killable::<result_kind!($($ret)?), _>::new(handle, $rmod::$name(call, $($arg),*)))
+            },
+        )?;
+    }};
+    ($linker:ident, $rmod:ident, $module:literal, $name:ident,
+     [$($flag:ident),*], ($($arg:ident: $kind:ty),*), ($($ret:ty)?)) => {{
+        const FUNCTION: &HostFunction = &HostFunction {
+            module: $module,
+            name: stringify!($name),
+            params: &[],
+            result: "",
+            flags: &[$(Flag::$flag),*],
+            doc: &[],
+        };
+        $linker.func_wrap(
+            $module,
+            stringify!($name),
+            |caller: Caller<'_, ProcessState>, $($arg: <$kind as AbiType>::Wasm),*| {
+                let mut call = HostCall::enter(caller, FUNCTION);
+                let result = $rmod::$name(&mut call, $($arg),*);
+                call.leave::<result_kind!($($ret)?)>(result)
+            },
+        )?;
+    }};
+}
+
+/// Registers every declared function (the callback of `lunatic_abi::host_functions!`).
+macro_rules! register_declared {
+    ($(
+        $(#[doc = $mdoc:literal])*
+        mod $rmod:ident = $module:literal {
+            $(
+                $(#[doc = $doc:literal])*
+                #[host($($flag:ident),*)]
+                fn $name:ident($($arg:ident: $kind:ty),* $(,)?) $(-> $ret:ty)?;
+            )*
+        }
+    )*) => {
+        /// Registers every function of the declaration with `linker`.
+        fn register_declared(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
+            $($(
+                register_function!(linker, $rmod, $module, $name, [$($flag),*], ($($arg: $kind),*), ($($ret)?));
+            )*)*
+            Ok(())
+        }
+    };
+}
+
+lunatic_abi::host_functions!(register_declared);
 
 /// A linker holding every host function and WASI preview 1.
 ///
@@ -36,12 +124,6 @@ use crate::state::ProcessState;
 pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<ProcessState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p1::add_to_linker_async(&mut linker, ProcessState::wasi)?;
-    environment::register(&mut linker)?;
-    error::register(&mut linker)?;
-    message::register(&mut linker)?;
-    process::register(&mut linker)?;
-    registry::register(&mut linker)?;
-    resource::register(&mut linker)?;
-    networking::register(&mut linker)?;
+    register_declared(&mut linker)?;
     Ok(linker)
 }

@@ -7,109 +7,76 @@
 //! with the message. Always allowed (like `lunatic::message`): a process may pass on or
 //! close a socket it was given even where it may not use the network.
 //!
-//! | function | parameters | returns | traps when |
-//! |---|---|---|---|
-//! | `drop` | `id: u64` | nothing: forgets the handle; the socket closes with its last handle | `id` is unknown |
-//! | `clone` | `id: u64` | `u64`: a second handle to the same socket (std's `try_clone`) | `id` is unknown; the caller holds 10,000 handles |
-//! | `push_to_message` | `id: u64` | `u32`: the resource's index in the outgoing message, which now owns it (`id` is gone) | `id` is unknown; no outgoing message; the message carries 1024 resources already |
-//! | `take_from_message` | `index: u32, kind: u32, id_ptr: u32` | [`ResourceStatus`]; when taken, writes its new id as `u64` at `id_ptr` | no incoming message; `kind` is not a [`ResourceKind`]; `id_ptr` is outside memory; the caller holds 10,000 handles |
-//!
 //! `take_from_message` does not trap on an index that holds nothing (or was taken) or a
 //! resource of another kind: the sender wrote those bytes, so for the receiver they are a
 //! message that does not deserialize ([`ResourceStatus::NotFound`],
 //! [`ResourceStatus::WrongKind`]). A signal or down notice carries no resources.
 
 use lunatic_abi::{ResourceKind, ResourceStatus};
-use wasmtime::{format_err, Caller, Linker};
 
-use super::memory;
+use super::call::HostCall;
 use crate::process::MessageKind;
 use crate::resource::TakeError;
-use crate::state::ProcessState;
-
-const MODULE: &str = "lunatic::resource";
 
 /// Most resources one message may carry: the sender's handle table is capped, and this
 /// keeps a message (built outside that table) from holding more sockets than it could.
 const MAX_MESSAGE_RESOURCES: usize = 1024;
 
-pub(super) fn register(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
-    linker.func_wrap(
-        MODULE,
-        "drop",
-        |mut caller: Caller<'_, ProcessState>, id: u64| {
-            if caller.data_mut().resources.remove(id) {
-                Ok(())
-            } else {
-                Err(format_err!("{MODULE}::drop: no resource with id {id}"))
-            }
-        },
-    )?;
-    linker.func_wrap(
-        MODULE,
-        "clone",
-        |mut caller: Caller<'_, ProcessState>, id: u64| {
-            let resources = &mut caller.data_mut().resources;
-            let resource = resources
-                .get(id)
-                .cloned()
-                .ok_or_else(|| format_err!("{MODULE}::clone: no resource with id {id}"))?;
-            resources.insert(resource)
-        },
-    )?;
-    linker.func_wrap(
-        MODULE,
-        "push_to_message",
-        |mut caller: Caller<'_, ProcessState>, id: u64| {
-            const FUNCTION: &str = "lunatic::resource::push_to_message";
-            let state = caller.data_mut();
-            let outgoing = state
-                .outgoing
-                .as_mut()
-                .ok_or_else(|| format_err!("{FUNCTION}: no message was created"))?;
-            if outgoing.resources.len() >= MAX_MESSAGE_RESOURCES {
-                return Err(format_err!(
-                    "{FUNCTION}: a message carries at most {MAX_MESSAGE_RESOURCES} resources"
-                ));
-            }
-            let resource = state
-                .resources
-                .take(id)
-                .ok_or_else(|| format_err!("{FUNCTION}: no resource with id {id}"))?;
-            Ok(outgoing.resources.push(resource))
-        },
-    )?;
-    linker.func_wrap(MODULE, "take_from_message", take_from_message)?;
-    Ok(())
+pub(super) fn drop(call: &mut HostCall<'_>, id: u64) -> wasmtime::Result<()> {
+    if call.state_mut().resources.remove(id) {
+        Ok(())
+    } else {
+        Err(call.fail(format_args!("no resource with id {id}")))
+    }
 }
 
-fn take_from_message(
-    mut caller: Caller<'_, ProcessState>,
+pub(super) fn clone(call: &mut HostCall<'_>, id: u64) -> wasmtime::Result<u64> {
+    let resource = call.state().resources.get(id).cloned();
+    let resource = resource.ok_or_else(|| call.fail(format_args!("no resource with id {id}")))?;
+    call.state_mut().resources.insert(resource)
+}
+
+pub(super) fn push_to_message(call: &mut HostCall<'_>, id: u64) -> wasmtime::Result<u32> {
+    let state = call.state();
+    let Some(outgoing) = &state.outgoing else {
+        return Err(call.fail("no message was created"));
+    };
+    if outgoing.resources.len() >= MAX_MESSAGE_RESOURCES {
+        return Err(call.fail(format_args!(
+            "a message carries at most {MAX_MESSAGE_RESOURCES} resources"
+        )));
+    }
+    let Some(resource) = call.state_mut().resources.take(id) else {
+        return Err(call.fail(format_args!("no resource with id {id}")));
+    };
+    let outgoing = call.state_mut().outgoing.as_mut();
+    Ok(outgoing.map_or(0, |outgoing| outgoing.resources.push(resource)))
+}
+
+pub(super) fn take_from_message(
+    call: &mut HostCall<'_>,
     index: u32,
     kind: u32,
     id_ptr: u32,
-) -> wasmtime::Result<u32> {
-    const FUNCTION: &str = "lunatic::resource::take_from_message";
+) -> wasmtime::Result<ResourceStatus> {
     let kind = ResourceKind::try_from(kind)
-        .map_err(|kind| format_err!("{FUNCTION}: unknown resource kind {kind}"))?;
-    memory::write(&mut caller, id_ptr, &0u64.to_le_bytes(), FUNCTION)?;
-    let state = caller.data_mut();
-    let incoming = state
-        .incoming
-        .as_mut()
-        .ok_or_else(|| format_err!("{FUNCTION}: no message has been received"))?;
+        .map_err(|kind| call.fail(format_args!("unknown resource kind {kind}")))?;
+    call.write_u64(id_ptr, 0)?;
+    let state = call.state_mut();
+    let Some(incoming) = state.incoming.as_mut() else {
+        return Err(call.fail("no message has been received"));
+    };
     let taken = match &mut incoming.kind {
         MessageKind::Data(data) => data.resources.take(index, kind),
         MessageKind::LinkDied { .. } | MessageKind::ProcessDown { .. } => Err(TakeError::NotFound),
     };
-    let status = match taken {
+    Ok(match taken {
         Ok(resource) => {
-            let id = state.resources.insert(resource)?;
-            memory::write(&mut caller, id_ptr, &id.to_le_bytes(), FUNCTION)?;
+            let id = call.state_mut().resources.insert(resource)?;
+            call.write_u64(id_ptr, id)?;
             ResourceStatus::Taken
         }
         Err(TakeError::NotFound) => ResourceStatus::NotFound,
         Err(TakeError::WrongKind) => ResourceStatus::WrongKind,
-    };
-    Ok(status as u32)
+    })
 }

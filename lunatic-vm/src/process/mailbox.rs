@@ -1,12 +1,12 @@
 //! A process's queue of messages and signals, with selective receive.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::OnceLock;
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use parking_lot::{Mutex, MutexGuard};
-use tokio::sync::Notify;
 
 use super::{EndNotice, EndReason, ProcessId};
 use crate::resource::MessageResources;
@@ -135,8 +135,11 @@ pub struct Mailbox {
     /// so takes no lock.
     maybe_queued: AtomicBool,
     queue: Mutex<Queue>,
-    notify: Notify,
     death_pending: AtomicBool,
+    /// The owner's task waker, so a kill wakes a host call that waits on something other
+    /// than this mailbox (a socket, a timer). Set once, by the first call that waits: a
+    /// process's task has one waker for its whole life.
+    kill_waker: OnceLock<Waker>,
 }
 
 /// The owner's side of its mailbox: messages moved out of the shared queue, older than any
@@ -206,8 +209,27 @@ impl Mailbox {
         if let Some(receiver) = receiver {
             receiver.wake();
         }
-        // Wakes a wait for death (a sleep, a socket call).
-        self.notify.notify_one();
+        // Pairs with the fence in `watch_for_kill`: either that call sees the death, or
+        // this one sees its waker.
+        fence(Ordering::SeqCst);
+        if let Some(waker) = self.kill_waker.get() {
+            waker.wake_by_ref();
+        }
+    }
+
+    /// Makes a kill from now on wake `waker`, the owner's task waker (see `kill_waker`).
+    /// Returns whether the owner has been told to die, so that a kill racing with the first
+    /// call to this is not missed.
+    #[inline]
+    pub fn watch_for_kill(&self, waker: &Waker) -> bool {
+        match self.kill_waker.get() {
+            Some(known) => debug_assert!(known.will_wake(waker), "a process's waker changed"),
+            None => {
+                let _ = self.kill_waker.set(waker.clone());
+                fence(Ordering::SeqCst);
+            }
+        }
+        self.is_death_pending()
     }
 
     /// Whether the owner has been asked to die (cheap; checked at every preemption point).
@@ -237,37 +259,6 @@ impl Mailbox {
         queue.closed = true;
         queue.messages = VecDeque::new();
         self.maybe_queued.store(false, Ordering::Relaxed);
-    }
-
-    /// Waits until the owner is asked to die, and returns the reason: for host calls that
-    /// wait on something else (a socket) yet must end at once when the process is killed.
-    pub async fn wait_for_death(&self) -> EndReason {
-        loop {
-            if let Some(reason) = self.pending_death() {
-                return reason;
-            }
-            self.notify.notified().await;
-        }
-    }
-
-    /// Waits until `duration` has passed or the owner is asked to die.
-    ///
-    /// # Errors
-    /// Returns the death reason if the owner is asked to die first.
-    pub async fn sleep(&self, duration: Duration) -> Result<(), EndReason> {
-        let deadline = tokio::time::Instant::now() + duration;
-        loop {
-            if let Some(reason) = self.pending_death() {
-                return Err(reason);
-            }
-            if tokio::time::timeout_at(deadline, self.notify.notified())
-                .await
-                .is_err()
-            {
-                return Ok(());
-            }
-            // Woken by a kill: the loop's first check ends the sleep.
-        }
     }
 }
 

@@ -26,9 +26,9 @@ pub use monitors::MonitorSet;
 pub use table::ProcessTable;
 
 /// A map keyed by ids the VM makes (process ids, tags): sequential numbers no guest picks,
-/// so a multiply-and-rotate hash spreads them in a few instructions. `std`'s SipHash, made
-/// for keys an attacker chooses, cost ~280 instructions a request (the server's table
-/// lookup, a monitor's insert and removal).
+/// so a multiply-and-rotate hash spreads them well; `std`'s SipHash, made for keys an
+/// attacker chooses, is not needed and cost much more on every request (see
+/// docs/performance.md).
 pub type IdMap<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
 
 /// The id of a process, unique within one runtime (ids are never reused).

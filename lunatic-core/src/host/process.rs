@@ -1,0 +1,191 @@
+//! Imports of `lunatic::process`: spawning, identity, links, monitors, sleep and the end;
+//! and the exports the VM calls to start a process.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use lunatic_abi::{ParamKind, SpawnStatus, PARAM_SIZE};
+
+use crate::environment::Param;
+use crate::error::LunaticError;
+
+use super::error::take_error;
+use super::imports::process;
+use super::len32;
+
+/// Spawns exported function `function` of module `module_id` with `params`, linked with
+/// `link_tag` unless it is [`lunatic_abi::NO_LINK`].
+pub(crate) fn spawn(
+    link_tag: i64,
+    module_id: u64,
+    function: &str,
+    params: &[Param],
+) -> Result<u64, LunaticError> {
+    let mut encoded = Vec::with_capacity(params.len() * PARAM_SIZE);
+    for param in params {
+        let (kind, value) = match *param {
+            Param::I32(v) => (ParamKind::I32, u128::from(v as u32)),
+            Param::I64(v) => (ParamKind::I64, u128::from(v as u64)),
+            Param::V128(v) => (ParamKind::V128, v),
+        };
+        encoded.push(kind as u8);
+        encoded.extend_from_slice(&value.to_le_bytes());
+    }
+    let mut id = 0u64;
+    // SAFETY: every pointer is to a live buffer of the length passed with it.
+    let status = unsafe {
+        process::spawn(
+            link_tag,
+            module_id,
+            function.as_ptr(),
+            len32(function.len()),
+            encoded.as_ptr(),
+            len32(encoded.len()),
+            &mut id,
+        )
+    };
+    match SpawnStatus::try_from(status) {
+        Ok(SpawnStatus::Spawned) => Ok(id),
+        Ok(SpawnStatus::Failed) => Err(take_error(id)),
+        Err(other) => panic!("lunatic::process::spawn returned unknown status {other}"),
+    }
+}
+
+/// The calling process's id: asked of the host once, then remembered (a request names its
+/// sender, so this is on the path of every request).
+pub(crate) fn this() -> u64 {
+    /// The id; 0 until asked (the VM numbers processes from 1).
+    static THIS: AtomicU64 = AtomicU64::new(0);
+    match THIS.load(Ordering::Relaxed) {
+        0 => {
+            // SAFETY: no memory is passed.
+            let id = unsafe { process::this() };
+            THIS.store(id, Ordering::Relaxed);
+            id
+        }
+        id => id,
+    }
+}
+
+/// Suspends this process.
+pub(crate) fn sleep(duration: Duration) {
+    let ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+    // SAFETY: no memory is passed.
+    unsafe { process::sleep_ms(ms) }
+}
+
+/// Links this process to `process`.
+pub(crate) fn link(tag: i64, process: u64) {
+    // SAFETY: no memory is passed.
+    unsafe { process::link(tag, process) }
+}
+
+/// Unlinks this process from `process`.
+pub(crate) fn unlink(process: u64) {
+    // SAFETY: no memory is passed.
+    unsafe { process::unlink(process) }
+}
+
+/// Monitors `process`; returns the tag its down notice will carry.
+pub(crate) fn monitor(process: u64) -> i64 {
+    // SAFETY: no memory is passed.
+    unsafe { process::monitor(process) }
+}
+
+/// Removes monitor `tag` of `process` and any queued down notice with it.
+pub(crate) fn demonitor(process: u64, tag: i64) {
+    // SAFETY: no memory is passed.
+    unsafe { process::demonitor(process, tag) }
+}
+
+/// Kills `process`.
+pub(crate) fn kill(process: u64) {
+    // SAFETY: no memory is passed.
+    unsafe { process::kill(process) }
+}
+
+/// Whether `process` is alive.
+pub(crate) fn is_alive(process: u64) -> bool {
+    // SAFETY: no memory is passed.
+    unsafe { process::is_alive(process) != 0 }
+}
+
+/// Whether link deaths kill this process (`true`) or arrive as signals.
+pub(crate) fn die_when_link_dies(die: bool) {
+    // SAFETY: no memory is passed.
+    unsafe { process::die_when_link_dies(u32::from(die)) }
+}
+
+/// Tells the host why this process is about to trap: the panic message and its location
+/// (`file:line:column`, or empty).
+pub(crate) fn report_panic(message: &str, location: &str) {
+    // SAFETY: both are live slices.
+    unsafe {
+        process::report_panic(
+            message.as_ptr(),
+            len32(message.len()),
+            location.as_ptr(),
+            len32(location.len()),
+        );
+    }
+}
+
+/// Ends this process with `reason` (the host accepts only `Normal`, `Shutdown` and `Error`).
+pub(crate) fn end(reason: &lunatic_abi::EndReason) -> ! {
+    let bytes = reason.to_bytes();
+    // SAFETY: `bytes` is a live slice.
+    unsafe { process::end(bytes.as_ptr(), len32(bytes.len())) };
+    unreachable!("lunatic::process::end returned")
+}
+
+/// A function-pointer type a process can start in: implemented by `crate::process` for
+/// `fn` pointers only, which is what makes passing it through the host as an integer sound.
+pub(crate) trait Entry: Copy {
+    /// Runs the process body.
+    fn run(self);
+}
+
+/// Spawns a process of this module that runs `entry`, linked with `link_tag` unless it is
+/// [`lunatic_abi::NO_LINK`].
+pub(crate) fn spawn_entry<E: Entry>(
+    link_tag: i64,
+    module_id: u64,
+    entry: E,
+) -> Result<u64, LunaticError> {
+    assert_eq!(
+        std::mem::size_of::<E>(),
+        std::mem::size_of::<usize>(),
+        "an entry is a fn pointer"
+    );
+    // SAFETY: `E` is a fn pointer (see `Entry`), the size of a usize.
+    let user = unsafe { std::mem::transmute_copy::<E, usize>(&entry) };
+    let trampoline = trampoline::<E> as fn(usize) as usize;
+    // On wasm32, function pointers are 32-bit table indices and usize is 32 bits wide.
+    let params = [Param::I32(trampoline as i32), Param::I32(user as i32)];
+    spawn(link_tag, module_id, lunatic_abi::SPAWN_ENTRY, &params)
+}
+
+/// Runs in the child: turns the integer back into the `E` it was made from.
+fn trampoline<E: Entry>(user: usize) {
+    // SAFETY: `spawn_entry::<E>` made `user` from an `E`, in this same module.
+    let entry = unsafe { std::mem::transmute_copy::<usize, E>(&user) };
+    entry.run();
+}
+
+/// The export the host calls to start a spawned process ([`lunatic_abi::SPAWN_ENTRY`]):
+/// `trampoline` is a `fn(usize)` as a table index, `user` the argument it decodes.
+#[export_name = "lunatic_spawn_entry"]
+extern "C" fn lunatic_spawn_entry(trampoline: i32, user: i32) {
+    // SAFETY: the host passes back the pair `spawn_entry` gave it; `trampoline` is a
+    // `fn(usize)` of this same module.
+    let trampoline = unsafe { std::mem::transmute::<usize, fn(usize)>(trampoline as u32 as usize) };
+    trampoline(user as u32 as usize);
+}
+
+/// The export the host runs to set processes up ([`lunatic_abi::PREINIT_EXPORT`]): once
+/// per module, keeping the memory it leaves as every process's starting image (so a
+/// process that only waits writes none of its memory), or at the start of each process.
+#[export_name = "lunatic_preinit"]
+extern "C" fn lunatic_preinit() {
+    crate::process::install_panic_hook();
+}

@@ -1,0 +1,113 @@
+//! The receive strategy: how a process takes its next message with the fewest host calls
+//! (`lunatic::message::try_receive` or `receive`, chosen by whether the last plain receive
+//! waited), and reads it.
+
+use std::mem::MaybeUninit;
+use std::time::Duration;
+
+use lunatic_abi::{ReceiveInfo, ReceiveStatus, WAIT_FOREVER};
+
+use crate::tag::Tag;
+
+use super::imports::message;
+use super::len32;
+
+/// What [`receive`] got.
+pub(crate) enum Received {
+    /// A data message is the current incoming message.
+    Data,
+    /// A link-death signal is the current incoming message.
+    Signal,
+    /// A down notice is the current incoming message.
+    Down,
+    /// Nothing came in time.
+    TimedOut,
+}
+
+/// Bytes of a message the receive call copies out itself, onto the stack: most messages
+/// fit, and cost no further call.
+const RECEIVE_BUFFER: usize = 256;
+
+/// Waits up to `timeout` (`None`: forever) for a message whose tag is in `tags` (any when
+/// empty), makes it the incoming message, and runs `read` on what it is and its bytes.
+pub(crate) fn receive<R>(
+    tags: &[Tag],
+    timeout: Option<Duration>,
+    read: impl FnOnce(Received, &[u8]) -> R,
+) -> R {
+    let timeout = timeout.map_or(WAIT_FOREVER, |t| {
+        u64::try_from(t.as_millis()).unwrap_or(WAIT_FOREVER - 1)
+    });
+    let (tags_ptr, tags_len) = (tags.as_ptr().cast::<i64>(), len32(tags.len()));
+    // Neither buffer is written here: a parked process must not dirty a page of its stack.
+    let mut buffer = [MaybeUninit::<u8>::uninit(); RECEIVE_BUFFER];
+    let mut info = MaybeUninit::<[u8; ReceiveInfo::SIZE]>::uninit();
+    let (buf_ptr, info_ptr) = (
+        buffer.as_mut_ptr().cast::<u8>(),
+        info.as_mut_ptr().cast::<u8>(),
+    );
+    let buf_len = len32(RECEIVE_BUFFER);
+    // SAFETY (both calls): `Tag` is `repr(transparent)` over `i64`, so `tags` is a live
+    // slice of `tags.len()` i64s; `buffer` holds `buf_len` bytes and `info` the
+    // `ReceiveInfo::SIZE` the host writes.
+    let wait = |timeout| unsafe {
+        message::receive(tags_ptr, tags_len, timeout, buf_ptr, buf_len, info_ptr)
+    };
+    // A queued message is taken with a plain call; only an empty mailbox costs the
+    // suspending one. A selective receive (a reply, a down notice) waits for something
+    // that is rarely there yet, so it suspends at once, and so does a plain receive after
+    // one that waited (a process answering another's messages waits for each). That hint
+    // is not kept in linear memory, which a process parked in its first receive has not
+    // touched at all (a byte of it, even on the stack, costs the kernel a page and a page
+    // table), but by the VM (see `lunatic_receive_waited`).
+    let status = if timeout != 0 && (!tags.is_empty() || last_receive_waited()) {
+        wait(timeout)
+    } else {
+        // SAFETY: as above.
+        let status =
+            unsafe { message::try_receive(tags_ptr, tags_len, buf_ptr, buf_len, info_ptr) };
+        if status == ReceiveStatus::TimedOut as u32 && timeout != 0 {
+            wait(timeout)
+        } else {
+            status
+        }
+    };
+    let received = match ReceiveStatus::try_from(status) {
+        Ok(ReceiveStatus::Data) => Received::Data,
+        Ok(ReceiveStatus::Signal) => Received::Signal,
+        Ok(ReceiveStatus::Down) => Received::Down,
+        // Nothing came, and nothing was written.
+        Ok(ReceiveStatus::TimedOut) => return read(Received::TimedOut, &[]),
+        Err(other) => panic!("lunatic::message::receive returned unknown status {other}"),
+    };
+    // SAFETY: the host writes the info record before it returns a message.
+    let info = ReceiveInfo::from_bytes(unsafe { info.assume_init() });
+    let size = info.size as usize;
+    if size <= RECEIVE_BUFFER {
+        // SAFETY: the host copied the message's `size` bytes to the buffer.
+        let bytes = unsafe { core::slice::from_raw_parts(buffer.as_ptr().cast::<u8>(), size) };
+        return read(received, bytes);
+    }
+    let mut data = vec![0u8; size];
+    // SAFETY: the vector holds `size` bytes, the most `read_data` writes.
+    unsafe { message::read_data(data.as_mut_ptr(), len32(size)) };
+    read(received, &data)
+}
+
+/// Whether this process's last plain receive (no tags, allowed to wait) had to wait.
+#[inline]
+fn last_receive_waited() -> bool {
+    lunatic_receive_waited() != 0
+}
+
+/// The export that says whether this process's last plain receive waited
+/// ([`lunatic_abi::RECEIVE_WAITED_EXPORT`]): it asks the host, but the VM's
+/// pre-initialization replaces this body with a read of a global the VM keeps, so the
+/// answer costs a call into the module rather than into the host. Never inlined, so that
+/// every caller goes through the body the VM replaces.
+#[export_name = "lunatic_receive_waited"]
+#[inline(never)]
+extern "C" fn lunatic_receive_waited() -> u32 {
+    // SAFETY: no memory is passed.
+    unsafe { message::receive_waited() }
+}

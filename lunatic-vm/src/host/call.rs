@@ -1,0 +1,268 @@
+//! The gate every host call passes: [`HostCall`], built by the registration that
+//! `lunatic_abi::host_functions!` generates (see `super::register`), around an
+//! implementation function that only does the function's own work.
+//!
+//! What the gate applies, from the function's declaration, so no implementation keeps
+//! these rules by hand:
+//! - **Flush.** A function declared `Flush` delivers what the caller sent and its outbox
+//!   still holds before the implementation runs (see `crate::outbox`).
+//! - **Guest memory.** Implementations reach guest memory only through [`HostCall`]'s
+//!   accessors, which check every range and name the function in the trap.
+//! - **Kills.** A call declared `Wait` ends, and its caller with it, as soon as the caller
+//!   is told to die while it waits ([`Killable`]); every call, once done, ends a caller that
+//!   was told to die meanwhile, rather than letting it run on to the next preemption tick.
+//! - **Permission** is applied before any call: a program linked for an environment has
+//!   the functions its environment does not allow replaced by stubs that trap
+//!   (`crate::program::NotAllowed`).
+//!
+//! The sandbox will charge host-side work and check capabilities here, where every call
+//! passes with its declaration in hand.
+//!
+//! Invariant (kill wake-ups): a process's task has one waker for its whole life (the
+//! scheduler's task), so [`Killable`] records it once in the process's mailbox, and a kill
+//! wakes it whatever the call waits on.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use lunatic_abi::kind::AbiType;
+use lunatic_abi::{Flag, HostFunction};
+use wasmtime::{format_err, Caller};
+
+use crate::process::{ProcessHandle, Terminated};
+use crate::state::ProcessState;
+
+/// One host call in progress: the caller's store and the declaration of what it called.
+pub(crate) struct HostCall<'a> {
+    caller: Caller<'a, ProcessState>,
+    function: &'static HostFunction,
+}
+
+impl<'a> HostCall<'a> {
+    /// Starts a call of `function`, applying its flush rule.
+    #[inline(always)]
+    pub(super) fn enter(caller: Caller<'a, ProcessState>, function: &'static HostFunction) -> Self {
+        if function.has(Flag::Flush) {
+            caller.data().deliver_sent();
+        }
+        Self { caller, function }
+    }
+
+    /// Ends a call that did not wait: its result as wasm, unless the caller was told to
+    /// die meanwhile (then it ends now).
+    #[inline(always)]
+    pub(super) fn leave<K: AbiType>(
+        &self,
+        result: wasmtime::Result<K::Host>,
+    ) -> wasmtime::Result<K::Wasm> {
+        let value = result?;
+        let mailbox = self.caller.data().handle.mailbox();
+        if mailbox.is_death_pending() {
+            if let Some(reason) = mailbox.pending_death() {
+                return Err(Terminated(reason).into());
+            }
+        }
+        Ok(K::to_wasm(value))
+    }
+
+    /// The caller's state.
+    #[inline(always)]
+    pub(crate) fn state(&self) -> &ProcessState {
+        self.caller.data()
+    }
+
+    /// The caller's state, to change.
+    #[inline(always)]
+    pub(crate) fn state_mut(&mut self) -> &mut ProcessState {
+        self.caller.data_mut()
+    }
+
+    /// The caller's store (for the few calls that set a global of the instance).
+    pub(crate) fn caller(&mut self) -> &mut Caller<'a, ProcessState> {
+        &mut self.caller
+    }
+
+    /// The caller's store, to read memory with while the state is borrowed too.
+    pub(crate) fn caller_ref(&self) -> &Caller<'a, ProcessState> {
+        &self.caller
+    }
+
+    /// The declaration of the function called.
+    pub(crate) fn function(&self) -> &'static HostFunction {
+        self.function
+    }
+
+    /// A trap of this call: `text` after the function's name.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn fail(&self, text: impl std::fmt::Display) -> wasmtime::Error {
+        fail(self.function, text)
+    }
+
+    /// The caller's linear memory and its state, borrowed together (to copy between a
+    /// message and the guest without an intermediate buffer).
+    ///
+    /// # Errors
+    /// The module exports no memory.
+    #[inline]
+    pub(crate) fn memory_and_state(&mut self) -> wasmtime::Result<(&mut [u8], &mut ProcessState)> {
+        match self.caller.data().memory {
+            Some(memory) => Ok(memory.data_and_store_mut(&mut self.caller)),
+            None => Err(self.fail("the module exports no memory named `memory`")),
+        }
+    }
+
+    /// The caller's linear memory.
+    ///
+    /// # Errors
+    /// The module exports no memory.
+    #[inline]
+    pub(crate) fn memory(&mut self) -> wasmtime::Result<&mut [u8]> {
+        self.memory_and_state().map(|(memory, _)| memory)
+    }
+
+    /// Copies `len` bytes at `ptr` out of guest memory.
+    ///
+    /// # Errors
+    /// The range is not inside memory.
+    pub(crate) fn read(&mut self, ptr: u32, len: u32) -> wasmtime::Result<Vec<u8>> {
+        let function = self.function;
+        Ok(slice(self.memory()?, ptr, len, function)?.to_vec())
+    }
+
+    /// Reads `len` bytes at `ptr` as UTF-8 text.
+    ///
+    /// # Errors
+    /// The range is not inside memory, or the bytes are not UTF-8.
+    pub(crate) fn read_string(&mut self, ptr: u32, len: u32) -> wasmtime::Result<String> {
+        let bytes = self.read(ptr, len)?;
+        String::from_utf8(bytes).map_err(|_| self.fail("a string is not UTF-8"))
+    }
+
+    /// Copies `bytes` into guest memory at `ptr`.
+    ///
+    /// # Errors
+    /// The range is not inside memory.
+    pub(crate) fn write(&mut self, ptr: u32, bytes: &[u8]) -> wasmtime::Result<()> {
+        let function = self.function;
+        let len = u32::try_from(bytes.len()).map_err(|_| self.fail("value too large"))?;
+        slice_mut(self.memory()?, ptr, len, function)?.copy_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Writes `value` as a little-endian `u64` at `ptr` (the ids and counts calls report).
+    ///
+    /// # Errors
+    /// The range is not inside memory.
+    pub(crate) fn write_u64(&mut self, ptr: u32, value: u64) -> wasmtime::Result<()> {
+        self.write(ptr, &value.to_le_bytes())
+    }
+}
+
+/// A trap of a call of `function`: `text` after its name.
+#[cold]
+#[inline(never)]
+pub(crate) fn fail(function: &HostFunction, text: impl std::fmt::Display) -> wasmtime::Error {
+    format_err!("{}::{}: {text}", function.module, function.name)
+}
+
+/// The `len` bytes at `ptr` in `memory`.
+///
+/// # Errors
+/// The range is not inside the memory; the trap names `function`.
+#[inline]
+pub(crate) fn slice<'m>(
+    memory: &'m [u8],
+    ptr: u32,
+    len: u32,
+    function: &HostFunction,
+) -> wasmtime::Result<&'m [u8]> {
+    let start = ptr as usize;
+    start
+        .checked_add(len as usize)
+        .and_then(|end| memory.get(start..end))
+        .ok_or_else(|| out_of_bounds(function, ptr, len, memory.len()))
+}
+
+/// The `len` bytes at `ptr` in `memory`, writable.
+///
+/// # Errors
+/// As [`slice`].
+#[inline]
+pub(crate) fn slice_mut<'m>(
+    memory: &'m mut [u8],
+    ptr: u32,
+    len: u32,
+    function: &HostFunction,
+) -> wasmtime::Result<&'m mut [u8]> {
+    let size = memory.len();
+    let start = ptr as usize;
+    start
+        .checked_add(len as usize)
+        .and_then(|end| memory.get_mut(start..end))
+        .ok_or_else(|| out_of_bounds(function, ptr, len, size))
+}
+
+#[cold]
+#[inline(never)]
+fn out_of_bounds(function: &HostFunction, ptr: u32, len: u32, size: usize) -> wasmtime::Error {
+    fail(
+        function,
+        format_args!(
+            "the range of {len} bytes at {ptr:#x} is outside the guest's memory of {size} bytes"
+        ),
+    )
+}
+
+pin_project_lite::pin_project! {
+    /// The future of a call declared `Wait`: its implementation's future, which ends with
+    /// the caller's death reason as soon as the caller is told to die, and whose result
+    /// becomes the wasm value of kind `K`.
+    pub(super) struct Killable<K, F> {
+        process: Arc<ProcessHandle>,
+        #[pin]
+        call: F,
+        kind: PhantomData<fn() -> K>,
+    }
+}
+
+impl<K, F> Killable<K, F> {
+    /// Waits on `call`, made by a call from a process whose handle is `process`.
+    pub(super) fn new(process: Arc<ProcessHandle>, call: F) -> Self {
+        Self {
+            process,
+            call,
+            kind: PhantomData,
+        }
+    }
+}
+
+impl<K: AbiType, F: Future<Output = wasmtime::Result<K::Host>>> Future for Killable<K, F> {
+    type Output = wasmtime::Result<K::Wasm>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mailbox = this.process.mailbox();
+        if mailbox.is_death_pending() {
+            if let Some(reason) = mailbox.pending_death() {
+                return Poll::Ready(Err(Terminated(reason).into()));
+            }
+        }
+        match this.call.poll(cx) {
+            Poll::Ready(result) => Poll::Ready(result.map(K::to_wasm)),
+            Poll::Pending => {
+                // A kill from now on wakes this task (see the invariant above); one that
+                // came as the waker was first recorded is seen here.
+                if mailbox.watch_for_kill(cx.waker()) {
+                    if let Some(reason) = mailbox.pending_death() {
+                        return Poll::Ready(Err(Terminated(reason).into()));
+                    }
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
