@@ -17,7 +17,7 @@
 //!     /// What it does and returns.
 //!     ///
 //!     /// Traps: when the caller dies instead of getting an answer.
-//!     #[host(Wait, Flush)]          // flags, `Wait` first when present (see `Flag`)
+//!     #[host(Wait, Flush)]          // flags, `Wait` (then `Mailbox`) first (see `Flag`)
 //!     fn name(arg: Kind, ...) -> Result;
 //! }
 //! ```
@@ -38,6 +38,10 @@ pub enum Flag {
     /// What the caller sent and the VM still holds in its outbox is delivered before the
     /// call does anything another process could observe, or waits.
     Flush,
+    /// With `Wait`: it waits on the caller's own mailbox, where a kill is queued and which a
+    /// kill wakes, so the wait ends by itself when the caller is killed (the gate adds no
+    /// watch of its own: `receive` is the hottest wait there is).
+    Mailbox,
 }
 
 /// One declared host function, for the reference and for checks.
@@ -60,6 +64,7 @@ pub struct HostFunction {
 impl HostFunction {
     /// Whether it has `flag`.
     #[must_use]
+    #[inline]
     pub const fn has(&self, flag: Flag) -> bool {
         let mut i = 0;
         while i < self.flags.len() {
@@ -130,11 +135,13 @@ pub fn reference() -> String {
          the host reads and `Out<T>` of `T`s it writes, with the count in the `Len` (`u32`) \
          after it, or one `T`; `Process` is a process id (`u64`), `Tag` a message tag \
          (`i64`), `Timeout` milliseconds (`u64`, `u64::MAX` for none), `ErrorId`, \
-         `EnvironmentId`, `ModuleId` and `ResourceId` ids the caller holds (`u64`); a \
-         status result is a `u32`. A range outside the caller's memory, an unknown id, or \
+         `EnvironmentId`, `ModuleId` and `ResourceId` ids the caller holds (`u64`); \
+         `ReceiveRecord` is the 8 bytes of a `ReceiveInfo` and `SocketAddrRecord` the 27 \
+         of an encoded socket address; a status result is a `u32`. A range outside the caller's memory, an unknown id, or \
          a call out of order traps, and the trap names the function. Flags: `wait` (the \
-         call may suspend the caller, and ends it if it is killed meanwhile) and `flush` \
-         (what the caller sent is delivered first).\n",
+         call may suspend the caller, and ends it if it is killed meanwhile), `mailbox` \
+         (it waits on the caller's mailbox, which a kill wakes) and `flush` (what the \
+         caller sent is delivered first).\n",
     );
     for module in HOST_MODULES {
         out.push_str(&format!("\n## `{}`\n\n", module.name));
@@ -158,6 +165,7 @@ pub fn reference() -> String {
                 .map(|flag| match flag {
                     Flag::Wait => "wait",
                     Flag::Flush => "flush",
+                    Flag::Mailbox => "mailbox",
                 })
                 .collect();
             let doc: alloc::vec::Vec<&str> = function
@@ -199,10 +207,10 @@ macro_rules! host_functions {
                 /// Traps: `id` is unknown.
                 #[host()]
                 fn string_size(id: ErrorId) -> u32;
-                /// Writes error `id`'s message at `ptr`.
+                /// Writes the first `min(len, size)` bytes of error `id`'s message at `ptr`.
                 /// Traps: `id` is unknown; the range is outside memory.
                 #[host()]
-                fn to_string(id: ErrorId, ptr: Out<u8>);
+                fn to_string(id: ErrorId, ptr: Out<u8>, len: Len);
                 /// Forgets error `id`.
                 /// Traps: `id` is unknown.
                 #[host()]
@@ -249,14 +257,14 @@ macro_rules! host_functions {
                 /// Takes a message as described above, waiting up to `timeout`.
                 /// Traps: a range (tags, buffer or info) is outside memory, checked before
                 /// anything is taken; more than 1024 tags.
-                #[host(Wait, Flush)]
+                #[host(Wait, Mailbox, Flush)]
                 fn receive(
                     tags_ptr: In<i64>,
                     tags_len: Len,
                     timeout: Timeout,
                     buf_ptr: Out<u8>,
                     buf_len: Len,
-                    info_ptr: Out<u8>,
+                    info_ptr: Out<ReceiveRecord>,
                 ) -> ReceiveStatus;
                 /// As `receive` with no wait: `TimedOut` when nothing matching is queued
                 /// (the incoming message is then left as it was).
@@ -267,7 +275,7 @@ macro_rules! host_functions {
                     tags_len: Len,
                     buf_ptr: Out<u8>,
                     buf_len: Len,
-                    info_ptr: Out<u8>,
+                    info_ptr: Out<ReceiveRecord>,
                 ) -> ReceiveStatus;
                 /// 1 if the caller's last plain receive waited, else 0.
                 #[host()]
@@ -506,24 +514,24 @@ macro_rules! host_functions {
                     name_ptr: In<u8>,
                     name_len: Len,
                     timeout: Timeout,
-                    addrs_ptr: Out<u8>,
+                    addrs_ptr: Out<SocketAddrRecord>,
                     addrs_capacity: Len,
                     out_ptr: Out<u64>,
                 ) -> IoStatus;
                 /// Binds a TCP listener; `out_ptr` gets its id.
                 /// Traps: a range is outside memory; the address is malformed.
                 #[host(Wait, Flush)]
-                fn tcp_bind(addr_ptr: In<u8>, out_ptr: Out<u64>) -> IoStatus;
+                fn tcp_bind(addr_ptr: In<SocketAddrRecord>, out_ptr: Out<u64>) -> IoStatus;
                 /// Accepts a connection; `out_ptr` gets the stream's id, `addr_ptr` the
                 /// peer's address.
                 /// Traps: `listener` is not a listener of the caller's; a range is outside
                 /// memory.
                 #[host(Wait, Flush)]
-                fn tcp_accept(listener: ResourceId, addr_ptr: Out<u8>, out_ptr: Out<u64>) -> IoStatus;
+                fn tcp_accept(listener: ResourceId, addr_ptr: Out<SocketAddrRecord>, out_ptr: Out<u64>) -> IoStatus;
                 /// Connects; `out_ptr` gets the stream's id.
                 /// Traps: a range is outside memory; the address is malformed.
                 #[host(Wait, Flush)]
-                fn tcp_connect(addr_ptr: In<u8>, timeout: Timeout, out_ptr: Out<u64>) -> IoStatus;
+                fn tcp_connect(addr_ptr: In<SocketAddrRecord>, timeout: Timeout, out_ptr: Out<u64>) -> IoStatus;
                 /// Reads into `ptr` (at most `len` and 64 KiB; 0 at the end of the stream)
                 /// within the read timeout; `out_ptr` gets the count.
                 /// Traps: `stream` is not a stream of the caller's; a range is outside
@@ -543,12 +551,12 @@ macro_rules! host_functions {
                 /// Binds a UDP socket; `out_ptr` gets its id.
                 /// Traps: a range is outside memory; the address is malformed.
                 #[host(Wait, Flush)]
-                fn udp_bind(addr_ptr: In<u8>, out_ptr: Out<u64>) -> IoStatus;
+                fn udp_bind(addr_ptr: In<SocketAddrRecord>, out_ptr: Out<u64>) -> IoStatus;
                 /// Makes `send` and `recv` use the peer at `addr_ptr`.
                 /// Traps: `socket` is not a UDP socket of the caller's; a range is outside
                 /// memory; the address is malformed.
                 #[host(Wait, Flush)]
-                fn udp_connect(socket: ResourceId, addr_ptr: In<u8>, out_ptr: Out<u64>) -> IoStatus;
+                fn udp_connect(socket: ResourceId, addr_ptr: In<SocketAddrRecord>, out_ptr: Out<u64>) -> IoStatus;
                 /// Sends one datagram (more than 64 KiB: `InvalidInput`) to `addr_ptr`;
                 /// `out_ptr` gets the count.
                 /// Traps: as `udp_connect`.
@@ -557,7 +565,7 @@ macro_rules! host_functions {
                     socket: ResourceId,
                     ptr: In<u8>,
                     len: Len,
-                    addr_ptr: In<u8>,
+                    addr_ptr: In<SocketAddrRecord>,
                     out_ptr: Out<u64>,
                 ) -> IoStatus;
                 /// Sends one datagram to the connected peer.
@@ -573,7 +581,7 @@ macro_rules! host_functions {
                     socket: ResourceId,
                     ptr: Out<u8>,
                     len: Len,
-                    addr_ptr: Out<u8>,
+                    addr_ptr: Out<SocketAddrRecord>,
                     out_ptr: Out<u64>,
                 ) -> IoStatus;
                 /// Receives one datagram from the connected peer.
@@ -583,12 +591,12 @@ macro_rules! host_functions {
                 /// Writes the socket's own address at `addr_ptr`.
                 /// Traps: `id` is not a socket of the caller's; a range is outside memory.
                 #[host()]
-                fn local_addr(id: ResourceId, addr_ptr: Out<u8>, out_ptr: Out<u64>) -> IoStatus;
+                fn local_addr(id: ResourceId, addr_ptr: Out<SocketAddrRecord>, out_ptr: Out<u64>) -> IoStatus;
                 /// Writes the peer's address at `addr_ptr`.
                 /// Traps: `id` is not a stream or UDP socket of the caller's; a range is
                 /// outside memory.
                 #[host()]
-                fn peer_addr(id: ResourceId, addr_ptr: Out<u8>, out_ptr: Out<u64>) -> IoStatus;
+                fn peer_addr(id: ResourceId, addr_ptr: Out<SocketAddrRecord>, out_ptr: Out<u64>) -> IoStatus;
                 /// Sets the read timeout of every handle to this socket (shared with the
                 /// processes that hold the others).
                 /// Traps: `id` is not a stream or UDP socket of the caller's.

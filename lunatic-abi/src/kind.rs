@@ -9,6 +9,12 @@ pub use crate::{
     EnvironmentStatus, IoStatus, ReceiveStatus, RegistryStatus, ResourceStatus, SpawnStatus,
 };
 
+/// A [`ReceiveInfo`](crate::ReceiveInfo) as the host writes it.
+pub type ReceiveRecord = [u8; crate::ReceiveInfo::SIZE];
+
+/// A socket address as both sides write it ([`encode_socket_addr`](crate::encode_socket_addr)).
+pub type SocketAddrRecord = [u8; crate::SOCKET_ADDR_SIZE];
+
 /// How a kind crosses the ABI.
 pub trait AbiType {
     /// Its wasm type: what the VM's host function takes or returns.

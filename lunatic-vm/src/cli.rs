@@ -9,7 +9,7 @@ use wasmtime::error::Context as _;
 
 use crate::config::RuntimeConfig;
 use crate::runtime::Runtime;
-use crate::wasi::{Preopen, WasiConfig};
+use crate::sandbox::wasi::{Preopen, WasiConfig};
 
 /// Runs a WebAssembly program (wasm32-wasip1) as lunatic processes.
 ///

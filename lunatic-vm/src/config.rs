@@ -135,7 +135,7 @@ impl Default for RuntimeConfig {
             stack_size: 256 << 10,
             worker_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             preemption_interval: Duration::from_millis(1),
-            cache_dir: crate::cache::ModuleCache::default_dir(),
+            cache_dir: crate::program::cache::ModuleCache::default_dir(),
             keep_resident: 1 << 20,
             max_sockets: sockets_for_file_limit(open_file_limit()),
             perf_map: false,

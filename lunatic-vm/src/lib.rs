@@ -4,40 +4,36 @@
 //! an async fiber in a tokio task, so a process blocked in `receive` or `sleep` costs no
 //! thread, and a process in `loop {}` is preempted at every epoch tick.
 //!
+//! The source follows the data flow, one room per stage:
+//!
 //! | module | job |
 //! |---|---|
-//! | [`cache`] | compiled modules kept on disk between runs |
-//! | [`config`] | the settings that decide density and speed |
-//! | [`runtime`] | the engines, the main program, the life of each process |
-//! | [`environment`] | limits of memory, fuel, host functions and directories |
-//! | [`process`] | ids, mailboxes, links, monitors, death reasons, the process table |
-//! | [`registry`] | VM-wide names for processes |
-//! | [`resource`] | sockets a process holds by id, and moves to others in messages |
-//! | [`net`] | sockets and the waiting I/O on them (tokio) |
-//! | `host` | the host ABI guests import (documented function by function) |
-//! | [`wasi`] | what WASI shows a process: arguments, environment, output routing, directories |
-//! | [`testing`] | the test runner for programs with `#[lunatic::test]` |
-//! | [`cli`] | the `lunatic` command |
+//! | [`cli`], [`config`] | the `lunatic` command and the settings that decide density and speed |
+//! | `program` | loading a program: compiling (`engine`), the on-disk `cache`, pre-initialization (`preinit`), linking for an environment |
+//! | [`runtime`] | the hub: the engines, the main program, spawning and ending processes |
+//! | `process` | a process: its handle, the table of live ones, links, monitors, end reasons, and its own state (`state`) |
+//! | `messaging` | what moves between processes: the mailbox (receive side), the outbox (send side), the registry of names |
+//! | `scheduler` | the worker threads that run processes' tasks |
+//! | `resources` | sockets a process holds by id and moves in messages; the waiting I/O on them (`net`) |
+//! | `sandbox` | environments (limits of memory, fuel, host functions, directories), the memory limiter, WASI |
+//! | `host` | the host ABI: every host function, registered from its one declaration through one gate |
+//! | `testing` | the test runner for programs with `#[lunatic::test]` |
+//!
+//! Only what the `lunatic` binary and the end-to-end tests use is public: [`cli::main`],
+//! [`Runtime`], [`RuntimeConfig`] and [`WasiConfig`].
 
-pub mod cache;
 pub mod cli;
 pub mod config;
-mod engine;
-pub mod environment;
 mod host;
-mod limits;
-pub mod net;
-mod outbox;
-pub(crate) mod preinit;
-pub mod process;
-pub mod program;
-pub mod registry;
-pub mod resource;
+mod messaging;
+mod process;
+mod program;
+mod resources;
 pub mod runtime;
+mod sandbox;
 mod scheduler;
-pub mod state;
-pub mod testing;
-pub mod wasi;
+mod testing;
 
 pub use config::RuntimeConfig;
 pub use runtime::Runtime;
+pub use sandbox::wasi::WasiConfig;

@@ -16,24 +16,25 @@ use wasmtime::{
 };
 use wasmtime_wasi::I32Exit;
 
-use crate::cache::ModuleCache;
 use crate::config::RuntimeConfig;
-use crate::environment::{EnvConfig, Environment};
+use crate::program::cache::ModuleCache;
+use crate::sandbox::environment::{EnvConfig, Environment};
 
-use crate::process::{EndNotice, EndReason, Message, MessageKind, ProcessHandle, ProcessTable};
+use crate::messaging::registry::Registry;
+use crate::messaging::{Message, MessageKind};
+use crate::process::state::ProcessState;
+use crate::process::{EndNotice, EndReason, ProcessHandle, ProcessTable};
 use crate::program::{val_matches, NotAllowed, Program};
-use crate::registry::Registry;
+use crate::sandbox::wasi::{OutputSink, ProcessIo, WasiConfig};
 use crate::scheduler::Scheduler;
-use crate::state::ProcessState;
-use crate::wasi::{OutputSink, ProcessIo, WasiConfig};
 
 /// How to start a process: which exported function, with which arguments.
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// The exported function the process runs.
-    pub function: String,
+    pub(crate) function: String,
     /// Its arguments.
-    pub params: Vec<Val>,
+    pub(crate) params: Vec<Val>,
 }
 
 /// Who a new process is linked to, if anyone.
@@ -44,7 +45,7 @@ pub(crate) struct Link {
 }
 
 /// Wasm instructions per fuel unit of an environment's `max_fuel`.
-pub const FUEL_UNIT: u64 = 100_000;
+pub(crate) const FUEL_UNIT: u64 = 100_000;
 
 /// An engine and the linker with every host function for it.
 struct Backend {
@@ -72,7 +73,7 @@ pub struct Runtime {
     registry: Registry,
     wasi: WasiConfig,
     next_tag: AtomicI64,
-    sockets: Arc<crate::net::SocketBudget>,
+    sockets: Arc<crate::resources::net::SocketBudget>,
     /// Runs the processes; started with the first one.
     scheduler: OnceLock<Scheduler>,
 }
@@ -90,8 +91,8 @@ impl Runtime {
         wasi: WasiConfig,
     ) -> wasmtime::Result<Arc<Self>> {
         let backtraces = tracing::enabled!(target: "lunatic::process", tracing::Level::DEBUG);
-        let engine = crate::engine::build_engine(config, backtraces, false)?;
-        crate::engine::start_epoch_ticker(&engine, config.preemption_interval)?;
+        let engine = crate::program::engine::build_engine(config, backtraces, false)?;
+        crate::program::engine::start_epoch_ticker(&engine, config.preemption_interval)?;
         let fast = Backend::new(engine)?;
         let root = Arc::new(Environment::new(
             0,
@@ -114,7 +115,7 @@ impl Runtime {
             registry: Registry::default(),
             wasi,
             next_tag: AtomicI64::new(1),
-            sockets: crate::net::SocketBudget::new(config.max_sockets),
+            sockets: crate::resources::net::SocketBudget::new(config.max_sockets),
             scheduler: OnceLock::new(),
         }))
     }
@@ -135,18 +136,18 @@ impl Runtime {
 
     /// The live processes.
     #[must_use]
-    pub fn processes(&self) -> &ProcessTable {
+    pub(crate) fn processes(&self) -> &ProcessTable {
         &self.processes
     }
 
     /// The VM's process names.
     #[must_use]
-    pub fn registry(&self) -> &Registry {
+    pub(crate) fn registry(&self) -> &Registry {
         &self.registry
     }
 
     /// The sockets all processes may still open.
-    pub(crate) fn sockets(&self) -> &Arc<crate::net::SocketBudget> {
+    pub(crate) fn sockets(&self) -> &Arc<crate::resources::net::SocketBudget> {
         &self.sockets
     }
 
@@ -160,7 +161,7 @@ impl Runtime {
     pub fn host_functions(self: &Arc<Self>) -> Vec<(String, String)> {
         let probe = ProcessState::new(
             Arc::clone(self),
-            Arc::new(ProcessHandle::new(0, None)),
+            Arc::new(ProcessHandle::new(0)),
             Arc::clone(&self.program),
             ProcessIo::default(),
         );
@@ -173,7 +174,7 @@ impl Runtime {
     }
 
     /// Compiles `bytes` on `engine` into the module processes start from, pre-initialized
-    /// where it can be (see [`crate::preinit`]), through the module cache if there is one:
+    /// where it can be (see [`crate::program::preinit`]), through the module cache if there is one:
     /// a cached entry is the pre-initialized module, so a second run neither compiles nor
     /// runs the set-up.
     ///
@@ -186,7 +187,7 @@ impl Runtime {
     ) -> wasmtime::Result<wasmtime::Module> {
         let compile = || {
             let module = Program::compile(engine, bytes)?;
-            let Some(snapshot) = crate::preinit::snapshot(engine, &module, bytes) else {
+            let Some(snapshot) = crate::program::preinit::snapshot(engine, &module, bytes) else {
                 return Ok(module);
             };
             match Program::compile(engine, &snapshot) {
@@ -217,8 +218,8 @@ impl Runtime {
         if let Some(backend) = self.metered.get() {
             return Ok(backend);
         }
-        let engine = crate::engine::build_engine(&self.config, false, true)?;
-        crate::engine::start_epoch_ticker(&engine, self.config.preemption_interval)?;
+        let engine = crate::program::engine::build_engine(&self.config, false, true)?;
+        crate::program::engine::start_epoch_ticker(&engine, self.config.preemption_interval)?;
         let backend = Backend::new(engine)?;
         Ok(self.metered.get_or_init(|| backend))
     }
@@ -281,7 +282,7 @@ impl Runtime {
     }
 
     /// A tag no other call returns during this runtime's life (always 1 or more).
-    pub fn new_tag(&self) -> i64 {
+    pub(crate) fn new_tag(&self) -> i64 {
         self.next_tag.fetch_add(1, Ordering::Relaxed)
     }
 
@@ -291,7 +292,7 @@ impl Runtime {
     ///
     /// # Errors
     /// The module is not a WASI command (no `_start`) or the first instance cannot be made.
-    pub async fn run_main(self: &Arc<Self>) -> wasmtime::Result<i32> {
+    pub(crate) async fn run_main(self: &Arc<Self>) -> wasmtime::Result<i32> {
         Ok(self.run_start(ProcessIo::default()).await?.exit_code())
     }
 
@@ -300,22 +301,15 @@ impl Runtime {
     ///
     /// # Errors
     /// The module is not a WASI command (no `_start`) or no instance can be made.
-    pub async fn run_start(self: &Arc<Self>, io: ProcessIo) -> wasmtime::Result<EndReason> {
+    pub(crate) async fn run_start(self: &Arc<Self>, io: ProcessIo) -> wasmtime::Result<EndReason> {
         let (exit_tx, exit_rx) = oneshot::channel();
         let entry = Entry {
             function: "_start".into(),
             params: Vec::new(),
         };
-        self.spawn(
-            Arc::clone(&self.program),
-            entry,
-            None,
-            io,
-            None,
-            Some(exit_tx),
-        )
-        .await
-        .context("cannot start the main process (is this a wasm32-wasip1 program?)")?;
+        self.spawn(Arc::clone(&self.program), entry, io, None, Some(exit_tx))
+            .await
+            .context("cannot start the main process (is this a wasm32-wasip1 program?)")?;
         exit_rx.await.context("the process vanished")
     }
 
@@ -329,7 +323,6 @@ impl Runtime {
         self: &Arc<Self>,
         program: Arc<Program>,
         entry: Entry,
-        parent: Option<&Arc<ProcessHandle>>,
         io: ProcessIo,
         link: Option<Link>,
         on_exit: Option<oneshot::Sender<EndReason>>,
@@ -354,7 +347,7 @@ impl Runtime {
         }
         let scheduler = self.scheduler()?;
         let id = self.processes.next_id();
-        let handle = Arc::new(ProcessHandle::new(id, parent.map(|p| p.id())));
+        let handle = Arc::new(ProcessHandle::new(id));
         let engine = program.module().engine().clone();
         let max_fuel = program.env().config().max_fuel;
         let state = ProcessState::new(
@@ -400,7 +393,7 @@ impl Runtime {
             .and_then(Extern::into_func)
             .context("the entry function disappeared after instantiation")?;
         let setup = if program.setup_per_process() {
-            instance.get_func(&mut store, crate::preinit::PREINIT_EXPORT)
+            instance.get_func(&mut store, crate::program::preinit::PREINIT_EXPORT)
         } else {
             None
         };
@@ -566,7 +559,10 @@ async fn run(
     let runtime = Arc::clone(&store.data().runtime);
     let handle = Arc::clone(&store.data().handle);
     let watched = on_exit.is_some();
-    let reason = match CatchUnwind(Box::pin(execute(store, calls, watched))).await {
+    let running = CatchUnwind {
+        inner: execute(store, calls, watched),
+    };
+    let reason = match running.await {
         Ok(reason) => reason,
         Err(panic) => {
             let reason = EndReason::VmFailed(panic_text(&*panic));
@@ -612,14 +608,20 @@ async fn execute(mut store: Store<ProcessState>, mut calls: Calls, watched: bool
     reason
 }
 
-/// A future that turns a panic of the future it wraps into an `Err` (the panic's payload).
-struct CatchUnwind<F>(std::pin::Pin<Box<F>>);
+pin_project_lite::pin_project! {
+    /// A future that turns a panic of the future it wraps into an `Err` (the panic's
+    /// payload).
+    struct CatchUnwind<F> {
+        #[pin]
+        inner: F,
+    }
+}
 
 impl<F: Future> Future for CatchUnwind<F> {
     type Output = std::thread::Result<F::Output>;
 
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = self.0.as_mut();
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.project().inner;
         match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
             Ok(Poll::Pending) => Poll::Pending,

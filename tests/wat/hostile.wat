@@ -1,7 +1,7 @@
 (module
 
   (import "lunatic::error" "string_size" (func $err_size (param i64) (result i32)))
-  (import "lunatic::error" "to_string" (func $err_to_string (param i64 i32)))
+  (import "lunatic::error" "to_string" (func $err_to_string (param i64 i32 i32)))
   (import "lunatic::error" "drop" (func $err_drop (param i64)))
   (import "lunatic::message" "new_tag" (func $new_tag (result i64)))
   (import "lunatic::message" "create_data" (func $create_data (param i64 i64)))
@@ -178,7 +178,7 @@
   (func $print_error
     (local $id i64)
     (local.set $id (i64.load (i32.const 64)))
-    (call $err_to_string (local.get $id) (i32.const 8192))
+    (call $err_to_string (local.get $id) (i32.const 8192) (call $err_size (local.get $id)))
     (call $print (i32.const 2300) (i32.const 13))
     (call $print (i32.const 8192) (call $err_size (local.get $id)))
     (call $print (i32.const 2200) (i32.const 1))
@@ -295,7 +295,7 @@
   (func (export "bad_size_unreceived") (drop (call $data_size)))
   (func (export "bad_signal_process") (drop (call $signal_process)))
   (func (export "bad_error_id") (drop (call $err_size (i64.const 12345))))
-  (func (export "bad_error_to_string") (call $err_to_string (i64.const 777) (i32.const 0)))
+  (func (export "bad_error_to_string") (call $err_to_string (i64.const 777) (i32.const 0) (i32.const 8)))
   (func (export "bad_error_drop") (call $err_drop (i64.const 778)))
   (func (export "bad_spawn_params") (drop (call $spawn (i64.const 0) (i64.const 0) (i32.const 3000) (i32.const 12) (i32.const 0) (i32.const 5) (i32.const 64))))
   (func (export "bad_spawn_kind") (i32.store8 (i32.const 4000) (i32.const 0x42)) (drop (call $spawn (i64.const 0) (i64.const 0) (i32.const 3000) (i32.const 12) (i32.const 4000) (i32.const 17) (i32.const 64))))

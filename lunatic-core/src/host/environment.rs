@@ -4,7 +4,6 @@ use crate::error::LunaticError;
 
 use super::error::take_error;
 use super::imports::environment;
-use super::len32;
 
 /// The id, or the error, a creating call of `lunatic::environment` reported.
 fn created(status: u32, id: u64, function: &str) -> Result<u64, LunaticError> {
@@ -24,54 +23,43 @@ pub(crate) fn create_environment(
 ) -> Result<u64, LunaticError> {
     let mut id = 0u64;
     let max_fuel = max_fuel.unwrap_or(lunatic_abi::NO_FUEL_LIMIT);
-    // SAFETY: both strings are live slices; `id` is a live u64.
-    let status = unsafe {
-        environment::create(
-            max_memory,
-            max_fuel,
-            namespaces.as_ptr(),
-            len32(namespaces.len()),
-            dirs.as_ptr(),
-            len32(dirs.len()),
-            &mut id,
-        )
-    };
+    let status = environment::create(
+        max_memory,
+        max_fuel,
+        namespaces.as_bytes(),
+        dirs.as_bytes(),
+        &mut id,
+    );
     created(status, id, "create")
 }
 
 /// A handle to the caller's own environment.
 pub(crate) fn this_environment() -> Result<u64, LunaticError> {
     let mut id = 0u64;
-    // SAFETY: `id` is a live u64.
-    let status = unsafe { environment::this(&mut id) };
+    let status = environment::this(&mut id);
     created(status, id, "this")
 }
 
 /// Drops environment `id`.
 pub(crate) fn drop_environment(id: u64) {
-    // SAFETY: no memory is passed.
-    unsafe { environment::drop(id) }
+    environment::drop(id);
 }
 
 /// Adds this module to environment `env`.
 pub(crate) fn add_this_module(env: u64) -> Result<u64, LunaticError> {
     let mut id = 0u64;
-    // SAFETY: `id` is a live u64.
-    let status = unsafe { environment::add_this_module(env, &mut id) };
+    let status = environment::add_this_module(env, &mut id);
     created(status, id, "add_this_module")
 }
 
 /// Compiles `bytes` into a module of environment `env`.
 pub(crate) fn add_module(env: u64, bytes: &[u8]) -> Result<u64, LunaticError> {
     let mut id = 0u64;
-    // SAFETY: `bytes` is a live slice; `id` is a live u64.
-    let status =
-        unsafe { environment::add_module(env, bytes.as_ptr(), len32(bytes.len()), &mut id) };
+    let status = environment::add_module(env, bytes, &mut id);
     created(status, id, "add_module")
 }
 
 /// Drops module `id`.
 pub(crate) fn drop_module(id: u64) {
-    // SAFETY: no memory is passed.
-    unsafe { environment::drop_module(id) }
+    environment::drop_module(id);
 }

@@ -3,56 +3,46 @@
 use crate::tag::Tag;
 
 use super::imports::message;
-use super::len32;
 
 /// A tag unique in this VM.
 pub(crate) fn new_tag() -> i64 {
-    // SAFETY: no memory is passed.
-    unsafe { message::new_tag() }
+    message::new_tag()
 }
 
 /// Starts a new outgoing message with `tag` (resources are moved into it while its value
 /// is serialized), dropping an unsent one.
 #[inline]
 pub(crate) fn create_message(tag: i64) {
-    // SAFETY: no memory is passed.
-    unsafe { message::create_data(tag, 0) }
+    message::create_data(tag, 0);
 }
 
 /// Appends `data` to the outgoing message and sends it to `process` (dropped if it is not
 /// alive).
 #[inline]
 pub(crate) fn write_and_send(process: u64, data: &[u8]) {
-    // SAFETY: `data` is a live slice for the duration of the calls.
-    unsafe {
-        message::write_data(data.as_ptr(), len32(data.len()));
-        message::send(process);
-    }
+    message::write_data(data);
+    message::send(process);
 }
 
 /// Sends `data` with `tag` to `process` in one call (no resources).
 #[inline]
 pub(crate) fn send_data(process: u64, tag: i64, data: &[u8]) {
-    // SAFETY: `data` is a live slice for the duration of the call.
-    unsafe { message::send_data(process, tag, data.as_ptr(), len32(data.len())) }
+    message::send_data(process, tag, data);
 }
 
 /// Drops the caller's queued messages with `tag`, and every later one.
 pub(crate) fn abandon_tag(tag: Tag) {
-    // SAFETY: no memory is passed.
-    unsafe { message::abandon_tag(tag.id()) }
+    message::abandon_tag(tag.id());
 }
 
 /// The tag of the current incoming message.
 #[inline]
 pub(crate) fn message_tag() -> i64 {
-    // SAFETY: no memory is passed.
-    unsafe { message::get_tag() }
+    message::get_tag()
 }
 
 /// The process the current incoming signal is about.
 #[inline]
 pub(crate) fn signal_process() -> u64 {
-    // SAFETY: no memory is passed.
-    unsafe { message::signal_process() }
+    message::signal_process()
 }

@@ -12,7 +12,6 @@ use crate::error::LunaticError;
 
 use super::error::take_error;
 use super::imports::networking;
-use super::len32;
 
 /// The value a `lunatic::networking` call wrote, or the I/O error it reported.
 fn io_result(status: u32, out: u64, function: &str) -> io::Result<u64> {
@@ -36,18 +35,7 @@ fn read_addr(record: &[u8; SOCKET_ADDR_SIZE], function: &str) -> SocketAddr {
 pub(crate) fn resolve(name: &str, timeout_ms: u64) -> io::Result<Vec<SocketAddr>> {
     let mut records = vec![[0u8; SOCKET_ADDR_SIZE]; MAX_RESOLVED_ADDRS as usize];
     let mut out = 0u64;
-    // SAFETY: `name` is a live slice; `records` holds MAX_RESOLVED_ADDRS records, the most
-    // the host writes; `out` is a live u64.
-    let status = unsafe {
-        networking::resolve(
-            name.as_ptr(),
-            len32(name.len()),
-            timeout_ms,
-            records.as_mut_ptr().cast::<u8>(),
-            MAX_RESOLVED_ADDRS,
-            &mut out,
-        )
-    };
+    let status = networking::resolve(name.as_bytes(), timeout_ms, &mut records, &mut out);
     let count = io_result(status, out, "resolve")? as usize;
     Ok(records[..count.min(records.len())]
         .iter()
@@ -59,8 +47,7 @@ pub(crate) fn resolve(name: &str, timeout_ms: u64) -> io::Result<Vec<SocketAddr>
 pub(crate) fn tcp_bind(addr: &SocketAddr) -> io::Result<u64> {
     let record = encode_socket_addr(addr);
     let mut out = 0u64;
-    // SAFETY: `record` and `out` are live.
-    let status = unsafe { networking::tcp_bind(record.as_ptr(), &mut out) };
+    let status = networking::tcp_bind(&record, &mut out);
     io_result(status, out, "tcp_bind")
 }
 
@@ -68,8 +55,7 @@ pub(crate) fn tcp_bind(addr: &SocketAddr) -> io::Result<u64> {
 pub(crate) fn tcp_accept(listener: u64) -> io::Result<(u64, SocketAddr)> {
     let mut record = [0u8; SOCKET_ADDR_SIZE];
     let mut out = 0u64;
-    // SAFETY: `record` and `out` are live and of the sizes the host writes.
-    let status = unsafe { networking::tcp_accept(listener, record.as_mut_ptr(), &mut out) };
+    let status = networking::tcp_accept(listener, &mut record, &mut out);
     let id = io_result(status, out, "tcp_accept")?;
     Ok((id, read_addr(&record, "tcp_accept")))
 }
@@ -78,33 +64,28 @@ pub(crate) fn tcp_accept(listener: u64) -> io::Result<(u64, SocketAddr)> {
 pub(crate) fn tcp_connect(addr: &SocketAddr, timeout_ms: u64) -> io::Result<u64> {
     let record = encode_socket_addr(addr);
     let mut out = 0u64;
-    // SAFETY: `record` and `out` are live.
-    let status = unsafe { networking::tcp_connect(record.as_ptr(), timeout_ms, &mut out) };
+    let status = networking::tcp_connect(&record, timeout_ms, &mut out);
     io_result(status, out, "tcp_connect")
 }
 
 /// Reads from `stream` into `buf`.
 pub(crate) fn tcp_read(stream: u64, buf: &mut [u8]) -> io::Result<usize> {
     let mut out = 0u64;
-    // SAFETY: the host writes at most `buf.len()` bytes into `buf`.
-    let status =
-        unsafe { networking::tcp_read(stream, buf.as_mut_ptr(), len32(buf.len()), &mut out) };
+    let status = networking::tcp_read(stream, buf, &mut out);
     io_result(status, out, "tcp_read").map(|n| n as usize)
 }
 
 /// Writes some of `buf` to `stream`.
 pub(crate) fn tcp_write(stream: u64, buf: &[u8]) -> io::Result<usize> {
     let mut out = 0u64;
-    // SAFETY: `buf` is a live slice; `out` a live u64.
-    let status = unsafe { networking::tcp_write(stream, buf.as_ptr(), len32(buf.len()), &mut out) };
+    let status = networking::tcp_write(stream, buf, &mut out);
     io_result(status, out, "tcp_write").map(|n| n as usize)
 }
 
 /// Shuts down part of `stream`.
 pub(crate) fn tcp_shutdown(stream: u64, how: ShutdownHow) -> io::Result<()> {
     let mut out = 0u64;
-    // SAFETY: `out` is a live u64.
-    let status = unsafe { networking::tcp_shutdown(stream, how as u32, &mut out) };
+    let status = networking::tcp_shutdown(stream, how as u32, &mut out);
     io_result(status, out, "tcp_shutdown").map(|_| ())
 }
 
@@ -112,8 +93,7 @@ pub(crate) fn tcp_shutdown(stream: u64, how: ShutdownHow) -> io::Result<()> {
 pub(crate) fn udp_bind(addr: &SocketAddr) -> io::Result<u64> {
     let record = encode_socket_addr(addr);
     let mut out = 0u64;
-    // SAFETY: `record` and `out` are live.
-    let status = unsafe { networking::udp_bind(record.as_ptr(), &mut out) };
+    let status = networking::udp_bind(&record, &mut out);
     io_result(status, out, "udp_bind")
 }
 
@@ -121,8 +101,7 @@ pub(crate) fn udp_bind(addr: &SocketAddr) -> io::Result<u64> {
 pub(crate) fn udp_connect(socket: u64, addr: &SocketAddr) -> io::Result<()> {
     let record = encode_socket_addr(addr);
     let mut out = 0u64;
-    // SAFETY: `record` and `out` are live.
-    let status = unsafe { networking::udp_connect(socket, record.as_ptr(), &mut out) };
+    let status = networking::udp_connect(socket, &record, &mut out);
     io_result(status, out, "udp_connect").map(|_| ())
 }
 
@@ -130,21 +109,8 @@ pub(crate) fn udp_connect(socket: u64, addr: &SocketAddr) -> io::Result<()> {
 pub(crate) fn udp_send(socket: u64, buf: &[u8], to: Option<&SocketAddr>) -> io::Result<usize> {
     let mut out = 0u64;
     let status = match to {
-        Some(addr) => {
-            let record = encode_socket_addr(addr);
-            // SAFETY: `buf`, `record` and `out` are live.
-            unsafe {
-                networking::udp_send_to(
-                    socket,
-                    buf.as_ptr(),
-                    len32(buf.len()),
-                    record.as_ptr(),
-                    &mut out,
-                )
-            }
-        }
-        // SAFETY: `buf` and `out` are live.
-        None => unsafe { networking::udp_send(socket, buf.as_ptr(), len32(buf.len()), &mut out) },
+        Some(addr) => networking::udp_send_to(socket, buf, &encode_socket_addr(addr), &mut out),
+        None => networking::udp_send(socket, buf, &mut out),
     };
     let function = if to.is_some() {
         "udp_send_to"
@@ -158,16 +124,7 @@ pub(crate) fn udp_send(socket: u64, buf: &[u8], to: Option<&SocketAddr>) -> io::
 pub(crate) fn udp_recv_from(socket: u64, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
     let mut record = [0u8; SOCKET_ADDR_SIZE];
     let mut out = 0u64;
-    // SAFETY: the host writes at most `buf.len()` bytes into `buf`, one record, one u64.
-    let status = unsafe {
-        networking::udp_recv_from(
-            socket,
-            buf.as_mut_ptr(),
-            len32(buf.len()),
-            record.as_mut_ptr(),
-            &mut out,
-        )
-    };
+    let status = networking::udp_recv_from(socket, buf, &mut record, &mut out);
     let count = io_result(status, out, "udp_recv_from")? as usize;
     Ok((count, read_addr(&record, "udp_recv_from")))
 }
@@ -175,9 +132,7 @@ pub(crate) fn udp_recv_from(socket: u64, buf: &mut [u8]) -> io::Result<(usize, S
 /// Receives one datagram from the connected peer into `buf`.
 pub(crate) fn udp_recv(socket: u64, buf: &mut [u8]) -> io::Result<usize> {
     let mut out = 0u64;
-    // SAFETY: the host writes at most `buf.len()` bytes into `buf`.
-    let status =
-        unsafe { networking::udp_recv(socket, buf.as_mut_ptr(), len32(buf.len()), &mut out) };
+    let status = networking::udp_recv(socket, buf, &mut out);
     io_result(status, out, "udp_recv").map(|n| n as usize)
 }
 
@@ -185,13 +140,10 @@ pub(crate) fn udp_recv(socket: u64, buf: &mut [u8]) -> io::Result<usize> {
 pub(crate) fn socket_addr(id: u64, peer: bool) -> io::Result<SocketAddr> {
     let mut record = [0u8; SOCKET_ADDR_SIZE];
     let mut out = 0u64;
-    // SAFETY: `record` and `out` are live and of the sizes the host writes.
-    let status = unsafe {
-        if peer {
-            networking::peer_addr(id, record.as_mut_ptr(), &mut out)
-        } else {
-            networking::local_addr(id, record.as_mut_ptr(), &mut out)
-        }
+    let status = if peer {
+        networking::peer_addr(id, &mut record, &mut out)
+    } else {
+        networking::local_addr(id, &mut record, &mut out)
     };
     let function = if peer { "peer_addr" } else { "local_addr" };
     io_result(status, out, function)?;
@@ -201,24 +153,18 @@ pub(crate) fn socket_addr(id: u64, peer: bool) -> io::Result<SocketAddr> {
 /// Sets the read (`write == false`) or write timeout of socket `id`, in milliseconds
 /// ([`WAIT_FOREVER`]: none).
 pub(crate) fn set_timeout(id: u64, write: bool, timeout_ms: u64) {
-    // SAFETY: no memory is passed.
-    unsafe {
-        if write {
-            networking::set_write_timeout(id, timeout_ms);
-        } else {
-            networking::set_read_timeout(id, timeout_ms);
-        }
+    if write {
+        networking::set_write_timeout(id, timeout_ms);
+    } else {
+        networking::set_read_timeout(id, timeout_ms);
     }
 }
 
 /// The read (`write == false`) or write timeout of socket `id`, in milliseconds.
 pub(crate) fn timeout(id: u64, write: bool) -> u64 {
-    // SAFETY: no memory is passed.
-    unsafe {
-        if write {
-            networking::write_timeout(id)
-        } else {
-            networking::read_timeout(id)
-        }
+    if write {
+        networking::write_timeout(id)
+    } else {
+        networking::read_timeout(id)
     }
 }

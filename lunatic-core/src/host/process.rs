@@ -11,7 +11,6 @@ use crate::error::LunaticError;
 
 use super::error::take_error;
 use super::imports::process;
-use super::len32;
 
 /// Spawns exported function `function` of module `module_id` with `params`, linked with
 /// `link_tag` unless it is [`lunatic_abi::NO_LINK`].
@@ -32,18 +31,7 @@ pub(crate) fn spawn(
         encoded.extend_from_slice(&value.to_le_bytes());
     }
     let mut id = 0u64;
-    // SAFETY: every pointer is to a live buffer of the length passed with it.
-    let status = unsafe {
-        process::spawn(
-            link_tag,
-            module_id,
-            function.as_ptr(),
-            len32(function.len()),
-            encoded.as_ptr(),
-            len32(encoded.len()),
-            &mut id,
-        )
-    };
+    let status = process::spawn(link_tag, module_id, function.as_bytes(), &encoded, &mut id);
     match SpawnStatus::try_from(status) {
         Ok(SpawnStatus::Spawned) => Ok(id),
         Ok(SpawnStatus::Failed) => Err(take_error(id)),
@@ -58,8 +46,7 @@ pub(crate) fn this() -> u64 {
     static THIS: AtomicU64 = AtomicU64::new(0);
     match THIS.load(Ordering::Relaxed) {
         0 => {
-            // SAFETY: no memory is passed.
-            let id = unsafe { process::this() };
+            let id = process::this();
             THIS.store(id, Ordering::Relaxed);
             id
         }
@@ -70,71 +57,54 @@ pub(crate) fn this() -> u64 {
 /// Suspends this process.
 pub(crate) fn sleep(duration: Duration) {
     let ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
-    // SAFETY: no memory is passed.
-    unsafe { process::sleep_ms(ms) }
+    process::sleep_ms(ms);
 }
 
 /// Links this process to `process`.
 pub(crate) fn link(tag: i64, process: u64) {
-    // SAFETY: no memory is passed.
-    unsafe { process::link(tag, process) }
+    process::link(tag, process);
 }
 
 /// Unlinks this process from `process`.
 pub(crate) fn unlink(process: u64) {
-    // SAFETY: no memory is passed.
-    unsafe { process::unlink(process) }
+    process::unlink(process);
 }
 
 /// Monitors `process`; returns the tag its down notice will carry.
 pub(crate) fn monitor(process: u64) -> i64 {
-    // SAFETY: no memory is passed.
-    unsafe { process::monitor(process) }
+    process::monitor(process)
 }
 
 /// Removes monitor `tag` of `process` and any queued down notice with it.
 pub(crate) fn demonitor(process: u64, tag: i64) {
-    // SAFETY: no memory is passed.
-    unsafe { process::demonitor(process, tag) }
+    process::demonitor(process, tag);
 }
 
 /// Kills `process`.
 pub(crate) fn kill(process: u64) {
-    // SAFETY: no memory is passed.
-    unsafe { process::kill(process) }
+    process::kill(process);
 }
 
 /// Whether `process` is alive.
 pub(crate) fn is_alive(process: u64) -> bool {
-    // SAFETY: no memory is passed.
-    unsafe { process::is_alive(process) != 0 }
+    process::is_alive(process) != 0
 }
 
 /// Whether link deaths kill this process (`true`) or arrive as signals.
 pub(crate) fn die_when_link_dies(die: bool) {
-    // SAFETY: no memory is passed.
-    unsafe { process::die_when_link_dies(u32::from(die)) }
+    process::die_when_link_dies(u32::from(die));
 }
 
 /// Tells the host why this process is about to trap: the panic message and its location
 /// (`file:line:column`, or empty).
 pub(crate) fn report_panic(message: &str, location: &str) {
-    // SAFETY: both are live slices.
-    unsafe {
-        process::report_panic(
-            message.as_ptr(),
-            len32(message.len()),
-            location.as_ptr(),
-            len32(location.len()),
-        );
-    }
+    process::report_panic(message.as_bytes(), location.as_bytes());
 }
 
 /// Ends this process with `reason` (the host accepts only `Normal`, `Shutdown` and `Error`).
 pub(crate) fn end(reason: &lunatic_abi::EndReason) -> ! {
     let bytes = reason.to_bytes();
-    // SAFETY: `bytes` is a live slice.
-    unsafe { process::end(bytes.as_ptr(), len32(bytes.len())) };
+    process::end(&bytes);
     unreachable!("lunatic::process::end returned")
 }
 

@@ -42,16 +42,14 @@ pub(crate) fn receive<R>(
     // Neither buffer is written here: a parked process must not dirty a page of its stack.
     let mut buffer = [MaybeUninit::<u8>::uninit(); RECEIVE_BUFFER];
     let mut info = MaybeUninit::<[u8; ReceiveInfo::SIZE]>::uninit();
-    let (buf_ptr, info_ptr) = (
-        buffer.as_mut_ptr().cast::<u8>(),
-        info.as_mut_ptr().cast::<u8>(),
-    );
+    let (buf_ptr, info_ptr) = (buffer.as_mut_ptr().cast::<u8>(), info.as_mut_ptr());
     let buf_len = len32(RECEIVE_BUFFER);
     // SAFETY (both calls): `Tag` is `repr(transparent)` over `i64`, so `tags` is a live
     // slice of `tags.len()` i64s; `buffer` holds `buf_len` bytes and `info` the
     // `ReceiveInfo::SIZE` the host writes.
+    // The raw imports: the safe ones would write the buffers first.
     let wait = |timeout| unsafe {
-        message::receive(tags_ptr, tags_len, timeout, buf_ptr, buf_len, info_ptr)
+        message::raw::receive(tags_ptr, tags_len, timeout, buf_ptr, buf_len, info_ptr)
     };
     // A queued message is taken with a plain call; only an empty mailbox costs the
     // suspending one. A selective receive (a reply, a down notice) waits for something
@@ -65,7 +63,7 @@ pub(crate) fn receive<R>(
     } else {
         // SAFETY: as above.
         let status =
-            unsafe { message::try_receive(tags_ptr, tags_len, buf_ptr, buf_len, info_ptr) };
+            unsafe { message::raw::try_receive(tags_ptr, tags_len, buf_ptr, buf_len, info_ptr) };
         if status == ReceiveStatus::TimedOut as u32 && timeout != 0 {
             wait(timeout)
         } else {
@@ -89,8 +87,7 @@ pub(crate) fn receive<R>(
         return read(received, bytes);
     }
     let mut data = vec![0u8; size];
-    // SAFETY: the vector holds `size` bytes, the most `read_data` writes.
-    unsafe { message::read_data(data.as_mut_ptr(), len32(size)) };
+    message::read_data(&mut data);
     read(received, &data)
 }
 
@@ -108,6 +105,7 @@ fn last_receive_waited() -> bool {
 #[export_name = "lunatic_receive_waited"]
 #[inline(never)]
 extern "C" fn lunatic_receive_waited() -> u32 {
+    // The raw import, called directly: pre-initialization looks for this call.
     // SAFETY: no memory is passed.
-    unsafe { message::receive_waited() }
+    unsafe { message::raw::receive_waited() }
 }

@@ -3,7 +3,6 @@
 use lunatic_abi::RegistryStatus;
 
 use super::imports::registry;
-use super::len32;
 
 fn registry_status(status: u32, function: &str) -> RegistryStatus {
     RegistryStatus::try_from(status).unwrap_or_else(|other| {
@@ -20,19 +19,13 @@ pub(crate) fn register_name(
     message_type: &str,
     process: u64,
 ) -> RegistryStatus {
-    // SAFETY: every string is a live slice of the length passed.
-    let status = unsafe {
-        registry::register(
-            env,
-            name.as_ptr(),
-            len32(name.len()),
-            version.as_ptr(),
-            len32(version.len()),
-            message_type.as_ptr(),
-            len32(message_type.len()),
-            process,
-        )
-    };
+    let status = registry::register(
+        env,
+        name.as_bytes(),
+        version.as_bytes(),
+        message_type.as_bytes(),
+        process,
+    );
     registry_status(status, "register")
 }
 
@@ -43,18 +36,12 @@ pub(crate) fn lookup_name(
     message_type: &str,
 ) -> Result<u64, RegistryStatus> {
     let mut id = 0u64;
-    // SAFETY: every string is a live slice; `id` is a live u64.
-    let status = unsafe {
-        registry::lookup(
-            name.as_ptr(),
-            len32(name.len()),
-            query.as_ptr(),
-            len32(query.len()),
-            message_type.as_ptr(),
-            len32(message_type.len()),
-            &mut id,
-        )
-    };
+    let status = registry::lookup(
+        name.as_bytes(),
+        query.as_bytes(),
+        message_type.as_bytes(),
+        &mut id,
+    );
     match registry_status(status, "lookup") {
         RegistryStatus::Done => Ok(id),
         other => Err(other),
@@ -63,15 +50,6 @@ pub(crate) fn lookup_name(
 
 /// Removes `name` at `version` from environment `env` (0: the caller's).
 pub(crate) fn unregister_name(env: u64, name: &str, version: &str) -> RegistryStatus {
-    // SAFETY: both strings are live slices.
-    let status = unsafe {
-        registry::unregister(
-            env,
-            name.as_ptr(),
-            len32(name.len()),
-            version.as_ptr(),
-            len32(version.len()),
-        )
-    };
+    let status = registry::unregister(env, name.as_bytes(), version.as_bytes());
     registry_status(status, "unregister")
 }

@@ -5,12 +5,14 @@
 //! What the gate applies, from the function's declaration, so no implementation keeps
 //! these rules by hand:
 //! - **Flush.** A function declared `Flush` delivers what the caller sent and its outbox
-//!   still holds before the implementation runs (see `crate::outbox`).
+//!   still holds before the implementation runs (see `crate::messaging::outbox`).
 //! - **Guest memory.** Implementations reach guest memory only through [`HostCall`]'s
 //!   accessors, which check every range and name the function in the trap.
 //! - **Kills.** A call declared `Wait` ends, and its caller with it, as soon as the caller
-//!   is told to die while it waits ([`Killable`]); every call, once done, ends a caller that
-//!   was told to die meanwhile, rather than letting it run on to the next preemption tick.
+//!   is told to die while it waits ([`Killable`]), or by itself when it is declared to wait
+//!   on the caller's mailbox (`Mailbox`: a kill is queued there and wakes it); every call,
+//!   once done, ends a caller that was told to die meanwhile, rather than letting it run on
+//!   to the next preemption tick.
 //! - **Permission** is applied before any call: a program linked for an environment has
 //!   the functions its environment does not allow replaced by stubs that trap
 //!   (`crate::program::NotAllowed`).
@@ -18,9 +20,9 @@
 //! The sandbox will charge host-side work and check capabilities here, where every call
 //! passes with its declaration in hand.
 //!
-//! Invariant (kill wake-ups): a process's task has one waker for its whole life (the
-//! scheduler's task), so [`Killable`] records it once in the process's mailbox, and a kill
-//! wakes it whatever the call waits on.
+//! Invariant (kill wake-ups): a waiting call's [`Killable`] leaves its task's waker in the
+//! mailbox under the lock a kill takes, after checking for a death under that lock, so a
+//! kill either is seen by the call or wakes it.
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -32,8 +34,8 @@ use lunatic_abi::kind::AbiType;
 use lunatic_abi::{Flag, HostFunction};
 use wasmtime::{format_err, Caller};
 
+use crate::process::state::ProcessState;
 use crate::process::{ProcessHandle, Terminated};
-use crate::state::ProcessState;
 
 /// One host call in progress: the caller's store and the declaration of what it called.
 pub(crate) struct HostCall<'a> {
@@ -254,8 +256,7 @@ impl<K: AbiType, F: Future<Output = wasmtime::Result<K::Host>>> Future for Killa
         match this.call.poll(cx) {
             Poll::Ready(result) => Poll::Ready(result.map(K::to_wasm)),
             Poll::Pending => {
-                // A kill from now on wakes this task (see the invariant above); one that
-                // came as the waker was first recorded is seen here.
+                // A kill from now on wakes this task; one that came meanwhile is seen here.
                 if mailbox.watch_for_kill(cx.waker()) {
                     if let Some(reason) = mailbox.pending_death() {
                         return Poll::Ready(Err(Terminated(reason).into()));

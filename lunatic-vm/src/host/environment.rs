@@ -15,8 +15,8 @@ use std::sync::Arc;
 use lunatic_abi::{EnvironmentStatus, NO_FUEL_LIMIT};
 
 use super::call::HostCall;
-use crate::environment::EnvConfig;
 use crate::program::MAX_MODULE_SIZE;
+use crate::sandbox::environment::EnvConfig;
 
 /// Why a creating call made nothing, as the guest reads it (by error id).
 type Refusal = String;

@@ -16,9 +16,15 @@ pub(super) fn string_size(call: &mut HostCall<'_>, id: u64) -> wasmtime::Result<
     u32::try_from(text.len()).map_err(|_| call.fail("error message too long"))
 }
 
-pub(super) fn to_string(call: &mut HostCall<'_>, id: u64, ptr: u32) -> wasmtime::Result<()> {
+pub(super) fn to_string(
+    call: &mut HostCall<'_>,
+    id: u64,
+    ptr: u32,
+    len: u32,
+) -> wasmtime::Result<()> {
     let text = message(call, id)?;
-    call.write(ptr, text.as_bytes())
+    let count = text.len().min(len as usize);
+    call.write(ptr, &text.as_bytes()[..count])
 }
 
 pub(super) fn drop(call: &mut HostCall<'_>, id: u64) -> wasmtime::Result<()> {

@@ -24,7 +24,7 @@
 //! a `try_receive` that takes a message. The guest library asks through its export
 //! [`RECEIVE_WAITED_EXPORT`](lunatic_abi::RECEIVE_WAITED_EXPORT), whose body calls
 //! `receive_waited`; pre-initialization replaces that body with a read of a global it
-//! adds ([`crate::preinit`]), which the runtime writes when the answer changes. The hint
+//! adds ([`crate::program::preinit`]), which the runtime writes when the answer changes. The hint
 //! costs a process no byte of linear memory, so a process parked in its first receive
 //! still has touched none.
 //!
@@ -42,8 +42,9 @@ use lunatic_abi::{ReceiveInfo, ReceiveStatus, MAX_MESSAGE_SIZE, WAIT_FOREVER};
 use wasmtime::Val;
 
 use super::call::{fail, slice, slice_mut, HostCall};
-use crate::process::{EndReason, Message, MessageBytes, MessageData, MessageKind, Terminated};
-use crate::state::{Outgoing, ProcessState};
+use crate::messaging::{Message, MessageBytes, MessageData, MessageKind};
+use crate::process::state::{Outgoing, ProcessState};
+use crate::process::{EndReason, Terminated};
 
 /// Most tags one selective receive may name.
 const MAX_TAGS: u32 = 1024;
@@ -176,7 +177,11 @@ pub(super) fn read_data(call: &mut HostCall<'_>, ptr: u32, len: u32) -> wasmtime
     Ok(count as u32)
 }
 
-/// `receive`: checks its ranges and begins at once; the returned future waits.
+/// The future of a host call as wasmtime takes it.
+type BoxedCall<'a, T> = Box<dyn Future<Output = wasmtime::Result<T>> + Send + 'a>;
+
+/// `receive`: checks its ranges and begins at once; the returned future waits (declared
+/// `Mailbox`: it ends by itself when the caller is killed, and is boxed here).
 pub(super) fn receive<'a>(
     mut call: HostCall<'a>,
     tags_ptr: u32,
@@ -185,7 +190,7 @@ pub(super) fn receive<'a>(
     buf_ptr: u32,
     buf_len: u32,
     info_ptr: u32,
-) -> Receive<'a> {
+) -> BoxedCall<'a, u32> {
     let out = ReceiveBuffer {
         ptr: buf_ptr,
         len: buf_len,
@@ -194,7 +199,7 @@ pub(super) fn receive<'a>(
     let begun = check_receive(&call, tags_ptr, tags_len, out)
         .and_then(|()| begin_receive(&mut call, tags_ptr, tags_len));
     match begun {
-        Ok(tags) => Receive::Waiting(ReceiveCall {
+        Ok(tags) => Box::new(ReceiveCall {
             call,
             tags,
             out,
@@ -202,7 +207,7 @@ pub(super) fn receive<'a>(
             deadline: None,
             waited: false,
         }),
-        Err(error) => Receive::Failed(Some(error)),
+        Err(error) => Box::new(std::future::ready(Err(error))),
     }
 }
 
@@ -441,32 +446,10 @@ fn record_waited_change(call: &mut HostCall<'_>, waited: bool) -> wasmtime::Resu
     }
 }
 
-/// The future of a `receive` call: it failed at once (a bad argument), or it waits.
-pub(super) enum Receive<'a> {
-    /// The error, until the first poll takes it.
-    Failed(Option<wasmtime::Error>),
-    /// Waiting for a message.
-    Waiting(ReceiveCall<'a>),
-}
-
-impl Future for Receive<'_> {
-    type Output = wasmtime::Result<ReceiveStatus>;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.get_mut() {
-            Receive::Waiting(call) => Pin::new(call).poll(cx),
-            Receive::Failed(error) => Poll::Ready(Err(error
-                .take()
-                .unwrap_or_else(|| wasmtime::format_err!("a failed receive was polled again")))),
-        }
-    }
-}
-
 /// A `receive` call waiting for its message: a future written out rather than an
 /// `async fn`, because it is boxed and polled once per message exchanged (the state machine
 /// of an `async fn` moved more than the work it did).
-pub(super) struct ReceiveCall<'a> {
+struct ReceiveCall<'a> {
     call: HostCall<'a>,
     tags: Tags,
     out: ReceiveBuffer,
@@ -491,7 +474,7 @@ impl ReceiveCall<'_> {
 }
 
 impl Future for ReceiveCall<'_> {
-    type Output = wasmtime::Result<ReceiveStatus>;
+    type Output = wasmtime::Result<u32>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let receive = self.get_mut();
@@ -521,11 +504,9 @@ impl Future for ReceiveCall<'_> {
                 return Poll::Ready(Err(error));
             }
         }
-        Poll::Ready(finish_receive(
-            &mut receive.call,
-            received,
-            receive.out,
-            receive.waited,
-        ))
+        Poll::Ready(
+            finish_receive(&mut receive.call, received, receive.out, receive.waited)
+                .map(|status| status as u32),
+        )
     }
 }

@@ -35,7 +35,7 @@ use lunatic_abi::kind::*;
 use lunatic_abi::{Flag, HostFunction};
 use wasmtime::{Caller, Engine, Linker};
 
-use crate::state::ProcessState;
+use crate::process::state::ProcessState;
 use call::{HostCall, Killable};
 
 /// The kind of a declared result: `()` when there is none.
@@ -49,8 +49,30 @@ macro_rules! result_kind {
 }
 
 /// Registers one declared function with the linker, through the gate: a call declared
-/// `Wait` (which must come first among the flags) is async, any other is a plain call.
+/// `Wait` (which must come first among the flags) is async, and watched for kills unless
+/// it waits on the mailbox (`Mailbox`, second: then its implementation returns the boxed
+/// future of wasm values itself); any other is a plain call.
 macro_rules! register_function {
+    ($linker:ident, $rmod:ident, $module:literal, $name:ident,
+     [Wait, Mailbox $(, $flag:ident)*], ($($arg:ident: $kind:ty),*), ($($ret:ty)?)) => {{
+        const FUNCTION: &HostFunction = &HostFunction {
+            module: $module,
+            name: stringify!($name),
+            params: &[],
+            result: "",
+            flags: &[Flag::Wait, Flag::Mailbox $(, Flag::$flag)*],
+            doc: &[],
+        };
+        $linker.func_wrap_async(
+            $module,
+            stringify!($name),
+            |caller: Caller<'_, ProcessState>, ($($arg,)*): ($(<$kind as AbiType>::Wasm,)*)| {
+                // The implementation boxes its future itself, in place: this is the hottest
+                // wait, and moving a future into a box costs more than the box.
+                $rmod::$name(HostCall::enter(caller, FUNCTION), $($arg),*)
+            },
+        )?;
+    }};
     ($linker:ident, $rmod:ident, $module:literal, $name:ident,
      [Wait $(, $flag:ident)*], ($($arg:ident: $kind:ty),*), ($($ret:ty)?)) => {{
         const FUNCTION: &HostFunction = &HostFunction {

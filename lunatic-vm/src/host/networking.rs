@@ -33,8 +33,8 @@ use lunatic_abi::{
 use tokio::net::{TcpListener, UdpSocket};
 
 use super::call::{slice_mut, HostCall};
-use crate::net::{io_status, TcpListenerResource, TcpStreamResource, UdpSocketResource};
-use crate::resource::Resource;
+use crate::resources::net::{io_status, TcpListenerResource, TcpStreamResource, UdpSocketResource};
+use crate::resources::Resource;
 
 /// Most bytes one read, write or datagram moves (a bigger `len` reads or writes less, as
 /// `Read`/`Write` allow; a bigger datagram is refused).
@@ -133,7 +133,7 @@ fn udp(call: &HostCall<'_>, id: u64) -> wasmtime::Result<Arc<UdpSocketResource>>
 fn with_timeouts<T>(
     call: &HostCall<'_>,
     id: u64,
-    use_them: impl FnOnce(&crate::net::Timeouts) -> T,
+    use_them: impl FnOnce(&crate::resources::net::Timeouts) -> T,
 ) -> wasmtime::Result<T> {
     match call.state().resources.get(id) {
         Some(Resource::TcpStream(stream)) => Ok(use_them(&stream.timeouts)),
@@ -175,7 +175,7 @@ pub(super) async fn resolve(
             return report(&mut call, out_ptr, Err(error));
         }
     };
-    let result = match crate::net::resolve(&host_name, timeout_ms).await {
+    let result = match crate::resources::net::resolve(&host_name, timeout_ms).await {
         Ok(addrs) => {
             let mut written = 0u32;
             for addr in addrs.iter().take(capacity as usize) {
@@ -243,7 +243,7 @@ pub(super) async fn tcp_connect(
     check_writable(&mut call, out_ptr, OUT_LEN)?;
     let addr = read_addr(&mut call, addr_ptr)?;
     let result = match call.state().runtime.sockets().acquire() {
-        Ok(permit) => match crate::net::connect(addr, timeout_ms).await {
+        Ok(permit) => match crate::resources::net::connect(addr, timeout_ms).await {
             Ok(stream) => {
                 let stream = Arc::new(TcpStreamResource::new(stream, permit));
                 Ok(hold(&mut call, Resource::TcpStream(stream))?)
@@ -492,11 +492,11 @@ pub(super) fn set_write_timeout(
 }
 
 pub(super) fn read_timeout(call: &mut HostCall<'_>, id: u64) -> wasmtime::Result<u64> {
-    with_timeouts(call, id, crate::net::Timeouts::read_ms)
+    with_timeouts(call, id, crate::resources::net::Timeouts::read_ms)
 }
 
 pub(super) fn write_timeout(call: &mut HostCall<'_>, id: u64) -> wasmtime::Result<u64> {
-    with_timeouts(call, id, crate::net::Timeouts::write_ms)
+    with_timeouts(call, id, crate::resources::net::Timeouts::write_ms)
 }
 
 /// Reports an address query: the address at `addr_ptr` and 0 at `out_ptr`, or the error.

@@ -60,9 +60,7 @@ pub(super) async fn spawn(
         tag: link_tag,
     });
     let entry = Entry { function, params };
-    let spawned = runtime
-        .spawn(program, entry, Some(&parent), io, link, None)
-        .await;
+    let spawned = runtime.spawn(program, entry, io, link, None).await;
     let (status, value) = match spawned {
         Ok(child) => (SpawnStatus::Spawned, child.id()),
         Err(error) => (

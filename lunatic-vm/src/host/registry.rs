@@ -16,7 +16,7 @@ use lunatic_abi::RegistryStatus;
 use semver::{Version, VersionReq};
 
 use super::call::HostCall;
-use crate::registry::{Lookup, NameKey, Registration};
+use crate::messaging::registry::{Lookup, NameKey, Registration};
 
 /// Longest name, version, query or type name, in bytes.
 const MAX_NAME: u32 = 1024;

@@ -15,8 +15,8 @@
 use lunatic_abi::{ResourceKind, ResourceStatus};
 
 use super::call::HostCall;
-use crate::process::MessageKind;
-use crate::resource::TakeError;
+use crate::messaging::MessageKind;
+use crate::resources::TakeError;
 
 /// Most resources one message may carry: the sender's handle table is capped, and this
 /// keeps a message (built outside that table) from holding more sockets than it could.

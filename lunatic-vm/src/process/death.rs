@@ -3,30 +3,30 @@
 use std::fmt;
 use std::sync::Arc;
 
-pub use lunatic_abi::EndReason;
+pub(crate) use lunatic_abi::EndReason;
 
 /// An end reason with its ABI encoding, made once per death and shared by every link signal
 /// and down notice that reports it (a process watched by thousands encodes its reason once).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EndNotice(Arc<(EndReason, Box<[u8]>)>);
+pub(crate) struct EndNotice(Arc<(EndReason, Box<[u8]>)>);
 
 impl EndNotice {
     /// The notice of `reason`.
     #[must_use]
-    pub fn new(reason: EndReason) -> Self {
+    pub(crate) fn new(reason: EndReason) -> Self {
         let bytes = reason.to_bytes().into_boxed_slice();
         Self(Arc::new((reason, bytes)))
     }
 
     /// The reason.
     #[must_use]
-    pub fn reason(&self) -> &EndReason {
+    pub(crate) fn reason(&self) -> &EndReason {
         &self.0 .0
     }
 
     /// The reason's encoding, as the guest reads it.
     #[must_use]
-    pub fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         &self.0 .1
     }
 }

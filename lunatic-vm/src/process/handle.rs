@@ -2,20 +2,24 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
 
-use crate::registry::NameKey;
+use crate::messaging::registry::NameKey;
 
-use super::{EndNotice, EndReason, LinkSet, Mailbox, Message, MessageKind, MonitorSet, ProcessId};
+use super::{EndNotice, EndReason, LinkSet, MonitorSet, ProcessId};
+use crate::messaging::{Mailbox, Message, MessageKind};
 
 /// A live process as others see it. The wasm instance itself is owned by the process's
 /// task; this handle is what the [`super::ProcessTable`] and linked processes hold.
+///
+/// The mailbox starts a cache line of its own: the reference count of the `Arc` this
+/// handle lives in changes at each waiting host call of the owner (the gate holds a
+/// reference while the call waits), and must not share a line with the lock and flags
+/// senders take at every message.
 #[derive(Debug)]
-pub struct ProcessHandle {
+#[repr(C)]
+pub(crate) struct ProcessHandle {
     id: ProcessId,
-    parent: Option<ProcessId>,
-    started: Instant,
-    mailbox: Mailbox,
+    mailbox: CacheLine<Mailbox>,
     links: Mutex<LinkSet>,
     monitors: Mutex<MonitorSet>,
     /// Names registered for this process (freed when it ends).
@@ -24,15 +28,18 @@ pub struct ProcessHandle {
     traps_link_deaths: AtomicBool,
 }
 
+/// A value aligned to a cache line.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct CacheLine<T>(T);
+
 impl ProcessHandle {
     /// A new process that has not started yet; it dies with its links by default.
     #[must_use]
-    pub fn new(id: ProcessId, parent: Option<ProcessId>) -> Self {
+    pub(crate) fn new(id: ProcessId) -> Self {
         Self {
             id,
-            parent,
-            started: Instant::now(),
-            mailbox: Mailbox::default(),
+            mailbox: CacheLine::default(),
             links: Mutex::default(),
             monitors: Mutex::default(),
             names: Mutex::default(),
@@ -42,41 +49,29 @@ impl ProcessHandle {
 
     /// The process id.
     #[must_use]
-    pub fn id(&self) -> ProcessId {
+    pub(crate) fn id(&self) -> ProcessId {
         self.id
-    }
-
-    /// The process that spawned this one (`None` for the main process).
-    #[must_use]
-    pub fn parent(&self) -> Option<ProcessId> {
-        self.parent
-    }
-
-    /// When the process was created.
-    #[must_use]
-    pub fn started(&self) -> Instant {
-        self.started
     }
 
     /// The mailbox.
     #[must_use]
-    pub fn mailbox(&self) -> &Mailbox {
-        &self.mailbox
+    pub(crate) fn mailbox(&self) -> &Mailbox {
+        &self.mailbox.0
     }
 
     /// The link set, locked.
-    pub fn links(&self) -> MutexGuard<'_, LinkSet> {
+    pub(crate) fn links(&self) -> MutexGuard<'_, LinkSet> {
         // Every critical section on the set is one call; a poisoned lock holds a whole set.
         self.links.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The processes monitoring this one, locked.
-    pub fn monitors(&self) -> MutexGuard<'_, MonitorSet> {
+    pub(crate) fn monitors(&self) -> MutexGuard<'_, MonitorSet> {
         self.monitors.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Remembers a name registered for this process.
-    pub fn add_name(&self, name: NameKey) {
+    pub(crate) fn add_name(&self, name: NameKey) {
         self.names
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -85,7 +80,7 @@ impl ProcessHandle {
 
     /// The names registered for this process, as `name` or `name@version` (for a
     /// versioned registration).
-    pub fn names(&self) -> Vec<String> {
+    pub(crate) fn names(&self) -> Vec<String> {
         let unversioned = semver::Version::new(0, 0, 0);
         self.names
             .lock()
@@ -102,20 +97,20 @@ impl ProcessHandle {
     }
 
     /// The names registered for this process, forgetting them.
-    pub fn take_names(&self) -> Vec<NameKey> {
+    pub(crate) fn take_names(&self) -> Vec<NameKey> {
         std::mem::take(&mut *self.names.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Chooses whether link deaths arrive as signals (`true`) or kill this process. (The
     /// owner then looks for a signal already queued: see `ProcessState`.)
-    pub fn set_traps_link_deaths(&self, traps: bool) {
+    pub(crate) fn set_traps_link_deaths(&self, traps: bool) {
         self.traps_link_deaths.store(traps, Ordering::Release);
     }
 
     /// Tells this process that linked process `process` died abnormally.
-    pub fn notify_link_death(&self, process: ProcessId, tag: i64, reason: &EndNotice) {
+    pub(crate) fn notify_link_death(&self, process: ProcessId, tag: i64, reason: &EndNotice) {
         if self.traps_link_deaths.load(Ordering::Acquire) {
-            self.mailbox.push(Message {
+            self.mailbox.0.push(Message {
                 tag,
                 kind: MessageKind::LinkDied {
                     process,
@@ -123,7 +118,7 @@ impl ProcessHandle {
                 },
             });
         } else {
-            self.mailbox.kill(match reason.reason() {
+            self.mailbox.0.kill(match reason.reason() {
                 EndReason::NoProcess { .. } => reason.reason().clone(),
                 other => EndReason::linked_died(process, other),
             });

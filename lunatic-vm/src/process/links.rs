@@ -7,14 +7,14 @@ use super::{IdMap, ProcessId};
 /// Once the owner dies the set is closed; a link to a closed set is refused, so a link can
 /// never be added to a process whose death notifications were already sent.
 #[derive(Debug, Default)]
-pub struct LinkSet {
+pub(crate) struct LinkSet {
     links: IdMap<ProcessId, i64>,
     closed: bool,
 }
 
 impl LinkSet {
     /// Adds a link; returns `false` (and adds nothing) when the owner is already dead.
-    pub fn insert(&mut self, process: ProcessId, tag: i64) -> bool {
+    pub(crate) fn insert(&mut self, process: ProcessId, tag: i64) -> bool {
         if self.closed {
             return false;
         }
@@ -23,25 +23,20 @@ impl LinkSet {
     }
 
     /// Removes a link and returns its tag, if it was there.
-    pub fn remove(&mut self, process: ProcessId) -> Option<i64> {
+    pub(crate) fn remove(&mut self, process: ProcessId) -> Option<i64> {
         self.links.remove(&process)
     }
 
     /// Closes the set for good and returns every link it held.
-    pub fn close(&mut self) -> IdMap<ProcessId, i64> {
+    pub(crate) fn close(&mut self) -> IdMap<ProcessId, i64> {
         self.closed = true;
         std::mem::take(&mut self.links)
     }
 
-    /// How many links the set holds.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.links.len()
-    }
-
     /// Whether the set holds no link.
+    #[cfg(test)]
     #[must_use]
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.links.is_empty()
     }
 }

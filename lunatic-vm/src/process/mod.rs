@@ -4,8 +4,7 @@
 //! |---|---|
 //! | [`ProcessHandle`] | the part of a process other processes may touch: mailbox, links |
 //! | [`ProcessTable`] | every live process by id |
-//! | [`Mailbox`] | where senders queue messages and signals; a pending death |
-//! | [`Inbox`] | the owner's side: messages it moved out of the shared queue, selective receive |
+//! | `state` | what a process's host calls work on: its instance's state in the `Store` |
 //! | [`LinkSet`] | the processes one process is linked to |
 //! | [`MonitorSet`] | the processes watching one process |
 //! | [`EndReason`], [`EndNotice`] | why a process ended, and that reason as notices share it |
@@ -13,25 +12,24 @@
 mod death;
 mod handle;
 mod links;
-mod mailbox;
 mod monitors;
+pub(crate) mod state;
 mod table;
 
 pub(crate) use death::Terminated;
-pub use death::{EndNotice, EndReason};
-pub use handle::ProcessHandle;
-pub use links::LinkSet;
-pub use mailbox::{Inbox, Mailbox, Message, MessageBytes, MessageData, MessageKind};
-pub use monitors::MonitorSet;
-pub use table::ProcessTable;
+pub(crate) use death::{EndNotice, EndReason};
+pub(crate) use handle::ProcessHandle;
+pub(crate) use links::LinkSet;
+pub(crate) use monitors::MonitorSet;
+pub(crate) use table::ProcessTable;
 
 /// A map keyed by ids the VM makes (process ids, tags): sequential numbers no guest picks,
 /// so a multiply-and-rotate hash spreads them well; `std`'s SipHash, made for keys an
 /// attacker chooses, is not needed and cost much more on every request (see
 /// docs/performance.md).
-pub type IdMap<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
+pub(crate) type IdMap<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
 
 /// The id of a process, unique within one runtime (ids are never reused).
 ///
 /// Ids are local to a node; when processes span nodes, the guest pairs this with a node id.
-pub type ProcessId = u64;
+pub(crate) type ProcessId = u64;

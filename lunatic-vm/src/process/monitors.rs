@@ -8,14 +8,14 @@ use super::{IdMap, ProcessId};
 /// Once the owner dies the set is closed, so a monitor is never added after the down
 /// notices were sent.
 #[derive(Debug, Default)]
-pub struct MonitorSet {
+pub(crate) struct MonitorSet {
     watchers: IdMap<i64, ProcessId>,
     closed: bool,
 }
 
 impl MonitorSet {
     /// Adds a monitor; returns `false` (and adds nothing) when the owner is already dead.
-    pub fn insert(&mut self, tag: i64, watcher: ProcessId) -> bool {
+    pub(crate) fn insert(&mut self, tag: i64, watcher: ProcessId) -> bool {
         if self.closed {
             return false;
         }
@@ -25,7 +25,7 @@ impl MonitorSet {
 
     /// Removes monitor `tag` if `watcher` holds it; `true` if it did, so the owner's end
     /// will never notify it (the set is closed, under the same lock, before any notice).
-    pub fn remove(&mut self, tag: i64, watcher: ProcessId) -> bool {
+    pub(crate) fn remove(&mut self, tag: i64, watcher: ProcessId) -> bool {
         if self.watchers.get(&tag) == Some(&watcher) {
             self.watchers.remove(&tag);
             return true;
@@ -34,20 +34,22 @@ impl MonitorSet {
     }
 
     /// Closes the set for good and returns every monitor it held.
-    pub fn close(&mut self) -> IdMap<i64, ProcessId> {
+    pub(crate) fn close(&mut self) -> IdMap<i64, ProcessId> {
         self.closed = true;
         std::mem::take(&mut self.watchers)
     }
 
     /// How many monitors the set holds.
+    #[cfg(test)]
     #[must_use]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.watchers.len()
     }
 
     /// Whether the set holds no monitor.
+    #[cfg(test)]
     #[must_use]
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.watchers.is_empty()
     }
 }

@@ -9,7 +9,7 @@ use super::{ProcessHandle, ProcessId};
 
 /// The live processes of one runtime. Sharded, so sends from many threads rarely contend.
 #[derive(Debug)]
-pub struct ProcessTable {
+pub(crate) struct ProcessTable {
     processes: DashMap<ProcessId, Arc<ProcessHandle>, rustc_hash::FxBuildHasher>,
     next_id: AtomicU64,
 }
@@ -25,37 +25,31 @@ impl Default for ProcessTable {
 
 impl ProcessTable {
     /// A fresh id; ids start at 1 and are never reused.
-    pub fn next_id(&self) -> ProcessId {
+    pub(crate) fn next_id(&self) -> ProcessId {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Adds a process.
-    pub fn insert(&self, handle: Arc<ProcessHandle>) {
+    pub(crate) fn insert(&self, handle: Arc<ProcessHandle>) {
         self.processes.insert(handle.id(), handle);
     }
 
     /// The live process with this id.
     #[must_use]
-    pub fn get(&self, id: ProcessId) -> Option<Arc<ProcessHandle>> {
+    pub(crate) fn get(&self, id: ProcessId) -> Option<Arc<ProcessHandle>> {
         self.processes
             .get(&id)
             .map(|entry| Arc::clone(entry.value()))
     }
 
     /// Removes a process; `None` if it was not there.
-    pub fn remove(&self, id: ProcessId) -> Option<Arc<ProcessHandle>> {
+    pub(crate) fn remove(&self, id: ProcessId) -> Option<Arc<ProcessHandle>> {
         self.processes.remove(&id).map(|(_, handle)| handle)
     }
 
     /// How many processes are alive.
     #[must_use]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.processes.len()
-    }
-
-    /// Whether no process is alive.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.processes.is_empty()
     }
 }

@@ -28,7 +28,9 @@
 //! it takes the front of its queue, so a pair exchanging messages cannot starve the
 //! others; and it looks at the shared queue every [`SHARED_QUEUE_INTERVAL`] turns.
 
+mod sync;
 mod task;
+mod task_state;
 mod worker;
 
 use std::future::Future;

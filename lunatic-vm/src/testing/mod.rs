@@ -28,7 +28,7 @@ use tokio::sync::{mpsc, Semaphore};
 
 use crate::process::EndReason;
 use crate::runtime::Runtime;
-use crate::wasi::{OutputSink, ProcessIo};
+use crate::sandbox::wasi::{OutputSink, ProcessIo};
 use args::{IgnoredTests, TestArgs};
 use report::{Outcome, Report};
 
@@ -37,7 +37,7 @@ const RUNNING_ONE: &str = "\nrunning 1 test\n";
 
 /// Whether `wasm` is a test program built with `#[lunatic::test]`.
 #[must_use]
-pub fn is_test_program(wasm: &[u8]) -> bool {
+pub(crate) fn is_test_program(wasm: &[u8]) -> bool {
     wasmparser::Parser::new(0).parse_all(wasm).any(|payload| {
         matches!(payload, Ok(wasmparser::Payload::CustomSection(section)) if section.name() == TEST_SECTION)
     })
@@ -48,7 +48,11 @@ pub fn is_test_program(wasm: &[u8]) -> bool {
 ///
 /// # Errors
 /// The program cannot be started.
-pub async fn run(runtime: &Arc<Runtime>, program: &str, args: &[String]) -> wasmtime::Result<i32> {
+pub(crate) async fn run(
+    runtime: &Arc<Runtime>,
+    program: &str,
+    args: &[String],
+) -> wasmtime::Result<i32> {
     let options = match TestArgs::parse(args, |key| std::env::var(key).ok()) {
         Ok(options) => options,
         Err(error) => {

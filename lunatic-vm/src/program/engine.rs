@@ -43,7 +43,7 @@ pub(crate) fn build_engine(
         .total_tables(config.max_processes)
         .total_stacks(config.max_processes)
         .max_memory_size(usize::try_from(reservation).unwrap_or(usize::MAX))
-        .table_elements(crate::limits::MAX_TABLE_ELEMENTS)
+        .table_elements(crate::sandbox::limits::MAX_TABLE_ELEMENTS)
         // Keep freed slots warm so a spawn after a death reuses page tables.
         .max_unused_warm_slots(1_000);
     // A dead process's slot is reset by rewriting the pages it touched, found with

@@ -6,14 +6,15 @@ use std::sync::Arc;
 use wasmtime::{Global, Memory};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
-use crate::environment::Environment;
-use crate::limits::MemoryLimit;
-use crate::outbox::Outbox;
-use crate::process::{EndReason, Inbox, Message, ProcessHandle};
+use crate::messaging::outbox::Outbox;
+use crate::messaging::{Inbox, Message};
+use crate::process::{EndReason, ProcessHandle};
 use crate::program::Program;
-use crate::resource::{MessageResources, ResourceTable};
+use crate::resources::{MessageResources, ResourceTable};
 use crate::runtime::Runtime;
-use crate::wasi::ProcessIo;
+use crate::sandbox::environment::Environment;
+use crate::sandbox::limits::MemoryLimit;
+use crate::sandbox::wasi::ProcessIo;
 
 /// Most errors (or environments, or modules) a process may hold undropped; past it, the host
 /// call that makes one traps (a guest that never drops them would otherwise grow host memory
@@ -25,7 +26,7 @@ const MAX_HANDLES: usize = 10_000;
 #[derive(Debug, Default)]
 pub(crate) struct Outgoing {
     pub(crate) tag: i64,
-    pub(crate) data: crate::process::MessageBytes,
+    pub(crate) data: crate::messaging::MessageBytes,
     pub(crate) resources: MessageResources,
 }
 
@@ -78,7 +79,7 @@ impl<T> HandleTable<T> {
 }
 
 /// Everything a process's host calls need; owned by its `Store`.
-pub struct ProcessState {
+pub(crate) struct ProcessState {
     pub(crate) runtime: Arc<Runtime>,
     pub(crate) handle: Arc<ProcessHandle>,
     /// Built on the first WASI call: most processes never make one.
@@ -154,7 +155,7 @@ impl ProcessState {
             .get_or_insert_with(|| runtime.wasi().build(io, preopens))
     }
 
-    /// Sends `message` to process `id` through the outbox (see [`crate::outbox`]); a
+    /// Sends `message` to process `id` through the outbox (see [`crate::messaging::outbox`]); a
     /// process that is not alive drops it.
     pub(crate) fn send(&self, id: u64, message: Message) {
         let processes = self.runtime.processes();

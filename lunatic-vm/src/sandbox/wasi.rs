@@ -19,18 +19,18 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 /// Bytes one capture buffer holds at most; past it a process's writes fail (so a
 /// `println!` panics: a runaway test, not output anyone reads).
-pub const CAPTURE_LIMIT: usize = 64 << 20;
+pub(crate) const CAPTURE_LIMIT: usize = 64 << 20;
 
 /// The WASI view a runtime gives its processes.
 #[derive(Debug, Clone, Default)]
 pub struct WasiConfig {
     /// `argv`, the program name first.
-    pub args: Vec<String>,
+    pub(crate) args: Vec<String>,
     /// Environment variables; none of the host's are passed unless listed here.
-    pub envs: Vec<(String, String)>,
+    pub(crate) envs: Vec<(String, String)>,
     /// Host directories the root environment grants (`--dir`), each as `(host, guest)`
     /// path: the guest sees `host` under `guest`.
-    pub preopens: Vec<Preopen>,
+    pub(crate) preopens: Vec<Preopen>,
 }
 
 /// A host directory a process may use, and the path it sees it under.
@@ -40,11 +40,11 @@ pub struct WasiConfig {
 /// later opens that very directory through `/proc/self/fd`, so renaming or replacing path
 /// components afterwards (a symlink swapped in, say) changes nothing.
 #[derive(Debug, Clone)]
-pub struct Preopen {
+pub(crate) struct Preopen {
     /// The directory on the host, for messages (what is granted is `dir`).
-    pub host: std::path::PathBuf,
+    pub(crate) host: std::path::PathBuf,
     /// Its path inside the guest.
-    pub guest: String,
+    pub(crate) guest: String,
     /// The open directory; `None` until opened (and for a refused request).
     dir: Option<Arc<std::fs::File>>,
 }
@@ -61,7 +61,7 @@ impl Preopen {
     /// Parses `--dir` syntax: `HOST` (seen under the same path) or `HOST:GUEST`. The
     /// directory is not opened yet (see [`Preopen::open`]).
     #[must_use]
-    pub fn parse(text: &str) -> Self {
+    pub(crate) fn parse(text: &str) -> Self {
         let (host, guest) = match text.split_once(':') {
             Some((host, guest)) if !host.is_empty() && !guest.is_empty() => (host, guest),
             _ => (text, text),
@@ -77,7 +77,7 @@ impl Preopen {
     ///
     /// # Errors
     /// The directory cannot be opened.
-    pub fn open(mut self) -> std::io::Result<Self> {
+    pub(crate) fn open(mut self) -> std::io::Result<Self> {
         self.dir = Some(Arc::new(std::fs::File::open(&self.host)?));
         Ok(self)
     }
@@ -114,7 +114,7 @@ impl Preopen {
 
 /// Where a process's standard output and error go.
 #[derive(Debug, Clone, Default)]
-pub enum OutputSink {
+pub(crate) enum OutputSink {
     /// The host's own stdout and stderr.
     #[default]
     Host,
@@ -126,13 +126,13 @@ pub enum OutputSink {
 impl OutputSink {
     /// A new, empty capture buffer.
     #[must_use]
-    pub fn capture() -> Self {
+    pub(crate) fn capture() -> Self {
         Self::Capture(MemoryOutputPipe::new(CAPTURE_LIMIT))
     }
 
     /// What was captured so far (empty for [`OutputSink::Host`]).
     #[must_use]
-    pub fn contents(&self) -> String {
+    pub(crate) fn contents(&self) -> String {
         match self {
             Self::Host => String::new(),
             Self::Capture(pipe) => String::from_utf8_lossy(&pipe.contents()).into_owned(),
@@ -158,16 +158,16 @@ impl OutputSink {
 /// arguments, and `children` for both its own output and its children's: so everything a
 /// test's processes print lands in that test's buffer.
 #[derive(Debug, Clone)]
-pub struct ProcessIo {
+pub(crate) struct ProcessIo {
     /// `argv`; `None`: the runtime's.
-    pub args: Option<Arc<[String]>>,
+    pub(crate) args: Option<Arc<[String]>>,
     /// Where this process writes.
-    pub output: OutputSink,
+    pub(crate) output: OutputSink,
     /// Where the processes it spawns write.
-    pub children: OutputSink,
+    pub(crate) children: OutputSink,
     /// Whether the runtime reports this process's abnormal death (see `log_death`); off
     /// when whoever started it reports it in its own way (the test runner).
-    pub report_death: bool,
+    pub(crate) report_death: bool,
 }
 
 impl Default for ProcessIo {
@@ -184,7 +184,7 @@ impl Default for ProcessIo {
 impl ProcessIo {
     /// What a process spawned by this one gets.
     #[must_use]
-    pub fn for_child(&self) -> Self {
+    pub(crate) fn for_child(&self) -> Self {
         Self {
             args: self.args.clone(),
             output: self.children.clone(),

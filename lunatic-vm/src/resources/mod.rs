@@ -8,17 +8,19 @@
 //! table is dropped with its process's `Store`: a socket is closed when its last handle
 //! goes, never leaked.
 
+pub(crate) mod net;
+
 use std::sync::Arc;
 
 use lunatic_abi::ResourceKind;
 
-use crate::net::{TcpListenerResource, TcpStreamResource, UdpSocketResource};
-use crate::state::HandleTable;
+use crate::process::state::HandleTable;
+use crate::resources::net::{TcpListenerResource, TcpStreamResource, UdpSocketResource};
 
 /// One resource. Handles are reference-counted so that `lunatic::resource::clone` can give
 /// a second handle to the same socket (std's `try_clone`); the socket closes with the last.
 #[derive(Debug, Clone)]
-pub enum Resource {
+pub(crate) enum Resource {
     /// A connected TCP stream.
     TcpStream(Arc<TcpStreamResource>),
     /// A listening TCP socket.
@@ -30,7 +32,7 @@ pub enum Resource {
 impl Resource {
     /// What the resource is.
     #[must_use]
-    pub fn kind(&self) -> ResourceKind {
+    pub(crate) fn kind(&self) -> ResourceKind {
         match self {
             Self::TcpStream(_) => ResourceKind::TcpStream,
             Self::TcpListener(_) => ResourceKind::TcpListener,
@@ -40,7 +42,7 @@ impl Resource {
 
     /// Whether both are handles to the same socket.
     #[must_use]
-    pub fn same_as(&self, other: &Self) -> bool {
+    pub(crate) fn same_as(&self, other: &Self) -> bool {
         match (self, other) {
             (Self::TcpStream(a), Self::TcpStream(b)) => Arc::ptr_eq(a, b),
             (Self::TcpListener(a), Self::TcpListener(b)) => Arc::ptr_eq(a, b),
@@ -55,7 +57,7 @@ pub(crate) type ResourceTable = HandleTable<Resource>;
 
 /// Why [`MessageResources::take`] gave nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TakeError {
+pub(crate) enum TakeError {
     /// No resource at that index, or it was taken already.
     NotFound,
     /// The resource there is of another kind; it stays in the message.
@@ -65,13 +67,13 @@ pub enum TakeError {
 /// The resources travelling in one message, by index (the guest serializes the index in
 /// the message's bytes). Taking one leaves its slot empty, so indices stay stable.
 #[derive(Debug, Default)]
-pub struct MessageResources {
+pub(crate) struct MessageResources {
     slots: Vec<Option<Resource>>,
 }
 
 impl MessageResources {
     /// Adds `resource`; returns its index.
-    pub fn push(&mut self, resource: Resource) -> u32 {
+    pub(crate) fn push(&mut self, resource: Resource) -> u32 {
         self.slots.push(Some(resource));
         // `push_to_message` caps a message at 1024 resources, so the count fits easily.
         u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
@@ -81,7 +83,7 @@ impl MessageResources {
     ///
     /// # Errors
     /// There is none at `index` (any more), or it is of another kind.
-    pub fn take(&mut self, index: u32, kind: ResourceKind) -> Result<Resource, TakeError> {
+    pub(crate) fn take(&mut self, index: u32, kind: ResourceKind) -> Result<Resource, TakeError> {
         let slot = self
             .slots
             .get_mut(index as usize)
@@ -95,14 +97,8 @@ impl MessageResources {
 
     /// How many resources were put in (taken ones included).
     #[must_use]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.slots.len()
-    }
-
-    /// Whether the message carries no resources.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
     }
 }
 
@@ -127,7 +123,9 @@ mod tests {
     #[tokio::test]
     async fn taking_checks_index_and_kind_and_empties_the_slot() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let permit = crate::net::SocketBudget::new(1).acquire().unwrap();
+        let permit = crate::resources::net::SocketBudget::new(1)
+            .acquire()
+            .unwrap();
         let listener = TcpListenerResource::new(listener, permit);
         let mut resources = MessageResources::default();
         let index = resources.push(Resource::TcpListener(Arc::new(listener)));

@@ -15,7 +15,7 @@
 
 use std::path::{Component, Path};
 
-use crate::wasi::Preopen;
+use crate::sandbox::wasi::Preopen;
 
 /// Host modules every environment allows: without them a process cannot even start.
 const ALWAYS_ALLOWED: [&str; 4] = [
@@ -27,22 +27,22 @@ const ALWAYS_ALLOWED: [&str; 4] = [
 
 /// The limits of an environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EnvConfig {
+pub(crate) struct EnvConfig {
     /// Most bytes of linear memory a process may have.
-    pub max_memory: u64,
+    pub(crate) max_memory: u64,
     /// Fuel units (about 100,000 wasm instructions each) a process may burn; `None`: no limit.
-    pub max_fuel: Option<u64>,
+    pub(crate) max_fuel: Option<u64>,
     /// Allowed host functions, as `module::name` prefixes (`""` allows everything).
-    pub namespaces: Vec<String>,
+    pub(crate) namespaces: Vec<String>,
     /// Directories processes may open (through WASI), each a host directory and the
     /// path the guest sees it under.
-    pub preopens: Vec<Preopen>,
+    pub(crate) preopens: Vec<Preopen>,
 }
 
 impl EnvConfig {
     /// Whether host function `module::name` may be called.
     #[must_use]
-    pub fn allows(&self, module: &str, name: &str) -> bool {
+    pub(crate) fn allows(&self, module: &str, name: &str) -> bool {
         let full = format!("{module}::{name}");
         ALWAYS_ALLOWED.iter().any(|prefix| full.starts_with(prefix))
             || self
@@ -55,7 +55,7 @@ impl EnvConfig {
     ///
     /// # Errors
     /// A sentence naming the first limit `child` exceeds.
-    pub fn check_within(&self, child: &EnvConfig) -> Result<(), String> {
+    pub(crate) fn check_within(&self, child: &EnvConfig) -> Result<(), String> {
         if child.max_memory > self.max_memory {
             return Err(format!(
                 "the environment asks for {} bytes of memory, more than the {} of the caller's",
@@ -107,7 +107,7 @@ impl EnvConfig {
     /// A path outside them, or one that cannot be opened that way, comes back unopened,
     /// which [`EnvConfig::check_within`] then refuses.
     #[must_use]
-    pub fn resolve_dir(&self, guest: &str) -> Preopen {
+    pub(crate) fn resolve_dir(&self, guest: &str) -> Preopen {
         let path = Path::new(guest);
         let granted = is_plain(path)
             .then(|| {
@@ -130,7 +130,7 @@ fn is_plain(path: &Path) -> bool {
 
 /// A live environment.
 #[derive(Debug)]
-pub struct Environment {
+pub(crate) struct Environment {
     id: u64,
     config: EnvConfig,
 }
@@ -138,25 +138,25 @@ pub struct Environment {
 impl Environment {
     /// An environment with `config`.
     #[must_use]
-    pub fn new(id: u64, config: EnvConfig) -> Self {
+    pub(crate) fn new(id: u64, config: EnvConfig) -> Self {
         Self { id, config }
     }
 
     /// The environment's id (unique in the VM).
     #[must_use]
-    pub fn id(&self) -> u64 {
+    pub(crate) fn id(&self) -> u64 {
         self.id
     }
 
     /// Its limits.
     #[must_use]
-    pub fn config(&self) -> &EnvConfig {
+    pub(crate) fn config(&self) -> &EnvConfig {
         &self.config
     }
 
     /// Whether processes here burn fuel (and so run on the metered engine).
     #[must_use]
-    pub fn is_metered(&self) -> bool {
+    pub(crate) fn is_metered(&self) -> bool {
         self.config.max_fuel.is_some()
     }
 }

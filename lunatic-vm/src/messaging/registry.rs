@@ -12,27 +12,27 @@ use crate::process::ProcessId;
 
 /// One registered name.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Registration {
+pub(crate) struct Registration {
     /// The process the name points to.
-    pub process: ProcessId,
+    pub(crate) process: ProcessId,
     /// The message type the registrant declared (a Rust type name).
-    pub message_type: String,
+    pub(crate) message_type: String,
 }
 
 /// Where a registration lives: an environment, a name and a version.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NameKey {
+pub(crate) struct NameKey {
     /// The environment the name is visible in.
-    pub env: u64,
+    pub(crate) env: u64,
     /// The name.
-    pub name: String,
+    pub(crate) name: String,
     /// The version.
-    pub version: Version,
+    pub(crate) version: Version,
 }
 
 /// What [`Registry::lookup`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     /// The name points to this process.
     Found(ProcessId),
     /// No version of the name matches.
@@ -49,7 +49,7 @@ type NameMap = HashMap<(u64, String), Versions>;
 
 /// The VM's names, by environment and name; each name may have several versions.
 #[derive(Debug, Default)]
-pub struct Registry {
+pub(crate) struct Registry {
     names: Mutex<NameMap>,
 }
 
@@ -60,7 +60,7 @@ impl Registry {
     }
 
     /// Registers `key`; returns `false` if that name and version are already held.
-    pub fn register(&self, key: &NameKey, registration: Registration) -> bool {
+    pub(crate) fn register(&self, key: &NameKey, registration: Registration) -> bool {
         let mut names = self.names();
         let versions = names.entry((key.env, key.name.clone())).or_default();
         if versions.iter().any(|(version, _)| *version == key.version) {
@@ -72,7 +72,13 @@ impl Registry {
 
     /// The highest version of `name` in `env` matching `query`, for `message_type`.
     #[must_use]
-    pub fn lookup(&self, env: u64, name: &str, query: &VersionReq, message_type: &str) -> Lookup {
+    pub(crate) fn lookup(
+        &self,
+        env: u64,
+        name: &str,
+        query: &VersionReq,
+        message_type: &str,
+    ) -> Lookup {
         let names = self.names();
         let best = names.get(&(env, name.to_owned())).and_then(|versions| {
             versions
@@ -88,12 +94,12 @@ impl Registry {
     }
 
     /// Removes `key`; returns whether it was registered.
-    pub fn unregister(&self, key: &NameKey) -> bool {
+    pub(crate) fn unregister(&self, key: &NameKey) -> bool {
         self.remove_if(key, |_| true)
     }
 
     /// Frees `keys` if `process` still holds them (called when it ends).
-    pub fn release(&self, process: ProcessId, keys: &[NameKey]) {
+    pub(crate) fn release(&self, process: ProcessId, keys: &[NameKey]) {
         for key in keys {
             self.remove_if(key, |entry| entry.process == process);
         }

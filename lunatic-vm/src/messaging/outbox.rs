@@ -22,7 +22,8 @@
 
 use std::sync::Arc;
 
-use crate::process::{Message, ProcessHandle, ProcessId};
+use crate::messaging::Message;
+use crate::process::{ProcessHandle, ProcessId};
 
 /// Most messages held for one receiver.
 pub(crate) const BATCH: usize = 64;
@@ -107,17 +108,26 @@ impl Outbox {
     }
 }
 
+/// An outbox dropped with messages held (its process's state went without `close`, as when
+/// the VM failed while running the process) delivers them: what a process sent reaches
+/// its receivers before its end is reported, whatever the end.
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    use crate::process::{Inbox, MessageData, MessageKind};
+    use crate::messaging::{Inbox, MessageData, MessageKind};
 
     fn message(byte: u8) -> Message {
         Message {
             tag: 0,
             kind: MessageKind::Data(MessageData {
-                bytes: crate::process::MessageBytes::from_slice(&[byte]),
+                bytes: crate::messaging::MessageBytes::from_slice(&[byte]),
                 ..MessageData::default()
             }),
         }
@@ -139,7 +149,7 @@ mod tests {
 
     #[test]
     fn a_busy_receiver_gets_full_batches_and_the_rest_at_a_flush() {
-        let target = Arc::new(ProcessHandle::new(2, None));
+        let target = Arc::new(ProcessHandle::new(2));
         let mut outbox = Outbox::default();
         let find = |_| Some(Arc::clone(&target));
         outbox.send(2, message(0), find);
@@ -158,7 +168,7 @@ mod tests {
 
     #[test]
     fn a_waiting_receiver_gets_each_message_at_once() {
-        let target = Arc::new(ProcessHandle::new(2, None));
+        let target = Arc::new(ProcessHandle::new(2));
         let mut outbox = Outbox::default();
         outbox.send(2, message(0), |_| Some(Arc::clone(&target)));
         assert_eq!(received(&target), vec![0]);
@@ -181,8 +191,8 @@ mod tests {
     #[test]
     fn another_target_or_the_end_delivers_what_is_held() {
         let (a, b) = (
-            Arc::new(ProcessHandle::new(2, None)),
-            Arc::new(ProcessHandle::new(3, None)),
+            Arc::new(ProcessHandle::new(2)),
+            Arc::new(ProcessHandle::new(3)),
         );
         let mut outbox = Outbox::default();
         outbox.send(2, message(0), |_| Some(Arc::clone(&a)));
@@ -198,5 +208,16 @@ mod tests {
         // A process that is not alive drops the message.
         outbox.send(4, message(3), |_| None);
         assert!(outbox.held.is_empty() && outbox.target.is_none());
+    }
+
+    #[test]
+    fn a_dropped_outbox_delivers_what_it_held() {
+        let target = Arc::new(ProcessHandle::new(2));
+        let mut outbox = Outbox::default();
+        outbox.send(2, message(0), |_| Some(Arc::clone(&target)));
+        outbox.send(2, message(1), |_| None);
+        assert_eq!(received(&target), vec![0]);
+        drop(outbox);
+        assert_eq!(received(&target), vec![1]);
     }
 }

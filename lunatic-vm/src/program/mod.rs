@@ -1,6 +1,10 @@
 //! A wasm module compiled once and linked once for one environment, from which every
 //! process of that module in that environment is instantiated.
 
+pub(crate) mod cache;
+pub(crate) mod engine;
+pub(crate) mod preinit;
+
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -8,26 +12,26 @@ use wasmtime::error::Context as _;
 use wasmtime::{bail, format_err};
 use wasmtime::{Engine, ExternType, InstancePre, Linker, Module, ModuleExport, ValType};
 
-use crate::environment::Environment;
-use crate::state::ProcessState;
+use crate::process::state::ProcessState;
+use crate::sandbox::environment::Environment;
 
 /// Largest module `add_module` compiles, in bytes.
-pub const MAX_MODULE_SIZE: usize = 32 << 20;
+pub(crate) const MAX_MODULE_SIZE: usize = 32 << 20;
 
 /// A compiled module, pre-linked for one environment. Instantiating it costs a few
 /// microseconds: imports were resolved once, and memory comes copy-on-write from the pool.
-pub struct Program {
+pub(crate) struct Program {
     bytes: Arc<[u8]>,
     module: Module,
     pre: InstancePre<ProcessState>,
     env: Arc<Environment>,
     /// Whether each process must run the module's set-up first (it could not be
-    /// pre-initialized: see [`crate::preinit`]).
+    /// pre-initialized: see [`crate::program::preinit`]).
     setup_per_process: bool,
-    /// The table whose element 0 a spawn writes first (see [`crate::preinit`]).
+    /// The table whose element 0 a spawn writes first (see [`crate::program::preinit`]).
     table: Option<ModuleExport>,
     /// The global the guest reads whether its last plain receive waited from (see
-    /// [`crate::preinit`]).
+    /// [`crate::program::preinit`]).
     receive_waited: Option<ModuleExport>,
     /// The exported `memory`, and the guest library's spawn entry, found once, so a spawn
     /// looks neither up by name nor takes the engine's shared type registry's lock (see
@@ -76,7 +80,7 @@ impl Program {
     ///
     /// # Errors
     /// The bytes are empty, too large, or not a valid module.
-    pub fn compile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Module> {
+    pub(crate) fn compile(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Module> {
         if bytes.is_empty() {
             bail!("the file is empty, not a WebAssembly module");
         }
@@ -100,7 +104,7 @@ impl Program {
     ///
     /// # Errors
     /// The module imports something the runtime does not provide at all (allowed or not).
-    pub fn link(
+    pub(crate) fn link(
         module: Module,
         bytes: Arc<[u8]>,
         base: &Linker<ProcessState>,
@@ -136,9 +140,9 @@ impl Program {
             .instantiate_pre(&module)
             .context("the module's imports do not match this runtime's host functions")?;
         Ok(Self {
-            setup_per_process: crate::preinit::has_setup(&module),
-            table: crate::preinit::table_export(&module, &bytes),
-            receive_waited: crate::preinit::receive_waited_export(&module),
+            setup_per_process: crate::program::preinit::has_setup(&module),
+            table: crate::program::preinit::table_export(&module, &bytes),
+            receive_waited: crate::program::preinit::receive_waited_export(&module),
             memory: match module.get_export("memory") {
                 Some(ExternType::Memory(_)) => module.get_export_index("memory"),
                 _ => None,
@@ -157,13 +161,13 @@ impl Program {
     }
 
     /// The table whose first page a spawn writes before the process reads it, if the
-    /// module's element 0 starts null (see [`crate::preinit`]).
+    /// module's element 0 starts null (see [`crate::program::preinit`]).
     pub(crate) fn table(&self) -> Option<&ModuleExport> {
         self.table.as_ref()
     }
 
     /// The mutable `i32` global a process's runtime keeps whether its last plain receive
-    /// waited in, if the module has one (see [`crate::preinit`]).
+    /// waited in, if the module has one (see [`crate::program::preinit`]).
     pub(crate) fn receive_waited(&self) -> Option<&ModuleExport> {
         self.receive_waited.as_ref()
     }
@@ -192,19 +196,19 @@ impl Program {
 
     /// The compiled module.
     #[must_use]
-    pub fn module(&self) -> &Module {
+    pub(crate) fn module(&self) -> &Module {
         &self.module
     }
 
     /// The bytes it was compiled from.
     #[must_use]
-    pub fn bytes(&self) -> &Arc<[u8]> {
+    pub(crate) fn bytes(&self) -> &Arc<[u8]> {
         &self.bytes
     }
 
     /// The environment its processes run in.
     #[must_use]
-    pub fn env(&self) -> &Arc<Environment> {
+    pub(crate) fn env(&self) -> &Arc<Environment> {
         &self.env
     }
 }
@@ -228,7 +232,7 @@ fn one_line(error: &wasmtime::Error) -> String {
 /// The environment variable that names a host function (`module::name`) the VM panics in
 /// when a guest calls it: fault injection, for the tests that check a VM failure inside a
 /// process still ends the process properly.
-pub const INJECT_PANIC_VAR: &str = "LUNATIC_INJECT_PANIC";
+pub(crate) const INJECT_PANIC_VAR: &str = "LUNATIC_INJECT_PANIC";
 
 /// The trap of a call to a host function the caller's environment does not allow.
 #[derive(Debug, Clone)]

@@ -22,27 +22,27 @@ use wasmtime::{Engine, Module};
 const CHECKSUM_LEN: usize = 32;
 
 /// What an entry holds, part of its name, so entries an older VM wrote are never read:
-/// 2 is the module as pre-initialization leaves it (see `crate::preinit`), 3 that module
+/// 2 is the module as pre-initialization leaves it (see `crate::program::preinit`), 3 that module
 /// with its table exported, 4 with its receive hint reading a global.
 const ENTRY_VERSION: u32 = 4;
 
 /// A directory of compiled modules.
 #[derive(Debug, Clone)]
-pub struct ModuleCache {
+pub(crate) struct ModuleCache {
     dir: PathBuf,
 }
 
 impl ModuleCache {
     /// A cache in `dir` (created on first write).
     #[must_use]
-    pub fn new(dir: PathBuf) -> Self {
+    pub(crate) fn new(dir: PathBuf) -> Self {
         Self { dir }
     }
 
     /// The default location: `$LUNATIC_CACHE_DIR`, `$XDG_CACHE_HOME/lunatic` or
     /// `~/.cache/lunatic`; `None` if none can be named.
     #[must_use]
-    pub fn default_dir() -> Option<PathBuf> {
+    pub(crate) fn default_dir() -> Option<PathBuf> {
         if let Some(dir) = std::env::var_os("LUNATIC_CACHE_DIR") {
             return Some(dir.into());
         }
@@ -57,7 +57,7 @@ impl ModuleCache {
     ///
     /// # Errors
     /// Only `compile`'s errors: cache failures fall back to compiling.
-    pub fn load_or_compile(
+    pub(crate) fn load_or_compile(
         &self,
         engine: &Engine,
         bytes: &[u8],

@@ -21,7 +21,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 /// A read and a write timeout in milliseconds ([`WAIT_FOREVER`]: none). Atomics, because
 /// every handle to the socket (in any process) shares them.
 #[derive(Debug)]
-pub struct Timeouts {
+pub(crate) struct Timeouts {
     read_ms: AtomicU64,
     write_ms: AtomicU64,
 }
@@ -38,23 +38,23 @@ impl Default for Timeouts {
 impl Timeouts {
     /// The read timeout in milliseconds ([`WAIT_FOREVER`]: none).
     #[must_use]
-    pub fn read_ms(&self) -> u64 {
+    pub(crate) fn read_ms(&self) -> u64 {
         self.read_ms.load(Ordering::Relaxed)
     }
 
     /// The write timeout in milliseconds ([`WAIT_FOREVER`]: none).
     #[must_use]
-    pub fn write_ms(&self) -> u64 {
+    pub(crate) fn write_ms(&self) -> u64 {
         self.write_ms.load(Ordering::Relaxed)
     }
 
     /// Sets the read timeout.
-    pub fn set_read_ms(&self, ms: u64) {
+    pub(crate) fn set_read_ms(&self, ms: u64) {
         self.read_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Sets the write timeout.
-    pub fn set_write_ms(&self, ms: u64) {
+    pub(crate) fn set_write_ms(&self, ms: u64) {
         self.write_ms.store(ms, Ordering::Relaxed);
     }
 }
@@ -64,7 +64,7 @@ impl Timeouts {
 /// gets an error, before the host runs out of file descriptors, which would break every
 /// other process's networking and the host's own files.
 #[derive(Debug)]
-pub struct SocketBudget {
+pub(crate) struct SocketBudget {
     open: AtomicUsize,
     max: usize,
 }
@@ -72,7 +72,7 @@ pub struct SocketBudget {
 impl SocketBudget {
     /// A budget of `max` sockets.
     #[must_use]
-    pub fn new(max: usize) -> Arc<Self> {
+    pub(crate) fn new(max: usize) -> Arc<Self> {
         Arc::new(Self {
             open: AtomicUsize::new(0),
             max,
@@ -83,7 +83,7 @@ impl SocketBudget {
     ///
     /// # Errors
     /// `Other`, saying so, when `max` sockets are open.
-    pub fn acquire(self: &Arc<Self>) -> io::Result<SocketPermit> {
+    pub(crate) fn acquire(self: &Arc<Self>) -> io::Result<SocketPermit> {
         let taken = self
             .open
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
@@ -99,15 +99,16 @@ impl SocketBudget {
     }
 
     /// Sockets open now.
+    #[cfg(test)]
     #[must_use]
-    pub fn open(&self) -> usize {
+    pub(crate) fn open(&self) -> usize {
         self.open.load(Ordering::Acquire)
     }
 }
 
 /// One socket's share of the [`SocketBudget`], given back when the socket is dropped.
 #[derive(Debug)]
-pub struct SocketPermit(Arc<SocketBudget>);
+pub(crate) struct SocketPermit(Arc<SocketBudget>);
 
 impl Drop for SocketPermit {
     fn drop(&mut self) {
@@ -117,16 +118,16 @@ impl Drop for SocketPermit {
 
 /// A listening TCP socket.
 #[derive(Debug)]
-pub struct TcpListenerResource {
+pub(crate) struct TcpListenerResource {
     /// The socket.
-    pub listener: TcpListener,
+    pub(crate) listener: TcpListener,
     _permit: SocketPermit,
 }
 
 impl TcpListenerResource {
     /// Wraps a bound listener with its permit.
     #[must_use]
-    pub fn new(listener: TcpListener, permit: SocketPermit) -> Self {
+    pub(crate) fn new(listener: TcpListener, permit: SocketPermit) -> Self {
         Self {
             listener,
             _permit: permit,
@@ -137,18 +138,18 @@ impl TcpListenerResource {
 /// A connected TCP stream. Reads and writes go through `&self` (readiness, then a
 /// non-blocking attempt), so one process can read while another writes to a clone.
 #[derive(Debug)]
-pub struct TcpStreamResource {
+pub(crate) struct TcpStreamResource {
     /// The socket.
-    pub stream: TcpStream,
+    pub(crate) stream: TcpStream,
     /// Its timeouts.
-    pub timeouts: Timeouts,
+    pub(crate) timeouts: Timeouts,
     _permit: SocketPermit,
 }
 
 impl TcpStreamResource {
     /// Wraps a connected stream and its permit, with no timeouts.
     #[must_use]
-    pub fn new(stream: TcpStream, permit: SocketPermit) -> Self {
+    pub(crate) fn new(stream: TcpStream, permit: SocketPermit) -> Self {
         Self {
             stream,
             timeouts: Timeouts::default(),
@@ -162,7 +163,7 @@ impl TcpStreamResource {
     ///
     /// # Errors
     /// The socket's error, or `TimedOut`.
-    pub async fn read(&self, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+    pub(crate) async fn read(&self, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
         use bytes::BufMut as _;
         let read = async {
             loop {
@@ -181,7 +182,7 @@ impl TcpStreamResource {
     ///
     /// # Errors
     /// The socket's error, or `TimedOut`.
-    pub async fn write(&self, bytes: &[u8]) -> io::Result<usize> {
+    pub(crate) async fn write(&self, bytes: &[u8]) -> io::Result<usize> {
         let write = async {
             loop {
                 self.stream.writable().await?;
@@ -197,18 +198,18 @@ impl TcpStreamResource {
 
 /// A UDP socket.
 #[derive(Debug)]
-pub struct UdpSocketResource {
+pub(crate) struct UdpSocketResource {
     /// The socket.
-    pub socket: UdpSocket,
+    pub(crate) socket: UdpSocket,
     /// Its timeouts.
-    pub timeouts: Timeouts,
+    pub(crate) timeouts: Timeouts,
     _permit: SocketPermit,
 }
 
 impl UdpSocketResource {
     /// Wraps a bound socket and its permit, with no timeouts.
     #[must_use]
-    pub fn new(socket: UdpSocket, permit: SocketPermit) -> Self {
+    pub(crate) fn new(socket: UdpSocket, permit: SocketPermit) -> Self {
         Self {
             _permit: permit,
             socket,
@@ -221,7 +222,7 @@ impl UdpSocketResource {
     ///
     /// # Errors
     /// The socket's error, or `TimedOut`.
-    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+    pub(crate) async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         with_timeout(
             self.timeouts.read_ms(),
             "receiving",
@@ -234,7 +235,7 @@ impl UdpSocketResource {
     ///
     /// # Errors
     /// Not connected, the socket's error, or `TimedOut`.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+    pub(crate) async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         with_timeout(self.timeouts.read_ms(), "receiving", self.socket.recv(buf)).await
     }
 
@@ -243,7 +244,7 @@ impl UdpSocketResource {
     ///
     /// # Errors
     /// Not connected (for `None`), the socket's error, or `TimedOut`.
-    pub async fn send(&self, bytes: &[u8], to: Option<SocketAddr>) -> io::Result<usize> {
+    pub(crate) async fn send(&self, bytes: &[u8], to: Option<SocketAddr>) -> io::Result<usize> {
         let ms = self.timeouts.write_ms();
         match to {
             Some(addr) => with_timeout(ms, "sending", self.socket.send_to(bytes, addr)).await,
@@ -261,7 +262,7 @@ impl UdpSocketResource {
 ///
 /// # Errors
 /// `work`'s error, or `TimedOut` ("`what` timed out").
-pub async fn with_timeout<T>(
+pub(crate) async fn with_timeout<T>(
     ms: u64,
     what: &str,
     work: impl Future<Output = io::Result<T>>,
@@ -282,7 +283,7 @@ pub async fn with_timeout<T>(
 ///
 /// # Errors
 /// The connection is refused, unreachable, or not made in time.
-pub async fn connect(addr: SocketAddr, timeout_ms: u64) -> io::Result<TcpStream> {
+pub(crate) async fn connect(addr: SocketAddr, timeout_ms: u64) -> io::Result<TcpStream> {
     with_timeout(timeout_ms, "connecting", TcpStream::connect(addr)).await
 }
 
@@ -292,7 +293,7 @@ pub async fn connect(addr: SocketAddr, timeout_ms: u64) -> io::Result<TcpStream>
 /// # Errors
 /// `InvalidInput` if `name` lacks a valid port; `NotFound` if it does not resolve (or to
 /// nothing); `TimedOut`.
-pub async fn resolve(name: &str, timeout_ms: u64) -> io::Result<Vec<SocketAddr>> {
+pub(crate) async fn resolve(name: &str, timeout_ms: u64) -> io::Result<Vec<SocketAddr>> {
     let lookup = async {
         match tokio::net::lookup_host(name).await {
             Ok(addrs) => Ok(addrs.collect::<Vec<_>>()),
@@ -315,7 +316,7 @@ pub async fn resolve(name: &str, timeout_ms: u64) -> io::Result<Vec<SocketAddr>>
 
 /// The ABI's number for an I/O error of `kind`.
 #[must_use]
-pub fn io_status(kind: io::ErrorKind) -> IoStatus {
+pub(crate) fn io_status(kind: io::ErrorKind) -> IoStatus {
     use io::ErrorKind as K;
     match kind {
         K::NotFound => IoStatus::NotFound,

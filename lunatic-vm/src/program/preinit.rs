@@ -587,8 +587,9 @@ mod tests {
             max_processes: 8,
             ..RuntimeConfig::default()
         };
-        let engine = crate::engine::build_engine(&config, false, false).unwrap();
-        crate::engine::start_epoch_ticker(&engine, std::time::Duration::from_millis(1)).unwrap();
+        let engine = crate::program::engine::build_engine(&config, false, false).unwrap();
+        crate::program::engine::start_epoch_ticker(&engine, std::time::Duration::from_millis(1))
+            .unwrap();
         engine
     }
 

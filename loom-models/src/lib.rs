@@ -1,0 +1,412 @@
+//! [loom](https://docs.rs/loom) models of the VM's lock-free code, run on the production
+//! source itself rather than on a copy.
+//!
+//! The scheduler's task state machine (`lunatic-vm/src/scheduler/task_state.rs`) decides,
+//! with one atomic and no lock, who queues a task after a wake-up: the waker, or the worker
+//! that polls it. A mistake there queues a task twice (two workers poll one future) or not
+//! at all (a process that never runs again), and only under rare interleavings, which
+//! tests on real threads hardly ever hit. loom runs each model below under every
+//! interleaving and every outcome the memory model allows for its atomics.
+//!
+//! The mailbox (`lunatic-vm/src/messaging/mailbox.rs`) lets a sender push while the owner
+//! takes: the owner answers "nothing queued" from a lock-free flag, leaves its waker for
+//! the next push, and a kill must reach a process whatever it waits on. A lost wake-up
+//! there is a process that sleeps forever with a message in its mailbox.
+//!
+//! The files are included here with `#[path]`; they name their primitives through
+//! `super::sync`, which is std's (and parking_lot's) in the VM and loom's here. This crate
+//! does not depend on the VM, so the models build in seconds. The models are tests:
+//! `cargo test -p loom-models`.
+
+/// The primitives the included files use (`super::sync` in each): loom's, so that loom
+/// sees every access.
+#[cfg(test)]
+#[allow(dead_code)]
+mod sync {
+    pub(crate) use loom::sync::atomic;
+    pub(crate) use loom::sync::atomic::{AtomicBool, Ordering};
+    pub(crate) use loom::sync::MutexGuard;
+
+    /// loom's mutex with parking_lot's `lock` (the VM's mutex is never poisoned).
+    #[derive(Debug, Default)]
+    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+
+    impl<T> Mutex<T> {
+        pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+            self.0.lock().expect("a model thread panicked")
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "../../lunatic-vm/src/scheduler/task_state.rs"]
+mod task_state;
+
+#[cfg(test)]
+#[allow(dead_code)]
+#[path = "../../lunatic-vm/src/messaging/mailbox.rs"]
+mod mailbox;
+
+#[cfg(test)]
+#[allow(dead_code)]
+#[path = "../../lunatic-vm/src/process/death.rs"]
+mod death;
+
+/// What `mailbox.rs` takes from the VM's `process` module: the end reasons, as they are.
+#[cfg(test)]
+mod process {
+    pub(crate) use super::death::{EndNotice, EndReason};
+
+    /// A process id.
+    pub(crate) type ProcessId = u64;
+}
+
+/// What `mailbox.rs` takes from the VM's `resources` module.
+#[cfg(test)]
+mod resources {
+    /// The sockets a message carries. They play no part in how a mailbox synchronizes, so
+    /// the model's messages carry none.
+    #[derive(Debug, Default, PartialEq, Eq)]
+    pub(crate) struct MessageResources;
+}
+
+#[cfg(test)]
+mod tests {
+    use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use loom::sync::{Arc, Mutex};
+    use loom::thread;
+
+    use super::task_state::{AfterRun, TaskState};
+
+    /// A task that was polled once and waits to be woken.
+    fn idle_task() -> TaskState {
+        let task = TaskState::new_scheduled();
+        task.start_run();
+        assert_eq!(task.finish_run(false), AfterRun::Idle);
+        task
+    }
+
+    /// Wakes `task` as `Task::wake` does, counting a push in `queued` when the waker must
+    /// queue it.
+    fn wake(task: &TaskState, queued: &AtomicUsize) {
+        if task.mark_woken() {
+            queued.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Polls `task` (taken from its queue) once, the poll staying pending, as `Task::run`
+    /// does: `poll` stands for the future's poll. Counts a push in `queued` when the worker
+    /// must queue the task again.
+    fn run_pending<T>(task: &TaskState, queued: &AtomicUsize, poll: impl FnOnce() -> T) -> T {
+        task.start_run();
+        let polled = poll();
+        if task.finish_run(false) == AfterRun::Requeue {
+            queued.fetch_add(1, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    /// After every thread is done: a task queued once is `Scheduled` (a wake-up changes
+    /// nothing), one not queued is `Idle` (the next wake-up queues it).
+    fn assert_queued_once_or_idle(task: &TaskState, queued: usize) {
+        assert!(queued <= 1, "the task was queued {queued} times");
+        assert_eq!(
+            task.mark_woken(),
+            queued == 0,
+            "queued {queued} times, yet a wake-up finds it in the wrong state"
+        );
+    }
+
+    /// A message sent while the worker polls the task: the sender puts it in the mailbox
+    /// (under its lock, as the VM's mailboxes do) and wakes the task. Either the poll saw
+    /// the message, or the task is queued again; never twice.
+    #[test]
+    fn a_wake_during_a_poll_queues_the_task_exactly_once() {
+        loom::model(|| {
+            let task = Arc::new(TaskState::new_scheduled());
+            let mailbox = Arc::new(Mutex::new(false));
+            let queued = Arc::new(AtomicUsize::new(0));
+            let sender = {
+                let (task, mailbox, queued) =
+                    (Arc::clone(&task), Arc::clone(&mailbox), Arc::clone(&queued));
+                thread::spawn(move || {
+                    *mailbox.lock().unwrap() = true;
+                    wake(&task, &queued);
+                })
+            };
+            let seen = run_pending(&task, &queued, || *mailbox.lock().unwrap());
+            sender.join().unwrap();
+            let queued = queued.load(Ordering::Relaxed);
+            if !seen {
+                assert_eq!(
+                    queued, 1,
+                    "the poll missed the message and the wake-up was lost"
+                );
+            }
+            assert_queued_once_or_idle(&task, queued);
+        });
+    }
+
+    /// How many preemptions loom tries in the three-thread model: every interleaving with
+    /// up to 3 takes under a second, an exhaustive search minutes.
+    const PREEMPTIONS: usize = 3;
+
+    /// Two wake-ups during one poll: the task is queued again once. The mailbox here is an
+    /// atomic that both sides change with a read-modify-write, not a lock, and loom tries
+    /// up to [`PREEMPTIONS`] preemptions: three threads are too many interleavings to check
+    /// them all in seconds.
+    #[test]
+    fn two_wakes_during_a_poll_queue_the_task_exactly_once() {
+        let mut model = loom::model::Builder::new();
+        model.preemption_bound = Some(PREEMPTIONS);
+        model.check(|| {
+            let task = Arc::new(TaskState::new_scheduled());
+            let mailbox = Arc::new(AtomicUsize::new(0));
+            let queued = Arc::new(AtomicUsize::new(0));
+            let senders: Vec<_> = (0..2)
+                .map(|_| {
+                    let (task, mailbox, queued) =
+                        (Arc::clone(&task), Arc::clone(&mailbox), Arc::clone(&queued));
+                    thread::spawn(move || {
+                        mailbox.fetch_add(1, Ordering::AcqRel);
+                        wake(&task, &queued);
+                    })
+                })
+                .collect();
+            let seen = run_pending(&task, &queued, || mailbox.fetch_add(0, Ordering::AcqRel));
+            for sender in senders {
+                sender.join().unwrap();
+            }
+            let queued = queued.load(Ordering::Relaxed);
+            if seen < 2 {
+                assert_eq!(
+                    queued, 1,
+                    "the poll missed a message and the wake-up was lost"
+                );
+            }
+            assert_queued_once_or_idle(&task, queued);
+        });
+    }
+
+    /// The worker that queues the task again sees what the waker wrote before it woke the
+    /// task (the waker's exchange releases, the worker's failed one acquires), with no lock
+    /// to order them: the next poll finds the message.
+    #[test]
+    fn a_requeueing_worker_sees_what_the_waker_wrote() {
+        loom::model(|| {
+            let task = Arc::new(TaskState::new_scheduled());
+            let message = Arc::new(AtomicBool::new(false));
+            let waker = {
+                let (task, message) = (Arc::clone(&task), Arc::clone(&message));
+                thread::spawn(move || {
+                    message.store(true, Ordering::Relaxed);
+                    task.mark_woken()
+                })
+            };
+            task.start_run();
+            if task.finish_run(false) == AfterRun::Requeue {
+                assert!(
+                    message.load(Ordering::Relaxed),
+                    "queued again, yet the next poll would miss the message"
+                );
+            }
+            waker.join().unwrap();
+        });
+    }
+
+    /// Two wakers of an idle task: exactly one of them queues it.
+    #[test]
+    fn two_wakers_of_an_idle_task_queue_it_exactly_once() {
+        loom::model(|| {
+            let task = Arc::new(idle_task());
+            let queued = Arc::new(AtomicUsize::new(0));
+            let wakers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (task, queued) = (Arc::clone(&task), Arc::clone(&queued));
+                    thread::spawn(move || wake(&task, &queued))
+                })
+                .collect();
+            for waker in wakers {
+                waker.join().unwrap();
+            }
+            let queued = queued.load(Ordering::Relaxed);
+            assert_eq!(
+                queued, 1,
+                "an idle task woken twice was queued {queued} times"
+            );
+            assert_queued_once_or_idle(&task, queued);
+        });
+    }
+
+    /// A wake-up during the last poll, or after it, queues nothing, and the task stays
+    /// done.
+    #[test]
+    fn a_wake_during_or_after_the_last_poll_is_ignored() {
+        loom::model(|| {
+            let task = Arc::new(TaskState::new_scheduled());
+            let waker = {
+                let task = Arc::clone(&task);
+                thread::spawn(move || task.mark_woken())
+            };
+            task.start_run();
+            assert_eq!(task.finish_run(true), AfterRun::Done);
+            assert!(
+                !waker.join().unwrap(),
+                "a wake-up of a finishing task queued it"
+            );
+            assert!(!task.mark_woken(), "a wake-up after done queued the task");
+            assert!(
+                !task.mark_woken(),
+                "a second wake-up after done queued the task"
+            );
+        });
+    }
+}
+
+#[cfg(test)]
+mod mailbox_tests {
+    use std::sync::Arc as StdArc;
+    use std::task::{Wake, Waker};
+
+    use loom::sync::atomic::{AtomicUsize, Ordering};
+    use loom::sync::Arc;
+    use loom::thread;
+
+    use super::mailbox::{Inbox, Mailbox, Message, MessageBytes, MessageData, MessageKind};
+    use super::process::EndReason;
+    use super::resources::MessageResources;
+
+    fn data(byte: u8) -> Message {
+        Message {
+            tag: 0,
+            kind: MessageKind::Data(MessageData {
+                bytes: MessageBytes::from_slice(&[byte]),
+                resources: MessageResources,
+            }),
+        }
+    }
+
+    /// A waker that counts its wake-ups (on loom's atomic, so loom sees them).
+    struct Counter(AtomicUsize);
+
+    impl Wake for Counter {
+        fn wake(self: StdArc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counting_waker() -> (StdArc<Counter>, Waker) {
+        let counter = StdArc::new(Counter(AtomicUsize::new(0)));
+        (
+            StdArc::clone(&counter),
+            Waker::from(StdArc::clone(&counter)),
+        )
+    }
+
+    /// The receive of a process that waits: a lock-free look first (`try_receive`, as a
+    /// plain receive does), then a take that leaves its waker. A message pushed meanwhile
+    /// is either taken or wakes the owner: it never sits unseen in a mailbox whose owner
+    /// sleeps.
+    #[test]
+    fn a_push_racing_with_a_receive_is_taken_or_wakes_the_owner() {
+        loom::model(|| {
+            let mailbox = Arc::new(Mailbox::default());
+            let sender = thread::spawn({
+                let mailbox = Arc::clone(&mailbox);
+                move || mailbox.push(data(1))
+            });
+            let (counter, waker) = counting_waker();
+            let mut inbox = Inbox::default();
+            let taken = match inbox.try_receive(&mailbox, &[]) {
+                Ok(None) => inbox.take(&mailbox, &[], Some(&waker)),
+                other => other,
+            };
+            sender.join().expect("the sender ran");
+            let woken = counter.0.load(Ordering::SeqCst);
+            match taken {
+                Ok(Some(message)) => {
+                    assert_eq!(message, data(1));
+                    assert_eq!(woken, 0, "a receive that took its message was woken");
+                }
+                Ok(None) => assert_eq!(woken, 1, "a waiting owner was not woken"),
+                Err(reason) => panic!("no one killed the owner: {reason:?}"),
+            }
+        });
+    }
+
+    /// The lock-free "nothing queued" answer: once a push is done, the owner's next look
+    /// sees it (the flag is set under the lock the push takes, and cleared only by the
+    /// owner under that lock when the queue is empty).
+    #[test]
+    fn after_a_push_the_lock_free_look_sees_it() {
+        loom::model(|| {
+            let mailbox = Arc::new(Mailbox::default());
+            let sender = thread::spawn({
+                let mailbox = Arc::clone(&mailbox);
+                move || mailbox.push(data(1))
+            });
+            let mut inbox = Inbox::default();
+            let first = inbox.try_receive(&mailbox, &[]).expect("no kill");
+            sender.join().expect("the sender ran");
+            if first.is_none() {
+                assert!(
+                    !inbox.is_surely_empty(&mailbox),
+                    "a pushed message is hidden"
+                );
+                assert_eq!(inbox.try_receive(&mailbox, &[]), Ok(Some(data(1))));
+            }
+            assert!(inbox.is_surely_empty(&mailbox));
+        });
+    }
+
+    /// A kill racing with a host call that starts waiting on something else (a socket): the
+    /// call either sees the death or is woken by the kill.
+    #[test]
+    fn a_kill_racing_with_a_watch_is_seen_or_wakes_the_watcher() {
+        loom::model(|| {
+            let mailbox = Arc::new(Mailbox::default());
+            let killer = thread::spawn({
+                let mailbox = Arc::clone(&mailbox);
+                move || mailbox.kill(EndReason::Killed)
+            });
+            let (counter, waker) = counting_waker();
+            let seen = mailbox.watch_for_kill(&waker);
+            killer.join().expect("the killer ran");
+            let woken = counter.0.load(Ordering::SeqCst);
+            assert!(seen || woken == 1, "the kill was lost");
+            assert!(
+                !(seen && woken > 0),
+                "a watcher that saw the death was woken too"
+            );
+            assert!(mailbox.is_death_pending());
+        });
+    }
+
+    /// A kill racing with a waiting receive ends it: the receive sees the death, or the
+    /// kill wakes it and its next take returns the death.
+    #[test]
+    fn a_kill_racing_with_a_waiting_receive_ends_it() {
+        loom::model(|| {
+            let mailbox = Arc::new(Mailbox::default());
+            let killer = thread::spawn({
+                let mailbox = Arc::clone(&mailbox);
+                move || mailbox.kill(EndReason::Killed)
+            });
+            let (counter, waker) = counting_waker();
+            let mut inbox = Inbox::default();
+            let first = inbox.take(&mailbox, &[], Some(&waker));
+            killer.join().expect("the killer ran");
+            match first {
+                Err(reason) => assert_eq!(reason, EndReason::Killed),
+                Ok(None) => {
+                    assert_eq!(counter.0.load(Ordering::SeqCst), 1, "the kill was lost");
+                    assert_eq!(
+                        inbox.take(&mailbox, &[], Some(&waker)),
+                        Err(EndReason::Killed)
+                    );
+                }
+                Ok(Some(message)) => panic!("no one sent {message:?}"),
+            }
+        });
+    }
+}
