@@ -48,6 +48,20 @@ macro_rules! result_kind {
     };
 }
 
+/// The declaration of one function, as the gate reads it (its module, name and flags).
+macro_rules! declared {
+    ($module:literal, $name:ident, [$($flag:ident),*]) => {
+        &HostFunction {
+            module: $module,
+            name: stringify!($name),
+            params: &[],
+            result: "",
+            flags: &[$(Flag::$flag),*],
+            doc: &[],
+        }
+    };
+}
+
 /// Registers one declared function with the linker, through the gate: a call declared
 /// `Wait` (which must come first among the flags) is async, and watched for kills unless
 /// it waits on the mailbox (`Mailbox`, second: then its implementation returns the boxed
@@ -55,14 +69,7 @@ macro_rules! result_kind {
 macro_rules! register_function {
     ($linker:ident, $rmod:ident, $module:literal, $name:ident,
      [Wait, Mailbox $(, $flag:ident)*], ($($arg:ident: $kind:ty),*), ($($ret:ty)?)) => {{
-        const FUNCTION: &HostFunction = &HostFunction {
-            module: $module,
-            name: stringify!($name),
-            params: &[],
-            result: "",
-            flags: &[Flag::Wait, Flag::Mailbox $(, Flag::$flag)*],
-            doc: &[],
-        };
+        const FUNCTION: &HostFunction = declared!($module, $name, [Wait, Mailbox $(, $flag)*]);
         $linker.func_wrap_async(
             $module,
             stringify!($name),
@@ -75,14 +82,7 @@ macro_rules! register_function {
     }};
     ($linker:ident, $rmod:ident, $module:literal, $name:ident,
      [Wait $(, $flag:ident)*], ($($arg:ident: $kind:ty),*), ($($ret:ty)?)) => {{
-        const FUNCTION: &HostFunction = &HostFunction {
-            module: $module,
-            name: stringify!($name),
-            params: &[],
-            result: "",
-            flags: &[Flag::Wait $(, Flag::$flag)*],
-            doc: &[],
-        };
+        const FUNCTION: &HostFunction = declared!($module, $name, [Wait $(, $flag)*]);
         $linker.func_wrap_async(
             $module,
             stringify!($name),
@@ -95,14 +95,7 @@ macro_rules! register_function {
     }};
     ($linker:ident, $rmod:ident, $module:literal, $name:ident,
      [$($flag:ident),*], ($($arg:ident: $kind:ty),*), ($($ret:ty)?)) => {{
-        const FUNCTION: &HostFunction = &HostFunction {
-            module: $module,
-            name: stringify!($name),
-            params: &[],
-            result: "",
-            flags: &[$(Flag::$flag),*],
-            doc: &[],
-        };
+        const FUNCTION: &HostFunction = declared!($module, $name, [$($flag),*]);
         $linker.func_wrap(
             $module,
             stringify!($name),
