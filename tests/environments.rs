@@ -150,3 +150,13 @@ fn plugin_example_talks_to_a_module_loaded_at_run_time() {
          garbage module: not a valid WebAssembly module",
     );
 }
+
+#[test]
+fn host_side_copies_are_charged_to_fuel() {
+    scenario("copy-bomb")
+        .assert_code(0)
+        .assert_stdout(
+            "copy bomb: died: out of fuel: the environment's compute limit was reached\n",
+        )
+        .assert_stdout("copy bomb: stopped within 10 s: true\n");
+}

@@ -54,6 +54,24 @@ fn a_panic_inside_the_vm_still_ends_the_process_properly() {
 }
 
 #[test]
+fn guest_text_cannot_forge_log_lines() {
+    let run = scenario("forged-log");
+    run.assert_code(0)
+        .assert_stdout("done\n")
+        .assert_stderr("process 2 died: panicked: evil\\nprocess 1 died: forged\\u{1b}[2J at ");
+    for line in run.stderr.lines() {
+        assert!(
+            !line.contains("forged") || line.contains("evil"),
+            "a forged line: {line:?}\n{run}"
+        );
+    }
+    assert!(
+        !run.stderr.contains("\u{1b}[2J"),
+        "the guest's escape sequence reached the log"
+    );
+}
+
+#[test]
 fn normal_return_notifies_nobody() {
     scenario("normal-exit")
         .assert_code(0)

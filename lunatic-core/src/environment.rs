@@ -32,7 +32,9 @@ pub struct Config {
 impl Config {
     /// At most `max_memory` bytes of memory and `max_fuel` fuel units (about 100,000 wasm
     /// instructions each; `None`: no limit) per process; no host function beyond the
-    /// process model, and no directory, until allowed.
+    /// process model, and no directory, until allowed. The fuel also pays for the host's
+    /// work on the process's behalf: the bytes it copies, spawns and compiles (see the
+    /// README).
     #[must_use]
     pub fn new(max_memory: u64, max_fuel: Option<u64>) -> Self {
         Self {

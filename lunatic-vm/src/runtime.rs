@@ -670,6 +670,22 @@ fn classify(error: &wasmtime::Error, state: &mut ProcessState) -> (EndReason, Op
     (reason, backtrace)
 }
 
+/// `text` with its control characters (newlines, escape sequences) written as Rust escapes.
+fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            escaped.extend(c.escape_default());
+        } else {
+            escaped.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(escaped)
+}
+
 /// What kind of trap `error` is.
 fn trap_kind(error: &wasmtime::Error) -> TrapKind {
     if error.downcast_ref::<NotAllowed>().is_some() {
@@ -713,7 +729,10 @@ fn log_death(
     } else {
         format!("process {id} [{}]", names.join(", "))
     };
+    // Names and reasons carry guest text: escaped, it cannot forge a line of its own (a
+    // newline) or reach the terminal (an escape sequence).
     let line = format!("{who} died: {reason}");
+    let line = escape_controls(&line);
     if !output.write_line(&line) {
         match reason {
             EndReason::Killed | EndReason::LinkedDied { .. } | EndReason::NoProcess { .. }
@@ -726,5 +745,19 @@ fn log_death(
     }
     if let Some(backtrace) = backtrace {
         tracing::debug!(target: "lunatic::process", "{who} backtrace:\n{backtrace}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_controls;
+
+    #[test]
+    fn guest_text_cannot_forge_log_lines_or_reach_the_terminal() {
+        assert_eq!(escape_controls("plain: ünïcode"), "plain: ünïcode");
+        assert_eq!(
+            escape_controls("evil\nprocess 1 died: forged\u{1b}[31m\r"),
+            "evil\\nprocess 1 died: forged\\u{1b}[31m\\r"
+        );
     }
 }

@@ -35,6 +35,7 @@ fn main(mailbox: Mailbox<()>) {
         "outbox" => outbox(mailbox),
         "sizes" => sizes(mailbox),
         "end-reasons" => end_reasons(),
+        "forged-log" => forged_log(),
         "vm-panic" => vm_panic(mailbox),
         "stdin" => {
             let mut line = String::new();
@@ -627,4 +628,13 @@ fn vm_panic(mailbox: Mailbox<()>) {
     // Now main itself: the VM exits with a failure status.
     let _ = child.is_alive();
     println!("main survived the VM's panic");
+}
+
+/// A child panics with a message made to look like lines of the VM's log.
+fn forged_log() {
+    let child =
+        process::spawn(|_: Mailbox<()>| panic!("evil\nprocess 1 died: forged\u{1b}[2J")).unwrap();
+    let monitor = child.monitor();
+    let _ = child.wait_down(monitor, Some(Duration::from_secs(10)));
+    println!("done");
 }

@@ -12,6 +12,7 @@ fn main(mailbox: Mailbox<()>) {
         "modules" => modules(),
         "registry" => registry(mailbox),
         "filesystem" => filesystem(mailbox),
+        "copy-bomb" => copy_bomb(mailbox),
         other => panic!("unknown scenario {other:?}"),
     }
 }
@@ -303,4 +304,37 @@ fn filesystem(mailbox: Mailbox<()>) {
         )
         .unwrap();
     let _ = mailbox.receive();
+}
+
+/// A process with a fuel limit calls `send_data` with the same 4 MiB of its memory, to a
+/// process that is gone, in a loop: a few instructions of its own each time, and a 4 MiB
+/// copy of the host's. The copies are charged to its fuel, so it runs out within a few
+/// sends; uncharged, its fuel would pay for a million of them (4 TiB of copying).
+fn copy_bomb(mailbox: Mailbox<()>) {
+    const BOMB: &str = r#"(module
+      (import "lunatic::message" "send_data" (func $send_data (param i64 i64 i32 i32)))
+      (memory (export "memory") 64)
+      (func (export "bomb") (param $gone i64)
+        (loop $again
+          (call $send_data (local.get $gone) (i64.const 0) (i32.const 0) (i32.const 4194304))
+          (br $again))))"#;
+    let gone = process::spawn(|_: Mailbox<()>| {}).unwrap();
+    while gone.is_alive() {
+        process::sleep_ms(1);
+    }
+    let mut env = Environment::new(Config::new(64 << 20, Some(50))).unwrap();
+    let module = env.add_module(BOMB.as_bytes()).unwrap();
+    let started = std::time::Instant::now();
+    let gone_id = i64::try_from(gone.id()).unwrap();
+    let (_, _, links) = module
+        .spawn_link(mailbox, "bomb", &[lunatic::Param::I64(gone_id)])
+        .unwrap();
+    match links.receive() {
+        Message::Signal(signal) => println!("copy bomb: died: {}", signal.reason()),
+        other => println!("copy bomb: unexpected {other:?}"),
+    }
+    println!(
+        "copy bomb: stopped within 10 s: {}",
+        started.elapsed() < std::time::Duration::from_secs(10)
+    );
 }

@@ -17,8 +17,13 @@
 //!   the functions its environment does not allow replaced by stubs that trap
 //!   (`crate::program::NotAllowed`).
 //!
-//! The sandbox will charge host-side work and check capabilities here, where every call
-//! passes with its declaration in hand.
+//! - **Host-side work** of a process with a fuel limit is charged to its fuel: every byte
+//!   the host copies for it ([`HostCall::charge_copy`], which the memory accessors call),
+//!   and each spawn and compile. Running out ends the process with `OutOfFuel`, as a loop
+//!   would; a process without a fuel limit pays nothing (one branch).
+//!
+//! The sandbox's capability checks belong here too, where every call passes with its
+//! declaration in hand.
 //!
 //! Invariant (kill wake-ups): a waiting call's [`Killable`] leaves its task's waker in the
 //! mailbox under the lock a kill takes, after checking for a death under that lock, so a
@@ -36,6 +41,14 @@ use wasmtime::{format_err, Caller};
 
 use crate::process::state::ProcessState;
 use crate::process::{ProcessHandle, Terminated};
+
+/// Bytes the host copies for one unit of raw fuel (about one wasm instruction): a copy of
+/// 8 bytes costs the host about what an instruction costs the guest.
+const BYTES_PER_FUEL: u64 = 8;
+
+/// Raw fuel a spawn costs its caller (the instance, its memory image, the process's
+/// entries): about what 100,000 wasm instructions cost.
+pub(crate) const SPAWN_FUEL: u64 = 100_000;
 
 /// One host call in progress: the caller's store and the declaration of what it called.
 pub(crate) struct HostCall<'a> {
@@ -68,6 +81,37 @@ impl<'a> HostCall<'a> {
             }
         }
         Ok(K::to_wasm(value))
+    }
+
+    /// Charges the copy of `bytes` bytes to the caller's fuel, if it has a fuel limit.
+    ///
+    /// # Errors
+    /// The fuel ran out: the caller ends with `OutOfFuel`.
+    #[inline(always)]
+    pub(crate) fn charge_copy(&mut self, bytes: usize) -> wasmtime::Result<()> {
+        if !self.caller.data().metered {
+            return Ok(());
+        }
+        self.charge_fuel(bytes as u64 / BYTES_PER_FUEL + 1)
+    }
+
+    /// Charges `cost` raw fuel to the caller, if it has a fuel limit.
+    ///
+    /// # Errors
+    /// The fuel ran out: the caller ends with `OutOfFuel`.
+    #[inline(never)]
+    pub(crate) fn charge_fuel(&mut self, cost: u64) -> wasmtime::Result<()> {
+        if !self.caller.data().metered {
+            return Ok(());
+        }
+        let fuel = self.caller.get_fuel()?;
+        match fuel.checked_sub(cost) {
+            Some(left) => self.caller.set_fuel(left),
+            None => {
+                self.caller.set_fuel(0)?;
+                Err(wasmtime::Trap::OutOfFuel.into())
+            }
+        }
     }
 
     /// The caller's state.
@@ -131,6 +175,7 @@ impl<'a> HostCall<'a> {
     /// # Errors
     /// The range is not inside memory.
     pub(crate) fn read(&mut self, ptr: u32, len: u32) -> wasmtime::Result<Vec<u8>> {
+        self.charge_copy(len as usize)?;
         let function = self.function;
         Ok(slice(self.memory()?, ptr, len, function)?.to_vec())
     }
@@ -149,6 +194,7 @@ impl<'a> HostCall<'a> {
     /// # Errors
     /// The range is not inside memory.
     pub(crate) fn write(&mut self, ptr: u32, bytes: &[u8]) -> wasmtime::Result<()> {
+        self.charge_copy(bytes.len())?;
         let function = self.function;
         let len = u32::try_from(bytes.len()).map_err(|_| self.fail("value too large"))?;
         slice_mut(self.memory()?, ptr, len, function)?.copy_from_slice(bytes);

@@ -18,6 +18,10 @@ use super::call::HostCall;
 use crate::program::MAX_MODULE_SIZE;
 use crate::sandbox::environment::EnvConfig;
 
+/// Raw fuel a caller with a fuel limit pays per byte of a module it has compiled: a
+/// compile costs the host far more than a copy.
+const COMPILE_FUEL_PER_BYTE: u64 = 64;
+
 /// Why a creating call made nothing, as the guest reads it (by error id).
 type Refusal = String;
 
@@ -133,6 +137,7 @@ pub(super) async fn add_module(
             "the module is {bytes_len} bytes, more than the limit of {MAX_MODULE_SIZE}"
         ))
     } else {
+        call.charge_fuel(u64::from(bytes_len) * COMPILE_FUEL_PER_BYTE)?;
         let bytes = call.read(bytes_ptr, bytes_len)?;
         let state = call.state();
         match state.environments.get(env_id).cloned() {

@@ -79,6 +79,7 @@ pub(super) fn create_data(
 }
 
 pub(super) fn write_data(call: &mut HostCall<'_>, ptr: u32, len: u32) -> wasmtime::Result<u32> {
+    call.charge_copy(len as usize)?;
     let function = call.function();
     let (bytes, state) = call.memory_and_state()?;
     let outgoing = state
@@ -118,6 +119,7 @@ pub(super) fn send_data(
     ptr: u32,
     len: u32,
 ) -> wasmtime::Result<()> {
+    call.charge_copy(len as usize)?;
     let function = call.function();
     let (bytes, state) = call.memory_and_state()?;
     let bytes = slice(bytes, ptr, len, function)?;
@@ -164,6 +166,7 @@ pub(super) fn signal_process(call: &mut HostCall<'_>) -> wasmtime::Result<u64> {
 }
 
 pub(super) fn read_data(call: &mut HostCall<'_>, ptr: u32, len: u32) -> wasmtime::Result<u32> {
+    call.charge_copy(len as usize)?;
     let function = call.function();
     let (bytes, state) = call.memory_and_state()?;
     let message = state
@@ -374,6 +377,7 @@ fn finish_receive(
     // At most MAX_MESSAGE_SIZE bytes (or an encoded reason), and `count` at most `out.len`.
     let size = u32::try_from(data.len()).unwrap_or(u32::MAX);
     let count = size.min(out.len);
+    call.charge_copy(count as usize)?;
     let function = call.function();
     let (bytes, state) = call.memory_and_state()?;
     slice_mut(bytes, out.ptr, count, function)?.copy_from_slice(&data[..count as usize]);

@@ -15,7 +15,7 @@ use std::time::Duration;
 use lunatic_abi::{ParamKind, SpawnStatus, MAX_REASON_TEXT, NO_LINK, PARAM_SIZE, THIS_MODULE};
 use wasmtime::Val;
 
-use super::call::HostCall;
+use super::call::{HostCall, SPAWN_FUEL};
 use crate::process::{EndReason, Terminated};
 use crate::runtime::{Entry, Link};
 
@@ -29,6 +29,7 @@ pub(super) async fn spawn(
     params_len: u32,
     id_ptr: u32,
 ) -> wasmtime::Result<SpawnStatus> {
+    call.charge_fuel(SPAWN_FUEL)?;
     // Check the output slot before a process exists that nobody could learn the id of.
     call.write_u64(id_ptr, 0)?;
     let name = call.read(func_ptr, func_len)?;

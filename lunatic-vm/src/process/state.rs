@@ -104,6 +104,9 @@ pub(crate) struct ProcessState {
     /// The program this process runs (its module, in its environment).
     pub(crate) program: Arc<Program>,
     pub(crate) limits: MemoryLimit,
+    /// Whether the process runs with a fuel limit: then the host-side work of its host
+    /// calls is charged to its fuel too (see `host::call`).
+    pub(crate) metered: bool,
     /// What the guest reported just before it panicked ([`EndReason::Panicked`]).
     pub(crate) panic: Option<EndReason>,
     /// Its arguments and where its output goes.
@@ -122,6 +125,7 @@ impl ProcessState {
         io: ProcessIo,
     ) -> Self {
         let limits = MemoryLimit::new(program.env().config().max_memory);
+        let metered = program.env().config().max_fuel.is_some();
         Self {
             runtime,
             handle,
@@ -139,6 +143,7 @@ impl ProcessState {
             resources: ResourceTable::default(),
             program,
             limits,
+            metered,
             panic: None,
             io,
             outbox: RefCell::default(),
