@@ -160,3 +160,26 @@ fn host_side_copies_are_charged_to_fuel() {
         )
         .assert_stdout("copy bomb: stopped within 10 s: true\n");
 }
+
+#[test]
+fn the_memory_limit_holds_for_all_of_a_process_memories() {
+    let run = scenario("memories");
+    run.assert_code(0)
+        .assert_stdout("one 8 MiB memory: ran\n")
+        .assert_stdout("three 8 MiB memories: refused: ");
+    assert!(!run.stdout.contains("RAN"), "{run}");
+}
+
+#[test]
+fn fuel_limited_environments_cannot_spawn_past_the_process_limit() {
+    let run = common::run_with(
+        &["--max-processes", "64"],
+        &common::guest("test-environments"),
+        &["spawn-flood"],
+        std::time::Duration::from_secs(60),
+    );
+    run.assert_code(0)
+        .assert_stdout("spawn flood: refused after ")
+        .assert_stdout("start lunatic with a larger --max-processes")
+        .assert_stdout("spawn flood: at most 64 alive: true\n");
+}

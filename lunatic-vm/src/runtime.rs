@@ -345,11 +345,19 @@ impl Runtime {
                 given.join(", ")
             );
         }
+        let max_fuel = program.env().config().max_fuel;
+        // The pool bounds the processes of the unmetered engine; the metered one allocates
+        // on demand, so its spawns are counted against the same bound here.
+        let alive = self.processes.len();
+        if max_fuel.is_some() && alive >= self.config.max_processes as usize {
+            wasmtime::bail!(
+                "no room for another process ({alive} alive): start lunatic with a larger --max-processes"
+            );
+        }
         let scheduler = self.scheduler()?;
         let id = self.processes.next_id();
         let handle = Arc::new(ProcessHandle::new(id));
         let engine = program.module().engine().clone();
-        let max_fuel = program.env().config().max_fuel;
         let state = ProcessState::new(
             Arc::clone(self),
             Arc::clone(&handle),

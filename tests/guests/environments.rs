@@ -13,6 +13,8 @@ fn main(mailbox: Mailbox<()>) {
         "registry" => registry(mailbox),
         "filesystem" => filesystem(mailbox),
         "copy-bomb" => copy_bomb(mailbox),
+        "memories" => memories(mailbox),
+        "spawn-flood" => spawn_flood(),
         other => panic!("unknown scenario {other:?}"),
     }
 }
@@ -337,4 +339,50 @@ fn copy_bomb(mailbox: Mailbox<()>) {
         "copy bomb: stopped within 10 s: {}",
         started.elapsed() < std::time::Duration::from_secs(10)
     );
+}
+
+/// A module with several memories in a 16 MiB environment: the limit holds for all of a
+/// process's memories together, not for each.
+fn memories(mailbox: Mailbox<()>) {
+    let module = |memories: usize| {
+        let declared = "(memory 128) ".repeat(memories);
+        format!(r#"(module {declared} (func (export "run")))"#)
+    };
+    let mut env = Environment::new(Config::new(16 << 20, Some(1_000))).unwrap();
+    let one = env.add_module(module(1).as_bytes()).unwrap();
+    let (_, _, links) = one.spawn_link(mailbox, "run", &[]).unwrap();
+    match links.receive_timeout(std::time::Duration::from_millis(500)) {
+        Message::Normal(Err(lunatic::ReceiveError::Timeout)) => println!("one 8 MiB memory: ran"),
+        other => println!("one 8 MiB memory: unexpected {other:?}"),
+    }
+    let three = env.add_module(module(3).as_bytes()).unwrap();
+    match three.spawn_link(links, "run", &[]) {
+        Ok((_, _, links)) => match links.receive_timeout(std::time::Duration::from_secs(1)) {
+            Message::Signal(signal) => println!("three 8 MiB memories: died: {}", signal.reason()),
+            other => println!("three 8 MiB memories: RAN ({other:?})"),
+        },
+        Err(error) => println!("three 8 MiB memories: refused: {error}"),
+    }
+}
+
+/// Spawns parked processes into a fuel-limited environment until a spawn is refused.
+fn spawn_flood() {
+    let mut env = Environment::new(Config::new(4 << 20, Some(1_000))).unwrap();
+    let module = env.add_this_module().unwrap();
+    let mut parked = Vec::new();
+    for _ in 0..10_000 {
+        match module.spawn(|mailbox: Mailbox<()>| {
+            let _ = mailbox.receive();
+        }) {
+            Ok(process) => parked.push(process),
+            Err(error) => {
+                println!("spawn flood: refused after {}: {error}", parked.len());
+                break;
+            }
+        }
+    }
+    println!("spawn flood: at most 64 alive: {}", parked.len() < 64);
+    for process in &parked {
+        process.kill();
+    }
 }

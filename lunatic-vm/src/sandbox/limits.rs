@@ -10,9 +10,17 @@ pub(crate) const MAX_TABLE_ELEMENTS: usize = 20_000;
 
 /// Refuses memory growth past the environment's limit and remembers that it did, so the
 /// process's death is reported as "out of memory" whatever trap the guest ends with.
+///
+/// The limit holds for all of a process's linear memories together (a module may declare
+/// many), and so does [`MAX_TABLE_ELEMENTS`] for all its tables: wasmtime asks before it
+/// creates each one (from 0) and before each growth.
 #[derive(Debug)]
 pub(crate) struct MemoryLimit {
     max_bytes: usize,
+    /// Bytes of all the process's memories, as last allowed.
+    memory_bytes: usize,
+    /// Elements of all the process's tables, as last allowed.
+    table_elements: usize,
     pub(crate) exceeded: bool,
 }
 
@@ -20,31 +28,82 @@ impl MemoryLimit {
     pub(crate) fn new(max_bytes: u64) -> Self {
         Self {
             max_bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
+            memory_bytes: 0,
+            table_elements: 0,
             exceeded: false,
         }
     }
 }
 
+/// `total` with one part of it going from `current` to `desired`, if within `max`.
+fn grown(total: usize, current: usize, desired: usize, max: usize) -> Option<usize> {
+    total
+        .checked_sub(current)
+        .and_then(|rest| rest.checked_add(desired))
+        .filter(|&grown| grown <= max)
+}
+
 impl ResourceLimiter for MemoryLimit {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.max_bytes {
-            self.exceeded = true;
-            return Ok(false);
+        match grown(self.memory_bytes, current, desired, self.max_bytes) {
+            Some(total) => {
+                self.memory_bytes = total;
+                Ok(true)
+            }
+            None => {
+                self.exceeded = true;
+                Ok(false)
+            }
         }
-        Ok(true)
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= MAX_TABLE_ELEMENTS)
+        match grown(self.table_elements, current, desired, MAX_TABLE_ELEMENTS) {
+            Some(total) => {
+                self.table_elements = total;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limit_holds_for_all_memories_together() {
+        let mut limit = MemoryLimit::new(16 << 20);
+        assert!(limit.memory_growing(0, 8 << 20, None).unwrap());
+        assert!(limit.memory_growing(0, 8 << 20, None).unwrap());
+        assert!(
+            !limit.memory_growing(0, 1 << 16, None).unwrap(),
+            "a third memory"
+        );
+        assert!(limit.exceeded);
+        // Growing within what is left works.
+        let mut limit = MemoryLimit::new(16 << 20);
+        assert!(limit.memory_growing(0, 1 << 20, None).unwrap());
+        assert!(limit.memory_growing(1 << 20, 15 << 20, None).unwrap());
+        assert!(limit.memory_growing(15 << 20, 16 << 20, None).unwrap());
+        assert!(!limit
+            .memory_growing(16 << 20, (16 << 20) + 1, None)
+            .unwrap());
+        assert!(limit.table_growing(0, MAX_TABLE_ELEMENTS, None).unwrap());
+        assert!(
+            !limit.table_growing(0, 1, None).unwrap(),
+            "a second table over the cap"
+        );
     }
 }
