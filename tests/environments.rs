@@ -183,3 +183,11 @@ fn fuel_limited_environments_cannot_spawn_past_the_process_limit() {
         .assert_stdout("start lunatic with a larger --max-processes")
         .assert_stdout("spawn flood: at most 64 alive: true\n");
 }
+
+#[test]
+fn a_kill_ends_a_spawn_whose_start_function_never_returns() {
+    let run = scenario("start-loop");
+    run.assert_code(0)
+        .assert_stdout("start loop: spawner ended: killed within 2 s: true\n");
+    assert!(!run.stdout.contains("wrong"), "{run}");
+}

@@ -15,6 +15,7 @@ fn main(mailbox: Mailbox<()>) {
         "copy-bomb" => copy_bomb(mailbox),
         "memories" => memories(mailbox),
         "spawn-flood" => spawn_flood(),
+        "start-loop" => start_loop(),
         other => panic!("unknown scenario {other:?}"),
     }
 }
@@ -384,5 +385,31 @@ fn spawn_flood() {
     println!("spawn flood: at most 64 alive: {}", parked.len() < 64);
     for process in &parked {
         process.kill();
+    }
+}
+
+/// A process spawns a module whose `start` function never returns, and is killed while it
+/// waits in that spawn: the kill ends it at once.
+fn start_loop() {
+    let spawner = process::spawn(|_: Mailbox<()>| {
+        const SPINNER: &str =
+            r#"(module (func $spin (loop $again (br $again))) (start $spin) (func (export "run")))"#;
+        let mut env = Environment::new(Config::new(ROOMY, None)).unwrap();
+        let module = env.add_module(SPINNER.as_bytes()).unwrap();
+        let _ = module.spawn("run", &[]);
+        println!("start loop: the spawn returned (wrong)");
+    })
+    .unwrap();
+    let monitor = spawner.monitor();
+    process::sleep_ms(300);
+    let killed = std::time::Instant::now();
+    spawner.kill();
+    match spawner.wait_down(monitor, Some(std::time::Duration::from_secs(10))) {
+        Ok(down) => println!(
+            "start loop: spawner ended: {} within 2 s: {}",
+            down.reason(),
+            killed.elapsed() < std::time::Duration::from_secs(2)
+        ),
+        Err(error) => println!("start loop: spawner still alive: {error}"),
     }
 }
