@@ -191,3 +191,11 @@ fn a_kill_ends_a_spawn_whose_start_function_never_returns() {
         .assert_stdout("start loop: spawner ended: killed within 2 s: true\n");
     assert!(!run.stdout.contains("wrong"), "{run}");
 }
+
+#[test]
+fn error_texts_quoting_guest_input_are_cut() {
+    scenario("long-errors")
+        .assert_code(0)
+        .assert_stdout("long errors: 200 kept")
+        .assert_stdout("long errors: at most 5000 bytes each: true\n");
+}

@@ -16,6 +16,7 @@ fn main(mailbox: Mailbox<()>) {
         "memories" => memories(mailbox),
         "spawn-flood" => spawn_flood(),
         "start-loop" => start_loop(),
+        "long-errors" => long_errors(),
         other => panic!("unknown scenario {other:?}"),
     }
 }
@@ -412,4 +413,26 @@ fn start_loop() {
         ),
         Err(error) => println!("start loop: spawner still alive: {error}"),
     }
+}
+
+/// Spawn errors that quote a 2 MB function name, many times: each error the process is
+/// handed is cut to a few KiB.
+fn long_errors() {
+    let mut env = Environment::new(Config::new(ROOMY, None)).unwrap();
+    let module = env
+        .add_module(br#"(module (func (export "run")))"#)
+        .unwrap();
+    let name = "x".repeat(2 << 20);
+    let mut longest = 0;
+    let mut errors = Vec::new();
+    for _ in 0..200 {
+        let error = module.spawn(&name, &[]).unwrap_err();
+        longest = longest.max(error.to_string().len());
+        errors.push(error);
+    }
+    println!(
+        "long errors: {} kept, the longest {longest} bytes",
+        errors.len()
+    );
+    println!("long errors: at most 5000 bytes each: {}", longest <= 5000);
 }

@@ -35,7 +35,7 @@ fn report(
         Ok(id) => (EnvironmentStatus::Created, id),
         Err(error) => (
             EnvironmentStatus::Failed,
-            call.state_mut().errors.insert(error)?,
+            call.state_mut().keep_error(error)?,
         ),
     };
     call.write_u64(id_ptr, value)?;

@@ -86,7 +86,7 @@ fn report(
         Ok(value) => (IoStatus::Done, value),
         Err(error) => (
             io_status(error.kind()),
-            call.state_mut().errors.insert(error.to_string())?,
+            call.state_mut().keep_error(error.to_string())?,
         ),
     };
     call.write_u64(out_ptr, value)?;

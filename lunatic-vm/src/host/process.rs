@@ -48,7 +48,7 @@ pub(super) async fn spawn(
         let error = call.fail(format_args!(
             "the process holds no module with id {module_id}"
         ));
-        let id = call.state_mut().errors.insert(error.to_string())?;
+        let id = call.state_mut().keep_error(error.to_string())?;
         call.write_u64(id_ptr, id)?;
         return Ok(SpawnStatus::Failed);
     };
@@ -66,7 +66,7 @@ pub(super) async fn spawn(
         Ok(child) => (SpawnStatus::Spawned, child.id()),
         Err(error) => (
             SpawnStatus::Failed,
-            call.state_mut().errors.insert(format!("{error:#}"))?,
+            call.state_mut().keep_error(format!("{error:#}"))?,
         ),
     };
     call.write_u64(id_ptr, value)?;

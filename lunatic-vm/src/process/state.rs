@@ -21,6 +21,9 @@ use crate::sandbox::wasi::ProcessIo;
 /// without bound).
 const MAX_HANDLES: usize = 10_000;
 
+/// Most bytes of one error text a process is handed (more is cut).
+pub(crate) const MAX_ERROR_TEXT: usize = 4 << 10;
+
 /// A message being written by the guest, not sent yet. Resources moved into it are closed
 /// if it is never sent (dropped with it).
 #[derive(Debug, Default)]
@@ -96,6 +99,8 @@ pub(crate) struct ProcessState {
     /// reads that from, when the module was rewritten to have one (see `host::message`).
     pub(crate) receive_waited: bool,
     pub(crate) receive_waited_global: Option<Global>,
+    /// Error texts handed to the guest by id (`lunatic::error`); add them with
+    /// [`ProcessState::keep_error`].
     pub(crate) errors: HandleTable<String>,
     pub(crate) environments: HandleTable<Arc<Environment>>,
     pub(crate) modules: HandleTable<Arc<Program>>,
@@ -148,6 +153,24 @@ impl ProcessState {
             io,
             outbox: RefCell::default(),
         }
+    }
+
+    /// Keeps error `text` for the guest to read by the returned id, cut to
+    /// [`MAX_ERROR_TEXT`] bytes (errors quote guest input, a function name say, and a
+    /// process may hold thousands).
+    ///
+    /// # Errors
+    /// The process holds too many handles already.
+    pub(crate) fn keep_error(&mut self, mut text: String) -> wasmtime::Result<u64> {
+        if text.len() > MAX_ERROR_TEXT {
+            let mut end = MAX_ERROR_TEXT;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+            text.push_str("...");
+        }
+        self.errors.insert(text)
     }
 
     /// The process's WASI context, built on first use.
