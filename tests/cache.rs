@@ -106,3 +106,31 @@ fn no_cache_writes_nothing() {
     run.assert_code(0);
     assert!(!dir.exists(), "{run}");
 }
+
+#[test]
+fn the_cache_is_trimmed_to_its_size() {
+    let dir = cache_dir("trim");
+    let dir_text = dir.display().to_string();
+    let max = 256 << 10;
+    let run = common::run_with(
+        &[
+            "--cache-dir",
+            &dir_text,
+            "--cache-max-bytes",
+            &max.to_string(),
+        ],
+        &guest("test-environments"),
+        &["many-modules"],
+        Duration::from_secs(120),
+    );
+    run.assert_code(0).assert_stdout("many modules: compiled\n");
+    let sizes: Vec<u64> = entries(&dir)
+        .iter()
+        .filter(|path| path.extension().is_some_and(|ext| ext == "cwasm"))
+        .map(|path| std::fs::metadata(path).unwrap().len())
+        .collect();
+    let total: u64 = sizes.iter().sum();
+    assert!(total <= max, "{total} bytes in {} entries", sizes.len());
+    assert!(sizes.len() > 2, "the cache still keeps entries: {sizes:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -62,6 +62,10 @@ struct Cli {
     /// Compile every module every time (no cache).
     #[arg(long)]
     no_cache: bool,
+    /// Most bytes of compiled modules the cache keeps (least recently used go first)
+    /// [default: 1 GiB].
+    #[arg(long, value_name = "BYTES")]
+    cache_max_bytes: Option<u64>,
     /// List compiled guest functions in /tmp/perf-<pid>.map, so that `perf report` names
     /// them in profiles of the VM.
     #[arg(long)]
@@ -148,6 +152,7 @@ fn run(cli: Cli) -> wasmtime::Result<i32> {
         } else {
             cli.cache_dir.or(defaults.cache_dir)
         },
+        cache_max_bytes: cli.cache_max_bytes.unwrap_or(defaults.cache_max_bytes),
         perf_map: cli.perf_map,
     };
     warn_about_map_limit(config.max_processes);

@@ -8,6 +8,7 @@
 //! | `worker_threads` | number of cores | threads that run processes, each with its own reactor for their sockets and timers |
 //! | `preemption_interval` | 1 ms | how often a running process yields so a `loop {}` cannot starve the others |
 //! | `max_sockets` | the open-file limit, less 256 | sockets all processes may hold at once; past it binds, accepts and connects fail with an error instead of the host running out of file descriptors (the CLI first raises the soft open-file limit to the hard one) |
+//! | `cache_max_bytes` | 1 GiB | the compiled-module cache on disk is trimmed to this (least recently used first), so a guest that compiles module after module cannot fill the disk |
 //! | `perf_map` | off | lists compiled guest functions in `/tmp/perf-<pid>.map` for `perf` (`--perf-map`) |
 //! | `keep_resident` | 1 MiB | how much of a dead process's memory is reset in place (only the pages it touched, found with Linux's `PAGEMAP_SCAN`) instead of being returned to the kernel: the next spawn into the slot takes no page faults and no `madvise`, whose TLB shootdowns cost every core; 0 returns it all |
 
@@ -28,6 +29,8 @@ pub struct RuntimeConfig {
     pub preemption_interval: Duration,
     /// Where compiled modules are kept between runs (`None`: compile every time).
     pub cache_dir: Option<std::path::PathBuf>,
+    /// Most bytes of compiled modules the cache keeps; the least recently used go first.
+    pub cache_max_bytes: u64,
     /// Bytes of a dead process's linear memory reset in place for the next process of the
     /// slot, rather than returned to the kernel (used only where Linux's `PAGEMAP_SCAN`
     /// finds the touched pages; elsewhere memory is always returned).
@@ -136,6 +139,7 @@ impl Default for RuntimeConfig {
             worker_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             preemption_interval: Duration::from_millis(1),
             cache_dir: crate::program::cache::ModuleCache::default_dir(),
+            cache_max_bytes: crate::program::cache::DEFAULT_MAX_BYTES,
             keep_resident: 1 << 20,
             max_sockets: sockets_for_file_limit(open_file_limit()),
             perf_map: false,

@@ -202,7 +202,8 @@ impl Runtime {
             }
         };
         match &config.cache_dir {
-            Some(dir) => ModuleCache::new(dir.clone()).load_or_compile(engine, bytes, compile),
+            Some(dir) => ModuleCache::new(dir.clone(), config.cache_max_bytes)
+                .load_or_compile(engine, bytes, compile),
             None => compile(),
         }
     }

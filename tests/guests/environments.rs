@@ -17,6 +17,7 @@ fn main(mailbox: Mailbox<()>) {
         "spawn-flood" => spawn_flood(),
         "start-loop" => start_loop(),
         "long-errors" => long_errors(),
+        "many-modules" => many_modules(),
         other => panic!("unknown scenario {other:?}"),
     }
 }
@@ -435,4 +436,14 @@ fn long_errors() {
         errors.len()
     );
     println!("long errors: at most 5000 bytes each: {}", longest <= 5000);
+}
+
+/// Compiles 40 distinct modules (each a new cache entry).
+fn many_modules() {
+    let mut env = Environment::new(Config::new(ROOMY, None)).unwrap();
+    for n in 0..40 {
+        let wat = format!(r#"(module (func (export "f{n}") (result i32) i32.const {n}))"#);
+        env.add_module(wat.as_bytes()).unwrap();
+    }
+    println!("many modules: compiled");
 }

@@ -7,6 +7,7 @@
 //! | integrity | every entry starts with the SHA-256 of the rest; an entry that does not match is deleted and rebuilt, never deserialized |
 //! | concurrency | entries are written to a temporary file and renamed into place, so concurrent runs see either no entry or a whole one |
 //! | location | `--cache-dir`, else `$LUNATIC_CACHE_DIR`, else `$XDG_CACHE_HOME/lunatic`, else `~/.cache/lunatic`; `--no-cache` turns it off |
+//! | size | at most `--cache-max-bytes` (1 GiB by default) of entries: after each store, the entries used least recently (a load refreshes an entry's time) are deleted until the rest fit, so a guest that compiles module after module cannot fill the disk |
 //!
 //! A cache that cannot be read or written is skipped (logged at `debug`), never an error.
 #![allow(unsafe_code)]
@@ -26,17 +27,22 @@ const CHECKSUM_LEN: usize = 32;
 /// with its table exported, 4 with its receive hint reading a global.
 const ENTRY_VERSION: u32 = 4;
 
+/// The most bytes of entries a cache keeps unless configured otherwise.
+pub(crate) const DEFAULT_MAX_BYTES: u64 = 1 << 30;
+
 /// A directory of compiled modules.
 #[derive(Debug, Clone)]
 pub(crate) struct ModuleCache {
     dir: PathBuf,
+    /// Most bytes of entries kept (see the module docs).
+    max_bytes: u64,
 }
 
 impl ModuleCache {
-    /// A cache in `dir` (created on first write).
+    /// A cache in `dir` (created on first write) of at most `max_bytes` of entries.
     #[must_use]
-    pub(crate) fn new(dir: PathBuf) -> Self {
-        Self { dir }
+    pub(crate) fn new(dir: PathBuf, max_bytes: u64) -> Self {
+        Self { dir, max_bytes }
     }
 
     /// The default location: `$LUNATIC_CACHE_DIR`, `$XDG_CACHE_HOME/lunatic` or
@@ -68,6 +74,11 @@ impl ModuleCache {
         match self.load(engine, &path) {
             Ok(Some(module)) => {
                 tracing::debug!(target: "lunatic::cache", "loaded {} from the cache in {:?}", path.display(), started.elapsed());
+                // Used now: the last entry to go when the cache is trimmed.
+                let _ = std::fs::File::options()
+                    .write(true)
+                    .open(&path)
+                    .and_then(|file| file.set_modified(std::time::SystemTime::now()));
                 return Ok(module);
             }
             Ok(None) => {}
@@ -81,7 +92,37 @@ impl ModuleCache {
         if let Err(why) = self.store(&module, &path) {
             tracing::debug!(target: "lunatic::cache", "cannot cache {}: {why}", path.display());
         }
+        self.trim();
         Ok(module)
+    }
+
+    /// Deletes the entries used least recently until the others fit in `max_bytes`.
+    fn trim(&self) {
+        let Ok(listing) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let mut entries: Vec<(std::time::SystemTime, u64, PathBuf)> = listing
+            .filter_map(Result::ok)
+            .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "cwasm"))
+            .filter_map(|entry| {
+                let metadata = entry.metadata().ok()?;
+                Some((metadata.modified().ok()?, metadata.len(), entry.path()))
+            })
+            .collect();
+        let mut total: u64 = entries.iter().map(|(_, len, _)| len).sum();
+        if total <= self.max_bytes {
+            return;
+        }
+        entries.sort();
+        for (_, len, path) in entries {
+            if total <= self.max_bytes {
+                break;
+            }
+            if std::fs::remove_file(&path).is_ok() {
+                tracing::debug!(target: "lunatic::cache", "evicted {}", path.display());
+                total -= len;
+            }
+        }
     }
 
     fn entry_path(&self, engine: &Engine, bytes: &[u8]) -> PathBuf {
