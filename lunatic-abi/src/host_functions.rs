@@ -449,10 +449,11 @@ macro_rules! host_functions {
                 /// Traps: `env_id` is unknown.
                 #[host()]
                 fn drop(env_id: EnvironmentId);
-                /// Adds the caller's module to environment `env_id`; writes the module id
-                /// (or an error id) at `id_ptr`.
+                /// Adds the caller's module to environment `env_id` (compiled again, off the
+                /// scheduler's threads, when the environment needs another engine); writes
+                /// the module id (or an error id) at `id_ptr`.
                 /// Traps: `id_ptr` is outside memory.
-                #[host(Flush)]
+                #[host(Wait, Flush)]
                 fn add_this_module(env_id: EnvironmentId, id_ptr: Out<u64>) -> EnvironmentStatus;
                 /// Compiles the module at `bytes_ptr` (at most 32 MiB) for environment
                 /// `env_id`, off the scheduler's threads; writes the module id (or an

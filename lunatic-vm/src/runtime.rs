@@ -239,6 +239,22 @@ impl Runtime {
         Ok(Arc::new(Environment::new(id, config)))
     }
 
+    /// Whether [`Runtime::relink`] of `program` for `env` compiles it again (the
+    /// environment runs on the other engine).
+    ///
+    /// # Errors
+    /// The metered engine cannot be created.
+    pub(crate) fn relink_compiles(
+        &self,
+        program: &Program,
+        env: &Environment,
+    ) -> wasmtime::Result<bool> {
+        Ok(!Engine::same(
+            program.module().engine(),
+            &self.backend(env)?.engine,
+        ))
+    }
+
     /// Links `program`'s module again for `env`, compiling it anew only if `env` runs on
     /// the other engine.
     ///

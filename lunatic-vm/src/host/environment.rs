@@ -103,18 +103,27 @@ pub(super) fn drop(call: &mut HostCall<'_>, env_id: u64) -> wasmtime::Result<()>
     }
 }
 
-pub(super) fn add_this_module(
-    call: &mut HostCall<'_>,
+pub(super) async fn add_this_module(
+    mut call: HostCall<'_>,
     env_id: u64,
     id_ptr: u32,
 ) -> wasmtime::Result<EnvironmentStatus> {
     let state = call.state();
-    let outcome = match state.environments.get(env_id) {
+    let outcome = match state.environments.get(env_id).cloned() {
         None => Err(format!("no environment with id {env_id}")),
-        Some(env) => state
-            .runtime
-            .relink(&state.program, Arc::clone(env))
-            .map_err(|e| format!("{e:#}")),
+        Some(env) => {
+            let (runtime, program) = (Arc::clone(&state.runtime), Arc::clone(&state.program));
+            // Linking for another engine compiles the module again: the caller pays for it
+            // if it is metered, and it runs off the threads that run processes.
+            if runtime.relink_compiles(&program, &env)? {
+                let size = program.bytes().len() as u64;
+                call.charge_fuel(size * COMPILE_FUEL_PER_BYTE)?;
+            }
+            match tokio::task::spawn_blocking(move || runtime.relink(&program, env)).await {
+                Ok(linked) => linked.map_err(|e| format!("{e:#}")),
+                Err(join) => Err(format!("linking the module failed: {join}")),
+            }
+        }
     };
     let outcome = outcome.and_then(|program| {
         call.state_mut()
@@ -122,7 +131,7 @@ pub(super) fn add_this_module(
             .insert(program)
             .map_err(|e| e.to_string())
     });
-    report(call, id_ptr, outcome)
+    report(&mut call, id_ptr, outcome)
 }
 
 pub(super) async fn add_module(
