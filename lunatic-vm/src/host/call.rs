@@ -1,5 +1,5 @@
 //! The gate every host call passes: [`HostCall`], built by the registration that
-//! `lunatic_abi::host_functions!` generates (see `super::register`), around an
+//! `lunatic_abi::host_functions!` generates (`register_declared` in `host/mod.rs`), around an
 //! implementation function that only does the function's own work.
 //!
 //! What the gate applies, from the function's declaration, so no implementation keeps
@@ -16,7 +16,6 @@
 //! - **Permission** is applied before any call: a program linked for an environment has
 //!   the functions its environment does not allow replaced by stubs that trap
 //!   (`crate::program::NotAllowed`).
-//!
 //! - **Host-side work** of a process with a fuel limit is charged to its fuel: every byte
 //!   the host copies for it ([`HostCall::charge_copy`], which the memory accessors call),
 //!   and each spawn and compile. Running out ends the process with `OutOfFuel`, as a loop
