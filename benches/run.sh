@@ -199,5 +199,10 @@ the pool full waits a millisecond and spawns again.
 For scale (figures quoted in the project's issues, not measured in this run): the runtime we
 re-create took about 130 us per spawn and 24 us per round trip on this kind of machine;
 Erlang takes about 4 us and 0.35 us.
+
+Comparing two builds: \`bash benches/compare.sh REV\` runs the spawn and round-trip benchmarks
+of revision REV and of the working tree in turns (7 rounds, medians), each build with its own
+guest library. The comparisons behind changes to the hot paths are in
+[docs/performance.md](docs/performance.md).
 MD
 echo "BENCHMARKS.md updated"

@@ -55,7 +55,7 @@ mod death;
 /// What `mailbox.rs` takes from the VM's `process` module: the end reasons, as they are.
 #[cfg(test)]
 mod process {
-    pub(crate) use super::death::{EndNotice, EndReason};
+    pub(crate) use super::death::{EncodedReason, EndReason};
 
     /// A process id.
     pub(crate) type ProcessId = u64;

@@ -67,38 +67,23 @@ number_kind! {
     Len: u32;
 }
 
-impl AbiType for u32 {
-    type Wasm = u32;
-    type Guest = u32;
-    type Host = u32;
+/// Plain numbers (a count, a flag, a capacity): the same type everywhere.
+macro_rules! plain_kind {
+    ($($ty:ty),*) => {$(
+        impl AbiType for $ty {
+            type Wasm = $ty;
+            type Guest = $ty;
+            type Host = $ty;
 
-    #[inline(always)]
-    fn to_wasm(host: u32) -> u32 {
-        host
-    }
+            #[inline(always)]
+            fn to_wasm(host: $ty) -> $ty {
+                host
+            }
+        }
+    )*};
 }
 
-impl AbiType for u64 {
-    type Wasm = u64;
-    type Guest = u64;
-    type Host = u64;
-
-    #[inline(always)]
-    fn to_wasm(host: u64) -> u64 {
-        host
-    }
-}
-
-impl AbiType for i64 {
-    type Wasm = i64;
-    type Guest = i64;
-    type Host = i64;
-
-    #[inline(always)]
-    fn to_wasm(host: i64) -> i64 {
-        host
-    }
-}
+plain_kind!(u32, u64, i64);
 
 /// No result.
 impl AbiType for () {

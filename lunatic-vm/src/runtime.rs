@@ -23,7 +23,7 @@ use crate::sandbox::environment::{EnvConfig, Environment};
 use crate::messaging::registry::Registry;
 use crate::messaging::{Message, MessageKind};
 use crate::process::state::ProcessState;
-use crate::process::{EndNotice, EndReason, ProcessHandle, ProcessTable};
+use crate::process::{EncodedReason, EndReason, ProcessHandle, ProcessTable};
 use crate::program::{val_matches, NotAllowed, Program};
 use crate::sandbox::wasi::{OutputSink, ProcessIo, WasiConfig};
 use crate::scheduler::Scheduler;
@@ -365,11 +365,13 @@ impl Runtime {
         let max_fuel = program.env().config().max_fuel;
         // The pool bounds the processes of the unmetered engine; the metered one allocates
         // on demand, so its spawns are counted against the same bound here.
-        let alive = self.processes.len();
-        if max_fuel.is_some() && alive >= self.config.max_processes as usize {
-            wasmtime::bail!(
-                "no room for another process ({alive} alive): start lunatic with a larger --max-processes"
-            );
+        if max_fuel.is_some() {
+            let alive = self.processes.len();
+            if alive >= self.config.max_processes as usize {
+                wasmtime::bail!(
+                    "no room for another process ({alive} alive): start lunatic with a larger --max-processes"
+                );
+            }
         }
         let scheduler = self.scheduler()?;
         let id = self.processes.next_id();
@@ -451,7 +453,7 @@ impl Runtime {
             .get(other)
             .is_some_and(|o| o.links().insert(process.id(), tag));
         if !linked && process.links().remove(other).is_some() {
-            let reason = EndNotice::new(EndReason::NoProcess { process: other });
+            let reason = EncodedReason::new(EndReason::NoProcess { process: other });
             process.notify_link_death(other, tag, &reason);
         }
     }
@@ -476,7 +478,7 @@ impl Runtime {
                 tag,
                 kind: MessageKind::ProcessDown {
                     process,
-                    reason: EndNotice::new(EndReason::NoProcess { process }),
+                    reason: EncodedReason::new(EndReason::NoProcess { process }),
                 },
             });
         }
@@ -493,7 +495,7 @@ impl Runtime {
 
     /// Ends `process`'s life: removes it, closes its mailbox, tells linked processes.
     fn finish(&self, process: &ProcessHandle, reason: EndReason) {
-        let reason = EndNotice::new(reason);
+        let reason = EncodedReason::new(reason);
         let id = process.id();
         self.processes.remove(id);
         process.mailbox().close();

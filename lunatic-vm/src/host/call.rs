@@ -73,11 +73,8 @@ impl<'a> HostCall<'a> {
         result: wasmtime::Result<K::Host>,
     ) -> wasmtime::Result<K::Wasm> {
         let value = result?;
-        let mailbox = self.caller.data().handle.mailbox();
-        if mailbox.is_death_pending() {
-            if let Some(reason) = mailbox.pending_death() {
-                return Err(Terminated(reason).into());
-            }
+        if let Some(reason) = self.caller.data().handle.mailbox().pending_death() {
+            return Err(Terminated(reason).into());
         }
         Ok(K::to_wasm(value))
     }
@@ -293,10 +290,8 @@ impl<K: AbiType, F: Future<Output = wasmtime::Result<K::Host>>> Future for Killa
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mailbox = this.process.mailbox();
-        if mailbox.is_death_pending() {
-            if let Some(reason) = mailbox.pending_death() {
-                return Poll::Ready(Err(Terminated(reason).into()));
-            }
+        if let Some(reason) = mailbox.pending_death() {
+            return Poll::Ready(Err(Terminated(reason).into()));
         }
         match this.call.poll(cx) {
             Poll::Ready(result) => Poll::Ready(result.map(K::to_wasm)),

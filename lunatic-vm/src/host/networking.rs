@@ -22,6 +22,7 @@
 //! thread waits. A name that does not resolve is `NotFound`, a malformed one
 //! (no port, longer than 1024 bytes, not UTF-8) `InvalidInput`.
 
+use std::future::Future;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
@@ -33,7 +34,9 @@ use lunatic_abi::{
 use tokio::net::{TcpListener, UdpSocket};
 
 use super::call::{slice_mut, HostCall};
-use crate::resources::net::{io_status, TcpListenerResource, TcpStreamResource, UdpSocketResource};
+use crate::resources::net::{
+    io_status, SocketPermit, TcpListenerResource, TcpStreamResource, UdpSocketResource,
+};
 use crate::resources::Resource;
 
 /// Most bytes one read, write or datagram moves (a bigger `len` reads or writes less, as
@@ -142,9 +145,25 @@ fn with_timeouts<T>(
     }
 }
 
-/// Stores a new resource; its id.
-fn hold(call: &mut HostCall<'_>, resource: Resource) -> wasmtime::Result<u64> {
-    call.state_mut().resources.insert(resource)
+/// Takes a share of the VM's socket budget, opens a socket with `open` (the caller waits)
+/// and keeps what `keep` makes of it as a new resource: its id, or the I/O error (a spent
+/// budget is `Other`).
+async fn open_socket<S>(
+    call: &mut HostCall<'_>,
+    open: impl Future<Output = io::Result<S>>,
+    keep: impl FnOnce(&mut HostCall<'_>, S, SocketPermit) -> wasmtime::Result<Resource>,
+) -> wasmtime::Result<io::Result<u64>> {
+    let permit = match call.state().runtime.sockets().acquire() {
+        Ok(permit) => permit,
+        Err(error) => return Ok(Err(error)),
+    };
+    match open.await {
+        Ok(socket) => {
+            let resource = keep(call, socket, permit)?;
+            Ok(Ok(call.state_mut().resources.insert(resource)?))
+        }
+        Err(error) => Ok(Err(error)),
+    }
 }
 
 pub(super) async fn resolve(
@@ -196,16 +215,11 @@ pub(super) async fn tcp_bind(
 ) -> wasmtime::Result<IoStatus> {
     check_writable(&mut call, out_ptr, OUT_LEN)?;
     let addr = read_addr(&mut call, addr_ptr)?;
-    let result = match call.state().runtime.sockets().acquire() {
-        Ok(permit) => match TcpListener::bind(addr).await {
-            Ok(listener) => {
-                let listener = TcpListenerResource::new(listener, permit);
-                Ok(hold(&mut call, Resource::TcpListener(Arc::new(listener)))?)
-            }
-            Err(error) => Err(error),
-        },
-        Err(error) => Err(error),
-    };
+    let result = open_socket(&mut call, TcpListener::bind(addr), |_, listener, permit| {
+        let listener = TcpListenerResource::new(listener, permit);
+        Ok(Resource::TcpListener(Arc::new(listener)))
+    })
+    .await?;
     report(&mut call, out_ptr, result)
 }
 
@@ -220,17 +234,13 @@ pub(super) async fn tcp_accept(
     check_writable(&mut call, out_ptr, OUT_LEN)?;
     // The permit first: at the limit, a connection waits in the backlog rather than being
     // accepted and dropped.
-    let result = match call.state().runtime.sockets().acquire() {
-        Ok(permit) => match listener.listener.accept().await {
-            Ok((stream, peer)) => {
-                write_addr(&mut call, addr_ptr, &peer)?;
-                let stream = Arc::new(TcpStreamResource::new(stream, permit));
-                Ok(hold(&mut call, Resource::TcpStream(stream))?)
-            }
-            Err(error) => Err(error),
-        },
-        Err(error) => Err(error),
-    };
+    let accept = listener.listener.accept();
+    let result = open_socket(&mut call, accept, |call, (stream, peer), permit| {
+        write_addr(call, addr_ptr, &peer)?;
+        let stream = TcpStreamResource::new(stream, permit);
+        Ok(Resource::TcpStream(Arc::new(stream)))
+    })
+    .await?;
     report(&mut call, out_ptr, result)
 }
 
@@ -242,16 +252,12 @@ pub(super) async fn tcp_connect(
 ) -> wasmtime::Result<IoStatus> {
     check_writable(&mut call, out_ptr, OUT_LEN)?;
     let addr = read_addr(&mut call, addr_ptr)?;
-    let result = match call.state().runtime.sockets().acquire() {
-        Ok(permit) => match crate::resources::net::connect(addr, timeout_ms).await {
-            Ok(stream) => {
-                let stream = Arc::new(TcpStreamResource::new(stream, permit));
-                Ok(hold(&mut call, Resource::TcpStream(stream))?)
-            }
-            Err(error) => Err(error),
-        },
-        Err(error) => Err(error),
-    };
+    let connect = crate::resources::net::connect(addr, timeout_ms);
+    let result = open_socket(&mut call, connect, |_, stream, permit| {
+        let stream = TcpStreamResource::new(stream, permit);
+        Ok(Resource::TcpStream(Arc::new(stream)))
+    })
+    .await?;
     report(&mut call, out_ptr, result)
 }
 
@@ -319,16 +325,11 @@ pub(super) async fn udp_bind(
 ) -> wasmtime::Result<IoStatus> {
     check_writable(&mut call, out_ptr, OUT_LEN)?;
     let addr = read_addr(&mut call, addr_ptr)?;
-    let result = match call.state().runtime.sockets().acquire() {
-        Ok(permit) => match UdpSocket::bind(addr).await {
-            Ok(socket) => {
-                let socket = Arc::new(UdpSocketResource::new(socket, permit));
-                Ok(hold(&mut call, Resource::UdpSocket(socket))?)
-            }
-            Err(error) => Err(error),
-        },
-        Err(error) => Err(error),
-    };
+    let result = open_socket(&mut call, UdpSocket::bind(addr), |_, socket, permit| {
+        let socket = UdpSocketResource::new(socket, permit);
+        Ok(Resource::UdpSocket(Arc::new(socket)))
+    })
+    .await?;
     report(&mut call, out_ptr, result)
 }
 

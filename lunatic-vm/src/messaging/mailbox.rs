@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::task::Waker;
 
 use super::sync::{AtomicBool, Mutex, MutexGuard, Ordering};
-use crate::process::{EndNotice, EndReason, ProcessId};
+use crate::process::{EncodedReason, EndReason, ProcessId};
 use crate::resources::MessageResources;
 
 /// A message's bytes: small values (a number, a short request) are stored inline, so
@@ -32,14 +32,14 @@ pub(crate) enum MessageKind {
         /// The process that died.
         process: ProcessId,
         /// Why it died.
-        reason: EndNotice,
+        reason: EncodedReason,
     },
     /// A monitored process ended (for any reason), delivered to the watcher.
     ProcessDown {
         /// The process that ended.
         process: ProcessId,
         /// Why it ended.
-        reason: EndNotice,
+        reason: EncodedReason,
     },
 }
 
@@ -249,13 +249,16 @@ impl Mailbox {
         let mut queue = self.queue();
         queue.closed = true;
         queue.messages = VecDeque::new();
+        // Nothing will wake the owner again: its wakers (its task) are not kept.
+        queue.receiver = None;
+        queue.kill_watcher = None;
         self.maybe_queued.store(false, Ordering::Relaxed);
     }
 }
 
 impl Inbox {
     /// The first queued link-death signal: who died, and why.
-    pub(crate) fn has_signal(&self, mailbox: &Mailbox) -> Option<(ProcessId, EndNotice)> {
+    pub(crate) fn has_signal(&self, mailbox: &Mailbox) -> Option<(ProcessId, EncodedReason)> {
         let queue = mailbox.queue();
         self.taken
             .iter()

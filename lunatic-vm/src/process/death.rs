@@ -8,9 +8,9 @@ pub(crate) use lunatic_abi::EndReason;
 /// An end reason with its ABI encoding, made once per death and shared by every link signal
 /// and down notice that reports it (a process watched by thousands encodes its reason once).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct EndNotice(Arc<(EndReason, Box<[u8]>)>);
+pub(crate) struct EncodedReason(Arc<(EndReason, Box<[u8]>)>);
 
-impl EndNotice {
+impl EncodedReason {
     /// The notice of `reason`.
     #[must_use]
     pub(crate) fn new(reason: EndReason) -> Self {

@@ -5,7 +5,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::messaging::registry::NameKey;
 
-use super::{EndNotice, EndReason, LinkSet, MonitorSet, ProcessId};
+use super::{EncodedReason, EndReason, LinkSet, MonitorSet, ProcessId};
 use crate::messaging::{Mailbox, Message, MessageKind};
 
 /// A live process as others see it. The wasm instance itself is owned by the process's
@@ -108,7 +108,7 @@ impl ProcessHandle {
     }
 
     /// Tells this process that linked process `process` died abnormally.
-    pub(crate) fn notify_link_death(&self, process: ProcessId, tag: i64, reason: &EndNotice) {
+    pub(crate) fn notify_link_death(&self, process: ProcessId, tag: i64, reason: &EncodedReason) {
         if self.traps_link_deaths.load(Ordering::Acquire) {
             self.mailbox.0.push(Message {
                 tag,

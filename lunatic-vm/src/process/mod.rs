@@ -7,7 +7,7 @@
 //! | `state` | what a process's host calls work on: its instance's state in the `Store` |
 //! | [`LinkSet`] | the processes one process is linked to |
 //! | [`MonitorSet`] | the processes watching one process |
-//! | [`EndReason`], [`EndNotice`] | why a process ended, and that reason as notices share it |
+//! | [`EndReason`], [`EncodedReason`] | why a process ended, and that reason as notices share it |
 
 mod death;
 mod handle;
@@ -17,7 +17,7 @@ pub(crate) mod state;
 mod table;
 
 pub(crate) use death::Terminated;
-pub(crate) use death::{EndNotice, EndReason};
+pub(crate) use death::{EncodedReason, EndReason};
 pub(crate) use handle::ProcessHandle;
 pub(crate) use links::LinkSet;
 pub(crate) use monitors::MonitorSet;
