@@ -132,8 +132,13 @@ fn queued_signal(mailbox: Mailbox<()>) {
 
 /// Monitors: one-way, fire on any end, never kill the watcher; demonitor flushes.
 fn monitor(mailbox: Mailbox<()>) {
-    let normal = process::spawn(|_: Mailbox<()>| {}).unwrap();
+    // The child waits for a go, so the monitor is in place before it ends.
+    let normal = process::spawn(|m: Mailbox<()>| {
+        let _ = m.receive();
+    })
+    .unwrap();
     let tag = normal.monitor();
+    normal.send(());
     match mailbox.receive() {
         Err(ReceiveError::ProcessDown(down)) => {
             println!(
