@@ -29,7 +29,7 @@ fn calls_casts_timeouts_and_dead_actors() {
         .assert_stdout("get: Ok(1)\nadd: Ok(42)\nraw call: Ok(43)\nfrom another process: Ok(44)\ntimeout: Err(Timeout)\n")
         .assert_stdout("explode: Err(ActorDown(Panicked { message: \"exploded while serving a call\"")
         .assert_stdout("alive after explode: false\n")
-        .assert_stdout("call to dead: Err(ActorDown(NoProcess { process: 2 }))\n")
+        .assert_stdout("call to dead: Err(ActorDown(NoProcess { process: {id} }))\n")
         .assert_stdout("cast to dead: fine\n")
         .assert_stdout("call to killed: Err(ActorDown(Killed))\n");
     assert!(

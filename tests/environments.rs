@@ -22,9 +22,9 @@ fn spec_environment_sample_fails_three_ways() {
         .assert_stdout("memory: child failed: out of memory: the environment's memory limit was reached\n")
         .assert_stdout("compute: child failed: out of fuel: the environment's compute limit was reached\n")
         // Each failure is logged with its process and reason.
-        .assert_stderr("process 2 died: trapped: host function wasi_snapshot_preview1::fd_write is not allowed")
-        .assert_stderr("process 3 died: out of memory")
-        .assert_stderr("process 4 died: out of fuel");
+        .assert_stderr("process {id} died: trapped: host function wasi_snapshot_preview1::fd_write is not allowed")
+        .assert_stderr("process {id} died: out of memory")
+        .assert_stderr("process {id} died: out of fuel");
     assert!(!run.stdout.contains("Hi from different env"), "{run}");
 }
 
@@ -198,4 +198,49 @@ fn error_texts_quoting_guest_input_are_cut() {
         .assert_code(0)
         .assert_stdout("long errors: 200 kept")
         .assert_stdout("long errors: at most 5000 bytes each: true\n");
+}
+
+#[test]
+fn ids_and_reply_tags_cannot_be_guessed() {
+    let run = scenario("forged-ids");
+    run.assert_code(0)
+        .assert_stdout("scanner: died: panicked: scan: 0 processes found")
+        .assert_stdout("bystander alive after the scan: true\n")
+        .assert_stdout("request answered with: Ok(42)\n");
+}
+
+#[test]
+fn every_environment_limit_holds_and_names_itself() {
+    let run = scenario("budgets");
+    run.assert_code(0)
+        .assert_stdout("processes: panicked: 4 spawned, then: over the environment's limit of 5 processes")
+        .assert_stdout("queued bytes: trapped (OverLimit): over the environment's limit of 1048576 queued message bytes")
+        .assert_stdout("monitors: trapped (OverLimit): over the environment's limit of 100 handles")
+        .assert_stdout("names: panicked: 100 registered, then: the environment is over its limit of handles")
+        .assert_stdout("sockets: panicked: 3 opened, then: over the environment's limit of 3 sockets")
+        .assert_stdout("budgets: main alive\n");
+    let fit: u32 = run
+        .stdout
+        .split("memory: ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no memory count\n{run}"));
+    assert!((2..=5).contains(&fit), "{fit} processes fit\n{run}");
+    run.assert_stderr("died: out of memory");
+    // 30 units of fuel (3,000,000 instructions) pay for a few dozen steps of about
+    // 150,000, not 30 units per process.
+    let steps: u32 = run
+        .stdout
+        .split("fuel chain: ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no step count\n{run}"));
+    assert!((1..=60).contains(&steps), "{steps} steps\n{run}");
+    // 200 reports of about 150 bytes at 2,000 bytes a second: most are dropped, and counted.
+    let logged = run.stderr.matches("died: panicked: log flood").count();
+    assert!((1..=30).contains(&logged), "{logged} reports logged\n{run}");
+    run.assert_stderr("died: panicked: flood over")
+        .assert_stderr("earlier reports of its environment dropped: over its log rate");
 }

@@ -47,6 +47,7 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
         "lunatic::environment::drop: no environment with id 999",
         "lunatic::environment::drop_module: no module with id 999",
         "lunatic::environment::create: the range of 64 bytes at 0xfffffff0 is outside",
+        "lunatic::environment::create: 99 is not a limit",
         "write_data: the range of 100 bytes at 0xfffffff0 is outside the guest's memory of 65536 bytes",
         "write_data: no message was created",
         "send: no message was created",
@@ -104,7 +105,7 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
         process: 0xFF_FFFF_FFFF,
     };
     run.assert_stdout(&String::from_utf8_lossy(&no_process.to_bytes()));
-    assert_eq!(run.stdout.matches("child died: ").count(), 51, "{run}");
+    assert_eq!(run.stdout.matches("child died: ").count(), 52, "{run}");
     // Each death is logged with the process id and the reason.
     run.assert_stderr("died: trapped: lunatic::message::write_data: no message was created");
 }

@@ -133,7 +133,7 @@ fn a_setup_that_traps_kills_each_process_with_the_trap() {
     let run = run_module("trap", &program("(unreachable)", "(i32.const 0)"), true);
     run.assert_code(1)
         .assert_stderr("lunatic_preinit failed")
-        .assert_stderr("process 1 died")
+        .assert_stderr("process {id} died")
         .assert_stderr("unreachable");
 }
 
@@ -150,7 +150,7 @@ fn rust_programs_are_pre_initialized_and_children_still_report_panics() {
     );
     run.assert_stderr("module pre-initialized")
         .assert_stderr("its receive hint reads a global")
-        .assert_stderr("process 2 died: panicked: child fails");
+        .assert_stderr("process {id} died: panicked: child fails");
 }
 
 /// Receives in every way that matters to the hint, and exits with bit `n` set when the

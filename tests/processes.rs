@@ -17,8 +17,8 @@ fn link_deaths_cascade_and_reach_trapping_processes() {
     scenario("cascade")
         .assert_code(0)
         .assert_stdout("signal from A: true\n")
-        .assert_stdout("signal: linked process 3 died: panicked: B fails at ")
-        .assert_stderr("process 3 died: panicked: B fails");
+        .assert_stdout("signal: linked process {id} died: panicked: B fails at ")
+        .assert_stderr("process {id} died: panicked: B fails");
     assert!(!scenario("cascade").stdout.contains("A survived"));
 }
 
@@ -49,7 +49,7 @@ fn a_panic_inside_the_vm_still_ends_the_process_properly() {
         .assert_stdout("link: VmFailed(\"injected panic in lunatic::process::is_alive (LUNATIC_INJECT_PANIC)\")\n")
         .assert_stdout("monitor (tag matches: true): VmFailed(")
         .assert_stdout("name still registered: false\n")
-        .assert_stderr("process 1 died: the VM failed: injected panic");
+        .assert_stderr("process {id} died: the VM failed: injected panic");
     assert!(!run.stdout.contains("survived"), "{run}");
 }
 
@@ -58,7 +58,7 @@ fn guest_text_cannot_forge_log_lines() {
     let run = scenario("forged-log");
     run.assert_code(0)
         .assert_stdout("done\n")
-        .assert_stderr("process 2 died: panicked: evil\\nprocess 1 died: forged\\u{1b}[2J at ");
+        .assert_stderr("process {id} died: panicked: evil\\nprocess 1 died: forged\\u{1b}[2J at ");
     for line in run.stderr.lines() {
         assert!(
             !line.contains("forged") || line.contains("evil"),
@@ -90,15 +90,15 @@ fn trap_is_reported_to_links() {
     scenario("trap")
         .assert_code(0)
         .assert_stdout("signal: trapped: wasm trap: wasm `unreachable` instruction executed\n")
-        .assert_stderr("process 2 died: trapped");
+        .assert_stderr("process {id} died: trapped");
 }
 
 #[test]
 fn spawn_link_unwrap_parent_dies_with_child() {
     let run = scenario("unwrap");
     run.assert_code(1)
-        .assert_stderr("process 2 died: panicked: child fails")
-        .assert_stderr("process 1 died: linked process 2 died: panicked: child fails");
+        .assert_stderr("process {id} died: panicked: child fails")
+        .assert_stderr("process {id} died: linked process {id} died: panicked: child fails");
     assert!(!run.stdout.contains("parent survived"), "{run}");
 }
 
@@ -106,7 +106,7 @@ fn spawn_link_unwrap_parent_dies_with_child() {
 fn linking_to_a_dead_process_reports_it() {
     scenario("link-dead")
         .assert_code(0)
-        .assert_stdout("signal: process 3 is not alive\n");
+        .assert_stdout("signal: process {id} is not alive\n");
 }
 
 #[test]
@@ -128,7 +128,7 @@ fn exit_status_is_the_main_process_status() {
     scenario("exit-code").assert_code(3);
     scenario("main-panics")
         .assert_code(101)
-        .assert_stderr("process 1 died: panicked: main gives up");
+        .assert_stderr("process {id} died: panicked: main gives up");
 }
 
 #[test]
@@ -196,11 +196,11 @@ fn busy_loops_do_not_starve_others_on_one_worker() {
 fn panic_if_link_panics_makes_link_deaths_fatal_again() {
     let run = scenario("panic-if-link-panics");
     run.assert_code(1)
-        .assert_stderr("process 1 died: linked process 2 died");
+        .assert_stderr("process {id} died: linked process {id} died");
     assert!(!run.stdout.contains("survived"), "{run}");
     let run = scenario("queued-signal");
     run.assert_code(1)
-        .assert_stderr("process 1 died: linked process 2 died");
+        .assert_stderr("process {id} died: linked process {id} died");
     assert!(!run.stdout.contains("survived"), "{run}");
 }
 
@@ -234,8 +234,8 @@ fn debug_log_adds_the_wasm_backtrace() {
         Duration::from_secs(60),
     );
     run.assert_code(0)
-        .assert_stderr("process 2 died: trapped")
-        .assert_stderr("process 2 backtrace:");
+        .assert_stderr("process {id} died: trapped")
+        .assert_stderr("process {id} backtrace:");
     // Symbolized: the frames name the guest's functions.
     run.assert_stderr("behaviour::trap");
 }
@@ -246,7 +246,7 @@ fn monitors_report_every_end_without_killing_the_watcher() {
     run.assert_code(0)
         .assert_stdout("down: normal exit (tag matches: true, id matches: true)\n")
         .assert_stdout("down: panicked: monitored failure")
-        .assert_stdout("down: process 2 is not alive\n")
+        .assert_stdout("down: process {id} is not alive\n")
         .assert_stdout("after demonitor: Err(Timeout)\n")
         .assert_stdout("link mailbox down: true\n");
 }
@@ -256,7 +256,7 @@ fn request_to_a_dead_server_fails_at_once() {
     let run = scenario("request-dead-server");
     run.assert_code(0)
         .assert_stdout("request: server down: panicked: server crashed")
-        .assert_stdout("request: process 2 is not alive\n");
+        .assert_stdout("request: process {id} is not alive\n");
     assert!(run.elapsed < Duration::from_secs(20), "{run}");
 }
 

@@ -39,7 +39,7 @@ fn linked_child_panic_is_a_signal() {
     run.assert_code(0)
         .assert_stdout("linked process died: panicked: Error at examples/linking.rs")
         // The failure is logged with the process id and the panic message.
-        .assert_stderr("process 2 died: panicked: Error");
+        .assert_stderr("process {id} died: panicked: Error");
 }
 
 #[test]

@@ -237,7 +237,7 @@ fn a_dead_process_is_reported_with_its_name() {
         Duration::from_secs(60),
     );
     run.assert_code(0)
-        .assert_stderr("process 2 [worker] died: panicked: named failure at ");
+        .assert_stderr("process {id} [worker] died: panicked: named failure at ");
 }
 
 #[test]

@@ -70,6 +70,17 @@ mod resources {
     pub(crate) struct MessageResources;
 }
 
+/// What `mailbox.rs` takes from the VM's `sandbox` module.
+#[cfg(test)]
+mod sandbox {
+    pub(crate) mod budget {
+        /// A message's charge on its sender's environment. Counting plays no part in how a
+        /// mailbox synchronizes, so the model's messages carry none.
+        #[derive(Debug, PartialEq, Eq)]
+        pub(crate) struct Held;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -282,6 +293,7 @@ mod mailbox_tests {
             kind: MessageKind::Data(MessageData {
                 bytes: MessageBytes::from_slice(&[byte]),
                 resources: MessageResources,
+                charge: None,
             }),
         }
     }

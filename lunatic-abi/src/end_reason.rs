@@ -43,6 +43,9 @@ abi_enum! {
         HostCall = 10,
         /// Any other trap.
         Other = 11,
+        /// A call that returns nothing went over a limit of its environment; the text
+        /// names the limit.
+        OverLimit = 12,
     }
 }
 

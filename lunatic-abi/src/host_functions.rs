@@ -230,7 +230,8 @@ macro_rules! host_functions {
             /// waited (`receive_waited`, which pre-initialization turns into a global).
             /// Resources travel with a message (`lunatic::resource`).
             mod message = "lunatic::message" {
-                /// A tag unique in this VM, never 0.
+                /// A tag unique in this VM, positive and unguessable (also the tag of a
+                /// request's reply).
                 #[host()]
                 fn new_tag() -> Tag;
                 /// Starts a new outgoing message with `tag`, dropping an unsent one (and
@@ -429,8 +430,10 @@ macro_rules! host_functions {
             /// instructions (`NO_FUEL_LIMIT`: none); namespaces (`module::name` prefixes of
             /// allowed host functions) and directories are newline-separated UTF-8 lists.
             mod environment = "lunatic::environment" {
-                /// Creates an environment; writes its id (or an error id) at `id_ptr`.
-                /// Traps: a range is outside memory; a list is not UTF-8.
+                /// Creates an environment; writes its id (or an error id) at `id_ptr`. The
+                /// `limits_len` numbers at `limits_ptr` are (`Limit`, value) pairs; a limit
+                /// not named has its default.
+                /// Traps: a range is outside memory; a list is not UTF-8; a limit is unknown.
                 #[host()]
                 fn create(
                     max_memory: u64,
@@ -439,6 +442,8 @@ macro_rules! host_functions {
                     namespaces_len: Len,
                     dirs_ptr: In<u8>,
                     dirs_len: Len,
+                    limits_ptr: In<u64>,
+                    limits_len: Len,
                     id_ptr: Out<u64>,
                 ) -> EnvironmentStatus;
                 /// Writes an id for the caller's own environment at `id_ptr`.

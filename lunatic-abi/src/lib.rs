@@ -11,6 +11,7 @@
 //! | [`ParamKind`], [`PARAM_SIZE`] | the parameter list of `lunatic::process::spawn` |
 //! | [`NO_LINK`], [`THIS_MODULE`], [`NO_FUEL_LIMIT`], [`WAIT_FOREVER`] | sentinel arguments |
 //! | [`EnvironmentStatus`] | `lunatic::environment::*` |
+//! | [`Limit`], [`Limits`] | the limits `lunatic::environment::create` takes |
 //! | [`SPAWN_ENTRY`] | the guest export the host calls to start a spawned closure |
 //! | [`RECEIVE_WAITED_EXPORT`] | the guest export whose body the VM turns into a read of a global |
 //! | [`EndReason`], [`TrapKind`] | why a process ended, as link signals and down notices carry it |
@@ -54,9 +55,11 @@ macro_rules! abi_enum {
 mod end_reason;
 mod host_functions;
 pub mod kind;
+mod limits;
 
 pub use end_reason::{BadEndReason, EndReason, TrapKind};
 pub use host_functions::{reference, Flag, HostFunction, HostModule, HOST_MODULES};
+pub use limits::{Limit, Limits};
 
 abi_enum! {
     /// Result of `lunatic::process::spawn`.
@@ -95,6 +98,8 @@ abi_enum! {
         WrongType = 3,
         /// A version or version query does not parse (semver).
         BadVersion = 4,
+        /// The caller's environment is over its limit of handles (`Limit::Handles`).
+        OverLimit = 5,
     }
 }
 

@@ -3,14 +3,19 @@
 //! | limit | set with | a process over it dies with |
 //! |---|---|---|
 //! | memory | `Config::new(max_memory, _)` (bytes) | `out of memory` |
-//! | compute | `Config::new(_, Some(fuel))` (units of about 100,000 instructions) | `out of fuel` |
+//! | compute, shared by all its processes | `Config::new(_, Some(fuel))` (units of about 100,000 instructions) | `out of fuel` |
 //! | host functions | [`Config::allow_namespace`] (`module::function` prefixes) | `host function m::f is not allowed in this environment` |
 //! | file system | [`Config::preopen_dir`] | (WASI refuses other paths) |
+//! | memory of all its processes, processes, queued message bytes, handles, sockets, log rate | [`Config::max_total_memory`] and the methods after it | a spawn, registration or socket gets an error; a send or monitor kills the caller (`TrapKind::OverLimit`) |
 //!
 //! The process model itself (`lunatic::process`, `lunatic::message`, `lunatic::error`, and
 //! `lunatic::resource`, which passes sockets on) is always allowed; the network
-//! (`lunatic::networking`) is not, until allowed. A process can only create environments within its own: more memory or
-//! fuel, or a namespace or directory its own environment lacks, is an error.
+//! (`lunatic::networking`) is not, until allowed. A process can only create environments
+//! within its own: more memory, fuel or any limit, or a namespace or directory its own
+//! environment lacks, is an error. What an environment's processes hold counts against the
+//! limits of every environment it was made in, so nesting never renews a limit.
+
+use lunatic_abi::Limit;
 
 use crate::error::LunaticError;
 use crate::host;
@@ -27,14 +32,18 @@ pub struct Config {
     max_fuel: Option<u64>,
     namespaces: Vec<String>,
     dirs: Vec<String>,
+    /// The limits set, as the (limit, value) pairs `create` takes.
+    limits: Vec<u64>,
 }
 
 impl Config {
-    /// At most `max_memory` bytes of memory and `max_fuel` fuel units (about 100,000 wasm
-    /// instructions each; `None`: no limit) per process; no host function beyond the
-    /// process model, and no directory, until allowed. The fuel also pays for the host's
-    /// work on the process's behalf: the bytes it copies, spawns and compiles (see the
-    /// README).
+    /// At most `max_memory` bytes of memory per process, and `max_fuel` fuel units (about
+    /// 100,000 wasm instructions each; `None`: no limit) for the whole environment: every
+    /// process spawned into it, and every environment made inside it, burns the same
+    /// fuel, so spawning never makes more. The fuel also pays for the host's work on the
+    /// processes' behalf: the bytes it copies, spawns and compiles (see the README). No
+    /// host function beyond the process model, and no directory, until allowed; the other
+    /// limits at their defaults (see [`Config::max_total_memory`] and the methods after it).
     #[must_use]
     pub fn new(max_memory: u64, max_fuel: Option<u64>) -> Self {
         Self {
@@ -42,7 +51,53 @@ impl Config {
             max_fuel,
             namespaces: Vec::new(),
             dirs: Vec::new(),
+            limits: Vec::new(),
         }
+    }
+
+    fn limit(&mut self, limit: Limit, value: u64) -> &mut Self {
+        self.limits.extend([limit as u64, value]);
+        self
+    }
+
+    /// At most `bytes` of linear memory for all its processes together (default 1 GiB, or
+    /// the creating environment's limit if lower); `Config::new`'s `max_memory` is each
+    /// process's own. A process that would go over dies with `out of memory`.
+    pub fn max_total_memory(&mut self, bytes: u64) -> &mut Self {
+        self.limit(Limit::Memory, bytes)
+    }
+
+    /// At most `count` processes alive at once (default 1,000, or the creating
+    /// environment's limit if lower). A spawn over it is an error.
+    pub fn max_processes(&mut self, count: u64) -> &mut Self {
+        self.limit(Limit::Processes, count)
+    }
+
+    /// At most `bytes` of messages its processes sent that are not received yet, wherever
+    /// they wait (default 64 MiB). A send over it kills the sender (`TrapKind::OverLimit`):
+    /// a flood is stopped at the sender, never at the bystander it floods.
+    pub fn max_queued_bytes(&mut self, bytes: u64) -> &mut Self {
+        self.limit(Limit::QueuedBytes, bytes)
+    }
+
+    /// At most `count` handles held at once: monitors, registered names, and the errors,
+    /// environments, modules and sockets its processes hold ids of (default 10,000). A call
+    /// over it fails with an error, or kills the caller when it returns nothing.
+    pub fn max_handles(&mut self, count: u64) -> &mut Self {
+        self.limit(Limit::Handles, count)
+    }
+
+    /// At most `count` sockets open at once (default 64; they count against the VM's
+    /// `--max-sockets` too). Opening one over it is an I/O error.
+    pub fn max_sockets(&mut self, count: u64) -> &mut Self {
+        self.limit(Limit::Sockets, count)
+    }
+
+    /// At most `bytes` per second of what its processes make the VM log (panic and death
+    /// reports; default 64 KiB). Lines over it are dropped, and the next line logged says
+    /// how many were.
+    pub fn max_log_bytes_per_second(&mut self, bytes: u64) -> &mut Self {
+        self.limit(Limit::LogBytesPerSecond, bytes)
     }
 
     /// Allows the host functions whose `module::function` name starts with `namespace`
@@ -76,8 +131,14 @@ impl Environment {
     pub fn new(config: Config) -> Result<Self, LunaticError> {
         let namespaces = config.namespaces.join("\n");
         let dirs = config.dirs.join("\n");
-        host::create_environment(config.max_memory, config.max_fuel, &namespaces, &dirs)
-            .map(|id| Self { id })
+        host::create_environment(
+            config.max_memory,
+            config.max_fuel,
+            &namespaces,
+            &dirs,
+            &config.limits,
+        )
+        .map(|id| Self { id })
     }
 
     /// The caller's own environment (to load modules into it, or register names in it).

@@ -33,6 +33,10 @@ pub enum RegistryError {
     /// A version or query is not valid semver.
     #[error("`{0}` is not a valid version or version query")]
     BadVersion(String),
+    /// The caller's environment holds as many handles (names among them) as its limit
+    /// allows ([`crate::Config::max_handles`]).
+    #[error("the environment is over its limit of handles")]
+    OverLimit,
 }
 
 fn type_name<M>() -> &'static str {
@@ -56,6 +60,7 @@ pub(crate) fn register_in<M>(
         RegistryStatus::Done => Ok(()),
         RegistryStatus::Taken => Err(RegistryError::Taken(name.to_owned())),
         RegistryStatus::BadVersion => Err(RegistryError::BadVersion(version.to_owned())),
+        RegistryStatus::OverLimit => Err(RegistryError::OverLimit),
         RegistryStatus::NotFound | RegistryStatus::WrongType => Err(RegistryError::NotAlive),
     }
 }

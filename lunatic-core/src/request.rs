@@ -30,7 +30,7 @@ impl<T, U: Sendable> Request<T, U> {
     /// A request from the calling process, and the handle to wait for its reply. Send the
     /// request (alone or inside another message) to the server, then wait.
     pub fn new(data: T) -> (Self, PendingReply<U>) {
-        let tag = Tag::for_reply();
+        let tag = Tag::new();
         let request = Self {
             data,
             tag,

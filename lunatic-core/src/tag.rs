@@ -1,33 +1,23 @@
 //! Tags: numbers that let a process wait for one particular message.
 
-use std::sync::atomic::{AtomicI64, Ordering};
-
 use serde::{Deserialize, Serialize};
 
 /// A tag on a message. [`Tag::new`] returns a tag no other call in the same VM returns, so
 /// waiting for it cannot pick up another message.
 ///
-/// The VM's tags (from [`Tag::new`], links and monitors) are positive; negative numbers are
-/// the tags [`crate::Request`] gives its replies, made by the process itself (no host call),
-/// unique among its own requests. A tag from [`Tag::from_id`] should be positive.
+/// The VM's tags (from [`Tag::new`], links, monitors and the replies of [`crate::Request`])
+/// are positive and unguessable: another process cannot forge a reply to a request of
+/// this one, even when it may send to it. A tag from [`Tag::from_id`] should be positive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[repr(transparent)] // `host::receive` passes a `&[Tag]` to the host as `i64`s
 pub struct Tag(i64);
 
 impl Tag {
-    /// A fresh, VM-wide unique tag.
+    /// A fresh, VM-wide unique tag that no other process can guess.
     #[must_use]
     #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
         Self(crate::host::new_tag())
-    }
-
-    /// A tag for the reply to one request of this process: negative, so it is none of the
-    /// VM's tags, and never the same twice in this process (a process is one instance, so
-    /// the counter is its own).
-    pub(crate) fn for_reply() -> Self {
-        static LAST: AtomicI64 = AtomicI64::new(0);
-        Self(LAST.fetch_sub(1, Ordering::Relaxed) - 1)
     }
 
     /// The tag of plain `send`s.
@@ -49,23 +39,5 @@ impl Tag {
     #[inline]
     pub const fn id(self) -> i64 {
         self.0
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reply_tags_are_negative_and_never_repeat() {
-        let tags: Vec<Tag> = (0..100).map(|_| Tag::for_reply()).collect();
-        assert!(
-            tags.iter().all(|tag| tag.id() < 0),
-            "the VM's tags are positive"
-        );
-        let mut distinct = tags.clone();
-        distinct.sort();
-        distinct.dedup();
-        assert_eq!(distinct.len(), tags.len());
     }
 }

@@ -3,16 +3,16 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
-use lunatic_abi::TrapKind;
+use lunatic_abi::{Limit, TrapKind};
 use tokio::sync::oneshot;
 use wasmtime::error::Context as _;
 use wasmtime::{
-    Engine, Extern, Func, Linker, Ref, Store, StoreContextMut, Trap, UpdateDeadline, Val,
-    WasmBacktrace,
+    AsContextMut, Engine, Extern, Func, Linker, Ref, Store, StoreContextMut, Trap, UpdateDeadline,
+    Val, WasmBacktrace,
 };
 use wasmtime_wasi::I32Exit;
 
@@ -23,8 +23,10 @@ use crate::sandbox::environment::{EnvConfig, Environment};
 use crate::messaging::registry::Registry;
 use crate::messaging::{Message, MessageKind};
 use crate::process::state::ProcessState;
-use crate::process::{EncodedReason, EndReason, ProcessHandle, ProcessTable};
+use crate::process::{EncodedReason, EndReason, Monitor, ProcessHandle, ProcessTable};
 use crate::program::{val_matches, NotAllowed, Program};
+use crate::sandbox::budget::{Budget, LogVerdict, OverLimit};
+use crate::sandbox::unguessable::Unguessable;
 use crate::sandbox::wasi::{OutputSink, ProcessIo, WasiConfig};
 use crate::scheduler::Scheduler;
 
@@ -72,7 +74,7 @@ pub struct Runtime {
     processes: ProcessTable,
     registry: Registry,
     wasi: WasiConfig,
-    next_tag: AtomicI64,
+    tags: Unguessable,
     sockets: Arc<crate::resources::net::SocketBudget>,
     /// Runs the processes; started with the first one.
     scheduler: OnceLock<Scheduler>,
@@ -94,15 +96,13 @@ impl Runtime {
         let engine = crate::program::engine::build_engine(config, backtraces, false)?;
         crate::program::engine::start_epoch_ticker(&engine, config.preemption_interval)?;
         let fast = Backend::new(engine)?;
-        let root = Arc::new(Environment::new(
-            0,
-            EnvConfig {
-                max_memory: config.memory_reservation,
-                max_fuel: None,
-                namespaces: vec![String::new()],
-                preopens: wasi.preopens.clone(),
-            },
-        ));
+        let root = Arc::new(Environment::root(EnvConfig {
+            max_memory: config.memory_reservation,
+            max_fuel: None,
+            namespaces: vec![String::new()],
+            preopens: wasi.preopens.clone(),
+            limits: lunatic_abi::Limits::UNLIMITED,
+        }));
         let module = Self::compile_cached(config, &fast.engine, wasm)?;
         let program = Arc::new(Program::link(module, wasm.into(), &fast.linker, root)?);
         Ok(Arc::new(Self {
@@ -114,7 +114,7 @@ impl Runtime {
             processes: ProcessTable::default(),
             registry: Registry::default(),
             wasi,
-            next_tag: AtomicI64::new(1),
+            tags: Unguessable::new(i64::MAX as u64),
             sockets: crate::resources::net::SocketBudget::new(config.max_sockets),
             scheduler: OnceLock::new(),
         }))
@@ -236,7 +236,7 @@ impl Runtime {
     ) -> Result<Arc<Environment>, String> {
         parent.config().check_within(&config)?;
         let id = self.next_environment.fetch_add(1, Ordering::Relaxed);
-        Ok(Arc::new(Environment::new(id, config)))
+        Ok(Arc::new(Environment::new(id, config, parent)))
     }
 
     /// Whether [`Runtime::relink`] of `program` for `env` compiles it again (the
@@ -298,9 +298,9 @@ impl Runtime {
         )?))
     }
 
-    /// A tag no other call returns during this runtime's life (always 1 or more).
+    /// A tag no other call returns during this runtime's life: positive and unguessable.
     pub(crate) fn new_tag(&self) -> i64 {
-        self.next_tag.fetch_add(1, Ordering::Relaxed)
+        self.tags.next() as i64
     }
 
     /// Runs the program's `_start` as the main process and waits for it to end.
@@ -373,6 +373,12 @@ impl Runtime {
                 );
             }
         }
+        // Counted against its environment's limit for as long as its state lives.
+        let charge = program
+            .env()
+            .budget()
+            .map(|budget| budget.hold(Limit::Processes, 1))
+            .transpose()?;
         let scheduler = self.scheduler()?;
         let id = self.processes.next_id();
         let handle = Arc::new(ProcessHandle::new(id));
@@ -385,8 +391,11 @@ impl Runtime {
         );
         let mut store = Store::new(&engine, state);
         store.limiter(|state| &mut state.limits);
-        if let Some(units) = max_fuel {
-            store.set_fuel(units.saturating_mul(FUEL_UNIT))?;
+        store.data_mut().charge = charge;
+        if max_fuel.is_some() {
+            // It runs on what its environment has left (see `sandbox::budget`).
+            store.set_fuel(0)?;
+            draw_fuel(&mut store.as_context_mut())?;
         }
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(preempt);
@@ -467,12 +476,29 @@ impl Runtime {
     }
 
     /// Makes `watcher` hear, with `tag`, when process `process` ends. If it is not alive,
-    /// the down notice is queued at once.
-    pub(crate) fn monitor(&self, watcher: &ProcessHandle, process: u64, tag: i64) {
+    /// the down notice is queued at once. The monitor counts against the watcher's
+    /// environment's handle limit until it goes.
+    ///
+    /// # Errors
+    /// The watcher's environment is over that limit.
+    pub(crate) fn monitor(
+        &self,
+        watcher: &ProcessHandle,
+        budget: Option<&Arc<Budget>>,
+        process: u64,
+        tag: i64,
+    ) -> Result<(), OverLimit> {
+        let charge = budget
+            .map(|budget| budget.hold(Limit::Handles, 1))
+            .transpose()?;
+        let monitor = Monitor {
+            watcher: watcher.id(),
+            _charge: charge,
+        };
         let added = self
             .processes
             .get(process)
-            .is_some_and(|p| p.monitors().insert(tag, watcher.id()));
+            .is_some_and(|p| p.monitors().insert(tag, monitor));
         if !added {
             watcher.mailbox().push(Message {
                 tag,
@@ -482,6 +508,7 @@ impl Runtime {
                 },
             });
         }
+        Ok(())
     }
 
     /// Removes `watcher`'s monitor `tag` of `process`; `true` if it was still registered,
@@ -514,8 +541,8 @@ impl Runtime {
         }
         self.registry.release(id, &process.take_names());
         let monitors = process.monitors().close();
-        for (tag, watcher) in monitors {
-            if let Some(watcher) = self.processes.get(watcher) {
+        for (tag, monitor) in monitors {
+            if let Some(watcher) = self.processes.get(monitor.watcher) {
                 let kind = MessageKind::ProcessDown {
                     process: id,
                     reason: reason.clone(),
@@ -538,8 +565,9 @@ fn describe_param(value: &Val) -> &'static str {
 
 /// Runs at every preemption tick: ends a process that must die, otherwise yields so others
 /// run (a `loop {}` cannot hold a worker thread).
-fn preempt(ctx: StoreContextMut<'_, ProcessState>) -> wasmtime::Result<UpdateDeadline> {
+fn preempt(mut ctx: StoreContextMut<'_, ProcessState>) -> wasmtime::Result<UpdateDeadline> {
     ctx.data().deliver_sent();
+    draw_fuel(&mut ctx)?;
     if let Some(reason) = ctx.data().handle.mailbox().pending_death() {
         return Err(crate::process::Terminated(reason).into());
     }
@@ -547,6 +575,22 @@ fn preempt(ctx: StoreContextMut<'_, ProcessState>) -> wasmtime::Result<UpdateDea
         1,
         Box::pin(crate::scheduler::yield_now()),
     ))
+}
+
+/// Charges what a metered process burned since its last draw to its environment's fuel,
+/// and refills it with what the environment has left; nothing for an unmetered one.
+fn draw_fuel(ctx: &mut StoreContextMut<'_, ProcessState>) -> wasmtime::Result<()> {
+    if !ctx.data().metered {
+        return Ok(());
+    }
+    let Some(budget) = ctx.data().env().budget().cloned() else {
+        return Ok(());
+    };
+    let burned = ctx.data().fuel_drawn.saturating_sub(ctx.get_fuel()?);
+    let left = budget.burn(burned).unwrap_or(0);
+    ctx.set_fuel(left)?;
+    ctx.data_mut().fuel_drawn = left;
+    Ok(())
 }
 
 /// Explains a failed instantiation, with what to change when the pool is full.
@@ -617,6 +661,8 @@ async fn execute(mut store: Store<ProcessState>, mut calls: Calls, watched: bool
         }
         Err(error) => Err(error),
     };
+    // What it burned since its last draw is its environment's too.
+    let _ = draw_fuel(&mut store.as_context_mut());
     let state = store.data_mut();
     // What it sent reaches its receivers before its death notices do.
     state.close_outbox();
@@ -626,11 +672,18 @@ async fn execute(mut store: Store<ProcessState>, mut calls: Calls, watched: bool
     };
     let handle = Arc::clone(&state.handle);
     let (output, report) = (state.io.output.clone(), state.io.report_death);
+    let budget = state.env().budget().cloned();
     // Free the instance (back to the pool) before telling anyone.
     drop(store);
     // Log first: a linked or watching process (main, say) may end the VM on the notice.
     if report {
-        log_death(&handle, &reason, backtrace.as_deref(), &output, watched);
+        let death = Death {
+            process: &handle,
+            reason: &reason,
+            backtrace: backtrace.as_deref(),
+            watched,
+        };
+        log_death(&death, &output, budget.as_deref());
     }
     reason
 }
@@ -718,6 +771,9 @@ fn trap_kind(error: &wasmtime::Error) -> TrapKind {
     if error.downcast_ref::<NotAllowed>().is_some() {
         return TrapKind::NotAllowed;
     }
+    if error.downcast_ref::<OverLimit>().is_some() {
+        return TrapKind::OverLimit;
+    }
     match error.downcast_ref::<Trap>() {
         Some(Trap::UnreachableCodeReached) => TrapKind::Unreachable,
         Some(Trap::MemoryOutOfBounds | Trap::HeapMisaligned) => TrapKind::MemoryOutOfBounds,
@@ -738,28 +794,45 @@ fn trap_kind(error: &wasmtime::Error) -> TrapKind {
 /// capture buffer if its output is captured (a test's), otherwise to the log, at `warn` for
 /// failures and for any end of a `watched` process (main), at `info` for deaths other
 /// processes caused (kills, link deaths). The wasm backtrace goes to the `debug` log.
-fn log_death(
-    process: &ProcessHandle,
-    reason: &EndReason,
-    backtrace: Option<&str>,
-    output: &OutputSink,
-    watched: bool,
-) {
+fn log_death(death: &Death<'_>, output: &OutputSink, budget: Option<&Budget>) {
+    let Death {
+        process,
+        reason,
+        backtrace,
+        watched,
+    } = *death;
     let id = process.id();
     if !reason.is_abnormal() {
         tracing::trace!(target: "lunatic::process", "process {id} ended");
         return;
     }
     let names = process.names();
-    let who = if names.is_empty() {
-        format!("process {id}")
-    } else {
-        format!("process {id} [{}]", names.join(", "))
+    let who = match names.len() {
+        0 => format!("process {id}"),
+        1..=MAX_LOGGED_NAMES => format!("process {id} [{}]", names.join(", ")),
+        more => format!(
+            "process {id} [{}, and {} more]",
+            names[..MAX_LOGGED_NAMES].join(", "),
+            more - MAX_LOGGED_NAMES
+        ),
     };
     // Names and reasons carry guest text: escaped, it cannot forge a line of its own (a
     // newline) or reach the terminal (an escape sequence).
     let line = format!("{who} died: {reason}");
-    let line = escape_controls(&line);
+    let mut line = escape_controls(&line).into_owned();
+    // A sandboxed environment's reports are rate-limited: the next line logged says how
+    // many were dropped.
+    if let Some(budget) = budget {
+        match budget.may_log(line.len() as u64) {
+            LogVerdict::Drop => return,
+            LogVerdict::Log { suppressed: 0 } => {}
+            LogVerdict::Log { suppressed } => {
+                line.push_str(&format!(
+                    " ({suppressed} earlier reports of its environment dropped: over its log rate)"
+                ));
+            }
+        }
+    }
     if !output.write_line(&line) {
         match reason {
             EndReason::Killed | EndReason::LinkedDied { .. } | EndReason::NoProcess { .. }
@@ -773,6 +846,19 @@ fn log_death(
     if let Some(backtrace) = backtrace {
         tracing::debug!(target: "lunatic::process", "{who} backtrace:\n{backtrace}");
     }
+}
+
+/// The most names a death report lists; the rest are counted.
+const MAX_LOGGED_NAMES: usize = 8;
+
+/// A process's end, as [`log_death`] reports it.
+struct Death<'a> {
+    process: &'a ProcessHandle,
+    reason: &'a EndReason,
+    /// The wasm backtrace, for the `debug` log.
+    backtrace: Option<&'a str>,
+    /// Whether someone waits on its end (main): then even a kill is a warning.
+    watched: bool,
 }
 
 #[cfg(test)]

@@ -48,19 +48,47 @@ impl Run {
         self
     }
 
-    /// Panics with the whole output unless stdout contains `text`.
+    /// Panics with the whole output unless stdout contains `text` (where `{id}` stands for
+    /// any process id: ids are unguessable numbers).
     #[track_caller]
     pub fn assert_stdout(&self, text: &str) -> &Self {
-        assert!(self.stdout.contains(text), "stdout lacks {text:?}\n{self}");
+        assert!(
+            contains(&self.stdout, text),
+            "stdout lacks {text:?}\n{self}"
+        );
         self
     }
 
-    /// Panics with the whole output unless stderr contains `text`.
+    /// Panics with the whole output unless stderr contains `text` (`{id}`: any process id).
     #[track_caller]
     pub fn assert_stderr(&self, text: &str) -> &Self {
-        assert!(self.stderr.contains(text), "stderr lacks {text:?}\n{self}");
+        assert!(
+            contains(&self.stderr, text),
+            "stderr lacks {text:?}\n{self}"
+        );
         self
     }
+}
+
+/// Whether `haystack` contains `pattern`, each `{id}` in it matching one or more digits.
+pub fn contains(haystack: &str, pattern: &str) -> bool {
+    fn matches_at(rest: &str, parts: &[&str]) -> bool {
+        let Some((first, others)) = parts.split_first() else {
+            return true;
+        };
+        let Some(rest) = rest.strip_prefix(first) else {
+            return false;
+        };
+        if others.is_empty() {
+            return true;
+        }
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        digits > 0 && matches_at(&rest[digits..], others)
+    }
+    let parts: Vec<&str> = pattern.split("{id}").collect();
+    (0..=haystack.len())
+        .filter(|&start| haystack.is_char_boundary(start))
+        .any(|start| matches_at(&haystack[start..], &parts))
 }
 
 impl std::fmt::Display for Run {

@@ -18,6 +18,8 @@ fn main(mailbox: Mailbox<()>) {
         "start-loop" => start_loop(),
         "long-errors" => long_errors(),
         "many-modules" => many_modules(),
+        "forged-ids" => forged_ids(mailbox),
+        "budgets" => budgets(mailbox),
         other => panic!("unknown scenario {other:?}"),
     }
 }
@@ -50,7 +52,10 @@ fn limits(mailbox: Mailbox<()>) {
         })
         .unwrap();
     report("fuel bomb", m.receive());
-    // Work within the limits completes, and messages still flow.
+    // The bomb burned the environment's fuel, which its processes share: work within the
+    // limits of a fresh one completes, and messages still flow.
+    let mut env = Environment::new(Config::new(ROOMY, Some(50))).unwrap();
+    let module = env.add_this_module().unwrap();
     let _ = module
         .spawn_with(this, |parent: Process<()>, _: Mailbox<()>| {
             let sum: u64 = std::hint::black_box((0..1000u64).sum());
@@ -330,7 +335,7 @@ fn copy_bomb(mailbox: Mailbox<()>) {
     let mut env = Environment::new(Config::new(64 << 20, Some(50))).unwrap();
     let module = env.add_module(BOMB.as_bytes()).unwrap();
     let started = std::time::Instant::now();
-    let gone_id = i64::try_from(gone.id()).unwrap();
+    let gone_id = gone.process_id().local_id() as i64; // the bits of the id, as wasm passes it
     let (_, _, links) = module
         .spawn_link(mailbox, "bomb", &[lunatic::Param::I64(gone_id)])
         .unwrap();
@@ -446,4 +451,240 @@ fn many_modules() {
         env.add_module(wat.as_bytes()).unwrap();
     }
     println!("many modules: compiled");
+}
+
+/// A process id as an attacker makes one: from a number it guessed.
+fn guessed<M>(local: u64) -> Process<M> {
+    let bytes = bincode::serialize(&(0u64, local)).unwrap();
+    Process::from_process_id(bincode::deserialize(&bytes).unwrap())
+}
+
+/// Ids and tags cannot be guessed: a sandboxed process that scans ids near its own and
+/// from 1 finds and kills nobody, and replies it forges with tags near one it was given
+/// are never taken for the answer to a request.
+fn forged_ids(mailbox: Mailbox<()>) {
+    let bystander = process::spawn(|m: Mailbox<()>| {
+        let _ = m.receive();
+    })
+    .unwrap();
+    let mut env = Environment::new(Config::new(ROOMY, Some(10_000))).unwrap();
+    let module = env.add_this_module().unwrap();
+    let (_, _, links) = module
+        .spawn_link(mailbox, |_: Mailbox<()>| {
+            let own = process::this_id().local_id();
+            let near = own.saturating_sub(20_000)..own.saturating_add(20_000);
+            let mut found = 0;
+            for guess in (1..=20_000).chain(near).filter(|&guess| guess != own) {
+                let target = guessed::<()>(guess);
+                if target.is_alive() {
+                    found += 1;
+                }
+                target.kill();
+            }
+            // The sandbox may not print: the count travels as its end reason.
+            panic!("scan: {found} processes found");
+        })
+        .unwrap();
+    report("scanner", links.receive());
+    println!("bystander alive after the scan: {}", bystander.is_alive());
+    // The server answers after a while; the forger floods the requester first.
+    let server = process::spawn(|m: Mailbox<lunatic::Request<u32, u32>>| {
+        let request = m.receive().unwrap();
+        process::sleep_ms(100);
+        let answer = request.data() + 1;
+        request.reply(answer);
+    })
+    .unwrap();
+    let given = lunatic::Tag::new();
+    let forger = module
+        .spawn_with(
+            (process::this_id(), given.id()),
+            |(main, given): (lunatic::ProcessId, i64), _: Mailbox<()>| {
+                let main = Process::<u32>::from_process_id(main);
+                let around = given.saturating_sub(5_000)..given.saturating_add(5_000);
+                for tag in (-5_000..5_000).chain(around) {
+                    main.tag_send(lunatic::Tag::from_id(tag), 666);
+                }
+                main.tag_send(lunatic::Tag::from_id(given), 0);
+            },
+        )
+        .unwrap();
+    let _ = forger;
+    let _flood_sent = links.tag_receive(&[given]);
+    println!("request answered with: {:?}", server.request(41));
+}
+
+/// The ending of a sandboxed process, with a trap's kind (sandboxes may not print: they
+/// report by how they end). Messages it sent first are skipped.
+fn report_end(what: &str, links: &lunatic::LinkMailbox<()>) {
+    loop {
+        match links.receive_timeout(std::time::Duration::from_secs(10)) {
+            Message::Signal(signal) => match signal.reason() {
+                lunatic::EndReason::Trapped { kind, message } => {
+                    println!("{what}: trapped ({kind:?}): {message}")
+                }
+                other => println!("{what}: {other}"),
+            },
+            Message::Normal(Ok(())) => continue,
+            other => println!("{what}: unexpected {other:?}"),
+        }
+        return;
+    }
+}
+
+/// A sandbox in `config` running `entry`, linked to the caller.
+fn sandboxed<B: lunatic::IntoLinkMailbox<Message = ()>>(
+    config: &Config,
+    links: B,
+    entry: fn(lunatic::ProcessId, Mailbox<()>),
+) -> lunatic::LinkMailbox<()> {
+    let mut env = Environment::new(config.clone()).unwrap();
+    let module = env.add_this_module().unwrap();
+    let (_, _, links) = module
+        .spawn_link_with(links, process::this_id(), entry)
+        .unwrap();
+    links
+}
+
+/// Each limit of an environment holds: what its processes make the host hold is counted
+/// for the environment (and the environments made inside it), and the offender gets an
+/// error or dies naming the limit.
+fn budgets(mailbox: Mailbox<()>) {
+    let links = mailbox;
+    // Processes: a nested environment does not renew the limit.
+    let mut config = Config::new(ROOMY, None);
+    config
+        .max_processes(5)
+        .allow_namespace("lunatic::environment");
+    let links = sandboxed(&config, links, |_, _| {
+        let mut inner = Environment::new(Config::new(ROOMY, None)).unwrap();
+        let inner = inner.add_this_module().unwrap();
+        let mut parked = Vec::new();
+        let error = loop {
+            match inner.spawn(|m: Mailbox<()>| {
+                let _ = m.receive();
+            }) {
+                Ok(process) if parked.len() < 20 => parked.push(process),
+                Ok(_) => break "none".to_owned(),
+                Err(error) => break error.to_string(),
+            }
+        };
+        panic!("{} spawned, then: {error}", parked.len());
+    });
+    report_end("processes", &links);
+    // Memory of all its processes together: 10 processes of about 3.2 MiB in 16 MiB.
+    let mut config = Config::new(ROOMY, None);
+    config.max_total_memory(16 << 20);
+    let mut env = Environment::new(config).unwrap();
+    let module = env.add_this_module().unwrap();
+    let mut fit = 0;
+    for _ in 0..10 {
+        let _ = module.spawn_with(
+            process::this_id(),
+            |main: lunatic::ProcessId, m: Mailbox<()>| {
+                std::hint::black_box(vec![1u8; 2 << 20]);
+                Process::<()>::from_process_id(main).send(());
+                let _ = m.receive();
+            },
+        );
+    }
+    while let Message::Normal(Ok(())) = links.receive_timeout(std::time::Duration::from_secs(2)) {
+        fit += 1;
+    }
+    println!("memory: {fit} of 10 fit");
+    // Queued bytes: messages nobody receives (here: sent to itself) are stopped at the
+    // sender.
+    let mut config = Config::new(ROOMY, None);
+    config.max_queued_bytes(1 << 20);
+    let links = sandboxed(&config, links, |_, _| {
+        let this = Process::<Vec<u8>>::from_process_id(process::this_id());
+        for _ in 0..4_000 {
+            this.send(vec![7; 64 << 10]);
+        }
+    });
+    report_end("queued bytes", &links);
+    // Handles: monitors of a process outside, and names.
+    let mut config = Config::new(ROOMY, None);
+    config.max_handles(100);
+    let links = sandboxed(&config, links, |main, _| {
+        let main = Process::<()>::from_process_id(main);
+        for _ in 0..1_000_000 {
+            let _ = main.monitor();
+        }
+    });
+    report_end("monitors", &links);
+    config.allow_namespace("lunatic::registry");
+    let links = sandboxed(&config, links, |_, m| {
+        let this = process::this(&m);
+        let mut names = 0;
+        let error = loop {
+            match lunatic::registry::register(&format!("name-{names}"), &this) {
+                Ok(()) if names < 1_000 => names += 1,
+                Ok(()) => break "none".to_owned(),
+                Err(error) => break error.to_string(),
+            }
+        };
+        panic!("{names} registered, then: {error}");
+    });
+    report_end("names", &links);
+    // Sockets.
+    let mut config = Config::new(ROOMY, None);
+    config.max_sockets(3).allow_namespace("lunatic::networking");
+    let links = sandboxed(&config, links, |_, _| {
+        let mut sockets = Vec::new();
+        let error = loop {
+            match lunatic::net::UdpSocket::bind("127.0.0.1:0") {
+                Ok(socket) if sockets.len() < 20 => sockets.push(socket),
+                Ok(_) => break "none".to_owned(),
+                Err(error) => break error.to_string(),
+            }
+        };
+        panic!("{} opened, then: {error}", sockets.len());
+    });
+    report_end("sockets", &links);
+    // Fuel is the environment's: a chain of spawns shares one budget.
+    let config = Config::new(ROOMY, Some(30));
+    let links = sandboxed(&config, links, step);
+    let mut steps = 0;
+    let links = loop {
+        match links.receive_timeout(std::time::Duration::from_secs(2)) {
+            Message::Normal(Ok(())) if steps < 1_000 => steps += 1,
+            Message::Signal(_) => {}
+            _ => break links,
+        }
+    };
+    println!(
+        "fuel chain: {} steps",
+        if steps < 1_000 {
+            steps.to_string()
+        } else {
+            "unbounded".into()
+        }
+    );
+    // Log volume: reports past the rate are dropped and counted.
+    let mut config = Config::new(ROOMY, None);
+    config.max_log_bytes_per_second(2_000);
+    let mut env = Environment::new(config).unwrap();
+    let module = env.add_this_module().unwrap();
+    let flooder = module
+        .spawn(|_: Mailbox<()>| {
+            for _ in 0..200 {
+                let _ = process::spawn(|_: Mailbox<()>| panic!("log flood {}", "x".repeat(100)));
+            }
+            process::sleep_ms(1_200);
+            panic!("flood over");
+        })
+        .unwrap();
+    let monitor = flooder.monitor();
+    let _ = flooder.wait_down(monitor, Some(std::time::Duration::from_secs(10)));
+    let _ = links;
+    println!("budgets: main alive");
+}
+
+/// One step of a chain: burns some fuel, tells main, spawns the next.
+fn step(main: lunatic::ProcessId, _: Mailbox<()>) {
+    let sum: u64 = (0..100_000u64).map(std::hint::black_box).sum();
+    std::hint::black_box(sum);
+    Process::<()>::from_process_id(main).send(());
+    let _ = process::spawn_with(main, step);
 }

@@ -31,7 +31,7 @@
   (import "lunatic::registry" "register" (func $reg_register (param i64 i32 i32 i32 i32 i32 i32 i64) (result i32)))
   (import "lunatic::registry" "lookup" (func $reg_lookup (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
   (import "lunatic::registry" "unregister" (func $reg_unregister (param i64 i32 i32 i32 i32) (result i32)))
-  (import "lunatic::environment" "create" (func $env_create (param i64 i64 i32 i32 i32 i32 i32) (result i32)))
+  (import "lunatic::environment" "create" (func $env_create (param i64 i64 i32 i32 i32 i32 i32 i32 i32) (result i32)))
   (import "lunatic::environment" "this" (func $env_this (param i32) (result i32)))
   (import "lunatic::environment" "drop" (func $env_drop (param i64)))
   (import "lunatic::environment" "add_this_module" (func $env_add_this (param i64 i32) (result i32)))
@@ -124,6 +124,7 @@
   (data (i32.const 6872) "bad_end_killed")
   (data (i32.const 6904) "bad_end_garbage")
   (data (i32.const 6936) "bad_end_long")
+  (data (i32.const 6968) "bad_env_limit")
   ;; 7080: an encoded end reason, `Killed` (variant 2); 7081: a variant that does not exist.
   (data (i32.const 7080) "\02\ff")
   ;; 7000: the socket address 127.0.0.1:0 (kind 4, port 0, IPv4 in the first 4 address bytes);
@@ -239,13 +240,14 @@
     (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 6872) (i32.const 14) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
     (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 6904) (i32.const 15) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
     (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 6936) (i32.const 12) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
+    (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 6968) (i32.const 13) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
     ;; A function that does not exist, and one given the wrong parameters: errors, not traps.
     (if (i32.eqz (call $spawn (i64.const 0) (i64.const 0) (i32.const 2400) (i32.const 4) (i32.const 0) (i32.const 0) (i32.const 64))) (then (unreachable)))
     (call $print_error)
     ;; An environment bigger than the caller's own, garbage module bytes, an unknown module.
-    (if (i32.eqz (call $env_create (i64.const -1) (i64.const -1) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 64))) (then (unreachable)))
+    (if (i32.eqz (call $env_create (i64.const -1) (i64.const -1) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 64))) (then (unreachable)))
     (call $print_error)
-    (if (call $env_create (i64.const 65536) (i64.const -1) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 72)) (then (unreachable)))
+    (if (call $env_create (i64.const 65536) (i64.const -1) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 72)) (then (unreachable)))
     (if (i32.eqz (call $env_add_module (i64.load (i32.const 72)) (i32.const 2000) (i32.const 17) (i32.const 64))) (then (unreachable)))
     (call $print_error)
     (if (call $env_add_this (i64.load (i32.const 72)) (i32.const 80)) (then (unreachable)))
@@ -271,7 +273,7 @@
       (call $print_incoming)
       (call $print (i32.const 2200) (i32.const 1))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $signals (i32.lt_u (local.get $i) (i32.const 51))))
+      (br_if $signals (i32.lt_u (local.get $i) (i32.const 52))))
     ;; The incoming message is a signal: it carries no resources (a status, not a trap).
     (if (i32.ne (call $res_take (i32.const 0) (i32.const 1) (i32.const 64)) (i32.const 1)) (then (unreachable)))
     (call $network_errors_are_statuses)
@@ -342,5 +344,10 @@
   (func (export "bad_send_data_oob") (call $send_data (i64.const 1) (i64.const 0) (i32.const 0xFFFFFFF0) (i32.const 100)))
   (func (export "bad_try_receive_tags") (drop (call $try_receive (i32.const 0xFFFFFFF0) (i32.const 4) (i32.const 9000) (i32.const 16) (i32.const 9100))))
   (func (export "bad_net_local_addr") (drop (call $net_local_addr (i64.const 999) (i32.const 0) (i32.const 64))))
-  (func (export "bad_env_list_ptr") (drop (call $env_create (i64.const 65536) (i64.const 1) (i32.const 0xFFFFFFF0) (i32.const 64) (i32.const 0) (i32.const 0) (i32.const 64))))
+  ;; A limit number that names no limit.
+  (func (export "bad_env_limit")
+    (i64.store (i32.const 8000) (i64.const 99))
+    (i64.store (i32.const 8008) (i64.const 1))
+    (drop (call $env_create (i64.const 65536) (i64.const 1) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 8000) (i32.const 2) (i32.const 64))))
+  (func (export "bad_env_list_ptr") (drop (call $env_create (i64.const 65536) (i64.const 1) (i32.const 0xFFFFFFF0) (i32.const 64) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 64))))
 )

@@ -20,6 +20,7 @@ pub(crate) fn create_environment(
     max_fuel: Option<u64>,
     namespaces: &str,
     dirs: &str,
+    limits: &[u64],
 ) -> Result<u64, LunaticError> {
     let mut id = 0u64;
     let max_fuel = max_fuel.unwrap_or(lunatic_abi::NO_FUEL_LIMIT);
@@ -28,6 +29,7 @@ pub(crate) fn create_environment(
         max_fuel,
         namespaces.as_bytes(),
         dirs.as_bytes(),
+        limits,
         &mut id,
     );
     created(status, id, "create")

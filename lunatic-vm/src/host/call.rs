@@ -176,6 +176,21 @@ impl<'a> HostCall<'a> {
         Ok(slice(self.memory()?, ptr, len, function)?.to_vec())
     }
 
+    /// Reads the `count` little-endian `u64`s at `ptr`.
+    ///
+    /// # Errors
+    /// The range is not inside memory.
+    pub(crate) fn read_u64s(&mut self, ptr: u32, count: u32) -> wasmtime::Result<Vec<u64>> {
+        let len = count
+            .checked_mul(8)
+            .ok_or_else(|| self.fail("too many numbers"))?;
+        let bytes = self.read(ptr, len)?;
+        Ok(bytes
+            .chunks_exact(8)
+            .map(|chunk| u64::from_le_bytes(chunk.try_into().unwrap_or_default()))
+            .collect())
+    }
+
     /// Reads `len` bytes at `ptr` as UTF-8 text.
     ///
     /// # Errors

@@ -61,17 +61,25 @@ pub(super) fn create(
     namespaces_len: u32,
     dirs_ptr: u32,
     dirs_len: u32,
+    limits_ptr: u32,
+    limits_len: u32,
     id_ptr: u32,
 ) -> wasmtime::Result<EnvironmentStatus> {
     let namespaces = read_list(call, namespaces_ptr, namespaces_len)?;
     let dirs = read_list(call, dirs_ptr, dirs_len)?;
+    let pairs = call.read_u64s(limits_ptr, limits_len)?;
     let own = call.state().env().config();
+    let limits = own
+        .limits
+        .for_child(&pairs)
+        .map_err(|bad| call.fail(format_args!("{bad} is not a limit (or the pairs are odd)")))?;
     let preopens = dirs.iter().map(|dir| own.resolve_dir(dir)).collect();
     let config = EnvConfig {
         max_memory,
         max_fuel: (max_fuel != NO_FUEL_LIMIT).then_some(max_fuel),
         namespaces,
         preopens,
+        limits,
     };
     let state = call.state();
     let outcome = match state.runtime.create_environment(state.env(), config) {

@@ -38,7 +38,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use lunatic_abi::{ReceiveInfo, ReceiveStatus, MAX_MESSAGE_SIZE, WAIT_FOREVER};
+use lunatic_abi::{Limit, ReceiveInfo, ReceiveStatus, MAX_MESSAGE_SIZE, WAIT_FOREVER};
 use wasmtime::Val;
 
 use super::call::{fail, slice, slice_mut, HostCall};
@@ -108,8 +108,7 @@ pub(super) fn send(call: &mut HostCall<'_>, process: u64) -> wasmtime::Result<()
         return Err(call.fail("no message was created"));
     };
     let tag = outgoing.tag;
-    deliver(call.state_mut(), process, tag, outgoing);
-    Ok(())
+    deliver(call.state_mut(), process, tag, outgoing)
 }
 
 pub(super) fn send_data(
@@ -132,8 +131,7 @@ pub(super) fn send_data(
         },
         started => finish_started(started.unwrap_or_default(), bytes, function)?,
     };
-    deliver(state, process, tag, outgoing);
-    Ok(())
+    deliver(state, process, tag, outgoing)
 }
 
 pub(super) fn receive_waited(call: &mut HostCall<'_>) -> wasmtime::Result<u32> {
@@ -231,9 +229,28 @@ fn finish_started(
     Ok(outgoing)
 }
 
+/// What a queued message costs the host beyond its bytes (its entry in a queue), as
+/// `Limit::QueuedBytes` counts it: an empty message is not free.
+const QUEUED_OVERHEAD: u64 = 64;
+
 /// Puts `outgoing` in `process`'s mailbox with `tag`; a process that is not alive drops it
 /// (and so closes its resources).
-fn deliver(state: &mut ProcessState, process: u64, tag: i64, outgoing: Outgoing) {
+///
+/// # Errors
+/// The sender's environment is over its limit of queued bytes (see `sandbox::budget`).
+fn deliver(
+    state: &mut ProcessState,
+    process: u64,
+    tag: i64,
+    outgoing: Outgoing,
+) -> wasmtime::Result<()> {
+    let charge = match state.env().budget() {
+        None => None,
+        Some(budget) => {
+            let queued = outgoing.data.len() as u64 + QUEUED_OVERHEAD;
+            Some(budget.hold(Limit::QueuedBytes, queued)?)
+        }
+    };
     state.send(
         process,
         Message {
@@ -241,9 +258,11 @@ fn deliver(state: &mut ProcessState, process: u64, tag: i64, outgoing: Outgoing)
             kind: MessageKind::Data(MessageData {
                 bytes: outgoing.data,
                 resources: outgoing.resources,
+                charge,
             }),
         },
     );
+    Ok(())
 }
 
 /// The tags of one receive call: a request waits on one, so a few fit without allocating.

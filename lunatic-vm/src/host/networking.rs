@@ -153,7 +153,8 @@ async fn open_socket<S>(
     open: impl Future<Output = io::Result<S>>,
     keep: impl FnOnce(&mut HostCall<'_>, S, SocketPermit) -> wasmtime::Result<Resource>,
 ) -> wasmtime::Result<io::Result<u64>> {
-    let permit = match call.state().runtime.sockets().acquire() {
+    let state = call.state();
+    let permit = match state.runtime.sockets().acquire(state.env().budget()) {
         Ok(permit) => permit,
         Err(error) => return Ok(Err(error)),
     };

@@ -99,7 +99,8 @@ pub(super) fn unlink(call: &mut HostCall<'_>, process: u64) -> wasmtime::Result<
 pub(super) fn monitor(call: &mut HostCall<'_>, process: u64) -> wasmtime::Result<i64> {
     let state = call.state();
     let tag = state.runtime.new_tag();
-    state.runtime.monitor(&state.handle, process, tag);
+    let budget = state.env().budget();
+    state.runtime.monitor(&state.handle, budget, process, tag)?;
     Ok(tag)
 }
 

@@ -12,7 +12,7 @@
 //!
 //! A name is freed when its process ends.
 
-use lunatic_abi::RegistryStatus;
+use lunatic_abi::{Limit, RegistryStatus};
 use semver::{Version, VersionReq};
 
 use super::call::HostCall;
@@ -79,13 +79,24 @@ pub(super) fn register(
         Ok(key) => key,
         Err(status) => return Ok(status),
     };
-    let runtime = &call.state().runtime;
+    let state = call.state();
+    let runtime = &state.runtime;
     let Some(owner) = runtime.processes().get(process) else {
         return Ok(RegistryStatus::NotFound);
+    };
+    let charge = match state
+        .env()
+        .budget()
+        .map(|budget| budget.hold(Limit::Handles, 1))
+    {
+        None => None,
+        Some(Ok(charge)) => Some(charge),
+        Some(Err(_)) => return Ok(RegistryStatus::OverLimit),
     };
     let registration = Registration {
         process,
         message_type,
+        _charge: charge,
     };
     if !runtime.registry().register(&key, registration) {
         return Ok(RegistryStatus::Taken);
@@ -146,9 +157,14 @@ pub(super) fn unregister(
         Ok(key) => key,
         Err(status) => return Ok(status),
     };
-    Ok(if call.state().runtime.registry().unregister(&key) {
-        RegistryStatus::Done
-    } else {
-        RegistryStatus::NotFound
+    let runtime = &call.state().runtime;
+    Ok(match runtime.registry().unregister(&key) {
+        Some(named) => {
+            if let Some(owner) = runtime.processes().get(named) {
+                owner.remove_name(&key);
+            }
+            RegistryStatus::Done
+        }
+        None => RegistryStatus::NotFound,
     })
 }

@@ -6,6 +6,7 @@ use std::task::Waker;
 use super::sync::{AtomicBool, Mutex, MutexGuard, Ordering};
 use crate::process::{EncodedReason, EndReason, ProcessId};
 use crate::resources::MessageResources;
+use crate::sandbox::budget::Held;
 
 /// A message's bytes: small values (a number, a short request) are stored inline, so
 /// sending one allocates nothing and the receiver's thread frees nothing that another
@@ -20,6 +21,9 @@ pub(crate) struct MessageData {
     pub(crate) bytes: MessageBytes,
     /// Resources travelling with it; those the receiver does not take are dropped with it.
     pub(crate) resources: MessageResources,
+    /// Its bytes, counted against the sender's environment until it is dropped (`None`
+    /// from the root environment, which is not counted).
+    pub(crate) charge: Option<Held>,
 }
 
 /// What a message carries.
@@ -386,6 +390,7 @@ mod tests {
             kind: MessageKind::Data(MessageData {
                 bytes: MessageBytes::from_slice(&[byte]),
                 resources: MessageResources::default(),
+                charge: None,
             }),
         }
     }

@@ -9,14 +9,17 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use semver::{Version, VersionReq};
 
 use crate::process::ProcessId;
+use crate::sandbox::budget::Held;
 
 /// One registered name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Registration {
     /// The process the name points to.
     pub(crate) process: ProcessId,
     /// The message type the registrant declared (a Rust type name).
     pub(crate) message_type: String,
+    /// Its charge on the registrant's environment's handle limit, held for its `Drop`.
+    pub(crate) _charge: Option<Held>,
 }
 
 /// Where a registration lives: an environment, a name and a version.
@@ -93,9 +96,14 @@ impl Registry {
         }
     }
 
-    /// Removes `key`; returns whether it was registered.
-    pub(crate) fn unregister(&self, key: &NameKey) -> bool {
-        self.remove_if(key, |_| true)
+    /// Removes `key`; returns the process it named, if it was registered.
+    pub(crate) fn unregister(&self, key: &NameKey) -> Option<ProcessId> {
+        let mut named = None;
+        self.remove_if(key, |entry| {
+            named = Some(entry.process);
+            true
+        });
+        named
     }
 
     /// Frees `keys` if `process` still holds them (called when it ends).
@@ -105,7 +113,7 @@ impl Registry {
         }
     }
 
-    fn remove_if(&self, key: &NameKey, holds: impl Fn(&Registration) -> bool) -> bool {
+    fn remove_if(&self, key: &NameKey, mut holds: impl FnMut(&Registration) -> bool) -> bool {
         let mut names = self.names();
         let slot = (key.env, key.name.clone());
         let Some(versions) = names.get_mut(&slot) else {
@@ -137,6 +145,7 @@ mod tests {
         Registration {
             process,
             message_type: "u32".into(),
+            _charge: None,
         }
     }
 
@@ -187,6 +196,6 @@ mod tests {
             registry.lookup(0, "a", &query("*"), "u32"),
             Lookup::NotFound
         );
-        assert!(!registry.unregister(&key(0, "a", "1.0.0")));
+        assert_eq!(registry.unregister(&key(0, "a", "1.0.0")), None);
     }
 }

@@ -78,6 +78,14 @@ impl ProcessHandle {
             .push(name);
     }
 
+    /// Forgets a name registered for this process (it was unregistered).
+    pub(crate) fn remove_name(&self, name: &NameKey) {
+        self.names
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|held| held != name);
+    }
+
     /// The names registered for this process, as `name` or `name@version` (for a
     /// versioned registration).
     pub(crate) fn names(&self) -> Vec<String> {

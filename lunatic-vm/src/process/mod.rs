@@ -20,16 +20,16 @@ pub(crate) use death::Terminated;
 pub(crate) use death::{EncodedReason, EndReason};
 pub(crate) use handle::ProcessHandle;
 pub(crate) use links::LinkSet;
-pub(crate) use monitors::MonitorSet;
+pub(crate) use monitors::{Monitor, MonitorSet};
 pub(crate) use table::ProcessTable;
 
-/// A map keyed by ids the VM makes (process ids, tags): sequential numbers no guest picks,
-/// so a multiply-and-rotate hash spreads them well; `std`'s SipHash, made for keys an
+/// A map keyed by ids the VM makes (process ids, tags): numbers no guest picks (and
+/// spread already: see `sandbox::unguessable`), so a multiply-and-rotate hash serves; `std`'s SipHash, made for keys an
 /// attacker chooses, is not needed and cost much more on every request (see
 /// docs/performance.md).
 pub(crate) type IdMap<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
 
-/// The id of a process, unique within one runtime (ids are never reused).
+/// The id of a process, unique within one runtime (ids are never reused) and unguessable.
 ///
 /// Ids are local to a node; when processes span nodes, the guest pairs this with a node id.
 pub(crate) type ProcessId = u64;

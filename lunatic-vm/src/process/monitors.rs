@@ -1,6 +1,16 @@
 //! The processes watching one process (Erlang's monitors).
 
 use super::{IdMap, ProcessId};
+use crate::sandbox::budget::Held;
+
+/// One monitor: who watches, and its charge on the watcher's environment (given back
+/// when the monitor goes).
+#[derive(Debug)]
+pub(crate) struct Monitor {
+    pub(crate) watcher: ProcessId,
+    /// Held for its `Drop`.
+    pub(crate) _charge: Option<Held>,
+}
 
 /// Monitors of one process: each tag and the process that holds it. Unlike links they are
 /// one-way, fire on every end (normal too) and never kill the watcher.
@@ -9,24 +19,24 @@ use super::{IdMap, ProcessId};
 /// notices were sent.
 #[derive(Debug, Default)]
 pub(crate) struct MonitorSet {
-    watchers: IdMap<i64, ProcessId>,
+    watchers: IdMap<i64, Monitor>,
     closed: bool,
 }
 
 impl MonitorSet {
     /// Adds a monitor; returns `false` (and adds nothing) when the owner is already dead.
-    pub(crate) fn insert(&mut self, tag: i64, watcher: ProcessId) -> bool {
+    pub(crate) fn insert(&mut self, tag: i64, monitor: Monitor) -> bool {
         if self.closed {
             return false;
         }
-        self.watchers.insert(tag, watcher);
+        self.watchers.insert(tag, monitor);
         true
     }
 
     /// Removes monitor `tag` if `watcher` holds it; `true` if it did, so the owner's end
     /// will never notify it (the set is closed, under the same lock, before any notice).
     pub(crate) fn remove(&mut self, tag: i64, watcher: ProcessId) -> bool {
-        if self.watchers.get(&tag) == Some(&watcher) {
+        if self.watchers.get(&tag).map(|monitor| monitor.watcher) == Some(watcher) {
             self.watchers.remove(&tag);
             return true;
         }
@@ -34,7 +44,7 @@ impl MonitorSet {
     }
 
     /// Closes the set for good and returns every monitor it held.
-    pub(crate) fn close(&mut self) -> IdMap<i64, ProcessId> {
+    pub(crate) fn close(&mut self) -> IdMap<i64, Monitor> {
         self.closed = true;
         std::mem::take(&mut self.watchers)
     }
@@ -60,15 +70,19 @@ mod tests {
 
     #[test]
     fn only_the_holder_removes_and_closed_refuses() {
+        let watcher = |watcher| Monitor {
+            watcher,
+            _charge: None,
+        };
         let mut set = MonitorSet::default();
-        assert!(set.insert(5, 1));
+        assert!(set.insert(5, watcher(1)));
         assert!(!set.remove(5, 2), "not the holder");
         assert_eq!(set.len(), 1);
         assert!(set.remove(5, 1), "no notice will come");
         assert!(set.is_empty());
-        assert!(set.insert(6, 1));
-        assert_eq!(set.close().get(&6), Some(&1));
-        assert!(!set.insert(7, 1));
+        assert!(set.insert(6, watcher(1)));
+        assert_eq!(set.close().get(&6).map(|m| m.watcher), Some(1));
+        assert!(!set.insert(7, watcher(1)));
         assert!(!set.remove(6, 1), "closed: the notice is on its way");
     }
 }

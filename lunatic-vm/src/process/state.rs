@@ -3,6 +3,8 @@
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
+use lunatic_abi::Limit;
+
 use wasmtime::{Global, Memory};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
@@ -12,6 +14,7 @@ use crate::process::{EndReason, ProcessHandle};
 use crate::program::Program;
 use crate::resources::{MessageResources, ResourceTable};
 use crate::runtime::Runtime;
+use crate::sandbox::budget::{Budget, Held};
 use crate::sandbox::environment::Environment;
 use crate::sandbox::limits::MemoryLimit;
 use crate::sandbox::wasi::ProcessIo;
@@ -35,39 +38,52 @@ pub(crate) struct Outgoing {
 
 /// Things handed to the guest by id: errors, environments, modules, resources. Ids are local to the
 /// process (a capability: another process cannot use them), and everything is dropped with
-/// the process.
+/// the process. Each item counts against the process's environment's handle limit while
+/// it is held.
 #[derive(Debug)]
 pub(crate) struct HandleTable<T> {
     next_id: u64,
-    items: crate::process::IdMap<u64, T>,
+    items: crate::process::IdMap<u64, (T, Option<Held>)>,
+    budget: Option<Arc<Budget>>,
 }
 
 impl<T> Default for HandleTable<T> {
     fn default() -> Self {
-        Self {
-            next_id: 0,
-            items: crate::process::IdMap::default(),
-        }
+        Self::charged_to(None)
     }
 }
 
 impl<T> HandleTable<T> {
+    /// An empty table whose items count against `budget`.
+    pub(crate) fn charged_to(budget: Option<Arc<Budget>>) -> Self {
+        Self {
+            next_id: 0,
+            items: crate::process::IdMap::default(),
+            budget,
+        }
+    }
+
     /// Stores `item` and returns its id.
     ///
     /// # Errors
-    /// Fails when the process already holds [`MAX_HANDLES`] undropped items.
+    /// Fails when the process already holds [`MAX_HANDLES`] undropped items, or its
+    /// environment is over its handle limit (`OverLimit`).
     pub(crate) fn insert(&mut self, item: T) -> wasmtime::Result<u64> {
         if self.items.len() >= MAX_HANDLES {
             wasmtime::bail!("the process holds {MAX_HANDLES} handles it never dropped");
         }
+        let charge = match &self.budget {
+            None => None,
+            Some(budget) => Some(budget.hold(Limit::Handles, 1)?),
+        };
         self.next_id += 1;
-        self.items.insert(self.next_id, item);
+        self.items.insert(self.next_id, (item, charge));
         Ok(self.next_id)
     }
 
     /// Item `id`.
     pub(crate) fn get(&self, id: u64) -> Option<&T> {
-        self.items.get(&id)
+        self.items.get(&id).map(|(item, _)| item)
     }
 
     /// Forgets item `id`; `false` if there was none.
@@ -77,7 +93,7 @@ impl<T> HandleTable<T> {
 
     /// Takes item `id` out of the table.
     pub(crate) fn take(&mut self, id: u64) -> Option<T> {
-        self.items.remove(&id)
+        self.items.remove(&id).map(|(item, _)| item)
     }
 }
 
@@ -112,6 +128,10 @@ pub(crate) struct ProcessState {
     /// Whether the process runs with a fuel limit: then the host-side work of its host
     /// calls is charged to its fuel too (see `host::call`).
     pub(crate) metered: bool,
+    /// Its fuel at its last draw on its environment's (`runtime::draw_fuel`).
+    pub(crate) fuel_drawn: u64,
+    /// Its place in its environment's process limit, given back with the state.
+    pub(crate) charge: Option<Held>,
     /// What the guest reported just before it panicked ([`EndReason::Panicked`]).
     pub(crate) panic: Option<EndReason>,
     /// Its arguments and where its output goes.
@@ -129,7 +149,12 @@ impl ProcessState {
         program: Arc<Program>,
         io: ProcessIo,
     ) -> Self {
-        let limits = MemoryLimit::new(program.env().config().max_memory);
+        let budget = program.env().budget().cloned();
+        // A charge of nothing yet, which grows with the process's memory.
+        let memory_charge = budget
+            .as_ref()
+            .and_then(|budget| budget.hold(Limit::Memory, 0).ok());
+        let limits = MemoryLimit::new(program.env().config().max_memory, memory_charge);
         let metered = program.env().config().max_fuel.is_some();
         Self {
             runtime,
@@ -142,13 +167,15 @@ impl ProcessState {
             inbox: Inbox::default(),
             receive_waited: false,
             receive_waited_global: None,
-            errors: HandleTable::default(),
-            environments: HandleTable::default(),
-            modules: HandleTable::default(),
-            resources: ResourceTable::default(),
+            errors: HandleTable::charged_to(budget.clone()),
+            environments: HandleTable::charged_to(budget.clone()),
+            modules: HandleTable::charged_to(budget.clone()),
+            resources: ResourceTable::charged_to(budget),
             program,
             limits,
             metered,
+            fuel_drawn: 0,
+            charge: None,
             panic: None,
             io,
             outbox: RefCell::default(),

@@ -1,32 +1,32 @@
 //! Every live process of a runtime, by id.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use dashmap::DashMap;
 
 use super::{ProcessHandle, ProcessId};
+use crate::sandbox::unguessable::Unguessable;
 
 /// The live processes of one runtime. Sharded, so sends from many threads rarely contend.
 #[derive(Debug)]
 pub(crate) struct ProcessTable {
     processes: DashMap<ProcessId, Arc<ProcessHandle>, rustc_hash::FxBuildHasher>,
-    next_id: AtomicU64,
+    ids: Unguessable,
 }
 
 impl Default for ProcessTable {
     fn default() -> Self {
         Self {
             processes: DashMap::with_hasher(rustc_hash::FxBuildHasher),
-            next_id: AtomicU64::new(1),
+            ids: Unguessable::new(u64::MAX),
         }
     }
 }
 
 impl ProcessTable {
-    /// A fresh id; ids start at 1 and are never reused.
+    /// A fresh id: never 0, never reused, and unguessable (see [`Unguessable`]).
     pub(crate) fn next_id(&self) -> ProcessId {
-        self.next_id.fetch_add(1, Ordering::Relaxed)
+        self.ids.next()
     }
 
     /// Adds a process.

@@ -124,7 +124,7 @@ mod tests {
     async fn taking_checks_index_and_kind_and_empties_the_slot() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let permit = crate::resources::net::SocketBudget::new(1)
-            .acquire()
+            .acquire(None)
             .unwrap();
         let listener = TcpListenerResource::new(listener, permit);
         let mut resources = MessageResources::default();

@@ -15,8 +15,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use lunatic_abi::{IoStatus, WAIT_FOREVER};
+use lunatic_abi::{IoStatus, Limit, WAIT_FOREVER};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
+
+use crate::sandbox::budget::{Budget, Held};
 
 /// A read and a write timeout in milliseconds ([`WAIT_FOREVER`]: none). Atomics, because
 /// every handle to the socket (in any process) shares them.
@@ -79,18 +81,26 @@ impl SocketBudget {
         })
     }
 
-    /// Reserves one socket, before it is created.
+    /// Reserves one socket, before it is created: one of the VM's, and one of the
+    /// limit of the caller's environment (`env`; `None` for the root).
     ///
     /// # Errors
-    /// `Other`, saying so, when `max` sockets are open.
-    pub(crate) fn acquire(self: &Arc<Self>) -> io::Result<SocketPermit> {
+    /// `Other`, saying which, when either limit is reached.
+    pub(crate) fn acquire(self: &Arc<Self>, env: Option<&Arc<Budget>>) -> io::Result<SocketPermit> {
+        let charge = env
+            .map(|budget| budget.hold(Limit::Sockets, 1))
+            .transpose()
+            .map_err(io::Error::other)?;
         let taken = self
             .open
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
                 (open < self.max).then_some(open + 1)
             });
         match taken {
-            Ok(_) => Ok(SocketPermit(Arc::clone(self))),
+            Ok(_) => Ok(SocketPermit {
+                budget: Arc::clone(self),
+                _charge: charge,
+            }),
             Err(_) => Err(io::Error::other(format!(
                 "the VM's limit of {} open sockets is reached (--max-sockets)",
                 self.max
@@ -106,13 +116,17 @@ impl SocketBudget {
     }
 }
 
-/// One socket's share of the [`SocketBudget`], given back when the socket is dropped.
+/// One socket's share of the [`SocketBudget`] and of its environment's limit, given back
+/// when the socket is dropped.
 #[derive(Debug)]
-pub(crate) struct SocketPermit(Arc<SocketBudget>);
+pub(crate) struct SocketPermit {
+    budget: Arc<SocketBudget>,
+    _charge: Option<Held>,
+}
 
 impl Drop for SocketPermit {
     fn drop(&mut self) {
-        self.0.open.fetch_sub(1, Ordering::AcqRel);
+        self.budget.open.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -354,7 +368,7 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let budget = SocketBudget::new(1);
-        let permit = budget.acquire().unwrap();
+        let permit = budget.acquire(None).unwrap();
         let client = TcpStreamResource::new(connect(addr, 1000).await.unwrap(), permit);
         client.timeouts.set_read_ms(20);
         let error = client
@@ -371,9 +385,12 @@ mod tests {
             io::ErrorKind::InvalidInput
         );
         // The budget of one is spent until the stream goes.
-        assert_eq!(budget.acquire().unwrap_err().kind(), io::ErrorKind::Other);
+        assert_eq!(
+            budget.acquire(None).unwrap_err().kind(),
+            io::ErrorKind::Other
+        );
         drop(client);
         assert_eq!(budget.open(), 0);
-        assert!(budget.acquire().is_ok());
+        assert!(budget.acquire(None).is_ok());
     }
 }

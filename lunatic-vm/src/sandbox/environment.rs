@@ -7,6 +7,7 @@
 //! | `max_fuel` (units of about 100,000 instructions) | wasmtime fuel, on the metered engine | dies with "out of fuel" |
 //! | namespaces (`module::name` prefixes) | import stubs that trap | dies with "host function `m::n` is not allowed in this environment" |
 //! | preopened directories | WASI | sees only those |
+//! | [`Limits`] (processes, queued message bytes, handles, sockets, log rate) | a [`Budget`] per environment, counted up the chain of parents | gets an error, or dies with `TrapKind::OverLimit` |
 //!
 //! `lunatic::error`, `lunatic::message`, `lunatic::process` and `lunatic::resource` are the
 //! process model itself and always allowed (a process may pass on or close a socket it was
@@ -14,7 +15,11 @@
 //! `lunatic::networking`) must be allowed by a namespace.
 
 use std::path::{Component, Path};
+use std::sync::Arc;
 
+use lunatic_abi::{Limit, Limits};
+
+use crate::sandbox::budget::Budget;
 use crate::sandbox::wasi::Preopen;
 
 /// Host modules every environment allows: without them a process cannot even start.
@@ -37,6 +42,9 @@ pub(crate) struct EnvConfig {
     /// Directories processes may open (through WASI), each a host directory and the
     /// path the guest sees it under.
     pub(crate) preopens: Vec<Preopen>,
+    /// What all its processes together may make the host hold ([`Limits::UNLIMITED`] for
+    /// the root).
+    pub(crate) limits: Limits,
 }
 
 impl EnvConfig {
@@ -69,6 +77,14 @@ impl EnvConfig {
                     return Err(format!("the environment asks for {fuel} fuel units, more than the {own} of the caller's"))
                 }
                 Some(_) => {}
+            }
+        }
+        for limit in Limit::ALL {
+            let (own, asked) = (self.limits.get(limit), child.limits.get(limit));
+            if asked > own {
+                return Err(format!(
+                    "the environment asks for a limit of {asked} {limit}, more than the {own} of the caller's"
+                ));
             }
         }
         for namespace in &child.namespaces {
@@ -133,13 +149,40 @@ fn is_plain(path: &Path) -> bool {
 pub(crate) struct Environment {
     id: u64,
     config: EnvConfig,
+    /// What its processes hold and burn; `None` for the root, which is not counted.
+    budget: Option<Arc<Budget>>,
 }
 
 impl Environment {
-    /// An environment with `config`.
+    /// The root environment: no budget.
     #[must_use]
-    pub(crate) fn new(id: u64, config: EnvConfig) -> Self {
-        Self { id, config }
+    pub(crate) fn root(config: EnvConfig) -> Self {
+        Self {
+            id: 0,
+            config,
+            budget: None,
+        }
+    }
+
+    /// An environment with `config`, made inside `parent`: its budget counts against the
+    /// parent's too.
+    #[must_use]
+    pub(crate) fn new(id: u64, config: EnvConfig, parent: &Environment) -> Self {
+        let fuel = config
+            .max_fuel
+            .map(|units| units.saturating_mul(crate::runtime::FUEL_UNIT));
+        let budget = Budget::new(config.limits, fuel, parent.budget.clone());
+        Self {
+            id,
+            config,
+            budget: Some(budget),
+        }
+    }
+
+    /// What its processes hold and burn; `None` for the root.
+    #[must_use]
+    pub(crate) fn budget(&self) -> Option<&Arc<Budget>> {
+        self.budget.as_ref()
     }
 
     /// The environment's id (unique in the VM).
@@ -171,6 +214,7 @@ mod tests {
             max_fuel,
             namespaces: namespaces.iter().map(|s| (*s).to_owned()).collect(),
             preopens: Vec::new(),
+            limits: Limits::default(),
         }
     }
 
@@ -209,6 +253,12 @@ mod tests {
             .check_within(&config(1 << 19, Some(1), &["lunatic::registry"]))
             .unwrap_err()
             .contains("namespace"));
+        let mut greedy = config(1, Some(1), &[]);
+        greedy.limits.set(Limit::Sockets, 1_000);
+        assert!(parent
+            .check_within(&greedy)
+            .unwrap_err()
+            .contains("1000 sockets"));
         let mut dir = config(1, Some(1), &[]);
         dir.preopens.push(Preopen::parse("/etc"));
         assert!(parent.check_within(&dir).unwrap_err().contains("/etc"));

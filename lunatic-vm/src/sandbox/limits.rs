@@ -1,6 +1,8 @@
-//! The memory limit of one process.
+//! The memory limit of one process, and its share of its environment's.
 
 use wasmtime::ResourceLimiter;
+
+use crate::sandbox::budget::Held;
 
 /// Most table elements a process may have (tables hold function references). A Rust
 /// program's function table has hundreds of entries, a large one a few thousand. Each
@@ -13,10 +15,13 @@ pub(crate) const MAX_TABLE_ELEMENTS: usize = 20_000;
 ///
 /// The limit holds for all of a process's linear memories together (a module may declare
 /// many), and so does [`MAX_TABLE_ELEMENTS`] for all its tables: wasmtime asks before it
-/// creates each one (from 0) and before each growth.
+/// creates each one (from 0) and before each growth. Growth also counts against the
+/// environment's memory limit, for all its processes together (`charge`).
 #[derive(Debug)]
 pub(crate) struct MemoryLimit {
     max_bytes: usize,
+    /// The process's memory as its environment counts it (`None` in the root).
+    charge: Option<Held>,
     /// Bytes of all the process's memories, as last allowed.
     memory_bytes: usize,
     /// Elements of all the process's tables, as last allowed.
@@ -25,9 +30,10 @@ pub(crate) struct MemoryLimit {
 }
 
 impl MemoryLimit {
-    pub(crate) fn new(max_bytes: u64) -> Self {
+    pub(crate) fn new(max_bytes: u64, charge: Option<Held>) -> Self {
         Self {
             max_bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
+            charge,
             memory_bytes: 0,
             table_elements: 0,
             exceeded: false,
@@ -50,12 +56,21 @@ impl ResourceLimiter for MemoryLimit {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        match grown(self.memory_bytes, current, desired, self.max_bytes) {
-            Some(total) => {
+        let total = grown(self.memory_bytes, current, desired, self.max_bytes);
+        let charged = match (total, &mut self.charge) {
+            (Some(total), Some(charge)) => {
+                let more = total.saturating_sub(self.memory_bytes) as u64;
+                charge.grow(more).is_ok()
+            }
+            (total, None) => total.is_some(),
+            (None, Some(_)) => false,
+        };
+        match total {
+            Some(total) if charged => {
                 self.memory_bytes = total;
                 Ok(true)
             }
-            None => {
+            _ => {
                 self.exceeded = true;
                 Ok(false)
             }
@@ -84,7 +99,7 @@ mod tests {
 
     #[test]
     fn the_limit_holds_for_all_memories_together() {
-        let mut limit = MemoryLimit::new(16 << 20);
+        let mut limit = MemoryLimit::new(16 << 20, None);
         assert!(limit.memory_growing(0, 8 << 20, None).unwrap());
         assert!(limit.memory_growing(0, 8 << 20, None).unwrap());
         assert!(
@@ -93,7 +108,7 @@ mod tests {
         );
         assert!(limit.exceeded);
         // Growing within what is left works.
-        let mut limit = MemoryLimit::new(16 << 20);
+        let mut limit = MemoryLimit::new(16 << 20, None);
         assert!(limit.memory_growing(0, 1 << 20, None).unwrap());
         assert!(limit.memory_growing(1 << 20, 15 << 20, None).unwrap());
         assert!(limit.memory_growing(15 << 20, 16 << 20, None).unwrap());
