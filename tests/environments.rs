@@ -244,3 +244,17 @@ fn every_environment_limit_holds_and_names_itself() {
     run.assert_stderr("died: panicked: flood over")
         .assert_stderr("earlier reports of its environment dropped: over its log rate");
 }
+
+#[test]
+fn a_bystander_keeps_its_latency_while_two_attackers_run() {
+    let run = scenario("bystander");
+    run.assert_code(0).assert_stdout("attackers alive: true\n");
+    let p99: u64 = run
+        .stdout
+        .split("bystander p99: ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no p99\n{run}"));
+    assert!(p99 < 10_000, "p99 {p99} us\n{run}");
+}

@@ -20,6 +20,7 @@ fn main(mailbox: Mailbox<()>) {
         "many-modules" => many_modules(),
         "forged-ids" => forged_ids(mailbox),
         "budgets" => budgets(mailbox),
+        "bystander" => bystander(),
         other => panic!("unknown scenario {other:?}"),
     }
 }
@@ -687,4 +688,52 @@ fn step(main: lunatic::ProcessId, _: Mailbox<()>) {
     std::hint::black_box(sum);
     Process::<()>::from_process_id(main).send(());
     let _ = process::spawn_with(main, step);
+}
+
+/// A bystander's round trips while two sandboxed attackers run: one spins on the CPU, one
+/// makes the host copy 4 MiB per call (to a dead process). Prints the 99th percentile.
+fn bystander() {
+    let echo = process::spawn(|m: Mailbox<lunatic::Request<u64, u64>>| loop {
+        let request = m.receive().unwrap();
+        let answer = *request.data();
+        request.reply(answer);
+    })
+    .unwrap();
+    let gone = process::spawn(|_: Mailbox<()>| {}).unwrap();
+    while gone.is_alive() {
+        process::sleep_ms(1);
+    }
+    let mut env = Environment::new(Config::new(64 << 20, None)).unwrap();
+    let module = env.add_this_module().unwrap();
+    let spinner = module
+        .spawn(|_: Mailbox<()>| {
+            let mut x = 0u64;
+            loop {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+        })
+        .unwrap();
+    let copier = module
+        .spawn_with(gone.process_id(), |gone: lunatic::ProcessId, _: Mailbox<()>| {
+            let gone = Process::<Vec<u8>>::from_process_id(gone);
+            let big = vec![1u8; 4 << 20];
+            loop {
+                gone.send(big.clone());
+            }
+        })
+        .unwrap();
+    process::sleep_ms(100);
+    let mut times: Vec<std::time::Duration> = (0..2_000u64)
+        .map(|i| {
+            let start = std::time::Instant::now();
+            assert_eq!(echo.request(i), Ok(i));
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    let p99 = times[times.len() * 99 / 100];
+    println!("bystander p99: {} us", p99.as_micros());
+    println!("attackers alive: {}", spinner.is_alive() && copier.is_alive());
+    spinner.kill();
+    copier.kill();
 }
