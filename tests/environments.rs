@@ -258,3 +258,12 @@ fn a_bystander_keeps_its_latency_while_two_attackers_run() {
         .unwrap_or_else(|| panic!("no p99\n{run}"));
     assert!(p99 < 10_000, "p99 {p99} us\n{run}");
 }
+
+#[test]
+fn modules_too_costly_to_compile_are_refused_before_compiling() {
+    let run = scenario("compile-bombs");
+    run.assert_code(0)
+        .assert_stdout("many functions: the module defines 60000 functions, more than the limit of 50000\n")
+        .assert_stdout("long function: a function of the module is 1200002 bytes, more than the limit of 1048576\n")
+        .assert_stdout("a thousand functions: true\n");
+}

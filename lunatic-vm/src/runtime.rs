@@ -24,9 +24,8 @@ use crate::messaging::registry::Registry;
 use crate::messaging::{Message, MessageKind};
 use crate::process::state::ProcessState;
 use crate::process::{EncodedReason, EndReason, Monitor, ProcessHandle, ProcessTable};
-use crate::program::{val_matches, NotAllowed, Program};
+use crate::program::{val_matches, NotAllowed, Program, MAX_MODULE_SIZE};
 use crate::sandbox::budget::{Budget, LogVerdict, OverLimit};
-use crate::sandbox::unguessable::Unguessable;
 use crate::sandbox::wasi::{OutputSink, ProcessIo, WasiConfig};
 use crate::scheduler::Scheduler;
 
@@ -74,8 +73,9 @@ pub struct Runtime {
     processes: ProcessTable,
     registry: Registry,
     wasi: WasiConfig,
-    tags: Unguessable,
     sockets: Arc<crate::resources::net::SocketBudget>,
+    /// Turns to compile a module at run time (see [`Runtime::compile_off_thread`]).
+    compiles: tokio::sync::Semaphore,
     /// Runs the processes; started with the first one.
     scheduler: OnceLock<Scheduler>,
 }
@@ -114,8 +114,8 @@ impl Runtime {
             processes: ProcessTable::default(),
             registry: Registry::default(),
             wasi,
-            tags: Unguessable::new(i64::MAX as u64),
             sockets: crate::resources::net::SocketBudget::new(config.max_sockets),
+            compiles: tokio::sync::Semaphore::new(1),
             scheduler: OnceLock::new(),
         }))
     }
@@ -288,19 +288,41 @@ impl Runtime {
         bytes: &[u8],
         env: Arc<Environment>,
     ) -> wasmtime::Result<Arc<Program>> {
+        if bytes.len() > MAX_MODULE_SIZE {
+            wasmtime::bail!(
+                "the module is {} bytes, more than the limit of {MAX_MODULE_SIZE}",
+                bytes.len()
+            );
+        }
+        let bytes = crate::program::check_runtime_module(bytes)?;
         let backend = self.backend(&env)?;
-        let module = Self::compile_cached(&self.config, &backend.engine, bytes)?;
+        let module = Self::compile_cached(&self.config, &backend.engine, &bytes)?;
         Ok(Arc::new(Program::link(
             module,
-            bytes.into(),
+            bytes.as_ref().into(),
             &backend.linker,
             env,
         )?))
     }
 
-    /// A tag no other call returns during this runtime's life: positive and unguessable.
+    /// Runs `compile` (a compile or a relink) on a blocking thread, one at a time: a
+    /// compile holds hundreds of megabytes for seconds, and guests may ask for many.
+    ///
+    /// # Errors
+    /// The thread running `compile` panicked.
+    pub(crate) async fn compile_off_thread<T: Send + 'static>(
+        self: &Arc<Self>,
+        compile: impl FnOnce(&Runtime) -> T + Send + 'static,
+    ) -> Result<T, tokio::task::JoinError> {
+        // Never closed, so acquiring fails never.
+        let _turn = self.compiles.acquire().await;
+        let runtime = Arc::clone(self);
+        tokio::task::spawn_blocking(move || compile(&runtime)).await
+    }
+
+    /// A fresh tag: positive and unguessable (see `sandbox::unguessable`).
     pub(crate) fn new_tag(&self) -> i64 {
-        self.tags.next() as i64
+        crate::sandbox::unguessable::random_tag()
     }
 
     /// Runs the program's `_start` as the main process and waits for it to end.

@@ -21,6 +21,7 @@ fn main(mailbox: Mailbox<()>) {
         "forged-ids" => forged_ids(mailbox),
         "budgets" => budgets(mailbox),
         "bystander" => bystander(),
+        "compile-bombs" => compile_bombs(),
         other => panic!("unknown scenario {other:?}"),
     }
 }
@@ -714,13 +715,16 @@ fn bystander() {
         })
         .unwrap();
     let copier = module
-        .spawn_with(gone.process_id(), |gone: lunatic::ProcessId, _: Mailbox<()>| {
-            let gone = Process::<Vec<u8>>::from_process_id(gone);
-            let big = vec![1u8; 4 << 20];
-            loop {
-                gone.send(big.clone());
-            }
-        })
+        .spawn_with(
+            gone.process_id(),
+            |gone: lunatic::ProcessId, _: Mailbox<()>| {
+                let gone = Process::<Vec<u8>>::from_process_id(gone);
+                let big = vec![1u8; 4 << 20];
+                loop {
+                    gone.send(big.clone());
+                }
+            },
+        )
         .unwrap();
     process::sleep_ms(100);
     let mut times: Vec<std::time::Duration> = (0..2_000u64)
@@ -733,7 +737,31 @@ fn bystander() {
     times.sort();
     let p99 = times[times.len() * 99 / 100];
     println!("bystander p99: {} us", p99.as_micros());
-    println!("attackers alive: {}", spinner.is_alive() && copier.is_alive());
+    println!(
+        "attackers alive: {}",
+        spinner.is_alive() && copier.is_alive()
+    );
     spinner.kill();
     copier.kill();
+}
+
+/// Modules that would make the compiler hold gigabytes are refused before compiling: too
+/// many functions, or one too large.
+fn compile_bombs() {
+    let mut env = Environment::new(Config::new(ROOMY, Some(1_000_000))).unwrap();
+    let many = format!("(module {})", "(func)".repeat(60_000));
+    match env.add_module(many.as_bytes()) {
+        Ok(_) => println!("many functions: compiled (wrong)"),
+        Err(error) => println!("many functions: {error}"),
+    }
+    let long = format!("(module (func {}))", "i32.const 0 drop ".repeat(400_000));
+    match env.add_module(long.as_bytes()) {
+        Ok(_) => println!("long function: compiled (wrong)"),
+        Err(error) => println!("long function: {error}"),
+    }
+    let fine = format!("(module {})", "(func)".repeat(1_000));
+    println!(
+        "a thousand functions: {}",
+        env.add_module(fine.as_bytes()).is_ok()
+    );
 }

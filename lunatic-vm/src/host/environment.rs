@@ -127,7 +127,10 @@ pub(super) async fn add_this_module(
                 let size = program.bytes().len() as u64;
                 call.charge_fuel(size * COMPILE_FUEL_PER_BYTE)?;
             }
-            match tokio::task::spawn_blocking(move || runtime.relink(&program, env)).await {
+            match runtime
+                .compile_off_thread(move |runtime| runtime.relink(&program, env))
+                .await
+            {
                 Ok(linked) => linked.map_err(|e| format!("{e:#}")),
                 Err(join) => Err(format!("linking the module failed: {join}")),
             }
@@ -150,6 +153,7 @@ pub(super) async fn add_module(
     id_ptr: u32,
 ) -> wasmtime::Result<EnvironmentStatus> {
     let outcome = if bytes_len as usize > MAX_MODULE_SIZE {
+        // Refused before it is copied.
         Err(format!(
             "the module is {bytes_len} bytes, more than the limit of {MAX_MODULE_SIZE}"
         ))
@@ -161,9 +165,11 @@ pub(super) async fn add_module(
             None => Err(format!("no environment with id {env_id}")),
             Some(env) => {
                 let runtime = Arc::clone(&state.runtime);
-                // Compiling takes milliseconds: keep it off the threads that run processes.
-                let compiled =
-                    tokio::task::spawn_blocking(move || runtime.load_module(&bytes, env)).await;
+                // Compiling takes milliseconds to seconds: keep it off the threads that
+                // run processes.
+                let compiled = runtime
+                    .compile_off_thread(move |runtime| runtime.load_module(&bytes, env))
+                    .await;
                 match compiled {
                     Ok(Ok(program)) => call
                         .state_mut()

@@ -18,6 +18,63 @@ use crate::sandbox::environment::Environment;
 /// Largest module `add_module` compiles, in bytes.
 pub(crate) const MAX_MODULE_SIZE: usize = 32 << 20;
 
+/// Most functions a module loaded at run time (`add_module`) may define. Compiling costs the
+/// host about 7 KiB a function however small, so a module of a million empty functions
+/// would take gigabytes; large Rust programs define a few tens of thousands.
+pub(crate) const MAX_RUNTIME_FUNCTIONS: u32 = 50_000;
+
+/// Largest function body, in bytes, of a module loaded at run time: the compiler's memory
+/// grows with a function's size.
+pub(crate) const MAX_RUNTIME_FUNCTION_BODY: usize = 1 << 20;
+
+/// `bytes` (binary wasm or WAT) as binary wasm, if a module loaded at run time may be this
+/// large: at most [`MAX_RUNTIME_FUNCTIONS`] functions, none over
+/// [`MAX_RUNTIME_FUNCTION_BODY`] bytes. Sections that do not parse are left to the
+/// compiler, which says what is wrong with them.
+///
+/// # Errors
+/// The text is not valid WAT, or the module is over one of the limits.
+pub(crate) fn check_runtime_module(bytes: &[u8]) -> wasmtime::Result<Cow<'_, [u8]>> {
+    let text =
+        !bytes.is_empty() && !bytes.starts_with(b"\0asm") && std::str::from_utf8(bytes).is_ok();
+    let binary = if !text {
+        // Binary wasm, or bytes `Program::compile` refuses with the reason.
+        Cow::Borrowed(bytes)
+    } else {
+        Cow::Owned(
+            wat::parse_bytes(bytes)
+                .map_err(|e| {
+                    let text = e.to_string().replace('\n', " ");
+                    format_err!("not a valid WebAssembly module: {text}")
+                })?
+                .into_owned(),
+        )
+    };
+    for payload in wasmparser::Parser::new(0).parse_all(&binary) {
+        match payload {
+            Ok(wasmparser::Payload::FunctionSection(functions))
+                if functions.count() > MAX_RUNTIME_FUNCTIONS =>
+            {
+                bail!(
+                    "the module defines {} functions, more than the limit of {MAX_RUNTIME_FUNCTIONS}",
+                    functions.count()
+                );
+            }
+            Ok(wasmparser::Payload::CodeSectionEntry(body))
+                if body.range().len() > MAX_RUNTIME_FUNCTION_BODY =>
+            {
+                bail!(
+                    "a function of the module is {} bytes, more than the limit of {MAX_RUNTIME_FUNCTION_BODY}",
+                    body.range().len()
+                );
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    Ok(binary)
+}
+
 /// A compiled module, pre-linked for one environment. Instantiating it costs a few
 /// microseconds: imports were resolved once, and memory comes copy-on-write from the pool.
 pub(crate) struct Program {

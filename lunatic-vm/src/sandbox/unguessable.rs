@@ -1,4 +1,4 @@
-//! Unguessable numbers: process ids and the VM's tags.
+//! Unguessable numbers: process ids and tags.
 //!
 //! A process id is the capability to send to, link, monitor and kill a process, and a reply
 //! tag is what lets a message pass as the answer to one request. Neither may be guessed: a
@@ -12,6 +12,11 @@
 //! SipHash keyed per VM (Luby-Rackoff: four rounds of a pseudo-random function give a strong
 //! pseudo-random permutation). A guess hits one of `n` live ids with probability `n / 2^64`:
 //! with a million processes alive, one in 2^44 tries, far beyond any fuel budget.
+//!
+//! Tags are made far more often (one a request), so they come from [`random_tag`] instead:
+//! 63 bits of the thread's cryptographic generator (ChaCha, seeded by the system), a few
+//! nanoseconds each. Two tags are equal with probability 2^-63, and a tag only has to
+//! differ from the few its receiver waits on.
 
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,6 +63,14 @@ impl Unguessable {
     }
 }
 
+/// A positive, unguessable tag (see the module's docs).
+pub(crate) fn random_tag() -> i64 {
+    use rand::Rng as _;
+    let bits = rand::rng().next_u64() >> 1;
+    // Never 0, the tag of plain sends.
+    bits.max(1) as i64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,8 +78,8 @@ mod tests {
 
     #[test]
     fn numbers_are_unique_in_range_and_not_sequential() {
-        let tags = Unguessable::new(i64::MAX as u64);
-        let numbers: Vec<u64> = (0..100_000).map(|_| tags.next()).collect();
+        let ids = Unguessable::new(i64::MAX as u64);
+        let numbers: Vec<u64> = (0..100_000).map(|_| ids.next()).collect();
         assert!(numbers.iter().all(|&n| (1..=i64::MAX as u64).contains(&n)));
         assert_eq!(numbers.iter().collect::<HashSet<_>>().len(), numbers.len());
         // Neighbours differ in about half their bits, not by one.
@@ -75,6 +88,13 @@ mod tests {
             .filter(|pair| (pair[0] ^ pair[1]).count_ones() < 16)
             .count();
         assert!(close < 10, "{close} neighbours share most bits");
+    }
+
+    #[test]
+    fn tags_are_positive_and_spread() {
+        let tags: HashSet<i64> = (0..10_000).map(|_| random_tag()).collect();
+        assert_eq!(tags.len(), 10_000);
+        assert!(tags.iter().all(|&tag| tag > 0));
     }
 
     #[test]
