@@ -215,7 +215,11 @@ fn every_environment_limit_holds_and_names_itself() {
     run.assert_code(0)
         .assert_stdout("processes: panicked: 4 spawned, then: over the environment's limit of 5 processes")
         .assert_stdout("queued bytes: trapped (OverLimit): over the environment's limit of 1048576 queued message bytes")
+        .assert_stdout("large message: trapped (OverLimit): over the environment's limit of 1048576 bytes in one message")
         .assert_stdout("monitors: trapped (OverLimit): over the environment's limit of 100 handles")
+        .assert_stdout("monitors of the gone: trapped (OverLimit): over the environment's limit of 100 handles")
+        .assert_stdout("monitor churn: panicked: 50 monitors after 300 watchers ended")
+        .assert_stdout("nesting: 7 levels made below the first\n")
         .assert_stdout("names: panicked: 100 registered, then: the environment is over its limit of handles")
         .assert_stdout("sockets: panicked: 3 opened, then: over the environment's limit of 3 sockets")
         .assert_stdout("budgets: main alive\n");

@@ -293,8 +293,8 @@ mod mailbox_tests {
             kind: MessageKind::Data(MessageData {
                 bytes: MessageBytes::from_slice(&[byte]),
                 resources: MessageResources,
-                charge: None,
             }),
+            charge: None,
         }
     }
 

@@ -230,7 +230,7 @@ macro_rules! host_functions {
             /// waited (`receive_waited`, which pre-initialization turns into a global).
             /// Resources travel with a message (`lunatic::resource`).
             mod message = "lunatic::message" {
-                /// A tag unique in this VM, positive and unguessable (also the tag of a
+                /// A fresh tag: 63 random bits, positive, unguessable (also the tag of a
                 /// request's reply).
                 #[host()]
                 fn new_tag() -> Tag;

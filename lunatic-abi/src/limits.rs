@@ -12,7 +12,9 @@ abi_enum! {
         /// Bytes of the messages its processes sent that are queued and not yet received
         /// (each counts 64 bytes more, for its place in a queue).
         QueuedBytes = 1,
-        /// Links, monitors, registered names and held errors, environments and modules.
+        /// Monitors, registered names, and the ids of errors, environments, modules and
+        /// sockets its processes hold (links are not counted: a process holds at most one
+        /// per process it knows).
         Handles = 2,
         /// Sockets open (listeners, streams, UDP sockets).
         Sockets = 3,
@@ -22,18 +24,22 @@ abi_enum! {
         /// Bytes of linear memory of all its processes together (each process also has
         /// its own `max_memory`).
         Memory = 5,
+        /// Bytes of one message its processes send: the host copies a message on a
+        /// worker thread, so a large one delays the processes queued behind it.
+        MessageBytes = 6,
     }
 }
 
 impl Limit {
     /// Every limit, in order of its number.
-    pub const ALL: [Limit; 6] = [
+    pub const ALL: [Limit; 7] = [
         Limit::Processes,
         Limit::QueuedBytes,
         Limit::Handles,
         Limit::Sockets,
         Limit::LogBytesPerSecond,
         Limit::Memory,
+        Limit::MessageBytes,
     ];
 
     /// The value a new environment has when its `Config` does not set one (and its
@@ -47,6 +53,7 @@ impl Limit {
             Limit::Sockets => 64,
             Limit::LogBytesPerSecond => 64 << 10,
             Limit::Memory => 1 << 30,
+            Limit::MessageBytes => 1 << 20,
         }
     }
 
@@ -56,10 +63,11 @@ impl Limit {
         match self {
             Limit::Processes => "processes",
             Limit::QueuedBytes => "queued message bytes",
-            Limit::Handles => "handles (links, monitors, names, held ids)",
+            Limit::Handles => "handles (monitors, names, held ids)",
             Limit::Sockets => "sockets",
             Limit::LogBytesPerSecond => "log bytes per second",
             Limit::Memory => "bytes of memory",
+            Limit::MessageBytes => "bytes in one message",
         }
     }
 }

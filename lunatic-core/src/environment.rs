@@ -6,7 +6,7 @@
 //! | compute, shared by all its processes | `Config::new(_, Some(fuel))` (units of about 100,000 instructions) | `out of fuel` |
 //! | host functions | [`Config::allow_namespace`] (`module::function` prefixes) | `host function m::f is not allowed in this environment` |
 //! | file system | [`Config::preopen_dir`] | (WASI refuses other paths) |
-//! | memory of all its processes, processes, queued message bytes, handles, sockets, log rate | [`Config::max_total_memory`] and the methods after it | a spawn, registration or socket gets an error; a send or monitor kills the caller (`TrapKind::OverLimit`) |
+//! | memory of all its processes, processes, queued message bytes, message size, handles, sockets, log rate | [`Config::max_total_memory`] and the methods after it | a spawn, registration or socket gets an error; a send or monitor kills the caller (`TrapKind::OverLimit`) |
 //!
 //! The process model itself (`lunatic::process`, `lunatic::message`, `lunatic::error`, and
 //! `lunatic::resource`, which passes sockets on) is always allowed; the network
@@ -78,6 +78,13 @@ impl Config {
     /// a flood is stopped at the sender, never at the bystander it floods.
     pub fn max_queued_bytes(&mut self, bytes: u64) -> &mut Self {
         self.limit(Limit::QueuedBytes, bytes)
+    }
+
+    /// At most `bytes` in one message its processes send (default 1 MiB; the VM's own cap
+    /// is 64 MiB). The host copies a message on a thread that runs processes, so large
+    /// ones delay others. A send over it kills the sender (`TrapKind::OverLimit`).
+    pub fn max_message_bytes(&mut self, bytes: u64) -> &mut Self {
+        self.limit(Limit::MessageBytes, bytes)
     }
 
     /// At most `count` handles held at once: monitors, registered names, and the errors,

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A tag on a message. [`Tag::new`] returns a tag no other call in the same VM returns, so
-/// waiting for it cannot pick up another message.
+/// A tag on a message. [`Tag::new`] returns 63 random bits: no other call returns the
+/// same (but with probability 2^-63), so waiting for it cannot pick up another message.
 ///
 /// The VM's tags (from [`Tag::new`], links, monitors and the replies of [`crate::Request`])
 /// are positive and unguessable: another process cannot forge a reply to a request of
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub struct Tag(i64);
 
 impl Tag {
-    /// A fresh, VM-wide unique tag that no other process can guess.
+    /// A fresh tag that no other process can guess.
     #[must_use]
     #[allow(clippy::new_without_default)]
     pub fn new() -> Self {

@@ -18,14 +18,14 @@ use wasmtime_wasi::I32Exit;
 
 use crate::config::RuntimeConfig;
 use crate::program::cache::ModuleCache;
-use crate::sandbox::environment::{EnvConfig, Environment};
+use crate::sandbox::environment::{EnvConfig, Environment, MAX_DEPTH};
 
 use crate::messaging::registry::Registry;
 use crate::messaging::{Message, MessageKind};
 use crate::process::state::ProcessState;
 use crate::process::{EncodedReason, EndReason, Monitor, ProcessHandle, ProcessTable};
 use crate::program::{val_matches, NotAllowed, Program, MAX_MODULE_SIZE};
-use crate::sandbox::budget::{Budget, LogVerdict, OverLimit};
+use crate::sandbox::budget::{Budget, Held, LogVerdict, OverLimit};
 use crate::sandbox::wasi::{OutputSink, ProcessIo, WasiConfig};
 use crate::scheduler::Scheduler;
 
@@ -61,6 +61,21 @@ impl Backend {
     }
 }
 
+/// One compile at a time for the root environment, and one for all the others.
+struct CompileTurns {
+    root: Arc<tokio::sync::Semaphore>,
+    sandboxes: Arc<tokio::sync::Semaphore>,
+}
+
+impl Default for CompileTurns {
+    fn default() -> Self {
+        Self {
+            root: Arc::new(tokio::sync::Semaphore::new(1)),
+            sandboxes: Arc::new(tokio::sync::Semaphore::new(1)),
+        }
+    }
+}
+
 /// A running lunatic VM.
 pub struct Runtime {
     config: RuntimeConfig,
@@ -75,7 +90,7 @@ pub struct Runtime {
     wasi: WasiConfig,
     sockets: Arc<crate::resources::net::SocketBudget>,
     /// Turns to compile a module at run time (see [`Runtime::compile_off_thread`]).
-    compiles: tokio::sync::Semaphore,
+    compiles: CompileTurns,
     /// Runs the processes; started with the first one.
     scheduler: OnceLock<Scheduler>,
 }
@@ -115,7 +130,7 @@ impl Runtime {
             registry: Registry::default(),
             wasi,
             sockets: crate::resources::net::SocketBudget::new(config.max_sockets),
-            compiles: tokio::sync::Semaphore::new(1),
+            compiles: CompileTurns::default(),
             scheduler: OnceLock::new(),
         }))
     }
@@ -235,6 +250,11 @@ impl Runtime {
         config: EnvConfig,
     ) -> Result<Arc<Environment>, String> {
         parent.config().check_within(&config)?;
+        if parent.depth() >= MAX_DEPTH {
+            return Err(format!(
+                "environments nest at most {MAX_DEPTH} deep, and the caller's is that deep"
+            ));
+        }
         let id = self.next_environment.fetch_add(1, Ordering::Relaxed);
         Ok(Arc::new(Environment::new(id, config, parent)))
     }
@@ -283,10 +303,12 @@ impl Runtime {
     ///
     /// # Errors
     /// The bytes are not a valid module, are too large, or import what the runtime lacks.
+    /// `charge` is what the module costs its loader's environment (`None` in the root).
     pub(crate) fn load_module(
         &self,
         bytes: &[u8],
         env: Arc<Environment>,
+        charge: Option<Held>,
     ) -> wasmtime::Result<Arc<Program>> {
         if bytes.len() > MAX_MODULE_SIZE {
             wasmtime::bail!(
@@ -297,27 +319,36 @@ impl Runtime {
         let bytes = crate::program::check_runtime_module(bytes)?;
         let backend = self.backend(&env)?;
         let module = Self::compile_cached(&self.config, &backend.engine, &bytes)?;
-        Ok(Arc::new(Program::link(
-            module,
-            bytes.as_ref().into(),
-            &backend.linker,
-            env,
-        )?))
+        let mut program = Program::link(module, bytes.as_ref().into(), &backend.linker, env)?;
+        program.charge = charge;
+        Ok(Arc::new(program))
     }
 
-    /// Runs `compile` (a compile or a relink) on a blocking thread, one at a time: a
-    /// compile holds hundreds of megabytes for seconds, and guests may ask for many.
+    /// Runs `compile` (a compile or a relink) for a process of `caller` on a blocking
+    /// thread, one at a time: a compile holds hundreds of megabytes for seconds, and
+    /// guests may ask for many. The root environment has a turn of its own, so sandboxes
+    /// cannot hold up its compiles. The turn goes with the compile: a caller killed while
+    /// it compiles does not let another start before it is done.
     ///
     /// # Errors
     /// The thread running `compile` panicked.
     pub(crate) async fn compile_off_thread<T: Send + 'static>(
         self: &Arc<Self>,
+        caller: &Environment,
         compile: impl FnOnce(&Runtime) -> T + Send + 'static,
     ) -> Result<T, tokio::task::JoinError> {
-        // Never closed, so acquiring fails never.
-        let _turn = self.compiles.acquire().await;
+        let turns = match caller.budget() {
+            None => &self.compiles.root,
+            Some(_) => &self.compiles.sandboxes,
+        };
+        // The semaphores are never closed, so acquiring fails never.
+        let turn = Arc::clone(turns).acquire_owned().await;
         let runtime = Arc::clone(self);
-        tokio::task::spawn_blocking(move || compile(&runtime)).await
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            compile(&runtime)
+        })
+        .await
     }
 
     /// A fresh tag: positive and unguessable (see `sandbox::unguessable`).
@@ -473,9 +504,19 @@ impl Runtime {
 
     /// Links `process` to the process with id `other`. If `other` is not alive, `process`
     /// is told at once, as if `other` had died.
-    pub(crate) fn link(&self, process: &Arc<ProcessHandle>, other: u64, tag: i64) {
+    ///
+    /// # Errors
+    /// `other` is not alive and the notice would put `budget` (the caller's environment's)
+    /// over its handle limit.
+    pub(crate) fn link(
+        &self,
+        process: &Arc<ProcessHandle>,
+        budget: Option<&Arc<Budget>>,
+        other: u64,
+        tag: i64,
+    ) -> Result<(), OverLimit> {
         if other == process.id() {
-            return;
+            return Ok(());
         }
         // Insert on our side first: if `other` dies meanwhile, its death notice finds us.
         process.links().insert(other, tag);
@@ -484,9 +525,13 @@ impl Runtime {
             .get(other)
             .is_some_and(|o| o.links().insert(process.id(), tag));
         if !linked && process.links().remove(other).is_some() {
+            let charge = budget
+                .map(|budget| budget.hold(Limit::Handles, 1))
+                .transpose()?;
             let reason = EncodedReason::new(EndReason::NoProcess { process: other });
-            process.notify_link_death(other, tag, &reason);
+            process.notify_link_death(other, tag, &reason, charge);
         }
+        Ok(())
     }
 
     /// Removes the link between `process` and `other`, if any.
@@ -515,19 +560,23 @@ impl Runtime {
             .transpose()?;
         let monitor = Monitor {
             watcher: watcher.id(),
-            _charge: charge,
+            charge,
         };
-        let added = self
-            .processes
-            .get(process)
-            .is_some_and(|p| p.monitors().insert(tag, monitor));
-        if !added {
+        // Listed first, so the target's end finds it to remove.
+        watcher.monitors().watch(tag, process);
+        let refused = match self.processes.get(process) {
+            Some(target) => target.monitors().insert(tag, monitor).err(),
+            None => Some(monitor),
+        };
+        if let Some(monitor) = refused {
+            watcher.monitors().unwatch(tag);
             watcher.mailbox().push(Message {
                 tag,
                 kind: MessageKind::ProcessDown {
                     process,
                     reason: EncodedReason::new(EndReason::NoProcess { process }),
                 },
+                charge: monitor.charge,
             });
         }
         Ok(())
@@ -537,6 +586,7 @@ impl Runtime {
     /// so no down notice will come. Otherwise one is queued, or on its way from a process
     /// that is ending, and the watcher must drop it.
     pub(crate) fn demonitor(&self, watcher: &ProcessHandle, process: u64, tag: i64) -> bool {
+        watcher.monitors().unwatch(tag);
         self.processes
             .get(process)
             .is_some_and(|process| process.monitors().remove(tag, watcher.id()))
@@ -558,18 +608,30 @@ impl Runtime {
                 continue;
             };
             if reason.reason().is_abnormal() {
-                other.notify_link_death(id, tag, &reason);
+                other.notify_link_death(id, tag, &reason, None);
             }
         }
         self.registry.release(id, &process.take_names());
+        // Its own monitors of others go (one lock at a time: never two sets at once).
+        let watching = process.monitors().take_watching();
+        for (tag, target) in watching {
+            if let Some(target) = self.processes.get(target) {
+                target.monitors().remove(tag, id);
+            }
+        }
         let monitors = process.monitors().close();
         for (tag, monitor) in monitors {
             if let Some(watcher) = self.processes.get(monitor.watcher) {
+                watcher.monitors().unwatch(tag);
                 let kind = MessageKind::ProcessDown {
                     process: id,
                     reason: reason.clone(),
                 };
-                watcher.mailbox().push(Message { tag, kind });
+                watcher.mailbox().push(Message {
+                    tag,
+                    kind,
+                    charge: monitor.charge,
+                });
             }
         }
     }
@@ -601,7 +663,7 @@ fn preempt(mut ctx: StoreContextMut<'_, ProcessState>) -> wasmtime::Result<Updat
 
 /// Charges what a metered process burned since its last draw to its environment's fuel,
 /// and refills it with what the environment has left; nothing for an unmetered one.
-fn draw_fuel(ctx: &mut StoreContextMut<'_, ProcessState>) -> wasmtime::Result<()> {
+pub(crate) fn draw_fuel(ctx: &mut StoreContextMut<'_, ProcessState>) -> wasmtime::Result<()> {
     if !ctx.data().metered {
         return Ok(());
     }

@@ -318,17 +318,17 @@ fn filesystem(mailbox: Mailbox<()>) {
     let _ = mailbox.receive();
 }
 
-/// A process with a fuel limit calls `send_data` with the same 4 MiB of its memory, to a
-/// process that is gone, in a loop: a few instructions of its own each time, and a 4 MiB
+/// A process with a fuel limit calls `send_data` with the same 1 MiB of its memory, to a
+/// process that is gone, in a loop: a few instructions of its own each time, and a 1 MiB
 /// copy of the host's. The copies are charged to its fuel, so it runs out within a few
-/// sends; uncharged, its fuel would pay for a million of them (4 TiB of copying).
+/// sends; uncharged, its fuel would pay for a million of them (1 TiB of copying).
 fn copy_bomb(mailbox: Mailbox<()>) {
     const BOMB: &str = r#"(module
       (import "lunatic::message" "send_data" (func $send_data (param i64 i64 i32 i32)))
       (memory (export "memory") 64)
       (func (export "bomb") (param $gone i64)
         (loop $again
-          (call $send_data (local.get $gone) (i64.const 0) (i32.const 0) (i32.const 4194304))
+          (call $send_data (local.get $gone) (i64.const 0) (i32.const 0) (i32.const 1048576))
           (br $again))))"#;
     let gone = process::spawn(|_: Mailbox<()>| {}).unwrap();
     while gone.is_alive() {
@@ -605,6 +605,11 @@ fn budgets(mailbox: Mailbox<()>) {
         }
     });
     report_end("queued bytes", &links);
+    // One large message: the host would copy it on a worker thread.
+    let links = sandboxed(&Config::new(16 << 20, None), links, |main, _| {
+        Process::<Vec<u8>>::from_process_id(main).send(vec![7; 2 << 20]);
+    });
+    report_end("large message", &links);
     // Handles: monitors of a process outside, and names.
     let mut config = Config::new(ROOMY, None);
     config.max_handles(100);
@@ -615,6 +620,39 @@ fn budgets(mailbox: Mailbox<()>) {
         }
     });
     report_end("monitors", &links);
+    // Monitors of a process that is gone: each down notice is charged until received.
+    let links = sandboxed(&config, links, |_, _| {
+        let gone = guessed::<()>(12_345);
+        for _ in 0..1_000_000 {
+            let _ = gone.monitor();
+        }
+    });
+    report_end("monitors of the gone", &links);
+    // A watcher's monitors go when it ends: 300 short-lived watchers leave nothing held.
+    let links = sandboxed(&config, links, |main, _| {
+        for _ in 0..300 {
+            let watcher = process::spawn_with(main, |main: lunatic::ProcessId, _: Mailbox<()>| {
+                let _ = Process::<()>::from_process_id(main).monitor();
+            })
+            .unwrap();
+            while watcher.is_alive() {
+                process::sleep_ms(1);
+            }
+        }
+        let main = Process::<()>::from_process_id(main);
+        let tags: Vec<_> = (0..50).map(|_| main.monitor()).collect();
+        panic!("{} monitors after 300 watchers ended", tags.len());
+    });
+    report_end("monitor churn", &links);
+    // Nesting stops at 8 deep: each level makes the next and tells main.
+    let mut nesting = Config::new(ROOMY, None);
+    nesting.allow_namespace("lunatic::environment");
+    let links = sandboxed(&nesting, links, nest);
+    let mut levels = 0;
+    while let Message::Normal(Ok(())) = links.receive_timeout(std::time::Duration::from_secs(2)) {
+        levels += 1;
+    }
+    println!("nesting: {levels} levels made below the first");
     config.allow_namespace("lunatic::registry");
     let links = sandboxed(&config, links, |_, m| {
         let this = process::this(&m);
@@ -692,7 +730,8 @@ fn step(main: lunatic::ProcessId, _: Mailbox<()>) {
 }
 
 /// A bystander's round trips while two sandboxed attackers run: one spins on the CPU, one
-/// makes the host copy 4 MiB per call (to a dead process). Prints the 99th percentile.
+/// makes the host copy 1 MiB (its environment's largest message) per call, to a dead
+/// process. Prints the 99th percentile.
 fn bystander() {
     let echo = process::spawn(|m: Mailbox<lunatic::Request<u64, u64>>| loop {
         let request = m.receive().unwrap();
@@ -719,7 +758,7 @@ fn bystander() {
             gone.process_id(),
             |gone: lunatic::ProcessId, _: Mailbox<()>| {
                 let gone = Process::<Vec<u8>>::from_process_id(gone);
-                let big = vec![1u8; 4 << 20];
+                let big = vec![1u8; (1 << 20) - 16];
                 loop {
                     gone.send(big.clone());
                 }
@@ -764,4 +803,14 @@ fn compile_bombs() {
         "a thousand functions: {}",
         env.add_module(fine.as_bytes()).is_ok()
     );
+}
+
+/// One level of nesting: makes an environment, tells main, and runs the next level in it.
+fn nest(main: lunatic::ProcessId, _: Mailbox<()>) {
+    let mut config = Config::new(ROOMY, None);
+    config.allow_namespace("lunatic::environment");
+    if let Ok(mut env) = Environment::new(config) {
+        Process::<()>::from_process_id(main).send(());
+        let _ = env.add_this_module().unwrap().spawn_with(main, nest);
+    }
 }

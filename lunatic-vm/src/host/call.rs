@@ -36,7 +36,7 @@ use std::task::{Context, Poll};
 
 use lunatic_abi::kind::AbiType;
 use lunatic_abi::{Flag, HostFunction};
-use wasmtime::{format_err, Caller};
+use wasmtime::{format_err, AsContextMut, Caller};
 
 use crate::process::state::ProcessState;
 use crate::process::{ProcessHandle, Terminated};
@@ -44,6 +44,9 @@ use crate::process::{ProcessHandle, Terminated};
 /// Bytes the host copies for one unit of raw fuel (about one wasm instruction): a copy of
 /// 8 bytes costs the host about what an instruction costs the guest.
 const BYTES_PER_FUEL: u64 = 8;
+
+/// A charge of at least this much raw fuel is taken from the environment's at once.
+const DIRECT_CHARGE: u64 = SPAWN_FUEL;
 
 /// Raw fuel a spawn costs its caller (the instance, its memory image, the process's
 /// entries): about what 100,000 wasm instructions cost.
@@ -91,20 +94,37 @@ impl<'a> HostCall<'a> {
         self.charge_fuel(bytes as u64 / BYTES_PER_FUEL + 1)
     }
 
-    /// Charges `cost` raw fuel to the caller, if it has a fuel limit.
+    /// Charges `cost` raw fuel to the caller, if it has a fuel limit. A large charge (a
+    /// spawn, a compile, a large copy) is taken from the environment's fuel at once, not
+    /// at the next tick, so processes that share the fuel cannot each spend what the
+    /// environment had at their last draw.
     ///
     /// # Errors
-    /// The fuel ran out: the caller ends with `OutOfFuel`.
+    /// The fuel ran out: the caller ends with `OutOfFuel`, and the work it asked for is
+    /// not charged (it is not done).
     #[inline(never)]
     pub(crate) fn charge_fuel(&mut self, cost: u64) -> wasmtime::Result<()> {
         if !self.caller.data().metered {
             return Ok(());
         }
+        let large = cost >= DIRECT_CHARGE;
+        if large {
+            crate::runtime::draw_fuel(&mut self.caller.as_context_mut())?;
+        }
         let fuel = self.caller.get_fuel()?;
         match fuel.checked_sub(cost) {
-            Some(left) => self.caller.set_fuel(left),
+            Some(left) => {
+                self.caller.set_fuel(left)?;
+                if large {
+                    crate::runtime::draw_fuel(&mut self.caller.as_context_mut())?;
+                }
+                Ok(())
+            }
             None => {
+                // What it ran since its last draw is charged; the work refused is not.
+                crate::runtime::draw_fuel(&mut self.caller.as_context_mut())?;
                 self.caller.set_fuel(0)?;
+                self.caller.data_mut().fuel_drawn = 0;
                 Err(wasmtime::Trap::OutOfFuel.into())
             }
         }

@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use lunatic_abi::{EnvironmentStatus, NO_FUEL_LIMIT};
+use lunatic_abi::{EnvironmentStatus, Limit, NO_FUEL_LIMIT};
 
 use super::call::HostCall;
 use crate::program::MAX_MODULE_SIZE;
@@ -21,6 +21,10 @@ use crate::sandbox::environment::EnvConfig;
 /// Raw fuel a caller with a fuel limit pays per byte of a module it has compiled: a
 /// compile costs the host far more than a copy.
 const COMPILE_FUEL_PER_BYTE: u64 = 64;
+
+/// Bytes of memory a loaded module is counted as per byte of it, against its loader's
+/// environment: the bytes are kept, and the compiled code is about as large.
+const MODULE_MEMORY_PER_BYTE: u64 = 2;
 
 /// Why a creating call made nothing, as the guest reads it (by error id).
 type Refusal = String;
@@ -67,6 +71,9 @@ pub(super) fn create(
 ) -> wasmtime::Result<EnvironmentStatus> {
     let namespaces = read_list(call, namespaces_ptr, namespaces_len)?;
     let dirs = read_list(call, dirs_ptr, dirs_len)?;
+    if limits_len as usize > 4 * Limit::ALL.len() {
+        return Err(call.fail(format_args!("{limits_len} numbers of limits given")));
+    }
     let pairs = call.read_u64s(limits_ptr, limits_len)?;
     let own = call.state().env().config();
     let limits = own
@@ -127,8 +134,9 @@ pub(super) async fn add_this_module(
                 let size = program.bytes().len() as u64;
                 call.charge_fuel(size * COMPILE_FUEL_PER_BYTE)?;
             }
+            let caller = Arc::clone(call.state().env());
             match runtime
-                .compile_off_thread(move |runtime| runtime.relink(&program, env))
+                .compile_off_thread(&caller, move |runtime| runtime.relink(&program, env))
                 .await
             {
                 Ok(linked) => linked.map_err(|e| format!("{e:#}")),
@@ -152,37 +160,55 @@ pub(super) async fn add_module(
     bytes_len: u32,
     id_ptr: u32,
 ) -> wasmtime::Result<EnvironmentStatus> {
-    let outcome = if bytes_len as usize > MAX_MODULE_SIZE {
-        // Refused before it is copied.
-        Err(format!(
-            "the module is {bytes_len} bytes, more than the limit of {MAX_MODULE_SIZE}"
-        ))
-    } else {
-        call.charge_fuel(u64::from(bytes_len) * COMPILE_FUEL_PER_BYTE)?;
-        let bytes = call.read(bytes_ptr, bytes_len)?;
-        let state = call.state();
-        match state.environments.get(env_id).cloned() {
-            None => Err(format!("no environment with id {env_id}")),
-            Some(env) => {
-                let runtime = Arc::clone(&state.runtime);
-                // Compiling takes milliseconds to seconds: keep it off the threads that
-                // run processes.
-                let compiled = runtime
-                    .compile_off_thread(move |runtime| runtime.load_module(&bytes, env))
-                    .await;
-                match compiled {
-                    Ok(Ok(program)) => call
-                        .state_mut()
-                        .modules
-                        .insert(program)
-                        .map_err(|e| e.to_string()),
-                    Ok(Err(error)) => Err(format!("{error:#}")),
-                    Err(join) => Err(format!("compiling the module failed: {join}")),
-                }
-            }
-        }
-    };
+    let outcome = load(&mut call, env_id, bytes_ptr, bytes_len).await?;
     report(&mut call, id_ptr, outcome)
+}
+
+/// `add_module`'s work: the module's id in the caller's table, or why there is none.
+async fn load(
+    call: &mut HostCall<'_>,
+    env_id: u64,
+    bytes_ptr: u32,
+    bytes_len: u32,
+) -> wasmtime::Result<Result<u64, Refusal>> {
+    if bytes_len as usize > MAX_MODULE_SIZE {
+        // Refused before it is copied.
+        return Ok(Err(format!(
+            "the module is {bytes_len} bytes, more than the limit of {MAX_MODULE_SIZE}"
+        )));
+    }
+    call.charge_fuel(u64::from(bytes_len) * COMPILE_FUEL_PER_BYTE)?;
+    let bytes = call.read(bytes_ptr, bytes_len)?;
+    let state = call.state();
+    let Some(env) = state.environments.get(env_id).cloned() else {
+        return Ok(Err(format!("no environment with id {env_id}")));
+    };
+    let (runtime, caller) = (Arc::clone(&state.runtime), Arc::clone(state.env()));
+    // The module's bytes and its code stay in memory while it is used.
+    let cost = u64::from(bytes_len) * MODULE_MEMORY_PER_BYTE;
+    let charge = match caller
+        .budget()
+        .map(|b| b.hold(Limit::Memory, cost))
+        .transpose()
+    {
+        Ok(charge) => charge,
+        Err(over) => return Ok(Err(over.to_string())),
+    };
+    // Compiling takes milliseconds to seconds: keep it off the threads that run processes.
+    let compiled = runtime
+        .compile_off_thread(&caller, move |runtime| {
+            runtime.load_module(&bytes, env, charge)
+        })
+        .await;
+    Ok(match compiled {
+        Ok(Ok(program)) => call
+            .state_mut()
+            .modules
+            .insert(program)
+            .map_err(|e| e.to_string()),
+        Ok(Err(error)) => Err(format!("{error:#}")),
+        Err(join) => Err(format!("compiling the module failed: {join}")),
+    })
 }
 
 pub(super) fn drop_module(call: &mut HostCall<'_>, module_id: u64) -> wasmtime::Result<()> {

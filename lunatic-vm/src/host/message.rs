@@ -45,6 +45,7 @@ use super::call::{fail, slice, slice_mut, HostCall};
 use crate::messaging::{Message, MessageBytes, MessageData, MessageKind};
 use crate::process::state::{Outgoing, ProcessState};
 use crate::process::{EndReason, Terminated};
+use crate::sandbox::budget::OverLimit;
 
 /// Most tags one selective receive may name.
 const MAX_TAGS: u32 = 1024;
@@ -87,16 +88,25 @@ pub(super) fn write_data(call: &mut HostCall<'_>, ptr: u32, len: u32) -> wasmtim
         .as_mut()
         .ok_or_else(|| fail(function, "no message was created"))?;
     let bytes = slice(bytes, ptr, len, function)?;
-    if outgoing.data.len() + bytes.len() > MAX_MESSAGE_SIZE {
-        return Err(too_large(function));
+    if outgoing.data.len() + bytes.len() > state.max_message_size {
+        return Err(too_large(function, state.max_message_size));
     }
     outgoing.data.extend_from_slice(bytes);
     Ok(len)
 }
 
+/// A message grew past `max`: the VM's [`MAX_MESSAGE_SIZE`], or the sender's environment's
+/// lower limit ([`Limit::MessageBytes`]).
 #[cold]
 #[inline(never)]
-fn too_large(function: &lunatic_abi::HostFunction) -> wasmtime::Error {
+fn too_large(function: &lunatic_abi::HostFunction, max: usize) -> wasmtime::Error {
+    if max < MAX_MESSAGE_SIZE {
+        return OverLimit {
+            limit: Limit::MessageBytes,
+            max: max as u64,
+        }
+        .into();
+    }
     fail(
         function,
         format_args!("the message would exceed the limit of {MAX_MESSAGE_SIZE} bytes"),
@@ -124,12 +134,17 @@ pub(super) fn send_data(
     let bytes = slice(bytes, ptr, len, function)?;
     let outgoing = match state.outgoing.take() {
         // The common case, a message without resources: its bytes are all there is.
-        None if bytes.len() <= MAX_MESSAGE_SIZE => Outgoing {
+        None if bytes.len() <= state.max_message_size => Outgoing {
             tag,
             data: MessageBytes::from_slice(bytes),
             resources: Default::default(),
         },
-        started => finish_started(started.unwrap_or_default(), bytes, function)?,
+        started => finish_started(
+            started.unwrap_or_default(),
+            bytes,
+            state.max_message_size,
+            function,
+        )?,
     };
     deliver(state, process, tag, outgoing)
 }
@@ -215,15 +230,16 @@ pub(super) fn receive<'a>(
 /// `outgoing` (a message started for a resource, or an empty one) with `bytes` appended.
 ///
 /// # Errors
-/// The message would exceed [`MAX_MESSAGE_SIZE`].
+/// The message would exceed `max` bytes.
 #[inline(never)]
 fn finish_started(
     mut outgoing: Outgoing,
     bytes: &[u8],
+    max: usize,
     function: &lunatic_abi::HostFunction,
 ) -> wasmtime::Result<Outgoing> {
-    if outgoing.data.len() + bytes.len() > MAX_MESSAGE_SIZE {
-        return Err(too_large(function));
+    if outgoing.data.len() + bytes.len() > max {
+        return Err(too_large(function, max));
     }
     outgoing.data.extend_from_slice(bytes);
     Ok(outgoing)
@@ -232,6 +248,10 @@ fn finish_started(
 /// What a queued message costs the host beyond its bytes (its entry in a queue), as
 /// `Limit::QueuedBytes` counts it: an empty message is not free.
 const QUEUED_OVERHEAD: u64 = 64;
+
+/// What a resource (a socket handle) travelling in a queued message is counted as: a
+/// message may carry a thousand handles to one socket, each a host allocation.
+const QUEUED_RESOURCE: u64 = 1 << 10;
 
 /// Puts `outgoing` in `process`'s mailbox with `tag`; a process that is not alive drops it
 /// (and so closes its resources).
@@ -247,7 +267,9 @@ fn deliver(
     let charge = match state.env().budget() {
         None => None,
         Some(budget) => {
-            let queued = outgoing.data.len() as u64 + QUEUED_OVERHEAD;
+            let queued = outgoing.data.len() as u64
+                + QUEUED_OVERHEAD
+                + outgoing.resources.len() as u64 * QUEUED_RESOURCE;
             Some(budget.hold(Limit::QueuedBytes, queued)?)
         }
     };
@@ -258,8 +280,8 @@ fn deliver(
             kind: MessageKind::Data(MessageData {
                 bytes: outgoing.data,
                 resources: outgoing.resources,
-                charge,
             }),
+            charge,
         },
     );
     Ok(())

@@ -86,7 +86,9 @@ pub(super) fn link(call: &mut HostCall<'_>, tag: i64, process: u64) -> wasmtime:
     // Linking to a dead process kills a caller that does not trap link deaths: the gate
     // ends it now, not at some later preemption point it might never reach.
     let state = call.state();
-    state.runtime.link(&state.handle, process, tag);
+    state
+        .runtime
+        .link(&state.handle, state.env().budget(), process, tag)?;
     Ok(())
 }
 

@@ -21,9 +21,6 @@ pub(crate) struct MessageData {
     pub(crate) bytes: MessageBytes,
     /// Resources travelling with it; those the receiver does not take are dropped with it.
     pub(crate) resources: MessageResources,
-    /// Its bytes, counted against the sender's environment until it is dropped (`None`
-    /// from the root environment, which is not counted).
-    pub(crate) charge: Option<Held>,
 }
 
 /// What a message carries.
@@ -54,6 +51,10 @@ pub(crate) struct Message {
     pub(crate) tag: i64,
     /// The payload.
     pub(crate) kind: MessageKind,
+    /// What it costs, counted against the environment that made it until it is dropped:
+    /// its sender's for data, the watcher's or linker's for a notice it asked for
+    /// (`None` from the root environment, which is not counted).
+    pub(crate) charge: Option<Held>,
 }
 
 impl Message {
@@ -390,8 +391,8 @@ mod tests {
             kind: MessageKind::Data(MessageData {
                 bytes: MessageBytes::from_slice(&[byte]),
                 resources: MessageResources::default(),
-                charge: None,
             }),
+            charge: None,
         }
     }
 

@@ -130,6 +130,7 @@ mod tests {
                 bytes: crate::messaging::MessageBytes::from_slice(&[byte]),
                 ..MessageData::default()
             }),
+            charge: None,
         }
     }
 

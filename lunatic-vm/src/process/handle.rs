@@ -7,6 +7,7 @@ use crate::messaging::registry::NameKey;
 
 use super::{EncodedReason, EndReason, LinkSet, MonitorSet, ProcessId};
 use crate::messaging::{Mailbox, Message, MessageKind};
+use crate::sandbox::budget::Held;
 
 /// A live process as others see it. The wasm instance itself is owned by the process's
 /// task; this handle is what the [`super::ProcessTable`] and linked processes hold.
@@ -116,7 +117,15 @@ impl ProcessHandle {
     }
 
     /// Tells this process that linked process `process` died abnormally.
-    pub(crate) fn notify_link_death(&self, process: ProcessId, tag: i64, reason: &EncodedReason) {
+    /// A signal this process caused itself (a link to a process not alive) carries its
+    /// `charge`.
+    pub(crate) fn notify_link_death(
+        &self,
+        process: ProcessId,
+        tag: i64,
+        reason: &EncodedReason,
+        charge: Option<Held>,
+    ) {
         if self.traps_link_deaths.load(Ordering::Acquire) {
             self.mailbox.0.push(Message {
                 tag,
@@ -124,6 +133,7 @@ impl ProcessHandle {
                     process,
                     reason: reason.clone(),
                 },
+                charge,
             });
         } else {
             self.mailbox.0.kill(match reason.reason() {

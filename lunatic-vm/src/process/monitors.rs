@@ -1,4 +1,4 @@
-//! The processes watching one process (Erlang's monitors).
+//! The processes watching one process (Erlang's monitors), and those it watches.
 
 use super::{IdMap, ProcessId};
 use crate::sandbox::budget::Held;
@@ -8,8 +8,9 @@ use crate::sandbox::budget::Held;
 #[derive(Debug)]
 pub(crate) struct Monitor {
     pub(crate) watcher: ProcessId,
-    /// Held for its `Drop`.
-    pub(crate) _charge: Option<Held>,
+    /// Passed on to the down notice, so the watcher's environment pays until it is
+    /// received.
+    pub(crate) charge: Option<Held>,
 }
 
 /// Monitors of one process: each tag and the process that holds it. Unlike links they are
@@ -17,20 +18,25 @@ pub(crate) struct Monitor {
 ///
 /// Once the owner dies the set is closed, so a monitor is never added after the down
 /// notices were sent.
+///
+/// The set also lists the monitors the owner holds of others (`watching`), so that when
+/// the owner dies first its monitors are removed from the processes it watched (as in
+/// Erlang), and what they cost its environment is given back.
 #[derive(Debug, Default)]
 pub(crate) struct MonitorSet {
     watchers: IdMap<i64, Monitor>,
+    watching: IdMap<i64, ProcessId>,
     closed: bool,
 }
 
 impl MonitorSet {
-    /// Adds a monitor; returns `false` (and adds nothing) when the owner is already dead.
-    pub(crate) fn insert(&mut self, tag: i64, monitor: Monitor) -> bool {
+    /// Adds a monitor; gives it back (and adds nothing) when the owner is already dead.
+    pub(crate) fn insert(&mut self, tag: i64, monitor: Monitor) -> Result<(), Monitor> {
         if self.closed {
-            return false;
+            return Err(monitor);
         }
         self.watchers.insert(tag, monitor);
-        true
+        Ok(())
     }
 
     /// Removes monitor `tag` if `watcher` holds it; `true` if it did, so the owner's end
@@ -41,6 +47,21 @@ impl MonitorSet {
             return true;
         }
         false
+    }
+
+    /// Notes that the owner holds monitor `tag` of `target`.
+    pub(crate) fn watch(&mut self, tag: i64, target: ProcessId) {
+        self.watching.insert(tag, target);
+    }
+
+    /// Forgets that the owner holds monitor `tag` (it fired, or was removed).
+    pub(crate) fn unwatch(&mut self, tag: i64) {
+        self.watching.remove(&tag);
+    }
+
+    /// The monitors the owner holds of others, forgetting them (the owner ends).
+    pub(crate) fn take_watching(&mut self) -> IdMap<i64, ProcessId> {
+        std::mem::take(&mut self.watching)
     }
 
     /// Closes the set for good and returns every monitor it held.
@@ -72,17 +93,17 @@ mod tests {
     fn only_the_holder_removes_and_closed_refuses() {
         let watcher = |watcher| Monitor {
             watcher,
-            _charge: None,
+            charge: None,
         };
         let mut set = MonitorSet::default();
-        assert!(set.insert(5, watcher(1)));
+        assert!(set.insert(5, watcher(1)).is_ok());
         assert!(!set.remove(5, 2), "not the holder");
         assert_eq!(set.len(), 1);
         assert!(set.remove(5, 1), "no notice will come");
         assert!(set.is_empty());
-        assert!(set.insert(6, watcher(1)));
+        assert!(set.insert(6, watcher(1)).is_ok());
         assert_eq!(set.close().get(&6).map(|m| m.watcher), Some(1));
-        assert!(!set.insert(7, watcher(1)));
+        assert!(set.insert(7, watcher(1)).is_err());
         assert!(!set.remove(6, 1), "closed: the notice is on its way");
     }
 }

@@ -128,6 +128,9 @@ pub(crate) struct ProcessState {
     /// Whether the process runs with a fuel limit: then the host-side work of its host
     /// calls is charged to its fuel too (see `host::call`).
     pub(crate) metered: bool,
+    /// Most bytes of one message it may send: the VM's `MAX_MESSAGE_SIZE`, or its
+    /// environment's lower `Limit::MessageBytes`.
+    pub(crate) max_message_size: usize,
     /// Its fuel at its last draw on its environment's (`runtime::draw_fuel`).
     pub(crate) fuel_drawn: u64,
     /// Its place in its environment's process limit, given back with the state.
@@ -156,6 +159,10 @@ impl ProcessState {
             .and_then(|budget| budget.hold(Limit::Memory, 0).ok());
         let limits = MemoryLimit::new(program.env().config().max_memory, memory_charge);
         let metered = program.env().config().max_fuel.is_some();
+        let max_message_size =
+            usize::try_from(program.env().config().limits.get(Limit::MessageBytes))
+                .unwrap_or(usize::MAX)
+                .min(lunatic_abi::MAX_MESSAGE_SIZE);
         Self {
             runtime,
             handle,
@@ -174,6 +181,7 @@ impl ProcessState {
             program,
             limits,
             metered,
+            max_message_size,
             fuel_drawn: 0,
             charge: None,
             panic: None,

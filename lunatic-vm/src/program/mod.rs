@@ -13,6 +13,7 @@ use wasmtime::{bail, format_err};
 use wasmtime::{Engine, ExternType, InstancePre, Linker, Module, ModuleExport, ValType};
 
 use crate::process::state::ProcessState;
+use crate::sandbox::budget::Held;
 use crate::sandbox::environment::Environment;
 
 /// Largest module `add_module` compiles, in bytes.
@@ -95,6 +96,9 @@ pub(crate) struct Program {
     /// docs/performance.md).
     memory: Option<ModuleExport>,
     spawn_entry: Option<EntryPoint>,
+    /// For a module a sandboxed process loaded: what its bytes and code cost, counted
+    /// against that process's environment's memory until the last process of it ends.
+    pub(crate) charge: Option<Held>,
 }
 
 /// An exported function a process can start in: where it is, and its signature.
@@ -209,6 +213,7 @@ impl Program {
             module,
             pre,
             env,
+            charge: None,
         })
     }
 

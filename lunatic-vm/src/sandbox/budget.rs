@@ -64,6 +64,21 @@ impl Budget {
     /// # Errors
     /// One of them would go over its limit; nothing is taken.
     pub(crate) fn hold(self: &Arc<Self>, limit: Limit, amount: u64) -> Result<Held, OverLimit> {
+        self.take(limit, amount)?;
+        Ok(Held {
+            budget: Arc::clone(self),
+            limit,
+            amount,
+        })
+    }
+
+    /// Adds `amount` to `limit`'s count here and in every ancestor, or nothing if one would
+    /// go over. Taking nothing always succeeds (a concurrent refusal may leave a count
+    /// over its limit for a moment).
+    fn take(&self, limit: Limit, amount: u64) -> Result<(), OverLimit> {
+        if amount == 0 {
+            return Ok(());
+        }
         let i = limit as usize;
         for (taken, budget) in self.chain().enumerate() {
             let max = budget.limits.get(limit);
@@ -75,11 +90,7 @@ impl Budget {
                 return Err(OverLimit { limit, max });
             }
         }
-        Ok(Held {
-            budget: Arc::clone(self),
-            limit,
-            amount,
-        })
+        Ok(())
     }
 
     /// How much of `limit` is held now.
@@ -140,10 +151,8 @@ impl Held {
     /// # Errors
     /// One of them would go over its limit; nothing more is taken.
     pub(crate) fn grow(&mut self, more: u64) -> Result<(), OverLimit> {
-        let extra = self.budget.hold(self.limit, more)?;
-        // The extra charge becomes part of this one: it is given back with it.
-        self.amount += extra.amount;
-        std::mem::forget(extra);
+        self.budget.take(self.limit, more)?;
+        self.amount += more;
         Ok(())
     }
 }
@@ -261,6 +270,11 @@ mod tests {
         assert_eq!(budget.used(Limit::Memory), 100);
         drop(held);
         assert_eq!(budget.used(Limit::Memory), 0);
+        assert_eq!(
+            Arc::strong_count(&budget),
+            1,
+            "no charge keeps the budget alive"
+        );
     }
 
     #[test]

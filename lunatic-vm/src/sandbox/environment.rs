@@ -144,11 +144,17 @@ fn is_plain(path: &Path) -> bool {
         .all(|c| !matches!(c, Component::ParentDir))
 }
 
+/// How deep environments may nest (the root is at depth 0). Every charge walks the chain
+/// of an environment's ancestors, so the chain is kept short.
+pub(crate) const MAX_DEPTH: u32 = 8;
+
 /// A live environment.
 #[derive(Debug)]
 pub(crate) struct Environment {
     id: u64,
     config: EnvConfig,
+    /// How many environments it was made in.
+    depth: u32,
     /// What its processes hold and burn; `None` for the root, which is not counted.
     budget: Option<Arc<Budget>>,
 }
@@ -160,6 +166,7 @@ impl Environment {
         Self {
             id: 0,
             config,
+            depth: 0,
             budget: None,
         }
     }
@@ -175,8 +182,15 @@ impl Environment {
         Self {
             id,
             config,
+            depth: parent.depth + 1,
             budget: Some(budget),
         }
+    }
+
+    /// How many environments it was made in (0: the root).
+    #[must_use]
+    pub(crate) fn depth(&self) -> u32 {
+        self.depth
     }
 
     /// What its processes hold and burn; `None` for the root.
