@@ -207,6 +207,7 @@ fn ids_and_reply_tags_cannot_be_guessed() {
         .assert_stdout("scanner: died: panicked: scan: 0 processes found")
         .assert_stdout("bystander alive after the scan: true\n")
         .assert_stdout("request answered with: Ok(42)\n");
+    common::assert_vms_stayed_under(common::VM_MEMORY_CEILING);
 }
 
 #[test]
@@ -221,7 +222,7 @@ fn every_environment_limit_holds_and_names_itself() {
         .assert_stdout("monitor churn: panicked: 50 monitors after 300 watchers ended")
         .assert_stdout("nesting: 7 levels made below the first\n")
         .assert_stdout("names: panicked: 100 registered, then: the environment is over its limit of handles")
-        .assert_stdout("sockets: panicked: 3 opened, then: over the environment's limit of 3 sockets")
+        .assert_stdout("sockets: panicked: 3 opened, then: over the environment's limit of 3 open sockets and files")
         .assert_stdout("budgets: main alive\n");
     let fit: u32 = run
         .stdout
@@ -247,6 +248,7 @@ fn every_environment_limit_holds_and_names_itself() {
     assert!((1..=30).contains(&logged), "{logged} reports logged\n{run}");
     run.assert_stderr("died: panicked: flood over")
         .assert_stderr("earlier reports of its environment dropped: over its log rate");
+    common::assert_vms_stayed_under(common::VM_MEMORY_CEILING);
 }
 
 #[test]
@@ -261,6 +263,7 @@ fn a_bystander_keeps_its_latency_while_two_attackers_run() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no p99\n{run}"));
     assert!(p99 < 10_000, "p99 {p99} us\n{run}");
+    common::assert_vms_stayed_under(common::VM_MEMORY_CEILING);
 }
 
 #[test]
@@ -270,4 +273,24 @@ fn modules_too_costly_to_compile_are_refused_before_compiling() {
         .assert_stdout("many functions: the module defines 60000 functions, more than the limit of 50000\n")
         .assert_stdout("long function: a function of the module is 1200002 bytes, more than the limit of 1048576\n")
         .assert_stdout("a thousand functions: true\n");
+    common::assert_vms_stayed_under(common::VM_MEMORY_CEILING);
+}
+
+#[test]
+fn files_count_against_the_descriptor_limit() {
+    let dir = std::env::temp_dir().join(format!("lunatic-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dir_text = dir.display().to_string();
+    let run = run_with(
+        &["--dir", &dir_text],
+        &guest("test-environments"),
+        &["open-files", &dir_text],
+        Duration::from_secs(60),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    run.assert_code(0)
+        .assert_stdout("files: 3 opened, then: No file descriptors available (os error 33)\n")
+        .assert_stdout("after closing one: true\n")
+        .assert_stdout("root still opens: true\n");
+    common::assert_vms_stayed_under(common::VM_MEMORY_CEILING);
 }

@@ -16,8 +16,9 @@ abi_enum! {
         /// sockets its processes hold (links are not counted: a process holds at most one
         /// per process it knows).
         Handles = 2,
-        /// Sockets open (listeners, streams, UDP sockets).
-        Sockets = 3,
+        /// File descriptors open: sockets (listeners, streams, UDP sockets) and files
+        /// (opened through WASI in a granted directory).
+        Descriptors = 3,
         /// Bytes per second of what its processes make the VM log (panic and death
         /// reports); the rest is dropped and counted.
         LogBytesPerSecond = 4,
@@ -36,7 +37,7 @@ impl Limit {
         Limit::Processes,
         Limit::QueuedBytes,
         Limit::Handles,
-        Limit::Sockets,
+        Limit::Descriptors,
         Limit::LogBytesPerSecond,
         Limit::Memory,
         Limit::MessageBytes,
@@ -50,7 +51,7 @@ impl Limit {
             Limit::Processes => 1_000,
             Limit::QueuedBytes => 64 << 20,
             Limit::Handles => 10_000,
-            Limit::Sockets => 64,
+            Limit::Descriptors => 64,
             Limit::LogBytesPerSecond => 64 << 10,
             Limit::Memory => 1 << 30,
             Limit::MessageBytes => 1 << 20,
@@ -64,7 +65,7 @@ impl Limit {
             Limit::Processes => "processes",
             Limit::QueuedBytes => "queued message bytes",
             Limit::Handles => "handles (monitors, names, held ids)",
-            Limit::Sockets => "sockets",
+            Limit::Descriptors => "open sockets and files",
             Limit::LogBytesPerSecond => "log bytes per second",
             Limit::Memory => "bytes of memory",
             Limit::MessageBytes => "bytes in one message",
@@ -132,9 +133,9 @@ mod tests {
     fn child_limits_default_to_the_lower_of_the_default_and_the_parent() {
         let mut parent = Limits::default();
         parent.set(Limit::Processes, 10);
-        let child = parent.for_child(&[Limit::Sockets as u64, 2]).unwrap();
+        let child = parent.for_child(&[Limit::Descriptors as u64, 2]).unwrap();
         assert_eq!(child.get(Limit::Processes), 10);
-        assert_eq!(child.get(Limit::Sockets), 2);
+        assert_eq!(child.get(Limit::Descriptors), 2);
         assert_eq!(child.get(Limit::Handles), Limit::Handles.default_value());
         assert_eq!(Limits::UNLIMITED.for_child(&[]), Ok(Limits::default()));
         assert_eq!(parent.for_child(&[77, 1]), Err(77));

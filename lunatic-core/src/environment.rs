@@ -6,7 +6,7 @@
 //! | compute, shared by all its processes | `Config::new(_, Some(fuel))` (units of about 100,000 instructions) | `out of fuel` |
 //! | host functions | [`Config::allow_namespace`] (`module::function` prefixes) | `host function m::f is not allowed in this environment` |
 //! | file system | [`Config::preopen_dir`] | (WASI refuses other paths) |
-//! | memory of all its processes, processes, queued message bytes, message size, handles, sockets, log rate | [`Config::max_total_memory`] and the methods after it | a spawn, registration or socket gets an error; a send or monitor kills the caller (`TrapKind::OverLimit`) |
+//! | memory of all its processes, processes, queued message bytes, message size, handles, descriptors, log rate | [`Config::max_total_memory`] and the methods after it | a spawn, registration or socket gets an error; a send or monitor kills the caller (`TrapKind::OverLimit`) |
 //!
 //! The process model itself (`lunatic::process`, `lunatic::message`, `lunatic::error`, and
 //! `lunatic::resource`, which passes sockets on) is always allowed; the network
@@ -94,10 +94,11 @@ impl Config {
         self.limit(Limit::Handles, count)
     }
 
-    /// At most `count` sockets open at once (default 64; they count against the VM's
-    /// `--max-sockets` too). Opening one over it is an I/O error.
-    pub fn max_sockets(&mut self, count: u64) -> &mut Self {
-        self.limit(Limit::Sockets, count)
+    /// At most `count` file descriptors open at once: sockets, and files opened in a
+    /// granted directory (default 64; sockets count against the VM's `--max-sockets`
+    /// too). Opening one over it is an I/O error (`EMFILE` for a file).
+    pub fn max_descriptors(&mut self, count: u64) -> &mut Self {
+        self.limit(Limit::Descriptors, count)
     }
 
     /// At most `bytes` per second of what its processes make the VM log (panic and death

@@ -70,6 +70,28 @@ impl Run {
     }
 }
 
+/// The hostile tests' memory ceiling for a whole VM: an attacker is stopped by its
+/// environment's limits long before.
+pub const VM_MEMORY_CEILING: u64 = 3 << 30;
+
+/// Panics unless every VM this test binary has run so far (this test's and the others')
+/// stayed under `ceiling` bytes resident at its peak.
+#[track_caller]
+#[allow(unsafe_code)] // one `getrusage` call: std has no way to ask for children's usage
+pub fn assert_vms_stayed_under(ceiling: u64) {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `getrusage` fills the whole `rusage` it is given, and a zeroed one is valid.
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    let peak = u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024;
+    assert!(
+        peak < ceiling,
+        "a VM peaked at {peak} bytes, over {ceiling}"
+    );
+}
+
 /// Whether `haystack` contains `pattern`, each `{id}` in it matching one or more digits.
 pub fn contains(haystack: &str, pattern: &str) -> bool {
     fn matches_at(rest: &str, parts: &[&str]) -> bool {

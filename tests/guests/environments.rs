@@ -22,6 +22,7 @@ fn main(mailbox: Mailbox<()>) {
         "budgets" => budgets(mailbox),
         "bystander" => bystander(),
         "compile-bombs" => compile_bombs(),
+        "open-files" => open_files(mailbox),
         other => panic!("unknown scenario {other:?}"),
     }
 }
@@ -669,7 +670,9 @@ fn budgets(mailbox: Mailbox<()>) {
     report_end("names", &links);
     // Sockets.
     let mut config = Config::new(ROOMY, None);
-    config.max_sockets(3).allow_namespace("lunatic::networking");
+    config
+        .max_descriptors(3)
+        .allow_namespace("lunatic::networking");
     let links = sandboxed(&config, links, |_, _| {
         let mut sockets = Vec::new();
         let error = loop {
@@ -813,4 +816,42 @@ fn nest(main: lunatic::ProcessId, _: Mailbox<()>) {
         Process::<()>::from_process_id(main).send(());
         let _ = env.add_this_module().unwrap().spawn_with(main, nest);
     }
+}
+
+/// Files opened in a granted directory count against the environment's descriptor limit,
+/// and closing one gives its place back; the root still opens files.
+fn open_files(mailbox: Mailbox<()>) {
+    let dir = std::env::args().nth(2).expect("a granted directory");
+    std::fs::write(format!("{dir}/open.txt"), "x").unwrap();
+    let this = process::this(&mailbox);
+    let mut config = Config::new(ROOMY, None);
+    config
+        .allow_namespace("wasi_snapshot_preview1::")
+        .preopen_dir(&dir)
+        .max_descriptors(3);
+    let mut env = Environment::new(config).unwrap();
+    let module = env.add_this_module().unwrap();
+    let _ = module
+        .spawn_with(
+            (this, dir.clone()),
+            |(parent, dir): (Process<()>, String), _: Mailbox<()>| {
+                let path = format!("{dir}/open.txt");
+                let mut files = Vec::new();
+                let error = loop {
+                    match std::fs::File::open(&path) {
+                        Ok(file) if files.len() < 20 => files.push(file),
+                        Ok(_) => break "none".to_owned(),
+                        Err(error) => break error.to_string(),
+                    }
+                };
+                println!("files: {} opened, then: {error}", files.len());
+                files.pop();
+                println!("after closing one: {}", std::fs::File::open(&path).is_ok());
+                parent.send(());
+            },
+        )
+        .unwrap();
+    let _ = mailbox.receive();
+    let root = std::fs::File::open(format!("{dir}/open.txt")).is_ok();
+    println!("root still opens: {root}");
 }

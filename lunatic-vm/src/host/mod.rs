@@ -10,7 +10,7 @@
 //! | `lunatic::process` | `process` | spawn, link, monitor, kill, sleep, identity, the end |
 //! | `lunatic::registry` | `registry` | names for processes |
 //! | `lunatic::resource` | `resource` | drop and clone resource handles; move them through messages |
-//! | `wasi_snapshot_preview1` | `wasmtime-wasi` | standard streams, args, env, clocks, random, exit |
+//! | `wasi_snapshot_preview1` | `wasmtime-wasi` (`path_open`, `fd_close`, `fd_renumber` wrapped by `sandbox::wasi` to count open files) | standard streams, files, args, env, clocks, random, exit |
 //!
 //! Each file implements its module's functions, one Rust function per host function with
 //! the declared name and parameters after a [`call::HostCall`]; a function declared `Wait`
@@ -139,6 +139,7 @@ lunatic_abi::host_functions!(register_declared);
 pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<ProcessState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p1::add_to_linker_async(&mut linker, ProcessState::wasi)?;
+    crate::sandbox::wasi::count_open_files(&mut linker)?;
     register_declared(&mut linker)?;
     Ok(linker)
 }

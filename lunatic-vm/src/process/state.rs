@@ -122,6 +122,9 @@ pub(crate) struct ProcessState {
     pub(crate) modules: HandleTable<Arc<Program>>,
     /// Sockets the process holds (closed when it ends: they are dropped with the store).
     pub(crate) resources: ResourceTable,
+    /// The files it opened through WASI, by descriptor, each with its charge on its
+    /// environment's descriptor limit (see `sandbox::wasi::count_open_files`).
+    pub(crate) open_files: crate::process::IdMap<u32, Held>,
     /// The program this process runs (its module, in its environment).
     pub(crate) program: Arc<Program>,
     pub(crate) limits: MemoryLimit,
@@ -178,6 +181,7 @@ impl ProcessState {
             environments: HandleTable::charged_to(budget.clone()),
             modules: HandleTable::charged_to(budget.clone()),
             resources: ResourceTable::charged_to(budget),
+            open_files: crate::process::IdMap::default(),
             program,
             limits,
             metered,

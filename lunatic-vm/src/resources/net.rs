@@ -88,7 +88,7 @@ impl SocketBudget {
     /// `Other`, saying which, when either limit is reached.
     pub(crate) fn acquire(self: &Arc<Self>, env: Option<&Arc<Budget>>) -> io::Result<SocketPermit> {
         let charge = env
-            .map(|budget| budget.hold(Limit::Sockets, 1))
+            .map(|budget| budget.hold(Limit::Descriptors, 1))
             .transpose()
             .map_err(io::Error::other)?;
         let taken = self

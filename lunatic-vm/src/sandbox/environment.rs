@@ -7,7 +7,7 @@
 //! | `max_fuel` (units of about 100,000 instructions) | wasmtime fuel, on the metered engine | dies with "out of fuel" |
 //! | namespaces (`module::name` prefixes) | import stubs that trap | dies with "host function `m::n` is not allowed in this environment" |
 //! | preopened directories | WASI | sees only those |
-//! | [`Limits`] (processes, queued message bytes, handles, sockets, log rate) | a [`Budget`] per environment, counted up the chain of parents | gets an error, or dies with `TrapKind::OverLimit` |
+//! | [`Limits`] (memory of all processes, processes, queued message bytes, message size, handles, descriptors, log rate) | a [`Budget`] per environment, counted up the chain of parents | gets an error, or dies with `TrapKind::OverLimit` |
 //!
 //! `lunatic::error`, `lunatic::message`, `lunatic::process` and `lunatic::resource` are the
 //! process model itself and always allowed (a process may pass on or close a socket it was
@@ -268,11 +268,11 @@ mod tests {
             .unwrap_err()
             .contains("namespace"));
         let mut greedy = config(1, Some(1), &[]);
-        greedy.limits.set(Limit::Sockets, 1_000);
+        greedy.limits.set(Limit::Descriptors, 1_000);
         assert!(parent
             .check_within(&greedy)
             .unwrap_err()
-            .contains("1000 sockets"));
+            .contains("1000 open sockets"));
         let mut dir = config(1, Some(1), &[]);
         dir.preopens.push(Preopen::parse("/etc"));
         assert!(parent.check_within(&dir).unwrap_err().contains("/etc"));

@@ -13,6 +13,12 @@
 
 use std::sync::Arc;
 
+use lunatic_abi::Limit;
+use wasmtime::{Caller, Extern, Linker};
+use wiggle::GuestMemory;
+
+use crate::process::state::ProcessState;
+
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
@@ -248,5 +254,121 @@ mod tests {
         assert_eq!(test.children.contents(), "hello\n");
         assert_eq!(test.output.contents(), "");
         assert!(!ProcessIo::default().output.write_line("to the log instead"));
+    }
+}
+
+/// WASI's "too many open files".
+const ERRNO_MFILE: i32 = wasmtime_wasi::p1::types::Errno::Mfile as i32;
+
+/// Shadows WASI's `path_open`, `fd_close` and `fd_renumber` in `linker` (which holds WASI
+/// already), so the files a sandboxed process opens count against its environment's
+/// descriptor limit (`Limit::Descriptors`): a guest given a directory cannot take the
+/// VM's file descriptors. Each open file's charge is kept by its descriptor number
+/// (`ProcessState::open_files`) and given back when it is closed, renumbered over, or the
+/// process ends. The root environment is not counted.
+///
+/// # Errors
+/// Only if a definition clashes, which is a bug in this crate.
+pub(crate) fn count_open_files(linker: &mut Linker<ProcessState>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::p1::wasi_snapshot_preview1 as p1;
+    const MODULE: &str = "wasi_snapshot_preview1";
+    linker.allow_shadowing(true);
+    linker.func_wrap_async(
+        MODULE,
+        "path_open",
+        |mut caller: Caller<'_, ProcessState>,
+         (fd, dirflags, path, path_len, oflags, base, inheriting, fdflags, opened): (
+            i32,
+            i32,
+            i32,
+            i32,
+            i32,
+            i64,
+            i64,
+            i32,
+            i32,
+        )| {
+            Box::new(async move {
+                let charge = match caller.data().env().budget() {
+                    None => None,
+                    Some(budget) => match budget.hold(Limit::Descriptors, 1) {
+                        Ok(charge) => Some(charge),
+                        Err(_) => return Ok(ERRNO_MFILE),
+                    },
+                };
+                let (memory, state) = guest_memory(&mut caller)?;
+                let errno = p1::path_open(
+                    state.wasi(),
+                    &mut GuestMemory::Unshared(memory),
+                    fd,
+                    dirflags,
+                    path,
+                    path_len,
+                    oflags,
+                    base,
+                    inheriting,
+                    fdflags,
+                    opened,
+                )
+                .await?;
+                if let (0, Some(charge)) = (errno, charge) {
+                    // The new descriptor, just written at `opened` (so inside memory).
+                    let (memory, state) = guest_memory(&mut caller)?;
+                    let at = opened as u32 as usize;
+                    if let Some(bytes) = memory.get(at..at.saturating_add(4)) {
+                        let new_fd = u32::from_le_bytes(bytes.try_into().unwrap_or_default());
+                        state.open_files.insert(new_fd, charge);
+                    }
+                }
+                Ok(errno)
+            })
+        },
+    )?;
+    linker.func_wrap_async(
+        MODULE,
+        "fd_close",
+        |mut caller: Caller<'_, ProcessState>, (fd,): (i32,)| {
+            Box::new(async move {
+                let (memory, state) = guest_memory(&mut caller)?;
+                let errno =
+                    p1::fd_close(state.wasi(), &mut GuestMemory::Unshared(memory), fd).await?;
+                if errno == 0 {
+                    state.open_files.remove(&(fd as u32));
+                }
+                Ok(errno)
+            })
+        },
+    )?;
+    linker.func_wrap_async(
+        MODULE,
+        "fd_renumber",
+        |mut caller: Caller<'_, ProcessState>, (from, to): (i32, i32)| {
+            Box::new(async move {
+                let (memory, state) = guest_memory(&mut caller)?;
+                let errno =
+                    p1::fd_renumber(state.wasi(), &mut GuestMemory::Unshared(memory), from, to)
+                        .await?;
+                if errno == 0 {
+                    // `to` was closed; `from` now goes by `to`.
+                    state.open_files.remove(&(to as u32));
+                    if let Some(charge) = state.open_files.remove(&(from as u32)) {
+                        state.open_files.insert(to as u32, charge);
+                    }
+                }
+                Ok(errno)
+            })
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// The caller's exported memory and its state, as the WASI functions take them.
+fn guest_memory<'a>(
+    caller: &'a mut Caller<'_, ProcessState>,
+) -> wasmtime::Result<(&'a mut [u8], &'a mut ProcessState)> {
+    match caller.get_export("memory") {
+        Some(Extern::Memory(memory)) => Ok(memory.data_and_store_mut(caller)),
+        _ => wasmtime::bail!("a WASI call needs an exported memory named `memory`"),
     }
 }
