@@ -219,6 +219,7 @@ fn every_environment_limit_holds_and_names_itself() {
         .assert_stdout("large message: trapped (OverLimit): over the environment's limit of 1048576 bytes in one message")
         .assert_stdout("monitors: trapped (OverLimit): over the environment's limit of 100 handles")
         .assert_stdout("monitors of the gone: trapped (OverLimit): over the environment's limit of 100 handles")
+        .assert_stdout("links to the gone: trapped (OverLimit): over the environment's limit of 100 handles")
         .assert_stdout("monitor churn: panicked: 50 monitors after 300 watchers ended")
         .assert_stdout("nesting: 7 levels made below the first\n")
         .assert_stdout("names: panicked: 100 registered, then: the environment is over its limit of handles")

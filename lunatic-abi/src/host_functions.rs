@@ -230,8 +230,8 @@ macro_rules! host_functions {
             /// waited (`receive_waited`, which pre-initialization turns into a global).
             /// Resources travel with a message (`lunatic::resource`).
             mod message = "lunatic::message" {
-                /// A fresh tag: 63 random bits, positive, unguessable (also the tag of a
-                /// request's reply).
+                /// A fresh tag: 63 unguessable bits, positive (also the tag of a request's
+                /// reply).
                 #[host()]
                 fn new_tag() -> Tag;
                 /// Starts a new outgoing message with `tag`, dropping an unsent one (and

@@ -12,9 +12,9 @@ abi_enum! {
         /// Bytes of the messages its processes sent that are queued and not yet received
         /// (each counts 64 bytes more, for its place in a queue).
         QueuedBytes = 1,
-        /// Monitors, registered names, and the ids of errors, environments, modules and
-        /// sockets its processes hold (links are not counted: a process holds at most one
-        /// per process it knows).
+        /// Links and monitors its processes asked for (and their notices until received),
+        /// registered names, and the ids of errors, environments, modules and sockets its
+        /// processes hold.
         Handles = 2,
         /// File descriptors open: sockets (listeners, streams, UDP sockets) and files
         /// (opened through WASI in a granted directory).
@@ -64,7 +64,7 @@ impl Limit {
         match self {
             Limit::Processes => "processes",
             Limit::QueuedBytes => "queued message bytes",
-            Limit::Handles => "handles (monitors, names, held ids)",
+            Limit::Handles => "handles (links, monitors, names, held ids)",
             Limit::Descriptors => "open sockets and files",
             Limit::LogBytesPerSecond => "log bytes per second",
             Limit::Memory => "bytes of memory",

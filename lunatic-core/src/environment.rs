@@ -87,9 +87,10 @@ impl Config {
         self.limit(Limit::MessageBytes, bytes)
     }
 
-    /// At most `count` handles held at once: monitors, registered names, and the errors,
-    /// environments, modules and sockets its processes hold ids of (default 10,000). A call
-    /// over it fails with an error, or kills the caller when it returns nothing.
+    /// At most `count` handles held at once: links and monitors, registered names, and the
+    /// errors, environments, modules and sockets its processes hold ids of (default
+    /// 10,000). A call over it fails with an error, or kills the caller when it returns
+    /// nothing.
     pub fn max_handles(&mut self, count: u64) -> &mut Self {
         self.limit(Limit::Handles, count)
     }

@@ -30,7 +30,12 @@ impl<T, U: Sendable> Request<T, U> {
     /// A request from the calling process, and the handle to wait for its reply. Send the
     /// request (alone or inside another message) to the server, then wait.
     pub fn new(data: T) -> (Self, PendingReply<U>) {
-        let tag = Tag::new();
+        Self::tagged(data, Tag::new(), None)
+    }
+
+    /// A request whose reply carries `tag` (fresh and unguessable), watching `monitor`'s
+    /// server when given (whose monitor tag `tag` may be).
+    fn tagged(data: T, tag: Tag, monitor: Option<(ProcessId, Tag)>) -> (Self, PendingReply<U>) {
         let request = Self {
             data,
             tag,
@@ -41,7 +46,7 @@ impl<T, U: Sendable> Request<T, U> {
             request,
             PendingReply {
                 tag,
-                monitor: None,
+                monitor,
                 settled: false,
                 _reply: PhantomData,
             },
@@ -170,8 +175,8 @@ impl<U: Sendable> PendingReply<U> {
 
     fn wait_for(mut self, timeout: Option<Duration>) -> Result<U, ReceiveError> {
         let tags: &[Tag] = match &self.monitor {
-            Some((_, monitor)) => &[self.tag, *monitor],
-            None => &[self.tag],
+            Some((_, monitor)) if *monitor != self.tag => &[self.tag, *monitor],
+            _ => &[self.tag],
         };
         let outcome = match receive_raw::<U>(tags, timeout) {
             Incoming::Data(reply) => reply,
@@ -205,9 +210,12 @@ impl<T: Sendable, U: Sendable> Process<Request<T, U>> {
         self.send_request(data).wait_timeout(timeout)
     }
 
+    /// As OTP's `gen_server:call` does, the monitor's tag is the reply's too: the VM makes
+    /// one unguessable tag a request, and the reply and the server's down notice are told
+    /// apart by kind.
     fn send_request(&self, data: T) -> PendingReply<U> {
-        let (request, reply) = Request::new(data);
-        let reply = reply.monitor(self);
+        let monitor = self.monitor();
+        let (request, reply) = Request::tagged(data, monitor, Some((self.process_id(), monitor)));
         self.send(request);
         reply
     }

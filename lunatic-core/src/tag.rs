@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A tag on a message. [`Tag::new`] returns 63 random bits: no other call returns the
+/// A tag on a message. [`Tag::new`] returns 63 unguessable bits: no other call returns the
 /// same (but with probability 2^-63), so waiting for it cannot pick up another message.
 ///
 /// The VM's tags (from [`Tag::new`], links, monitors and the replies of [`crate::Request`])

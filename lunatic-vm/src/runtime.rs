@@ -489,8 +489,9 @@ impl Runtime {
 
         self.processes.insert(Arc::clone(&handle));
         if let Some(link) = link {
-            link.to.links().insert(id, link.tag);
-            handle.links().insert(link.to.id(), link.tag);
+            // Uncharged: the spawn is counted already, and a child has one parent.
+            link.to.links().insert(id, link.tag, None);
+            handle.links().insert(link.to.id(), link.tag, None);
         }
         let calls = Calls {
             setup,
@@ -505,9 +506,11 @@ impl Runtime {
     /// Links `process` to the process with id `other`. If `other` is not alive, `process`
     /// is told at once, as if `other` had died.
     ///
+    /// The link counts against `budget` (the caller's environment's) handle limit until
+    /// it goes; when `other` is not alive, the notice carries the charge instead.
+    ///
     /// # Errors
-    /// `other` is not alive and the notice would put `budget` (the caller's environment's)
-    /// over its handle limit.
+    /// The caller's environment is over its handle limit.
     pub(crate) fn link(
         &self,
         process: &Arc<ProcessHandle>,
@@ -518,18 +521,20 @@ impl Runtime {
         if other == process.id() {
             return Ok(());
         }
+        let charge = budget
+            .map(|budget| budget.hold(Limit::Handles, 1))
+            .transpose()?;
         // Insert on our side first: if `other` dies meanwhile, its death notice finds us.
-        process.links().insert(other, tag);
+        process.links().insert(other, tag, charge);
         let linked = self
             .processes
             .get(other)
-            .is_some_and(|o| o.links().insert(process.id(), tag));
-        if !linked && process.links().remove(other).is_some() {
-            let charge = budget
-                .map(|budget| budget.hold(Limit::Handles, 1))
-                .transpose()?;
-            let reason = EncodedReason::new(EndReason::NoProcess { process: other });
-            process.notify_link_death(other, tag, &reason, charge);
+            .is_some_and(|o| o.links().insert(process.id(), tag, None));
+        if !linked {
+            if let Some(end) = process.links().remove(other) {
+                let reason = EncodedReason::new(EndReason::NoProcess { process: other });
+                process.notify_link_death(other, tag, &reason, end.charge);
+            }
         }
         Ok(())
     }
@@ -558,25 +563,33 @@ impl Runtime {
         let charge = budget
             .map(|budget| budget.hold(Limit::Handles, 1))
             .transpose()?;
+        // A charged monitor is listed with its watcher first, so the target's end finds
+        // it to remove, and the watcher's end removes it from the target (giving the
+        // charge back). The root's monitors are not listed: a request monitors its server,
+        // and the list would cost two locks a request.
+        let listed = charge.is_some();
         let monitor = Monitor {
             watcher: watcher.id(),
             charge,
         };
-        // Listed first, so the target's end finds it to remove.
-        watcher.monitors().watch(tag, process);
+        if listed {
+            watcher.monitors().watch(tag, process);
+        }
         let refused = match self.processes.get(process) {
             Some(target) => target.monitors().insert(tag, monitor).err(),
             None => Some(monitor),
         };
         if let Some(monitor) = refused {
-            watcher.monitors().unwatch(tag);
+            if listed {
+                watcher.monitors().unwatch(tag);
+            }
             watcher.mailbox().push(Message {
                 tag,
                 kind: MessageKind::ProcessDown {
                     process,
                     reason: EncodedReason::new(EndReason::NoProcess { process }),
                 },
-                charge: monitor.charge,
+                charge: monitor.charge.map(Box::new),
             });
         }
         Ok(())
@@ -585,8 +598,18 @@ impl Runtime {
     /// Removes `watcher`'s monitor `tag` of `process`; `true` if it was still registered,
     /// so no down notice will come. Otherwise one is queued, or on its way from a process
     /// that is ending, and the watcher must drop it.
-    pub(crate) fn demonitor(&self, watcher: &ProcessHandle, process: u64, tag: i64) -> bool {
-        watcher.monitors().unwatch(tag);
+    /// `sandboxed`: the watcher is not in the root environment, so its monitors are
+    /// listed (see [`Runtime::monitor`]).
+    pub(crate) fn demonitor(
+        &self,
+        watcher: &ProcessHandle,
+        sandboxed: bool,
+        process: u64,
+        tag: i64,
+    ) -> bool {
+        if sandboxed {
+            watcher.monitors().unwatch(tag);
+        }
         self.processes
             .get(process)
             .is_some_and(|process| process.monitors().remove(tag, watcher.id()))
@@ -604,11 +627,11 @@ impl Runtime {
                 continue;
             };
             // The tag the other side holds; none if it unlinked meanwhile.
-            let Some(tag) = other.links().remove(id) else {
+            let Some(end) = other.links().remove(id) else {
                 continue;
             };
             if reason.reason().is_abnormal() {
-                other.notify_link_death(id, tag, &reason, None);
+                other.notify_link_death(id, end.tag, &reason, end.charge);
             }
         }
         self.registry.release(id, &process.take_names());
@@ -622,7 +645,9 @@ impl Runtime {
         let monitors = process.monitors().close();
         for (tag, monitor) in monitors {
             if let Some(watcher) = self.processes.get(monitor.watcher) {
-                watcher.monitors().unwatch(tag);
+                if monitor.charge.is_some() {
+                    watcher.monitors().unwatch(tag);
+                }
                 let kind = MessageKind::ProcessDown {
                     process: id,
                     reason: reason.clone(),
@@ -630,7 +655,7 @@ impl Runtime {
                 watcher.mailbox().push(Message {
                     tag,
                     kind,
-                    charge: monitor.charge,
+                    charge: monitor.charge.map(Box::new),
                 });
             }
         }

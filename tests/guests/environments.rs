@@ -629,6 +629,15 @@ fn budgets(mailbox: Mailbox<()>) {
         }
     });
     report_end("monitors of the gone", &links);
+    // Links to a process that is gone, trapping link deaths: each notice is charged.
+    let links = sandboxed(&config, links, |_, m| {
+        let _trapping = m.catch_link_panics();
+        let gone = guessed::<()>(12_345);
+        for _ in 0..1_000_000 {
+            let _ = gone.link();
+        }
+    });
+    report_end("links to the gone", &links);
     // A watcher's monitors go when it ends: 300 short-lived watchers leave nothing held.
     let links = sandboxed(&config, links, |main, _| {
         for _ in 0..300 {

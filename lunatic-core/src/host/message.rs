@@ -4,7 +4,7 @@ use crate::tag::Tag;
 
 use super::imports::message;
 
-/// A tag unique in this VM.
+/// A fresh tag (positive, unguessable).
 pub(crate) fn new_tag() -> i64 {
     message::new_tag()
 }

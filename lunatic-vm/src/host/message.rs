@@ -35,6 +35,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -45,7 +46,7 @@ use super::call::{fail, slice, slice_mut, HostCall};
 use crate::messaging::{Message, MessageBytes, MessageData, MessageKind};
 use crate::process::state::{Outgoing, ProcessState};
 use crate::process::{EndReason, Terminated};
-use crate::sandbox::budget::OverLimit;
+use crate::sandbox::budget::{Budget, Held, OverLimit};
 
 /// Most tags one selective receive may name.
 const MAX_TAGS: u32 = 1024;
@@ -258,6 +259,7 @@ const QUEUED_RESOURCE: u64 = 1 << 10;
 ///
 /// # Errors
 /// The sender's environment is over its limit of queued bytes (see `sandbox::budget`).
+#[inline]
 fn deliver(
     state: &mut ProcessState,
     process: u64,
@@ -266,12 +268,7 @@ fn deliver(
 ) -> wasmtime::Result<()> {
     let charge = match state.env().budget() {
         None => None,
-        Some(budget) => {
-            let queued = outgoing.data.len() as u64
-                + QUEUED_OVERHEAD
-                + outgoing.resources.len() as u64 * QUEUED_RESOURCE;
-            Some(budget.hold(Limit::QueuedBytes, queued)?)
-        }
+        Some(budget) => Some(charge_queued(budget, &outgoing)?),
     };
     state.send(
         process,
@@ -285,6 +282,19 @@ fn deliver(
         },
     );
     Ok(())
+}
+
+/// What `outgoing` costs its sandboxed sender's environment while it is queued.
+///
+/// # Errors
+/// The environment is over its limit of queued bytes.
+#[cold]
+#[inline(never)]
+fn charge_queued(budget: &Arc<Budget>, outgoing: &Outgoing) -> Result<Box<Held>, OverLimit> {
+    let queued = outgoing.data.len() as u64
+        + QUEUED_OVERHEAD
+        + outgoing.resources.len() as u64 * QUEUED_RESOURCE;
+    budget.hold(Limit::QueuedBytes, queued).map(Box::new)
 }
 
 /// The tags of one receive call: a request waits on one, so a few fit without allocating.

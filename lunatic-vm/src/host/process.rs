@@ -108,7 +108,11 @@ pub(super) fn monitor(call: &mut HostCall<'_>, process: u64) -> wasmtime::Result
 
 pub(super) fn demonitor(call: &mut HostCall<'_>, process: u64, tag: i64) -> wasmtime::Result<()> {
     let state = call.state_mut();
-    if !state.runtime.demonitor(&state.handle, process, tag) {
+    let sandboxed = state.env().budget().is_some();
+    if !state
+        .runtime
+        .demonitor(&state.handle, sandboxed, process, tag)
+    {
         // The notice is queued, or still being pushed by a process that is ending: the tag
         // is the monitor's alone, so it is dropped whenever it comes.
         state.inbox.abandon(state.handle.mailbox(), tag);

@@ -53,8 +53,9 @@ pub(crate) struct Message {
     pub(crate) kind: MessageKind,
     /// What it costs, counted against the environment that made it until it is dropped:
     /// its sender's for data, the watcher's or linker's for a notice it asked for
-    /// (`None` from the root environment, which is not counted).
-    pub(crate) charge: Option<Held>,
+    /// (`None` from the root environment, which is not counted). Boxed, so a message of
+    /// the root's is one word larger, not three: messages are moved on every hop.
+    pub(crate) charge: Option<Box<Held>>,
 }
 
 impl Message {

@@ -133,7 +133,7 @@ impl ProcessHandle {
                     process,
                     reason: reason.clone(),
                 },
-                charge,
+                charge: charge.map(Box::new),
             });
         } else {
             self.mailbox.0.kill(match reason.reason() {

@@ -19,9 +19,9 @@ pub(crate) struct Monitor {
 /// Once the owner dies the set is closed, so a monitor is never added after the down
 /// notices were sent.
 ///
-/// The set also lists the monitors the owner holds of others (`watching`), so that when
-/// the owner dies first its monitors are removed from the processes it watched (as in
-/// Erlang), and what they cost its environment is given back.
+/// The set also lists the charged monitors the owner holds of others (`watching`: those of
+/// a sandboxed owner), so that when the owner dies first they are removed from the
+/// processes it watched (as in Erlang), and what they cost its environment is given back.
 #[derive(Debug, Default)]
 pub(crate) struct MonitorSet {
     watchers: IdMap<i64, Monitor>,
