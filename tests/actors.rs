@@ -26,8 +26,12 @@ fn lines(run: &common::Run, prefixes: &[&str]) -> Vec<String> {
 fn calls_casts_timeouts_and_dead_actors() {
     let run = scenario("calls");
     run.assert_code(0)
-        .assert_stdout("get: Ok(1)\nadd: Ok(42)\nraw call: Ok(43)\nfrom another process: Ok(44)\ntimeout: Err(Timeout)\n")
-        .assert_stdout("explode: Err(ActorDown(Panicked { message: \"exploded while serving a call\"")
+        .assert_stdout("get: Ok(1)\nadd: Ok(42)\nraw call: Ok(43)\n")
+        .assert_stdout("from another process: Ok(44)\ntimeout: Err(Timeout)\n")
+        .assert_stdout("call self: Ok(\"Err(CallingSelf) within 1 s: true\")\n")
+        .assert_stdout(
+            "explode: Err(ActorDown(Panicked { message: \"exploded while serving a call\"",
+        )
         .assert_stdout("alive after explode: false\n")
         .assert_stdout("call to dead: Err(ActorDown(NoProcess { process: {id} }))\n")
         .assert_stdout("cast to dead: fine\n")

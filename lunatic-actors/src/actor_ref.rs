@@ -32,6 +32,10 @@ pub enum CallError {
     /// The reply could not be read.
     #[error("bad reply: {0}")]
     BadReply(String),
+    /// The caller is the actor itself: it would wait for a reply only it can give (OTP's
+    /// `calling_self`).
+    #[error("an actor cannot call itself")]
+    CallingSelf,
 }
 
 impl From<ReceiveError> for CallError {
@@ -250,15 +254,18 @@ pub fn cast<M: Sendable>(process: &Process<Envelope<M>>, message: M) {
 /// actor so that its death ends the wait at once.
 ///
 /// # Errors
-/// [`CallError::ActorDown`], [`CallError::Timeout`], [`CallError::BadReply`].
+/// [`CallError::CallingSelf`] at once if the caller is the actor; [`CallError::ActorDown`],
+/// [`CallError::Timeout`], [`CallError::BadReply`].
 pub fn call<M: Sendable, T: Sendable, U: Sendable>(
     process: &Process<Envelope<M>>,
     wrap: impl FnOnce(Request<T, U>) -> M,
     data: T,
     timeout: Duration,
 ) -> Result<U, CallError> {
-    let (request, reply) = Request::new(data);
-    let reply = reply.monitor(process);
+    if process.process_id() == process::this_id() {
+        return Err(CallError::CallingSelf);
+    }
+    let (request, reply) = Request::watching(data, process);
     process.send(Envelope::Message(wrap(request)));
     Ok(reply.wait_timeout(timeout)?)
 }

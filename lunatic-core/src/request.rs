@@ -33,6 +33,14 @@ impl<T, U: Sendable> Request<T, U> {
         Self::tagged(data, Tag::new(), None)
     }
 
+    /// A request to `server`, watching it while the reply is awaited: a dead server ends
+    /// the wait at once. As OTP's `gen_server:call` does, the reply takes the monitor's
+    /// tag, so a request costs one tag.
+    pub fn watching<M>(data: T, server: &Process<M>) -> (Self, PendingReply<U>) {
+        let monitor = server.monitor();
+        Self::tagged(data, monitor, Some((server.process_id(), monitor)))
+    }
+
     /// A request whose reply carries `tag` (fresh and unguessable), watching `monitor`'s
     /// server when given (whose monitor tag `tag` may be).
     fn tagged(data: T, tag: Tag, monitor: Option<(ProcessId, Tag)>) -> (Self, PendingReply<U>) {
@@ -210,12 +218,10 @@ impl<T: Sendable, U: Sendable> Process<Request<T, U>> {
         self.send_request(data).wait_timeout(timeout)
     }
 
-    /// As OTP's `gen_server:call` does, the monitor's tag is the reply's too: the VM makes
-    /// one unguessable tag a request, and the reply and the server's down notice are told
-    /// apart by kind.
+    /// The reply and the server's down notice share the monitor's tag
+    /// ([`Request::watching`]) and are told apart by kind.
     fn send_request(&self, data: T) -> PendingReply<U> {
-        let monitor = self.monitor();
-        let (request, reply) = Request::tagged(data, monitor, Some((self.process_id(), monitor)));
+        let (request, reply) = Request::watching(data, self);
         self.send(request);
         reply
     }

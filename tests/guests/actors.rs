@@ -98,6 +98,16 @@ impl Counter {
     fn link_to(&mut self, other: ProcessId) {
         let _tag = Process::<()>::from_process_id(other).link();
     }
+
+    /// Calls itself: an error at once, not a wait for a reply only it could give.
+    fn call_self(&mut self, ctx: &mut Context<Self>) -> String {
+        let started = std::time::Instant::now();
+        let outcome = ctx.this().get();
+        format!(
+            "{outcome:?} within 1 s: {}",
+            started.elapsed() < Duration::from_secs(1)
+        )
+    }
 }
 
 struct Worker {
@@ -161,6 +171,7 @@ fn calls() {
     println!("get: {:?}", counter.get());
     println!("add: {:?}", counter.add(41));
     println!("raw call: {:?}", counter.call(CounterMessage::Add, (1,)));
+    println!("call self: {:?}", counter.call_self());
     // An ActorRef is data: sent to another process, it still reaches the same actor.
     let remote = process::spawn_with(
         counter.clone(),
