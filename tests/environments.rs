@@ -291,6 +291,7 @@ fn files_count_against_the_descriptor_limit() {
     let _ = std::fs::remove_dir_all(&dir);
     run.assert_code(0)
         .assert_stdout("files: 3 opened, then: No file descriptors available (os error 33)\n")
+        .assert_stdout("after renumbering onto themselves: 0 more opened\n")
         .assert_stdout("after closing one: true\n")
         .assert_stdout("root still opens: true\n");
     common::assert_vms_stayed_under(common::VM_MEMORY_CEILING);

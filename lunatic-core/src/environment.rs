@@ -6,7 +6,7 @@
 //! | compute, shared by all its processes | `Config::new(_, Some(fuel))` (units of about 100,000 instructions) | `out of fuel` |
 //! | host functions | [`Config::allow_namespace`] (`module::function` prefixes) | `host function m::f is not allowed in this environment` |
 //! | file system | [`Config::preopen_dir`] | (WASI refuses other paths) |
-//! | memory of all its processes, processes, queued message bytes, message size, handles, descriptors, log rate | [`Config::max_total_memory`] and the methods after it | a spawn, registration or socket gets an error; a send or monitor kills the caller (`TrapKind::OverLimit`) |
+//! | memory of all its processes, processes, queued message bytes, message size, handles, descriptors, log rate | [`Config::max_total_memory`] and the methods after it | a spawn, registration, socket or file gets an error; a send, link or monitor over a limit kills the caller (`TrapKind::OverLimit`) |
 //!
 //! The process model itself (`lunatic::process`, `lunatic::message`, `lunatic::error`, and
 //! `lunatic::resource`, which passes sockets on) is always allowed; the network

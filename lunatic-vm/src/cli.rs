@@ -42,8 +42,8 @@ struct Cli {
     /// all of it.
     #[arg(long, value_name = "KIB", default_value_t = RuntimeConfig::default().keep_resident >> 10)]
     keep_resident: usize,
-    /// Sockets all processes may hold open at once [default: the open-file limit, raised to
-    /// its hard maximum, less 256].
+    /// Sockets, and files opened through WASI, all processes may hold open at once
+    /// [default: the open-file limit, raised to its hard maximum, less 256].
     #[arg(long, value_name = "N")]
     max_sockets: Option<usize>,
     /// An environment variable for the program (repeatable): KEY=VALUE sets it, a bare KEY

@@ -7,7 +7,7 @@
 //! | `stack_size` | 256 KiB | the host fiber stack of a process (wasm frames and host calls run on it) |
 //! | `worker_threads` | number of cores | threads that run processes, each with its own reactor for their sockets and timers |
 //! | `preemption_interval` | 1 ms | how often a running process yields so a `loop {}` cannot starve the others |
-//! | `max_sockets` | the open-file limit, less 256 | sockets all processes may hold at once; past it binds, accepts and connects fail with an error instead of the host running out of file descriptors (the CLI first raises the soft open-file limit to the hard one) |
+//! | `max_sockets` | the open-file limit, less 256 | sockets and files all processes may hold at once; past it binds, accepts and connects fail with an error (opening a file with `EMFILE`) instead of the host running out of file descriptors (the CLI first raises the soft open-file limit to the hard one) |
 //! | `cache_max_bytes` | 1 GiB | the compiled-module cache on disk is trimmed to this (least recently used first), so a guest that compiles module after module cannot fill the disk |
 //! | `perf_map` | off | lists compiled guest functions in `/tmp/perf-<pid>.map` for `perf` (`--perf-map`) |
 //! | `keep_resident` | 1 MiB | how much of a dead process's memory is reset in place (only the pages it touched, found with Linux's `PAGEMAP_SCAN`) instead of being returned to the kernel: the next spawn into the slot takes no page faults and no `madvise`, whose TLB shootdowns cost every core; 0 returns it all |
@@ -35,7 +35,7 @@ pub struct RuntimeConfig {
     /// slot, rather than returned to the kernel (used only where Linux's `PAGEMAP_SCAN`
     /// finds the touched pages; elsewhere memory is always returned).
     pub keep_resident: usize,
-    /// Sockets all processes together may hold open.
+    /// Sockets, and files opened through WASI, all processes together may hold open.
     pub max_sockets: usize,
     /// Whether compiled guest code is listed in `/tmp/perf-<pid>.map`, so that `perf`
     /// names guest functions in its profiles.

@@ -581,7 +581,7 @@ impl Runtime {
         };
         if let Some(monitor) = refused {
             if listed {
-                watcher.monitors().unwatch(tag);
+                watcher.monitors().unwatch(tag, process);
             }
             watcher.mailbox().push(Message {
                 tag,
@@ -608,7 +608,7 @@ impl Runtime {
         tag: i64,
     ) -> bool {
         if sandboxed {
-            watcher.monitors().unwatch(tag);
+            watcher.monitors().unwatch(tag, process);
         }
         self.processes
             .get(process)
@@ -646,7 +646,7 @@ impl Runtime {
         for (tag, monitor) in monitors {
             if let Some(watcher) = self.processes.get(monitor.watcher) {
                 if monitor.charge.is_some() {
-                    watcher.monitors().unwatch(tag);
+                    watcher.monitors().unwatch(tag, id);
                 }
                 let kind = MessageKind::ProcessDown {
                     process: id,

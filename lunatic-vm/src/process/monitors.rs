@@ -54,9 +54,12 @@ impl MonitorSet {
         self.watching.insert(tag, target);
     }
 
-    /// Forgets that the owner holds monitor `tag` (it fired, or was removed).
-    pub(crate) fn unwatch(&mut self, tag: i64) {
-        self.watching.remove(&tag);
+    /// Forgets that the owner holds monitor `tag` of `target` (it fired, or was removed);
+    /// a monitor of another process is left listed.
+    pub(crate) fn unwatch(&mut self, tag: i64, target: ProcessId) {
+        if self.watching.get(&tag) == Some(&target) {
+            self.watching.remove(&tag);
+        }
     }
 
     /// The monitors the owner holds of others, forgetting them (the owner ends).

@@ -122,9 +122,9 @@ pub(crate) struct ProcessState {
     pub(crate) modules: HandleTable<Arc<Program>>,
     /// Sockets the process holds (closed when it ends: they are dropped with the store).
     pub(crate) resources: ResourceTable,
-    /// The files it opened through WASI, by descriptor, each with its charge on its
-    /// environment's descriptor limit (see `sandbox::wasi::count_open_files`).
-    pub(crate) open_files: crate::process::IdMap<u32, Held>,
+    /// The files it opened through WASI, by descriptor, each with its share of the VM's
+    /// descriptors and of its environment's limit (see `sandbox::wasi::count_open_files`).
+    pub(crate) open_files: crate::process::IdMap<u32, crate::resources::net::SocketPermit>,
     /// The program this process runs (its module, in its environment).
     pub(crate) program: Arc<Program>,
     pub(crate) limits: MemoryLimit,

@@ -13,7 +13,6 @@
 
 use std::sync::Arc;
 
-use lunatic_abi::Limit;
 use wasmtime::{Caller, Extern, Linker};
 use wiggle::GuestMemory;
 
@@ -261,11 +260,12 @@ mod tests {
 const ERRNO_MFILE: i32 = wasmtime_wasi::p1::types::Errno::Mfile as i32;
 
 /// Shadows WASI's `path_open`, `fd_close` and `fd_renumber` in `linker` (which holds WASI
-/// already), so the files a sandboxed process opens count against its environment's
-/// descriptor limit (`Limit::Descriptors`): a guest given a directory cannot take the
-/// VM's file descriptors. Each open file's charge is kept by its descriptor number
+/// already), so the files a process opens take a share of the VM's descriptors (the
+/// budget `--max-sockets` sets) and count against its environment's descriptor limit
+/// (`Limit::Descriptors`): a guest given a directory cannot take the VM's file
+/// descriptors. Each open file's permit is kept by its descriptor number
 /// (`ProcessState::open_files`) and given back when it is closed, renumbered over, or the
-/// process ends. The root environment is not counted.
+/// process ends.
 ///
 /// # Errors
 /// Only if a definition clashes, which is a bug in this crate.
@@ -289,12 +289,10 @@ pub(crate) fn count_open_files(linker: &mut Linker<ProcessState>) -> wasmtime::R
             i32,
         )| {
             Box::new(async move {
-                let charge = match caller.data().env().budget() {
-                    None => None,
-                    Some(budget) => match budget.hold(Limit::Descriptors, 1) {
-                        Ok(charge) => Some(charge),
-                        Err(_) => return Ok(ERRNO_MFILE),
-                    },
+                // A share of the VM's descriptors, and of the environment's limit.
+                let state = caller.data();
+                let Ok(permit) = state.runtime.sockets().acquire(state.env().budget()) else {
+                    return Ok(ERRNO_MFILE);
                 };
                 let (memory, state) = guest_memory(&mut caller)?;
                 let errno = p1::path_open(
@@ -311,13 +309,13 @@ pub(crate) fn count_open_files(linker: &mut Linker<ProcessState>) -> wasmtime::R
                     opened,
                 )
                 .await?;
-                if let (0, Some(charge)) = (errno, charge) {
+                if errno == 0 {
                     // The new descriptor, just written at `opened` (so inside memory).
                     let (memory, state) = guest_memory(&mut caller)?;
                     let at = opened as u32 as usize;
                     if let Some(bytes) = memory.get(at..at.saturating_add(4)) {
                         let new_fd = u32::from_le_bytes(bytes.try_into().unwrap_or_default());
-                        state.open_files.insert(new_fd, charge);
+                        state.open_files.insert(new_fd, permit);
                     }
                 }
                 Ok(errno)
@@ -349,10 +347,12 @@ pub(crate) fn count_open_files(linker: &mut Linker<ProcessState>) -> wasmtime::R
                     p1::fd_renumber(state.wasi(), &mut GuestMemory::Unshared(memory), from, to)
                         .await?;
                 if errno == 0 {
-                    // `to` was closed; `from` now goes by `to`.
+                    // `to` was closed and `from` now goes by `to` (nothing changed if they
+                    // are one): the charge moves with the file.
+                    let moved = state.open_files.remove(&(from as u32));
                     state.open_files.remove(&(to as u32));
-                    if let Some(charge) = state.open_files.remove(&(from as u32)) {
-                        state.open_files.insert(to as u32, charge);
+                    if let Some(permit) = moved {
+                        state.open_files.insert(to as u32, permit);
                     }
                 }
                 Ok(errno)
