@@ -309,9 +309,11 @@ fn run<A: Dispatch>(start: StartRequest<A>, mailbox: Mailbox<Envelope<A::Message
             Message::Normal(Ok(Envelope::Info(bytes))) => {
                 actor.handle_info(Info::Message(RawMessage(bytes)), &mut ctx)
             }
+            Message::Normal(Err(ReceiveError::ProcessDown(down))) => {
+                actor.handle_info(Info::Down(down), &mut ctx)
+            }
             Message::Normal(Err(error)) => actor.handle_info(Info::Undecodable(error), &mut ctx),
             Message::Signal(signal) => actor.handle_info(Info::LinkDied(signal), &mut ctx),
-            Message::Down(down) => actor.handle_info(Info::Down(down), &mut ctx),
         }
         if let Some(reason) = ctx.take_stop() {
             actor.terminate(&reason);

@@ -73,12 +73,11 @@ pub type Down = EndNotice;
 /// What a [`LinkMailbox`] receives.
 #[derive(Debug)]
 pub enum Message<M> {
-    /// A message (or why it could not be received).
+    /// A message, or why none could be received: a monitored process's end arrives here,
+    /// as `Err(ReceiveError::ProcessDown(..))`, as it does on a [`Mailbox`].
     Normal(Result<M, ReceiveError>),
     /// A linked process died.
     Signal(Signal),
-    /// A monitored process ended.
-    Down(Down),
 }
 
 impl<M> Message<M> {
@@ -214,7 +213,7 @@ impl<M: Sendable> LinkMailbox<M> {
         match receive_raw(tags, timeout) {
             Incoming::Data(message) => Message::Normal(message),
             Incoming::Signal(signal) => Message::Signal(signal),
-            Incoming::Down(down) => Message::Down(down),
+            Incoming::Down(down) => Message::Normal(Err(ReceiveError::ProcessDown(down))),
         }
     }
 

@@ -108,7 +108,7 @@ impl<M> Process<M> {
 
     /// Watches this process: when it ends, for any reason (a normal return too), the caller
     /// receives a [`Down`] notice carrying the returned tag (as
-    /// [`Message::Down`](crate::Message::Down) or [`ReceiveError::ProcessDown`]).
+    /// [`ReceiveError::ProcessDown`], from a `Mailbox` and a `LinkMailbox` alike).
     /// Unlike a link it is one-way and never kills the caller. A process that is not alive
     /// is reported at once.
     #[must_use = "the down notice carries the tag"]

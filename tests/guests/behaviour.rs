@@ -50,8 +50,10 @@ fn print_signal(message: Message<()>) {
     match message {
         Message::Signal(signal) => println!("signal: {}", signal.reason()),
         Message::Normal(Err(ReceiveError::Timeout)) => println!("no signal"),
+        Message::Normal(Err(ReceiveError::ProcessDown(down))) => {
+            println!("unexpected down: {}", down.reason())
+        }
         Message::Normal(other) => println!("unexpected message: {other:?}"),
-        Message::Down(down) => println!("unexpected down: {}", down.reason()),
     }
 }
 
@@ -175,7 +177,8 @@ fn monitor(mailbox: Mailbox<()>) {
         "after demonitor: {:?}",
         mailbox.receive_timeout(Duration::from_millis(50))
     );
-    // A process that traps link deaths gets monitors as Message::Down.
+    // A process that traps link deaths gets a monitor's notice as a `Mailbox` does: as
+    // `Normal(Err(ProcessDown))`, so the seed's two variants still match exhaustively.
     let (_, _, links) = process::spawn_link(mailbox, |m: Mailbox<()>| {
         let _ = m.receive();
     })
@@ -184,7 +187,10 @@ fn monitor(mailbox: Mailbox<()>) {
     let _tag = watched.monitor();
     println!(
         "link mailbox down: {}",
-        matches!(links.receive(), Message::Down(_))
+        matches!(
+            links.receive(),
+            Message::Normal(Err(ReceiveError::ProcessDown(_)))
+        )
     );
 }
 
@@ -620,7 +626,7 @@ fn vm_panic(mailbox: Mailbox<()>) {
     for _ in 0..2 {
         match links.receive_timeout(Duration::from_secs(10)) {
             Message::Signal(signal) => println!("link: {:?}", signal.reason()),
-            Message::Down(down) => println!(
+            Message::Normal(Err(ReceiveError::ProcessDown(down))) => println!(
                 "monitor (tag matches: {}): {:?}",
                 down.tag() == monitor,
                 down.reason()
