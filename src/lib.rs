@@ -32,3 +32,60 @@ pub mod __private {
     pub use lunatic_core::testing;
     pub use serde;
 }
+
+/// A handler's visibility is its client method's: outside the actor's module, a public
+/// handler can be called through an `ActorRef` ...
+///
+/// ```no_run
+/// mod vault {
+///     use lunatic::actors::{Actor, BoxError, Context};
+///     pub struct Vault;
+///     impl Actor for Vault {
+///         type Args = ();
+///         fn init(_: (), _: &mut Context<Self>) -> Result<Self, BoxError> {
+///             Ok(Vault)
+///         }
+///     }
+///     #[lunatic::actor]
+///     impl Vault {
+///         pub fn open(&self) -> u64 {
+///             1
+///         }
+///         fn secret(&self) -> u64 {
+///             2
+///         }
+///     }
+/// }
+/// fn caller(vault: lunatic::actors::ActorRef<vault::Vault>) {
+///     let _ = vault.open();
+/// }
+/// ```
+///
+/// ... and a private one cannot (E0624: the method is private).
+///
+/// ```compile_fail,E0624
+/// mod vault {
+///     use lunatic::actors::{Actor, BoxError, Context};
+///     pub struct Vault;
+///     impl Actor for Vault {
+///         type Args = ();
+///         fn init(_: (), _: &mut Context<Self>) -> Result<Self, BoxError> {
+///             Ok(Vault)
+///         }
+///     }
+///     #[lunatic::actor]
+///     impl Vault {
+///         pub fn open(&self) -> u64 {
+///             1
+///         }
+///         fn secret(&self) -> u64 {
+///             2
+///         }
+///     }
+/// }
+/// fn caller(vault: lunatic::actors::ActorRef<vault::Vault>) {
+///     let _ = vault.secret();
+/// }
+/// ```
+#[cfg(doctest)]
+pub struct HandlerVisibility;

@@ -281,3 +281,12 @@ fn kv_store_example_serves_many_clients() {
         "100 clients wrote and read back their keys\nkeys stored: 10000\nafter one delete: 9999\n",
     );
 }
+
+#[test]
+fn a_call_can_be_answered_later_and_knows_its_caller() {
+    let run = scenario("deferred");
+    run.assert_code(0)
+        .assert_stdout("who: the caller is main: true\n")
+        .assert_stdout("still waiting before the release: true\n")
+        .assert_stdout("later: Ok(42)\n");
+}

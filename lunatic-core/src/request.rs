@@ -120,6 +120,12 @@ pub struct ReplyTo<U> {
 }
 
 impl<U: Sendable> ReplyTo<U> {
+    /// The process that asked (and waits for the reply).
+    #[must_use]
+    pub fn caller(&self) -> ProcessId {
+        self.sender
+    }
+
     /// Sends the reply.
     ///
     /// # Panics

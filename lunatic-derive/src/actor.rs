@@ -6,7 +6,12 @@
 //!   is a call and carries a `Request<(args), Result>`, any other a cast carrying `(args)`;
 //! - `impl Dispatch for Counter`: runs the method for each variant and replies to calls;
 //! - `CounterClient`: what `ActorRef<Counter>` dereferences to, with one method per message
-//!   (`increment(&self)`, `get(&self) -> Result<u64, CallError>`, `get_timeout(&self, d)`).
+//!   (`increment(&self)`, `get(&self) -> Result<u64, CallError>`, `get_timeout(&self, d)`),
+//!   each as visible as the method it calls (a private handler is no public client method).
+//!
+//! A method that takes a `ReplyTo<T>` after its arguments is a call answered later (OTP's
+//! `noreply` and `gen_server:reply`): it is handed the reply handle instead of replying
+//! with its result, keeps it, and sends `T` when it can (`ReplyTo::caller` says who asked).
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -43,6 +48,10 @@ struct MessageMethod {
     takes_context: bool,
     /// `Some(result type)` for a call.
     reply: Option<Type>,
+    /// Whether the method takes the reply handle and answers later (a `ReplyTo<T>`
+    /// parameter after its arguments), rather than replying with its result.
+    deferred: bool,
+    vis: syn::Visibility,
     docs: Vec<syn::Attribute>,
 }
 
@@ -141,8 +150,19 @@ pub(crate) fn expand(mut block: ItemImpl) -> syn::Result<TokenStream> {
         let (variant, name) = (&m.variant, &m.name);
         let names: Vec<_> = m.args.iter().map(|(n, _)| n).collect();
         let ctx = m.takes_context.then(|| quote! { ctx });
-        let call_args = names.iter().map(|n| quote! { #n }).chain(ctx);
+        let reply_arg = m.deferred.then(|| quote! { reply });
+        let call_args = names
+            .iter()
+            .map(|n| quote! { #n })
+            .chain(reply_arg)
+            .chain(ctx);
         match &m.reply {
+            Some(_) if m.deferred => quote! {
+                #message_enum::#variant(request) => {
+                    let ((#(#names,)*), reply) = request.into_parts();
+                    self.#name(#(#call_args),*);
+                }
+            },
             Some(_) => quote! {
                 #message_enum::#variant(request) => {
                     let ((#(#names,)*), reply) = request.into_parts();
@@ -158,7 +178,7 @@ pub(crate) fn expand(mut block: ItemImpl) -> syn::Result<TokenStream> {
         let (variant, name) = (&m.variant, &m.name);
         let names: Vec<_> = m.args.iter().map(|(n, _)| n).collect();
         let params: Vec<_> = m.args.iter().map(|(n, ty)| quote! { #n: #ty }).collect();
-        let docs = &m.docs;
+        let (docs, vis) = (&m.docs, &m.vis);
         match &m.reply {
             Some(reply) => {
                 let with_timeout = format_ident!("{}_timeout", name);
@@ -169,7 +189,7 @@ pub(crate) fn expand(mut block: ItemImpl) -> syn::Result<TokenStream> {
                     ///
                     /// # Errors
                     /// The actor is down or dies (at once), or does not reply in time.
-                    pub fn #name(&self, #(#params),*) -> ::core::result::Result<#reply, ::lunatic::actors::CallError> {
+                    #vis fn #name(&self, #(#params),*) -> ::core::result::Result<#reply, ::lunatic::actors::CallError> {
                         ::lunatic::actors::call(&self.process, #message_enum::#variant, (#(#names,)*), ::lunatic::actors::DEFAULT_CALL_TIMEOUT)
                     }
 
@@ -177,7 +197,7 @@ pub(crate) fn expand(mut block: ItemImpl) -> syn::Result<TokenStream> {
                     ///
                     /// # Errors
                     /// The actor is down or dies (at once), or does not reply in time.
-                    pub fn #with_timeout(&self, #(#params,)* timeout: ::core::time::Duration) -> ::core::result::Result<#reply, ::lunatic::actors::CallError> {
+                    #vis fn #with_timeout(&self, #(#params,)* timeout: ::core::time::Duration) -> ::core::result::Result<#reply, ::lunatic::actors::CallError> {
                         ::lunatic::actors::call(&self.process, #message_enum::#variant, (#(#names,)*), timeout)
                     }
                 }
@@ -186,7 +206,7 @@ pub(crate) fn expand(mut block: ItemImpl) -> syn::Result<TokenStream> {
                 #(#docs)*
                 ///
                 /// A cast: sent without waiting; dropped if the actor is not alive.
-                pub fn #name(&self, #(#params),*) {
+                #vis fn #name(&self, #(#params),*) {
                     ::lunatic::actors::cast(&self.process, #message_enum::#variant((#(#names,)*)));
                 }
             },
@@ -276,12 +296,30 @@ fn message_method(method: &mut ImplItemFn) -> syn::Result<MessageMethod> {
     }
     let mut args = Vec::new();
     let mut takes_context = false;
+    let mut deferred_reply: Option<Type> = None;
     let inputs: Vec<_> = sig.inputs.iter().skip(1).collect();
     for (position, input) in inputs.iter().enumerate() {
         let FnArg::Typed(arg) = input else { continue };
         if position + 1 == inputs.len() && is_context(&arg.ty) {
             takes_context = true;
             continue;
+        }
+        if let Some(reply) = reply_to(&arg.ty) {
+            let last = position + 1 == inputs.len()
+                || (position + 2 == inputs.len()
+                    && matches!(inputs[position + 1], FnArg::Typed(next) if is_context(&next.ty)));
+            if !last || deferred_reply.is_some() {
+                return Err(syn::Error::new_spanned(&arg.ty,
+                    "the `ReplyTo` of a call answered later comes after the method's arguments (before a `&mut Context`)",
+                ));
+            }
+            deferred_reply = Some(reply);
+            continue;
+        }
+        if deferred_reply.is_some() {
+            return Err(syn::Error::new_spanned(&arg.ty,
+                "the `ReplyTo` of a call answered later comes after the method's arguments (before a `&mut Context`)",
+            ));
         }
         let Pat::Ident(ident) = &*arg.pat else {
             return Err(syn::Error::new_spanned(
@@ -304,10 +342,17 @@ fn message_method(method: &mut ImplItemFn) -> syn::Result<MessageMethod> {
     }
     let marked_call = method.attrs.iter().any(|a| a.path().is_ident("call"));
     method.attrs.retain(|a| !a.path().is_ident("call"));
-    let reply = match &method.sig.output {
-        ReturnType::Type(_, ty) => Some((**ty).clone()),
-        ReturnType::Default if marked_call => Some(syn::parse_quote!(())),
-        ReturnType::Default => None,
+    let deferred = deferred_reply.is_some();
+    let reply = match (&method.sig.output, deferred_reply) {
+        (ReturnType::Type(_, ty), Some(_)) => {
+            return Err(syn::Error::new_spanned(ty,
+                "a call answered later replies through its `ReplyTo`, so the method returns nothing",
+            ));
+        }
+        (ReturnType::Default, Some(reply)) => Some(reply),
+        (ReturnType::Type(_, ty), None) => Some((**ty).clone()),
+        (ReturnType::Default, None) if marked_call => Some(syn::parse_quote!(())),
+        (ReturnType::Default, None) => None,
     };
     let docs = method
         .attrs
@@ -321,8 +366,28 @@ fn message_method(method: &mut ImplItemFn) -> syn::Result<MessageMethod> {
         args,
         takes_context,
         reply,
+        deferred,
+        vis: method.vis.clone(),
         docs,
     })
+}
+
+/// `T` if `ty` is `ReplyTo<T>` (by its last path segment, as `Context` is found).
+fn reply_to(ty: &Type) -> Option<Type> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if last.ident != "ReplyTo" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(reply) if args.args.len() == 1 => Some(reply.clone()),
+        _ => None,
+    }
 }
 
 /// Whether `ty` is `&mut Context<..>`.

@@ -85,13 +85,17 @@ fn expand_main(mut function: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
 /// `ctx: &mut Context<Self>` is given the actor's context. The type must also implement
 /// `Actor` (its `init`). Generated: `<Type>Message`, `impl Dispatch for <Type>`, and
 /// `<Type>Client`, which `ActorRef<Type>` dereferences to, so callers write
-/// `counter.increment()` and `counter.get()?`.
+/// `counter.increment()` and `counter.get()?`. Each client method is as visible as its
+/// handler. A handler that takes a `ReplyTo<T>` after its arguments is a call answered
+/// later: it keeps the handle and sends the `T` when it can (`ReplyTo::caller` is who
+/// asked).
 ///
 /// ```ignore
 /// #[lunatic::actor]
 /// impl Counter {
 ///     pub fn increment(&mut self) { self.count += 1 }
 ///     pub fn get(&self) -> u64 { self.count }
+///     pub fn when_ten(&mut self, reply: ReplyTo<()>) { self.waiting.push(reply) }
 /// }
 /// ```
 #[proc_macro_attribute]

@@ -6,7 +6,7 @@ use lunatic::actors::{
     Actor, ActorRef, BoxError, CallError, ChildSpec, Context, ExitReason, Info, Restart,
     StartError, Strategy, Supervisor, SupervisorConfig, SupervisorRef,
 };
-use lunatic::{process, Mailbox, Message, Process, ProcessId};
+use lunatic::{process, Mailbox, Message, Process, ProcessId, ReplyTo};
 use serde::{Deserialize, Serialize};
 
 #[lunatic::main]
@@ -14,6 +14,7 @@ fn main(mailbox: Mailbox<()>) {
     let scenario = std::env::args().nth(1).unwrap_or_default();
     match scenario.as_str() {
         "calls" => calls(),
+        "deferred" => deferred(),
         "init" => init_failures(),
         "terminate" => terminate(mailbox),
         "info" => info(),
@@ -595,4 +596,57 @@ fn many_restarts() {
     }
     println!("restarts: {:?}", supervisor.restarts());
     println!("still serving: {:?}", current(&supervisor).add(1));
+}
+
+// ---- calls answered later ----
+
+/// Answers `later` calls only when told to (OTP's `noreply`, then `gen_server:reply`), and
+/// says who called.
+struct Desk {
+    waiting: Vec<(u64, ReplyTo<u64>)>,
+}
+
+impl Actor for Desk {
+    type Args = ();
+
+    fn init((): (), _: &mut Context<Self>) -> Result<Self, BoxError> {
+        Ok(Desk {
+            waiting: Vec::new(),
+        })
+    }
+}
+
+#[lunatic::actor]
+impl Desk {
+    fn later(&mut self, n: u64, reply: ReplyTo<u64>) {
+        self.waiting.push((n, reply));
+    }
+
+    fn release(&mut self) {
+        for (n, reply) in self.waiting.drain(..) {
+            reply.send(n + 1);
+        }
+    }
+
+    fn who(&mut self, reply: ReplyTo<ProcessId>, _: &mut Context<Self>) {
+        let caller = reply.caller();
+        reply.send(caller);
+    }
+}
+
+fn deferred() {
+    let desk = ActorRef::<Desk>::start(()).unwrap();
+    println!(
+        "who: the caller is main: {}",
+        desk.who() == Ok(process::this_id())
+    );
+    let waiter = process::spawn_with(desk.clone(), |desk: ActorRef<Desk>, _: Mailbox<()>| {
+        println!("later: {:?}", desk.later(41));
+    })
+    .unwrap();
+    process::sleep_ms(100);
+    println!("still waiting before the release: {}", waiter.is_alive());
+    let monitor = waiter.monitor();
+    desk.release();
+    let _ = waiter.wait_down(monitor, Some(Duration::from_secs(5)));
 }
