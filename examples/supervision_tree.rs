@@ -101,16 +101,16 @@ fn try_find(root: &SupervisorRef<Tree>, path: &str) -> Option<lunatic::ProcessId
     let mut ids = path.split('/').peekable();
     loop {
         let id = ids.next()?;
-        let child = supervisor
-            .which_children()
-            .ok()?
-            .into_iter()
-            .find(|c| c.id == id)?;
-        let process = child.process?;
         if ids.peek().is_none() {
-            return Some(process);
+            let child = supervisor
+                .which_children()
+                .ok()?
+                .into_iter()
+                .find(|c| c.id == id)?;
+            return child.process;
         }
-        supervisor = ActorRef::from_process(Process::from_process_id(process));
+        // A handle typed as a supervisor of the tree, checked to be one.
+        supervisor = supervisor.child_supervisor::<Tree>(id).ok()?;
     }
 }
 

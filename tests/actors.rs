@@ -290,3 +290,14 @@ fn a_call_can_be_answered_later_and_knows_its_caller() {
         .assert_stdout("still waiting before the release: true\n")
         .assert_stdout("later: Ok(42)\n");
 }
+
+#[test]
+fn a_supervisor_hands_out_children_typed_and_checked() {
+    let run = scenario("typed-children");
+    run.assert_code(0)
+        .assert_stdout("as a counter: Ok(2)\n")
+        .assert_stdout(
+            "as a worker: the child `counter` is an actor of type test_actors::Counter, not test_actors::Worker\n",
+        )
+        .assert_stdout("missing: Err(NotFound(\"nope\"))\n");
+}

@@ -69,6 +69,6 @@ pub use actor_ref::{
 pub use envelope::Envelope;
 pub use lunatic_core::{EndReason, ExitReason};
 pub use supervisor::{
-    ChildInfo, ChildSpec, Restart, Strategy, Supervisor, SupervisorArgs, SupervisorClient,
-    SupervisorConfig, SupervisorMessage, SupervisorRef, SupervisorServer,
+    ChildError, ChildInfo, ChildSpec, Restart, Strategy, Supervisor, SupervisorArgs,
+    SupervisorClient, SupervisorConfig, SupervisorMessage, SupervisorRef, SupervisorServer,
 };

@@ -54,6 +54,8 @@ pub enum Restart {
 /// How to start one child, and how to treat it.
 pub struct ChildSpec {
     id: String,
+    /// The child's actor type (`type_name`), when the spec knows it.
+    actor: Option<&'static str>,
     start: Box<dyn Fn() -> Result<ProcessId, StartError>>,
     restart: Restart,
     shutdown: Duration,
@@ -80,6 +82,15 @@ impl ChildSpec {
         Self::new(id, move || {
             ActorRef::<A>::start_link(args.clone()).map(|actor| actor.process_id())
         })
+        .of_actor::<A>()
+    }
+
+    /// Records that the child is an actor of type `A`, so that
+    /// [`SupervisorClient::child`] hands out an `ActorRef<A>` for it (and nothing else).
+    #[must_use]
+    pub fn of_actor<A: Dispatch>(mut self) -> Self {
+        self.actor = Some(std::any::type_name::<A>());
+        self
     }
 
     /// A permanent child that is itself a supervisor, given a minute to stop its subtree.
@@ -87,6 +98,7 @@ impl ChildSpec {
         Self::new(id, move || {
             SupervisorRef::start_supervisor(supervisor.clone()).map(|s| s.process_id())
         })
+        .of_actor::<SupervisorServer<S>>()
         .shutdown(Duration::from_secs(60))
     }
 
@@ -97,6 +109,7 @@ impl ChildSpec {
     ) -> Self {
         Self {
             id: id.into(),
+            actor: None,
             start: Box::new(start),
             restart: Restart::Permanent,
             shutdown: Duration::from_secs(5),
@@ -173,13 +186,41 @@ pub trait Supervisor: Sendable + 'static {
     }
 }
 
-/// One child as [`SupervisorClient::which_children`] reports it.
+/// One child as [`SupervisorClient::which_children`] reports it. For a handle of the
+/// child's own type, ask [`SupervisorClient::child`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChildInfo {
     /// The child's id.
     pub id: String,
     /// Its process, if it is running.
     pub process: Option<ProcessId>,
+    /// Its actor type (`std::any::type_name`), when its spec says (every spec made by
+    /// [`ChildSpec::actor`] or [`ChildSpec::supervisor`] does).
+    pub actor: Option<String>,
+}
+
+/// Why [`SupervisorClient::child`] gave no handle.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChildError {
+    /// The supervisor has no child with that id.
+    #[error("no child `{0}`")]
+    NotFound(String),
+    /// The child is not running now (it is being restarted, or gave up).
+    #[error("the child `{0}` is not running")]
+    NotRunning(String),
+    /// The child is an actor of another type (or of one its spec does not say).
+    #[error("the child `{id}` is an actor of type {found}, not {expected}")]
+    WrongType {
+        /// The child's id.
+        id: String,
+        /// The type asked for.
+        expected: &'static str,
+        /// The child's type, as its spec says (`unknown` when it does not).
+        found: String,
+    },
+    /// The supervisor did not answer.
+    #[error(transparent)]
+    Call(#[from] CallError),
 }
 
 /// Requests a supervisor serves.
@@ -317,6 +358,7 @@ impl<S: Supervisor> Dispatch for SupervisorServer<S> {
                     .map(|child| ChildInfo {
                         id: child.spec.id.clone(),
                         process: child.running.map(|(p, _)| p),
+                        actor: child.spec.actor.map(str::to_owned),
                     })
                     .collect();
                 request.reply(children);
@@ -481,6 +523,43 @@ impl<S: Supervisor> SupervisorClient<S> {
             (),
             DEFAULT_CALL_TIMEOUT,
         )
+    }
+
+    /// A handle to child `id`, checked to be an actor of type `A`: a child of another
+    /// type is an error, never a handle that would send it messages it cannot read.
+    ///
+    /// # Errors
+    /// [`ChildError`]: no such child, not running, another type, or the supervisor did not
+    /// answer.
+    pub fn child<A: Dispatch>(&self, id: &str) -> Result<ActorRef<A>, ChildError> {
+        let child = self
+            .which_children()?
+            .into_iter()
+            .find(|child| child.id == id)
+            .ok_or_else(|| ChildError::NotFound(id.to_owned()))?;
+        let expected = std::any::type_name::<A>();
+        if child.actor.as_deref() != Some(expected) {
+            return Err(ChildError::WrongType {
+                id: child.id,
+                expected,
+                found: child.actor.unwrap_or_else(|| "unknown".to_owned()),
+            });
+        }
+        let process = child
+            .process
+            .ok_or_else(|| ChildError::NotRunning(id.to_owned()))?;
+        Ok(ActorRef::from_process(Process::from_process_id(process)))
+    }
+
+    /// A handle to child `id`, checked to be a supervisor of type `S2`.
+    ///
+    /// # Errors
+    /// As [`SupervisorClient::child`].
+    pub fn child_supervisor<S2: Supervisor>(
+        &self,
+        id: &str,
+    ) -> Result<SupervisorRef<S2>, ChildError> {
+        self.child::<SupervisorServer<S2>>(id)
     }
 
     /// How many restarts the supervisor has made since it started.

@@ -3,8 +3,8 @@ use std::time::Duration;
 
 use lunatic::actors::timer;
 use lunatic::actors::{
-    Actor, ActorRef, BoxError, CallError, ChildSpec, Context, ExitReason, Info, Restart,
-    StartError, Strategy, Supervisor, SupervisorConfig, SupervisorRef,
+    Actor, ActorRef, BoxError, CallError, ChildError, ChildSpec, Context, ExitReason, Info,
+    Restart, StartError, Strategy, Supervisor, SupervisorConfig, SupervisorRef,
 };
 use lunatic::{process, Mailbox, Message, Process, ProcessId, ReplyTo};
 use serde::{Deserialize, Serialize};
@@ -15,6 +15,7 @@ fn main(mailbox: Mailbox<()>) {
     match scenario.as_str() {
         "calls" => calls(),
         "deferred" => deferred(),
+        "typed-children" => typed_children(),
         "init" => init_failures(),
         "terminate" => terminate(mailbox),
         "info" => info(),
@@ -409,9 +410,7 @@ fn child_ids(supervisor: &SupervisorRef<Tree>) -> Vec<String> {
 }
 
 fn child_ref(supervisor: &SupervisorRef<Tree>, id: &str) -> Option<ActorRef<Worker>> {
-    let children = supervisor.which_children().unwrap();
-    let process = children.into_iter().find(|c| c.id == id)?.process?;
-    Some(ActorRef::from_process(Process::from_process_id(process)))
+    supervisor.child::<Worker>(id).ok()
 }
 
 /// Waits until child `id` runs in a process other than `old`.
@@ -585,8 +584,14 @@ impl Supervisor for Churn {
 fn many_restarts() {
     let supervisor = SupervisorRef::start_supervisor(Churn).unwrap();
     let current = |s: &SupervisorRef<Churn>| -> ActorRef<Counter> {
-        let process = s.which_children().unwrap()[0].process.unwrap();
-        ActorRef::from_process(Process::from_process_id(process))
+        loop {
+            match s.child::<Counter>("counter") {
+                Ok(counter) => return counter,
+                // Between its death and its restart.
+                Err(ChildError::NotRunning(_)) => {}
+                Err(other) => panic!("{other}"),
+            }
+        }
     };
     for _ in 0..10_000 {
         let counter = current(&supervisor);
@@ -649,4 +654,20 @@ fn deferred() {
     let monitor = waiter.monitor();
     desk.release();
     let _ = waiter.wait_down(monitor, Some(Duration::from_secs(5)));
+}
+
+/// A child's handle from its supervisor is typed, and checked: asked for as another type,
+/// it is an error naming both.
+fn typed_children() {
+    let supervisor = SupervisorRef::start_supervisor(Churn).unwrap();
+    let counter = supervisor.child::<Counter>("counter").unwrap();
+    println!("as a counter: {:?}", counter.add(2));
+    match supervisor.child::<Worker>("counter") {
+        Ok(_) => println!("as a worker: handed out (wrong)"),
+        Err(error) => println!("as a worker: {error}"),
+    }
+    println!(
+        "missing: {:?}",
+        supervisor.child::<Counter>("nope").map(|c| c.process_id())
+    );
 }
