@@ -296,3 +296,18 @@ fn messages_to_a_busy_process_all_arrive_in_order() {
         .assert_stdout("spin: 150 messages in order, signal after None\n")
         .assert_stdout("panic: 150 messages in order, signal after Some(150)\n");
 }
+
+#[test]
+fn process_groups_join_list_send_and_lose_members_that_die() {
+    let run = scenario("groups");
+    run.assert_code(0)
+        .assert_stdout("members: 3\n")
+        .assert_stdout("sent to: Ok(3)\n")
+        .assert_stdout("after a member died: 2\n")
+        .assert_stdout("leave: Ok(true)\n")
+        .assert_stdout("leave again: Ok(false)\n")
+        .assert_stdout("members now: 1\n")
+        .assert_stdout("as numbers: the group `workers` is of processes taking alloc::string::String, not u64\n")
+        .assert_stdout("nobody: Ok(0)\n");
+    assert_eq!(run.stdout.matches("member got: hello").count(), 3, "{run}");
+}

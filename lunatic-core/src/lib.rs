@@ -11,6 +11,7 @@
 //! | [`Mailbox`], [`LinkMailbox`] | receiving, with timeouts and selective receive by [`Tag`] |
 //! | [`Request`] | a message that carries its sender, for request/reply |
 //! | [`registry`] | VM-wide names for processes, with typed lookup |
+//! | [`pg`] | process groups (Erlang's `pg`): join, leave, members, send to all; per environment |
 //! | [`Environment`], [`Config`], [`ThisModule`], [`Module`] | limits on memory, compute and host functions; loading other wasm modules |
 //! | [`Message`], [`Signal`] | what a process that traps link deaths receives |
 //! | [`net`] | TCP, UDP and DNS; sockets move between processes inside messages |
@@ -22,6 +23,7 @@ mod error;
 mod host;
 mod mailbox;
 pub mod net;
+pub mod pg;
 pub mod process;
 pub mod registry;
 mod request;

@@ -42,6 +42,7 @@ fn main(mailbox: Mailbox<()>) {
             std::io::stdin().read_line(&mut line).unwrap();
             println!("stdin: {}", line.trim_end());
         }
+        "groups" => groups(),
         other => panic!("unknown scenario {other:?}"),
     }
 }
@@ -648,4 +649,58 @@ fn forged_log() {
     let monitor = child.monitor();
     let _ = child.wait_down(monitor, Some(Duration::from_secs(10)));
     println!("done");
+}
+
+/// Process groups: join (once, however often), list, send to all, a member that dies
+/// leaves, leave, and a group is typed.
+fn groups() {
+    use lunatic::pg;
+    let members: Vec<Process<String>> = (0..3)
+        .map(|_| {
+            process::spawn(|m: Mailbox<String>| {
+                while let Ok(text) = m.receive() {
+                    println!("member got: {text}");
+                }
+            })
+            .unwrap()
+        })
+        .collect();
+    for member in &members {
+        pg::join("workers", member).unwrap();
+    }
+    pg::join("workers", &members[0]).unwrap();
+    println!(
+        "members: {}",
+        pg::members::<String>("workers").unwrap().len()
+    );
+    println!("sent to: {:?}", pg::send("workers", &"hello".to_owned()));
+    // Each member prints it before one is killed.
+    process::sleep_ms(100);
+    let monitor = members[2].monitor();
+    members[2].kill();
+    let _ = members[2].wait_down(monitor, Some(Duration::from_secs(5)));
+    let mut left = 0;
+    for _ in 0..1_000 {
+        left = pg::members::<String>("workers").unwrap().len();
+        if left == 2 {
+            break;
+        }
+        process::sleep_ms(1);
+    }
+    println!("after a member died: {left}");
+    println!("leave: {:?}", pg::leave("workers", &members[1]));
+    println!("leave again: {:?}", pg::leave("workers", &members[1]));
+    println!(
+        "members now: {}",
+        pg::members::<String>("workers").unwrap().len()
+    );
+    match pg::members::<u64>("workers") {
+        Ok(_) => println!("as numbers: listed (wrong)"),
+        Err(error) => println!("as numbers: {error}"),
+    }
+    println!(
+        "nobody: {:?}",
+        pg::members::<String>("nobody").map(|m| m.len())
+    );
+    process::sleep_ms(50);
 }
