@@ -24,7 +24,7 @@ use crate::messaging::registry::Registry;
 use crate::messaging::{Message, MessageKind};
 use crate::process::state::ProcessState;
 use crate::process::{EncodedReason, EndReason, Monitor, ProcessHandle, ProcessTable};
-use crate::program::{val_matches, NotAllowed, Program, MAX_MODULE_SIZE};
+use crate::program::{val_matches, NotAllowed, Program};
 use crate::sandbox::budget::{Budget, Held, LogVerdict, OverLimit};
 use crate::sandbox::wasi::{OutputSink, ProcessIo, WasiConfig};
 use crate::scheduler::Scheduler;
@@ -310,12 +310,8 @@ impl Runtime {
         env: Arc<Environment>,
         charge: Option<Held>,
     ) -> wasmtime::Result<Arc<Program>> {
-        if bytes.len() > MAX_MODULE_SIZE {
-            wasmtime::bail!(
-                "the module is {} bytes, more than the limit of {MAX_MODULE_SIZE}",
-                bytes.len()
-            );
-        }
+        // The caller refused more than `MAX_MODULE_SIZE` bytes before copying them, and
+        // `Program::compile` checks the binary the text became.
         let bytes = crate::program::check_runtime_module(bytes)?;
         let backend = self.backend(&env)?;
         let module = Self::compile_cached(&self.config, &backend.engine, &bytes)?;

@@ -10,9 +10,10 @@
 //!
 //! Fuel is an environment's budget too: every process of the environment (and of those
 //! inside it) burns the same fuel, so spawning never makes more. A process draws on it
-//! at each preemption tick and when it ends ([`Budget::burn`]), and runs meanwhile on
-//! what was left at its last draw: the environment can overrun by at most what the
-//! processes running at once burn in one tick.
+//! at each preemption tick, at each large host charge (a spawn, a compile, a large copy)
+//! and when it ends ([`Budget::burn`]), and runs meanwhile on what was left at its last
+//! draw: the environment can overrun by at most what the processes running at once burn
+//! in one tick.
 //!
 //! The root environment has no budget: its processes pay nothing (one branch).
 
