@@ -248,7 +248,7 @@ fn every_environment_limit_holds_and_names_itself() {
     let logged = run.stderr.matches("died: panicked: log flood").count();
     assert!((1..=30).contains(&logged), "{logged} reports logged\n{run}");
     run.assert_stderr("died: panicked: flood over")
-        .assert_stderr("earlier reports of its environment dropped: over its log rate");
+        .assert_stderr("earlier lines of its environment dropped: over its log rate");
     common::assert_vms_stayed_under(common::VM_MEMORY_CEILING);
 }
 

@@ -97,6 +97,8 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
         "lunatic::networking::set_read_timeout: no TCP stream or UDP socket with id 999",
         "lunatic::networking::resolve: the range of 864 bytes at 0xfffffff0 is outside",
         "lunatic::networking::local_addr: no socket with id 999",
+        "lunatic::process::log: the range of 4096 bytes at 0xffffff00 is outside",
+        "lunatic::process::log: unknown log level 9",
     ] {
         run.assert_stdout(reason);
     }
@@ -105,7 +107,7 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
         process: 0xFF_FFFF_FFFF,
     };
     run.assert_stdout(&String::from_utf8_lossy(&no_process.to_bytes()));
-    assert_eq!(run.stdout.matches("child died: ").count(), 52, "{run}");
+    assert_eq!(run.stdout.matches("child died: ").count(), 54, "{run}");
     // Each death is logged with the process id and the reason.
     run.assert_stderr("died: trapped: lunatic::message::write_data: no message was created");
 }

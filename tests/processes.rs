@@ -163,7 +163,7 @@ fn process_handles_travel_in_messages() {
 fn wrong_message_type_is_a_receive_error() {
     scenario("bad-message")
         .assert_code(0)
-        .assert_stdout("deserialization failed\n");
+        .assert_stdout("wrong type: expected a message of type `u64`, got one of type `u8`\n");
 }
 
 #[test]

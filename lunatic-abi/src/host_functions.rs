@@ -376,6 +376,13 @@ macro_rules! host_functions {
                 /// another variant, or its text is longer than `MAX_REASON_TEXT` bytes.
                 #[host(Flush)]
                 fn end(reason_ptr: In<u8>, reason_len: Len);
+                /// Writes a line to the VM's log on the caller's behalf at `level` (a
+                /// `LogLevel`): its UTF-8 text (cut at `MAX_LOG_TEXT` bytes, control
+                /// characters escaped) after the caller's id. A sandboxed environment's
+                /// lines count against its log rate; over it they are dropped and counted.
+                /// Traps: the range is outside memory; `level` is unknown.
+                #[host()]
+                fn log(level: u32, text_ptr: In<u8>, text_len: Len);
             }
 
             /// Names for processes, per environment and versioned. Strings are UTF-8 of at

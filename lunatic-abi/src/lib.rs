@@ -21,6 +21,7 @@
 //! | [`ShutdownHow`] | `lunatic::networking::tcp_shutdown` |
 //! | [`SocketAddrKind`], [`SOCKET_ADDR_SIZE`], [`encode_socket_addr`], [`decode_socket_addr`] | socket addresses in guest memory |
 //! | [`MAX_RESOLVED_ADDRS`] | `lunatic::networking::resolve` |
+//! | [`LogLevel`], [`MAX_LOG_TEXT`] | `lunatic::process::log` |
 #![no_std]
 
 extern crate alloc;
@@ -362,6 +363,26 @@ pub const PREINIT_EXPORT: &str = "lunatic_preinit";
 /// Most bytes of the text in a reason a guest reports (a panic message, an error it ends
 /// with); a longer panic message is cut, a longer error refused.
 pub const MAX_REASON_TEXT: usize = 64 << 10;
+
+/// Most bytes of one line a guest writes to the VM's log (`lunatic::process::log`); a
+/// longer one is cut.
+pub const MAX_LOG_TEXT: usize = 4 << 10;
+
+abi_enum! {
+    /// The level of a line a guest writes to the VM's log (`lunatic::process::log`).
+    LogLevel: u32 {
+        /// Something failed.
+        Error = 0,
+        /// Something is wrong but the process goes on (a message it dropped, say).
+        Warn = 1,
+        /// What happens, in general.
+        Info = 2,
+        /// Detail for finding a fault.
+        Debug = 3,
+        /// Every step.
+        Trace = 4,
+    }
+}
 
 /// The custom section `#[lunatic::test]` adds to a test program. Its presence makes the VM
 /// run the program's tests itself, each as its own process (its content is not read).

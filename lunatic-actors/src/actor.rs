@@ -2,8 +2,9 @@
 
 use std::marker::PhantomData;
 
-use lunatic_core::{Down, ExitReason, ProcessId, ReceiveError, Sendable, Signal};
-use serde::de::DeserializeOwned;
+use lunatic_core::{
+    Down, ExitReason, MessageType, ProcessId, ReceiveError, Sendable, Signal, TypedBytes,
+};
 
 use crate::actor_ref::{ActorProcess, ActorRef};
 
@@ -66,22 +67,29 @@ pub enum Info {
     Down(Down),
     /// A raw message sent with [`ActorRef::info`].
     Message(RawMessage),
-    /// A message that is not one of the actor's.
+    /// A message of the actor's type whose bytes could not be read (a message of
+    /// another type is never handed to the actor: it is refused or dropped, and logged).
     Undecodable(ReceiveError),
 }
 
-/// The bytes of a raw info message.
+/// A raw info message: a value with its type.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawMessage(pub(crate) Vec<u8>);
+pub struct RawMessage(pub(crate) TypedBytes);
 
 impl RawMessage {
     /// Reads the message as a `T`.
     ///
     /// # Errors
-    /// The bytes are not a `T`.
-    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ReceiveError> {
-        bincode::deserialize(&self.0)
-            .map_err(|e| ReceiveError::DeserializationFailed(e.to_string()))
+    /// [`ReceiveError::WrongType`] if it is not a `T` (both types named), or
+    /// [`ReceiveError::DeserializationFailed`].
+    pub fn decode<T: Sendable>(&self) -> Result<T, ReceiveError> {
+        self.0.decode()
+    }
+
+    /// The type it was sent as.
+    #[must_use]
+    pub fn message_type(&self) -> Option<MessageType> {
+        self.0.message_type()
     }
 }
 

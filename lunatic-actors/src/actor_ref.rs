@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use lunatic_core::registry::RegistryError;
 use lunatic_core::{
-    process, EndReason, ExitReason, LunaticError, Mailbox, Message, Process, ProcessId,
-    ReceiveError, Request, Sendable, Tag,
+    process, EndReason, ExitReason, LogLevel, LunaticError, Mailbox, Message, Process, ProcessId,
+    ReceiveError, Request, Sendable, Tag, TypedBytes, WrongType,
 };
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::actor::{Context, Dispatch, Info, RawMessage};
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, Stop};
 
 /// How long a call waits for its reply by default (gen_server's default, 5 seconds).
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -32,6 +32,13 @@ pub enum CallError {
     /// The reply could not be read.
     #[error("bad reply: {0}")]
     BadReply(String),
+    /// The actor is of another type: it refused the call at once (the error names its
+    /// message type and the one sent).
+    #[error("the actor refused the call: {0}")]
+    Refused(WrongType),
+    /// The reply was of another type than the call's result (the error names both).
+    #[error("the reply is of the wrong type: {0}")]
+    WrongReply(WrongType),
     /// The caller is the actor itself: it would wait for a reply only it can give (OTP's
     /// `calling_self`).
     #[error("an actor cannot call itself")]
@@ -44,6 +51,8 @@ impl From<ReceiveError> for CallError {
             ReceiveError::Timeout => Self::Timeout,
             ReceiveError::ProcessDown(down) => Self::ActorDown(down.reason().clone()),
             ReceiveError::DeserializationFailed(why) => Self::BadReply(why),
+            ReceiveError::Rejected(why) => Self::Refused(why),
+            ReceiveError::WrongType(why) => Self::WrongReply(why),
         }
     }
 }
@@ -142,17 +151,17 @@ impl<A: Dispatch> ActorRef<A> {
         call(&self.process, wrap, data, timeout)
     }
 
-    /// Sends a raw info message, delivered to [`crate::Actor::handle_info`].
-    pub fn info<T: Serialize>(&self, value: &T) {
-        match bincode::serialize(value) {
-            Ok(bytes) => self.process.send(Envelope::Info(bytes)),
-            Err(error) => panic!("cannot serialize info message: {error}"),
-        }
+    /// Sends a raw info message, delivered to [`crate::Actor::handle_info`] with its type.
+    ///
+    /// # Panics
+    /// If `T`'s `Serialize` implementation fails (a socket cannot travel this way).
+    pub fn info<T: Sendable>(&self, value: &T) {
+        self.process.send(Envelope::Info(TypedBytes::encode(value)));
     }
 
     /// Asks the actor to stop: it runs `terminate(Shutdown)` and ends normally.
     pub fn stop(&self) {
-        self.process.send(Envelope::Stop);
+        stop(self.process_id());
     }
 
     /// Links the caller to the actor (see `Process::link`).
@@ -245,6 +254,12 @@ impl<'de, A: Dispatch> Deserialize<'de> for ActorRef<A> {
     }
 }
 
+/// Asks the actor in `process`, whatever its type, to stop: it runs `terminate(Shutdown)`
+/// and ends normally.
+pub fn stop(process: ProcessId) {
+    Process::<Stop>::from_process_id(process).send(Stop);
+}
+
 /// Sends `message` to an actor's process without waiting.
 pub fn cast<M: Sendable>(process: &Process<Envelope<M>>, message: M) {
     process.send(Envelope::Message(message));
@@ -254,8 +269,9 @@ pub fn cast<M: Sendable>(process: &Process<Envelope<M>>, message: M) {
 /// actor so that its death ends the wait at once.
 ///
 /// # Errors
-/// [`CallError::CallingSelf`] at once if the caller is the actor; [`CallError::ActorDown`],
-/// [`CallError::Timeout`], [`CallError::BadReply`].
+/// [`CallError::CallingSelf`] at once if the caller is the actor; [`CallError::Refused`]
+/// at once if the process is an actor of another type (or no actor); [`CallError::ActorDown`],
+/// [`CallError::Timeout`], [`CallError::WrongReply`], [`CallError::BadReply`].
 pub fn call<M: Sendable, T: Sendable, U: Sendable>(
     process: &Process<Envelope<M>>,
     wrap: impl FnOnce(Request<T, U>) -> M,
@@ -266,7 +282,7 @@ pub fn call<M: Sendable, T: Sendable, U: Sendable>(
         return Err(CallError::CallingSelf);
     }
     let (request, reply) = Request::watching(data, process);
-    process.send(Envelope::Message(wrap(request)));
+    process.send_awaiting(Envelope::Message(wrap(request)), &reply);
     Ok(reply.wait_timeout(timeout)?)
 }
 
@@ -305,13 +321,16 @@ fn run<A: Dispatch>(start: StartRequest<A>, mailbox: Mailbox<Envelope<A::Message
     loop {
         match mailbox.receive() {
             Message::Normal(Ok(Envelope::Message(message))) => actor.dispatch(message, &mut ctx),
-            Message::Normal(Ok(Envelope::Stop)) => ctx.stop(ExitReason::Shutdown),
             Message::Normal(Ok(Envelope::Info(bytes))) => {
                 actor.handle_info(Info::Message(RawMessage(bytes)), &mut ctx)
             }
             Message::Normal(Err(ReceiveError::ProcessDown(down))) => {
                 actor.handle_info(Info::Down(down), &mut ctx)
             }
+            Message::Normal(Err(ReceiveError::WrongType(why))) if why.found().is::<Stop>() => {
+                ctx.stop(ExitReason::Shutdown)
+            }
+            Message::Normal(Err(ReceiveError::WrongType(why))) => drop_mistyped::<A>(&why),
             Message::Normal(Err(error)) => actor.handle_info(Info::Undecodable(error), &mut ctx),
             Message::Signal(signal) => actor.handle_info(Info::LinkDied(signal), &mut ctx),
         }
@@ -320,4 +339,19 @@ fn run<A: Dispatch>(start: StartRequest<A>, mailbox: Mailbox<Envelope<A::Message
             process::exit(reason);
         }
     }
+}
+
+/// A message of another type reached an actor: it is not served (a call was refused by
+/// the receive already), only logged.
+#[cold]
+fn drop_mistyped<A>(why: &WrongType) {
+    process::log(
+        LogLevel::Warn,
+        &format!(
+            "actor {} did not serve a message of type `{}`: it takes `{}`",
+            std::any::type_name::<A>(),
+            why.found(),
+            why.expected()
+        ),
+    );
 }

@@ -1,31 +1,20 @@
 //! What travels to an actor's process.
 
+use lunatic_core::TypedBytes;
 use serde::{Deserialize, Serialize};
 
-/// The wire type of every actor's mailbox.
-///
-/// `Stop` is the first variant on purpose: bincode encodes it as the same bytes whatever
-/// `M` is, so a supervisor can stop children of any type through a `Process<Envelope<()>>`.
+/// The wire type of every actor's mailbox. Its header names the actor's message type, so
+/// a message meant for another actor (or not for an actor at all) is never served: a call
+/// is refused at once, anything else is logged and dropped.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Envelope<M> {
-    /// Stop: `terminate(Shutdown)`, then a normal exit.
-    Stop,
     /// One of the actor's messages (a call carries its `Request`).
     Message(M),
     /// A raw info message, for `Actor::handle_info`.
-    Info(Vec<u8>),
+    Info(TypedBytes),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stop_is_encoded_the_same_for_every_message_type() {
-        let unit = bincode::serialize(&Envelope::<()>::Stop).unwrap();
-        let text = bincode::serialize(&Envelope::<String>::Stop).unwrap();
-        assert_eq!(unit, text);
-        let back: Envelope<Vec<u64>> = bincode::deserialize(&unit).unwrap();
-        assert!(matches!(back, Envelope::Stop));
-    }
-}
+/// Asks an actor of any type to stop: it runs `terminate(Shutdown)`, then ends normally.
+/// A message of its own type, so a supervisor can stop children of every type with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stop;

@@ -38,6 +38,12 @@
 //! actor: a call to an actor that is dead, or dies before replying, returns
 //! [`CallError::ActorDown`] at once. A cast to a dead actor is dropped.
 //!
+//! Every message carries its type. A call through a handle of the wrong type (an
+//! `ActorRef<A>` built for a process that is not an `A`) is refused by the receiving
+//! process at once ([`CallError::Refused`], naming both types); any other message of the
+//! wrong type is logged and dropped; neither runs a handler. [`Stop`] stops an actor of
+//! any type.
+//!
 //! # Supervision
 //!
 //! | strategy | when a child must be restarted |
@@ -64,9 +70,9 @@ pub mod timer;
 
 pub use actor::{Actor, BoxError, Context, Dispatch, Info, RawMessage};
 pub use actor_ref::{
-    call, cast, ActorProcess, ActorRef, CallError, StartError, DEFAULT_CALL_TIMEOUT,
+    call, cast, stop, ActorProcess, ActorRef, CallError, StartError, DEFAULT_CALL_TIMEOUT,
 };
-pub use envelope::Envelope;
+pub use envelope::{Envelope, Stop};
 pub use lunatic_core::{EndReason, ExitReason};
 pub use supervisor::{
     ChildError, ChildInfo, ChildSpec, Restart, Strategy, Supervisor, SupervisorArgs,

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::actor::{Actor, BoxError, Context, Dispatch, Info};
 use crate::actor_ref::{call, ActorProcess, ActorRef, CallError, StartError, DEFAULT_CALL_TIMEOUT};
-use crate::envelope::Envelope;
+use crate::envelope::Stop;
 
 /// Which children are restarted when one must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -407,9 +407,9 @@ impl<S: Supervisor> SupervisorServer<S> {
             let Some((process, tag)) = child.running.take() else {
                 continue;
             };
-            let handle = Process::<Envelope<()>>::from_process_id(process);
+            let handle = Process::<Stop>::from_process_id(process);
             if child.spec.shutdown > Duration::ZERO {
-                handle.send(Envelope::Stop);
+                handle.send(Stop);
                 if handle.wait_down(tag, Some(child.spec.shutdown)).is_ok() {
                     continue;
                 }

@@ -173,7 +173,7 @@ impl Environment {
     ///
     /// # Errors
     /// The name and version are taken, the version is not semver, or the process is gone.
-    pub fn register<M>(
+    pub fn register<M: crate::Sendable>(
         &self,
         name: &str,
         version: &str,

@@ -1,5 +1,7 @@
 //! Errors of the process API.
 
+use crate::message_type::WrongType;
+
 /// An error returned from a host call, such as a failed spawn.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LunaticError {
@@ -14,9 +16,18 @@ pub enum ReceiveError {
     /// A monitored process ended (for a request: the server died before replying).
     #[error("process {} ended: {}", .0.id(), .0.reason())]
     ProcessDown(crate::mailbox::Down),
-    /// A message arrived but is not a valid value of the mailbox's type.
+    /// A message arrived whose header says it is of the mailbox's type, but its bytes are
+    /// not a valid value of it (or it has no header at all).
     #[error("message could not be deserialized: {0}")]
     DeserializationFailed(String),
+    /// A message of another type arrived (the error names both). It was dropped; if it
+    /// was a request, its sender was told at once ([`ReceiveError::Rejected`]).
+    #[error("{0}")]
+    WrongType(WrongType),
+    /// A request this process sent could not be read by its receiver: it takes another
+    /// type (the error names both).
+    #[error("the request was refused: {0}")]
+    Rejected(WrongType),
     /// No matching message arrived in time.
     #[error("receive timed out")]
     Timeout,

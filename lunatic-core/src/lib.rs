@@ -2,7 +2,10 @@
 //! programs compiled to `wasm32-wasip1` and run by the `lunatic` VM.
 //!
 //! Every process is its own WebAssembly instance with its own memory; processes share
-//! nothing and talk only through messages (any `serde` type, encoded with bincode).
+//! nothing and talk only through messages (any `serde` type, encoded with bincode). Every
+//! message carries its type ([`MessageType`]): one read as another type is a
+//! [`ReceiveError::WrongType`] naming both, and a request of the wrong type is refused at
+//! once.
 //!
 //! | item | what it is |
 //! |---|---|
@@ -22,6 +25,7 @@ mod environment;
 mod error;
 mod host;
 mod mailbox;
+mod message_type;
 pub mod net;
 pub mod pg;
 pub mod process;
@@ -33,11 +37,12 @@ mod tag;
 pub mod testing;
 mod transfer;
 
-pub use codec::Sendable;
+pub use codec::{Sendable, TypedBytes};
 pub use environment::{Config, Environment, Module, Param, ThisModule};
 pub use error::{LunaticError, ReceiveError};
-pub use lunatic_abi::{EndReason, TrapKind};
+pub use lunatic_abi::{EndReason, LogLevel, TrapKind};
 pub use mailbox::{Down, EndNotice, LinkMailbox, Mailbox, Message, Signal};
+pub use message_type::{MessageType, WrongType, MAX_WIRE_NAME};
 pub use process::{ExitReason, IntoLinkMailbox, Process, ProcessId, SpawnLinked};
 pub use registry::lookup_version as lookup;
 pub use request::{PendingReply, ReplyTo, Request};

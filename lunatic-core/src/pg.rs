@@ -19,7 +19,7 @@ use crate::mailbox::Mailbox;
 use crate::process::{self, Process, ProcessId};
 use crate::registry::{self, RegistryError};
 use crate::request::Request;
-use crate::Sendable;
+use crate::{MessageType, Sendable};
 
 /// The name the environment's scope process is registered under.
 pub const SCOPE_NAME: &str = "lunatic::pg";
@@ -97,8 +97,8 @@ pub fn send<M: Sendable + Clone>(group: &str, message: &M) -> Result<usize, PgEr
     Ok(members.len())
 }
 
-fn type_name<M>() -> String {
-    std::any::type_name::<M>().to_owned()
+fn type_name<M: Sendable>() -> MessageType {
+    MessageType::of::<M>()
 }
 
 /// A group of another message type, as the scope answers it.
@@ -129,7 +129,7 @@ impl From<Mismatch> for PgError {
 #[derive(Debug, Serialize, Deserialize)]
 struct Change {
     group: String,
-    message_type: String,
+    message_type: MessageType,
     process: ProcessId,
 }
 
@@ -138,7 +138,7 @@ struct Change {
 enum ScopeRequest {
     Join(Request<Change, Result<(), Mismatch>>),
     Leave(Request<Change, Result<bool, Mismatch>>),
-    Members(Request<(String, String), Result<Vec<ProcessId>, Mismatch>>),
+    Members(Request<(String, MessageType), Result<Vec<ProcessId>, Mismatch>>),
 }
 
 /// Asks the environment's scope (`wrap` makes the request of `data`) and waits for the
@@ -175,7 +175,7 @@ fn scope() -> Result<Process<ScopeRequest>, PgError> {
 
 /// One group: its message type and members.
 struct Group {
-    message_type: String,
+    message_type: MessageType,
     members: BTreeSet<ProcessId>,
 }
 
@@ -188,12 +188,12 @@ struct Groups {
 }
 
 impl Groups {
-    fn check(&self, group: &str, message_type: &str) -> Result<(), Mismatch> {
+    fn check(&self, group: &str, message_type: &MessageType) -> Result<(), Mismatch> {
         match self.groups.get(group) {
-            Some(existing) if existing.message_type != message_type => Err(Mismatch {
+            Some(existing) if existing.message_type != *message_type => Err(Mismatch {
                 group: group.to_owned(),
-                expected: message_type.to_owned(),
-                found: existing.message_type.clone(),
+                expected: message_type.name().to_owned(),
+                found: existing.message_type.name().to_owned(),
             }),
             _ => Ok(()),
         }
@@ -259,7 +259,7 @@ impl Groups {
         }
     }
 
-    fn members(&self, group: &str, message_type: &str) -> Result<Vec<ProcessId>, Mismatch> {
+    fn members(&self, group: &str, message_type: &MessageType) -> Result<Vec<ProcessId>, Mismatch> {
         self.check(group, message_type)?;
         Ok(self
             .groups

@@ -38,6 +38,16 @@ impl ProcessId {
         Self { node: 0, local }
     }
 
+    /// Process `local` of node `node`.
+    pub(crate) const fn new(node: u64, local: u64) -> Self {
+        Self { node, local }
+    }
+
+    /// The node it runs on (0: this one).
+    pub(crate) const fn node(self) -> u64 {
+        self.node
+    }
+
     /// The id on its node.
     #[must_use]
     pub const fn local_id(self) -> u64 {
@@ -173,7 +183,22 @@ impl<M: Sendable> Process<M> {
     /// # Panics
     /// If `M`'s `Serialize` implementation fails.
     pub fn tag_send(&self, tag: Tag, message: M) {
-        crate::transfer::send(self.id.local, tag.id(), &message);
+        crate::transfer::send(self.id.local, tag.id(), &message, None);
+    }
+
+    /// Sends a message that carries a request whose reply `reply` waits for (the request
+    /// may be anywhere inside it, as in an actor's call). A receiver that takes another
+    /// type refuses it at once, and the wait ends with [`ReceiveError::Rejected`].
+    ///
+    /// # Panics
+    /// If `M`'s `Serialize` implementation fails.
+    pub fn send_awaiting<U>(&self, message: M, reply: &crate::PendingReply<U>) {
+        crate::transfer::send(
+            self.id.local,
+            Tag::none().id(),
+            &message,
+            Some(reply.address()),
+        );
     }
 }
 
@@ -236,6 +261,14 @@ pub fn this_id() -> ProcessId {
 #[must_use]
 pub fn this_env() -> crate::Environment {
     crate::Environment::this().expect("the process can hold another handle")
+}
+
+/// Writes `text` to the VM's log at `level`, after this process's id: to stderr (through
+/// `RUST_LOG`'s filter, target `lunatic::guest`), or to a test's captured output. It needs
+/// no permission; a sandboxed environment's lines count against its log rate
+/// ([`Config::max_log_bytes_per_second`](crate::Config::max_log_bytes_per_second)).
+pub fn log(level: lunatic_abi::LogLevel, text: &str) {
+    host::log(level, text);
 }
 
 /// Suspends the calling process for `duration` (no thread is blocked).
@@ -420,7 +453,7 @@ impl Spawner {
     ) -> Result<Process<M>, LunaticError> {
         let child: Process<M> = host::spawn_entry(link.id(), self.module, entry)
             .map(|id| Process::from_id(ProcessId::local(id)))?;
-        crate::transfer::send(child.id.local, NO_LINK, &context);
+        crate::transfer::send(child.id.local, NO_LINK, &context, None);
         Ok(child)
     }
 

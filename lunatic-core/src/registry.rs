@@ -12,6 +12,7 @@
 
 use lunatic_abi::RegistryStatus;
 
+use crate::codec::Sendable;
 use crate::host;
 use crate::process::{Process, ProcessId};
 
@@ -39,12 +40,14 @@ pub enum RegistryError {
     OverLimit,
 }
 
-fn type_name<M>() -> &'static str {
-    std::any::type_name::<M>()
+/// The type a name is registered for: the name of its message type, as its messages carry
+/// it (see [`MessageType`](crate::MessageType)).
+fn type_name<M: Sendable>() -> &'static str {
+    crate::message_type::identity::<M>().0
 }
 
 /// Registers `process` under `name` at `version` in environment `env` (0: the caller's).
-pub(crate) fn register_in<M>(
+pub(crate) fn register_in<M: Sendable>(
     env: u64,
     name: &str,
     version: &str,
@@ -78,7 +81,7 @@ pub(crate) fn unregister_in(env: u64, name: &str, version: &str) -> Result<bool,
 ///
 /// # Errors
 /// [`RegistryError::Taken`] if a live process holds the name; [`RegistryError::NotAlive`].
-pub fn register<M>(name: &str, process: &Process<M>) -> Result<(), RegistryError> {
+pub fn register<M: Sendable>(name: &str, process: &Process<M>) -> Result<(), RegistryError> {
     register_in(0, name, UNVERSIONED, process)
 }
 
@@ -88,7 +91,7 @@ pub fn register<M>(name: &str, process: &Process<M>) -> Result<(), RegistryError
 /// # Errors
 /// [`RegistryError::Taken`] if that name and version are held; [`RegistryError::BadVersion`];
 /// [`RegistryError::NotAlive`].
-pub fn register_version<M>(
+pub fn register_version<M: Sendable>(
     name: &str,
     version: &str,
     process: &Process<M>,
@@ -100,7 +103,7 @@ pub fn register_version<M>(
 ///
 /// # Errors
 /// [`RegistryError::WrongType`] if the name is registered for another message type.
-pub fn lookup<M>(name: &str) -> Result<Option<Process<M>>, RegistryError> {
+pub fn lookup<M: Sendable>(name: &str) -> Result<Option<Process<M>>, RegistryError> {
     lookup_version(name, "*")
 }
 
@@ -109,7 +112,10 @@ pub fn lookup<M>(name: &str) -> Result<Option<Process<M>>, RegistryError> {
 ///
 /// # Errors
 /// [`RegistryError::WrongType`]; [`RegistryError::BadVersion`] if `query` does not parse.
-pub fn lookup_version<M>(name: &str, query: &str) -> Result<Option<Process<M>>, RegistryError> {
+pub fn lookup_version<M: Sendable>(
+    name: &str,
+    query: &str,
+) -> Result<Option<Process<M>>, RegistryError> {
     match host::lookup_name(name, query, type_name::<M>()) {
         Ok(id) => Ok(Some(Process::from_process_id(ProcessId::local(id)))),
         Err(RegistryStatus::WrongType) => Err(RegistryError::WrongType(name.to_owned())),

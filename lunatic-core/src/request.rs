@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::codec::Sendable;
+use crate::codec::{ReplyAddress, Sendable};
 use crate::error::ReceiveError;
 use crate::host;
 use crate::mailbox::{receive_raw, Incoming};
@@ -162,6 +162,16 @@ impl<U> Drop for PendingReply<U> {
     }
 }
 
+impl<U> PendingReply<U> {
+    /// Where the reply goes.
+    pub(crate) fn address(&self) -> ReplyAddress {
+        ReplyAddress {
+            tag: self.tag,
+            requester: ProcessId::current(),
+        }
+    }
+}
+
 impl<U: Sendable> PendingReply<U> {
     /// Watches `server` while waiting: if it is not alive or ends before replying, the wait
     /// returns [`ReceiveError::ProcessDown`] at once instead of waiting for nothing.
@@ -174,7 +184,9 @@ impl<U: Sendable> PendingReply<U> {
     ///
     /// # Errors
     /// [`ReceiveError::ProcessDown`] if the watched server ended;
-    /// [`ReceiveError::DeserializationFailed`] if the reply is not a `U`.
+    /// [`ReceiveError::Rejected`] if the request was sent with
+    /// [`Process::send_awaiting`] and the receiver takes another type;
+    /// [`ReceiveError::WrongType`] if the reply is not a `U`.
     pub fn wait(self) -> Result<U, ReceiveError> {
         self.wait_for(None)
     }
@@ -211,7 +223,8 @@ impl<T: Sendable, U: Sendable> Process<Request<T, U>> {
     ///
     /// # Errors
     /// [`ReceiveError::ProcessDown`] if the server is not alive or dies before replying;
-    /// [`ReceiveError::DeserializationFailed`] if the reply is not a `U`.
+    /// [`ReceiveError::Rejected`] at once if the server takes another type;
+    /// [`ReceiveError::WrongType`] if the reply is not a `U`.
     pub fn request(&self, data: T) -> Result<U, ReceiveError> {
         self.send_request(data).wait()
     }
@@ -228,7 +241,7 @@ impl<T: Sendable, U: Sendable> Process<Request<T, U>> {
     /// ([`Request::watching`]) and are told apart by kind.
     fn send_request(&self, data: T) -> PendingReply<U> {
         let (request, reply) = Request::watching(data, self);
-        self.send(request);
+        self.send_awaiting(request, &reply);
         reply
     }
 }

@@ -9,10 +9,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-
-use crate::codec::{decode, encode};
+use crate::codec::{encode, Header, Rejection, ReplyAddress, Sendable};
 use crate::error::ReceiveError;
 use crate::host;
 
@@ -49,15 +46,16 @@ impl Drop for Marked {
     }
 }
 
-/// Sends `value` with `tag` to `process` (dropped, with its resources, if it is not alive).
+/// Sends `value` with `tag` to `process` (dropped, with its resources, if it is not
+/// alive); `reply` says where the reply goes if the value carries a request.
 ///
 /// # Panics
 /// If the value's `Serialize` implementation fails.
-pub(crate) fn send<T: Serialize + ?Sized>(process: u64, tag: i64, value: &T) {
+pub(crate) fn send<T: Sendable>(process: u64, tag: i64, value: &T, reply: Option<ReplyAddress>) {
     PENDING_TAG.store(tag, Ordering::Relaxed);
     STARTED.store(false, Ordering::Relaxed);
     let writing = Marked::new(&WRITING);
-    encode(value, |bytes| {
+    encode(value, reply, |bytes| {
         drop(writing);
         if STARTED.swap(false, Ordering::Relaxed) {
             // A resource moved into the message the host started for it.
@@ -79,13 +77,34 @@ pub(crate) fn start_message() {
 }
 
 /// Decodes the current incoming message (the one just received), whose bytes are `bytes`,
-/// as a `T`, taking the resources it refers to.
+/// as a `T`, taking the resources it refers to. A request of another type is refused at
+/// once: its requester is sent a [`Rejection`] naming both types.
 ///
 /// # Errors
-/// The message is not a valid `T`.
-pub(crate) fn decode_received<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ReceiveError> {
-    let _reading = Marked::new(&READING);
-    decode(bytes)
+/// The message is not a `T` ([`ReceiveError::WrongType`]), is the refusal of a request
+/// this process sent ([`ReceiveError::Rejected`]), or its bytes are not a valid `T`.
+pub(crate) fn decode_received<T: Sendable>(bytes: &[u8]) -> Result<T, ReceiveError> {
+    let header = Header::read(bytes)?;
+    let decoded = {
+        let _reading = Marked::new(&READING);
+        header.decode()
+    };
+    if let (Err(ReceiveError::WrongType(why)), Some(reply)) = (&decoded, header.reply) {
+        refuse(reply, why);
+    }
+    decoded
+}
+
+/// Tells a requester that its request was not read: the receiver takes another type.
+#[cold]
+fn refuse(reply: ReplyAddress, why: &crate::message_type::WrongType) {
+    let ReplyAddress { tag, requester } = reply;
+    send(
+        requester.local_id(),
+        tag.id(),
+        &Rejection(why.clone()),
+        None,
+    );
 }
 
 /// Whether a value is being serialized into an outgoing message now.

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
-use lunatic_abi::{Limit, TrapKind};
+use lunatic_abi::{Limit, LogLevel, TrapKind};
 use tokio::sync::oneshot;
 use wasmtime::error::Context as _;
 use wasmtime::{
@@ -921,36 +921,69 @@ fn log_death(death: &Death<'_>, output: &OutputSink, budget: Option<&Budget>) {
             more - MAX_LOGGED_NAMES
         ),
     };
-    // Names and reasons carry guest text: escaped, it cannot forge a line of its own (a
-    // newline) or reach the terminal (an escape sequence).
-    let line = format!("{who} died: {reason}");
-    let mut line = escape_controls(&line).into_owned();
-    // A sandboxed environment's reports are rate-limited: the next line logged says how
-    // many were dropped.
+    let level = match reason {
+        EndReason::Killed | EndReason::LinkedDied { .. } | EndReason::NoProcess { .. }
+            if !watched =>
+        {
+            LogLevel::Info
+        }
+        _ => LogLevel::Warn,
+    };
+    log_for_process(
+        &format!("{who} died: {reason}"),
+        level,
+        "lunatic::process",
+        output,
+        budget,
+    );
+    if let Some(backtrace) = backtrace {
+        tracing::debug!(target: "lunatic::process", "{who} backtrace:\n{backtrace}");
+    }
+}
+
+/// Writes a line about, or on behalf of, a process: into its capture buffer if its output
+/// is captured (a test's), otherwise to the log at `level` under `target`. The line may
+/// carry guest text: escaped, it cannot forge a line of its own (a newline) or reach the
+/// terminal (an escape sequence). A sandboxed environment's lines are rate-limited: the
+/// next line written says how many were dropped.
+pub(crate) fn log_for_process(
+    line: &str,
+    level: LogLevel,
+    target: &'static str,
+    output: &OutputSink,
+    budget: Option<&Budget>,
+) {
+    let mut line = escape_controls(line).into_owned();
     if let Some(budget) = budget {
         match budget.may_log(line.len() as u64) {
             LogVerdict::Drop => return,
             LogVerdict::Log { suppressed: 0 } => {}
             LogVerdict::Log { suppressed } => {
                 line.push_str(&format!(
-                    " ({suppressed} earlier reports of its environment dropped: over its log rate)"
+                    " ({suppressed} earlier lines of its environment dropped: over its log rate)"
                 ));
             }
         }
     }
-    if !output.write_line(&line) {
-        match reason {
-            EndReason::Killed | EndReason::LinkedDied { .. } | EndReason::NoProcess { .. }
-                if !watched =>
-            {
-                tracing::info!(target: "lunatic::process", "{line}");
+    if output.write_line(&line) {
+        return;
+    }
+    // `tracing`'s macros take a constant target.
+    macro_rules! at_level {
+        ($($target:literal),*) => {
+            match (target, level) {
+                $(
+                    ($target, LogLevel::Error) => tracing::error!(target: $target, "{line}"),
+                    ($target, LogLevel::Warn) => tracing::warn!(target: $target, "{line}"),
+                    ($target, LogLevel::Info) => tracing::info!(target: $target, "{line}"),
+                    ($target, LogLevel::Debug) => tracing::debug!(target: $target, "{line}"),
+                    ($target, LogLevel::Trace) => tracing::trace!(target: $target, "{line}"),
+                )*
+                (other, _) => tracing::warn!(target: "lunatic", "{other}: {line}"),
             }
-            _ => tracing::warn!(target: "lunatic::process", "{line}"),
-        }
+        };
     }
-    if let Some(backtrace) = backtrace {
-        tracing::debug!(target: "lunatic::process", "{who} backtrace:\n{backtrace}");
-    }
+    at_level!("lunatic::process", "lunatic::guest");
 }
 
 /// The most names a death report lists; the rest are counted.

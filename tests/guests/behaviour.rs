@@ -351,10 +351,11 @@ fn handles() {
     join(client);
 }
 
-/// A message of the wrong type is an error to the receiver, not a crash.
+/// A message of the wrong type is an error to the receiver naming both types, not a
+/// crash and not a value made of its bytes.
 fn bad_message() {
     let child = process::spawn(|numbers: Mailbox<u64>| match numbers.receive() {
-        Err(ReceiveError::DeserializationFailed(_)) => println!("deserialization failed"),
+        Err(ReceiveError::WrongType(why)) => println!("wrong type: {why}"),
         other => println!("unexpected: {other:?}"),
     })
     .unwrap();

@@ -770,7 +770,8 @@ fn bystander() {
             gone.process_id(),
             |gone: lunatic::ProcessId, _: Mailbox<()>| {
                 let gone = Process::<Vec<u8>>::from_process_id(gone);
-                let big = vec![1u8; (1 << 20) - 16];
+                // Room for the length and the type header.
+                let big = vec![1u8; (1 << 20) - 1024];
                 loop {
                     gone.send(big.clone());
                 }

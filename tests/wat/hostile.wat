@@ -28,6 +28,7 @@
   (import "lunatic::process" "die_when_link_dies" (func $die_when_link_dies (param i32)))
   (import "lunatic::process" "report_panic" (func $report_panic (param i32 i32 i32 i32)))
   (import "lunatic::process" "end" (func $end (param i32 i32)))
+  (import "lunatic::process" "log" (func $log (param i32 i32 i32)))
   (import "lunatic::registry" "register" (func $reg_register (param i64 i32 i32 i32 i32 i32 i32 i64) (result i32)))
   (import "lunatic::registry" "lookup" (func $reg_lookup (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
   (import "lunatic::registry" "unregister" (func $reg_unregister (param i64 i32 i32 i32 i32) (result i32)))
@@ -125,6 +126,8 @@
   (data (i32.const 6904) "bad_end_garbage")
   (data (i32.const 6936) "bad_end_long")
   (data (i32.const 6968) "bad_env_limit")
+  (data (i32.const 7200) "bad_log_ptr")
+  (data (i32.const 7232) "bad_log_level")
   ;; 7080: an encoded end reason, `Killed` (variant 2); 7081: a variant that does not exist.
   (data (i32.const 7080) "\02\ff")
   ;; 7000: the socket address 127.0.0.1:0 (kind 4, port 0, IPv4 in the first 4 address bytes);
@@ -241,6 +244,10 @@
     (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 6904) (i32.const 15) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
     (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 6936) (i32.const 12) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
     (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 6968) (i32.const 13) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
+    (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 7200) (i32.const 11) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
+    (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 7232) (i32.const 13) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
+    ;; A log line longer than the host keeps, of bytes that are not all text: cut, escaped.
+    (call $log (i32.const 1) (i32.const 0) (i32.const 0x10000))
     ;; A function that does not exist, and one given the wrong parameters: errors, not traps.
     (if (i32.eqz (call $spawn (i64.const 0) (i64.const 0) (i32.const 2400) (i32.const 4) (i32.const 0) (i32.const 0) (i32.const 64))) (then (unreachable)))
     (call $print_error)
@@ -273,7 +280,7 @@
       (call $print_incoming)
       (call $print (i32.const 2200) (i32.const 1))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $signals (i32.lt_u (local.get $i) (i32.const 52))))
+      (br_if $signals (i32.lt_u (local.get $i) (i32.const 54))))
     ;; The incoming message is a signal: it carries no resources (a status, not a trap).
     (if (i32.ne (call $res_take (i32.const 0) (i32.const 1) (i32.const 64)) (i32.const 1)) (then (unreachable)))
     (call $network_errors_are_statuses)
@@ -307,6 +314,8 @@
   (func (export "bad_end_killed") (call $end (i32.const 7080) (i32.const 1)))
   (func (export "bad_end_garbage") (call $end (i32.const 7081) (i32.const 1)))
   (func (export "bad_end_long") (call $end (i32.const 0) (i32.const 0x7FFFFFFF)))
+  (func (export "bad_log_ptr") (call $log (i32.const 1) (i32.const 0xFFFFFF00) (i32.const 0x1000)))
+  (func (export "bad_log_level") (call $log (i32.const 9) (i32.const 0) (i32.const 1)))
   (func (export "bad_panic_report") (call $report_panic (i32.const 0xFFFFFF00) (i32.const 0x1000) (i32.const 0) (i32.const 0)))
   (func (export "bad_huge_message") (call $create_data (i64.const 0) (i64.const -1)) (loop $more (drop (call $write_data (i32.const 0) (i32.const 65536))) (br $more)))
   (func (export "bad_link_unknown") (call $link (i64.const 7) (i64.const 0xFFFFFFFFFF)))

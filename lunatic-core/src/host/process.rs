@@ -101,6 +101,11 @@ pub(crate) fn report_panic(message: &str, location: &str) {
     process::report_panic(message.as_bytes(), location.as_bytes());
 }
 
+/// Writes `text` to the VM's log at `level`, on this process's behalf.
+pub(crate) fn log(level: lunatic_abi::LogLevel, text: &str) {
+    process::log(level as u32, text.as_bytes());
+}
+
 /// Ends this process with `reason` (the host accepts only `Normal`, `Shutdown` and `Error`).
 pub(crate) fn end(reason: &lunatic_abi::EndReason) -> ! {
     let bytes = reason.to_bytes();

@@ -12,7 +12,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lunatic_abi::{ParamKind, SpawnStatus, MAX_REASON_TEXT, NO_LINK, PARAM_SIZE, THIS_MODULE};
+use lunatic_abi::{
+    LogLevel, ParamKind, SpawnStatus, MAX_LOG_TEXT, MAX_REASON_TEXT, NO_LINK, PARAM_SIZE,
+    THIS_MODULE,
+};
 use wasmtime::Val;
 
 use super::call::{HostCall, SPAWN_FUEL};
@@ -172,6 +175,27 @@ pub(super) fn end(call: &mut HostCall<'_>, ptr: u32, len: u32) -> wasmtime::Resu
         Ok(other) => Err(call.fail(format_args!("a process cannot end itself with {other:?}"))),
         Err(bad) => Err(call.fail(bad)),
     }
+}
+
+pub(super) fn log(call: &mut HostCall<'_>, level: u32, ptr: u32, len: u32) -> wasmtime::Result<()> {
+    let level = LogLevel::try_from(level)
+        .map_err(|bad| call.fail(format_args!("unknown log level {bad}")))?;
+    let cap = u32::try_from(MAX_LOG_TEXT).unwrap_or(u32::MAX);
+    let text = call.read(ptr, len.min(cap))?;
+    let state = call.state();
+    let line = format!(
+        "process {}: {}",
+        state.handle.id(),
+        String::from_utf8_lossy(&text)
+    );
+    crate::runtime::log_for_process(
+        &line,
+        level,
+        "lunatic::guest",
+        &state.io.output,
+        state.program.env().budget().map(|budget| &**budget),
+    );
+    Ok(())
 }
 
 /// Why spawn parameters do not decode.

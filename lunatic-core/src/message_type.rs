@@ -1,0 +1,437 @@
+//! The type of a message: its name and fingerprint, which every message carries, so that a
+//! message read as another type is an error naming both, never a value made of garbage.
+//!
+//! A type's name is [`std::any::type_name`]: the crate, module path and generic arguments,
+//! the same in every build of the same source with the same compiler, so processes of
+//! different modules (and, later, nodes) agree on it. Its fingerprint is the 64-bit FNV-1a
+//! hash of the name: stable, and cheap to compare on every receive.
+//!
+//! **Versions.** When a type's serde name differs from its Rust name, the serde name is
+//! part of the type's name: `shop::Order as Order/2`. So a type is versioned by giving it
+//! a serde name, `#[serde(rename = "Order/2")]`, and changing it with the layout: bincode
+//! ignores serde names, so nothing else changes. The serde name counted is the message
+//! type's own (for a wrapper that reads as what it wraps, such as `Box<T>`, the wrapped
+//! type's), not those of the types inside it.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use serde::de::{self, DeserializeOwned, Visitor};
+use serde::{Deserialize, Serialize};
+
+/// The type of a message, as it travels: its name and the name's fingerprint. Two are
+/// equal when their fingerprints are (a name read from a message may be cut).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MessageType {
+    fingerprint: u64,
+    name: Cow<'static, str>,
+}
+
+impl MessageType {
+    /// The type of messages of type `T`.
+    #[must_use]
+    #[inline]
+    pub fn of<T: DeserializeOwned>() -> Self {
+        let (name, fingerprint) = identity::<T>();
+        Self {
+            fingerprint,
+            name: Cow::Borrowed(name),
+        }
+    }
+
+    /// A type as a message header names it.
+    pub(crate) fn received(fingerprint: u64, name: &[u8]) -> Self {
+        Self {
+            fingerprint,
+            name: Cow::Owned(String::from_utf8_lossy(name).into_owned()),
+        }
+    }
+
+    /// The fingerprint: the FNV-1a hash of the name.
+    #[must_use]
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    /// The name (one read from a message is cut to [`MAX_WIRE_NAME`] bytes).
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether this is the type of `T`'s messages.
+    #[must_use]
+    pub fn is<T: DeserializeOwned>(&self) -> bool {
+        self.fingerprint == identity::<T>().1
+    }
+}
+
+impl PartialEq for MessageType {
+    fn eq(&self, other: &Self) -> bool {
+        self.fingerprint == other.fingerprint
+    }
+}
+
+impl Eq for MessageType {}
+
+impl fmt::Display for MessageType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+/// A message of one type was read as another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("expected a message of type `{expected}`, got one of type `{found}`")]
+pub struct WrongType {
+    expected: MessageType,
+    found: MessageType,
+}
+
+impl WrongType {
+    pub(crate) fn new(expected: MessageType, found: MessageType) -> Self {
+        Self { expected, found }
+    }
+
+    /// The type the reader takes.
+    #[must_use]
+    pub fn expected(&self) -> &MessageType {
+        &self.expected
+    }
+
+    /// The type the message was sent as.
+    #[must_use]
+    pub fn found(&self) -> &MessageType {
+        &self.found
+    }
+}
+
+/// The longest name a message header carries, in bytes; a longer one is cut (the
+/// fingerprint covers all of it).
+pub const MAX_WIRE_NAME: usize = 255;
+
+/// `name`, cut to at most [`MAX_WIRE_NAME`] bytes on a character boundary.
+pub(crate) fn wire_name(name: &str) -> &str {
+    if name.len() <= MAX_WIRE_NAME {
+        return name;
+    }
+    let mut end = MAX_WIRE_NAME;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
+}
+
+/// The 64-bit FNV-1a hash.
+const fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325_u64;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u64;
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    hash
+}
+
+/// `T`'s name and fingerprint, from the cache.
+#[inline]
+pub(crate) fn identity<T: DeserializeOwned>() -> (&'static str, u64) {
+    let key = std::any::type_name::<T>();
+    CACHE.get(key).unwrap_or_else(|| {
+        let found = name_of::<T>(key);
+        CACHE.put(key, found);
+        found
+    })
+}
+
+/// `T`'s name (given its Rust name `rust`) and fingerprint, worked out.
+#[cold]
+fn name_of<T: DeserializeOwned>(rust: &'static str) -> (&'static str, u64) {
+    let name = match serde_name::<T>() {
+        Some(serde) if serde != own_name(rust) => {
+            // Once per type and process: the names of a program's types are few.
+            &*Box::leak(format!("{rust} as {serde}").into_boxed_str())
+        }
+        _ => rust,
+    };
+    (name, fnv1a(name.as_bytes()))
+}
+
+/// The last path segment of a type name, without generic arguments: `Order` for
+/// `shop::Order<u64>`.
+fn own_name(rust: &str) -> &str {
+    let path = rust.split('<').next().unwrap_or(rust);
+    path.rsplit("::").next().unwrap_or(path)
+}
+
+// ---------------------------------------------------------------------------------------
+// The cache: a type's name is hashed once per process. Its key is the address and length
+// of `type_name::<T>()`, a constant of the program; a slot is a seqlock (key cleared while
+// written), so a reader on another thread (only in native tests: a process is one wasm
+// thread, where each access is a plain load or store) never takes half an entry.
+
+const SLOTS: usize = 64;
+
+struct Slot {
+    /// The key's address (0: empty or being written).
+    key_ptr: AtomicUsize,
+    key_len: AtomicUsize,
+    name_ptr: AtomicUsize,
+    name_len: AtomicUsize,
+    fingerprint: AtomicU64,
+}
+
+struct Cache([Slot; SLOTS]);
+
+#[allow(clippy::declare_interior_mutable_const)] // a template for the array, not shared
+const EMPTY: Slot = Slot {
+    key_ptr: AtomicUsize::new(0),
+    key_len: AtomicUsize::new(0),
+    name_ptr: AtomicUsize::new(0),
+    name_len: AtomicUsize::new(0),
+    fingerprint: AtomicU64::new(0),
+};
+
+static CACHE: Cache = Cache([EMPTY; SLOTS]);
+
+impl Cache {
+    fn slot(&self, key: &str) -> &Slot {
+        let address = key.as_ptr() as usize;
+        &self.0[((address >> 3) ^ (address >> 9) ^ key.len()) % SLOTS]
+    }
+
+    #[inline]
+    #[allow(unsafe_code)]
+    fn get(&self, key: &'static str) -> Option<(&'static str, u64)> {
+        let slot = self.slot(key);
+        let ptr = slot.key_ptr.load(Ordering::Acquire);
+        if ptr != key.as_ptr() as usize || slot.key_len.load(Ordering::Relaxed) != key.len() {
+            return None;
+        }
+        let name_ptr = slot.name_ptr.load(Ordering::Relaxed);
+        let name_len = slot.name_len.load(Ordering::Relaxed);
+        let fingerprint = slot.fingerprint.load(Ordering::Relaxed);
+        // The entry was whole if nobody began to rewrite it meanwhile.
+        std::sync::atomic::fence(Ordering::Acquire);
+        if slot.key_ptr.load(Ordering::Relaxed) != ptr {
+            return None;
+        }
+        // SAFETY: `put` stored the address and length of a `&'static str`, and the key
+        // check above shows that this entry is the one `put` finished.
+        let name = unsafe {
+            std::str::from_utf8_unchecked(std::slice::from_raw_parts(
+                name_ptr as *const u8,
+                name_len,
+            ))
+        };
+        Some((name, fingerprint))
+    }
+
+    fn put(&self, key: &'static str, (name, fingerprint): (&'static str, u64)) {
+        let slot = self.slot(key);
+        slot.key_ptr.store(0, Ordering::Relaxed);
+        std::sync::atomic::fence(Ordering::Release);
+        slot.key_len.store(key.len(), Ordering::Relaxed);
+        slot.name_ptr
+            .store(name.as_ptr() as usize, Ordering::Relaxed);
+        slot.name_len.store(name.len(), Ordering::Relaxed);
+        slot.fingerprint.store(fingerprint, Ordering::Relaxed);
+        slot.key_ptr.store(key.as_ptr() as usize, Ordering::Release);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The serde name: `T::deserialize` is handed a deserializer that notes the name of the
+// first struct, enum or named tuple asked for and then fails, so no value is read.
+
+/// The name `T` has for serde, if it is a named struct, enum or tuple struct.
+fn serde_name<T: DeserializeOwned>() -> Option<&'static str> {
+    let mut name = None;
+    let _ = T::deserialize(NameProbe(&mut name));
+    name
+}
+
+struct NameProbe<'a>(&'a mut Option<&'static str>);
+
+/// Every answer of [`NameProbe`]: it never reads a value.
+#[derive(Debug)]
+struct Probed;
+
+impl fmt::Display for Probed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("probed")
+    }
+}
+
+impl std::error::Error for Probed {}
+
+impl de::Error for Probed {
+    fn custom<M: fmt::Display>(_: M) -> Self {
+        Self
+    }
+}
+
+impl<'de> de::Deserializer<'de> for NameProbe<'_> {
+    type Error = Probed;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Probed> {
+        Err(Probed)
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        _: V,
+    ) -> Result<V::Value, Probed> {
+        *self.0 = Some(name);
+        Err(Probed)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        _: V,
+    ) -> Result<V::Value, Probed> {
+        *self.0 = Some(name);
+        Err(Probed)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        _: usize,
+        _: V,
+    ) -> Result<V::Value, Probed> {
+        *self.0 = Some(name);
+        Err(Probed)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        _: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Probed> {
+        *self.0 = Some(name);
+        Err(Probed)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        _: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Probed> {
+        *self.0 = Some(name);
+        Err(Probed)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit seq tuple map identifier ignored_any
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize, Deserialize)]
+    struct Order {
+        id: u64,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename = "Order/2")]
+    struct VersionedOrder {
+        id: u64,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    enum Shape {
+        Dot,
+    }
+
+    #[test]
+    fn a_type_is_named_by_its_path_and_its_serde_name_when_that_differs() {
+        assert_eq!(MessageType::of::<u64>().name(), "u64");
+        assert_eq!(
+            MessageType::of::<(u64, String)>().name(),
+            "(u64, alloc::string::String)"
+        );
+        assert_eq!(
+            MessageType::of::<Order>().name(),
+            "lunatic_core::message_type::tests::Order"
+        );
+        assert_eq!(
+            MessageType::of::<Shape>().name(),
+            "lunatic_core::message_type::tests::Shape"
+        );
+        assert_eq!(
+            MessageType::of::<VersionedOrder>().name(),
+            "lunatic_core::message_type::tests::VersionedOrder as Order/2"
+        );
+        assert_eq!(
+            MessageType::of::<Option<Vec<Order>>>().name(),
+            std::any::type_name::<Option<Vec<Order>>>()
+        );
+    }
+
+    #[test]
+    fn fingerprints_are_the_fnv1a_hash_of_the_name_and_stable() {
+        // Fixed values: a change of the hash breaks every other build's messages.
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        let u64_type = MessageType::of::<u64>();
+        assert_eq!(u64_type.fingerprint(), fnv1a(b"u64"));
+        assert!(u64_type.is::<u64>());
+        assert!(!u64_type.is::<i64>());
+        assert_ne!(
+            MessageType::of::<Order>().fingerprint(),
+            MessageType::of::<VersionedOrder>().fingerprint()
+        );
+    }
+
+    #[test]
+    fn the_cache_answers_what_was_worked_out() {
+        for _ in 0..3 {
+            assert_eq!(identity::<String>().0, "alloc::string::String");
+            assert_eq!(
+                identity::<Order>().1,
+                fnv1a(identity::<Order>().0.as_bytes())
+            );
+        }
+        // Many types fill the slots; each still gets its own answer.
+        macro_rules! check {
+            ($($t:ty),*) => {$(
+                assert_eq!(identity::<$t>().0, std::any::type_name::<$t>());
+            )*};
+        }
+        check!(
+            u8,
+            u16,
+            u32,
+            u64,
+            i8,
+            i16,
+            i32,
+            i64,
+            bool,
+            char,
+            (),
+            (u8, u8),
+            Vec<u8>
+        );
+    }
+
+    #[test]
+    fn long_names_are_cut_on_a_character_boundary() {
+        let long = "é".repeat(200);
+        let cut = wire_name(&long);
+        assert!(cut.len() <= MAX_WIRE_NAME);
+        assert_eq!(cut.len(), 254);
+        assert_eq!(wire_name("u64"), "u64");
+    }
+}
