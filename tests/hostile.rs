@@ -99,6 +99,7 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
         "lunatic::networking::local_addr: no socket with id 999",
         "lunatic::process::log: the range of 4096 bytes at 0xffffff00 is outside",
         "lunatic::process::log: unknown log level 9",
+        "lunatic::message::sender: no message has been received",
     ] {
         run.assert_stdout(reason);
     }
@@ -107,7 +108,7 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
         process: 0xFF_FFFF_FFFF,
     };
     run.assert_stdout(&String::from_utf8_lossy(&no_process.to_bytes()));
-    assert_eq!(run.stdout.matches("child died: ").count(), 54, "{run}");
+    assert_eq!(run.stdout.matches("child died: ").count(), 55, "{run}");
     // Each death is logged with the process id and the reason.
     run.assert_stderr("died: trapped: lunatic::message::write_data: no message was created");
 }

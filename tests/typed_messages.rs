@@ -62,6 +62,17 @@ fn an_actor_never_serves_a_message_of_another_type() {
         !run.stdout.contains("acceptor poked"),
         "a mistyped cast ran a handler\n{run}"
     );
+    // 1,000 u64s and two mistyped calls and casts: logged at the 1st, 2nd, 4th, ... 512th.
+    run.assert_stdout("after 1,000 u64s: Ok(10)\n")
+        .assert_stderr("(512 such so far)");
+    let logged = run
+        .stderr
+        .matches("actor test_typed::Counter did not serve")
+        .count();
+    assert_eq!(
+        logged, 10,
+        "a flood of mistyped messages is logged sparingly\n{run}"
+    );
 }
 
 #[test]

@@ -291,6 +291,7 @@ mod mailbox_tests {
         Message {
             tag: 0,
             kind: MessageKind::Data(MessageData {
+                sender: 0,
                 bytes: MessageBytes::from_slice(&[byte]),
                 resources: MessageResources,
             }),

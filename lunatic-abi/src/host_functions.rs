@@ -248,13 +248,25 @@ macro_rules! host_functions {
                 /// Traps: no outgoing message.
                 #[host()]
                 fn send(process: Process);
-                /// Appends `len` bytes at `ptr` to the outgoing message (started now with
-                /// `tag` if there is none; a started one takes `tag`) and sends it as
-                /// `send` does: one call for a message without resources.
-                /// Traps: the range is outside memory; the message would exceed
+                /// Appends the `head_len` bytes at `head_ptr`, the `len` bytes at `ptr` and
+                /// the `tail_len` bytes at `tail_ptr` to the outgoing message (started now
+                /// with `tag` if there is none; a started one takes `tag`) and sends it as
+                /// `send` does: one call for a message without resources. (The guest
+                /// library's head and tail name the message's type, the same for every
+                /// message of the type, kept apart from the value.)
+                /// Traps: a range is outside memory; the message would exceed
                 /// `MAX_MESSAGE_SIZE`.
                 #[host()]
-                fn send_data(process: Process, tag: Tag, ptr: In<u8>, len: Len);
+                fn send_data(
+                    process: Process,
+                    tag: Tag,
+                    head_ptr: In<u8>,
+                    head_len: Len,
+                    ptr: In<u8>,
+                    len: Len,
+                    tail_ptr: In<u8>,
+                    tail_len: Len,
+                );
                 /// Takes a message as described above, waiting up to `timeout`.
                 /// Traps: a range (tags, buffer or info) is outside memory, checked before
                 /// anything is taken; more than 1024 tags.
@@ -302,6 +314,11 @@ macro_rules! host_functions {
                 /// Traps: the incoming message is neither.
                 #[host()]
                 fn signal_process() -> Process;
+                /// The process that sent the incoming data message (a receiver refusing
+                /// a request answers only the process that sent it).
+                /// Traps: no incoming message, or it is a signal or down notice.
+                #[host()]
+                fn sender() -> Process;
             }
 
             /// Processes: spawn, identity, links, monitors, kills, sleep and the end.
@@ -380,7 +397,8 @@ macro_rules! host_functions {
                 /// `LogLevel`): its UTF-8 text (cut at `MAX_LOG_TEXT` bytes, control
                 /// characters escaped) after the caller's id. A sandboxed environment's
                 /// lines count against its log rate; over it they are dropped and counted.
-                /// Traps: the range is outside memory; `level` is unknown.
+                /// Traps: the range's first `MAX_LOG_TEXT` bytes are outside memory (the
+                /// rest is not read); `level` is unknown.
                 #[host()]
                 fn log(level: u32, text_ptr: In<u8>, text_len: Len);
             }

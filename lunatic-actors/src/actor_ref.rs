@@ -318,6 +318,8 @@ fn run<A: Dispatch>(start: StartRequest<A>, mailbox: Mailbox<Envelope<A::Message
             return;
         }
     };
+    // Messages of other types dropped so far.
+    let mut mistyped: u64 = 0;
     loop {
         match mailbox.receive() {
             Message::Normal(Ok(Envelope::Message(message))) => actor.dispatch(message, &mut ctx),
@@ -330,7 +332,13 @@ fn run<A: Dispatch>(start: StartRequest<A>, mailbox: Mailbox<Envelope<A::Message
             Message::Normal(Err(ReceiveError::WrongType(why))) if why.found().is::<Stop>() => {
                 ctx.stop(ExitReason::Shutdown)
             }
-            Message::Normal(Err(ReceiveError::WrongType(why))) => drop_mistyped::<A>(&why),
+            Message::Normal(Err(ReceiveError::WrongType(why))) => {
+                mistyped += 1;
+                // 1, 2, 4, 8, ...: a flood of them cannot flood the log.
+                if mistyped.is_power_of_two() {
+                    log_mistyped::<A>(&why, mistyped);
+                }
+            }
             Message::Normal(Err(error)) => actor.handle_info(Info::Undecodable(error), &mut ctx),
             Message::Signal(signal) => actor.handle_info(Info::LinkDied(signal), &mut ctx),
         }
@@ -341,14 +349,14 @@ fn run<A: Dispatch>(start: StartRequest<A>, mailbox: Mailbox<Envelope<A::Message
     }
 }
 
-/// A message of another type reached an actor: it is not served (a call was refused by
-/// the receive already), only logged.
+/// Messages of other types reached an actor, `count` so far: they are not served (a call
+/// was refused by the receive already), only logged.
 #[cold]
-fn drop_mistyped<A>(why: &WrongType) {
+fn log_mistyped<A>(why: &WrongType, count: u64) {
     process::log(
         LogLevel::Warn,
         &format!(
-            "actor {} did not serve a message of type `{}`: it takes `{}`",
+            "actor {} did not serve a message of type `{}`: it takes `{}` ({count} such so far)",
             std::any::type_name::<A>(),
             why.found(),
             why.expected()

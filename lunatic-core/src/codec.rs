@@ -1,17 +1,21 @@
-//! The wire format of messages, in one place: a header naming the value's type, then the
-//! value in bincode 1.3.
+//! The wire format of messages, in one place: the value in bincode 1.3, between a head
+//! and a tail that name its type.
 //!
 //! | bytes | what |
 //! |---|---|
 //! | 8 | the type's fingerprint ([`MessageType`]), little-endian |
-//! | 1 | `n`, the length of the type's name |
-//! | `n` | the type's name, UTF-8, cut to [`MAX_WIRE_NAME`](crate::MAX_WIRE_NAME) bytes |
 //! | 1 | 1 if the message carries a request whose reply is awaited, else 0 |
 //! | 24 | if it does, where the reply goes: the tag, the requester's node and id (each 8 bytes, little-endian) |
-//! | the rest | the value, in bincode |
+//! | ... | the value, in bincode |
+//! | `n` | the type's name, UTF-8, cut to [`MAX_WIRE_NAME`](crate::MAX_WIRE_NAME) bytes |
+//! | 1 | `n` |
 //!
-//! The reply address lets any receiver answer a request it cannot read at once, whatever
-//! type the request is: see [`ReceiveError::WrongType`].
+//! A receive reads the fingerprint and the flag, and decodes what follows (bincode leaves
+//! the tail alone); only a message of another type has its name read, from the end. The
+//! head and tail of a type are the same for all its messages: they are made once per
+//! process, and the host joins them to the value (`lunatic::message::send_data`), so a
+//! send copies neither. The reply address lets any receiver answer a request it cannot
+//! read at once, whatever type the request is: see [`ReceiveError::WrongType`].
 
 use std::mem::MaybeUninit;
 
@@ -19,14 +23,15 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ReceiveError;
-use crate::message_type::{identity, wire_name, MessageType, WrongType};
+use crate::message_type::{type_info, MessageType, WrongType};
 use crate::process::ProcessId;
 use crate::tag::Tag;
 
-/// A value that can travel in a message: anything serde can write and read back.
-pub trait Sendable: Serialize + DeserializeOwned {}
+/// A value that can travel in a message: anything serde can write and read back, and
+/// that borrows nothing (a message leaves its sender's memory).
+pub trait Sendable: Serialize + DeserializeOwned + 'static {}
 
-impl<T: Serialize + DeserializeOwned> Sendable for T {}
+impl<T: Serialize + DeserializeOwned + 'static> Sendable for T {}
 
 /// Where the reply to a request goes: the tag the requester waits for, and the requester.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,63 +52,83 @@ pub(crate) struct Rejection(pub(crate) WrongType);
 /// lock or a key). The buffer is not cleared first: only what is written is read.
 const STACK_BYTES: usize = 256;
 
-/// Encodes `value` as message bytes (its header, with `reply` if it is a request, then the
-/// value), in one pass (`bincode::serialize` would serialize twice, once to measure, and
-/// serializing a socket moves it into the message), and runs `use_bytes` on them.
+/// Encodes `value` as a message and runs `use_bytes` on its three parts, which the host
+/// joins: its type's head (with the flag of a reply address), the rest (the reply address
+/// if it is a request, then the value), and its type's tail. The value is encoded in one
+/// pass (`bincode::serialize` would serialize twice, once to measure, and serializing a
+/// socket moves it into the message).
 ///
 /// # Panics
 /// If the value's `Serialize` implementation fails (for example a sequence of unknown
 /// length, or a socket serialized outside a message), which is a bug in the caller, not a
 /// runtime condition.
+#[inline(always)]
 pub(crate) fn encode<T: Sendable, R>(
     value: &T,
     reply: Option<ReplyAddress>,
-    use_bytes: impl FnOnce(&[u8]) -> R,
+    use_bytes: impl FnOnce(&[u8], &[u8], &[u8]) -> R,
 ) -> R {
+    // A local of its own, not a field: beside the writer's other fields, the compiler
+    // would clear it along with them.
+    let mut stack = [MaybeUninit::uninit(); STACK_BYTES];
     let mut bytes = MessageWriter {
-        stack: [MaybeUninit::uninit(); STACK_BYTES],
+        stack: &mut stack,
         len: 0,
         heap: Vec::new(),
     };
-    bytes.write_header::<T>(reply);
+    let info = type_info::<T>();
+    let head = match reply {
+        None => &info.head[..],
+        Some(reply) => {
+            bytes.write_reply(reply);
+            &info.head[..8]
+        }
+    };
     if let Err(error) = bincode::serialize_into(&mut bytes, value) {
         panic!("cannot serialize message: {error}");
     }
-    use_bytes(bytes.as_slice())
+    use_bytes(head, bytes.as_slice(), &info.tail)
 }
 
 /// The bytes of a message being encoded: on the stack while they fit, then on the heap.
-struct MessageWriter {
-    stack: [MaybeUninit<u8>; STACK_BYTES],
+struct MessageWriter<'a> {
+    stack: &'a mut [MaybeUninit<u8>; STACK_BYTES],
     /// Bytes written to the start of `stack`, while `heap` is unused.
     len: usize,
     /// All the bytes, once they outgrew `stack`.
     heap: Vec<u8>,
 }
 
-impl MessageWriter {
+impl MessageWriter<'_> {
+    /// Writes the flag of a reply address, and the address.
+    #[cold]
+    fn write_reply(&mut self, reply: ReplyAddress) {
+        let mut address = [1; 25];
+        address[1..9].copy_from_slice(&reply.tag.id().to_le_bytes());
+        address[9..17].copy_from_slice(&reply.requester.node().to_le_bytes());
+        address[17..].copy_from_slice(&reply.requester.local_id().to_le_bytes());
+        self.put(&address);
+    }
+
+    /// Appends `data`.
     #[inline]
-    fn write_header<T: Sendable>(&mut self, reply: Option<ReplyAddress>) {
-        use std::io::Write as _;
-        let (name, fingerprint) = identity::<T>();
-        let name = wire_name(name);
-        // `wire_name` keeps the length within a byte.
-        #[allow(clippy::cast_possible_truncation)]
-        let name_len = name.len() as u8;
-        let _ = self.write_all(&fingerprint.to_le_bytes());
-        let _ = self.write_all(&[name_len]);
-        let _ = self.write_all(name.as_bytes());
-        match reply {
-            None => {
-                let _ = self.write_all(&[0]);
+    #[allow(unsafe_code)]
+    fn put(&mut self, data: &[u8]) {
+        let end = self.len + data.len();
+        if end <= STACK_BYTES && self.heap.is_empty() {
+            // SAFETY: `len + data.len() <= STACK_BYTES`, so the range is inside `stack`;
+            // `data` is another object (a `&mut self` is never borrowed as `data`); and
+            // `MaybeUninit<u8>` has the layout of `u8`.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    data.as_ptr(),
+                    self.stack.as_mut_ptr().add(self.len).cast::<u8>(),
+                    data.len(),
+                );
             }
-            Some(reply) => {
-                let mut address = [1; 25];
-                address[1..9].copy_from_slice(&reply.tag.id().to_le_bytes());
-                address[9..17].copy_from_slice(&reply.requester.node().to_le_bytes());
-                address[17..].copy_from_slice(&reply.requester.local_id().to_le_bytes());
-                let _ = self.write_all(&address);
-            }
+            self.len = end;
+        } else {
+            self.spill(data);
         }
     }
 
@@ -136,7 +161,7 @@ impl MessageWriter {
     }
 }
 
-impl std::io::Write for MessageWriter {
+impl std::io::Write for MessageWriter<'_> {
     #[inline]
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         self.write_all(data)?;
@@ -145,22 +170,79 @@ impl std::io::Write for MessageWriter {
 
     #[inline]
     fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
-        let end = self.len + data.len();
-        match self.stack.get_mut(self.len..end) {
-            Some(free) if self.heap.is_empty() => {
-                for (to, from) in free.iter_mut().zip(data) {
-                    *to = MaybeUninit::new(*from);
-                }
-                self.len = end;
-            }
-            _ => self.spill(data),
-        }
+        self.put(data);
         Ok(())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// The bytes of the value of message `bytes` (and its tail, which bincode leaves alone) if
+/// its head names the type of `fingerprint` (the path every receive takes; anything else is
+/// a [`Header::read`]).
+#[inline(always)]
+pub(crate) fn body_of(bytes: &[u8], fingerprint: u64) -> Option<&[u8]> {
+    let sent_as = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?);
+    if sent_as != fingerprint {
+        return None;
+    }
+    match *bytes.get(8)? {
+        0 => bytes.get(9..),
+        1 => bytes.get(33..),
+        _ => None,
+    }
+}
+
+/// Decodes message `bytes` as a `T`.
+///
+/// # Errors
+/// [`ReceiveError::WrongType`] if it was sent as another type,
+/// [`ReceiveError::Rejected`] if it is the refusal of a request,
+/// [`ReceiveError::DeserializationFailed`] if its bytes are not a `T`.
+#[inline]
+pub(crate) fn decode<T: Sendable>(bytes: &[u8]) -> Result<T, ReceiveError> {
+    match body_of(bytes, type_info::<T>().fingerprint) {
+        Some(body) => decode_body(body),
+        None => Err(misread::<T>(bytes)),
+    }
+}
+
+/// Decodes the value of a message whose header named `T`.
+///
+/// # Errors
+/// [`ReceiveError::DeserializationFailed`] if its bytes are not a `T`.
+#[inline]
+pub(crate) fn decode_body<T: Sendable>(body: &[u8]) -> Result<T, ReceiveError> {
+    bincode::deserialize(body).map_err(unreadable)
+}
+
+/// Why a body of the right type did not decode.
+#[cold]
+fn unreadable(error: bincode::Error) -> ReceiveError {
+    ReceiveError::DeserializationFailed(error.to_string())
+}
+
+/// Why message `bytes` is not a `T`: another type, a refusal, or no header at all.
+#[cold]
+#[inline(never)]
+pub(crate) fn misread<T: Sendable>(bytes: &[u8]) -> ReceiveError {
+    let header = match Header::read(bytes) {
+        Ok(header) => header,
+        Err(error) => return error,
+    };
+    let found = header.message_type();
+    if found.fingerprint() == type_info::<T>().fingerprint {
+        // A header of the right type, but not whole: read as a broken body.
+        return ReceiveError::DeserializationFailed("a broken message header".to_owned());
+    }
+    if found.is::<Rejection>() {
+        if let Ok(Rejection(why)) = bincode::deserialize(header.body) {
+            return ReceiveError::Rejected(why);
+        }
+    }
+    ReceiveError::WrongType(WrongType::new(MessageType::of::<T>(), found))
 }
 
 /// A message's header, read, and the bytes of its value.
@@ -188,67 +270,35 @@ impl<'a> Header<'a> {
     }
 
     fn split(bytes: &'a [u8]) -> Option<Self> {
-        let (fingerprint, rest) = bytes.split_first_chunk::<8>()?;
-        let (&[name_len], rest) = rest.split_first_chunk::<1>()?;
-        let (name, rest) = rest.split_at_checked(usize::from(name_len))?;
-        let (&[flag], rest) = rest.split_first_chunk::<1>()?;
-        let (reply, body) = match flag {
-            0 => (None, rest),
+        let word = |at: usize| -> Option<[u8; 8]> { bytes.get(at..at + 8)?.try_into().ok() };
+        let fingerprint = u64::from_le_bytes(word(0)?);
+        let (reply, body_start) = match *bytes.get(8)? {
+            0 => (None, 9),
             1 => {
-                let (address, body) = rest.split_first_chunk::<24>()?;
-                let word = |i: usize| {
-                    let mut bytes = [0; 8];
-                    bytes.copy_from_slice(&address[i..i + 8]);
-                    bytes
-                };
                 let reply = ReplyAddress {
-                    tag: Tag::from_id(i64::from_le_bytes(word(0))),
+                    tag: Tag::from_id(i64::from_le_bytes(word(9)?)),
                     requester: ProcessId::new(
-                        u64::from_le_bytes(word(8)),
-                        u64::from_le_bytes(word(16)),
+                        u64::from_le_bytes(word(17)?),
+                        u64::from_le_bytes(word(25)?),
                     ),
                 };
-                (Some(reply), body)
+                (Some(reply), 33)
             }
             _ => return None,
         };
+        let (&name_len, rest) = bytes.split_last()?;
+        let name_start = rest.len().checked_sub(usize::from(name_len))?;
         Some(Self {
-            fingerprint: u64::from_le_bytes(*fingerprint),
-            name,
+            fingerprint,
+            name: rest.get(name_start..)?,
             reply,
-            body,
+            body: rest.get(body_start..name_start)?,
         })
     }
 
     /// The type the message was sent as.
     pub(crate) fn message_type(&self) -> MessageType {
         MessageType::received(self.fingerprint, self.name)
-    }
-
-    /// Decodes the value as a `T`.
-    ///
-    /// # Errors
-    /// [`ReceiveError::WrongType`] if it was sent as another type,
-    /// [`ReceiveError::Rejected`] if it is the rejection of a request,
-    /// [`ReceiveError::DeserializationFailed`] if its bytes are not a `T`.
-    #[inline]
-    pub(crate) fn decode<T: Sendable>(&self) -> Result<T, ReceiveError> {
-        if self.fingerprint != identity::<T>().1 {
-            return Err(self.misread::<T>());
-        }
-        bincode::deserialize(self.body)
-            .map_err(|e| ReceiveError::DeserializationFailed(e.to_string()))
-    }
-
-    #[cold]
-    fn misread<T: Sendable>(&self) -> ReceiveError {
-        let found = self.message_type();
-        if found.is::<Rejection>() {
-            if let Ok(Rejection(why)) = bincode::deserialize(self.body) {
-                return ReceiveError::Rejected(why);
-            }
-        }
-        ReceiveError::WrongType(WrongType::new(MessageType::of::<T>(), found))
     }
 }
 
@@ -263,7 +313,9 @@ impl TypedBytes {
     /// # Panics
     /// If `T`'s `Serialize` implementation fails (a socket cannot travel this way).
     pub fn encode<T: Sendable>(value: &T) -> Self {
-        Self(encode(value, None, <[u8]>::to_vec))
+        Self(encode(value, None, |head, bytes, tail| {
+            [head, bytes, tail].concat()
+        }))
     }
 
     /// The type the value was encoded as.
@@ -278,7 +330,7 @@ impl TypedBytes {
     /// [`ReceiveError::WrongType`] if it is not a `T` (both types named);
     /// [`ReceiveError::DeserializationFailed`] if its bytes are broken.
     pub fn decode<T: Sendable>(&self) -> Result<T, ReceiveError> {
-        Header::read(&self.0)?.decode()
+        decode(&self.0)
     }
 }
 
@@ -291,9 +343,9 @@ mod tests {
         value: &T,
         reply: Option<ReplyAddress>,
     ) -> (Option<ReplyAddress>, Result<U, ReceiveError>) {
-        encode(value, reply, |bytes| {
-            let header = Header::read(bytes).unwrap();
-            (header.reply, header.decode::<U>())
+        encode(value, reply, |head, bytes, tail| {
+            let bytes = [head, bytes, tail].concat();
+            (Header::read(&bytes).unwrap().reply, decode::<U>(&bytes))
         })
     }
 
@@ -342,10 +394,16 @@ mod tests {
         ] {
             assert!(Header::read(bytes).is_err(), "{bytes:?}");
         }
-        // A name longer than the bytes.
-        let mut bytes = vec![0; 8];
-        bytes.push(200);
+        // A name longer than the bytes, and a name that overlaps the reply address.
+        let mut bytes = vec![0; 9];
         bytes.extend_from_slice(b"u64");
+        bytes.push(200);
+        assert!(Header::read(&bytes).is_err());
+        let mut bytes = vec![0; 8];
+        bytes.push(1);
+        bytes.extend_from_slice(&[0; 24]);
+        bytes.extend_from_slice(b"u64");
+        bytes.push(4);
         assert!(Header::read(&bytes).is_err());
     }
 

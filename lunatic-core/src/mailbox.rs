@@ -26,7 +26,8 @@ pub struct EndNotice {
 
 impl EndNotice {
     /// The notice that is the current incoming message, whose bytes (the encoded reason)
-    /// are `reason`.
+    /// are `reason`. Never inlined: it would make every receive larger.
+    #[inline(never)]
     fn read_incoming(reason: &[u8]) -> Self {
         Self {
             process: ProcessId::local(host::signal_process()),
@@ -102,13 +103,16 @@ pub(crate) enum Incoming<M> {
 }
 
 /// Receives the next message tagged with one of `tags` (any when empty), as an `M`.
+#[inline(always)]
 pub(crate) fn receive_raw<M: Sendable>(tags: &[Tag], timeout: Option<Duration>) -> Incoming<M> {
-    host::receive(tags, timeout, |received, bytes| match received {
+    let mut buffer = host::receive_buffer();
+    let (received, bytes) = host::receive(tags, timeout, &mut buffer);
+    match received {
         Received::TimedOut => Incoming::Data(Err(ReceiveError::Timeout)),
-        Received::Data => Incoming::Data(crate::transfer::decode_received(bytes)),
-        Received::Signal => Incoming::Signal(EndNotice::read_incoming(bytes)),
-        Received::Down => Incoming::Down(EndNotice::read_incoming(bytes)),
-    })
+        Received::Data => Incoming::Data(crate::transfer::decode_received(&bytes)),
+        Received::Signal => Incoming::Signal(EndNotice::read_incoming(&bytes)),
+        Received::Down => Incoming::Down(EndNotice::read_incoming(&bytes)),
+    }
 }
 
 /// The mailbox of a process whose links, if any, kill it when they die. A down notice of a
@@ -145,7 +149,7 @@ impl<M: Sendable> Mailbox<M> {
     /// Waits for the next message.
     ///
     /// # Errors
-    /// [`ReceiveError::DeserializationFailed`] if the message is not an `M`.
+    /// [`ReceiveError::WrongType`] if the message is not an `M`.
     pub fn receive(&self) -> Result<M, ReceiveError> {
         Self::take(&[], None)
     }
@@ -153,7 +157,7 @@ impl<M: Sendable> Mailbox<M> {
     /// Waits up to `timeout` for the next message.
     ///
     /// # Errors
-    /// [`ReceiveError::Timeout`] if none came; [`ReceiveError::DeserializationFailed`].
+    /// [`ReceiveError::Timeout`] if none came; [`ReceiveError::WrongType`].
     pub fn receive_timeout(&self, timeout: Duration) -> Result<M, ReceiveError> {
         Self::take(&[], Some(timeout))
     }
@@ -161,7 +165,7 @@ impl<M: Sendable> Mailbox<M> {
     /// Waits for the next message and returns it with its tag.
     ///
     /// # Errors
-    /// [`ReceiveError::DeserializationFailed`] if the message is not an `M`.
+    /// [`ReceiveError::WrongType`] if the message is not an `M`.
     pub fn receive_with_tag(&self) -> Result<(M, Tag), ReceiveError> {
         // The message just received is still the host's incoming one: ask for its tag.
         Self::take(&[], None).map(|message| (message, Tag::from_id(host::message_tag())))
@@ -171,7 +175,7 @@ impl<M: Sendable> Mailbox<M> {
     /// (selective receive). An empty `tags` takes any message.
     ///
     /// # Errors
-    /// [`ReceiveError::DeserializationFailed`] if the message is not an `M`.
+    /// [`ReceiveError::WrongType`] if the message is not an `M`.
     pub fn tag_receive(&self, tags: &[Tag]) -> Result<M, ReceiveError> {
         Self::take(tags, None)
     }
@@ -187,7 +191,7 @@ impl<M: Sendable> Mailbox<M> {
     /// [`Mailbox::tag_receive`] with a timeout.
     ///
     /// # Errors
-    /// [`ReceiveError::Timeout`]; [`ReceiveError::DeserializationFailed`].
+    /// [`ReceiveError::Timeout`]; [`ReceiveError::WrongType`].
     pub fn tag_receive_timeout(&self, tags: &[Tag], timeout: Duration) -> Result<M, ReceiveError> {
         Self::take(tags, Some(timeout))
     }

@@ -13,9 +13,12 @@
 //! type's own (for a wrapper that reads as what it wraps, such as `Box<T>`, the wrapped
 //! type's), not those of the types inside it.
 
+use std::any::TypeId;
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::Mutex;
 
 use serde::de::{self, DeserializeOwned, Visitor};
 use serde::{Deserialize, Serialize};
@@ -32,7 +35,7 @@ impl MessageType {
     /// The type of messages of type `T`.
     #[must_use]
     #[inline]
-    pub fn of<T: DeserializeOwned>() -> Self {
+    pub fn of<T: DeserializeOwned + 'static>() -> Self {
         let (name, fingerprint) = identity::<T>();
         Self {
             fingerprint,
@@ -62,7 +65,7 @@ impl MessageType {
 
     /// Whether this is the type of `T`'s messages.
     #[must_use]
-    pub fn is<T: DeserializeOwned>(&self) -> bool {
+    pub fn is<T: DeserializeOwned + 'static>(&self) -> bool {
         self.fingerprint == identity::<T>().1
     }
 }
@@ -135,28 +138,68 @@ const fn fnv1a(bytes: &[u8]) -> u64 {
     hash
 }
 
-/// `T`'s name and fingerprint, from the cache.
-#[inline]
-pub(crate) fn identity<T: DeserializeOwned>() -> (&'static str, u64) {
-    let key = std::any::type_name::<T>();
-    CACHE.get(key).unwrap_or_else(|| {
-        let found = name_of::<T>(key);
-        CACHE.put(key, found);
-        found
-    })
+/// What a process knows of one message type, worked out at its first use and kept for
+/// the process's life (a program has few message types).
+pub(crate) struct TypeInfo {
+    /// The type's name ([`MessageType::name`]).
+    pub(crate) name: &'static str,
+    pub(crate) fingerprint: u64,
+    /// What every message of the type starts with: the fingerprint, little-endian, and a
+    /// 0 (no reply address follows; a request sends the first 8 bytes and its own flag).
+    pub(crate) head: [u8; 9],
+    /// What every message of the type ends with: the name (cut to [`MAX_WIRE_NAME`]
+    /// bytes), then its length in a byte.
+    pub(crate) tail: Box<[u8]>,
 }
 
-/// `T`'s name (given its Rust name `rust`) and fingerprint, worked out.
-#[cold]
-fn name_of<T: DeserializeOwned>(rust: &'static str) -> (&'static str, u64) {
-    let name = match serde_name::<T>() {
-        Some(serde) if serde != own_name(rust) => {
-            // Once per type and process: the names of a program's types are few.
-            &*Box::leak(format!("{rust} as {serde}").into_boxed_str())
+impl TypeInfo {
+    #[cold]
+    fn work_out<T: DeserializeOwned>() -> Self {
+        let rust = std::any::type_name::<T>();
+        let name = match serde_name::<T>() {
+            Some(serde) if serde != own_name(rust) => {
+                &*Box::leak(format!("{rust} as {serde}").into_boxed_str())
+            }
+            _ => rust,
+        };
+        let fingerprint = fnv1a(name.as_bytes());
+        let mut head = [0; 9];
+        head[..8].copy_from_slice(&fingerprint.to_le_bytes());
+        let wire = wire_name(name);
+        let mut tail = Vec::with_capacity(wire.len() + 1);
+        tail.extend_from_slice(wire.as_bytes());
+        // `wire_name` keeps the length within a byte.
+        #[allow(clippy::cast_possible_truncation)]
+        tail.push(wire.len() as u8);
+        Self {
+            name,
+            fingerprint,
+            head,
+            tail: tail.into_boxed_slice(),
         }
-        _ => rust,
-    };
-    (name, fnv1a(name.as_bytes()))
+    }
+}
+
+/// What this process knows of `T`'s messages.
+#[inline(always)]
+#[allow(unsafe_code)]
+pub(crate) fn type_info<T: DeserializeOwned + 'static>() -> &'static TypeInfo {
+    let key = type_key::<T>();
+    let slot = &CACHE[slot_of(key)];
+    let known = slot.load(Ordering::Acquire);
+    // SAFETY: a slot holds null or a pointer from `Box::leak` (`known_type`), never freed.
+    if let Some(entry) = unsafe { known.as_ref() } {
+        if entry.key == key {
+            return &entry.info;
+        }
+    }
+    known_type::<T>(key, slot)
+}
+
+/// `T`'s identity: its name and fingerprint.
+pub(crate) fn identity<T: DeserializeOwned + 'static>() -> (&'static str, u64) {
+    let info = type_info::<T>();
+    (info.name, info.fingerprint)
 }
 
 /// The last path segment of a type name, without generic arguments: `Order` for
@@ -167,79 +210,83 @@ fn own_name(rust: &str) -> &str {
 }
 
 // ---------------------------------------------------------------------------------------
-// The cache: a type's name is hashed once per process. Its key is the address and length
-// of `type_name::<T>()`, a constant of the program; a slot is a seqlock (key cleared while
-// written), so a reader on another thread (only in native tests: a process is one wasm
-// thread, where each access is a plain load or store) never takes half an entry.
+// The cache: a type is worked out once per process and found again by its `TypeId` (64
+// bits of it), a constant of the program: its slot of 256 is known when the program is
+// compiled, so a hit is a load, a compare and a load. A slot points to an entry published
+// whole with one store. A type whose slot another took finds its entry in the list of
+// every entry made, so nothing is worked out, or leaked, twice.
 
-const SLOTS: usize = 64;
+const SLOTS: usize = 256;
 
-struct Slot {
-    /// The key's address (0: empty or being written).
-    key_ptr: AtomicUsize,
-    key_len: AtomicUsize,
-    name_ptr: AtomicUsize,
-    name_len: AtomicUsize,
-    fingerprint: AtomicU64,
+/// A type's key: 64 bits of its `TypeId`.
+#[inline(always)]
+fn type_key<T: 'static>() -> u64 {
+    /// Keeps what `TypeId` hashes (its low 64 bits, as one word).
+    struct Key(u64);
+
+    impl Hasher for Key {
+        fn write(&mut self, bytes: &[u8]) {
+            for byte in bytes {
+                self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
+            }
+        }
+
+        fn write_u64(&mut self, word: u64) {
+            self.0 ^= word;
+        }
+
+        fn finish(&self) -> u64 {
+            self.0
+        }
+    }
+
+    let mut key = Key(0);
+    TypeId::of::<T>().hash(&mut key);
+    key.0
 }
 
-struct Cache([Slot; SLOTS]);
+#[inline(always)]
+fn slot_of(key: u64) -> usize {
+    // `SLOTS` is a power of two: the low bits.
+    #[allow(clippy::cast_possible_truncation)]
+    let low = key as usize;
+    low % SLOTS
+}
+
+/// A type's key and what is known of it.
+struct Entry {
+    key: u64,
+    info: TypeInfo,
+}
 
 #[allow(clippy::declare_interior_mutable_const)] // a template for the array, not shared
-const EMPTY: Slot = Slot {
-    key_ptr: AtomicUsize::new(0),
-    key_len: AtomicUsize::new(0),
-    name_ptr: AtomicUsize::new(0),
-    name_len: AtomicUsize::new(0),
-    fingerprint: AtomicU64::new(0),
-};
+const EMPTY: AtomicPtr<Entry> = AtomicPtr::new(std::ptr::null_mut());
 
-static CACHE: Cache = Cache([EMPTY; SLOTS]);
+static CACHE: [AtomicPtr<Entry>; SLOTS] = [EMPTY; SLOTS];
 
-impl Cache {
-    fn slot(&self, key: &str) -> &Slot {
-        let address = key.as_ptr() as usize;
-        &self.0[((address >> 3) ^ (address >> 9) ^ key.len()) % SLOTS]
-    }
+/// Every entry made in this process.
+static KNOWN: Mutex<Vec<&'static Entry>> = Mutex::new(Vec::new());
 
-    #[inline]
-    #[allow(unsafe_code)]
-    fn get(&self, key: &'static str) -> Option<(&'static str, u64)> {
-        let slot = self.slot(key);
-        let ptr = slot.key_ptr.load(Ordering::Acquire);
-        if ptr != key.as_ptr() as usize || slot.key_len.load(Ordering::Relaxed) != key.len() {
-            return None;
+/// `T`'s entry (its key is `key`) from the list, or made now; put in `slot`.
+#[cold]
+#[inline(never)]
+fn known_type<T: DeserializeOwned>(key: u64, slot: &'static AtomicPtr<Entry>) -> &'static TypeInfo {
+    let mut known = KNOWN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let entry = match known.iter().find(|entry| entry.key == key) {
+        Some(entry) => *entry,
+        None => {
+            let entry: &'static Entry = Box::leak(Box::new(Entry {
+                key,
+                info: TypeInfo::work_out::<T>(),
+            }));
+            known.push(entry);
+            entry
         }
-        let name_ptr = slot.name_ptr.load(Ordering::Relaxed);
-        let name_len = slot.name_len.load(Ordering::Relaxed);
-        let fingerprint = slot.fingerprint.load(Ordering::Relaxed);
-        // The entry was whole if nobody began to rewrite it meanwhile.
-        std::sync::atomic::fence(Ordering::Acquire);
-        if slot.key_ptr.load(Ordering::Relaxed) != ptr {
-            return None;
-        }
-        // SAFETY: `put` stored the address and length of a `&'static str`, and the key
-        // check above shows that this entry is the one `put` finished.
-        let name = unsafe {
-            std::str::from_utf8_unchecked(std::slice::from_raw_parts(
-                name_ptr as *const u8,
-                name_len,
-            ))
-        };
-        Some((name, fingerprint))
-    }
-
-    fn put(&self, key: &'static str, (name, fingerprint): (&'static str, u64)) {
-        let slot = self.slot(key);
-        slot.key_ptr.store(0, Ordering::Relaxed);
-        std::sync::atomic::fence(Ordering::Release);
-        slot.key_len.store(key.len(), Ordering::Relaxed);
-        slot.name_ptr
-            .store(name.as_ptr() as usize, Ordering::Relaxed);
-        slot.name_len.store(name.len(), Ordering::Relaxed);
-        slot.fingerprint.store(fingerprint, Ordering::Relaxed);
-        slot.key_ptr.store(key.as_ptr() as usize, Ordering::Release);
-    }
+    };
+    slot.store(std::ptr::from_ref(entry).cast_mut(), Ordering::Release);
+    &entry.info
 }
 
 // ---------------------------------------------------------------------------------------
@@ -275,6 +322,11 @@ impl de::Error for Probed {
 
 impl<'de> de::Deserializer<'de> for NameProbe<'_> {
     type Error = Probed;
+
+    // As bincode: a type that reads differently for people takes bincode's path.
+    fn is_human_readable(&self) -> bool {
+        false
+    }
 
     fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Probed> {
         Err(Probed)

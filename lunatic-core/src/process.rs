@@ -369,10 +369,11 @@ impl<C: Sendable, M: Sendable> Entry for fn(C, Mailbox<M>) {
     fn run(self) {
         // The parent sends the context right after the spawn, before anyone else can know
         // this process exists, so it is the first message.
-        let context = host::receive(&[], None, |received, bytes| match received {
-            host::Received::Data => crate::transfer::decode_received::<C>(bytes),
+        let mut buffer = host::receive_buffer();
+        let context = match host::receive(&[], None, &mut buffer) {
+            (host::Received::Data, bytes) => crate::transfer::decode_received::<C>(&bytes),
             _ => panic!("the spawn context did not arrive"),
-        });
+        };
         match context {
             Ok(context) => self(context, Mailbox::new()),
             Err(error) => panic!("the spawn context could not be read: {error}"),

@@ -14,6 +14,7 @@ use lunatic_abi::RegistryStatus;
 
 use crate::codec::Sendable;
 use crate::host;
+use crate::message_type::MessageType;
 use crate::process::{Process, ProcessId};
 
 /// The version of names registered without one.
@@ -40,10 +41,15 @@ pub enum RegistryError {
     OverLimit,
 }
 
-/// The type a name is registered for: the name of its message type, as its messages carry
-/// it (see [`MessageType`](crate::MessageType)).
-fn type_name<M: Sendable>() -> &'static str {
-    crate::message_type::identity::<M>().0
+/// The type a name is registered for: its message type's fingerprint and name (cut as a
+/// message header cuts it), so the VM compares types, not names that look alike.
+fn type_name<M: Sendable>() -> String {
+    let message_type = MessageType::of::<M>();
+    format!(
+        "{:016x} {}",
+        message_type.fingerprint(),
+        crate::message_type::wire_name(message_type.name())
+    )
 }
 
 /// Registers `process` under `name` at `version` in environment `env` (0: the caller's).
@@ -57,7 +63,7 @@ pub(crate) fn register_in<M: Sendable>(
         env,
         name,
         version,
-        type_name::<M>(),
+        &type_name::<M>(),
         process.process_id().local_id(),
     ) {
         RegistryStatus::Done => Ok(()),
@@ -116,7 +122,7 @@ pub fn lookup_version<M: Sendable>(
     name: &str,
     query: &str,
 ) -> Result<Option<Process<M>>, RegistryError> {
-    match host::lookup_name(name, query, type_name::<M>()) {
+    match host::lookup_name(name, query, &type_name::<M>()) {
         Ok(id) => Ok(Some(Process::from_process_id(ProcessId::local(id)))),
         Err(RegistryStatus::WrongType) => Err(RegistryError::WrongType(name.to_owned())),
         Err(RegistryStatus::BadVersion) => Err(RegistryError::BadVersion(query.to_owned())),

@@ -9,9 +9,10 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
-use crate::codec::{encode, Header, Rejection, ReplyAddress, Sendable};
+use crate::codec::{self, encode, Header, Rejection, ReplyAddress, Sendable};
 use crate::error::ReceiveError;
 use crate::host;
+use crate::message_type::type_info;
 
 // A process is a single-threaded wasm instance, so these statics are per process. They
 // are atomics only because a static must be `Sync`: on wasm32 without the atomics feature
@@ -55,14 +56,14 @@ pub(crate) fn send<T: Sendable>(process: u64, tag: i64, value: &T, reply: Option
     PENDING_TAG.store(tag, Ordering::Relaxed);
     STARTED.store(false, Ordering::Relaxed);
     let writing = Marked::new(&WRITING);
-    encode(value, reply, |bytes| {
+    encode(value, reply, |head, bytes, tail| {
         drop(writing);
         if STARTED.swap(false, Ordering::Relaxed) {
             // A resource moved into the message the host started for it.
-            host::write_and_send(process, bytes);
+            host::write_and_send(process, [head, bytes, tail]);
         } else {
             // The common case: one host call.
-            host::send_data(process, tag, bytes);
+            host::send_data(process, tag, head, bytes, tail);
         }
     });
 }
@@ -83,28 +84,42 @@ pub(crate) fn start_message() {
 /// # Errors
 /// The message is not a `T` ([`ReceiveError::WrongType`]), is the refusal of a request
 /// this process sent ([`ReceiveError::Rejected`]), or its bytes are not a valid `T`.
+#[inline(always)]
 pub(crate) fn decode_received<T: Sendable>(bytes: &[u8]) -> Result<T, ReceiveError> {
-    let header = Header::read(bytes)?;
-    let decoded = {
-        let _reading = Marked::new(&READING);
-        header.decode()
-    };
-    if let (Err(ReceiveError::WrongType(why)), Some(reply)) = (&decoded, header.reply) {
-        refuse(reply, why);
+    let _reading = Marked::new(&READING);
+    match codec::body_of(bytes, type_info::<T>().fingerprint) {
+        Some(body) => codec::decode_body(body),
+        None => Err(misread_received::<T>(bytes)),
     }
-    decoded
+}
+
+/// Why message `bytes` is not a `T`; if it is a request of another type, refuses it.
+#[cold]
+#[inline(never)]
+fn misread_received<T: Sendable>(bytes: &[u8]) -> ReceiveError {
+    let error = codec::misread::<T>(bytes);
+    if let ReceiveError::WrongType(why) = &error {
+        if let Some(reply) = Header::read(bytes).ok().and_then(|header| header.reply) {
+            refuse(reply, why);
+        }
+    }
+    error
 }
 
 /// Tells a requester that its request was not read: the receiver takes another type.
+/// Only the process that sent the request is answered: a reply address naming another
+/// (forged, to make this process send to a third) is ignored.
 #[cold]
 fn refuse(reply: ReplyAddress, why: &crate::message_type::WrongType) {
     let ReplyAddress { tag, requester } = reply;
-    send(
-        requester.local_id(),
-        tag.id(),
-        &Rejection(why.clone()),
-        None,
-    );
+    if requester.node() == 0 && requester.local_id() == host::message_sender() {
+        send(
+            requester.local_id(),
+            tag.id(),
+            &Rejection(why.clone()),
+            None,
+        );
+    }
 }
 
 /// Whether a value is being serialized into an outgoing message now.

@@ -857,12 +857,19 @@ fn classify(error: &wasmtime::Error, state: &mut ProcessState) -> (EndReason, Op
 
 /// `text` with its control characters (newlines, escape sequences) written as Rust escapes.
 fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    /// Control characters, and the invisible ones that change how a terminal shows the
+    /// rest of a line (bidirectional overrides, line and paragraph separators, zero-width
+    /// marks).
+    fn hides(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}')
+    }
+    if !text.chars().any(hides) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut escaped = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if c.is_control() {
+        if hides(c) {
             escaped.extend(c.escape_default());
         } else {
             escaped.push(c);
@@ -953,6 +960,10 @@ pub(crate) fn log_for_process(
     output: &OutputSink,
     budget: Option<&Budget>,
 ) {
+    // A line nobody would see costs its environment nothing.
+    if !output.is_captured() && !log_enabled(target, level) {
+        return;
+    }
     let mut line = escape_controls(line).into_owned();
     if let Some(budget) = budget {
         match budget.may_log(line.len() as u64) {
@@ -968,7 +979,7 @@ pub(crate) fn log_for_process(
     if output.write_line(&line) {
         return;
     }
-    // `tracing`'s macros take a constant target.
+    // `tracing`'s macros take a constant target and level.
     macro_rules! at_level {
         ($($target:literal),*) => {
             match (target, level) {
@@ -984,6 +995,25 @@ pub(crate) fn log_for_process(
         };
     }
     at_level!("lunatic::process", "lunatic::guest");
+}
+
+/// Whether the log shows lines of `target` at `level`.
+fn log_enabled(target: &'static str, level: LogLevel) -> bool {
+    macro_rules! enabled {
+        ($($target:literal),*) => {
+            match (target, level) {
+                $(
+                    ($target, LogLevel::Error) => tracing::enabled!(target: $target, tracing::Level::ERROR),
+                    ($target, LogLevel::Warn) => tracing::enabled!(target: $target, tracing::Level::WARN),
+                    ($target, LogLevel::Info) => tracing::enabled!(target: $target, tracing::Level::INFO),
+                    ($target, LogLevel::Debug) => tracing::enabled!(target: $target, tracing::Level::DEBUG),
+                    ($target, LogLevel::Trace) => tracing::enabled!(target: $target, tracing::Level::TRACE),
+                )*
+                _ => true,
+            }
+        };
+    }
+    enabled!("lunatic::process", "lunatic::guest")
 }
 
 /// The most names a death report lists; the rest are counted.

@@ -160,6 +160,11 @@ fn actors() {
         counter.is_alive(),
         counter.get()
     );
+    // A flood of them is logged a few times, not a thousand.
+    for n in 1..1000 {
+        Process::<u64>::from_process_id(counter.process_id()).send(n);
+    }
+    println!("after 1,000 u64s: {:?}", counter.get());
 
     // A cast and a call through a handle of the wrong actor type.
     let as_acceptor =

@@ -11,11 +11,12 @@
   (import "lunatic::message" "try_receive" (func $try_receive (param i32 i32 i32 i32 i32) (result i32)))
   (import "lunatic::message" "receive_waited" (func $receive_waited (result i32)))
   (import "lunatic::message" "abandon_tag" (func $abandon_tag (param i64)))
-  (import "lunatic::message" "send_data" (func $send_data (param i64 i64 i32 i32)))
+  (import "lunatic::message" "send_data" (func $send_data (param i64 i64 i32 i32 i32 i32 i32 i32)))
   (import "lunatic::message" "data_size" (func $data_size (result i64)))
   (import "lunatic::message" "read_data" (func $read_data (param i32 i32) (result i32)))
   (import "lunatic::message" "get_tag" (func $get_tag (result i64)))
   (import "lunatic::message" "signal_process" (func $signal_process (result i64)))
+  (import "lunatic::message" "sender" (func $sender (result i64)))
   (import "lunatic::process" "spawn" (func $spawn (param i64 i64 i32 i32 i32 i32 i32) (result i32)))
   (import "lunatic::process" "this" (func $this (result i64)))
   (import "lunatic::process" "sleep_ms" (func $sleep_ms (param i64)))
@@ -128,6 +129,7 @@
   (data (i32.const 6968) "bad_env_limit")
   (data (i32.const 7200) "bad_log_ptr")
   (data (i32.const 7232) "bad_log_level")
+  (data (i32.const 7264) "bad_sender")
   ;; 7080: an encoded end reason, `Killed` (variant 2); 7081: a variant that does not exist.
   (data (i32.const 7080) "\02\ff")
   ;; 7000: the socket address 127.0.0.1:0 (kind 4, port 0, IPv4 in the first 4 address bytes);
@@ -246,6 +248,7 @@
     (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 6968) (i32.const 13) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
     (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 7200) (i32.const 11) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
     (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 7232) (i32.const 13) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
+    (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 7264) (i32.const 10) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
     ;; A log line longer than the host keeps, of bytes that are not all text: cut, escaped.
     (call $log (i32.const 1) (i32.const 0) (i32.const 0x10000))
     ;; A function that does not exist, and one given the wrong parameters: errors, not traps.
@@ -280,7 +283,7 @@
       (call $print_incoming)
       (call $print (i32.const 2200) (i32.const 1))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $signals (i32.lt_u (local.get $i) (i32.const 54))))
+      (br_if $signals (i32.lt_u (local.get $i) (i32.const 55))))
     ;; The incoming message is a signal: it carries no resources (a status, not a trap).
     (if (i32.ne (call $res_take (i32.const 0) (i32.const 1) (i32.const 64)) (i32.const 1)) (then (unreachable)))
     (call $network_errors_are_statuses)
@@ -314,6 +317,7 @@
   (func (export "bad_end_killed") (call $end (i32.const 7080) (i32.const 1)))
   (func (export "bad_end_garbage") (call $end (i32.const 7081) (i32.const 1)))
   (func (export "bad_end_long") (call $end (i32.const 0) (i32.const 0x7FFFFFFF)))
+  (func (export "bad_sender") (drop (call $sender)))
   (func (export "bad_log_ptr") (call $log (i32.const 1) (i32.const 0xFFFFFF00) (i32.const 0x1000)))
   (func (export "bad_log_level") (call $log (i32.const 9) (i32.const 0) (i32.const 1)))
   (func (export "bad_panic_report") (call $report_panic (i32.const 0xFFFFFF00) (i32.const 0x1000) (i32.const 0) (i32.const 0)))
@@ -350,7 +354,7 @@
   (func (export "bad_net_shutdown") (drop (call $tcp_shutdown (call $connected_stream) (i32.const 7) (i32.const 64))))
   (func (export "bad_net_timeout_id") (call $net_set_read_timeout (i64.const 999) (i64.const 5)))
   (func (export "bad_net_resolve_ptr") (drop (call $net_resolve (i32.const 0) (i32.const 5) (i64.const -1) (i32.const 0xFFFFFFF0) (i32.const 32) (i32.const 64))))
-  (func (export "bad_send_data_oob") (call $send_data (i64.const 1) (i64.const 0) (i32.const 0xFFFFFFF0) (i32.const 100)))
+  (func (export "bad_send_data_oob") (call $send_data (i64.const 1) (i64.const 0) (i32.const 0) (i32.const 0) (i32.const 0xFFFFFFF0) (i32.const 100) (i32.const 0) (i32.const 0)))
   (func (export "bad_try_receive_tags") (drop (call $try_receive (i32.const 0xFFFFFFF0) (i32.const 4) (i32.const 9000) (i32.const 16) (i32.const 9100))))
   (func (export "bad_net_local_addr") (drop (call $net_local_addr (i64.const 999) (i32.const 0) (i32.const 64))))
   ;; A limit number that names no limit.

@@ -16,18 +16,21 @@ pub(crate) fn create_message(tag: i64) {
     message::create_data(tag, 0);
 }
 
-/// Appends `data` to the outgoing message and sends it to `process` (dropped if it is not
-/// alive).
+/// Appends `parts` to the outgoing message and sends it to `process` (dropped if it is
+/// not alive).
 #[inline]
-pub(crate) fn write_and_send(process: u64, data: &[u8]) {
-    message::write_data(data);
+pub(crate) fn write_and_send(process: u64, parts: [&[u8]; 3]) {
+    for part in parts {
+        message::write_data(part);
+    }
     message::send(process);
 }
 
-/// Sends `data` with `tag` to `process` in one call (no resources).
+/// Sends `head`, `data` and `tail`, joined, with `tag` to `process` in one call (no
+/// resources).
 #[inline]
-pub(crate) fn send_data(process: u64, tag: i64, data: &[u8]) {
-    message::send_data(process, tag, data);
+pub(crate) fn send_data(process: u64, tag: i64, head: &[u8], data: &[u8], tail: &[u8]) {
+    message::send_data(process, tag, head, data, tail);
 }
 
 /// Drops the caller's queued messages with `tag`, and every later one.
@@ -39,6 +42,11 @@ pub(crate) fn abandon_tag(tag: Tag) {
 #[inline]
 pub(crate) fn message_tag() -> i64 {
     message::get_tag()
+}
+
+/// The process that sent the current incoming data message.
+pub(crate) fn message_sender() -> u64 {
+    message::sender()
 }
 
 /// The process the current incoming signal is about.

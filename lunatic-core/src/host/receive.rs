@@ -28,19 +28,53 @@ pub(crate) enum Received {
 /// fit, and cost no further call.
 const RECEIVE_BUFFER: usize = 256;
 
+/// Where a receive copies a message that fits: the caller's, on its stack, so that what
+/// it reads is no copy of a copy. Not written before the host writes it: a parked process
+/// must not dirty a page of its stack.
+pub(crate) type ReceiveBuffer = [MaybeUninit<u8>; RECEIVE_BUFFER];
+
+/// A [`ReceiveBuffer`], not written.
+#[inline(always)]
+pub(crate) fn receive_buffer() -> ReceiveBuffer {
+    [MaybeUninit::uninit(); RECEIVE_BUFFER]
+}
+
+/// The bytes of what a receive took.
+pub(crate) enum ReceivedBytes<'a> {
+    /// In the caller's buffer.
+    Buffered(&'a [u8]),
+    /// Too large for it: read with a second call.
+    Large(Vec<u8>),
+}
+
+impl std::ops::Deref for ReceivedBytes<'_> {
+    type Target = [u8];
+
+    #[inline(always)]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Self::Buffered(bytes) => bytes,
+            Self::Large(bytes) => bytes,
+        }
+    }
+}
+
 /// Waits up to `timeout` (`None`: forever) for a message whose tag is in `tags` (any when
-/// empty), makes it the incoming message, and runs `read` on what it is and its bytes.
-pub(crate) fn receive<R>(
+/// empty), makes it the incoming message, and returns what it is and its bytes (in
+/// `buffer` if they fit). Always inlined, with what its caller makes of the bytes: that
+/// result (a message or why not) is large, and returned through memory it would be
+/// copied again.
+#[inline(always)]
+pub(crate) fn receive<'a>(
     tags: &[Tag],
     timeout: Option<Duration>,
-    read: impl FnOnce(Received, &[u8]) -> R,
-) -> R {
+    buffer: &'a mut ReceiveBuffer,
+) -> (Received, ReceivedBytes<'a>) {
     let timeout = timeout.map_or(WAIT_FOREVER, |t| {
         u64::try_from(t.as_millis()).unwrap_or(WAIT_FOREVER - 1)
     });
     let (tags_ptr, tags_len) = (tags.as_ptr().cast::<i64>(), len32(tags.len()));
     // Neither buffer is written here: a parked process must not dirty a page of its stack.
-    let mut buffer = [MaybeUninit::<u8>::uninit(); RECEIVE_BUFFER];
     let mut info = MaybeUninit::<[u8; ReceiveInfo::SIZE]>::uninit();
     let (buf_ptr, info_ptr) = (buffer.as_mut_ptr().cast::<u8>(), info.as_mut_ptr());
     let buf_len = len32(RECEIVE_BUFFER);
@@ -70,25 +104,39 @@ pub(crate) fn receive<R>(
             status
         }
     };
-    let received = match ReceiveStatus::try_from(status) {
-        Ok(ReceiveStatus::Data) => Received::Data,
-        Ok(ReceiveStatus::Signal) => Received::Signal,
-        Ok(ReceiveStatus::Down) => Received::Down,
-        // Nothing came, and nothing was written.
-        Ok(ReceiveStatus::TimedOut) => return read(Received::TimedOut, &[]),
+    let (received, size) = match ReceiveStatus::try_from(status) {
+        Ok(ReceiveStatus::TimedOut) => (Received::TimedOut, 0),
+        Ok(taken) => {
+            // SAFETY: the host writes the info record before it returns a message.
+            let info = ReceiveInfo::from_bytes(unsafe { info.assume_init() });
+            let received = match taken {
+                ReceiveStatus::Signal => Received::Signal,
+                ReceiveStatus::Down => Received::Down,
+                _ => Received::Data,
+            };
+            (received, info.size as usize)
+        }
         Err(other) => panic!("lunatic::message::receive returned unknown status {other}"),
     };
-    // SAFETY: the host writes the info record before it returns a message.
-    let info = ReceiveInfo::from_bytes(unsafe { info.assume_init() });
-    let size = info.size as usize;
-    if size <= RECEIVE_BUFFER {
-        // SAFETY: the host copied the message's `size` bytes to the buffer.
-        let bytes = unsafe { core::slice::from_raw_parts(buffer.as_ptr().cast::<u8>(), size) };
-        return read(received, bytes);
-    }
+    let bytes = if size <= RECEIVE_BUFFER {
+        // SAFETY: the host copied the message's `size` bytes to the buffer (none when
+        // nothing came).
+        ReceivedBytes::Buffered(unsafe {
+            core::slice::from_raw_parts(buffer.as_ptr().cast::<u8>(), size)
+        })
+    } else {
+        ReceivedBytes::Large(read_large(size))
+    };
+    (received, bytes)
+}
+
+/// The `size` bytes of the incoming message, too large for the receive's own buffer.
+#[cold]
+#[inline(never)]
+fn read_large(size: usize) -> Vec<u8> {
     let mut data = vec![0u8; size];
     message::read_data(&mut data);
-    read(received, &data)
+    data
 }
 
 /// Whether this process's last plain receive (no tags, allowed to wait) had to wait.

@@ -43,7 +43,7 @@ use lunatic_abi::{Limit, ReceiveInfo, ReceiveStatus, MAX_MESSAGE_SIZE, WAIT_FORE
 use wasmtime::Val;
 
 use super::call::{fail, slice, slice_mut, HostCall};
-use crate::messaging::{Message, MessageBytes, MessageData, MessageKind};
+use crate::messaging::{Message, MessageBytes, MessageData, MessageKind, INLINE_BYTES};
 use crate::process::state::{Outgoing, ProcessState};
 use crate::process::{EndReason, Terminated};
 use crate::sandbox::budget::{Budget, Held, OverLimit};
@@ -122,32 +122,58 @@ pub(super) fn send(call: &mut HostCall<'_>, process: u64) -> wasmtime::Result<()
     deliver(call.state_mut(), process, tag, outgoing)
 }
 
+#[allow(clippy::too_many_arguments)] // the declaration's parameters
 pub(super) fn send_data(
     call: &mut HostCall<'_>,
     process: u64,
     tag: i64,
+    head_ptr: u32,
+    head_len: u32,
     ptr: u32,
     len: u32,
+    tail_ptr: u32,
+    tail_len: u32,
 ) -> wasmtime::Result<()> {
-    call.charge_copy(len as usize)?;
+    call.charge_copy(head_len as usize + len as usize + tail_len as usize)?;
     let function = call.function();
-    let (bytes, state) = call.memory_and_state()?;
-    let bytes = slice(bytes, ptr, len, function)?;
+    let (memory, state) = call.memory_and_state()?;
+    let parts = [
+        slice(memory, head_ptr, head_len, function)?,
+        slice(memory, ptr, len, function)?,
+        slice(memory, tail_ptr, tail_len, function)?,
+    ];
+    let max = state.max_message_size;
+    let size = parts.iter().map(|part| part.len()).sum::<usize>();
     let outgoing = match state.outgoing.take() {
         // The common case, a message without resources: its bytes are all there is.
-        None if bytes.len() <= state.max_message_size => Outgoing {
+        None if size <= max => Outgoing {
             tag,
-            data: MessageBytes::from_slice(bytes),
+            data: joined(parts, size),
             resources: Default::default(),
         },
-        started => finish_started(
-            started.unwrap_or_default(),
-            bytes,
-            state.max_message_size,
-            function,
-        )?,
+        started => parts
+            .into_iter()
+            .try_fold(started.unwrap_or_default(), |outgoing, part| {
+                finish_started(outgoing, part, max, function)
+            })?,
     };
     deliver(state, process, tag, outgoing)
+}
+
+/// `parts` one after the other, `size` bytes in all.
+#[inline]
+fn joined(parts: [&[u8]; 3], size: usize) -> MessageBytes {
+    if size <= INLINE_BYTES {
+        let mut inline = [0; INLINE_BYTES];
+        let mut at = 0;
+        for part in parts {
+            inline[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
+        MessageBytes::from_buf_and_len(inline, size)
+    } else {
+        MessageBytes::from_vec(parts.concat())
+    }
 }
 
 pub(super) fn receive_waited(call: &mut HostCall<'_>) -> wasmtime::Result<u32> {
@@ -175,6 +201,15 @@ pub(super) fn signal_process(call: &mut HostCall<'_>) -> wasmtime::Result<u64> {
         }
         MessageKind::Data(_) => {
             Err(call.fail("the incoming message is not a signal or down notice"))
+        }
+    }
+}
+
+pub(super) fn sender(call: &mut HostCall<'_>) -> wasmtime::Result<u64> {
+    match &incoming(call)?.kind {
+        MessageKind::Data(data) => Ok(data.sender),
+        MessageKind::LinkDied { .. } | MessageKind::ProcessDown { .. } => {
+            Err(call.fail("the incoming message is a signal or down notice, not data"))
         }
     }
 }
@@ -275,6 +310,7 @@ fn deliver(
         Message {
             tag,
             kind: MessageKind::Data(MessageData {
+                sender: state.handle.id(),
                 bytes: outgoing.data,
                 resources: outgoing.resources,
             }),

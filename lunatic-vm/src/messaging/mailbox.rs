@@ -11,12 +11,17 @@ use crate::sandbox::budget::Held;
 /// A message's bytes: small values (a number, a short request) are stored inline, so
 /// sending one allocates nothing and the receiver's thread frees nothing that another
 /// thread allocated.
-pub(crate) type MessageBytes = smallvec::SmallVec<[u8; 32]>;
+pub(crate) type MessageBytes = smallvec::SmallVec<[u8; INLINE_BYTES]>;
+
+/// Bytes of a message kept in the message itself, without an allocation.
+pub(crate) const INLINE_BYTES: usize = 32;
 
 /// What a process sent: the guest's serialized value, and the resources (sockets) moved
 /// into the message, which the bytes refer to by index.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct MessageData {
+    /// The process that sent it.
+    pub(crate) sender: u64,
     /// The serialized value.
     pub(crate) bytes: MessageBytes,
     /// Resources travelling with it; those the receiver does not take are dropped with it.
@@ -391,7 +396,7 @@ mod tests {
             tag,
             kind: MessageKind::Data(MessageData {
                 bytes: MessageBytes::from_slice(&[byte]),
-                resources: MessageResources::default(),
+                ..MessageData::default()
             }),
             charge: None,
         }

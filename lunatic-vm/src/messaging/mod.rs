@@ -6,4 +6,6 @@ pub(crate) mod outbox;
 pub(crate) mod registry;
 mod sync;
 
-pub(crate) use mailbox::{Inbox, Mailbox, Message, MessageBytes, MessageData, MessageKind};
+pub(crate) use mailbox::{
+    Inbox, Mailbox, Message, MessageBytes, MessageData, MessageKind, INLINE_BYTES,
+};

@@ -144,6 +144,11 @@ impl OutputSink {
         }
     }
 
+    /// Whether the output is captured (a test's), rather than the host's.
+    pub(crate) fn is_captured(&self) -> bool {
+        matches!(self, Self::Capture(_))
+    }
+
     /// Appends a line the runtime writes on the process's behalf (its death notice, say).
     /// `false` when the output goes to the host, where the caller logs instead.
     pub(crate) fn write_line(&self, line: &str) -> bool {
