@@ -75,6 +75,6 @@ pub use actor_ref::{
 pub use envelope::{Envelope, Stop};
 pub use lunatic_core::{EndReason, ExitReason};
 pub use supervisor::{
-    ChildError, ChildInfo, ChildSpec, Restart, Strategy, Supervisor, SupervisorArgs,
+    ActorType, ChildError, ChildInfo, ChildSpec, Restart, Strategy, Supervisor, SupervisorArgs,
     SupervisorClient, SupervisorConfig, SupervisorMessage, SupervisorRef, SupervisorServer,
 };

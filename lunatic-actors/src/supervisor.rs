@@ -22,12 +22,14 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use lunatic_core::{EndReason, ExitReason, Process, ProcessId, Request, Sendable, Tag};
+use lunatic_core::{
+    EndReason, ExitReason, MessageType, Process, ProcessId, Request, Sendable, Tag,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::actor::{Actor, BoxError, Context, Dispatch, Info};
 use crate::actor_ref::{call, ActorProcess, ActorRef, CallError, StartError, DEFAULT_CALL_TIMEOUT};
-use crate::envelope::Stop;
+use crate::envelope::{Envelope, Stop};
 
 /// Which children are restarted when one must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,8 +56,8 @@ pub enum Restart {
 /// How to start one child, and how to treat it.
 pub struct ChildSpec {
     id: String,
-    /// The child's actor type (`type_name`), when the spec knows it.
-    actor: Option<&'static str>,
+    /// The child's actor type, when the spec knows it.
+    actor: Option<ActorType>,
     start: Box<dyn Fn() -> Result<ProcessId, StartError>>,
     restart: Restart,
     shutdown: Duration,
@@ -89,7 +91,7 @@ impl ChildSpec {
     /// [`SupervisorClient::child`] hands out an `ActorRef<A>` for it (and nothing else).
     #[must_use]
     pub fn of_actor<A: Dispatch>(mut self) -> Self {
-        self.actor = Some(std::any::type_name::<A>());
+        self.actor = Some(ActorType::of::<A>());
         self
     }
 
@@ -194,9 +196,54 @@ pub struct ChildInfo {
     pub id: String,
     /// Its process, if it is running.
     pub process: Option<ProcessId>,
-    /// Its actor type (`std::any::type_name`), when its spec says (every spec made by
-    /// [`ChildSpec::actor`] or [`ChildSpec::supervisor`] does).
-    pub actor: Option<String>,
+    /// Its actor type, when its spec says (every spec made by [`ChildSpec::actor`] or
+    /// [`ChildSpec::supervisor`] does).
+    pub actor: Option<ActorType>,
+}
+
+/// The type of an actor: its name for people, and the type of the messages it takes,
+/// which is what two actor types are compared by (a fingerprint, not text).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ActorType {
+    name: String,
+    messages: MessageType,
+}
+
+impl ActorType {
+    /// The type of actors `A`.
+    #[must_use]
+    pub fn of<A: Dispatch>() -> Self {
+        Self {
+            name: std::any::type_name::<A>().to_owned(),
+            messages: MessageType::of::<Envelope<A::Message>>(),
+        }
+    }
+
+    /// Its name (`std::any::type_name`).
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The type of the messages it takes.
+    #[must_use]
+    pub fn messages(&self) -> &MessageType {
+        &self.messages
+    }
+}
+
+impl PartialEq for ActorType {
+    fn eq(&self, other: &Self) -> bool {
+        self.messages == other.messages
+    }
+}
+
+impl Eq for ActorType {}
+
+impl fmt::Display for ActorType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
 }
 
 /// Why [`SupervisorClient::child`] gave no handle.
@@ -209,14 +256,17 @@ pub enum ChildError {
     #[error("the child `{0}` is not running")]
     NotRunning(String),
     /// The child is an actor of another type (or of one its spec does not say).
-    #[error("the child `{id}` is an actor of type {found}, not {expected}")]
+    #[error(
+        "the child `{id}` is an actor of type {}, not {expected}",
+        found.as_deref().map_or("unknown", ActorType::name)
+    )]
     WrongType {
         /// The child's id.
         id: String,
         /// The type asked for.
-        expected: &'static str,
-        /// The child's type, as its spec says (`unknown` when it does not).
-        found: String,
+        expected: Box<ActorType>,
+        /// The child's type, as its spec says (`None` when it does not).
+        found: Option<Box<ActorType>>,
     },
     /// The supervisor did not answer.
     #[error(transparent)]
@@ -358,7 +408,7 @@ impl<S: Supervisor> Dispatch for SupervisorServer<S> {
                     .map(|child| ChildInfo {
                         id: child.spec.id.clone(),
                         process: child.running.map(|(p, _)| p),
-                        actor: child.spec.actor.map(str::to_owned),
+                        actor: child.spec.actor.clone(),
                     })
                     .collect();
                 request.reply(children);
@@ -537,12 +587,12 @@ impl<S: Supervisor> SupervisorClient<S> {
             .into_iter()
             .find(|child| child.id == id)
             .ok_or_else(|| ChildError::NotFound(id.to_owned()))?;
-        let expected = std::any::type_name::<A>();
-        if child.actor.as_deref() != Some(expected) {
+        let expected = ActorType::of::<A>();
+        if child.actor.as_ref() != Some(&expected) {
             return Err(ChildError::WrongType {
                 id: child.id,
-                expected,
-                found: child.actor.unwrap_or_else(|| "unknown".to_owned()),
+                expected: Box::new(expected),
+                found: child.actor.map(Box::new),
             });
         }
         let process = child
