@@ -55,7 +55,7 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
         "receive: 100000 tags given, at most 1024 are allowed",
         "try_receive: the range of 32 bytes at 0xfffffff0 is outside",
         "receive: the range of 100 bytes at 0xfffffff0 is outside",
-        "try_receive: the range of 8 bytes at 0xfffffffc is outside",
+        "try_receive: the range of 16 bytes at 0xfffffffc is outside",
         "try_receive: the range of 4096 bytes at 0xffffff00 is outside",
         "send_data: the range of 100 bytes at 0xfffffff0 is outside",
         "read_data: no message has been received",
@@ -100,6 +100,9 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
         "lunatic::process::log: the range of 4096 bytes at 0xffffff00 is outside",
         "lunatic::process::log: unknown log level 9",
         "lunatic::message::sender: no message has been received",
+        "lunatic::message::reply_tag: no message has been received",
+        "lunatic::message::name_type: the range of 100 bytes at 0xfffffff0 is outside",
+        "lunatic::message::type_name: the range of 3 bytes at 0xfffffffe is outside",
     ] {
         run.assert_stdout(reason);
     }
@@ -108,7 +111,7 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
         process: 0xFF_FFFF_FFFF,
     };
     run.assert_stdout(&String::from_utf8_lossy(&no_process.to_bytes()));
-    assert_eq!(run.stdout.matches("child died: ").count(), 55, "{run}");
+    assert_eq!(run.stdout.matches("child died: ").count(), 58, "{run}");
     // Each death is logged with the process id and the reason.
     run.assert_stderr("died: trapped: lunatic::message::write_data: no message was created");
 }

@@ -159,7 +159,7 @@ const RECEIVE_HINT: &str = r#"(module
   (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
   (import "lunatic::message" "receive" (func $receive (param i32 i32 i64 i32 i32 i32) (result i32)))
   (import "lunatic::message" "try_receive" (func $try_receive (param i32 i32 i32 i32 i32) (result i32)))
-  (import "lunatic::message" "send_data" (func $send_data (param i64 i64 i32 i32 i32 i32 i32 i32)))
+  (import "lunatic::message" "send_data" (func $send_data (param i64 i64 i64 i64 i32 i32)))
   (import "lunatic::message" "receive_waited" (func $host_waited (result i32)))
   (import "lunatic::process" "this" (func $this (result i64)))
   (memory (export "memory") 1)
@@ -170,7 +170,7 @@ const RECEIVE_HINT: &str = r#"(module
   (func $waited (export "lunatic_receive_waited") (result i32) (call $host_waited))
   (func $note (param $step i32)
     (global.set $seen (i32.or (global.get $seen) (i32.shl (call $waited) (local.get $step)))))
-  (func $send_to_self (call $send_data (call $this) (i64.const 1) (i32.const 16) (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 16) (i32.const 0)))
+  (func $send_to_self (call $send_data (call $this) (i64.const 1) (i64.const 0) (i64.const 0) (i32.const 16) (i32.const 1)))
   ;; A plain receive (no tags) waiting up to `ms`.
   (func $plain (param $ms i64)
     (drop (call $receive (i32.const 0) (i32.const 0) (local.get $ms) (i32.const 64) (i32.const 16) (i32.const 128))))

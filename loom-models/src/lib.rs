@@ -292,6 +292,8 @@ mod mailbox_tests {
             tag: 0,
             kind: MessageKind::Data(MessageData {
                 sender: 0,
+                message_type: 0,
+                reply_tag: 0,
                 bytes: MessageBytes::from_slice(&[byte]),
                 resources: MessageResources,
             }),

@@ -223,12 +223,17 @@ macro_rules! host_functions {
             /// queued message whose tag is one of the `tags_len` tags at `tags_ptr` (any
             /// message when `tags_len` is 0), waiting up to `timeout` for one. Both receive
             /// calls copy the first `min(size, buf_len)` bytes to `buf_ptr` and write a
-            /// `ReceiveInfo` (size, and whether the call waited) at `info_ptr`; on
+            /// `ReceiveInfo` (size, whether the call waited, the message's type) at
+            /// `info_ptr`; on
             /// `TimedOut` they write nothing. The data of a link signal or down notice is
             /// the ended process's encoded `EndReason`. A plain receive that may wait
             /// calls `try_receive` first, or `receive` at once when its last plain receive
             /// waited (`receive_waited`, which pre-initialization turns into a global).
-            /// Resources travel with a message (`lunatic::resource`).
+            /// Resources travel with a message (`lunatic::resource`). A data message
+            /// carries, besides its bytes, the fingerprint of its type (the guest
+            /// library's `MessageType`; the host only stores it), its sender, and for a
+            /// request the tag its reply is awaited under; the names of types are kept
+            /// in a table of the VM (`name_type`, `type_name`).
             mod message = "lunatic::message" {
                 /// A fresh tag: 63 unguessable bits, positive (also the tag of a request's
                 /// reply).
@@ -243,29 +248,25 @@ macro_rules! host_functions {
                 /// would exceed `MAX_MESSAGE_SIZE`.
                 #[host()]
                 fn write_data(ptr: In<u8>, len: Len) -> u32;
-                /// Sends the outgoing message (bytes and resources) to `process`; it is
-                /// dropped if `process` is not alive.
+                /// Sends the outgoing message (bytes and resources), of type
+                /// `message_type` and awaiting a reply under `reply_tag` if it is a request
+                /// (else 0), to `process`; it is dropped if `process` is not alive.
                 /// Traps: no outgoing message.
                 #[host()]
-                fn send(process: Process);
-                /// Appends the `head_len` bytes at `head_ptr`, the `len` bytes at `ptr` and
-                /// the `tail_len` bytes at `tail_ptr` to the outgoing message (started now
-                /// with `tag` if there is none; a started one takes `tag`) and sends it as
-                /// `send` does: one call for a message without resources. (The guest
-                /// library's head and tail name the message's type, the same for every
-                /// message of the type, kept apart from the value.)
-                /// Traps: a range is outside memory; the message would exceed
+                fn send(process: Process, message_type: u64, reply_tag: Tag);
+                /// Appends `len` bytes at `ptr` to the outgoing message (started now with
+                /// `tag` if there is none; a started one takes `tag`) and sends it as
+                /// `send` does: one call for a message without resources.
+                /// Traps: the range is outside memory; the message would exceed
                 /// `MAX_MESSAGE_SIZE`.
                 #[host()]
                 fn send_data(
                     process: Process,
                     tag: Tag,
-                    head_ptr: In<u8>,
-                    head_len: Len,
+                    message_type: u64,
+                    reply_tag: Tag,
                     ptr: In<u8>,
                     len: Len,
-                    tail_ptr: In<u8>,
-                    tail_len: Len,
                 );
                 /// Takes a message as described above, waiting up to `timeout`.
                 /// Traps: a range (tags, buffer or info) is outside memory, checked before
@@ -319,6 +320,23 @@ macro_rules! host_functions {
                 /// Traps: no incoming message, or it is a signal or down notice.
                 #[host()]
                 fn sender() -> Process;
+                /// The tag a reply to the incoming data message is awaited under; 0 if it
+                /// is not a request.
+                /// Traps: no incoming message, or it is a signal or down notice.
+                #[host()]
+                fn reply_tag() -> Tag;
+                /// Records `name` as the name of message type `message_type` in the VM's
+                /// table (once; the first 255 bytes are kept). A name whose fingerprint
+                /// is not `message_type`, or one more than a full table (16,384 names)
+                /// would hold, is not recorded.
+                /// Traps: the range is outside memory, or longer than 64 KiB.
+                #[host()]
+                fn name_type(message_type: u64, name_ptr: In<u8>, name_len: Len);
+                /// Copies the recorded name of message type `message_type` (cut to `len`
+                /// bytes) to `ptr`; returns its length, 0 if none is recorded.
+                /// Traps: the bytes copied would land outside memory.
+                #[host()]
+                fn type_name(message_type: u64, ptr: Out<u8>, len: Len) -> u32;
             }
 
             /// Processes: spawn, identity, links, monitors, kills, sleep and the end.

@@ -22,6 +22,7 @@
 //! | [`SocketAddrKind`], [`SOCKET_ADDR_SIZE`], [`encode_socket_addr`], [`decode_socket_addr`] | socket addresses in guest memory |
 //! | [`MAX_RESOLVED_ADDRS`] | `lunatic::networking::resolve` |
 //! | [`LogLevel`], [`MAX_LOG_TEXT`] | `lunatic::process::log` |
+//! | [`fingerprint`], [`MAX_TYPE_NAME`], [`MAX_TYPE_NAMES`] | message types: `lunatic::message::send_data`, `name_type`, `type_name` |
 #![no_std]
 
 extern crate alloc;
@@ -311,11 +312,14 @@ pub struct ReceiveInfo {
     pub size: u32,
     /// Whether the call found nothing at first and suspended the process.
     pub waited: bool,
+    /// The fingerprint of the message's type, as its sender gave it (0 for a signal or a
+    /// down notice).
+    pub message_type: u64,
 }
 
 impl ReceiveInfo {
     /// Bytes of the encoded record.
-    pub const SIZE: usize = 8;
+    pub const SIZE: usize = 16;
 
     /// The record as the host writes it.
     #[must_use]
@@ -323,7 +327,8 @@ impl ReceiveInfo {
     pub fn to_bytes(self) -> [u8; Self::SIZE] {
         let mut bytes = [0; Self::SIZE];
         bytes[..4].copy_from_slice(&self.size.to_le_bytes());
-        bytes[4..].copy_from_slice(&u32::from(self.waited).to_le_bytes());
+        bytes[4..8].copy_from_slice(&u32::from(self.waited).to_le_bytes());
+        bytes[8..].copy_from_slice(&self.message_type.to_le_bytes());
         bytes
     }
 
@@ -331,13 +336,40 @@ impl ReceiveInfo {
     #[must_use]
     #[inline]
     pub fn from_bytes(bytes: [u8; Self::SIZE]) -> Self {
-        let [s0, s1, s2, s3, w0, w1, w2, w3] = bytes;
+        let word = |at: usize| {
+            let mut word = [0; 4];
+            word.copy_from_slice(&bytes[at..at + 4]);
+            u32::from_le_bytes(word)
+        };
+        let mut message_type = [0; 8];
+        message_type.copy_from_slice(&bytes[8..]);
         Self {
-            size: u32::from_le_bytes([s0, s1, s2, s3]),
-            waited: u32::from_le_bytes([w0, w1, w2, w3]) != 0,
+            size: word(0),
+            waited: word(4) != 0,
+            message_type: u64::from_le_bytes(message_type),
         }
     }
 }
+
+/// The fingerprint of a message type named `name`: its 64-bit FNV-1a hash. The guest
+/// library sends it with each message; the host checks names recorded against it.
+#[must_use]
+pub const fn fingerprint(name: &[u8]) -> u64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325_u64;
+    let mut i = 0;
+    while i < name.len() {
+        hash ^= name[i] as u64;
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    hash
+}
+
+/// Most bytes of a message type's name the VM keeps (`lunatic::message::name_type`).
+pub const MAX_TYPE_NAME: usize = 255;
+
+/// Most names of message types the VM keeps.
+pub const MAX_TYPE_NAMES: usize = 16_384;
 
 /// The export of the guest library that runs a spawned function: `(entry: i32, arg: i32)`.
 pub const SPAWN_ENTRY: &str = "lunatic_spawn_entry";
@@ -414,6 +446,7 @@ mod tests {
             ReceiveInfo {
                 size: 0x0102_0304,
                 waited: true,
+                message_type: u64::MAX - 5,
             },
         ] {
             assert_eq!(ReceiveInfo::from_bytes(info.to_bytes()), info);
@@ -421,11 +454,20 @@ mod tests {
         assert_eq!(
             ReceiveInfo {
                 size: 7,
-                waited: true
+                waited: true,
+                message_type: 0x0102,
             }
             .to_bytes(),
-            [7, 0, 0, 0, 1, 0, 0, 0]
+            [7, 0, 0, 0, 1, 0, 0, 0, 2, 1, 0, 0, 0, 0, 0, 0]
         );
+    }
+
+    #[test]
+    fn fingerprints_are_fnv1a() {
+        // Fixed values: a change breaks every other build's messages.
+        assert_eq!(fingerprint(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fingerprint(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fingerprint(b"u64"), 0x4d35_d319_3e8d_66f2);
     }
 
     #[test]

@@ -43,11 +43,19 @@ impl MessageType {
         }
     }
 
-    /// A type as a message header names it.
-    pub(crate) fn received(fingerprint: u64, name: &[u8]) -> Self {
+    /// The type of fingerprint `fingerprint`, named as the VM's table names it.
+    pub(crate) fn of_fingerprint(fingerprint: u64) -> Self {
+        // Outside wasm (this crate's own tests) there is no VM to ask.
+        let recorded = if cfg!(target_arch = "wasm32") {
+            crate::host::type_name(fingerprint)
+        } else {
+            None
+        };
+        let name = recorded
+            .unwrap_or_else(|| format!("of fingerprint {fingerprint:#018x}, not named to this VM"));
         Self {
             fingerprint,
-            name: Cow::Owned(String::from_utf8_lossy(name).into_owned()),
+            name: Cow::Owned(name),
         }
     }
 
@@ -57,7 +65,7 @@ impl MessageType {
         self.fingerprint
     }
 
-    /// The name (one read from a message is cut to [`MAX_WIRE_NAME`] bytes).
+    /// The name (one another process named is cut to [`MAX_WIRE_NAME`] bytes).
     #[must_use]
     pub fn name(&self) -> &str {
         &self.name
@@ -110,9 +118,9 @@ impl WrongType {
     }
 }
 
-/// The longest name a message header carries, in bytes; a longer one is cut (the
-/// fingerprint covers all of it).
-pub const MAX_WIRE_NAME: usize = 255;
+/// The longest name the VM keeps for a type another process sent, in bytes; a longer one
+/// is cut (the fingerprint covers all of it).
+pub const MAX_WIRE_NAME: usize = lunatic_abi::MAX_TYPE_NAME;
 
 /// `name`, cut to at most [`MAX_WIRE_NAME`] bytes on a character boundary.
 pub(crate) fn wire_name(name: &str) -> &str {
@@ -126,33 +134,17 @@ pub(crate) fn wire_name(name: &str) -> &str {
     &name[..end]
 }
 
-/// The 64-bit FNV-1a hash.
-const fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash = 0xcbf2_9ce4_8422_2325_u64;
-    let mut i = 0;
-    while i < bytes.len() {
-        hash ^= bytes[i] as u64;
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        i += 1;
-    }
-    hash
-}
-
 /// What a process knows of one message type, worked out at its first use and kept for
 /// the process's life (a program has few message types).
 pub(crate) struct TypeInfo {
     /// The type's name ([`MessageType::name`]).
     pub(crate) name: &'static str,
     pub(crate) fingerprint: u64,
-    /// What every message of the type starts with: the fingerprint, little-endian, and a
-    /// 0 (no reply address follows; a request sends the first 8 bytes and its own flag).
-    pub(crate) head: [u8; 9],
-    /// What every message of the type ends with: the name (cut to [`MAX_WIRE_NAME`]
-    /// bytes), then its length in a byte.
-    pub(crate) tail: Box<[u8]>,
 }
 
 impl TypeInfo {
+    /// Works `T` out, and records its name in the VM's table, where a receiver of one of
+    /// its messages that takes another type looks it up.
     #[cold]
     fn work_out<T: DeserializeOwned>() -> Self {
         let rust = std::any::type_name::<T>();
@@ -162,21 +154,12 @@ impl TypeInfo {
             }
             _ => rust,
         };
-        let fingerprint = fnv1a(name.as_bytes());
-        let mut head = [0; 9];
-        head[..8].copy_from_slice(&fingerprint.to_le_bytes());
-        let wire = wire_name(name);
-        let mut tail = Vec::with_capacity(wire.len() + 1);
-        tail.extend_from_slice(wire.as_bytes());
-        // `wire_name` keeps the length within a byte.
-        #[allow(clippy::cast_possible_truncation)]
-        tail.push(wire.len() as u8);
-        Self {
-            name,
-            fingerprint,
-            head,
-            tail: tail.into_boxed_slice(),
+        let fingerprint = lunatic_abi::fingerprint(name.as_bytes());
+        // Outside wasm (this crate's own tests) there is no VM to tell.
+        if cfg!(target_arch = "wasm32") {
+            crate::host::name_type(fingerprint, name);
         }
+        Self { name, fingerprint }
     }
 }
 
@@ -434,10 +417,10 @@ mod tests {
     #[test]
     fn fingerprints_are_the_fnv1a_hash_of_the_name_and_stable() {
         // Fixed values: a change of the hash breaks every other build's messages.
-        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(lunatic_abi::fingerprint(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(lunatic_abi::fingerprint(b"a"), 0xaf63_dc4c_8601_ec8c);
         let u64_type = MessageType::of::<u64>();
-        assert_eq!(u64_type.fingerprint(), fnv1a(b"u64"));
+        assert_eq!(u64_type.fingerprint(), lunatic_abi::fingerprint(b"u64"));
         assert!(u64_type.is::<u64>());
         assert!(!u64_type.is::<i64>());
         assert_ne!(
@@ -452,7 +435,7 @@ mod tests {
             assert_eq!(identity::<String>().0, "alloc::string::String");
             assert_eq!(
                 identity::<Order>().1,
-                fnv1a(identity::<Order>().0.as_bytes())
+                lunatic_abi::fingerprint(identity::<Order>().0.as_bytes())
             );
         }
         // Many types fill the slots; each still gets its own answer.

@@ -38,16 +38,6 @@ impl ProcessId {
         Self { node: 0, local }
     }
 
-    /// Process `local` of node `node`.
-    pub(crate) const fn new(node: u64, local: u64) -> Self {
-        Self { node, local }
-    }
-
-    /// The node it runs on (0: this one).
-    pub(crate) const fn node(self) -> u64 {
-        self.node
-    }
-
     /// The id on its node.
     #[must_use]
     pub const fn local_id(self) -> u64 {
@@ -193,12 +183,7 @@ impl<M: Sendable> Process<M> {
     /// # Panics
     /// If `M`'s `Serialize` implementation fails.
     pub fn send_awaiting<U>(&self, message: M, reply: &crate::PendingReply<U>) {
-        crate::transfer::send(
-            self.id.local,
-            Tag::none().id(),
-            &message,
-            Some(reply.address()),
-        );
+        crate::transfer::send(self.id.local, Tag::none().id(), &message, Some(reply.tag()));
     }
 }
 
@@ -371,7 +356,9 @@ impl<C: Sendable, M: Sendable> Entry for fn(C, Mailbox<M>) {
         // this process exists, so it is the first message.
         let mut buffer = host::receive_buffer();
         let context = match host::receive(&[], None, &mut buffer) {
-            (host::Received::Data, bytes) => crate::transfer::decode_received::<C>(&bytes),
+            (host::Received::Data, bytes, message_type) => {
+                crate::transfer::decode_received::<C>(message_type, &bytes)
+            }
             _ => panic!("the spawn context did not arrive"),
         };
         match context {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{ReplyAddress, Sendable};
+use crate::codec::Sendable;
 use crate::error::ReceiveError;
 use crate::host;
 use crate::mailbox::{receive_raw, Incoming};
@@ -163,12 +163,9 @@ impl<U> Drop for PendingReply<U> {
 }
 
 impl<U> PendingReply<U> {
-    /// Where the reply goes.
-    pub(crate) fn address(&self) -> ReplyAddress {
-        ReplyAddress {
-            tag: self.tag,
-            requester: ProcessId::current(),
-        }
+    /// The tag the reply is awaited under.
+    pub(crate) fn tag(&self) -> Tag {
+        self.tag
     }
 }
 

@@ -9,10 +9,11 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
-use crate::codec::{self, encode, Header, Rejection, ReplyAddress, Sendable};
+use crate::codec::{self, encode, Rejection, Sendable};
 use crate::error::ReceiveError;
 use crate::host;
 use crate::message_type::type_info;
+use crate::tag::Tag;
 
 // A process is a single-threaded wasm instance, so these statics are per process. They
 // are atomics only because a static must be `Sync`: on wasm32 without the atomics feature
@@ -48,22 +49,23 @@ impl Drop for Marked {
 }
 
 /// Sends `value` with `tag` to `process` (dropped, with its resources, if it is not
-/// alive); `reply` says where the reply goes if the value carries a request.
+/// alive); `reply` is the tag its reply is awaited under if the value carries a request.
 ///
 /// # Panics
 /// If the value's `Serialize` implementation fails.
-pub(crate) fn send<T: Sendable>(process: u64, tag: i64, value: &T, reply: Option<ReplyAddress>) {
+pub(crate) fn send<T: Sendable>(process: u64, tag: i64, value: &T, reply: Option<Tag>) {
     PENDING_TAG.store(tag, Ordering::Relaxed);
     STARTED.store(false, Ordering::Relaxed);
     let writing = Marked::new(&WRITING);
-    encode(value, reply, |head, bytes, tail| {
+    let reply_tag = reply.map_or(0, Tag::id);
+    encode(value, |message_type, bytes| {
         drop(writing);
         if STARTED.swap(false, Ordering::Relaxed) {
             // A resource moved into the message the host started for it.
-            host::write_and_send(process, [head, bytes, tail]);
+            host::write_and_send(process, message_type, reply_tag, bytes);
         } else {
             // The common case: one host call.
-            host::send_data(process, tag, head, bytes, tail);
+            host::send_data(process, tag, message_type, reply_tag, bytes);
         }
     });
 }
@@ -77,49 +79,41 @@ pub(crate) fn start_message() {
     }
 }
 
-/// Decodes the current incoming message (the one just received), whose bytes are `bytes`,
-/// as a `T`, taking the resources it refers to. A request of another type is refused at
-/// once: its requester is sent a [`Rejection`] naming both types.
+/// Decodes the current incoming message (the one just received), whose bytes are `bytes`
+/// and whose type's fingerprint is `message_type`, as a `T`, taking the resources it
+/// refers to. A request of another type is refused at once: its sender is sent a
+/// [`Rejection`] naming both types.
 ///
 /// # Errors
 /// The message is not a `T` ([`ReceiveError::WrongType`]), is the refusal of a request
 /// this process sent ([`ReceiveError::Rejected`]), or its bytes are not a valid `T`.
 #[inline(always)]
-pub(crate) fn decode_received<T: Sendable>(bytes: &[u8]) -> Result<T, ReceiveError> {
+pub(crate) fn decode_received<T: Sendable>(
+    message_type: u64,
+    bytes: &[u8],
+) -> Result<T, ReceiveError> {
     let _reading = Marked::new(&READING);
-    match codec::body_of(bytes, type_info::<T>().fingerprint) {
-        Some(body) => codec::decode_body(body),
-        None => Err(misread_received::<T>(bytes)),
+    if message_type == type_info::<T>().fingerprint {
+        codec::decode_value(bytes)
+    } else {
+        Err(misread_received::<T>(message_type, bytes))
     }
 }
 
-/// Why message `bytes` is not a `T`; if it is a request of another type, refuses it.
+/// Why the incoming message is not a `T`; if it is a request of another type, refuses it.
 #[cold]
 #[inline(never)]
-fn misread_received<T: Sendable>(bytes: &[u8]) -> ReceiveError {
-    let error = codec::misread::<T>(bytes);
+fn misread_received<T: Sendable>(message_type: u64, bytes: &[u8]) -> ReceiveError {
+    let error = codec::misread::<T>(message_type, bytes);
     if let ReceiveError::WrongType(why) = &error {
-        if let Some(reply) = Header::read(bytes).ok().and_then(|header| header.reply) {
-            refuse(reply, why);
+        let reply_tag = host::message_reply_tag();
+        if reply_tag != 0 {
+            // The requester is the message's sender, as the VM recorded it.
+            let requester = host::message_sender();
+            send(requester, reply_tag, &Rejection(why.clone()), None);
         }
     }
     error
-}
-
-/// Tells a requester that its request was not read: the receiver takes another type.
-/// Only the process that sent the request is answered: a reply address naming another
-/// (forged, to make this process send to a third) is ignored.
-#[cold]
-fn refuse(reply: ReplyAddress, why: &crate::message_type::WrongType) {
-    let ReplyAddress { tag, requester } = reply;
-    if requester.node() == 0 && requester.local_id() == host::message_sender() {
-        send(
-            requester.local_id(),
-            tag.id(),
-            &Rejection(why.clone()),
-            None,
-        );
-    }
 }
 
 /// Whether a value is being serialized into an outgoing message now.

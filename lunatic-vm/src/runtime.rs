@@ -21,6 +21,7 @@ use crate::program::cache::ModuleCache;
 use crate::sandbox::environment::{EnvConfig, Environment, MAX_DEPTH};
 
 use crate::messaging::registry::Registry;
+use crate::messaging::type_names::TypeNames;
 use crate::messaging::{Message, MessageKind};
 use crate::process::state::ProcessState;
 use crate::process::{EncodedReason, EndReason, Monitor, ProcessHandle, ProcessTable};
@@ -87,6 +88,8 @@ pub struct Runtime {
     next_environment: AtomicU64,
     processes: ProcessTable,
     registry: Registry,
+    /// The names of message types, by fingerprint.
+    type_names: TypeNames,
     wasi: WasiConfig,
     sockets: Arc<crate::resources::net::SocketBudget>,
     /// Turns to compile a module at run time (see [`Runtime::compile_off_thread`]).
@@ -128,6 +131,7 @@ impl Runtime {
             next_environment: AtomicU64::new(1),
             processes: ProcessTable::default(),
             registry: Registry::default(),
+            type_names: TypeNames::default(),
             wasi,
             sockets: crate::resources::net::SocketBudget::new(config.max_sockets),
             compiles: CompileTurns::default(),
@@ -159,6 +163,11 @@ impl Runtime {
     #[must_use]
     pub(crate) fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// The names of message types, by fingerprint.
+    pub(crate) fn type_names(&self) -> &TypeNames {
+        &self.type_names
     }
 
     /// The sockets all processes may still open.

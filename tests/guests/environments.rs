@@ -325,11 +325,11 @@ fn filesystem(mailbox: Mailbox<()>) {
 /// sends; uncharged, its fuel would pay for a million of them (1 TiB of copying).
 fn copy_bomb(mailbox: Mailbox<()>) {
     const BOMB: &str = r#"(module
-      (import "lunatic::message" "send_data" (func $send_data (param i64 i64 i32 i32 i32 i32 i32 i32)))
+      (import "lunatic::message" "send_data" (func $send_data (param i64 i64 i64 i64 i32 i32)))
       (memory (export "memory") 64)
       (func (export "bomb") (param $gone i64)
         (loop $again
-          (call $send_data (local.get $gone) (i64.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 1048576) (i32.const 0) (i32.const 0))
+          (call $send_data (local.get $gone) (i64.const 0) (i64.const 0) (i64.const 0) (i32.const 0) (i32.const 1048576))
           (br $again))))"#;
     let gone = process::spawn(|_: Mailbox<()>| {}).unwrap();
     while gone.is_alive() {

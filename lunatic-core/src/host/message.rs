@@ -16,21 +16,36 @@ pub(crate) fn create_message(tag: i64) {
     message::create_data(tag, 0);
 }
 
-/// Appends `parts` to the outgoing message and sends it to `process` (dropped if it is
-/// not alive).
+/// Appends `data` to the outgoing message and sends it, of type `message_type` (awaiting a
+/// reply under `reply_tag` if that is not 0), to `process` (dropped if it is not alive).
 #[inline]
-pub(crate) fn write_and_send(process: u64, parts: [&[u8]; 3]) {
-    for part in parts {
-        message::write_data(part);
-    }
-    message::send(process);
+pub(crate) fn write_and_send(process: u64, message_type: u64, reply_tag: i64, data: &[u8]) {
+    message::write_data(data);
+    message::send(process, message_type, reply_tag);
 }
 
-/// Sends `head`, `data` and `tail`, joined, with `tag` to `process` in one call (no
-/// resources).
+/// Sends `data` with `tag`, of type `message_type` (awaiting a reply under `reply_tag` if
+/// that is not 0), to `process` in one call (no resources).
 #[inline]
-pub(crate) fn send_data(process: u64, tag: i64, head: &[u8], data: &[u8], tail: &[u8]) {
-    message::send_data(process, tag, head, data, tail);
+pub(crate) fn send_data(process: u64, tag: i64, message_type: u64, reply_tag: i64, data: &[u8]) {
+    message::send_data(process, tag, message_type, reply_tag, data);
+}
+
+/// The tag a reply to the incoming data message is awaited under; 0 if it is no request.
+pub(crate) fn message_reply_tag() -> i64 {
+    message::reply_tag()
+}
+
+/// Records `name` as the name of message type `message_type` in the VM's table.
+pub(crate) fn name_type(message_type: u64, name: &str) {
+    message::name_type(message_type, name.as_bytes());
+}
+
+/// The name the VM's table holds for message type `message_type`.
+pub(crate) fn type_name(message_type: u64) -> Option<String> {
+    let mut name = [0; lunatic_abi::MAX_TYPE_NAME];
+    let len = message::type_name(message_type, &mut name) as usize;
+    (len > 0).then(|| String::from_utf8_lossy(&name[..len.min(name.len())]).into_owned())
 }
 
 /// Drops the caller's queued messages with `tag`, and every later one.

@@ -60,8 +60,8 @@ impl std::ops::Deref for ReceivedBytes<'_> {
 }
 
 /// Waits up to `timeout` (`None`: forever) for a message whose tag is in `tags` (any when
-/// empty), makes it the incoming message, and returns what it is and its bytes (in
-/// `buffer` if they fit). Always inlined, with what its caller makes of the bytes: that
+/// empty), makes it the incoming message, and returns what it is, its bytes (in `buffer`
+/// if they fit) and the fingerprint of its type (0 for a signal or a down notice). Always inlined, with what its caller makes of the bytes: that
 /// result (a message or why not) is large, and returned through memory it would be
 /// copied again.
 #[inline(always)]
@@ -69,7 +69,7 @@ pub(crate) fn receive<'a>(
     tags: &[Tag],
     timeout: Option<Duration>,
     buffer: &'a mut ReceiveBuffer,
-) -> (Received, ReceivedBytes<'a>) {
+) -> (Received, ReceivedBytes<'a>, u64) {
     let timeout = timeout.map_or(WAIT_FOREVER, |t| {
         u64::try_from(t.as_millis()).unwrap_or(WAIT_FOREVER - 1)
     });
@@ -104,8 +104,8 @@ pub(crate) fn receive<'a>(
             status
         }
     };
-    let (received, size) = match ReceiveStatus::try_from(status) {
-        Ok(ReceiveStatus::TimedOut) => (Received::TimedOut, 0),
+    let (received, size, message_type) = match ReceiveStatus::try_from(status) {
+        Ok(ReceiveStatus::TimedOut) => (Received::TimedOut, 0, 0),
         Ok(taken) => {
             // SAFETY: the host writes the info record before it returns a message.
             let info = ReceiveInfo::from_bytes(unsafe { info.assume_init() });
@@ -114,7 +114,7 @@ pub(crate) fn receive<'a>(
                 ReceiveStatus::Down => Received::Down,
                 _ => Received::Data,
             };
-            (received, info.size as usize)
+            (received, info.size as usize, info.message_type)
         }
         Err(other) => panic!("lunatic::message::receive returned unknown status {other}"),
     };
@@ -127,7 +127,7 @@ pub(crate) fn receive<'a>(
     } else {
         ReceivedBytes::Large(read_large(size))
     };
-    (received, bytes)
+    (received, bytes, message_type)
 }
 
 /// The `size` bytes of the incoming message, too large for the receive's own buffer.

@@ -43,7 +43,7 @@ use lunatic_abi::{Limit, ReceiveInfo, ReceiveStatus, MAX_MESSAGE_SIZE, WAIT_FORE
 use wasmtime::Val;
 
 use super::call::{fail, slice, slice_mut, HostCall};
-use crate::messaging::{Message, MessageBytes, MessageData, MessageKind, INLINE_BYTES};
+use crate::messaging::{Message, MessageBytes, MessageData, MessageKind};
 use crate::process::state::{Outgoing, ProcessState};
 use crate::process::{EndReason, Terminated};
 use crate::sandbox::budget::{Budget, Held, OverLimit};
@@ -74,6 +74,8 @@ pub(super) fn create_data(
     let capacity = capacity.min(MAX_CAPACITY_HINT) as usize;
     call.state_mut().outgoing = Some(Outgoing {
         tag,
+        message_type: 0,
+        reply_tag: 0,
         data: MessageBytes::with_capacity(capacity),
         resources: Default::default(),
     });
@@ -114,66 +116,56 @@ fn too_large(function: &lunatic_abi::HostFunction, max: usize) -> wasmtime::Erro
     )
 }
 
-pub(super) fn send(call: &mut HostCall<'_>, process: u64) -> wasmtime::Result<()> {
-    let Some(outgoing) = call.state_mut().outgoing.take() else {
+pub(super) fn send(
+    call: &mut HostCall<'_>,
+    process: u64,
+    message_type: u64,
+    reply_tag: i64,
+) -> wasmtime::Result<()> {
+    let Some(mut outgoing) = call.state_mut().outgoing.take() else {
         return Err(call.fail("no message was created"));
     };
+    outgoing.message_type = message_type;
+    outgoing.reply_tag = reply_tag;
     let tag = outgoing.tag;
     deliver(call.state_mut(), process, tag, outgoing)
 }
 
-#[allow(clippy::too_many_arguments)] // the declaration's parameters
 pub(super) fn send_data(
     call: &mut HostCall<'_>,
     process: u64,
     tag: i64,
-    head_ptr: u32,
-    head_len: u32,
+    message_type: u64,
+    reply_tag: i64,
     ptr: u32,
     len: u32,
-    tail_ptr: u32,
-    tail_len: u32,
 ) -> wasmtime::Result<()> {
-    call.charge_copy(head_len as usize + len as usize + tail_len as usize)?;
+    call.charge_copy(len as usize)?;
     let function = call.function();
-    let (memory, state) = call.memory_and_state()?;
-    let parts = [
-        slice(memory, head_ptr, head_len, function)?,
-        slice(memory, ptr, len, function)?,
-        slice(memory, tail_ptr, tail_len, function)?,
-    ];
-    let max = state.max_message_size;
-    let size = parts.iter().map(|part| part.len()).sum::<usize>();
+    let (bytes, state) = call.memory_and_state()?;
+    let bytes = slice(bytes, ptr, len, function)?;
     let outgoing = match state.outgoing.take() {
         // The common case, a message without resources: its bytes are all there is.
-        None if size <= max => Outgoing {
+        None if bytes.len() <= state.max_message_size => Outgoing {
             tag,
-            data: joined(parts, size),
+            message_type,
+            reply_tag,
+            data: MessageBytes::from_slice(bytes),
             resources: Default::default(),
         },
-        started => parts
-            .into_iter()
-            .try_fold(started.unwrap_or_default(), |outgoing, part| {
-                finish_started(outgoing, part, max, function)
-            })?,
+        started => {
+            let mut outgoing = finish_started(
+                started.unwrap_or_default(),
+                bytes,
+                state.max_message_size,
+                function,
+            )?;
+            outgoing.message_type = message_type;
+            outgoing.reply_tag = reply_tag;
+            outgoing
+        }
     };
     deliver(state, process, tag, outgoing)
-}
-
-/// `parts` one after the other, `size` bytes in all.
-#[inline]
-fn joined(parts: [&[u8]; 3], size: usize) -> MessageBytes {
-    if size <= INLINE_BYTES {
-        let mut inline = [0; INLINE_BYTES];
-        let mut at = 0;
-        for part in parts {
-            inline[at..at + part.len()].copy_from_slice(part);
-            at += part.len();
-        }
-        MessageBytes::from_buf_and_len(inline, size)
-    } else {
-        MessageBytes::from_vec(parts.concat())
-    }
 }
 
 pub(super) fn receive_waited(call: &mut HostCall<'_>) -> wasmtime::Result<u32> {
@@ -205,13 +197,53 @@ pub(super) fn signal_process(call: &mut HostCall<'_>) -> wasmtime::Result<u64> {
     }
 }
 
-pub(super) fn sender(call: &mut HostCall<'_>) -> wasmtime::Result<u64> {
+/// The incoming message, which must be data.
+fn incoming_data<'a>(call: &'a HostCall<'_>) -> wasmtime::Result<&'a MessageData> {
     match &incoming(call)?.kind {
-        MessageKind::Data(data) => Ok(data.sender),
+        MessageKind::Data(data) => Ok(data),
         MessageKind::LinkDied { .. } | MessageKind::ProcessDown { .. } => {
             Err(call.fail("the incoming message is a signal or down notice, not data"))
         }
     }
+}
+
+pub(super) fn sender(call: &mut HostCall<'_>) -> wasmtime::Result<u64> {
+    Ok(incoming_data(call)?.sender)
+}
+
+pub(super) fn reply_tag(call: &mut HostCall<'_>) -> wasmtime::Result<i64> {
+    Ok(incoming_data(call)?.reply_tag)
+}
+
+pub(super) fn name_type(
+    call: &mut HostCall<'_>,
+    message_type: u64,
+    ptr: u32,
+    len: u32,
+) -> wasmtime::Result<()> {
+    if len > 64 << 10 {
+        return Err(call.fail("the name is longer than 64 KiB"));
+    }
+    let name = call.read(ptr, len)?;
+    call.state()
+        .runtime
+        .type_names()
+        .record(message_type, &name);
+    Ok(())
+}
+
+pub(super) fn type_name(
+    call: &mut HostCall<'_>,
+    message_type: u64,
+    ptr: u32,
+    len: u32,
+) -> wasmtime::Result<u32> {
+    let Some(name) = call.state().runtime.type_names().get(message_type) else {
+        return Ok(0);
+    };
+    let count = name.len().min(len as usize);
+    call.write(ptr, &name.as_bytes()[..count])?;
+    Ok(u32::try_from(name.len()).unwrap_or(u32::MAX))
 }
 
 pub(super) fn read_data(call: &mut HostCall<'_>, ptr: u32, len: u32) -> wasmtime::Result<u32> {
@@ -294,7 +326,7 @@ const QUEUED_RESOURCE: u64 = 1 << 10;
 ///
 /// # Errors
 /// The sender's environment is over its limit of queued bytes (see `sandbox::budget`).
-#[inline]
+#[inline(always)]
 fn deliver(
     state: &mut ProcessState,
     process: u64,
@@ -311,6 +343,8 @@ fn deliver(
             tag,
             kind: MessageKind::Data(MessageData {
                 sender: state.handle.id(),
+                message_type: outgoing.message_type,
+                reply_tag: outgoing.reply_tag,
                 bytes: outgoing.data,
                 resources: outgoing.resources,
             }),
@@ -468,7 +502,15 @@ fn finish_receive(
     let function = call.function();
     let (bytes, state) = call.memory_and_state()?;
     slice_mut(bytes, out.ptr, count, function)?.copy_from_slice(&data[..count as usize]);
-    let info = ReceiveInfo { size, waited };
+    let message_type = match &message.kind {
+        MessageKind::Data(data) => data.message_type,
+        MessageKind::LinkDied { .. } | MessageKind::ProcessDown { .. } => 0,
+    };
+    let info = ReceiveInfo {
+        size,
+        waited,
+        message_type,
+    };
     slice_mut(bytes, out.info_ptr, ReceiveInfo::SIZE as u32, function)?
         .copy_from_slice(&info.to_bytes());
     state.incoming = Some(message);

@@ -11,10 +11,7 @@ use crate::sandbox::budget::Held;
 /// A message's bytes: small values (a number, a short request) are stored inline, so
 /// sending one allocates nothing and the receiver's thread frees nothing that another
 /// thread allocated.
-pub(crate) type MessageBytes = smallvec::SmallVec<[u8; INLINE_BYTES]>;
-
-/// Bytes of a message kept in the message itself, without an allocation.
-pub(crate) const INLINE_BYTES: usize = 32;
+pub(crate) type MessageBytes = smallvec::SmallVec<[u8; 32]>;
 
 /// What a process sent: the guest's serialized value, and the resources (sockets) moved
 /// into the message, which the bytes refer to by index.
@@ -22,6 +19,10 @@ pub(crate) const INLINE_BYTES: usize = 32;
 pub(crate) struct MessageData {
     /// The process that sent it.
     pub(crate) sender: u64,
+    /// The fingerprint of its type, as the sender gave it.
+    pub(crate) message_type: u64,
+    /// The tag its reply is awaited under, if it is a request; else 0.
+    pub(crate) reply_tag: i64,
     /// The serialized value.
     pub(crate) bytes: MessageBytes,
     /// Resources travelling with it; those the receiver does not take are dropped with it.

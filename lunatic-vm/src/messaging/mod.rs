@@ -5,7 +5,6 @@ pub(crate) mod mailbox;
 pub(crate) mod outbox;
 pub(crate) mod registry;
 mod sync;
+pub(crate) mod type_names;
 
-pub(crate) use mailbox::{
-    Inbox, Mailbox, Message, MessageBytes, MessageData, MessageKind, INLINE_BYTES,
-};
+pub(crate) use mailbox::{Inbox, Mailbox, Message, MessageBytes, MessageData, MessageKind};
