@@ -312,6 +312,8 @@ pub struct ReceiveInfo {
     pub size: u32,
     /// Whether the call found nothing at first and suspended the process.
     pub waited: bool,
+    /// Whether resources (sockets) travel with the message.
+    pub resources: bool,
     /// The fingerprint of the message's type, as its sender gave it (0 for a signal or a
     /// down notice).
     pub message_type: u64,
@@ -327,12 +329,14 @@ impl ReceiveInfo {
     pub fn to_bytes(self) -> [u8; Self::SIZE] {
         let mut bytes = [0; Self::SIZE];
         bytes[..4].copy_from_slice(&self.size.to_le_bytes());
-        bytes[4..8].copy_from_slice(&u32::from(self.waited).to_le_bytes());
+        let flags = u32::from(self.waited) | u32::from(self.resources) << 1;
+        bytes[4..8].copy_from_slice(&flags.to_le_bytes());
         bytes[8..].copy_from_slice(&self.message_type.to_le_bytes());
         bytes
     }
 
-    /// The record as the guest reads it (any non-zero `waited` word means it waited).
+    /// The record as the guest reads it (the flags word: bit 0 `waited`, bit 1
+    /// `resources`).
     #[must_use]
     #[inline]
     pub fn from_bytes(bytes: [u8; Self::SIZE]) -> Self {
@@ -345,7 +349,8 @@ impl ReceiveInfo {
         message_type.copy_from_slice(&bytes[8..]);
         Self {
             size: word(0),
-            waited: word(4) != 0,
+            waited: word(4) & 1 != 0,
+            resources: word(4) & 2 != 0,
             message_type: u64::from_le_bytes(message_type),
         }
     }
@@ -446,6 +451,7 @@ mod tests {
             ReceiveInfo {
                 size: 0x0102_0304,
                 waited: true,
+                resources: true,
                 message_type: u64::MAX - 5,
             },
         ] {
@@ -455,6 +461,7 @@ mod tests {
             ReceiveInfo {
                 size: 7,
                 waited: true,
+                resources: false,
                 message_type: 0x0102,
             }
             .to_bytes(),

@@ -106,10 +106,10 @@ pub(crate) enum Incoming<M> {
 #[inline(always)]
 pub(crate) fn receive_raw<M: Sendable>(tags: &[Tag], timeout: Option<Duration>) -> Incoming<M> {
     let mut buffer = host::receive_buffer();
-    let (received, bytes, message_type) = host::receive(tags, timeout, &mut buffer);
+    let (received, bytes, metadata) = host::receive(tags, timeout, &mut buffer);
     match received {
         Received::TimedOut => Incoming::Data(Err(ReceiveError::Timeout)),
-        Received::Data => Incoming::Data(crate::transfer::decode_received(message_type, &bytes)),
+        Received::Data => Incoming::Data(crate::transfer::decode_received(metadata, &bytes)),
         Received::Signal => Incoming::Signal(EndNotice::read_incoming(&bytes)),
         Received::Down => Incoming::Down(EndNotice::read_incoming(&bytes)),
     }

@@ -356,8 +356,8 @@ impl<C: Sendable, M: Sendable> Entry for fn(C, Mailbox<M>) {
         // this process exists, so it is the first message.
         let mut buffer = host::receive_buffer();
         let context = match host::receive(&[], None, &mut buffer) {
-            (host::Received::Data, bytes, message_type) => {
-                crate::transfer::decode_received::<C>(message_type, &bytes)
+            (host::Received::Data, bytes, metadata) => {
+                crate::transfer::decode_received::<C>(metadata, &bytes)
             }
             _ => panic!("the spawn context did not arrive"),
         };

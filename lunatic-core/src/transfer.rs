@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use crate::codec::{self, encode, Rejection, Sendable};
 use crate::error::ReceiveError;
-use crate::host;
+use crate::host::{self, Metadata};
 use crate::message_type::type_info;
 use crate::tag::Tag;
 
@@ -80,24 +80,24 @@ pub(crate) fn start_message() {
 }
 
 /// Decodes the current incoming message (the one just received), whose bytes are `bytes`
-/// and whose type's fingerprint is `message_type`, as a `T`, taking the resources it
-/// refers to. A request of another type is refused at once: its sender is sent a
-/// [`Rejection`] naming both types.
+/// and of which the host said `metadata`, as a `T`, taking the resources it refers to. A
+/// request of another type is refused at once: its sender is sent a [`Rejection`] naming
+/// both types.
 ///
 /// # Errors
 /// The message is not a `T` ([`ReceiveError::WrongType`]), is the refusal of a request
 /// this process sent ([`ReceiveError::Rejected`]), or its bytes are not a valid `T`.
 #[inline(always)]
 pub(crate) fn decode_received<T: Sendable>(
-    message_type: u64,
+    metadata: Metadata,
     bytes: &[u8],
 ) -> Result<T, ReceiveError> {
-    let _reading = Marked::new(&READING);
-    if message_type == type_info::<T>().fingerprint {
-        codec::decode_value(bytes)
-    } else {
-        Err(misread_received::<T>(message_type, bytes))
+    if metadata.message_type != type_info::<T>().fingerprint {
+        return Err(misread_received::<T>(metadata.message_type, bytes));
     }
+    // Only a message that carries resources lets a socket be read from it.
+    let _reading = metadata.resources.then(|| Marked::new(&READING));
+    codec::decode_value(bytes)
 }
 
 /// Why the incoming message is not a `T`; if it is a request of another type, refuses it.

@@ -39,6 +39,15 @@ pub(crate) fn receive_buffer() -> ReceiveBuffer {
     [MaybeUninit::uninit(); RECEIVE_BUFFER]
 }
 
+/// What the host says of a message besides its bytes.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Metadata {
+    /// The fingerprint of its type (0 for a signal or a down notice).
+    pub(crate) message_type: u64,
+    /// Whether resources (sockets) travel with it.
+    pub(crate) resources: bool,
+}
+
 /// The bytes of what a receive took.
 pub(crate) enum ReceivedBytes<'a> {
     /// In the caller's buffer.
@@ -61,7 +70,7 @@ impl std::ops::Deref for ReceivedBytes<'_> {
 
 /// Waits up to `timeout` (`None`: forever) for a message whose tag is in `tags` (any when
 /// empty), makes it the incoming message, and returns what it is, its bytes (in `buffer`
-/// if they fit) and the fingerprint of its type (0 for a signal or a down notice). Always inlined, with what its caller makes of the bytes: that
+/// if they fit) and what the host says of it. Always inlined, with what its caller makes of the bytes: that
 /// result (a message or why not) is large, and returned through memory it would be
 /// copied again.
 #[inline(always)]
@@ -69,7 +78,7 @@ pub(crate) fn receive<'a>(
     tags: &[Tag],
     timeout: Option<Duration>,
     buffer: &'a mut ReceiveBuffer,
-) -> (Received, ReceivedBytes<'a>, u64) {
+) -> (Received, ReceivedBytes<'a>, Metadata) {
     let timeout = timeout.map_or(WAIT_FOREVER, |t| {
         u64::try_from(t.as_millis()).unwrap_or(WAIT_FOREVER - 1)
     });
@@ -104,8 +113,8 @@ pub(crate) fn receive<'a>(
             status
         }
     };
-    let (received, size, message_type) = match ReceiveStatus::try_from(status) {
-        Ok(ReceiveStatus::TimedOut) => (Received::TimedOut, 0, 0),
+    let (received, size, metadata) = match ReceiveStatus::try_from(status) {
+        Ok(ReceiveStatus::TimedOut) => (Received::TimedOut, 0, Metadata::default()),
         Ok(taken) => {
             // SAFETY: the host writes the info record before it returns a message.
             let info = ReceiveInfo::from_bytes(unsafe { info.assume_init() });
@@ -114,7 +123,11 @@ pub(crate) fn receive<'a>(
                 ReceiveStatus::Down => Received::Down,
                 _ => Received::Data,
             };
-            (received, info.size as usize, info.message_type)
+            let metadata = Metadata {
+                message_type: info.message_type,
+                resources: info.resources,
+            };
+            (received, info.size as usize, metadata)
         }
         Err(other) => panic!("lunatic::message::receive returned unknown status {other}"),
     };
@@ -127,7 +140,7 @@ pub(crate) fn receive<'a>(
     } else {
         ReceivedBytes::Large(read_large(size))
     };
-    (received, bytes, message_type)
+    (received, bytes, metadata)
 }
 
 /// The `size` bytes of the incoming message, too large for the receive's own buffer.

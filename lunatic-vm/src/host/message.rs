@@ -502,13 +502,14 @@ fn finish_receive(
     let function = call.function();
     let (bytes, state) = call.memory_and_state()?;
     slice_mut(bytes, out.ptr, count, function)?.copy_from_slice(&data[..count as usize]);
-    let message_type = match &message.kind {
-        MessageKind::Data(data) => data.message_type,
-        MessageKind::LinkDied { .. } | MessageKind::ProcessDown { .. } => 0,
+    let (message_type, resources) = match &message.kind {
+        MessageKind::Data(data) => (data.message_type, data.resources.len() > 0),
+        MessageKind::LinkDied { .. } | MessageKind::ProcessDown { .. } => (0, false),
     };
     let info = ReceiveInfo {
         size,
         waited,
+        resources,
         message_type,
     };
     slice_mut(bytes, out.info_ptr, ReceiveInfo::SIZE as u32, function)?
