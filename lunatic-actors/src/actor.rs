@@ -67,8 +67,8 @@ pub enum Info {
     Down(Down),
     /// A raw message sent with [`ActorRef::info`].
     Message(RawMessage),
-    /// A message of the actor's type whose bytes could not be read, one without a type
-    /// header, or a stray refusal of a request (a message of another type is never handed
+    /// A message of the actor's type whose bytes could not be read, or a stray refusal of
+    /// a request (a message of another type is never handed
     /// to the actor: it is refused or dropped, and logged).
     Undecodable(ReceiveError),
 }

@@ -3,7 +3,7 @@
 use lunatic_core::TypedBytes;
 use serde::{Deserialize, Serialize};
 
-/// The wire type of every actor's mailbox. Its header names the actor's message type, so
+/// The wire type of every actor's mailbox. It travels as the actor's message type, so
 /// a message meant for another actor (or not for an actor at all) is never served: a call
 /// is refused at once, anything else is logged and dropped.
 #[derive(Debug, Clone, Serialize, Deserialize)]

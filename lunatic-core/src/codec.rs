@@ -31,7 +31,7 @@ impl<T: Serialize + DeserializeOwned + 'static> Sendable for T {}
 pub(crate) struct Rejection(pub(crate) WrongType);
 
 /// Bytes of a message encoded on the stack; a larger one moves to the heap as it grows.
-/// Most messages (a number, a request, a short string, with their headers) fit, so a
+/// Most messages (a number, a request, a short string) fit, so a
 /// send allocates nothing and touches no static (a buffer kept in a static, or a
 /// `thread_local!`, cost more than the encoding: every access to one is a call through a
 /// lock or a key). The buffer is not cleared first: only what is written is read.

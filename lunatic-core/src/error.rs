@@ -16,8 +16,8 @@ pub enum ReceiveError {
     /// A monitored process ended (for a request: the server died before replying).
     #[error("process {} ended: {}", .0.id(), .0.reason())]
     ProcessDown(crate::mailbox::Down),
-    /// A message arrived whose header says it is of the mailbox's type, but its bytes are
-    /// not a valid value of it (or it has no header at all).
+    /// A message arrived that was sent as the mailbox's type, but its bytes are not a
+    /// valid value of it (a sender of another build, or not this library).
     #[error("message could not be deserialized: {0}")]
     DeserializationFailed(String),
     /// A message of another type arrived (the error names both). It was dropped; if it

@@ -42,7 +42,7 @@ pub enum RegistryError {
 }
 
 /// The type a name is registered for: its message type's fingerprint and name (cut as a
-/// message header cuts it), so the VM compares types, not names that look alike.
+/// VM cuts names), so the VM compares types, not names that look alike.
 fn type_name<M: Sendable>() -> String {
     let message_type = MessageType::of::<M>();
     format!(
