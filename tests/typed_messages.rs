@@ -69,6 +69,11 @@ fn an_actor_never_serves_a_message_of_another_type() {
         .stderr
         .matches("actor test_typed::Counter did not serve")
         .count();
+    // The log goes to a pipe here: no colour codes in it.
+    assert!(
+        !run.stderr.contains('\x1b'),
+        "escape codes in a piped log\n{run}"
+    );
     assert_eq!(
         logged, 10,
         "a flood of mistyped messages is logged sparingly\n{run}"

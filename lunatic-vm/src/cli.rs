@@ -122,12 +122,23 @@ where
 }
 
 fn init_logging() {
+    use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("lunatic=warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colours_wanted(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ))
         .init();
+}
+
+/// Whether the log is coloured: only on a terminal, and not when `NO_COLOR` is set to
+/// anything but the empty string (<https://no-color.org>).
+fn colours_wanted(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(std::ffi::OsStr::is_empty)
 }
 
 fn run(cli: Cli) -> wasmtime::Result<i32> {
@@ -201,5 +212,17 @@ fn warn_about_map_limit(max_processes: u32) {
              {max_processes}; raise it with: sysctl -w vm.max_map_count={needed}",
             crate::config::processes_for_map_count(limit)
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_log_is_coloured_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(super::colours_wanted(true, None));
+        assert!(super::colours_wanted(true, Some(OsStr::new(""))));
+        assert!(!super::colours_wanted(true, Some(OsStr::new("1"))));
+        assert!(!super::colours_wanted(false, None));
     }
 }
