@@ -22,7 +22,7 @@
 //! | [`SocketAddrKind`], [`SOCKET_ADDR_SIZE`], [`encode_socket_addr`], [`decode_socket_addr`] | socket addresses in guest memory |
 //! | [`MAX_RESOLVED_ADDRS`] | `lunatic::networking::resolve` |
 //! | [`LogLevel`], [`MAX_LOG_TEXT`] | `lunatic::process::log` |
-//! | [`fingerprint`], [`MAX_TYPE_NAME`], [`MAX_TYPE_NAMES`] | message types: `lunatic::message::send_data`, `name_type`, `type_name` |
+//! | [`fingerprint`], [`cut_type_name`], [`MAX_TYPE_NAME`], [`MAX_TYPE_NAMES`] | message types: `lunatic::message::send_data`, `name_type`, `type_name` |
 #![no_std]
 
 extern crate alloc;
@@ -372,6 +372,17 @@ pub const fn fingerprint(name: &[u8]) -> u64 {
 
 /// Most bytes of a message type's name the VM keeps (`lunatic::message::name_type`).
 pub const MAX_TYPE_NAME: usize = 255;
+
+/// `name`, cut to at most [`MAX_TYPE_NAME`] bytes on a character boundary: a type's name
+/// as the VM keeps it.
+#[must_use]
+pub fn cut_type_name(name: &str) -> &str {
+    let mut end = name.len().min(MAX_TYPE_NAME);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
+}
 
 /// Most names of message types the VM keeps.
 pub const MAX_TYPE_NAMES: usize = 16_384;

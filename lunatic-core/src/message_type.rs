@@ -124,14 +124,7 @@ pub const MAX_WIRE_NAME: usize = lunatic_abi::MAX_TYPE_NAME;
 
 /// `name`, cut to at most [`MAX_WIRE_NAME`] bytes on a character boundary.
 pub(crate) fn wire_name(name: &str) -> &str {
-    if name.len() <= MAX_WIRE_NAME {
-        return name;
-    }
-    let mut end = MAX_WIRE_NAME;
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
-    &name[..end]
+    lunatic_abi::cut_type_name(name)
 }
 
 /// What a process knows of one message type, worked out at its first use and kept for
@@ -303,6 +296,21 @@ impl de::Error for Probed {
     }
 }
 
+/// `NameProbe`'s methods for the shapes serde names: each notes the name and fails.
+macro_rules! probe_named {
+    ($($method:ident($($_arg:tt: $kind:ty)?)),* $(,)?) => {$(
+        fn $method<V: Visitor<'de>>(
+            self,
+            name: &'static str,
+            $(_: $kind,)?
+            _: V,
+        ) -> Result<V::Value, Probed> {
+            *self.0 = Some(name);
+            Err(Probed)
+        }
+    )*};
+}
+
 impl<'de> de::Deserializer<'de> for NameProbe<'_> {
     type Error = Probed;
 
@@ -315,52 +323,13 @@ impl<'de> de::Deserializer<'de> for NameProbe<'_> {
         Err(Probed)
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        _: V,
-    ) -> Result<V::Value, Probed> {
-        *self.0 = Some(name);
-        Err(Probed)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        _: V,
-    ) -> Result<V::Value, Probed> {
-        *self.0 = Some(name);
-        Err(Probed)
-    }
-
-    fn deserialize_tuple_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        _: usize,
-        _: V,
-    ) -> Result<V::Value, Probed> {
-        *self.0 = Some(name);
-        Err(Probed)
-    }
-
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        _: &'static [&'static str],
-        _: V,
-    ) -> Result<V::Value, Probed> {
-        *self.0 = Some(name);
-        Err(Probed)
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        _: &'static [&'static str],
-        _: V,
-    ) -> Result<V::Value, Probed> {
-        *self.0 = Some(name);
-        Err(Probed)
+    // The named shapes: note the name, read nothing.
+    probe_named! {
+        deserialize_unit_struct(),
+        deserialize_newtype_struct(),
+        deserialize_tuple_struct(_: usize),
+        deserialize_struct(_: &'static [&'static str]),
+        deserialize_enum(_: &'static [&'static str]),
     }
 
     serde::forward_to_deserialize_any! {

@@ -74,8 +74,6 @@ pub(super) fn create_data(
     let capacity = capacity.min(MAX_CAPACITY_HINT) as usize;
     call.state_mut().outgoing = Some(Outgoing {
         tag,
-        message_type: 0,
-        reply_tag: 0,
         data: MessageBytes::with_capacity(capacity),
         resources: Default::default(),
     });
@@ -122,13 +120,15 @@ pub(super) fn send(
     message_type: u64,
     reply_tag: i64,
 ) -> wasmtime::Result<()> {
-    let Some(mut outgoing) = call.state_mut().outgoing.take() else {
+    let Some(outgoing) = call.state_mut().outgoing.take() else {
         return Err(call.fail("no message was created"));
     };
-    outgoing.message_type = message_type;
-    outgoing.reply_tag = reply_tag;
     let tag = outgoing.tag;
-    deliver(call.state_mut(), process, tag, outgoing)
+    let typed = Typed {
+        message_type,
+        reply_tag,
+    };
+    deliver(call.state_mut(), process, tag, typed, outgoing)
 }
 
 pub(super) fn send_data(
@@ -148,24 +148,21 @@ pub(super) fn send_data(
         // The common case, a message without resources: its bytes are all there is.
         None if bytes.len() <= state.max_message_size => Outgoing {
             tag,
-            message_type,
-            reply_tag,
             data: MessageBytes::from_slice(bytes),
             resources: Default::default(),
         },
-        started => {
-            let mut outgoing = finish_started(
-                started.unwrap_or_default(),
-                bytes,
-                state.max_message_size,
-                function,
-            )?;
-            outgoing.message_type = message_type;
-            outgoing.reply_tag = reply_tag;
-            outgoing
-        }
+        started => finish_started(
+            started.unwrap_or_default(),
+            bytes,
+            state.max_message_size,
+            function,
+        )?,
     };
-    deliver(state, process, tag, outgoing)
+    let typed = Typed {
+        message_type,
+        reply_tag,
+    };
+    deliver(state, process, tag, typed, outgoing)
 }
 
 pub(super) fn receive_waited(call: &mut HostCall<'_>) -> wasmtime::Result<u32> {
@@ -321,6 +318,15 @@ const QUEUED_OVERHEAD: u64 = 64;
 /// message may carry a thousand handles to one socket, each a host allocation.
 const QUEUED_RESOURCE: u64 = 1 << 10;
 
+/// What a sender says of a message it sends: its type, and whether it is a request.
+#[derive(Debug, Clone, Copy)]
+struct Typed {
+    /// The fingerprint of its type.
+    message_type: u64,
+    /// The tag its reply is awaited under if it is a request, else 0.
+    reply_tag: i64,
+}
+
 /// Puts `outgoing` in `process`'s mailbox with `tag`; a process that is not alive drops it
 /// (and so closes its resources).
 ///
@@ -331,6 +337,7 @@ fn deliver(
     state: &mut ProcessState,
     process: u64,
     tag: i64,
+    typed: Typed,
     outgoing: Outgoing,
 ) -> wasmtime::Result<()> {
     let charge = match state.env().budget() {
@@ -343,8 +350,8 @@ fn deliver(
             tag,
             kind: MessageKind::Data(MessageData {
                 sender: state.handle.id(),
-                message_type: outgoing.message_type,
-                reply_tag: outgoing.reply_tag,
+                message_type: typed.message_type,
+                reply_tag: typed.reply_tag,
                 bytes: outgoing.data,
                 resources: outgoing.resources,
             }),

@@ -4,14 +4,14 @@
 //! fingerprint.
 //!
 //! A name is recorded only if its fingerprint is the one given (so no process can give a
-//! type another's name), once, cut to [`MAX_TYPE_NAME`] bytes; the table holds at most
+//! type another's name), once, cut to `MAX_TYPE_NAME` bytes; the table holds at most
 //! [`MAX_TYPE_NAMES`] names (about 4 MiB), after which new names are not recorded and
 //! errors give the fingerprint alone.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use lunatic_abi::{fingerprint, MAX_TYPE_NAME, MAX_TYPE_NAMES};
+use lunatic_abi::{cut_type_name, fingerprint, MAX_TYPE_NAMES};
 
 /// The VM's table of message type names.
 #[derive(Debug, Default)]
@@ -29,15 +29,8 @@ impl TypeNames {
         if names.len() >= MAX_TYPE_NAMES || names.contains_key(&message_type) {
             return;
         }
-        let mut name = String::from_utf8_lossy(name).into_owned();
-        if name.len() > MAX_TYPE_NAME {
-            let mut end = MAX_TYPE_NAME;
-            while !name.is_char_boundary(end) {
-                end -= 1;
-            }
-            name.truncate(end);
-        }
-        names.insert(message_type, Arc::from(name));
+        let name = String::from_utf8_lossy(name);
+        names.insert(message_type, Arc::from(cut_type_name(&name)));
     }
 
     /// The name recorded for `message_type`.
@@ -64,6 +57,6 @@ mod tests {
         let long = "é".repeat(300);
         names.record(fingerprint(long.as_bytes()), long.as_bytes());
         let kept = names.get(fingerprint(long.as_bytes())).unwrap();
-        assert!(kept.len() <= MAX_TYPE_NAME && long.starts_with(&*kept));
+        assert!(kept.len() <= lunatic_abi::MAX_TYPE_NAME && long.starts_with(&*kept));
     }
 }

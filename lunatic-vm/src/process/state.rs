@@ -32,10 +32,6 @@ pub(crate) const MAX_ERROR_TEXT: usize = 4 << 10;
 #[derive(Debug, Default)]
 pub(crate) struct Outgoing {
     pub(crate) tag: i64,
-    /// The fingerprint of its type (the guest's; the host only carries it).
-    pub(crate) message_type: u64,
-    /// The tag its reply is awaited under, if it is a request; else 0.
-    pub(crate) reply_tag: i64,
     pub(crate) data: crate::messaging::MessageBytes,
     pub(crate) resources: MessageResources,
 }
