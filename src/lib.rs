@@ -22,6 +22,29 @@
 //! | [`actors`]: `Actor`, `ActorRef`, `Supervisor`, timers | `lunatic-actors` |
 //! | [`macro@main`], [`macro@actor`], [`macro@test`] | `lunatic-derive` |
 
+/// The one error a crate built for the wrong target gets (see `build.rs`), instead of a
+/// program that builds and panics at its first host call.
+#[cfg(lunatic_wrong_target)]
+macro_rules! wrong_target {
+    () => {
+        concat!(
+            "lunatic programs are wasm32-wasip1 modules run by the `lunatic` VM, but this ",
+            "build is for ",
+            env!("LUNATIC_BUILD_TARGET"),
+            ".\nAdd `.cargo/config.toml` to your crate (beside its Cargo.toml):\n\n",
+            "    [build]\n",
+            "    target = \"wasm32-wasip1\"\n\n",
+            "    [target.wasm32-wasip1]\n",
+            "    runner = \"lunatic\"\n\n",
+            "Then `cargo run` and `cargo test` build the module and run it on `lunatic` ",
+            "(once: `rustup target add wasm32-wasip1`, and `cargo install --path lunatic-vm` ",
+            "in the lunatic repository).",
+        )
+    };
+}
+#[cfg(lunatic_wrong_target)]
+compile_error!(wrong_target!());
+
 pub use lunatic_actors as actors;
 pub use lunatic_core::*;
 pub use lunatic_derive::{actor, main, test};

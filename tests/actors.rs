@@ -47,7 +47,13 @@ fn init_errors_and_panics_are_start_errors() {
     scenario("init")
         .assert_code(0)
         .assert_stdout("init error: Some(Init(\"unlucky start\"))\n")
-        .assert_stdout("init panic: true\n");
+        .assert_stdout("init panic: true\n")
+        .assert_stdout("failing child: init failed: child `unlucky` did not start: init failed: unlucky start\n")
+        // The supervisor's report (SASL): one event naming the supervisor, the child, why.
+        .assert_stderr(
+            "ERROR lunatic::supervisor: child failed to start supervisor={id} supervisor_names= \
+             child=unlucky child_process=0 new_process=0 reason=init failed: unlucky start",
+        );
 }
 
 #[test]
@@ -202,7 +208,12 @@ fn a_failed_subtree_is_restarted_by_its_parent_supervisor() {
     let run = scenario("escalation");
     run.assert_code(0)
         .assert_stderr("reached maximum restart intensity (1 restarts in 10s) restarting `leaf`")
-        .assert_stdout("top restarts: Ok(1)\nsibling untouched: true\n");
+        .assert_stdout("top restarts: Ok(1)\nsibling untouched: true\n")
+        // Supervisor reports: the inner one reaches its intensity and gives up; the top
+        // one restarts it.
+        .assert_stderr("ERROR lunatic::supervisor: restart intensity reached supervisor={id} supervisor_names= child=leaf child_process={id} new_process=0 reason=panicked")
+        .assert_stderr("ERROR lunatic::supervisor: supervisor gave up supervisor={id} supervisor_names= child= child_process=0 new_process=0 reason=reached maximum restart intensity")
+        .assert_stderr("WARN lunatic::supervisor: child restarted supervisor={id} supervisor_names= child=");
     assert_eq!(lines(&run, &["start sibling"]).len(), 1, "{run}");
     assert_eq!(lines(&run, &["start leaf"]).len(), 3, "{run}");
 }

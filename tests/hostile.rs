@@ -17,7 +17,8 @@
 //! call, resources pushed with no message, taken before any receive or as an unknown kind;
 //! an unknown stream id, a UDP socket used as a listener, out-of-bounds address, output,
 //! data and resolve-buffer pointers, an address record with an unknown kind byte, an unknown
-//! shutdown. Bad input that is data rather than a broken call gives an I/O status, not a
+//! shutdown; a role or supervisor report too long, out of bounds, or of an unknown kind.
+//! Bad input that is data rather than a broken call gives an I/O status, not a
 //! trap: a name over 1024 bytes, a datagram over 64 KiB, a send without a peer, a receive
 //! that times out, a resource taken from a signal.
 
@@ -99,6 +100,10 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
         "lunatic::networking::local_addr: no socket with id 999",
         "lunatic::process::log: the range of 4096 bytes at 0xffffff00 is outside",
         "lunatic::process::log: unknown log level 9",
+        "lunatic::process::describe: the record is 2147483647 bytes, more than 16384",
+        "lunatic::process::describe: bad role: unknown kind 7",
+        "lunatic::process::supervisor_report: the range of 256 bytes at 0xffffff00 is outside",
+        "lunatic::process::supervisor_report: bad supervisor report: unknown kind 7",
         "lunatic::message::sender: no message has been received",
         "lunatic::message::reply_tag: no message has been received",
         "lunatic::message::name_type: the range of 100 bytes at 0xfffffff0 is outside",
@@ -111,7 +116,7 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
         process: 0xFF_FFFF_FFFF,
     };
     run.assert_stdout(&String::from_utf8_lossy(&no_process.to_bytes()));
-    assert_eq!(run.stdout.matches("child died: ").count(), 58, "{run}");
+    assert_eq!(run.stdout.matches("child died: ").count(), 62, "{run}");
     // Each death is logged with the process id and the reason.
     run.assert_stderr("died: trapped: lunatic::message::write_data: no message was created");
 }

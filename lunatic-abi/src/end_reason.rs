@@ -144,6 +144,45 @@ impl EndReason {
         }
     }
 
+    /// The names of the variants in snake case (metrics labels), at the index of
+    /// [`EndReason::variant_index`].
+    pub const VARIANT_NAMES: [&'static str; 13] = [
+        "normal",
+        "shutdown",
+        "killed",
+        "panicked",
+        "trapped",
+        "out_of_memory",
+        "out_of_fuel",
+        "exit_code",
+        "linked_died",
+        "no_process",
+        "error",
+        "no_connection",
+        "vm_failed",
+    ];
+
+    /// The index of the variant (its encoding's first byte), below
+    /// `EndReason::VARIANT_NAMES.len()`.
+    #[must_use]
+    pub fn variant_index(&self) -> usize {
+        usize::from(match self {
+            Self::Normal => variant::NORMAL,
+            Self::Shutdown => variant::SHUTDOWN,
+            Self::Killed => variant::KILLED,
+            Self::Panicked { .. } => variant::PANICKED,
+            Self::Trapped { .. } => variant::TRAPPED,
+            Self::OutOfMemory => variant::OUT_OF_MEMORY,
+            Self::OutOfFuel => variant::OUT_OF_FUEL,
+            Self::ExitCode(_) => variant::EXIT_CODE,
+            Self::LinkedDied { .. } => variant::LINKED_DIED,
+            Self::NoProcess { .. } => variant::NO_PROCESS,
+            Self::Error(_) => variant::ERROR,
+            Self::NoConnection { .. } => variant::NO_CONNECTION,
+            Self::VmFailed(_) => variant::VM_FAILED,
+        })
+    }
+
     /// Whether linked processes must be told: anything but a normal end or a shutdown.
     #[must_use]
     pub fn is_abnormal(&self) -> bool {
@@ -383,6 +422,19 @@ mod tests {
         for reason in every_variant() {
             assert_eq!(EndReason::decode(&reason.to_bytes()), Ok(reason));
         }
+    }
+
+    #[test]
+    fn the_variant_index_is_the_encoding_s_first_byte_and_names_a_variant() {
+        for reason in every_variant() {
+            let index = reason.variant_index();
+            assert_eq!(usize::from(reason.to_bytes()[0]), index);
+            assert!(index < EndReason::VARIANT_NAMES.len());
+        }
+        assert_eq!(
+            EndReason::VARIANT_NAMES[EndReason::OutOfFuel.variant_index()],
+            "out_of_fuel"
+        );
     }
 
     #[test]

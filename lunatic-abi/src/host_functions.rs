@@ -419,6 +419,21 @@ macro_rules! host_functions {
                 /// rest is not read); `level` is unknown.
                 #[host()]
                 fn log(level: u32, text_ptr: In<u8>, text_len: Len);
+                /// Tells the VM what the caller is: an encoded `Role` (an actor and its
+                /// type; a supervisor, its strategy and children), replacing what it said
+                /// before. The observer shows it; nothing else reads it.
+                /// Traps: the range is outside memory, longer than `MAX_ROLE_SIZE`, or not
+                /// a `Role`.
+                #[host()]
+                fn describe(role_ptr: In<u8>, role_len: Len);
+                /// Reports, on the caller's behalf as a supervisor, an encoded
+                /// `SupervisorReport` (a child restarted, a start failed, intensity
+                /// reached, giving up) as one structured log event under the target
+                /// `lunatic::supervisor`, rate-limited as `log` is.
+                /// Traps: the range is outside memory, longer than `MAX_ROLE_SIZE`, or not
+                /// a `SupervisorReport`.
+                #[host()]
+                fn supervisor_report(report_ptr: In<u8>, report_len: Len);
             }
 
             /// Names for processes, per environment and versioned. Strings are UTF-8 of at

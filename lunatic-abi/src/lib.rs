@@ -22,6 +22,7 @@
 //! | [`SocketAddrKind`], [`SOCKET_ADDR_SIZE`], [`encode_socket_addr`], [`decode_socket_addr`] | socket addresses in guest memory |
 //! | [`MAX_RESOLVED_ADDRS`] | `lunatic::networking::resolve` |
 //! | [`LogLevel`], [`MAX_LOG_TEXT`] | `lunatic::process::log` |
+//! | [`Role`], [`SupervisorReport`], [`MAX_ROLE_SIZE`] | `lunatic::process::describe` and `supervisor_report` |
 //! | [`fingerprint`], [`cut_type_name`], [`MAX_TYPE_NAME`], [`MAX_TYPE_NAMES`] | message types: `lunatic::message::send_data`, `name_type`, `type_name` |
 #![no_std]
 
@@ -58,10 +59,15 @@ mod end_reason;
 mod host_functions;
 pub mod kind;
 mod limits;
+mod role;
 
 pub use end_reason::{BadEndReason, EndReason, TrapKind};
 pub use host_functions::{reference, Flag, HostFunction, HostModule, HOST_MODULES};
 pub use limits::{Limit, Limits};
+pub use role::{
+    BadRole, Role, RoleChild, RoleStrategy, SupervisorEvent, SupervisorReport, SupervisorRole,
+    MAX_ROLE_SIZE,
+};
 
 abi_enum! {
     /// Result of `lunatic::process::spawn`.

@@ -308,6 +308,11 @@ fn run<A: Dispatch>(start: StartRequest<A>, mailbox: Mailbox<Envelope<A::Message
     let (args, starter) = start.into_parts();
     let mailbox = mailbox.catch_link_panics();
     let mut ctx = Context::new(process::this_id());
+    // Before `init`, so that a supervisor's `init` can say more.
+    process::describe(&lunatic_core::Role {
+        actor: std::any::type_name::<A>().to_owned(),
+        supervisor: None,
+    });
     let mut actor = match A::init(args, &mut ctx) {
         Ok(actor) => {
             starter.send(Ok(()));
@@ -340,6 +345,12 @@ fn run<A: Dispatch>(start: StartRequest<A>, mailbox: Mailbox<Envelope<A::Message
                 }
             }
             Message::Normal(Err(error)) => actor.handle_info(Info::Undecodable(error), &mut ctx),
+            // Only the VM sends this (a link never fires on a shutdown): it is stopping the
+            // trees main started (`lunatic` got SIGTERM), as an OTP parent's `shutdown` exit
+            // stops a supervisor.
+            Message::Signal(signal) if *signal.reason() == EndReason::Shutdown => {
+                ctx.stop(ExitReason::Shutdown)
+            }
             Message::Signal(signal) => actor.handle_info(Info::LinkDied(signal), &mut ctx),
         }
         if let Some(reason) = ctx.take_stop() {

@@ -23,7 +23,8 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use lunatic_core::{
-    EndReason, ExitReason, MessageType, Process, ProcessId, Request, Sendable, Tag,
+    EndReason, ExitReason, MessageType, Process, ProcessId, Request, Role, RoleChild, RoleStrategy,
+    Sendable, SupervisorEvent, SupervisorReport, SupervisorRole, Tag,
 };
 use serde::{Deserialize, Serialize};
 
@@ -347,10 +348,12 @@ impl<S: Supervisor> Actor for SupervisorServer<S> {
         for index in 0..server.children.len() {
             if let Err(error) = server.start_child(index) {
                 let id = server.children[index].spec.id.clone();
+                report(SupervisorEvent::StartFailed, &id, None, None, &error);
                 server.stop_children(0..index);
                 return Err(format!("child `{id}` did not start: {error}").into());
             }
         }
+        server.describe();
         Ok(server)
     }
 
@@ -363,7 +366,8 @@ impl<S: Supervisor> Actor for SupervisorServer<S> {
                     .position(|child| child.running.is_some_and(|(_, tag)| tag == down.tag()));
                 if let Some(index) = found {
                     self.children[index].running = None;
-                    self.child_ended(index, down.reason(), ctx);
+                    self.child_ended(index, down.process_id(), down.reason(), ctx);
+                    self.describe();
                 }
             }
             // Children are watched through monitors; only the parent's death matters here.
@@ -377,8 +381,11 @@ impl<S: Supervisor> Actor for SupervisorServer<S> {
         }
     }
 
-    fn terminate(&mut self, _reason: &ExitReason) {
+    fn terminate(&mut self, reason: &ExitReason) {
         self.stop_children(0..self.children.len());
+        if let ExitReason::Error(why) = reason {
+            report(SupervisorEvent::GaveUp, "", None, None, why);
+        }
     }
 }
 
@@ -391,6 +398,7 @@ impl<S: Supervisor> Dispatch for SupervisorServer<S> {
             SupervisorMessage::StartChild(request) => {
                 let (args, reply) = request.into_parts();
                 reply.send(self.start_dynamic(args));
+                self.describe();
             }
             SupervisorMessage::TerminateChild(request) => {
                 let (id, reply) = request.into_parts();
@@ -398,6 +406,7 @@ impl<S: Supervisor> Dispatch for SupervisorServer<S> {
                 if let Some(index) = found {
                     self.stop_children(index..=index);
                     self.children.remove(index);
+                    self.describe();
                 }
                 reply.send(found.is_some());
             }
@@ -469,8 +478,41 @@ impl<S: Supervisor> SupervisorServer<S> {
         }
     }
 
-    /// Child `index` ended (it is no longer running): restart what the strategy says.
-    fn child_ended(&mut self, index: usize, reason: &EndReason, ctx: &mut Context<Self>) {
+    /// Tells the VM what this supervisor is and which children run (for the observer).
+    fn describe(&self) {
+        let strategy = match self.strategy {
+            Strategy::OneForOne => RoleStrategy::OneForOne,
+            Strategy::OneForAll => RoleStrategy::OneForAll,
+            Strategy::RestForOne => RoleStrategy::RestForOne,
+        };
+        lunatic_core::process::describe(&Role {
+            actor: std::any::type_name::<S>().to_owned(),
+            supervisor: Some(SupervisorRole {
+                strategy,
+                intensity: u32::try_from(self.max_restarts).unwrap_or(u32::MAX),
+                period_ms: u64::try_from(self.period.as_millis()).unwrap_or(u64::MAX),
+                restarts: self.total_restarts,
+                children: self
+                    .children
+                    .iter()
+                    .map(|child| RoleChild {
+                        name: child.spec.id.clone(),
+                        process: child.running.map_or(0, |(process, _)| process.local_id()),
+                    })
+                    .collect(),
+            }),
+        });
+    }
+
+    /// Child `index` (process `ended`) ended and is no longer running: restart what the
+    /// strategy says.
+    fn child_ended(
+        &mut self,
+        index: usize,
+        ended: ProcessId,
+        reason: &EndReason,
+        ctx: &mut Context<Self>,
+    ) {
         let restart = match self.children[index].spec.restart {
             Restart::Permanent => true,
             Restart::Transient => reason.is_abnormal(),
@@ -487,19 +529,43 @@ impl<S: Supervisor> SupervisorServer<S> {
         };
         self.stop_children(to_start.clone());
         loop {
+            let id = self.children[index].spec.id.clone();
             if !self.note_restart() {
-                let id = &self.children[index].spec.id;
+                report(
+                    SupervisorEvent::IntensityReached,
+                    &id,
+                    Some(ended),
+                    None,
+                    reason,
+                );
                 ctx.stop(ExitReason::Error(format!(
                     "reached maximum restart intensity ({} restarts in {:?}) restarting `{id}`",
                     self.max_restarts, self.period
                 )));
                 return;
             }
-            match to_start
+            let started = to_start
                 .clone()
-                .try_for_each(|i| self.start_child(i).map(drop).map_err(|_| i))
-            {
-                Ok(()) => return,
+                .try_for_each(|i| match self.start_child(i) {
+                    Ok(_) => Ok(()),
+                    Err(error) => {
+                        let failed = &self.children[i].spec.id;
+                        report(SupervisorEvent::StartFailed, failed, None, None, &error);
+                        Err(i)
+                    }
+                });
+            match started {
+                Ok(()) => {
+                    let restarted = self.children[index].running.map(|(process, _)| process);
+                    report(
+                        SupervisorEvent::ChildRestarted,
+                        &id,
+                        Some(ended),
+                        restarted,
+                        reason,
+                    );
+                    return;
+                }
                 // Stop what did start, then try again: the failure counts as a restart.
                 Err(failed) => self.stop_children(to_start.start..failed),
             }
@@ -520,6 +586,24 @@ impl<S: Supervisor> SupervisorServer<S> {
         self.total_restarts += 1;
         self.recent_restarts.len() <= self.max_restarts
     }
+}
+
+/// Reports `event` about child `child` (empty for the supervisor itself): the process that
+/// ended, the one that replaced it, and why.
+fn report(
+    event: SupervisorEvent,
+    child: &str,
+    ended: Option<ProcessId>,
+    restarted: Option<ProcessId>,
+    reason: &dyn fmt::Display,
+) {
+    lunatic_core::process::supervisor_report(&SupervisorReport {
+        event,
+        child: child.to_owned(),
+        process: ended.map_or(0, ProcessId::local_id),
+        new_process: restarted.map_or(0, ProcessId::local_id),
+        reason: reason.to_string(),
+    });
 }
 
 /// The typed client of a supervisor (what a [`SupervisorRef`] dereferences to).

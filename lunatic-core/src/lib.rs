@@ -40,7 +40,10 @@ mod transfer;
 pub use codec::{Sendable, TypedBytes};
 pub use environment::{Config, Environment, Module, Param, ThisModule};
 pub use error::{LunaticError, ReceiveError};
-pub use lunatic_abi::{EndReason, LogLevel, TrapKind};
+pub use lunatic_abi::{
+    EndReason, LogLevel, Role, RoleChild, RoleStrategy, SupervisorEvent, SupervisorReport,
+    SupervisorRole, TrapKind,
+};
 pub use mailbox::{Down, EndNotice, LinkMailbox, Mailbox, Message, Signal};
 pub use message_type::{MessageType, WrongType, MAX_WIRE_NAME};
 pub use process::{ExitReason, IntoLinkMailbox, Process, ProcessId, SpawnLinked};

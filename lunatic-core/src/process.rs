@@ -256,6 +256,21 @@ pub fn log(level: lunatic_abi::LogLevel, text: &str) {
     host::log(level, text);
 }
 
+/// Tells the VM what this process is: an actor of a type, or a supervisor with its
+/// strategy and children, replacing what it said before. The observer (`lunatic
+/// --observe`) shows it, and builds the supervision trees from it; nothing else reads it.
+/// The actor layer calls this for every actor and supervisor.
+pub fn describe(role: &lunatic_abi::Role) {
+    host::describe(role);
+}
+
+/// Reports a supervisor event (a restart, a failed start, intensity reached, giving up) to
+/// the VM's log as one structured event under the target `lunatic::supervisor` (Erlang's
+/// SASL supervisor reports). The actor layer's supervisors call this.
+pub fn supervisor_report(report: &lunatic_abi::SupervisorReport) {
+    host::supervisor_report(report);
+}
+
 /// Suspends the calling process for `duration` (no thread is blocked).
 pub fn sleep(duration: Duration) {
     host::sleep(duration);

@@ -1,7 +1,9 @@
 //! The `lunatic` command line.
 
 use std::io::Write as _;
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
@@ -70,6 +72,24 @@ struct Cli {
     /// them in profiles of the VM.
     #[arg(long)]
     perf_map: bool,
+    /// Serve the observer (a web page and a JSON API about the running VM: see
+    /// docs/observer.md) at ADDR: PORT (on 127.0.0.1) or HOST:PORT. Off by default.
+    #[arg(long, value_name = "ADDR", value_parser = parse_observe_addr)]
+    observe: Option<SocketAddr>,
+    /// The token the observer asks for before it kills a process (as
+    /// `Authorization: Bearer TOKEN`); without it, kills are refused.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "LUNATIC_OBSERVE_TOKEN",
+        hide_env_values = true
+    )]
+    observe_token: Option<String>,
+    /// On SIGTERM or SIGINT, the actors main started are stopped newest first, each given
+    /// this many seconds to stop (a supervisor stops its children in reverse order first),
+    /// then main; a second signal exits at once.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    shutdown_timeout: u64,
     /// The program: a .wasm (or .wat) file.
     wasm: PathBuf,
     /// Arguments passed to the program.
@@ -84,6 +104,18 @@ fn parse_env(text: &str) -> Result<(String, String), String> {
     std::env::var(text)
         .map(|value| (text.to_owned(), value))
         .map_err(|_| format!("`{text}` is not set in lunatic's environment (give KEY=VALUE)"))
+}
+
+/// `PORT` (on loopback) or `HOST:PORT`.
+fn parse_observe_addr(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs as _;
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.to_socket_addrs()
+        .map_err(|error| format!("`{text}` is not PORT or HOST:PORT: {error}"))?
+        .next()
+        .ok_or_else(|| format!("`{text}` resolves to no address"))
 }
 
 fn parse_dir(text: &str) -> Result<Preopen, String> {
@@ -187,10 +219,20 @@ fn run(cli: Cli) -> wasmtime::Result<i32> {
     let code = tokio.block_on(async {
         let runtime = Runtime::new(&config, &bytes, wasi)
             .with_context(|| format!("cannot load `{}`", cli.wasm.display()))?;
+        if let Some(addr) = cli.observe {
+            let observer = crate::observer::ObserverConfig {
+                addr,
+                token: cli.observe_token.filter(|token| !token.is_empty()),
+            };
+            let addr = crate::observer::serve(Arc::clone(&runtime), observer)
+                .await
+                .with_context(|| format!("cannot serve the observer on {addr}"))?;
+            eprintln!("lunatic: observer on http://{addr}/");
+        }
         if crate::testing::is_test_program(&bytes) {
             crate::testing::run(&runtime, &program, &cli.args).await
         } else {
-            runtime.run_main().await
+            crate::shutdown::run_main(&runtime, Duration::from_secs(cli.shutdown_timeout)).await
         }
     })?;
     // Other processes may still run; they are killed by leaving, after the output is out.

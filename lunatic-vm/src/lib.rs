@@ -17,7 +17,9 @@
 //! | `resources` | sockets a process holds by id and moves in messages; the waiting I/O on them (`net`) |
 //! | `sandbox` | environments (limits of memory, fuel, host functions, directories), the memory limiter, WASI |
 //! | `host` | the host ABI: every host function, registered from its one declaration through one gate |
+//! | `shutdown` | running main until it ends, or stopping its supervision trees gracefully on SIGTERM/SIGINT |
 //! | `testing` | the test runner for programs with `#[lunatic::test]` |
+//! | `observer` | the web page, JSON API and metrics of `lunatic --observe` (reads, never drives, the rest) |
 //!
 //! Only what the `lunatic` binary and the end-to-end tests use is public: [`cli::main`],
 //! [`Runtime`], [`RuntimeConfig`] and [`WasiConfig`].
@@ -26,12 +28,14 @@ pub mod cli;
 pub mod config;
 mod host;
 mod messaging;
+mod observer;
 mod process;
 mod program;
 mod resources;
 pub mod runtime;
 mod sandbox;
 mod scheduler;
+mod shutdown;
 mod testing;
 
 pub use config::RuntimeConfig;

@@ -24,7 +24,9 @@ use crate::messaging::registry::Registry;
 use crate::messaging::type_names::TypeNames;
 use crate::messaging::{Message, MessageKind};
 use crate::process::state::ProcessState;
-use crate::process::{EncodedReason, EndReason, Monitor, ProcessHandle, ProcessTable};
+use crate::process::{
+    EncodedReason, EndReason, Monitor, ProcessHandle, ProcessId, ProcessTable, Profile,
+};
 use crate::program::{val_matches, NotAllowed, Program};
 use crate::sandbox::budget::{Budget, Held, LogVerdict, OverLimit};
 use crate::sandbox::wasi::{OutputSink, ProcessIo, WasiConfig};
@@ -96,6 +98,33 @@ pub struct Runtime {
     compiles: CompileTurns,
     /// Runs the processes; started with the first one.
     scheduler: OnceLock<Scheduler>,
+    /// Counts for the observer.
+    pub(crate) stats: Stats,
+}
+
+/// What the runtime counts for the observer, beyond what its live processes show: a few
+/// atomic adds per spawn and per death, none per message.
+#[derive(Debug)]
+pub(crate) struct Stats {
+    pub(crate) started: std::time::Instant,
+    pub(crate) spawned: AtomicU64,
+    /// Ended processes, by [`EndReason::variant_index`].
+    pub(crate) died: [AtomicU64; EndReason::VARIANT_NAMES.len()],
+    /// Messages that arrived in the mailboxes of processes that ended.
+    pub(crate) messages_of_ended: AtomicU64,
+    modules_loaded: AtomicU64,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self {
+            started: std::time::Instant::now(),
+            spawned: AtomicU64::new(0),
+            died: std::array::from_fn(|_| AtomicU64::new(0)),
+            messages_of_ended: AtomicU64::new(0),
+            modules_loaded: AtomicU64::new(0),
+        }
+    }
 }
 
 impl Runtime {
@@ -122,7 +151,13 @@ impl Runtime {
             limits: lunatic_abi::Limits::UNLIMITED,
         }));
         let module = Self::compile_cached(config, &fast.engine, wasm)?;
-        let program = Arc::new(Program::link(module, wasm.into(), &fast.linker, root)?);
+        let program = Arc::new(Program::link(
+            module,
+            wasm.into(),
+            &fast.linker,
+            root,
+            Arc::from("main"),
+        )?);
         Ok(Arc::new(Self {
             config: config.clone(),
             fast,
@@ -136,6 +171,7 @@ impl Runtime {
             sockets: crate::resources::net::SocketBudget::new(config.max_sockets),
             compiles: CompileTurns::default(),
             scheduler: OnceLock::new(),
+            stats: Stats::default(),
         }))
     }
 
@@ -151,6 +187,12 @@ impl Runtime {
             .context("cannot start the worker threads")?;
         // Should two spawns race here, the loser's threads stop as it is dropped.
         Ok(self.scheduler.get_or_init(|| started))
+    }
+
+    /// The settings it runs with.
+    #[must_use]
+    pub(crate) fn config(&self) -> &RuntimeConfig {
+        &self.config
     }
 
     /// The live processes.
@@ -185,7 +227,7 @@ impl Runtime {
     pub fn host_functions(self: &Arc<Self>) -> Vec<(String, String)> {
         let probe = ProcessState::new(
             Arc::clone(self),
-            Arc::new(ProcessHandle::new(0)),
+            Arc::new(ProcessHandle::with_profile(0, Profile::default())),
             Arc::clone(&self.program),
             ProcessIo::default(),
         );
@@ -305,6 +347,7 @@ impl Runtime {
             Arc::clone(program.bytes()),
             &backend.linker,
             env,
+            Arc::clone(program.name()),
         )?))
     }
 
@@ -324,7 +367,17 @@ impl Runtime {
         let bytes = crate::program::check_runtime_module(bytes)?;
         let backend = self.backend(&env)?;
         let module = Self::compile_cached(&self.config, &backend.engine, &bytes)?;
-        let mut program = Program::link(module, bytes.as_ref().into(), &backend.linker, env)?;
+        let name = format!(
+            "module {}",
+            self.stats.modules_loaded.fetch_add(1, Ordering::Relaxed) + 1
+        );
+        let mut program = Program::link(
+            module,
+            bytes.as_ref().into(),
+            &backend.linker,
+            env,
+            Arc::from(name),
+        )?;
         program.charge = charge;
         Ok(Arc::new(program))
     }
@@ -361,35 +414,47 @@ impl Runtime {
         crate::sandbox::unguessable::random_tag()
     }
 
-    /// Runs the program's `_start` as the main process and waits for it to end.
-    /// Returns the exit status: 0 for a normal end, the status given to `proc_exit`, 101 for a
-    /// panic, 1 for any other abnormal end.
-    ///
-    /// # Errors
-    /// The module is not a WASI command (no `_start`) or the first instance cannot be made.
-    pub(crate) async fn run_main(self: &Arc<Self>) -> wasmtime::Result<i32> {
-        Ok(self.run_start(ProcessIo::default()).await?.exit_code())
-    }
-
     /// Runs the program's `_start` as a new top-level process with `io` (its own arguments
     /// and output, say) and waits for it to end.
     ///
     /// # Errors
     /// The module is not a WASI command (no `_start`) or no instance can be made.
     pub(crate) async fn run_start(self: &Arc<Self>, io: ProcessIo) -> wasmtime::Result<EndReason> {
+        let (_, ended) = self.start(io).await?;
+        ended.await.context("the process vanished")
+    }
+
+    /// Starts the program's `_start` as a new top-level process with `io`; returns it, and
+    /// what hears why it ended.
+    ///
+    /// # Errors
+    /// The module is not a WASI command (no `_start`) or no instance can be made.
+    pub(crate) async fn start(
+        self: &Arc<Self>,
+        io: ProcessIo,
+    ) -> wasmtime::Result<(Arc<ProcessHandle>, oneshot::Receiver<EndReason>)> {
         let (exit_tx, exit_rx) = oneshot::channel();
         let entry = Entry {
             function: "_start".into(),
             params: Vec::new(),
         };
-        self.spawn(Arc::clone(&self.program), entry, io, None, Some(exit_tx))
+        let main = self
+            .spawn(
+                Arc::clone(&self.program),
+                entry,
+                io,
+                None,
+                None,
+                Some(exit_tx),
+            )
             .await
             .context("cannot start the main process (is this a wasm32-wasip1 program?)")?;
-        exit_rx.await.context("the process vanished")
+        Ok((main, exit_rx))
     }
 
-    /// Creates a process running `entry` with `io`, optionally linked, and starts it.
-    /// `on_exit` hears the reason the process ended.
+    /// Creates a process running `entry` with `io`, spawned by `parent` (`None` for a
+    /// top-level process), optionally linked, and starts it. `on_exit` hears the reason
+    /// the process ended.
     ///
     /// # Errors
     /// The entry function does not exist or takes other parameters, or no instance can be
@@ -399,6 +464,7 @@ impl Runtime {
         program: Arc<Program>,
         entry: Entry,
         io: ProcessIo,
+        parent: Option<ProcessId>,
         link: Option<Link>,
         on_exit: Option<oneshot::Sender<EndReason>>,
     ) -> wasmtime::Result<Arc<ProcessHandle>> {
@@ -439,7 +505,8 @@ impl Runtime {
             .transpose()?;
         let scheduler = self.scheduler()?;
         let id = self.processes.next_id();
-        let handle = Arc::new(ProcessHandle::new(id));
+        let profile = Profile::new(parent, program.env().id(), Arc::clone(program.name()));
+        let handle = Arc::new(ProcessHandle::with_profile(id, profile));
         let engine = program.module().engine().clone();
         let state = ProcessState::new(
             Arc::clone(self),
@@ -493,6 +560,7 @@ impl Runtime {
         };
 
         self.processes.insert(Arc::clone(&handle));
+        self.stats.spawned.fetch_add(1, Ordering::Relaxed);
         if let Some(link) = link {
             // Uncharged: the spawn is counted already, and a child has one parent.
             link.to.links().insert(id, link.tag, None);
@@ -625,6 +693,10 @@ impl Runtime {
         let reason = EncodedReason::new(reason);
         let id = process.id();
         self.processes.remove(id);
+        self.stats.died[reason.reason().variant_index()].fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .messages_of_ended
+            .fetch_add(process.mailbox().arrived(), Ordering::Relaxed);
         process.mailbox().close();
         let links = process.links().close();
         for other_id in links.into_keys() {
@@ -744,7 +816,8 @@ async fn run(
     let runtime = Arc::clone(&store.data().runtime);
     let handle = Arc::clone(&store.data().handle);
     let watched = on_exit.is_some();
-    let running = CatchUnwind {
+    let running = Turns {
+        handle: Arc::clone(&handle),
         inner: execute(store, calls, watched),
     };
     let reason = match running.await {
@@ -803,20 +876,26 @@ async fn execute(mut store: Store<ProcessState>, mut calls: Calls, watched: bool
 }
 
 pin_project_lite::pin_project! {
-    /// A future that turns a panic of the future it wraps into an `Err` (the panic's
-    /// payload).
-    struct CatchUnwind<F> {
+    /// A process's turns on a worker: the future that runs it, each poll marked in its
+    /// profile (for the observer), with a panic of the future turned into an `Err` (the
+    /// panic's payload).
+    struct Turns<F> {
+        handle: Arc<ProcessHandle>,
         #[pin]
         inner: F,
     }
 }
 
-impl<F: Future> Future for CatchUnwind<F> {
+impl<F: Future> Future for Turns<F> {
     type Output = std::thread::Result<F::Output>;
 
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = self.project().inner;
-        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+        let this = self.project();
+        let (profile, inner) = (this.handle.profile(), this.inner);
+        profile.set_on_worker(true);
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
+        profile.set_on_worker(false);
+        match polled {
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
             Ok(Poll::Pending) => Poll::Pending,
             Err(panic) => Poll::Ready(Err(panic)),
@@ -974,17 +1053,10 @@ pub(crate) fn log_for_process(
         return;
     }
     let mut line = escape_controls(line).into_owned();
-    if let Some(budget) = budget {
-        match budget.may_log(line.len() as u64) {
-            LogVerdict::Drop => return,
-            LogVerdict::Log { suppressed: 0 } => {}
-            LogVerdict::Log { suppressed } => {
-                line.push_str(&format!(
-                    " ({suppressed} earlier lines of its environment dropped: over its log rate)"
-                ));
-            }
-        }
-    }
+    let Some(dropped) = admit(budget, line.len()) else {
+        return;
+    };
+    line.push_str(&dropped);
     if output.write_line(&line) {
         return;
     }
@@ -1006,6 +1078,81 @@ pub(crate) fn log_for_process(
     at_level!("lunatic::process", "lunatic::guest");
 }
 
+/// Whether a sandboxed environment (its `budget`) may log a line of `len` bytes now: `None`
+/// when it is over its log rate, else what to add to the line (a note of the lines dropped
+/// before it, or nothing).
+fn admit(budget: Option<&Budget>, len: usize) -> Option<String> {
+    match budget.map(|budget| budget.may_log(len as u64)) {
+        Some(LogVerdict::Drop) => None,
+        None | Some(LogVerdict::Log { suppressed: 0 }) => Some(String::new()),
+        Some(LogVerdict::Log { suppressed }) => Some(format!(
+            " ({suppressed} earlier lines of its environment dropped: over its log rate)"
+        )),
+    }
+}
+
+/// Logs a supervisor's report (Erlang's SASL supervisor reports) as one event under the
+/// target `lunatic::supervisor`, with the supervisor, the child and the reason as fields:
+/// at `warn` for a restart, at `error` otherwise. Guest text is escaped; a sandboxed
+/// environment's reports count against its log rate, as its lines do.
+pub(crate) fn log_supervisor_report(
+    supervisor: &ProcessHandle,
+    report: &lunatic_abi::SupervisorReport,
+    output: &OutputSink,
+    budget: Option<&Budget>,
+) {
+    use lunatic_abi::SupervisorEvent;
+    const TARGET: &str = "lunatic::supervisor";
+    let level = match report.event {
+        SupervisorEvent::ChildRestarted => LogLevel::Warn,
+        _ => LogLevel::Error,
+    };
+    if !output.is_captured() && !log_enabled(TARGET, level) {
+        return;
+    }
+    let what = match report.event {
+        SupervisorEvent::ChildRestarted => "child restarted",
+        SupervisorEvent::StartFailed => "child failed to start",
+        SupervisorEvent::IntensityReached => "restart intensity reached",
+        SupervisorEvent::GaveUp => "supervisor gave up",
+    };
+    let id = supervisor.id();
+    let names = escape_controls(&supervisor.names().join(",")).into_owned();
+    let child = escape_controls(&report.child).into_owned();
+    let reason = escape_controls(&report.reason).into_owned();
+    let (process, new_process) = (report.process, report.new_process);
+    let Some(dropped) = admit(budget, names.len() + child.len() + reason.len() + 64) else {
+        return;
+    };
+    let line = format!(
+        "{what}{dropped}: supervisor={id} supervisor_names={names:?} child={child:?} \
+         child_process={process} new_process={new_process} reason={reason:?}"
+    );
+    if output.write_line(&line) {
+        return;
+    }
+    macro_rules! event {
+        ($level:expr) => {
+            tracing::event!(
+                target: TARGET,
+                $level,
+                supervisor = id,
+                supervisor_names = %names,
+                child = %child,
+                child_process = process,
+                new_process,
+                reason = %reason,
+                "{what}{dropped}"
+            )
+        };
+    }
+    if level == LogLevel::Warn {
+        event!(tracing::Level::WARN);
+    } else {
+        event!(tracing::Level::ERROR);
+    }
+}
+
 /// Whether the log shows lines of `target` at `level`.
 fn log_enabled(target: &'static str, level: LogLevel) -> bool {
     macro_rules! enabled {
@@ -1022,7 +1169,7 @@ fn log_enabled(target: &'static str, level: LogLevel) -> bool {
             }
         };
     }
-    enabled!("lunatic::process", "lunatic::guest")
+    enabled!("lunatic::process", "lunatic::guest", "lunatic::supervisor")
 }
 
 /// The most names a death report lists; the rest are counted.

@@ -23,7 +23,12 @@ pub struct Background {
 impl Background {
     /// Starts `lunatic <guest> [args]`.
     pub fn start(guest_path: &Path, args: &[&str]) -> Self {
-        let mut child = super::lunatic(&[], guest_path, args)
+        Self::start_with(&[], guest_path, args)
+    }
+
+    /// Starts `lunatic [vm_args] <guest> [args]`.
+    pub fn start_with(vm_args: &[&str], guest_path: &Path, args: &[&str]) -> Self {
+        let mut child = super::lunatic(vm_args, guest_path, args)
             .spawn()
             .expect("the lunatic binary starts");
         let stdout = child.stdout.take().expect("piped");
@@ -98,6 +103,15 @@ impl Background {
             std::thread::sleep(Duration::from_millis(5));
         };
         self.collect(status.code())
+    }
+
+    /// Sends the VM signal `signo` (`libc::SIGTERM`, say).
+    pub fn signal(&self, signo: i32) {
+        let pid = i32::try_from(self.child.id()).expect("a pid");
+        // SAFETY: `kill` only sends a signal to our own child process.
+        #[allow(unsafe_code)]
+        let sent = unsafe { libc::kill(pid, signo) };
+        assert_eq!(sent, 0, "the signal was sent");
     }
 
     /// Kills the program (a server that never ends) and returns what it printed.

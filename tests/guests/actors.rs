@@ -206,6 +206,24 @@ fn init_failures() {
         "init panic: {}",
         matches!(ActorRef::<Counter>::start(667), Err(StartError::Died(_)))
     );
+    println!(
+        "failing child: {}",
+        SupervisorRef::start_supervisor(FailingChild)
+            .map_or_else(|e| e.to_string(), |_| "started".into())
+    );
+}
+
+/// A supervisor whose child's `init` fails.
+#[derive(Clone, Serialize, Deserialize)]
+struct FailingChild;
+
+impl Supervisor for FailingChild {
+    type ChildArgs = ();
+
+    fn init(&self) -> SupervisorConfig {
+        SupervisorConfig::new(Strategy::OneForOne)
+            .child(ChildSpec::actor::<Counter>("unlucky", 666))
+    }
 }
 
 fn terminate(mailbox: Mailbox<()>) {

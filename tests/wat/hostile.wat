@@ -33,6 +33,8 @@
   (import "lunatic::process" "report_panic" (func $report_panic (param i32 i32 i32 i32)))
   (import "lunatic::process" "end" (func $end (param i32 i32)))
   (import "lunatic::process" "log" (func $log (param i32 i32 i32)))
+  (import "lunatic::process" "describe" (func $describe (param i32 i32)))
+  (import "lunatic::process" "supervisor_report" (func $supervisor_report (param i32 i32)))
   (import "lunatic::registry" "register" (func $reg_register (param i64 i32 i32 i32 i32 i32 i32 i64) (result i32)))
   (import "lunatic::registry" "lookup" (func $reg_lookup (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
   (import "lunatic::registry" "unregister" (func $reg_unregister (param i64 i32 i32 i32 i32) (result i32)))
@@ -137,6 +139,12 @@
   (data (i32.const 7328) "bad_name_type_ptr")
   (data (i32.const 7360) "bad_type_name_ptr")
   (data (i32.const 7400) "u64")
+  (data (i32.const 7440) "bad_describe_long")
+  (data (i32.const 7472) "bad_describe_garbage")
+  (data (i32.const 7504) "bad_report_ptr")
+  (data (i32.const 7536) "bad_report_garbage")
+  ;; A role of kind 7 (an actor is 0, a supervisor 1), named "x".
+  (data (i32.const 7568) "\07\01\00x")
   ;; 7080: an encoded end reason, `Killed` (variant 2); 7081: a variant that does not exist.
   (data (i32.const 7080) "\02\ff")
   ;; 7000: the socket address 127.0.0.1:0 (kind 4, port 0, IPv4 in the first 4 address bytes);
@@ -259,6 +267,10 @@
     (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 7296) (i32.const 13) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
     (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 7328) (i32.const 17) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
     (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 7360) (i32.const 17) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
+    (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 7440) (i32.const 17) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
+    (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 7472) (i32.const 20) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
+    (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 7504) (i32.const 14) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
+    (if (call $spawn (call $new_tag) (i64.const 0) (i32.const 7536) (i32.const 18) (i32.const 0) (i32.const 0) (i32.const 64)) (then (unreachable)))
     ;; A name that is not its fingerprint's is not recorded; an unknown type has no name.
     (call $name_type (i64.const 77) (i32.const 7400) (i32.const 3))
     (if (call $type_name (i64.const 77) (i32.const 9000) (i32.const 64)) (then (unreachable)))
@@ -296,7 +308,7 @@
       (call $print_incoming)
       (call $print (i32.const 2200) (i32.const 1))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $signals (i32.lt_u (local.get $i) (i32.const 58))))
+      (br_if $signals (i32.lt_u (local.get $i) (i32.const 62))))
     ;; The incoming message is a signal: it carries no resources (a status, not a trap).
     (if (i32.ne (call $res_take (i32.const 0) (i32.const 1) (i32.const 64)) (i32.const 1)) (then (unreachable)))
     (call $network_errors_are_statuses)
@@ -339,6 +351,10 @@
     (drop (call $type_name (i64.const 0x4d35d3193e8d66f2) (i32.const 0xFFFFFFFE) (i32.const 64))))
   (func (export "bad_log_ptr") (call $log (i32.const 1) (i32.const 0xFFFFFF00) (i32.const 0x1000)))
   (func (export "bad_log_level") (call $log (i32.const 9) (i32.const 0) (i32.const 1)))
+  (func (export "bad_describe_long") (call $describe (i32.const 0) (i32.const 0x7FFFFFFF)))
+  (func (export "bad_describe_garbage") (call $describe (i32.const 7568) (i32.const 4)))
+  (func (export "bad_report_ptr") (call $supervisor_report (i32.const 0xFFFFFF00) (i32.const 0x100)))
+  (func (export "bad_report_garbage") (call $supervisor_report (i32.const 7568) (i32.const 4)))
   (func (export "bad_panic_report") (call $report_panic (i32.const 0xFFFFFF00) (i32.const 0x1000) (i32.const 0) (i32.const 0)))
   (func (export "bad_huge_message") (call $create_data (i64.const 0) (i64.const -1)) (loop $more (drop (call $write_data (i32.const 0) (i32.const 65536))) (br $more)))
   (func (export "bad_link_unknown") (call $link (i64.const 7) (i64.const 0xFFFFFFFFFF)))

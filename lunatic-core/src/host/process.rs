@@ -106,6 +106,16 @@ pub(crate) fn log(level: lunatic_abi::LogLevel, text: &str) {
     process::log(level as u32, text.as_bytes());
 }
 
+/// Tells the VM what this process is (for the observer).
+pub(crate) fn describe(role: &lunatic_abi::Role) {
+    process::describe(&role.encode());
+}
+
+/// Reports a supervisor event to the VM's log.
+pub(crate) fn supervisor_report(report: &lunatic_abi::SupervisorReport) {
+    process::supervisor_report(&report.encode());
+}
+
 /// Ends this process with `reason` (the host accepts only `Normal`, `Shutdown` and `Error`).
 pub(crate) fn end(reason: &lunatic_abi::EndReason) -> ! {
     let bytes = reason.to_bytes();

@@ -329,8 +329,12 @@ impl<K: AbiType, F: Future<Output = wasmtime::Result<K::Host>>> Future for Killa
             return Poll::Ready(Err(Terminated(reason).into()));
         }
         match this.call.poll(cx) {
-            Poll::Ready(result) => Poll::Ready(result.map(K::to_wasm)),
+            Poll::Ready(result) => {
+                this.process.profile().set_blocked(false);
+                Poll::Ready(result.map(K::to_wasm))
+            }
             Poll::Pending => {
+                this.process.profile().set_blocked(true);
                 // A kill from now on wakes this task; one that came meanwhile is seen here.
                 if mailbox.watch_for_kill(cx.waker()) {
                     if let Some(reason) = mailbox.pending_death() {

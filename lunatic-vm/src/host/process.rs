@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lunatic_abi::{
-    LogLevel, ParamKind, SpawnStatus, MAX_LOG_TEXT, MAX_REASON_TEXT, NO_LINK, PARAM_SIZE,
-    THIS_MODULE,
+    LogLevel, ParamKind, Role, SpawnStatus, SupervisorReport, MAX_LOG_TEXT, MAX_REASON_TEXT,
+    MAX_ROLE_SIZE, NO_LINK, PARAM_SIZE, THIS_MODULE,
 };
 use wasmtime::Val;
 
@@ -64,7 +64,9 @@ pub(super) async fn spawn(
         tag: link_tag,
     });
     let entry = Entry { function, params };
-    let spawned = runtime.spawn(program, entry, io, link, None).await;
+    let spawned = runtime
+        .spawn(program, entry, io, Some(parent.id()), link, None)
+        .await;
     let (status, value) = match spawned {
         Ok(child) => (SpawnStatus::Spawned, child.id()),
         Err(error) => (
@@ -196,6 +198,41 @@ pub(super) fn log(call: &mut HostCall<'_>, level: u32, ptr: u32, len: u32) -> wa
         state.program.env().budget().map(|budget| &**budget),
     );
     Ok(())
+}
+
+pub(super) fn describe(call: &mut HostCall<'_>, ptr: u32, len: u32) -> wasmtime::Result<()> {
+    let bytes = read_record(call, ptr, len)?;
+    let role = Role::decode(&bytes).map_err(|bad| call.fail(format_args!("bad role: {bad}")))?;
+    call.state().handle.profile().set_role(role);
+    Ok(())
+}
+
+pub(super) fn supervisor_report(
+    call: &mut HostCall<'_>,
+    ptr: u32,
+    len: u32,
+) -> wasmtime::Result<()> {
+    let bytes = read_record(call, ptr, len)?;
+    let report = SupervisorReport::decode(&bytes)
+        .map_err(|bad| call.fail(format_args!("bad supervisor report: {bad}")))?;
+    let state = call.state();
+    crate::runtime::log_supervisor_report(
+        &state.handle,
+        &report,
+        &state.io.output,
+        state.program.env().budget().map(|budget| &**budget),
+    );
+    Ok(())
+}
+
+/// Reads a record of at most [`MAX_ROLE_SIZE`] bytes.
+fn read_record(call: &mut HostCall<'_>, ptr: u32, len: u32) -> wasmtime::Result<Vec<u8>> {
+    if len as usize > MAX_ROLE_SIZE {
+        return Err(call.fail(format_args!(
+            "the record is {len} bytes, more than {MAX_ROLE_SIZE}"
+        )));
+    }
+    call.read(ptr, len)
 }
 
 /// Why spawn parameters do not decode.

@@ -91,6 +91,9 @@ struct Queue {
     /// The owner's task, while it waits in a host call on something other than this
     /// mailbox (a socket, a timer): a kill wakes it, so that the call ends.
     kill_watcher: Option<Waker>,
+    /// Messages (and their bytes) ever queued here, for the observer.
+    arrived: u64,
+    arrived_bytes: u64,
 }
 
 /// Most abandoned tags a mailbox remembers; the oldest is forgotten first (a reply that
@@ -147,6 +150,73 @@ pub(crate) struct Mailbox {
     maybe_queued: AtomicBool,
     queue: Mutex<Queue>,
     death_pending: AtomicBool,
+    /// What the owner took out, for the observer; a line of its own, written by the owner
+    /// only.
+    taken: Taken,
+}
+
+/// How many of the owner's last taken messages the observer is shown.
+pub(crate) const RECENT: usize = 8;
+
+/// What the owner took out of its mailbox (received, or dropped as abandoned), counted by
+/// the owner alone with plain relaxed stores: a few instructions per message, no
+/// read-modify-write. The observer reads them unsynchronized, so a count may lag.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct Taken {
+    messages: std::sync::atomic::AtomicU64,
+    bytes: std::sync::atomic::AtomicU64,
+    /// The type fingerprint (0 for a notice) and size of the last [`RECENT`] messages
+    /// received, at the index of their count modulo [`RECENT`].
+    recent: [(std::sync::atomic::AtomicU64, std::sync::atomic::AtomicU64); RECENT],
+}
+
+impl Taken {
+    /// Counts `message` as taken; `received`: by a receive (so it is listed as recent).
+    #[inline]
+    fn count(&self, message: &Message, received: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let count = self.messages.load(Relaxed);
+        self.messages.store(count + 1, Relaxed);
+        let size = message.bytes().len() as u64;
+        self.bytes.store(self.bytes.load(Relaxed) + size, Relaxed);
+        if received {
+            let message_type = match &message.kind {
+                MessageKind::Data(data) => data.message_type,
+                MessageKind::LinkDied { .. } | MessageKind::ProcessDown { .. } => 0,
+            };
+            let slot = &self.recent[count as usize % RECENT];
+            slot.0.store(message_type, Relaxed);
+            slot.1.store(size, Relaxed);
+        }
+    }
+}
+
+/// A mailbox as the observer sees it.
+#[derive(Debug)]
+pub(crate) struct Census {
+    /// Messages queued and not received yet, and their bytes.
+    pub(crate) messages: u64,
+    pub(crate) bytes: u64,
+    /// Messages ever queued.
+    pub(crate) arrived: u64,
+    /// The first messages of the shared queue (not those the owner already moved to its
+    /// inbox): kind, size and tag.
+    pub(crate) queued: Vec<(QueuedKind, u64, i64)>,
+    /// The last messages received, newest first: type fingerprint (0 for a notice) and
+    /// size.
+    pub(crate) recent: Vec<(u64, u64)>,
+}
+
+/// What a queued message is, for the observer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QueuedKind {
+    /// Data of the type with this fingerprint.
+    Data(u64),
+    /// A link-death signal.
+    LinkDied,
+    /// A down notice.
+    Down,
 }
 
 /// The owner's side of its mailbox: messages moved out of the shared queue, older than any
@@ -184,6 +254,8 @@ impl Mailbox {
         }
         for message in messages {
             if !queue.abandoned.contains(message.tag) {
+                queue.arrived += 1;
+                queue.arrived_bytes += message.bytes().len() as u64;
                 queue.messages.push_back(message);
             }
         }
@@ -255,6 +327,46 @@ impl Mailbox {
         self.queue().death.clone()
     }
 
+    /// How many messages ever arrived.
+    pub(crate) fn arrived(&self) -> u64 {
+        self.queue().arrived
+    }
+
+    /// The mailbox as the observer sees it, listing at most `listed` queued messages.
+    pub(crate) fn census(&self, listed: usize) -> Census {
+        use std::sync::atomic::Ordering::Relaxed;
+        let queue = self.queue();
+        let (arrived, arrived_bytes) = (queue.arrived, queue.arrived_bytes);
+        let queued = queue
+            .messages
+            .iter()
+            .take(listed)
+            .map(|message| {
+                let kind = match &message.kind {
+                    MessageKind::Data(data) => QueuedKind::Data(data.message_type),
+                    MessageKind::LinkDied { .. } => QueuedKind::LinkDied,
+                    MessageKind::ProcessDown { .. } => QueuedKind::Down,
+                };
+                (kind, message.bytes().len() as u64, message.tag)
+            })
+            .collect();
+        drop(queue);
+        let taken = self.taken.messages.load(Relaxed);
+        let recent = (0..RECENT.min(taken as usize))
+            .map(|back| {
+                let slot = &self.taken.recent[(taken as usize - 1 - back) % RECENT];
+                (slot.0.load(Relaxed), slot.1.load(Relaxed))
+            })
+            .collect();
+        Census {
+            messages: arrived.saturating_sub(taken),
+            bytes: arrived_bytes.saturating_sub(self.taken.bytes.load(Relaxed)),
+            arrived,
+            queued,
+            recent,
+        }
+    }
+
     /// Drops every queued message and refuses new ones (the owner died; what its inbox
     /// holds goes with its state).
     pub(crate) fn close(&self) {
@@ -286,9 +398,16 @@ impl Inbox {
     /// demonitor's flush: a down notice the ended process was pushing meanwhile never
     /// shows up either).
     pub(crate) fn abandon(&mut self, mailbox: &Mailbox, tag: i64) {
-        self.taken.retain(|m| m.tag != tag);
+        let kept = |m: &Message| {
+            let keep = m.tag != tag;
+            if !keep {
+                mailbox.taken.count(m, false);
+            }
+            keep
+        };
+        self.taken.retain(kept);
         let mut queue = mailbox.queue();
-        queue.messages.retain(|m| m.tag != tag);
+        queue.messages.retain(kept);
         queue.abandoned.insert(tag);
     }
 
@@ -331,6 +450,7 @@ impl Inbox {
         let mut searched = 0;
         loop {
             if let Some(message) = take_first(&mut self.taken, searched, tags) {
+                mailbox.taken.count(&message, true);
                 return Ok(Some(message));
             }
             searched = self.taken.len();

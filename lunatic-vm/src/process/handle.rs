@@ -5,7 +5,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::messaging::registry::NameKey;
 
-use super::{EncodedReason, EndReason, LinkSet, MonitorSet, ProcessId};
+use super::{EncodedReason, EndReason, LinkSet, MonitorSet, ProcessId, Profile};
 use crate::messaging::{Mailbox, Message, MessageKind};
 use crate::sandbox::budget::Held;
 
@@ -27,6 +27,8 @@ pub(crate) struct ProcessHandle {
     names: Mutex<Vec<NameKey>>,
     /// `true`: link deaths arrive as signal messages; `false`: they kill this process.
     traps_link_deaths: AtomicBool,
+    /// What the observer shows of it.
+    profile: Profile,
 }
 
 /// A value aligned to a cache line.
@@ -37,7 +39,15 @@ struct CacheLine<T>(T);
 impl ProcessHandle {
     /// A new process that has not started yet; it dies with its links by default.
     #[must_use]
+    #[cfg(test)]
     pub(crate) fn new(id: ProcessId) -> Self {
+        Self::with_profile(id, Profile::default())
+    }
+
+    /// A new process with `profile` that has not started yet; it dies with its links by
+    /// default.
+    #[must_use]
+    pub(crate) fn with_profile(id: ProcessId, profile: Profile) -> Self {
         Self {
             id,
             mailbox: CacheLine::default(),
@@ -45,7 +55,14 @@ impl ProcessHandle {
             monitors: Mutex::default(),
             names: Mutex::default(),
             traps_link_deaths: AtomicBool::new(false),
+            profile,
         }
+    }
+
+    /// What the observer shows of it.
+    #[must_use]
+    pub(crate) fn profile(&self) -> &Profile {
+        &self.profile
     }
 
     /// The process id.

@@ -43,6 +43,11 @@ impl LinkSet {
         std::mem::take(&mut self.links)
     }
 
+    /// The linked processes (for the observer).
+    pub(crate) fn processes(&self) -> Vec<ProcessId> {
+        self.links.keys().copied().collect()
+    }
+
     /// Whether the set holds no link.
     #[cfg(test)]
     #[must_use]

@@ -8,11 +8,13 @@
 //! | [`LinkSet`] | the processes one process is linked to |
 //! | [`MonitorSet`] | the processes watching one process |
 //! | [`EndReason`], [`EncodedReason`] | why a process ended, and that reason as notices share it |
+//! | [`Profile`] | where a process came from and what it does, for the observer |
 
 mod death;
 mod handle;
 mod links;
 mod monitors;
+mod profile;
 pub(crate) mod state;
 mod table;
 
@@ -21,6 +23,7 @@ pub(crate) use death::{EncodedReason, EndReason};
 pub(crate) use handle::ProcessHandle;
 pub(crate) use links::LinkSet;
 pub(crate) use monitors::{Monitor, MonitorSet};
+pub(crate) use profile::Profile;
 pub(crate) use table::ProcessTable;
 
 /// A map keyed by ids the VM makes (process ids, tags): numbers no guest picks (and

@@ -73,6 +73,14 @@ impl MonitorSet {
         std::mem::take(&mut self.watchers)
     }
 
+    /// The processes watching the owner (for the observer).
+    pub(crate) fn watchers(&self) -> Vec<ProcessId> {
+        self.watchers
+            .values()
+            .map(|monitor| monitor.watcher)
+            .collect()
+    }
+
     /// How many monitors the set holds.
     #[cfg(test)]
     #[must_use]

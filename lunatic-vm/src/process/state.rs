@@ -160,7 +160,11 @@ impl ProcessState {
         let memory_charge = budget
             .as_ref()
             .and_then(|budget| budget.hold(Limit::Memory, 0).ok());
-        let limits = MemoryLimit::new(program.env().config().max_memory, memory_charge);
+        let limits = MemoryLimit::new(
+            program.env().config().max_memory,
+            memory_charge,
+            Some(Arc::clone(&handle)),
+        );
         let metered = program.env().config().max_fuel.is_some();
         let max_message_size =
             usize::try_from(program.env().config().limits.get(Limit::MessageBytes))

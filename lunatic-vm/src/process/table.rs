@@ -47,6 +47,14 @@ impl ProcessTable {
         self.processes.remove(&id).map(|(_, handle)| handle)
     }
 
+    /// Every live process (a snapshot, for the observer).
+    pub(crate) fn all(&self) -> Vec<Arc<ProcessHandle>> {
+        self.processes
+            .iter()
+            .map(|entry| Arc::clone(entry.value()))
+            .collect()
+    }
+
     /// How many processes are alive.
     #[must_use]
     pub(crate) fn len(&self) -> usize {

@@ -79,6 +79,9 @@ pub(crate) fn check_runtime_module(bytes: &[u8]) -> wasmtime::Result<Cow<'_, [u8
 /// A compiled module, pre-linked for one environment. Instantiating it costs a few
 /// microseconds: imports were resolved once, and memory comes copy-on-write from the pool.
 pub(crate) struct Program {
+    /// What the observer calls it: the module's own name (its name section's), else the
+    /// name its loader gave.
+    name: Arc<str>,
     bytes: Arc<[u8]>,
     module: Module,
     pre: InstancePre<ProcessState>,
@@ -161,7 +164,8 @@ impl Program {
     }
 
     /// Links `module` (compiled from `bytes`) for `env`: imports the environment does not
-    /// allow are linked to stubs that kill the caller with a clear reason.
+    /// allow are linked to stubs that kill the caller with a clear reason. `name` is used
+    /// when the module names itself not.
     ///
     /// # Errors
     /// The module imports something the runtime does not provide at all (allowed or not).
@@ -170,6 +174,7 @@ impl Program {
         bytes: Arc<[u8]>,
         base: &Linker<ProcessState>,
         env: Arc<Environment>,
+        name: Arc<str>,
     ) -> wasmtime::Result<Self> {
         // An import the runtime lacks altogether is an error, whatever the environment allows.
         base.instantiate_pre(&module)
@@ -209,12 +214,18 @@ impl Program {
                 _ => None,
             },
             spawn_entry: EntryPoint::find(&module, lunatic_abi::SPAWN_ENTRY).ok(),
+            name: module.name().map_or(name, Arc::from),
             bytes,
             module,
             pre,
             env,
             charge: None,
         })
+    }
+
+    /// What the observer calls the module.
+    pub(crate) fn name(&self) -> &Arc<str> {
+        &self.name
     }
 
     /// Whether each process runs the module's set-up export before its entry function.

@@ -2,6 +2,7 @@
 
 use wasmtime::ResourceLimiter;
 
+use crate::process::ProcessHandle;
 use crate::sandbox::budget::Held;
 
 /// Most table elements a process may have (tables hold function references). A Rust
@@ -27,11 +28,18 @@ pub(crate) struct MemoryLimit {
     /// Elements of all the process's tables, as last allowed.
     table_elements: usize,
     pub(crate) exceeded: bool,
+    /// The process, whose profile shows its memory (`None` in unit tests).
+    shown_in: Option<std::sync::Arc<ProcessHandle>>,
 }
 
 impl MemoryLimit {
-    pub(crate) fn new(max_bytes: u64, charge: Option<Held>) -> Self {
+    pub(crate) fn new(
+        max_bytes: u64,
+        charge: Option<Held>,
+        shown_in: Option<std::sync::Arc<ProcessHandle>>,
+    ) -> Self {
         Self {
+            shown_in,
             max_bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
             charge,
             memory_bytes: 0,
@@ -68,6 +76,9 @@ impl ResourceLimiter for MemoryLimit {
         match total {
             Some(total) if charged => {
                 self.memory_bytes = total;
+                if let Some(process) = &self.shown_in {
+                    process.profile().set_memory(total);
+                }
                 Ok(true)
             }
             _ => {
@@ -99,7 +110,7 @@ mod tests {
 
     #[test]
     fn the_limit_holds_for_all_memories_together() {
-        let mut limit = MemoryLimit::new(16 << 20, None);
+        let mut limit = MemoryLimit::new(16 << 20, None, None);
         assert!(limit.memory_growing(0, 8 << 20, None).unwrap());
         assert!(limit.memory_growing(0, 8 << 20, None).unwrap());
         assert!(
@@ -108,7 +119,7 @@ mod tests {
         );
         assert!(limit.exceeded);
         // Growing within what is left works.
-        let mut limit = MemoryLimit::new(16 << 20, None);
+        let mut limit = MemoryLimit::new(16 << 20, None, None);
         assert!(limit.memory_growing(0, 1 << 20, None).unwrap());
         assert!(limit.memory_growing(1 << 20, 15 << 20, None).unwrap());
         assert!(limit.memory_growing(15 << 20, 16 << 20, None).unwrap());

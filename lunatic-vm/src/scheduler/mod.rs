@@ -227,7 +227,7 @@ mod tests {
         let sum: u64 = (0..10_000)
             .map(|_| finished.recv_timeout(Duration::from_secs(10)).unwrap())
             .sum();
-        assert_eq!(sum, (0..10_000).sum());
+        assert_eq!(sum, (0..10_000).sum::<u64>());
     }
 
     #[test]

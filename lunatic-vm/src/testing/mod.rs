@@ -61,7 +61,8 @@ pub(crate) async fn run(
         }
     };
     if options.passthrough {
-        return runtime.run_main().await;
+        let reason = runtime.run_start(ProcessIo::default()).await?;
+        return Ok(reason.exit_code());
     }
     let started = Instant::now();
     let listing = async |selection: &[String]| list(runtime, program, selection).await;

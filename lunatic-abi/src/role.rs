@@ -1,0 +1,345 @@
+//! What a process is, as the actor layer tells the VM (`lunatic::process::describe`), and
+//! what a supervisor reports (`lunatic::process::supervisor_report`): the observer shows
+//! the first, the log the second. One encoding each, decoded by the VM from untrusted
+//! bytes: every length is checked, nothing is trusted.
+//!
+//! Encoding of a [`Role`]: a kind byte (0 actor, 1 supervisor), the actor's type name as a
+//! text; for a supervisor then the strategy byte, `intensity` (u32), `period_ms` (u64),
+//! `restarts` (u64), a child count (u32) and each child as its process id (u64, 0 when not
+//! running) and its name. Numbers little-endian; a text is a `u16` byte length then UTF-8.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// Largest encoded [`Role`] the VM takes (bigger is refused with a trap).
+pub const MAX_ROLE_SIZE: usize = 16 << 10;
+
+abi_enum! {
+    /// A supervisor's restart strategy, as the observer shows it.
+    RoleStrategy: u8 {
+        /// Only the child that ended is restarted.
+        OneForOne = 0,
+        /// All children are.
+        OneForAll = 1,
+        /// The child that ended and those started after it are.
+        RestForOne = 2,
+    }
+}
+
+impl RoleStrategy {
+    /// The name Erlang gives the strategy (`one_for_one`, ...).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::OneForOne => "one_for_one",
+            Self::OneForAll => "one_for_all",
+            Self::RestForOne => "rest_for_one",
+        }
+    }
+}
+
+/// What a process is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    /// The actor's type name (`std::any::type_name`).
+    pub actor: String,
+    /// Set for a supervisor.
+    pub supervisor: Option<SupervisorRole>,
+}
+
+/// A supervisor's configuration and children, as it last told the VM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupervisorRole {
+    /// Which children are restarted when one must be.
+    pub strategy: RoleStrategy,
+    /// Most restarts within `period_ms` before the supervisor gives up.
+    pub intensity: u32,
+    /// The period of `intensity`, in milliseconds.
+    pub period_ms: u64,
+    /// Restarts so far.
+    pub restarts: u64,
+    /// Children in start order.
+    pub children: Vec<RoleChild>,
+}
+
+/// One child of a supervisor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleChild {
+    /// Its id in the supervisor's spec.
+    pub name: String,
+    /// Its process, or 0 when it is not running.
+    pub process: u64,
+}
+
+/// Why bytes are not a [`Role`] or a [`SupervisorReport`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadRole {
+    /// They end before a field does, or go on after the last.
+    Length,
+    /// A kind, strategy or event byte is unknown.
+    Kind(u8),
+    /// A text is not UTF-8.
+    Text,
+}
+
+impl core::fmt::Display for BadRole {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Length => f.write_str("the record's length does not match its fields"),
+            Self::Kind(byte) => write!(f, "unknown kind {byte}"),
+            Self::Text => f.write_str("a text is not UTF-8"),
+        }
+    }
+}
+
+impl Role {
+    /// The role's one encoding (see the module docs). Texts longer than `u16::MAX` bytes
+    /// are cut.
+    #[must_use]
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.push(u8::from(self.supervisor.is_some()));
+        put_text(&mut out, &self.actor);
+        if let Some(supervisor) = &self.supervisor {
+            out.push(supervisor.strategy as u8);
+            out.extend_from_slice(&supervisor.intensity.to_le_bytes());
+            out.extend_from_slice(&supervisor.period_ms.to_le_bytes());
+            out.extend_from_slice(&supervisor.restarts.to_le_bytes());
+            let count = u32::try_from(supervisor.children.len()).unwrap_or(u32::MAX);
+            out.extend_from_slice(&count.to_le_bytes());
+            for child in supervisor.children.iter().take(count as usize) {
+                out.extend_from_slice(&child.process.to_le_bytes());
+                put_text(&mut out, &child.name);
+            }
+        }
+        out
+    }
+
+    /// Reads a role back.
+    ///
+    /// # Errors
+    /// The bytes are not one role's encoding.
+    pub fn decode(bytes: &[u8]) -> Result<Self, BadRole> {
+        let mut reader = Reader(bytes);
+        let kind = reader.byte()?;
+        let actor = reader.text()?;
+        let supervisor = match kind {
+            0 => None,
+            1 => {
+                let strategy = RoleStrategy::try_from(reader.byte()?).map_err(BadRole::Kind)?;
+                let intensity = reader.u32()?;
+                let period_ms = reader.u64()?;
+                let restarts = reader.u64()?;
+                let count = reader.u32()? as usize;
+                // Each child takes at least 10 bytes: a count beyond that is a lie.
+                if count > reader.0.len() / 10 {
+                    return Err(BadRole::Length);
+                }
+                let mut children = Vec::with_capacity(count);
+                for _ in 0..count {
+                    let process = reader.u64()?;
+                    let name = reader.text()?;
+                    children.push(RoleChild { name, process });
+                }
+                Some(SupervisorRole {
+                    strategy,
+                    intensity,
+                    period_ms,
+                    restarts,
+                    children,
+                })
+            }
+            other => return Err(BadRole::Kind(other)),
+        };
+        reader.end()?;
+        Ok(Self { actor, supervisor })
+    }
+}
+
+abi_enum! {
+    /// What a supervisor report is about (Erlang's SASL supervisor reports).
+    SupervisorEvent: u8 {
+        /// A child ended and was restarted.
+        ChildRestarted = 0,
+        /// A child's start (its `init`) failed.
+        StartFailed = 1,
+        /// Restarts reached the intensity: the supervisor stops its children and dies.
+        IntensityReached = 2,
+        /// The supervisor gave up: it is ending, its children stopped.
+        GaveUp = 3,
+    }
+}
+
+/// One supervisor report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupervisorReport {
+    /// What happened.
+    pub event: SupervisorEvent,
+    /// The child's name in the supervisor's spec (empty for events about the supervisor).
+    pub child: String,
+    /// The child's process (the one that ended, or the new one after a restart), or 0.
+    pub process: u64,
+    /// The child's new process after a restart, or 0.
+    pub new_process: u64,
+    /// Why: the child's end reason or start error, for people.
+    pub reason: String,
+}
+
+impl SupervisorReport {
+    /// The report's one encoding: the event byte, `child` as a text, `process`,
+    /// `new_process` (u64 each) and `reason` as a text.
+    #[must_use]
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.push(self.event as u8);
+        put_text(&mut out, &self.child);
+        out.extend_from_slice(&self.process.to_le_bytes());
+        out.extend_from_slice(&self.new_process.to_le_bytes());
+        put_text(&mut out, &self.reason);
+        out
+    }
+
+    /// Reads a report back.
+    ///
+    /// # Errors
+    /// The bytes are not one report's encoding.
+    pub fn decode(bytes: &[u8]) -> Result<Self, BadRole> {
+        let mut reader = Reader(bytes);
+        let event = SupervisorEvent::try_from(reader.byte()?).map_err(BadRole::Kind)?;
+        let child = reader.text()?;
+        let process = reader.u64()?;
+        let new_process = reader.u64()?;
+        let reason = reader.text()?;
+        reader.end()?;
+        Ok(Self {
+            event,
+            child,
+            process,
+            new_process,
+            reason,
+        })
+    }
+}
+
+/// Appends `text` (cut to `u16::MAX` bytes at a character boundary) with its length.
+fn put_text(out: &mut Vec<u8>, text: &str) {
+    let mut end = text.len().min(usize::from(u16::MAX));
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    out.extend_from_slice(&(end as u16).to_le_bytes());
+    out.extend_from_slice(&text.as_bytes()[..end]);
+}
+
+/// Reads fields off the front of a byte string.
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take<const N: usize>(&mut self) -> Result<[u8; N], BadRole> {
+        let (head, rest) = self.0.split_first_chunk::<N>().ok_or(BadRole::Length)?;
+        self.0 = rest;
+        Ok(*head)
+    }
+
+    fn byte(&mut self) -> Result<u8, BadRole> {
+        Ok(self.take::<1>()?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32, BadRole> {
+        self.take().map(u32::from_le_bytes)
+    }
+
+    fn u64(&mut self) -> Result<u64, BadRole> {
+        self.take().map(u64::from_le_bytes)
+    }
+
+    fn text(&mut self) -> Result<String, BadRole> {
+        let len = usize::from(u16::from_le_bytes(self.take()?));
+        if self.0.len() < len {
+            return Err(BadRole::Length);
+        }
+        let (text, rest) = self.0.split_at(len);
+        self.0 = rest;
+        core::str::from_utf8(text)
+            .map(String::from)
+            .map_err(|_| BadRole::Text)
+    }
+
+    fn end(&self) -> Result<(), BadRole> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(BadRole::Length)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::borrow::ToOwned;
+    use alloc::vec;
+
+    fn supervisor() -> Role {
+        Role {
+            actor: "app::Tree".to_owned(),
+            supervisor: Some(SupervisorRole {
+                strategy: RoleStrategy::RestForOne,
+                intensity: 3,
+                period_ms: 5000,
+                restarts: 7,
+                children: vec![
+                    RoleChild {
+                        name: "db".to_owned(),
+                        process: 42,
+                    },
+                    RoleChild {
+                        name: "cache ü".to_owned(),
+                        process: 0,
+                    },
+                ],
+            }),
+        }
+    }
+
+    #[test]
+    fn roles_and_reports_round_trip() {
+        let actor = Role {
+            actor: "app::Counter".to_owned(),
+            supervisor: None,
+        };
+        for role in [actor, supervisor()] {
+            assert_eq!(Role::decode(&role.encode()), Ok(role));
+        }
+        let report = SupervisorReport {
+            event: SupervisorEvent::ChildRestarted,
+            child: "db".to_owned(),
+            process: 1,
+            new_process: 2,
+            reason: "panicked: boom".to_owned(),
+        };
+        assert_eq!(SupervisorReport::decode(&report.encode()), Ok(report));
+    }
+
+    #[test]
+    fn every_truncation_and_extension_is_refused() {
+        let bytes = supervisor().encode();
+        for cut in 0..bytes.len() {
+            assert!(Role::decode(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(Role::decode(&longer), Err(BadRole::Length));
+        let mut bad_kind = bytes.clone();
+        bad_kind[0] = 9;
+        assert_eq!(Role::decode(&bad_kind), Err(BadRole::Kind(9)));
+    }
+
+    #[test]
+    fn a_lying_child_count_allocates_nothing() {
+        let mut bytes = vec![1, 0, 0, 0];
+        bytes.extend_from_slice(&[0; 4 + 8 + 8]);
+        bytes.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(Role::decode(&bytes), Err(BadRole::Length));
+    }
+}

@@ -1,0 +1,143 @@
+//! What the observer shows of a process beyond its mailbox and links: where it came from,
+//! what it is, and what it is doing.
+//!
+//! Invariant (cost): only the process's own task writes here, with relaxed stores (no
+//! read-modify-write, no lock) to a line no other process writes: once per turn on a worker
+//! (`on_worker`, `slices`: in a ping-pong, once per message), once per blocking call other
+//! than a receive (`blocked`), on memory growth (`memory`). The actor layer's description
+//! (`role`) takes a lock, once per change of what the process is. The observer reads all of
+//! it when asked, and only then.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use lunatic_abi::Role;
+
+use super::ProcessId;
+
+/// A process's origin and activity.
+#[derive(Debug)]
+pub(crate) struct Profile {
+    /// The process that spawned it; `None` for a top-level process (main, a test).
+    pub(crate) parent: Option<ProcessId>,
+    /// Its environment's id (0: the root).
+    pub(crate) environment: u64,
+    /// Its module's name.
+    pub(crate) module: Arc<str>,
+    pub(crate) started: Instant,
+    /// Whether a worker runs it now.
+    on_worker: AtomicBool,
+    /// Whether it waits in a blocking call other than a receive (a sleep, a socket).
+    blocked: AtomicBool,
+    /// How often a worker ran it.
+    slices: AtomicU64,
+    /// Bytes of its linear memories.
+    memory: AtomicU64,
+    /// What the actor layer said it is.
+    role: Mutex<Option<Arc<Role>>>,
+}
+
+/// What a process is doing, as far as the observer can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// A worker runs it.
+    Running,
+    /// It waits for a worker.
+    Runnable,
+    /// It waits in a receive.
+    Waiting,
+    /// It waits in another blocking call: a sleep, a socket.
+    Sleeping,
+}
+
+impl Status {
+    /// Its name in the observer's API.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Runnable => "runnable",
+            Self::Waiting => "waiting",
+            Self::Sleeping => "sleeping",
+        }
+    }
+}
+
+impl Profile {
+    /// A profile starting now.
+    pub(crate) fn new(parent: Option<ProcessId>, environment: u64, module: Arc<str>) -> Self {
+        Self {
+            parent,
+            environment,
+            module,
+            started: Instant::now(),
+            on_worker: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
+            slices: AtomicU64::new(0),
+            memory: AtomicU64::new(0),
+            role: Mutex::new(None),
+        }
+    }
+
+    /// A worker starts (`true`) or stops (`false`) running the process. Only the process's
+    /// task calls this, so the count needs no read-modify-write.
+    #[inline]
+    pub(crate) fn set_on_worker(&self, running: bool) {
+        if running {
+            let slices = self.slices.load(Ordering::Relaxed);
+            self.slices.store(slices + 1, Ordering::Relaxed);
+        }
+        self.on_worker.store(running, Ordering::Relaxed);
+    }
+
+    /// The process starts or stops waiting in a blocking call other than a receive.
+    #[inline]
+    pub(crate) fn set_blocked(&self, blocked: bool) {
+        self.blocked.store(blocked, Ordering::Relaxed);
+    }
+
+    /// Its memories now take `bytes`.
+    pub(crate) fn set_memory(&self, bytes: usize) {
+        self.memory.store(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// Replaces what the process is.
+    pub(crate) fn set_role(&self, role: Role) {
+        *self.role.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(role));
+    }
+
+    /// What the process is, if it said.
+    pub(crate) fn role(&self) -> Option<Arc<Role>> {
+        self.role
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn slices(&self) -> u64 {
+        self.slices.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn memory(&self) -> u64 {
+        self.memory.load(Ordering::Relaxed)
+    }
+
+    /// What it does now; `waiting`: whether it waits in a receive.
+    pub(crate) fn status(&self, waiting: bool) -> Status {
+        if self.on_worker.load(Ordering::Relaxed) {
+            Status::Running
+        } else if waiting {
+            Status::Waiting
+        } else if self.blocked.load(Ordering::Relaxed) {
+            Status::Sleeping
+        } else {
+            Status::Runnable
+        }
+    }
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Self::new(None, 0, Arc::from(""))
+    }
+}

@@ -1,0 +1,135 @@
+//! Running the main process until it ends, or until the VM is told to stop (SIGTERM,
+//! SIGINT): then main's supervision trees are stopped gracefully, as OTP's `init:stop`
+//! stops applications.
+//!
+//! A graceful stop, in order:
+//! 1. The actors main started (its supervision trees; the actor layer told the VM which
+//!    processes are actors), newest first, are each sent an exit signal with reason
+//!    `Shutdown` from main, and waited for. An actor takes that signal as a request to stop:
+//!    a supervisor stops its children in reverse start order, each with its shutdown time
+//!    (their `terminate` runs), then itself. One that is not gone within `timeout` is
+//!    unlinked from main and killed.
+//! 2. Main is told to die with `Shutdown`; the VM exits with main's status (0 for a
+//!    `Shutdown`, or what main ended with, if it ended first).
+//!
+//! A second signal during a graceful stop exits at once, with status 128 + its number.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{signal, Signal, SignalKind};
+use wasmtime::error::Context as _;
+
+use crate::process::{EncodedReason, EndReason, ProcessHandle};
+use crate::runtime::Runtime;
+use crate::sandbox::wasi::ProcessIo;
+
+/// How often a graceful stop looks whether an actor is gone.
+const POLL: Duration = Duration::from_millis(5);
+
+/// Runs the program's main process until it ends, or, on SIGTERM or SIGINT, stops it
+/// gracefully (see the module docs). Returns the exit status.
+///
+/// # Errors
+/// Main cannot be started, or the signal handlers cannot be installed.
+pub(crate) async fn run_main(runtime: &Arc<Runtime>, timeout: Duration) -> wasmtime::Result<i32> {
+    let mut signals = Signals::new().context("cannot install the signal handlers")?;
+    let (main, mut ended) = runtime.start(ProcessIo::default()).await?;
+    let signo = tokio::select! {
+        reason = &mut ended => return Ok(reason.context("main vanished")?.exit_code()),
+        signo = signals.next() => signo,
+    };
+    let trees = main_trees(runtime, &main);
+    eprintln!(
+        "lunatic: {}: stopping {} actors started by main, newest first (a second signal exits at once)",
+        signal_name(signo),
+        trees.len()
+    );
+    tokio::spawn(async move {
+        let signo = signals.next().await;
+        eprintln!("lunatic: {}: exiting now", signal_name(signo));
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        std::process::exit(128 + signo);
+    });
+    for actor in trees {
+        stop(runtime, &main, &actor, timeout).await;
+    }
+    main.mailbox().kill(EndReason::Shutdown);
+    Ok(ended.await.context("main vanished")?.exit_code())
+}
+
+/// The live actors `main` spawned, newest first.
+fn main_trees(runtime: &Runtime, main: &ProcessHandle) -> Vec<Arc<ProcessHandle>> {
+    let mut actors: Vec<_> = runtime
+        .processes()
+        .all()
+        .into_iter()
+        .filter(|process| {
+            let profile = process.profile();
+            profile.parent == Some(main.id()) && profile.role().is_some()
+        })
+        .collect();
+    actors.sort_by_key(|process| std::cmp::Reverse(process.profile().started));
+    actors
+}
+
+/// Sends `actor` an exit signal with reason `Shutdown` from `main` and waits until it is
+/// gone; kills it after `timeout`.
+async fn stop(runtime: &Runtime, main: &ProcessHandle, actor: &ProcessHandle, timeout: Duration) {
+    let reason = EncodedReason::new(EndReason::Shutdown);
+    actor.notify_link_death(main.id(), 0, &reason, None);
+    if gone_within(runtime, actor, timeout).await {
+        return;
+    }
+    eprintln!(
+        "lunatic: process {} did not stop within {timeout:?}: killed",
+        actor.id()
+    );
+    // Main is to end with `Shutdown`, not with its linked actor's kill.
+    runtime.unlink(main, actor.id());
+    actor.mailbox().kill(EndReason::Killed);
+    let _ = gone_within(runtime, actor, timeout).await;
+}
+
+/// Whether `process` ends within `limit`.
+async fn gone_within(runtime: &Runtime, process: &ProcessHandle, limit: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while runtime.processes().get(process.id()).is_some() {
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    true
+}
+
+/// SIGTERM and SIGINT.
+struct Signals {
+    term: Signal,
+    int: Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Self> {
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// The number of the next signal.
+    async fn next(&mut self) -> i32 {
+        tokio::select! {
+            _ = self.term.recv() => SignalKind::terminate().as_raw_value(),
+            _ = self.int.recv() => SignalKind::interrupt().as_raw_value(),
+        }
+    }
+}
+
+fn signal_name(signo: i32) -> &'static str {
+    if signo == SignalKind::interrupt().as_raw_value() {
+        "SIGINT"
+    } else {
+        "SIGTERM"
+    }
+}
