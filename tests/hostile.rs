@@ -100,7 +100,7 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
         "lunatic::networking::local_addr: no socket with id 999",
         "lunatic::process::log: the range of 4096 bytes at 0xffffff00 is outside",
         "lunatic::process::log: unknown log level 9",
-        "lunatic::process::describe: the record is 2147483647 bytes, more than 16384",
+        "lunatic::process::describe: the record is 2147483647 bytes, more than 40960",
         "lunatic::process::describe: bad role: unknown kind 7",
         "lunatic::process::supervisor_report: the range of 256 bytes at 0xffffff00 is outside",
         "lunatic::process::supervisor_report: bad supervisor report: unknown kind 7",

@@ -23,14 +23,13 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// The guest, running under `--observe` with a kill token; its observer's address, and
-/// the id of its backlog process.
-fn observed(extra: &[&str]) -> (Background, SocketAddr, String) {
+/// The guest with `args`, running under `--observe` with a kill token; its observer's
+/// address, and the id of its backlog process.
+fn observed(args: &[&str]) -> (Background, SocketAddr, String) {
     let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let addr_text = addr.to_string();
-    let mut args = vec!["--observe", &addr_text, "--observe-token", TOKEN];
-    args.extend_from_slice(extra);
-    let mut vm = Background::start_with(&args, &common::guest("test-observed"), &[]);
+    let vm_args = ["--observe", &addr_text, "--observe-token", TOKEN];
+    let mut vm = Background::start_with(&vm_args, &common::guest("test-observed"), args);
     let backlog = vm.wait_for("backlog ", Duration::from_secs(60));
     vm.wait_for("ready", Duration::from_secs(10));
     (vm, addr, backlog)
@@ -174,7 +173,12 @@ fn the_api_shows_processes_trees_mailboxes_and_metrics_and_kills_only_with_the_t
     );
 
     // A mailbox that grows, with its messages' types.
-    let detail = json(addr, &format!("/api/processes/{backlog}"));
+    // It sleeps once it ran (it may not have yet).
+    let detail = wait_until(Duration::from_secs(10), || {
+        let detail = json(addr, &format!("/api/processes/{backlog}"));
+        (detail["status"] == "sleeping").then_some(detail)
+    })
+    .expect("the backlog sleeps");
     assert_eq!(detail["mailbox"]["messages"], 3, "{detail}");
     assert_eq!(detail["status"], "sleeping", "{detail}");
     assert_eq!(detail["kind"], Value::Null);
@@ -273,6 +277,66 @@ fn the_api_shows_processes_trees_mailboxes_and_metrics_and_kills_only_with_the_t
 }
 
 #[test]
+fn a_crowded_supervisor_and_a_huge_panic_keep_their_description_and_reports() {
+    let (vm, addr, _) = observed(&["crowd"]);
+    let crowd = tree(addr, "crowd");
+    let children = crowd["children"].as_array().unwrap();
+    assert_eq!(children.len(), 512, "at most 512 listed");
+    let crowd_id = crowd["id"].as_str().unwrap();
+    let restarted = wait_until(Duration::from_secs(10), || {
+        let detail = json(addr, &format!("/api/processes/{crowd_id}"));
+        (detail["supervisor"]["restarts"] == 1).then_some(detail)
+    })
+    .expect("the crashed child was restarted");
+    assert_eq!(
+        restarted["supervisor"]["unlisted_children"], 88,
+        "{}",
+        restarted["supervisor"]
+    );
+    let run = vm.stop();
+    run.assert_stdout("crowd crashed one");
+    // The report carries the reason cut to its limit: the supervisor lived on.
+    run.assert_stderr(
+        "child restarted supervisor={id} supervisor_names=crowd child=crowd-000-xxxx",
+    );
+    run.assert_stderr("reason=panicked: boom boom boom");
+    assert!(
+        !run.stderr.contains("lunatic::process::supervisor_report"),
+        "{run}"
+    );
+    assert!(!run.stderr.contains("lunatic::process::describe"), "{run}");
+}
+
+#[test]
+fn a_process_cannot_claim_another_s_children_or_make_a_cycle() {
+    let (mut vm, addr, _) = observed(&["impostor"]);
+    let impostor = vm.wait_for("impostor ", Duration::from_secs(10));
+    let shop = tree(addr, "shop");
+    assert_eq!(
+        shop["children"].as_array().unwrap().len(),
+        3,
+        "shop is a root: {shop}"
+    );
+    let trees = json(addr, "/api/tree");
+    let fake = trees["trees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|tree| tree["id"] == impostor.as_str())
+        .unwrap_or_else(|| panic!("the impostor is a root of its own: {trees}"))
+        .clone();
+    assert_eq!(fake["actor"], "impostor");
+    for child in fake["children"].as_array().unwrap() {
+        assert_eq!(
+            child["id"],
+            Value::Null,
+            "a claimed child is not its: {fake}"
+        );
+    }
+    vm.stop();
+}
+
+#[test]
 fn without_a_token_the_observer_refuses_every_kill() {
     let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let addr_text = addr.to_string();
@@ -292,6 +356,17 @@ fn without_a_token_the_observer_refuses_every_kill() {
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("--observe-token"), "{body}");
     assert_eq!(child_id(&tree(addr, "shop"), "orders"), Some(orders));
+    // A request for another host (a DNS name rebound to 127.0.0.1) is refused.
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /api/processes HTTP/1.1\r\nHost: evil.example:80\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 403"), "{response}");
+    assert_eq!(http(addr, "GET", "/api/processes", None).0, 200);
     let run = vm.stop();
     run.assert_stderr(&format!("lunatic: observer on http://{addr}/"));
 }

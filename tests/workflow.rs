@@ -32,6 +32,7 @@ fn user_crate() -> &'static Path {
             ".cargo/config.toml",
             "src/main.rs",
             "tests/behaviour.rs",
+            "tests/plain.rs",
         ] {
             let target = to.join(file);
             std::fs::create_dir_all(target.parent().unwrap()).unwrap();
@@ -58,6 +59,11 @@ fn user_crate() -> &'static Path {
 /// Runs `cargo <args>` in the user's crate, with the `lunatic` under test first on `PATH`
 /// (as `cargo install --path lunatic-vm` would put it).
 fn cargo(args: &[&str]) -> Run {
+    cargo_env(args, &[])
+}
+
+/// [`cargo`], with environment variables `env` set.
+fn cargo_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_lunatic")).parent().unwrap();
     let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
         std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
@@ -72,6 +78,7 @@ fn cargo(args: &[&str]) -> Run {
         .env_remove("RUST_LOG")
         .env_remove("RUST_TEST_THREADS")
         .env_remove("RUST_TEST_NOCAPTURE")
+        .envs(env.iter().copied())
         .output()
         .expect("cargo starts");
     Run {
@@ -100,7 +107,7 @@ fn a_user_crate_runs_with_cargo_run() {
 fn cargo_test_reports_every_outcome_with_exact_counts() {
     let run = behaviour(&[]);
     run.assert_code(101).assert_stdout(
-        "test result: FAILED. 6 passed; 6 failed; 5 ignored; 0 measured; 0 filtered out;",
+        "test result: FAILED. 6 passed; 6 failed; 8 ignored; 0 measured; 0 filtered out;",
     );
     for passed in [
         "math_adds",
@@ -146,24 +153,24 @@ fn filters_select_as_libtest_does() {
         .assert_code(0)
         .assert_stdout("running 2 tests\n")
         .assert_stdout(
-            "test result: ok. 2 passed; 0 failed; 0 ignored; 0 measured; 15 filtered out;",
+            "test result: ok. 2 passed; 0 failed; 0 ignored; 0 measured; 18 filtered out;",
         );
     behaviour(&["math_adds", "--exact"])
         .assert_code(0)
         .assert_stdout(
-            "test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 16 filtered out;",
+            "test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 19 filtered out;",
         );
     behaviour(&["math", "--skip", "multiplies"])
         .assert_code(0)
         .assert_stdout(
-            "test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 16 filtered out;",
+            "test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 19 filtered out;",
         );
     let ignored = behaviour(&["--ignored", "ignored_and_passes"]);
     ignored
         .assert_code(0)
         .assert_stdout("test ignored_and_passes ... ok\n")
         .assert_stdout(
-            "test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 16 filtered out;",
+            "test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 19 filtered out;",
         );
     assert!(
         !ignored.stdout.contains("the ignored test ran"),
@@ -172,7 +179,7 @@ fn filters_select_as_libtest_does() {
     behaviour(&["--list"])
         .assert_code(0)
         .assert_stdout("math_adds: test\n")
-        .assert_stdout("17 tests, 0 benchmarks");
+        .assert_stdout("20 tests, 0 benchmarks");
 }
 
 #[test]
@@ -202,6 +209,71 @@ fn tests_run_at_the_same_time_as_processes() {
     one_at_a_time
         .assert_code(101)
         .assert_stdout("never saw the other tests running");
+}
+
+#[test]
+fn a_test_s_processes_and_names_end_with_it() {
+    // One at a time: each leaves a process registered under one name, and finds none.
+    let run = behaviour(&["--ignored", "leaks", "--test-threads", "1", "--nocapture"]);
+    run.assert_code(0)
+        .assert_stdout(
+            "leaks_1 left a process behind
+",
+        )
+        .assert_stdout(
+            "leaks_2 left a process behind
+",
+        )
+        .assert_stdout("test result: ok. 2 passed; 0 failed;");
+}
+
+#[test]
+fn a_long_test_is_noted_as_libtest_does() {
+    let run = cargo_env(
+        &["test", "--test", "behaviour", "--", "--ignored", "slow_one"],
+        &[("LUNATIC_TEST_SLOW_SECS", "1")],
+    );
+    run.assert_code(0)
+        .assert_stdout(
+            "test slow_one has been running for over 1 seconds
+",
+        )
+        .assert_stdout(
+            "test slow_one ... ok
+",
+        );
+}
+
+#[test]
+fn plain_tests_get_the_same_runner_and_report() {
+    let run = cargo(&["test", "--test", "plain"]);
+    run.assert_code(101)
+        .assert_stdout(
+            "running 3 tests
+",
+        )
+        .assert_stdout(
+            "test plain_passes ... ok
+",
+        )
+        .assert_stdout(
+            "test plain_fails ... FAILED
+",
+        )
+        .assert_stdout(
+            "test plain_passes_after_a_failure ... ok
+",
+        )
+        .assert_stdout(
+            "---- plain_fails stdout ----
+plain output
+",
+        )
+        .assert_stdout("plain arithmetic is broken")
+        .assert_stdout("\n    plain_fails\n")
+        .assert_stdout(
+            "test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out;",
+        );
 }
 
 #[test]

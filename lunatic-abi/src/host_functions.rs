@@ -421,7 +421,8 @@ macro_rules! host_functions {
                 fn log(level: u32, text_ptr: In<u8>, text_len: Len);
                 /// Tells the VM what the caller is: an encoded `Role` (an actor and its
                 /// type; a supervisor, its strategy and children), replacing what it said
-                /// before. The observer shows it; nothing else reads it.
+                /// before. The observer shows it, and a graceful shutdown finds main's
+                /// actors by it.
                 /// Traps: the range is outside memory, longer than `MAX_ROLE_SIZE`, or not
                 /// a `Role`.
                 #[host()]

@@ -66,7 +66,7 @@ pub use host_functions::{reference, Flag, HostFunction, HostModule, HOST_MODULES
 pub use limits::{Limit, Limits};
 pub use role::{
     BadRole, Role, RoleChild, RoleStrategy, SupervisorEvent, SupervisorReport, SupervisorRole,
-    MAX_ROLE_SIZE,
+    MAX_CHILD_NAME, MAX_REPORT_REASON, MAX_ROLE_CHILDREN, MAX_ROLE_NAME, MAX_ROLE_SIZE,
 };
 
 abi_enum! {

@@ -5,14 +5,33 @@
 //!
 //! Encoding of a [`Role`]: a kind byte (0 actor, 1 supervisor), the actor's type name as a
 //! text; for a supervisor then the strategy byte, `intensity` (u32), `period_ms` (u64),
-//! `restarts` (u64), a child count (u32) and each child as its process id (u64, 0 when not
-//! running) and its name. Numbers little-endian; a text is a `u16` byte length then UTF-8.
+//! `restarts` (u64), a child count (u32), each child as its process id (u64, 0 when not
+//! running) and its name, and the count of children not listed (u32). Numbers
+//! little-endian; a text is a `u16` byte length then UTF-8.
+//!
+//! The encoders cut every text to its limit ([`MAX_ROLE_NAME`], [`MAX_CHILD_NAME`],
+//! [`MAX_REPORT_REASON`]) and list at most [`MAX_ROLE_CHILDREN`] children, so whatever a
+//! program's supervisors hold, a record fits [`MAX_ROLE_SIZE`]; the decoder refuses
+//! anything past those limits as malformed.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
-/// Largest encoded [`Role`] the VM takes (bigger is refused with a trap).
-pub const MAX_ROLE_SIZE: usize = 16 << 10;
+/// Largest encoded [`Role`] or [`SupervisorReport`] the VM takes (bigger is refused with a
+/// trap). The encoders' limits keep every record below it.
+pub const MAX_ROLE_SIZE: usize = 40 << 10;
+
+/// Most bytes of an actor's type name or a report's child name.
+pub const MAX_ROLE_NAME: usize = 255;
+
+/// Most bytes of a child's name in a [`Role`].
+pub const MAX_CHILD_NAME: usize = 64;
+
+/// Most children a [`Role`] lists; the rest are counted.
+pub const MAX_ROLE_CHILDREN: usize = 512;
+
+/// Most bytes of a report's reason.
+pub const MAX_REPORT_REASON: usize = 2048;
 
 abi_enum! {
     /// A supervisor's restart strategy, as the observer shows it.
@@ -58,8 +77,10 @@ pub struct SupervisorRole {
     pub period_ms: u64,
     /// Restarts so far.
     pub restarts: u64,
-    /// Children in start order.
+    /// Children in start order (at most [`MAX_ROLE_CHILDREN`] are encoded).
     pub children: Vec<RoleChild>,
+    /// Children left out of `children` (past [`MAX_ROLE_CHILDREN`]).
+    pub unlisted_children: u32,
 }
 
 /// One child of a supervisor.
@@ -74,7 +95,8 @@ pub struct RoleChild {
 /// Why bytes are not a [`Role`] or a [`SupervisorReport`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BadRole {
-    /// They end before a field does, or go on after the last.
+    /// They end before a field does, or go on after the last, or a text or a list is
+    /// longer than its limit.
     Length,
     /// A kind, strategy or event byte is unknown.
     Kind(u8),
@@ -93,24 +115,27 @@ impl core::fmt::Display for BadRole {
 }
 
 impl Role {
-    /// The role's one encoding (see the module docs). Texts longer than `u16::MAX` bytes
-    /// are cut.
+    /// The role's one encoding (see the module docs), within [`MAX_ROLE_SIZE`]: texts are
+    /// cut to their limits, children past [`MAX_ROLE_CHILDREN`] counted, not listed.
     #[must_use]
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
         out.push(u8::from(self.supervisor.is_some()));
-        put_text(&mut out, &self.actor);
+        put_text(&mut out, &self.actor, MAX_ROLE_NAME);
         if let Some(supervisor) = &self.supervisor {
             out.push(supervisor.strategy as u8);
             out.extend_from_slice(&supervisor.intensity.to_le_bytes());
             out.extend_from_slice(&supervisor.period_ms.to_le_bytes());
             out.extend_from_slice(&supervisor.restarts.to_le_bytes());
-            let count = u32::try_from(supervisor.children.len()).unwrap_or(u32::MAX);
-            out.extend_from_slice(&count.to_le_bytes());
-            for child in supervisor.children.iter().take(count as usize) {
+            let listed = supervisor.children.len().min(MAX_ROLE_CHILDREN);
+            out.extend_from_slice(&(listed as u32).to_le_bytes());
+            for child in &supervisor.children[..listed] {
                 out.extend_from_slice(&child.process.to_le_bytes());
-                put_text(&mut out, &child.name);
+                put_text(&mut out, &child.name, MAX_CHILD_NAME);
             }
+            let unlisted = (supervisor.children.len() - listed) as u64
+                + u64::from(supervisor.unlisted_children);
+            out.extend_from_slice(&u32::try_from(unlisted).unwrap_or(u32::MAX).to_le_bytes());
         }
         out
     }
@@ -122,7 +147,7 @@ impl Role {
     pub fn decode(bytes: &[u8]) -> Result<Self, BadRole> {
         let mut reader = Reader(bytes);
         let kind = reader.byte()?;
-        let actor = reader.text()?;
+        let actor = reader.text(MAX_ROLE_NAME)?;
         let supervisor = match kind {
             0 => None,
             1 => {
@@ -132,13 +157,13 @@ impl Role {
                 let restarts = reader.u64()?;
                 let count = reader.u32()? as usize;
                 // Each child takes at least 10 bytes: a count beyond that is a lie.
-                if count > reader.0.len() / 10 {
+                if count > MAX_ROLE_CHILDREN || count > reader.0.len() / 10 {
                     return Err(BadRole::Length);
                 }
                 let mut children = Vec::with_capacity(count);
                 for _ in 0..count {
                     let process = reader.u64()?;
-                    let name = reader.text()?;
+                    let name = reader.text(MAX_CHILD_NAME)?;
                     children.push(RoleChild { name, process });
                 }
                 Some(SupervisorRole {
@@ -147,6 +172,7 @@ impl Role {
                     period_ms,
                     restarts,
                     children,
+                    unlisted_children: reader.u32()?,
                 })
             }
             other => return Err(BadRole::Kind(other)),
@@ -186,16 +212,17 @@ pub struct SupervisorReport {
 }
 
 impl SupervisorReport {
-    /// The report's one encoding: the event byte, `child` as a text, `process`,
-    /// `new_process` (u64 each) and `reason` as a text.
+    /// The report's one encoding: the event byte, `child` as a text (cut to
+    /// [`MAX_ROLE_NAME`]), `process`, `new_process` (u64 each) and `reason` as a text (cut
+    /// to [`MAX_REPORT_REASON`]).
     #[must_use]
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
         out.push(self.event as u8);
-        put_text(&mut out, &self.child);
+        put_text(&mut out, &self.child, MAX_ROLE_NAME);
         out.extend_from_slice(&self.process.to_le_bytes());
         out.extend_from_slice(&self.new_process.to_le_bytes());
-        put_text(&mut out, &self.reason);
+        put_text(&mut out, &self.reason, MAX_REPORT_REASON);
         out
     }
 
@@ -206,10 +233,10 @@ impl SupervisorReport {
     pub fn decode(bytes: &[u8]) -> Result<Self, BadRole> {
         let mut reader = Reader(bytes);
         let event = SupervisorEvent::try_from(reader.byte()?).map_err(BadRole::Kind)?;
-        let child = reader.text()?;
+        let child = reader.text(MAX_ROLE_NAME)?;
         let process = reader.u64()?;
         let new_process = reader.u64()?;
-        let reason = reader.text()?;
+        let reason = reader.text(MAX_REPORT_REASON)?;
         reader.end()?;
         Ok(Self {
             event,
@@ -221,9 +248,9 @@ impl SupervisorReport {
     }
 }
 
-/// Appends `text` (cut to `u16::MAX` bytes at a character boundary) with its length.
-fn put_text(out: &mut Vec<u8>, text: &str) {
-    let mut end = text.len().min(usize::from(u16::MAX));
+/// Appends `text` (cut to `max` bytes at a character boundary) with its length.
+fn put_text(out: &mut Vec<u8>, text: &str, max: usize) {
+    let mut end = text.len().min(max);
     while !text.is_char_boundary(end) {
         end -= 1;
     }
@@ -253,9 +280,10 @@ impl Reader<'_> {
         self.take().map(u64::from_le_bytes)
     }
 
-    fn text(&mut self) -> Result<String, BadRole> {
+    /// A text of at most `max` bytes.
+    fn text(&mut self, max: usize) -> Result<String, BadRole> {
         let len = usize::from(u16::from_le_bytes(self.take()?));
-        if self.0.len() < len {
+        if len > max || self.0.len() < len {
             return Err(BadRole::Length);
         }
         let (text, rest) = self.0.split_at(len);
@@ -298,6 +326,7 @@ mod tests {
                         process: 0,
                     },
                 ],
+                unlisted_children: 0,
             }),
         }
     }
@@ -333,6 +362,60 @@ mod tests {
         let mut bad_kind = bytes.clone();
         bad_kind[0] = 9;
         assert_eq!(Role::decode(&bad_kind), Err(BadRole::Kind(9)));
+    }
+
+    #[test]
+    fn whatever_a_supervisor_holds_its_records_fit_and_decode() {
+        use alloc::string::ToString;
+        let long = "ü".repeat(100_000);
+        let role = Role {
+            actor: long.clone(),
+            supervisor: Some(SupervisorRole {
+                strategy: RoleStrategy::OneForOne,
+                intensity: 1,
+                period_ms: 1,
+                restarts: 1,
+                children: (0..10_000)
+                    .map(|n| RoleChild {
+                        name: n.to_string() + &long,
+                        process: n,
+                    })
+                    .collect(),
+                unlisted_children: 0,
+            }),
+        };
+        let bytes = role.encode();
+        assert!(bytes.len() <= MAX_ROLE_SIZE, "{} bytes", bytes.len());
+        let back = Role::decode(&bytes).unwrap();
+        assert_eq!(
+            back.actor.len(),
+            MAX_ROLE_NAME - 1,
+            "cut at a character boundary"
+        );
+        let supervisor = back.supervisor.unwrap();
+        assert_eq!(supervisor.children.len(), MAX_ROLE_CHILDREN);
+        assert_eq!(
+            supervisor.unlisted_children,
+            10_000 - MAX_ROLE_CHILDREN as u32
+        );
+        let report = SupervisorReport {
+            event: SupervisorEvent::GaveUp,
+            child: long.clone(),
+            process: 0,
+            new_process: 0,
+            reason: long,
+        };
+        let bytes = report.encode();
+        assert!(bytes.len() <= MAX_ROLE_SIZE);
+        assert!(SupervisorReport::decode(&bytes).unwrap().reason.len() <= MAX_REPORT_REASON);
+    }
+
+    #[test]
+    fn texts_past_their_limits_are_refused() {
+        let mut bytes = vec![0];
+        bytes.extend_from_slice(&(MAX_ROLE_NAME as u16 + 1).to_le_bytes());
+        bytes.extend(core::iter::repeat_n(b'a', MAX_ROLE_NAME + 1));
+        assert_eq!(Role::decode(&bytes), Err(BadRole::Length));
     }
 
     #[test]

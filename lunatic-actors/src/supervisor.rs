@@ -43,6 +43,16 @@ pub enum Strategy {
     RestForOne,
 }
 
+impl From<Strategy> for RoleStrategy {
+    fn from(strategy: Strategy) -> Self {
+        match strategy {
+            Strategy::OneForOne => Self::OneForOne,
+            Strategy::OneForAll => Self::OneForAll,
+            Strategy::RestForOne => Self::RestForOne,
+        }
+    }
+}
+
 /// When a child is restarted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Restart {
@@ -480,15 +490,10 @@ impl<S: Supervisor> SupervisorServer<S> {
 
     /// Tells the VM what this supervisor is and which children run (for the observer).
     fn describe(&self) {
-        let strategy = match self.strategy {
-            Strategy::OneForOne => RoleStrategy::OneForOne,
-            Strategy::OneForAll => RoleStrategy::OneForAll,
-            Strategy::RestForOne => RoleStrategy::RestForOne,
-        };
         lunatic_core::process::describe(&Role {
             actor: std::any::type_name::<S>().to_owned(),
             supervisor: Some(SupervisorRole {
-                strategy,
+                strategy: self.strategy.into(),
                 intensity: u32::try_from(self.max_restarts).unwrap_or(u32::MAX),
                 period_ms: u64::try_from(self.period.as_millis()).unwrap_or(u64::MAX),
                 restarts: self.total_restarts,
@@ -500,6 +505,7 @@ impl<S: Supervisor> SupervisorServer<S> {
                         process: child.running.map_or(0, |(process, _)| process.local_id()),
                     })
                     .collect(),
+                unlisted_children: 0,
             }),
         });
     }

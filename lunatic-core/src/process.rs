@@ -258,7 +258,8 @@ pub fn log(level: lunatic_abi::LogLevel, text: &str) {
 
 /// Tells the VM what this process is: an actor of a type, or a supervisor with its
 /// strategy and children, replacing what it said before. The observer (`lunatic
-/// --observe`) shows it, and builds the supervision trees from it; nothing else reads it.
+/// --observe`) shows it, and builds the supervision trees from it; on SIGTERM the VM stops
+/// the actors main started, found by it.
 /// The actor layer calls this for every actor and supervisor.
 pub fn describe(role: &lunatic_abi::Role) {
     host::describe(role);

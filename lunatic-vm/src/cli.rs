@@ -88,7 +88,8 @@ struct Cli {
     /// On SIGTERM or SIGINT, the actors main started are stopped newest first, each given
     /// this many seconds to stop (a supervisor stops its children in reverse order first),
     /// then main; a second signal exits at once.
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    #[arg(long, value_name = "SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(..=86_400))]
     shutdown_timeout: u64,
     /// The program: a .wasm (or .wat) file.
     wasm: PathBuf,
@@ -228,6 +229,12 @@ fn run(cli: Cli) -> wasmtime::Result<i32> {
                 .await
                 .with_context(|| format!("cannot serve the observer on {addr}"))?;
             eprintln!("lunatic: observer on http://{addr}/");
+            if !addr.ip().is_loopback() {
+                eprintln!(
+                    "lunatic: warning: the observer is reachable beyond this machine: anyone \
+                     who reaches {addr} can read it, and its token travels in clear text"
+                );
+            }
         }
         if crate::testing::is_test_program(&bytes) {
             crate::testing::run(&runtime, &program, &cli.args).await

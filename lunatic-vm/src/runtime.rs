@@ -102,8 +102,9 @@ pub struct Runtime {
     pub(crate) stats: Stats,
 }
 
-/// What the runtime counts for the observer, beyond what its live processes show: a few
-/// atomic adds per spawn and per death, none per message.
+/// What the runtime counts, beyond what its live processes show: a few atomic adds per
+/// spawn and per death, none per message. The observer reads them; a loaded module's name
+/// comes from `modules_loaded`.
 #[derive(Debug)]
 pub(crate) struct Stats {
     pub(crate) started: std::time::Instant,
@@ -112,6 +113,10 @@ pub(crate) struct Stats {
     pub(crate) died: [AtomicU64; EndReason::VARIANT_NAMES.len()],
     /// Messages that arrived in the mailboxes of processes that ended.
     pub(crate) messages_of_ended: AtomicU64,
+    /// The most messages the observer reported as sent: it never reports fewer (a process
+    /// leaves the table a moment before its count joins `messages_of_ended`).
+    pub(crate) messages_reported: AtomicU64,
+    /// Modules loaded at run time, which names the next one.
     modules_loaded: AtomicU64,
 }
 
@@ -122,6 +127,7 @@ impl Default for Stats {
             spawned: AtomicU64::new(0),
             died: std::array::from_fn(|_| AtomicU64::new(0)),
             messages_of_ended: AtomicU64::new(0),
+            messages_reported: AtomicU64::new(0),
             modules_loaded: AtomicU64::new(0),
         }
     }
@@ -464,7 +470,7 @@ impl Runtime {
         program: Arc<Program>,
         entry: Entry,
         io: ProcessIo,
-        parent: Option<ProcessId>,
+        parent: Option<&ProcessHandle>,
         link: Option<Link>,
         on_exit: Option<oneshot::Sender<EndReason>>,
     ) -> wasmtime::Result<Arc<ProcessHandle>> {
@@ -505,7 +511,7 @@ impl Runtime {
             .transpose()?;
         let scheduler = self.scheduler()?;
         let id = self.processes.next_id();
-        let profile = Profile::new(parent, program.env().id(), Arc::clone(program.name()));
+        let profile = Profile::new(id, parent, program.env().id(), Arc::clone(program.name()));
         let handle = Arc::new(ProcessHandle::with_profile(id, profile));
         let engine = program.module().engine().clone();
         let state = ProcessState::new(
@@ -688,16 +694,34 @@ impl Runtime {
             .is_some_and(|process| process.monitors().remove(tag, watcher.id()))
     }
 
+    /// Kills every process of `group` (a top-level process's descendants: a test's) and
+    /// waits up to `limit` until they are gone, so their names are free again.
+    pub(crate) async fn end_group(&self, group: ProcessId, limit: std::time::Duration) {
+        let members = || {
+            self.processes
+                .all()
+                .into_iter()
+                .filter(|process| process.profile().group == group)
+        };
+        for process in members() {
+            process.mailbox().kill(EndReason::Killed);
+        }
+        let deadline = tokio::time::Instant::now() + limit;
+        while members().next().is_some() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    }
+
     /// Ends `process`'s life: removes it, closes its mailbox, tells linked processes.
     fn finish(&self, process: &ProcessHandle, reason: EndReason) {
         let reason = EncodedReason::new(reason);
         let id = process.id();
         self.processes.remove(id);
         self.stats.died[reason.reason().variant_index()].fetch_add(1, Ordering::Relaxed);
+        let arrived = process.mailbox().close();
         self.stats
             .messages_of_ended
-            .fetch_add(process.mailbox().arrived(), Ordering::Relaxed);
-        process.mailbox().close();
+            .fetch_add(arrived, Ordering::Relaxed);
         let links = process.links().close();
         for other_id in links.into_keys() {
             let Some(other) = self.processes.get(other_id) else {
@@ -1006,15 +1030,11 @@ fn log_death(death: &Death<'_>, output: &OutputSink, budget: Option<&Budget>) {
         tracing::trace!(target: "lunatic::process", "process {id} ended");
         return;
     }
-    let names = process.names();
-    let who = match names.len() {
-        0 => format!("process {id}"),
-        1..=MAX_LOGGED_NAMES => format!("process {id} [{}]", names.join(", ")),
-        more => format!(
-            "process {id} [{}, and {} more]",
-            names[..MAX_LOGGED_NAMES].join(", "),
-            more - MAX_LOGGED_NAMES
-        ),
+    let names = logged_names(process);
+    let who = if names.is_empty() {
+        format!("process {id}")
+    } else {
+        format!("process {id} [{names}]")
     };
     let level = match reason {
         EndReason::Killed | EndReason::LinkedDied { .. } | EndReason::NoProcess { .. }
@@ -1117,7 +1137,7 @@ pub(crate) fn log_supervisor_report(
         SupervisorEvent::GaveUp => "supervisor gave up",
     };
     let id = supervisor.id();
-    let names = escape_controls(&supervisor.names().join(",")).into_owned();
+    let names = escape_controls(&logged_names(supervisor)).into_owned();
     let child = escape_controls(&report.child).into_owned();
     let reason = escape_controls(&report.reason).into_owned();
     let (process, new_process) = (report.process, report.new_process);
@@ -1125,8 +1145,8 @@ pub(crate) fn log_supervisor_report(
         return;
     };
     let line = format!(
-        "{what}{dropped}: supervisor={id} supervisor_names={names:?} child={child:?} \
-         child_process={process} new_process={new_process} reason={reason:?}"
+        "{what}{dropped}: supervisor={id} supervisor_names={names} child={child} \
+         child_process={process} new_process={new_process} reason={reason}"
     );
     if output.write_line(&line) {
         return;
@@ -1172,8 +1192,23 @@ fn log_enabled(target: &'static str, level: LogLevel) -> bool {
     enabled!("lunatic::process", "lunatic::guest", "lunatic::supervisor")
 }
 
-/// The most names a death report lists; the rest are counted.
+/// The most names a log line lists for a process; the rest are counted.
 const MAX_LOGGED_NAMES: usize = 8;
+
+/// `process`'s registered names for a log line: at most [`MAX_LOGGED_NAMES`], then how
+/// many more.
+fn logged_names(process: &ProcessHandle) -> String {
+    let names = process.names();
+    if names.len() <= MAX_LOGGED_NAMES {
+        names.join(", ")
+    } else {
+        format!(
+            "{}, and {} more",
+            names[..MAX_LOGGED_NAMES].join(", "),
+            names.len() - MAX_LOGGED_NAMES
+        )
+    }
+}
 
 /// A process's end, as [`log_death`] reports it.
 struct Death<'a> {

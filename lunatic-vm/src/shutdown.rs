@@ -4,11 +4,12 @@
 //!
 //! A graceful stop, in order:
 //! 1. The actors main started (its supervision trees; the actor layer told the VM which
-//!    processes are actors), newest first, are each sent an exit signal with reason
-//!    `Shutdown` from main, and waited for. An actor takes that signal as a request to stop:
-//!    a supervisor stops its children in reverse start order, each with its shutdown time
-//!    (their `terminate` runs), then itself. One that is not gone within `timeout` is
-//!    unlinked from main and killed.
+//!    processes are actors) when the signal came, newest first, are each sent an exit
+//!    signal with reason `Shutdown` from main, and waited for. An actor takes that signal
+//!    as a request to stop: a supervisor stops its children in reverse start order, each
+//!    with its shutdown time (their `terminate` runs), then itself. One that does not take
+//!    link signals is killed with `Shutdown` instead; one that is not gone within `timeout`
+//!    is unlinked from main and killed.
 //! 2. Main is told to die with `Shutdown`; the VM exits with main's status (0 for a
 //!    `Shutdown`, or what main ended with, if it ended first).
 //!
@@ -27,6 +28,9 @@ use crate::sandbox::wasi::ProcessIo;
 /// How often a graceful stop looks whether an actor is gone.
 const POLL: Duration = Duration::from_millis(5);
 
+/// How long a killed actor gets to be gone.
+const KILLED_GONE: Duration = Duration::from_secs(5);
+
 /// Runs the program's main process until it ends, or, on SIGTERM or SIGINT, stops it
 /// gracefully (see the module docs). Returns the exit status.
 ///
@@ -35,21 +39,21 @@ const POLL: Duration = Duration::from_millis(5);
 pub(crate) async fn run_main(runtime: &Arc<Runtime>, timeout: Duration) -> wasmtime::Result<i32> {
     let mut signals = Signals::new().context("cannot install the signal handlers")?;
     let (main, mut ended) = runtime.start(ProcessIo::default()).await?;
-    let signo = tokio::select! {
+    let signal = tokio::select! {
         reason = &mut ended => return Ok(reason.context("main vanished")?.exit_code()),
-        signo = signals.next() => signo,
+        signal = signals.next() => signal,
     };
     let trees = main_trees(runtime, &main);
     eprintln!(
         "lunatic: {}: stopping {} actors started by main, newest first (a second signal exits at once)",
-        signal_name(signo),
+        signal.name(),
         trees.len()
     );
     tokio::spawn(async move {
-        let signo = signals.next().await;
-        eprintln!("lunatic: {}: exiting now", signal_name(signo));
+        let signal = signals.next().await;
+        eprintln!("lunatic: {}: exiting now", signal.name());
         let _ = std::io::Write::flush(&mut std::io::stdout());
-        std::process::exit(128 + signo);
+        std::process::exit(128 + signal.number());
     });
     for actor in trees {
         stop(runtime, &main, &actor, timeout).await;
@@ -76,8 +80,15 @@ fn main_trees(runtime: &Runtime, main: &ProcessHandle) -> Vec<Arc<ProcessHandle>
 /// Sends `actor` an exit signal with reason `Shutdown` from `main` and waits until it is
 /// gone; kills it after `timeout`.
 async fn stop(runtime: &Runtime, main: &ProcessHandle, actor: &ProcessHandle, timeout: Duration) {
-    let reason = EncodedReason::new(EndReason::Shutdown);
-    actor.notify_link_death(main.id(), 0, &reason, None);
+    if actor.traps_link_deaths() {
+        let reason = EncodedReason::new(EndReason::Shutdown);
+        actor.notify_link_death(main.id(), 0, &reason, None);
+    } else {
+        // It would die of the signal as of a linked process's death, abnormally, and so
+        // would main, through their link.
+        runtime.unlink(main, actor.id());
+        actor.mailbox().kill(EndReason::Shutdown);
+    }
     if gone_within(runtime, actor, timeout).await {
         return;
     }
@@ -88,12 +99,18 @@ async fn stop(runtime: &Runtime, main: &ProcessHandle, actor: &ProcessHandle, ti
     // Main is to end with `Shutdown`, not with its linked actor's kill.
     runtime.unlink(main, actor.id());
     actor.mailbox().kill(EndReason::Killed);
-    let _ = gone_within(runtime, actor, timeout).await;
+    let _ = gone_within(runtime, actor, KILLED_GONE).await;
 }
 
 /// Whether `process` ends within `limit`.
 async fn gone_within(runtime: &Runtime, process: &ProcessHandle, limit: Duration) -> bool {
-    let deadline = tokio::time::Instant::now() + limit;
+    let Some(deadline) = tokio::time::Instant::now().checked_add(limit) else {
+        // Forever.
+        while runtime.processes().get(process.id()).is_some() {
+            tokio::time::sleep(POLL).await;
+        }
+        return true;
+    };
     while runtime.processes().get(process.id()).is_some() {
         if tokio::time::Instant::now() >= deadline {
             return false;
@@ -117,19 +134,34 @@ impl Signals {
         })
     }
 
-    /// The number of the next signal.
-    async fn next(&mut self) -> i32 {
+    /// The next signal.
+    async fn next(&mut self) -> StopSignal {
         tokio::select! {
-            _ = self.term.recv() => SignalKind::terminate().as_raw_value(),
-            _ = self.int.recv() => SignalKind::interrupt().as_raw_value(),
+            _ = self.term.recv() => StopSignal::Term,
+            _ = self.int.recv() => StopSignal::Int,
         }
     }
 }
 
-fn signal_name(signo: i32) -> &'static str {
-    if signo == SignalKind::interrupt().as_raw_value() {
-        "SIGINT"
-    } else {
-        "SIGTERM"
+/// A signal that stops the VM.
+#[derive(Debug, Clone, Copy)]
+enum StopSignal {
+    Term,
+    Int,
+}
+
+impl StopSignal {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Term => "SIGTERM",
+            Self::Int => "SIGINT",
+        }
+    }
+
+    fn number(self) -> i32 {
+        match self {
+            Self::Term => SignalKind::terminate().as_raw_value(),
+            Self::Int => SignalKind::interrupt().as_raw_value(),
+        }
     }
 }

@@ -2,7 +2,10 @@
 //! one: orders, billing, mailer) and, started after it, `audit` (one for one: auditor), plus
 //! a plain process with three `Order`s queued that it never reads. Every worker prints its
 //! start and its `terminate`, so a test sees restarts and the order of a graceful shutdown.
-//! With the argument `stubborn`, the auditor takes a minute to stop (and is given it).
+//! With the argument `stubborn`, the auditor takes a minute to stop (and is given it). With
+//! `crowd`, a third tree has 600 children with long names, and its first child crashes with
+//! a 20 KiB panic message. With `impostor`, a plain process describes itself as a
+//! supervisor of `shop` and of itself.
 use std::time::Duration;
 
 use lunatic::actors::{
@@ -38,6 +41,10 @@ impl Worker {
     fn ping(&mut self) -> u64 {
         1
     }
+
+    fn crash(&mut self, text: String) {
+        panic!("{text}");
+    }
 }
 
 fn worker(name: &str) -> ChildSpec {
@@ -49,6 +56,7 @@ enum Tree {
     Shop,
     /// Whether the auditor is stubborn.
     Audit(bool),
+    Crowd,
 }
 
 impl Supervisor for Tree {
@@ -63,6 +71,9 @@ impl Supervisor for Tree {
                 .child(worker("billing"))
                 .child(worker("mailer")),
             Tree::Audit(false) => config.child(worker("auditor")),
+            Tree::Crowd => (0..600).fold(config, |config, n| {
+                config.child(worker(&format!("crowd-{n:03}-{}", "x".repeat(100))))
+            }),
             Tree::Audit(true) => config.child(
                 ChildSpec::actor::<Worker>("auditor", "stubborn auditor".to_owned())
                     .shutdown(Duration::from_secs(60)),
@@ -87,8 +98,47 @@ fn backlog(_: Mailbox<Order>) {
 fn main(mailbox: Mailbox<()>) {
     let shop = SupervisorRef::start_supervisor(Tree::Shop).unwrap();
     shop.register("shop").unwrap();
-    let stubborn = std::env::args().any(|arg| arg == "stubborn");
-    let _audit = SupervisorRef::start_supervisor(Tree::Audit(stubborn)).unwrap();
+    let arg = |name: &str| std::env::args().any(|arg| arg == name);
+    let _audit = SupervisorRef::start_supervisor(Tree::Audit(arg("stubborn"))).unwrap();
+    if arg("crowd") {
+        let crowd = SupervisorRef::start_supervisor(Tree::Crowd).unwrap();
+        crowd.register("crowd").unwrap();
+        let first = crowd
+            .child::<Worker>(&format!("crowd-000-{}", "x".repeat(100)))
+            .unwrap();
+        first.crash("boom ".repeat(4096));
+        println!("crowd crashed one");
+    }
+    if arg("impostor") {
+        let shop_id = shop.process().process_id().local_id();
+        let impostor = process::spawn_with(shop_id, |shop: u64, mailbox: Mailbox<()>| {
+            let me = process::this(&mailbox).process_id().local_id();
+            process::describe(&lunatic::Role {
+                actor: "impostor".to_owned(),
+                supervisor: Some(lunatic::SupervisorRole {
+                    strategy: lunatic::RoleStrategy::OneForAll,
+                    intensity: 1,
+                    period_ms: 1,
+                    restarts: 0,
+                    children: vec![
+                        lunatic::RoleChild {
+                            name: "stolen".to_owned(),
+                            process: shop,
+                        },
+                        lunatic::RoleChild {
+                            name: "myself".to_owned(),
+                            process: me,
+                        },
+                    ],
+                    unlisted_children: 0,
+                }),
+            });
+            println!("impostor {me}");
+            let _ = mailbox.receive();
+        })
+        .unwrap();
+        let _ = impostor;
+    }
     let backlog = process::spawn(backlog).unwrap();
     for id in 0..3 {
         backlog.send(Order { id });

@@ -304,6 +304,8 @@ pin_project_lite::pin_project! {
         process: Arc<ProcessHandle>,
         #[pin]
         call: F,
+        // Whether the call had to wait (so the process's profile shows it blocked).
+        waited: bool,
         kind: PhantomData<fn() -> K>,
     }
 }
@@ -314,6 +316,7 @@ impl<K, F> Killable<K, F> {
         Self {
             process,
             call,
+            waited: false,
             kind: PhantomData,
         }
     }
@@ -330,11 +333,16 @@ impl<K: AbiType, F: Future<Output = wasmtime::Result<K::Host>>> Future for Killa
         }
         match this.call.poll(cx) {
             Poll::Ready(result) => {
-                this.process.profile().set_blocked(false);
+                if *this.waited {
+                    this.process.profile().set_blocked(false);
+                }
                 Poll::Ready(result.map(K::to_wasm))
             }
             Poll::Pending => {
-                this.process.profile().set_blocked(true);
+                if !*this.waited {
+                    *this.waited = true;
+                    this.process.profile().set_blocked(true);
+                }
                 // A kill from now on wakes this task; one that came meanwhile is seen here.
                 if mailbox.watch_for_kill(cx.waker()) {
                     if let Some(reason) = mailbox.pending_death() {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lunatic_abi::{
-    LogLevel, ParamKind, Role, SpawnStatus, SupervisorReport, MAX_LOG_TEXT, MAX_REASON_TEXT,
+    Limit, LogLevel, ParamKind, Role, SpawnStatus, SupervisorReport, MAX_LOG_TEXT, MAX_REASON_TEXT,
     MAX_ROLE_SIZE, NO_LINK, PARAM_SIZE, THIS_MODULE,
 };
 use wasmtime::Val;
@@ -65,7 +65,7 @@ pub(super) async fn spawn(
     });
     let entry = Entry { function, params };
     let spawned = runtime
-        .spawn(program, entry, io, Some(parent.id()), link, None)
+        .spawn(program, entry, io, Some(&parent), link, None)
         .await;
     let (status, value) = match spawned {
         Ok(child) => (SpawnStatus::Spawned, child.id()),
@@ -203,7 +203,14 @@ pub(super) fn log(call: &mut HostCall<'_>, level: u32, ptr: u32, len: u32) -> wa
 pub(super) fn describe(call: &mut HostCall<'_>, ptr: u32, len: u32) -> wasmtime::Result<()> {
     let bytes = read_record(call, ptr, len)?;
     let role = Role::decode(&bytes).map_err(|bad| call.fail(format_args!("bad role: {bad}")))?;
-    call.state().handle.profile().set_role(role);
+    let state = call.state();
+    // The decoded role takes a few times its encoding's bytes (a string per child).
+    let charge = state
+        .env()
+        .budget()
+        .map(|budget| budget.hold(Limit::Memory, 4 * u64::from(len)))
+        .transpose()?;
+    state.handle.profile().set_role(role, charge);
     Ok(())
 }
 

@@ -3,6 +3,10 @@
 use std::collections::VecDeque;
 use std::task::Waker;
 
+// The observer's counters (`Taken`) are plain std atomics even in the loom model: only the
+// owner writes them, and nothing synchronizes through them.
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
 use super::sync::{AtomicBool, Mutex, MutexGuard, Ordering};
 use crate::process::{EncodedReason, EndReason, ProcessId};
 use crate::resources::MessageResources;
@@ -155,7 +159,7 @@ pub(crate) struct Mailbox {
     taken: Taken,
 }
 
-/// How many of the owner's last taken messages the observer is shown.
+/// How many of the owner's last received messages the observer is shown.
 pub(crate) const RECENT: usize = 8;
 
 /// What the owner took out of its mailbox (received, or dropped as abandoned), counted by
@@ -164,30 +168,73 @@ pub(crate) const RECENT: usize = 8;
 #[derive(Debug, Default)]
 #[repr(align(64))]
 struct Taken {
-    messages: std::sync::atomic::AtomicU64,
-    bytes: std::sync::atomic::AtomicU64,
-    /// The type fingerprint (0 for a notice) and size of the last [`RECENT`] messages
-    /// received, at the index of their count modulo [`RECENT`].
-    recent: [(std::sync::atomic::AtomicU64, std::sync::atomic::AtomicU64); RECENT],
+    messages: AtomicU64,
+    bytes: AtomicU64,
+    /// Messages received (the index of `recent`).
+    received: AtomicU64,
+    /// The last [`RECENT`] messages received, by `received` modulo [`RECENT`]: what
+    /// [`Sighting::encode`] makes of each.
+    recent: [(AtomicU64, AtomicU64); RECENT],
 }
 
 impl Taken {
     /// Counts `message` as taken; `received`: by a receive (so it is listed as recent).
     #[inline]
     fn count(&self, message: &Message, received: bool) {
-        use std::sync::atomic::Ordering::Relaxed;
         let count = self.messages.load(Relaxed);
         self.messages.store(count + 1, Relaxed);
         let size = message.bytes().len() as u64;
         self.bytes.store(self.bytes.load(Relaxed) + size, Relaxed);
         if received {
-            let message_type = match &message.kind {
-                MessageKind::Data(data) => data.message_type,
-                MessageKind::LinkDied { .. } | MessageKind::ProcessDown { .. } => 0,
-            };
-            let slot = &self.recent[count as usize % RECENT];
+            let index = self.received.load(Relaxed);
+            self.received.store(index + 1, Relaxed);
+            let slot = &self.recent[index as usize % RECENT];
+            let (kind, message_type) = Sighting::of(message).encode();
             slot.0.store(message_type, Relaxed);
-            slot.1.store(size, Relaxed);
+            slot.1.store(size << 2 | kind, Relaxed);
+        }
+    }
+}
+
+/// One message as the observer lists it: what it is, and its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Sighting {
+    pub(crate) kind: QueuedKind,
+    pub(crate) bytes: u64,
+}
+
+impl Sighting {
+    fn of(message: &Message) -> Self {
+        let kind = match &message.kind {
+            MessageKind::Data(data) => QueuedKind::Data(data.message_type),
+            MessageKind::LinkDied { .. } => QueuedKind::LinkDied,
+            MessageKind::ProcessDown { .. } => QueuedKind::Down,
+        };
+        Self {
+            kind,
+            bytes: message.bytes().len() as u64,
+        }
+    }
+
+    /// The kind as two bits, and the type (0 for a notice).
+    fn encode(self) -> (u64, u64) {
+        match self.kind {
+            QueuedKind::Data(message_type) => (0, message_type),
+            QueuedKind::LinkDied => (1, 0),
+            QueuedKind::Down => (2, 0),
+        }
+    }
+
+    /// Reads a slot of [`Taken::recent`] back.
+    fn decode(message_type: u64, size_and_kind: u64) -> Self {
+        let kind = match size_and_kind & 3 {
+            0 => QueuedKind::Data(message_type),
+            1 => QueuedKind::LinkDied,
+            _ => QueuedKind::Down,
+        };
+        Self {
+            kind,
+            bytes: size_and_kind >> 2,
         }
     }
 }
@@ -201,14 +248,13 @@ pub(crate) struct Census {
     /// Messages ever queued.
     pub(crate) arrived: u64,
     /// The first messages of the shared queue (not those the owner already moved to its
-    /// inbox): kind, size and tag.
-    pub(crate) queued: Vec<(QueuedKind, u64, i64)>,
-    /// The last messages received, newest first: type fingerprint (0 for a notice) and
-    /// size.
-    pub(crate) recent: Vec<(u64, u64)>,
+    /// inbox), with their selective-receive tags.
+    pub(crate) queued: Vec<(Sighting, i64)>,
+    /// The last messages received, newest first.
+    pub(crate) recent: Vec<Sighting>,
 }
 
-/// What a queued message is, for the observer.
+/// What a message is, for the observer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum QueuedKind {
     /// Data of the type with this fingerprint.
@@ -327,40 +373,28 @@ impl Mailbox {
         self.queue().death.clone()
     }
 
-    /// How many messages ever arrived.
-    pub(crate) fn arrived(&self) -> u64 {
-        self.queue().arrived
-    }
-
     /// The mailbox as the observer sees it, listing at most `listed` queued messages.
     pub(crate) fn census(&self, listed: usize) -> Census {
-        use std::sync::atomic::Ordering::Relaxed;
         let queue = self.queue();
         let (arrived, arrived_bytes) = (queue.arrived, queue.arrived_bytes);
         let queued = queue
             .messages
             .iter()
             .take(listed)
-            .map(|message| {
-                let kind = match &message.kind {
-                    MessageKind::Data(data) => QueuedKind::Data(data.message_type),
-                    MessageKind::LinkDied { .. } => QueuedKind::LinkDied,
-                    MessageKind::ProcessDown { .. } => QueuedKind::Down,
-                };
-                (kind, message.bytes().len() as u64, message.tag)
-            })
+            .map(|message| (Sighting::of(message), message.tag))
             .collect();
         drop(queue);
-        let taken = self.taken.messages.load(Relaxed);
-        let recent = (0..RECENT.min(taken as usize))
+        let taken = &self.taken;
+        let received = taken.received.load(Relaxed) as usize;
+        let recent = (1..=RECENT.min(received))
             .map(|back| {
-                let slot = &self.taken.recent[(taken as usize - 1 - back) % RECENT];
-                (slot.0.load(Relaxed), slot.1.load(Relaxed))
+                let slot = &taken.recent[(received - back) % RECENT];
+                Sighting::decode(slot.0.load(Relaxed), slot.1.load(Relaxed))
             })
             .collect();
         Census {
-            messages: arrived.saturating_sub(taken),
-            bytes: arrived_bytes.saturating_sub(self.taken.bytes.load(Relaxed)),
+            messages: arrived.saturating_sub(taken.messages.load(Relaxed)),
+            bytes: arrived_bytes.saturating_sub(taken.bytes.load(Relaxed)),
             arrived,
             queued,
             recent,
@@ -368,8 +402,8 @@ impl Mailbox {
     }
 
     /// Drops every queued message and refuses new ones (the owner died; what its inbox
-    /// holds goes with its state).
-    pub(crate) fn close(&self) {
+    /// holds goes with its state). Returns how many messages ever arrived.
+    pub(crate) fn close(&self) -> u64 {
         let mut queue = self.queue();
         queue.closed = true;
         queue.messages = VecDeque::new();
@@ -377,6 +411,7 @@ impl Mailbox {
         queue.receiver = None;
         queue.kill_watcher = None;
         self.maybe_queued.store(false, Ordering::Relaxed);
+        queue.arrived
     }
 }
 

@@ -1,11 +1,18 @@
 //! The observer's HTTP server (axum, on the tokio runtime that waits for main): the page,
 //! the JSON API and the metrics. A kill needs the token the VM was started with.
+//!
+//! On a loopback address, requests must name it in their `Host` header (`localhost:PORT`,
+//! `127.0.0.1:PORT`, `[::1]:PORT`): a web page the operator visits cannot rebind a DNS
+//! name of its own to 127.0.0.1 and read the API. Kills need an `Authorization` header,
+//! which no cross-site form can send and no script can without a CORS preflight, which is
+//! not answered.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -28,6 +35,8 @@ pub(crate) struct ObserverConfig {
 struct Observer {
     runtime: Arc<Runtime>,
     token: Option<String>,
+    /// The `Host` headers taken (`None`: any, on an address that is not loopback).
+    hosts: Option<Vec<String>>,
 }
 
 /// Binds `config.addr` and serves the observer on the current tokio runtime until it
@@ -41,9 +50,19 @@ pub(crate) async fn serve(
 ) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
+    let hosts = addr.ip().is_loopback().then(|| {
+        let port = addr.port();
+        vec![
+            format!("localhost:{port}"),
+            format!("127.0.0.1:{port}"),
+            format!("[::1]:{port}"),
+            addr.to_string(),
+        ]
+    });
     let observer = Arc::new(Observer {
         runtime,
         token: config.token,
+        hosts,
     });
     let app = Router::new()
         .route("/", get(page))
@@ -52,6 +71,10 @@ pub(crate) async fn serve(
         .route("/api/processes/{id}/kill", post(kill))
         .route("/api/tree", get(tree))
         .route("/metrics", get(metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&observer),
+            check_host,
+        ))
         .with_state(observer);
     tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app).await {
@@ -59,6 +82,29 @@ pub(crate) async fn serve(
         }
     });
     Ok(addr)
+}
+
+/// Refuses a request whose `Host` the observer does not answer to (see the module docs).
+async fn check_host(
+    State(observer): State<Arc<Observer>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok());
+    let allowed = match (&observer.hosts, host) {
+        (None, _) => true,
+        (Some(hosts), Some(host)) => hosts.iter().any(|allowed| allowed == host),
+        (Some(_), None) => false,
+    };
+    if allowed {
+        next.run(request).await
+    } else {
+        let error = "the observer answers only to its own address in the Host header";
+        (StatusCode::FORBIDDEN, Json(ErrorBody { error })).into_response()
+    }
 }
 
 async fn page() -> Response {
@@ -73,7 +119,7 @@ async fn page() -> Response {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
             "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-             connect-src 'self'; img-src 'self' data:",
+             connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
         ),
     );
     headers.insert(
@@ -117,7 +163,9 @@ async fn kill(
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
     let allowed = match (&observer.token, given) {
         (Some(token), Some(given)) => same_secret(token.as_bytes(), given.as_bytes()),
         _ => false,
@@ -159,9 +207,11 @@ fn not_alive(id: &str) -> Response {
     (StatusCode::NOT_FOUND, Json(ErrorBody { error: &error })).into_response()
 }
 
-/// Compares two secrets in time that depends on their lengths only.
+/// Compares two secrets in time that depends on neither (their digests are compared whole).
 fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0, |diff, (x, y)| diff | (x ^ y)) == 0
+    use sha2::Digest as _;
+    let (a, b) = (sha2::Sha256::digest(a), sha2::Sha256::digest(b));
+    a.iter().zip(&b).fold(0, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
 impl Observer {

@@ -21,14 +21,17 @@ use std::sync::Arc;
 use lunatic_abi::{EndReason, Role};
 use serde::Serialize;
 
-use crate::messaging::mailbox::QueuedKind;
-use crate::process::{ProcessHandle, ProcessId};
+use crate::messaging::mailbox::{QueuedKind, Sighting};
+use crate::process::{ProcessHandle, ProcessId, Status};
 use crate::runtime::Runtime;
 
 pub(crate) use http::{serve, ObserverConfig};
 
 /// Most queued messages a process's detail lists.
 const LISTED_MESSAGES: usize = 32;
+
+/// Most registered names a process's entry lists (a guest may register thousands).
+const LISTED_NAMES: usize = 16;
 
 /// How deep a supervision tree is followed (a guest may describe a cycle).
 const MAX_TREE_DEPTH: usize = 64;
@@ -71,7 +74,7 @@ struct ProcessSummary {
     names: Vec<String>,
     environment: u64,
     module: Arc<str>,
-    status: &'static str,
+    status: Status,
     mailbox: Mailbox,
     memory: u64,
     slices: u64,
@@ -79,8 +82,16 @@ struct ProcessSummary {
     parent: Option<Id>,
     links: Vec<Id>,
     monitors: Vec<Id>,
-    kind: Option<&'static str>,
+    kind: Option<Kind>,
     actor: Option<String>,
+}
+
+/// What the actor layer said a process is.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Kind {
+    Actor,
+    Supervisor,
 }
 
 /// One process in detail (`GET /api/processes/{id}`).
@@ -88,24 +99,31 @@ struct ProcessSummary {
 struct ProcessDetail {
     #[serde(flatten)]
     summary: ProcessSummary,
-    queued: Vec<QueuedMessage>,
-    recent: Vec<RecentMessage>,
+    queued: Vec<MessageEntry>,
+    recent: Vec<MessageEntry>,
     supervisor: Option<SupervisorDetail>,
 }
 
+/// A message in a process's detail.
 #[derive(Debug, Serialize)]
-struct QueuedMessage {
+struct MessageEntry {
+    kind: MessageKind,
+    /// The data's type name (its fingerprint in hex when no process named it); `None` for
+    /// a notice.
     #[serde(rename = "type")]
-    message_type: String,
+    message_type: Option<String>,
     bytes: u64,
-    tag: String,
+    /// Its selective-receive tag (queued messages only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tag: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct RecentMessage {
-    #[serde(rename = "type")]
-    message_type: String,
-    bytes: u64,
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum MessageKind {
+    Data,
+    LinkDied,
+    Down,
 }
 
 #[derive(Debug, Serialize)]
@@ -115,6 +133,8 @@ struct SupervisorDetail {
     period_ms: u64,
     restarts: u64,
     children: Vec<ChildDetail>,
+    /// Children it has beyond those listed.
+    unlisted_children: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -135,7 +155,7 @@ struct TreeNode {
     /// Its name in its supervisor's spec (`None` for a root).
     name: Option<String>,
     names: Vec<String>,
-    kind: Option<&'static str>,
+    kind: Option<Kind>,
     actor: Option<String>,
     strategy: Option<&'static str>,
     children: Vec<TreeNode>,
@@ -152,12 +172,15 @@ impl View<'_> {
         let census = process.mailbox().census(0);
         let role = profile.role();
         let waiting = process.mailbox().has_waiting_receiver();
+        // One lock at a time (ARCHITECTURE.md, "locks").
+        let links = ids(process.links().processes());
+        let monitors = ids(process.monitors().watchers());
         ProcessSummary {
             id: Id(process.id()),
-            names: process.names(),
+            names: listed_names(process),
             environment: profile.environment,
             module: Arc::clone(&profile.module),
-            status: profile.status(waiting).name(),
+            status: profile.status(waiting),
             mailbox: Mailbox {
                 messages: census.messages,
                 bytes: census.bytes,
@@ -166,8 +189,8 @@ impl View<'_> {
             slices: profile.slices(),
             uptime_ms: millis(profile.started.elapsed()),
             parent: profile.parent.map(Id),
-            links: ids(process.links().processes()),
-            monitors: ids(process.monitors().watchers()),
+            links,
+            monitors,
             kind: role.as_deref().map(kind),
             actor: role.map(|role| role.actor.clone()),
         }
@@ -200,27 +223,15 @@ impl View<'_> {
         let queued = census
             .queued
             .iter()
-            .map(|&(kind, bytes, tag)| QueuedMessage {
-                message_type: match kind {
-                    QueuedKind::Data(message_type) => self.type_name(message_type),
-                    QueuedKind::LinkDied => "link died".to_owned(),
-                    QueuedKind::Down => "down".to_owned(),
-                },
-                bytes,
-                tag: tag.to_string(),
+            .map(|&(sighting, tag)| MessageEntry {
+                tag: Some(tag.to_string()),
+                ..self.entry(sighting)
             })
             .collect();
         let recent = census
             .recent
             .iter()
-            .map(|&(message_type, bytes)| RecentMessage {
-                message_type: if message_type == 0 {
-                    "notice".to_owned()
-                } else {
-                    self.type_name(message_type)
-                },
-                bytes,
-            })
+            .map(|&sighting| self.entry(sighting))
             .collect();
         let supervisor = process.profile().role().and_then(|role| {
             let supervisor = role.supervisor.as_ref()?;
@@ -237,6 +248,7 @@ impl View<'_> {
                         id: (child.process != 0).then_some(Id(child.process)),
                     })
                     .collect(),
+                unlisted_children: supervisor.unlisted_children,
             })
         });
         Some(ProcessDetail {
@@ -245,6 +257,22 @@ impl View<'_> {
             recent,
             supervisor,
         })
+    }
+
+    fn entry(&self, sighting: Sighting) -> MessageEntry {
+        let (kind, message_type) = match sighting.kind {
+            QueuedKind::Data(message_type) => {
+                (MessageKind::Data, Some(self.type_name(message_type)))
+            }
+            QueuedKind::LinkDied => (MessageKind::LinkDied, None),
+            QueuedKind::Down => (MessageKind::Down, None),
+        };
+        MessageEntry {
+            kind,
+            message_type,
+            bytes: sighting.bytes,
+            tag: None,
+        }
     }
 
     /// The name a process gave type `message_type`, else its fingerprint in hex.
@@ -264,10 +292,19 @@ impl View<'_> {
                 Some((process.id(), (process, role)))
             })
             .collect();
+        // A supervisor's children are those it lists and spawned: a guest cannot claim
+        // another's processes, and parents make no cycles.
         let children: HashSet<ProcessId> = roles
-            .values()
-            .filter_map(|(_, role)| role.supervisor.as_ref())
-            .flat_map(|supervisor| supervisor.children.iter().map(|child| child.process))
+            .iter()
+            .filter_map(|(&id, (_, role))| Some((id, role.supervisor.as_ref()?)))
+            .flat_map(|(id, supervisor)| {
+                let roles = &roles;
+                supervisor
+                    .children
+                    .iter()
+                    .map(|child| child.process)
+                    .filter(move |&child| is_child(roles, id, child))
+            })
             .collect();
         let mut roots: Vec<_> = roles
             .iter()
@@ -285,8 +322,27 @@ impl View<'_> {
     }
 }
 
-/// The tree below process `id` (`None`: a child not running), named `name` by its
-/// supervisor. A process already shown, or one too deep, is shown without children.
+/// Whether supervisor `supervisor` spawned process `child` (which said what it is).
+fn is_child(
+    roles: &HashMap<ProcessId, (Arc<ProcessHandle>, Arc<Role>)>,
+    supervisor: ProcessId,
+    child: ProcessId,
+) -> bool {
+    roles
+        .get(&child)
+        .is_some_and(|(process, _)| process.profile().parent == Some(supervisor))
+}
+
+/// A process's registered names, at most [`LISTED_NAMES`].
+fn listed_names(process: &ProcessHandle) -> Vec<String> {
+    let mut names = process.names();
+    names.truncate(LISTED_NAMES);
+    names
+}
+
+/// The tree below process `id` (`None`: a child not running, or not the supervisor's own),
+/// named `name` by its supervisor. A process already shown, or one too deep, is shown
+/// without children.
 fn node(
     roles: &HashMap<ProcessId, (Arc<ProcessHandle>, Arc<Role>)>,
     id: Option<ProcessId>,
@@ -303,8 +359,15 @@ fn node(
             .children
             .iter()
             .map(|child| {
-                let id = (child.process != 0).then_some(child.process);
-                node(roles, id, Some(child.name.clone()), visited, depth + 1)
+                let own = id.is_some_and(|id| is_child(roles, id, child.process));
+                let child_id = own.then_some(child.process);
+                node(
+                    roles,
+                    child_id,
+                    Some(child.name.clone()),
+                    visited,
+                    depth + 1,
+                )
             })
             .collect(),
         _ => Vec::new(),
@@ -313,7 +376,7 @@ fn node(
         id: id.map(Id),
         name,
         names: known
-            .map(|(process, _)| process.names())
+            .map(|(process, _)| listed_names(process))
             .unwrap_or_default(),
         kind: role.map(|role| kind(role)),
         actor: role.map(|role| role.actor.clone()),
@@ -323,11 +386,11 @@ fn node(
 }
 
 /// What a role makes a process.
-fn kind(role: &Role) -> &'static str {
+fn kind(role: &Role) -> Kind {
     if role.supervisor.is_some() {
-        "supervisor"
+        Kind::Supervisor
     } else {
-        "actor"
+        Kind::Actor
     }
 }
 
@@ -337,6 +400,16 @@ fn ids(processes: Vec<ProcessId>) -> Vec<Id> {
 
 fn millis(duration: std::time::Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Messages sent so far, given what the live processes' mailboxes counted: never fewer
+/// than reported before (a counter must not go back).
+fn sent(stats: &crate::runtime::Stats, arrived_alive: u64) -> u64 {
+    let now = arrived_alive + stats.messages_of_ended.load(Ordering::Relaxed);
+    stats
+        .messages_reported
+        .fetch_max(now, Ordering::Relaxed)
+        .max(now)
 }
 
 /// The runtime's metrics in Prometheus's text format (version 0.0.4).
@@ -396,7 +469,7 @@ fn metrics(runtime: &Runtime) -> String {
         "lunatic_messages_sent_total",
         "counter",
         "Messages delivered into mailboxes.",
-        &plain(arrived + stats.messages_of_ended.load(Ordering::Relaxed)),
+        &plain(sent(stats, arrived)),
     );
     metric(
         "lunatic_mailbox_queued_messages",

@@ -127,6 +127,11 @@ impl ProcessHandle {
         std::mem::take(&mut *self.names.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
+    /// Whether link deaths arrive as signals (`true`) or kill this process.
+    pub(crate) fn traps_link_deaths(&self) -> bool {
+        self.traps_link_deaths.load(Ordering::Acquire)
+    }
+
     /// Chooses whether link deaths arrive as signals (`true`) or kill this process. (The
     /// owner then looks for a signal already queued: see `ProcessState`.)
     pub(crate) fn set_traps_link_deaths(&self, traps: bool) {

@@ -23,7 +23,7 @@ pub(crate) use death::{EncodedReason, EndReason};
 pub(crate) use handle::ProcessHandle;
 pub(crate) use links::LinkSet;
 pub(crate) use monitors::{Monitor, MonitorSet};
-pub(crate) use profile::Profile;
+pub(crate) use profile::{Profile, Status};
 pub(crate) use table::ProcessTable;
 
 /// A map keyed by ids the VM makes (process ids, tags): numbers no guest picks (and

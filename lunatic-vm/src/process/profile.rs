@@ -14,13 +14,18 @@ use std::time::Instant;
 
 use lunatic_abi::Role;
 
-use super::ProcessId;
+use crate::sandbox::budget::Held;
+
+use super::{ProcessHandle, ProcessId};
 
 /// A process's origin and activity.
 #[derive(Debug)]
 pub(crate) struct Profile {
     /// The process that spawned it; `None` for a top-level process (main, a test).
     pub(crate) parent: Option<ProcessId>,
+    /// The top-level process it descends from (itself, for one): a test's processes are
+    /// those of its group, and end with it.
+    pub(crate) group: ProcessId,
     /// Its environment's id (0: the root).
     pub(crate) environment: u64,
     /// Its module's name.
@@ -28,18 +33,21 @@ pub(crate) struct Profile {
     pub(crate) started: Instant,
     /// Whether a worker runs it now.
     on_worker: AtomicBool,
-    /// Whether it waits in a blocking call other than a receive (a sleep, a socket).
+    /// Whether it waits in a blocking call other than a receive (a sleep, a socket): set by
+    /// the gate's `Killable` when such a call has to wait, cleared when it is done.
     blocked: AtomicBool,
     /// How often a worker ran it.
     slices: AtomicU64,
     /// Bytes of its linear memories.
     memory: AtomicU64,
-    /// What the actor layer said it is.
-    role: Mutex<Option<Arc<Role>>>,
+    /// What the actor layer said it is, and what that costs its environment.
+    role: Mutex<Option<(Arc<Role>, Option<Held>)>>,
 }
 
-/// What a process is doing, as far as the observer can tell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a process is doing, as far as the observer can tell. A process woken from a wait
+/// shows that wait until a worker takes it up (a moment, unless the workers are busy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum Status {
     /// A worker runs it.
     Running,
@@ -51,23 +59,18 @@ pub(crate) enum Status {
     Sleeping,
 }
 
-impl Status {
-    /// Its name in the observer's API.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::Running => "running",
-            Self::Runnable => "runnable",
-            Self::Waiting => "waiting",
-            Self::Sleeping => "sleeping",
-        }
-    }
-}
-
 impl Profile {
-    /// A profile starting now.
-    pub(crate) fn new(parent: Option<ProcessId>, environment: u64, module: Arc<str>) -> Self {
+    /// The profile, starting now, of process `id`, spawned by `parent` (`None`: a
+    /// top-level process).
+    pub(crate) fn new(
+        id: ProcessId,
+        parent: Option<&ProcessHandle>,
+        environment: u64,
+        module: Arc<str>,
+    ) -> Self {
         Self {
-            parent,
+            parent: parent.map(ProcessHandle::id),
+            group: parent.map_or(id, |parent| parent.profile().group),
             environment,
             module,
             started: Instant::now(),
@@ -101,9 +104,10 @@ impl Profile {
         self.memory.store(bytes as u64, Ordering::Relaxed);
     }
 
-    /// Replaces what the process is.
-    pub(crate) fn set_role(&self, role: Role) {
-        *self.role.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(role));
+    /// Replaces what the process is; `charge` is what it costs the process's environment,
+    /// given back when it is replaced or the process ends.
+    pub(crate) fn set_role(&self, role: Role, charge: Option<Held>) {
+        *self.role.lock().unwrap_or_else(PoisonError::into_inner) = Some((Arc::new(role), charge));
     }
 
     /// What the process is, if it said.
@@ -111,7 +115,8 @@ impl Profile {
         self.role
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .as_ref()
+            .map(|(role, _)| Arc::clone(role))
     }
 
     pub(crate) fn slices(&self) -> u64 {
@@ -138,6 +143,6 @@ impl Profile {
 
 impl Default for Profile {
     fn default() -> Self {
-        Self::new(None, 0, Arc::from(""))
+        Self::new(0, None, 0, Arc::from(""))
     }
 }

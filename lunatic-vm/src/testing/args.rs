@@ -12,6 +12,7 @@
 //! | `--test-threads N` (`RUST_TEST_THREADS`) | the runner: tests run at once |
 //! | `-q`, `--quiet`, `--format pretty\|terse` | the runner's report |
 //! | `--color` | accepted, ignored (no colours) |
+//! | `LUNATIC_TEST_SLOW_SECS` | the runner: when a test still running is noted (default 60, libtest's) |
 //! | `--list`, `--help`, `--bench`, `--format json`, `--logfile` | libtest itself, in one process |
 
 use std::num::NonZeroUsize;
@@ -44,6 +45,9 @@ pub(crate) struct TestArgs {
     pub(crate) ignored: IgnoredTests,
     /// The program's libtest handles this command line on its own (`--list`, `--help`...).
     pub(crate) passthrough: bool,
+    /// After how long a test still running is noted ("has been running for over 60
+    /// seconds", as libtest says).
+    pub(crate) slow_after: std::time::Duration,
 }
 
 impl TestArgs {
@@ -66,6 +70,13 @@ impl TestArgs {
             },
             ignored: IgnoredTests::Skip,
             passthrough: false,
+            slow_after: match env("LUNATIC_TEST_SLOW_SECS") {
+                Some(text) => text
+                    .parse()
+                    .map(std::time::Duration::from_secs)
+                    .map_err(|_| format!("LUNATIC_TEST_SLOW_SECS must be seconds, not `{text}`"))?,
+                None => std::time::Duration::from_secs(60),
+            },
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {

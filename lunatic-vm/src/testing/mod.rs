@@ -21,7 +21,7 @@ mod report;
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use lunatic_abi::TEST_SECTION;
 use tokio::sync::{mpsc, Semaphore};
@@ -35,12 +35,26 @@ use report::{Outcome, Report};
 /// What libtest prints before running the one test it was given.
 const RUNNING_ONE: &str = "\nrunning 1 test\n";
 
-/// Whether `wasm` is a test program built with `#[lunatic::test]`.
+/// Whether `wasm` is a test program: built with `#[lunatic::test]` (it carries
+/// [`TEST_SECTION`]), or a libtest harness of plain `#[test]`s (its name section names
+/// libtest's entry, `test_main_static`), so both get one runner and one report.
 #[must_use]
 pub(crate) fn is_test_program(wasm: &[u8]) -> bool {
-    wasmparser::Parser::new(0).parse_all(wasm).any(|payload| {
-        matches!(payload, Ok(wasmparser::Payload::CustomSection(section)) if section.name() == TEST_SECTION)
-    })
+    wasmparser::Parser::new(0)
+        .parse_all(wasm)
+        .any(|payload| match payload {
+            Ok(wasmparser::Payload::CustomSection(section)) => {
+                section.name() == TEST_SECTION
+                    || (section.name() == "name" && contains(section.data(), b"test_main_static"))
+            }
+            _ => false,
+        })
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 /// Runs the tests of the runtime's program with `args` (the program's own, after its name)
@@ -96,9 +110,9 @@ pub(crate) async fn run(
         }
         let permit = Arc::clone(&permits).acquire_owned().await?;
         let (runtime, program, done) = (Arc::clone(runtime), program.to_owned(), done_tx.clone());
-        let capture = options.capture;
+        let (capture, slow_after) = (options.capture, options.slow_after);
         tokio::spawn(async move {
-            let outcome = run_one(&runtime, &program, &name, capture).await;
+            let outcome = run_one(&runtime, &program, &name, capture, slow_after).await;
             drop(permit);
             let _ = done.send((name, outcome));
         });
@@ -144,8 +158,20 @@ async fn list(
         .collect()))
 }
 
-/// Runs test `name` in a fresh instance of the program and judges it.
-async fn run_one(runtime: &Arc<Runtime>, program: &str, name: &str, capture: bool) -> Outcome {
+/// Most time a finished test's processes get to die before the next test's result.
+const GROUP_END: Duration = Duration::from_secs(10);
+
+/// Runs test `name` in a fresh instance of the program and judges it. Notes it once when it
+/// runs longer than `slow_after`. When it ends, every process it spawned (its group) is
+/// killed and gone before its outcome is reported, so no process or name of one test lives
+/// on into another.
+async fn run_one(
+    runtime: &Arc<Runtime>,
+    program: &str,
+    name: &str,
+    capture: bool,
+    slow_after: Duration,
+) -> Outcome {
     let args: Vec<String> = [
         program,
         name,
@@ -171,10 +197,20 @@ async fn run_one(runtime: &Arc<Runtime>, program: &str, name: &str, capture: boo
         children: children.clone(),
         report_death: false,
     };
-    let reason = match runtime.run_start(io).await {
-        Ok(reason) => reason,
+    let (test, mut ended) = match runtime.start(io).await {
+        Ok(started) => started,
         Err(error) => return Outcome::Failed(format!("the test could not start: {error:#}\n")),
     };
+    let ended = tokio::select! {
+        ended = &mut ended => ended,
+        () = tokio::time::sleep(slow_after) => {
+            println!("test {name} has been running for over {} seconds", slow_after.as_secs());
+            ended.await
+        }
+    };
+    runtime.end_group(test.id(), GROUP_END).await;
+    let reason =
+        ended.unwrap_or_else(|_| EndReason::VmFailed("the test's process vanished".into()));
     let mut output = children.contents();
     let own = strip_libtest_lines(&framing.contents(), name);
     if capture {
@@ -241,5 +277,15 @@ mod tests {
         marked.push(b'x');
         assert!(is_test_program(&marked));
         assert!(!is_test_program(b"not wasm"));
+        // A libtest harness of plain `#[test]`s, found by the name of its entry.
+        let section = |content: &[u8]| {
+            let mut module = plain.clone();
+            module.extend([0, content.len() as u8 + 5, 4]);
+            module.extend(b"name");
+            module.extend(content);
+            module
+        };
+        assert!(is_test_program(&section(b"_ZN4test16test_main_static17h")));
+        assert!(!is_test_program(&section(b"_ZN4main4main17h")));
     }
 }
