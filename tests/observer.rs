@@ -308,6 +308,40 @@ fn a_crowded_supervisor_and_a_huge_panic_keep_their_description_and_reports() {
 }
 
 #[test]
+fn metrics_show_what_a_sandboxed_environment_holds_against_its_limits() {
+    let (vm, addr, _) = observed(&["sandbox"]);
+    let list = json(addr, "/api/processes");
+    let sandboxed: Vec<_> = list["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|process| process["environment"] != 0)
+        .collect();
+    assert_eq!(sandboxed.len(), 2, "{list}");
+    let env = sandboxed[0]["environment"].as_u64().unwrap();
+    let (_, metrics) = http(addr, "GET", "/metrics", None);
+    for line in [
+        format!("lunatic_environment_processes{{environment=\"{env}\"}} 2"),
+        format!("lunatic_environment_held{{environment=\"{env}\",limit=\"processes\"}} 2"),
+        format!("lunatic_environment_limit{{environment=\"{env}\",limit=\"processes\"}} 10"),
+        format!("lunatic_environment_fuel_left{{environment=\"{env}\"}} "),
+    ] {
+        assert!(metrics.contains(&line), "{line:?} in\n{metrics}");
+    }
+    let memory = format!("lunatic_environment_held{{environment=\"{env}\",limit=\"memory\"}} ");
+    let held: u64 = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(&memory))
+        .and_then(|value| value.parse().ok())
+        .expect("the memory it holds");
+    assert!(
+        held >= 2 * (64 << 10),
+        "two processes' memories at least: {held}"
+    );
+    vm.stop();
+}
+
+#[test]
 fn a_process_cannot_claim_another_s_children_or_make_a_cycle() {
     let (mut vm, addr, _) = observed(&["impostor"]);
     let impostor = vm.wait_for("impostor ", Duration::from_secs(10));

@@ -43,6 +43,26 @@ impl Limit {
         Limit::MessageBytes,
     ];
 
+    /// Its name in snake case (`queued_bytes`), as metrics label it.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Limit::Processes => "processes",
+            Limit::QueuedBytes => "queued_bytes",
+            Limit::Handles => "handles",
+            Limit::Descriptors => "descriptors",
+            Limit::LogBytesPerSecond => "log_bytes_per_second",
+            Limit::Memory => "memory",
+            Limit::MessageBytes => "message_bytes",
+        }
+    }
+
+    /// Whether it counts what is held (rather than capping a rate or one message's size).
+    #[must_use]
+    pub const fn is_held(self) -> bool {
+        !matches!(self, Limit::LogBytesPerSecond | Limit::MessageBytes)
+    }
+
     /// The value a new environment has when its `Config` does not set one (and its
     /// parent's is no lower).
     #[must_use]

@@ -511,7 +511,12 @@ impl Runtime {
             .transpose()?;
         let scheduler = self.scheduler()?;
         let id = self.processes.next_id();
-        let profile = Profile::new(id, parent, program.env().id(), Arc::clone(program.name()));
+        let profile = Profile::new(
+            id,
+            parent,
+            Arc::clone(program.env()),
+            Arc::clone(program.name()),
+        );
         let handle = Arc::new(ProcessHandle::with_profile(id, profile));
         let engine = program.module().engine().clone();
         let state = ProcessState::new(

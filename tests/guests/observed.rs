@@ -5,7 +5,8 @@
 //! With the argument `stubborn`, the auditor takes a minute to stop (and is given it). With
 //! `crowd`, a third tree has 600 children with long names, and its first child crashes with
 //! a 20 KiB panic message. With `impostor`, a plain process describes itself as a
-//! supervisor of `shop` and of itself.
+//! supervisor of `shop` and of itself. With `sandbox`, two sleeping processes run in an
+//! environment with a fuel limit and at most 10 processes.
 use std::time::Duration;
 
 use lunatic::actors::{
@@ -109,6 +110,16 @@ fn main(mailbox: Mailbox<()>) {
         first.crash("boom ".repeat(4096));
         println!("crowd crashed one");
     }
+    let _sandbox = arg("sandbox").then(|| {
+        let mut config = lunatic::Config::new(64 << 20, Some(1_000_000));
+        config.max_processes(10);
+        let mut sandbox = lunatic::Environment::new(config).unwrap();
+        let module = sandbox.add_this_module().unwrap();
+        for _ in 0..2 {
+            module.spawn(backlog).unwrap();
+        }
+        sandbox
+    });
     if arg("impostor") {
         let shop_id = shop.process().process_id().local_id();
         let impostor = process::spawn_with(shop_id, |shop: u64, mailbox: Mailbox<()>| {

@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use lunatic_abi::{EndReason, Role};
+use lunatic_abi::{EndReason, Limit, Role};
 use serde::Serialize;
 
 use crate::messaging::mailbox::{QueuedKind, Sighting};
@@ -178,7 +178,7 @@ impl View<'_> {
         ProcessSummary {
             id: Id(process.id()),
             names: listed_names(process),
-            environment: profile.environment,
+            environment: profile.environment.id(),
             module: Arc::clone(&profile.module),
             status: profile.status(waiting),
             mailbox: Mailbox {
@@ -418,6 +418,7 @@ fn metrics(runtime: &Runtime) -> String {
     let processes = runtime.processes().all();
     let (mut queued, mut queued_bytes, mut arrived, mut memory) = (0, 0, 0, 0);
     let mut environments: HashMap<u64, (u64, u64)> = HashMap::new();
+    let mut budgets = HashMap::new();
     for process in &processes {
         let census = process.mailbox().census(0);
         queued += census.messages;
@@ -425,7 +426,11 @@ fn metrics(runtime: &Runtime) -> String {
         arrived += census.arrived;
         let profile = process.profile();
         memory += profile.memory();
-        let environment = environments.entry(profile.environment).or_default();
+        let id = profile.environment.id();
+        if let Some(budget) = profile.environment.budget() {
+            budgets.entry(id).or_insert_with(|| Arc::clone(budget));
+        }
+        let environment = environments.entry(id).or_default();
         environment.0 += 1;
         environment.1 += profile.memory();
     }
@@ -508,6 +513,47 @@ fn metrics(runtime: &Runtime) -> String {
         "gauge",
         "Linear memory per environment.",
         &per_environment(|usage| usage.1),
+    );
+    // What sandboxed environments hold against their limits (the root has none).
+    let mut budgets: Vec<_> = budgets.into_iter().collect();
+    budgets.sort_unstable_by_key(|(id, _)| *id);
+    let per_limit = |value: fn(&crate::sandbox::budget::Budget, Limit) -> u64| {
+        budgets
+            .iter()
+            .flat_map(|(id, budget)| {
+                Limit::ALL
+                    .into_iter()
+                    .filter(|limit| limit.is_held())
+                    .map(move |limit| {
+                        (
+                            format!("{{environment=\"{id}\",limit=\"{}\"}}", limit.name()),
+                            value(budget, limit),
+                        )
+                    })
+            })
+            .collect::<Vec<_>>()
+    };
+    metric(
+        "lunatic_environment_held",
+        "gauge",
+        "What a sandboxed environment's processes hold, per limit (with the environments made inside it).",
+        &per_limit(|budget, limit| budget.used(limit)),
+    );
+    metric(
+        "lunatic_environment_limit",
+        "gauge",
+        "A sandboxed environment's limits.",
+        &per_limit(|budget, limit| budget.limit(limit)),
+    );
+    let fuel: Vec<_> = budgets
+        .iter()
+        .filter_map(|(id, budget)| Some((format!("{{environment=\"{id}\"}}"), budget.fuel_left()?)))
+        .collect();
+    metric(
+        "lunatic_environment_fuel_left",
+        "gauge",
+        "Raw fuel left to a fuel-limited environment.",
+        &fuel,
     );
     out
 }

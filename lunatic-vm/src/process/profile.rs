@@ -15,6 +15,7 @@ use std::time::Instant;
 use lunatic_abi::Role;
 
 use crate::sandbox::budget::Held;
+use crate::sandbox::environment::Environment;
 
 use super::{ProcessHandle, ProcessId};
 
@@ -26,8 +27,8 @@ pub(crate) struct Profile {
     /// The top-level process it descends from (itself, for one): a test's processes are
     /// those of its group, and end with it.
     pub(crate) group: ProcessId,
-    /// Its environment's id (0: the root).
-    pub(crate) environment: u64,
+    /// Its environment.
+    pub(crate) environment: Arc<Environment>,
     /// Its module's name.
     pub(crate) module: Arc<str>,
     pub(crate) started: Instant,
@@ -65,7 +66,7 @@ impl Profile {
     pub(crate) fn new(
         id: ProcessId,
         parent: Option<&ProcessHandle>,
-        environment: u64,
+        environment: Arc<Environment>,
         module: Arc<str>,
     ) -> Self {
         Self {
@@ -143,6 +144,13 @@ impl Profile {
 
 impl Default for Profile {
     fn default() -> Self {
-        Self::new(0, None, 0, Arc::from(""))
+        let root = crate::sandbox::environment::EnvConfig {
+            max_memory: 0,
+            max_fuel: None,
+            namespaces: Vec::new(),
+            preopens: Vec::new(),
+            limits: lunatic_abi::Limits::UNLIMITED,
+        };
+        Self::new(0, None, Arc::new(Environment::root(root)), Arc::from(""))
     }
 }

@@ -95,10 +95,21 @@ impl Budget {
     }
 
     /// How much of `limit` is held now.
-    #[cfg(test)]
     #[must_use]
     pub(crate) fn used(&self, limit: Limit) -> u64 {
         self.used[limit as usize].load(Ordering::Relaxed)
+    }
+
+    /// The value of `limit`.
+    #[must_use]
+    pub(crate) fn limit(&self, limit: Limit) -> u64 {
+        self.limits.get(limit)
+    }
+
+    /// Raw fuel left to this budget itself (`None`: no fuel limit of its own).
+    #[must_use]
+    pub(crate) fn fuel_left(&self) -> Option<u64> {
+        self.fuel.as_ref().map(|fuel| fuel.load(Ordering::Relaxed))
     }
 
     /// Takes `burned` raw fuel from this budget and each fuel-limited ancestor; returns
