@@ -1,9 +1,38 @@
 #!/usr/bin/env bash
 # Runs the benchmark suite: each program on the VM and its native tokio baseline, in the
-# same run, and rewrites BENCHMARKS.md with the figures, the ratios and the machine.
+# same run, and the Erlang/OTP programs of benches/erlang beside the VM's spawn, round-trip,
+# park and skynet runs; rewrites BENCHMARKS.md with the figures, the ratios and the machine.
 # Usage: bash benches/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The Erlang side needs erl and erlc (Debian: erlang-base). As root with apt-get, install it;
+# otherwise say how, and run the VM's side alone (the Erlang rows say they were skipped).
+if ! command -v erl > /dev/null || ! command -v erlc > /dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+    echo "installing erlang-base (apt-get) for the Erlang side" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq erlang-base > /dev/null 2>&1 ||
+      { apt-get update -qq > /dev/null 2>&1 && apt-get install -y -qq erlang-base > /dev/null 2>&1; } || true
+  fi
+fi
+erl_beams=""
+if command -v erl > /dev/null && command -v erlc > /dev/null; then
+  erl_beams=$(mktemp -d)
+  erlc -o "$erl_beams" benches/erlang/*.erl
+  otp=$(erl -noshell -eval 'io:format("~s", [erlang:system_info(otp_release)]), halt().')
+else
+  echo "NOTE: no Erlang/OTP here (erl, erlc), so the Erlang side is skipped." \
+    "Install it with \`apt-get install erlang-base\` (as root) and run again." >&2
+fi
+# Runs an Erlang benchmark in a VM of its own: erl_run [ERL_FLAGS...] -run MODULE main [ARGS...].
+# Default flags, as Erlang users start it. Without Erlang, prints nothing. A failure costs
+# only that run's Erlang figures (with a note), not the suite, and leaves no erl_crash.dump.
+erl_run() {
+  [ -n "$erl_beams" ] || return 0
+  ERL_CRASH_DUMP_SECONDS=0 erl -noshell -pa "$erl_beams" "$@" ||
+    echo "NOTE: Erlang run failed: erl $*" >&2
+}
 
 rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
 cargo build --quiet --release --package lunatic-vm --bin lunatic
@@ -18,7 +47,7 @@ results=$(mktemp)
 cpu_ticks() { awk '$1 == "cpu" { total = 0; for (i = 2; i <= 9; i++) total += $i; print total, $9 }' /proc/stat; }
 stolen_percent() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[1] - x[1]; printf "%.1f", (t > 0 ? 100 * (y[2] - x[2]) / t : 0) }'; }
 suite_start=$(cpu_ticks)
-trap 'rm -f "$results"' EXIT
+trap 'rm -f "$results"; rm -rf "$erl_beams"' EXIT
 # Prints each RESULT of file $1 as the median of its values, with the values.
 medians() {
   awk '$1 == "RESULT" { values[$2] = values[$2] " " $3 }
@@ -40,22 +69,26 @@ median_runs() {
   rm -f "$out"
 }
 
-# Spawns: 5 runs, each beside a native run.
+# Spawns: 5 runs, each beside a native run and an Erlang one (benches/erlang/bench_spawn.erl:
+# the same 11 rounds of 2,000 parked processes, killed between rounds).
 spawns=$(mktemp)
 for _ in $(seq 5); do
   "$vm" "$guests/bench-spawn.wasm" >> "$spawns"
+  erl_run -run bench_spawn main >> "$spawns"
   cargo bench --quiet --package lunatic-vm --bench native_baseline -- spawn | sed 's/native_spawn_parked_us/native_spawn_parked_paired_us/' >> "$spawns"
 done
 medians "$spawns" | tee -a "$results"
 rm -f "$spawns"
-# Round trips: 5 runs on 2 workers and on 1, each beside a native run (the machine's speed
-# drifts over minutes; runs side by side see the same machine).
+# Round trips: 5 runs on 2 workers and on 1, each beside a native run and an Erlang one
+# (benches/erlang/bench_roundtrip.erl: `{self(), N}` to an echo process, and gen_server:call)
+# (the machine's speed drifts over minutes; runs side by side see the same machine).
 trips=$(mktemp)
 trips_start=$(cpu_ticks)
 for _ in $(seq 5); do
   "$vm" "$guests/bench-roundtrip.wasm" >> "$trips"
   "$vm" --workers 1 "$guests/bench-roundtrip.wasm" | sed 's/^RESULT \([a-z]*\)_us/RESULT \1_1_worker_us/' >> "$trips"
   cargo bench --quiet --package lunatic-vm --bench native_baseline -- roundtrip | sed 's/native_roundtrip_us/native_roundtrip_paired_us/' >> "$trips"
+  erl_run -run bench_roundtrip main >> "$trips"
 done
 medians "$trips" | tee -a "$results"
 trips_stolen=$(stolen_percent "$trips_start" "$(cpu_ticks)")
@@ -91,7 +124,8 @@ cargo bench --quiet --package lunatic-vm --bench net_load | tee -a "$results"
 
 # Physical memory per parked process: the VM's proportional set size (shared pages such as
 # the module's memory image count once, not once per mapping) plus page tables, with N
-# processes parked, minus the same with none.
+# processes parked, minus the same with none. Prints the KiB, then the guest's microseconds
+# per spawn (park_spawn_us: in a freshly started VM, so every slot is a fresh one).
 parked_kib() {
   local out pid kib
   out=$(mktemp)
@@ -101,34 +135,64 @@ parked_kib() {
   sleep 0.5
   kib=$(( $(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup") + $(awk '/^VmPTE:/ { print $2 }' "/proc/$pid/status") ))
   wait "$pid"
+  echo "$kib $(awk '$2 == "park_spawn_us" { print $3 }' "$out")"
   rm -f "$out"
-  echo "$kib"
 }
 # A first start may compile the module (a cache miss after the VM was rebuilt), and the
 # compiler's memory would count in the base: warm the cache first.
 parked_kib 0 > /dev/null
-base=$(parked_kib 0)
-full=$(parked_kib 10000)
-echo "RESULT parked_kib_per_process $(awk -v a="$full" -v b="$base" 'BEGIN { printf "%.1f", (a - b) / 10000 }')" | tee -a "$results"
+base=$(parked_kib 0 | cut -d' ' -f1)
+# 10,000 parked: 3 runs, each beside an Erlang one (benches/erlang/bench_park.erl, which
+# measures its own VM the same way, before and after parking 10,000); their spawn times
+# are the "10,000 parked processes, once, in a fresh VM" figures.
+parks=$(mktemp)
+for _ in $(seq 3); do
+  read -r full park_us <<< "$(parked_kib 10000)"
+  echo "RESULT parked_kib_per_process $(awk -v a="$full" -v b="$base" 'BEGIN { printf "%.1f", (a - b) / 10000 }')" >> "$parks"
+  echo "RESULT park_spawn_us $park_us" >> "$parks"
+  erl_run -run bench_park main 10000 >> "$parks"
+done
+medians "$parks" | tee -a "$results"
+rm -f "$parks"
 
 # Past about 10,000 processes Linux's default vm.max_map_count is the limit (see README). With
 # root, raise it for the big runs and put it back afterwards; without, say what was skipped.
 maps=$(cat /proc/sys/vm/max_map_count)
 big_maps=4000000
 if [ "$maps" -lt "$big_maps" ] && [ "$(id -u)" = 0 ] && sysctl -qw vm.max_map_count=$big_maps 2>/dev/null; then
-  trap 'sysctl -qw vm.max_map_count='"$maps"'; rm -f "$results"' EXIT
+  trap 'sysctl -qw vm.max_map_count='"$maps"'; rm -f "$results"; rm -rf "$erl_beams"' EXIT
 fi
 raised_note=""
 if [ "$(cat /proc/sys/vm/max_map_count)" -ge "$big_maps" ]; then
   [ "$maps" -lt "$big_maps" ] && raised_note="; raised to $big_maps for the 500,000-process and skynet rows only"
-  big=$(parked_kib 500000 --max-processes 500001)
+  big=$(parked_kib 500000 --max-processes 500001 | cut -d' ' -f1)
   echo "RESULT parked_500k_kib_per_process $(awk -v a="$big" -v b="$base" 'BEGIN { printf "%.1f", (a - b) / 500000 }')" | tee -a "$results"
-  # Skynet's 111,111 parents wait for their children at once: the pool must hold them.
-  "$vm" --max-processes 300000 "$guests/bench-skynet.wasm" | tee -a "$results"
+  # Skynet's 111,111 parents wait for their children at once: the pool must hold them. Its
+  # peak resident memory is VmHWM, a high-water mark, read every 0.2 s until the VM exits
+  # (a read misses only what the last 0.2 s add, when the tree is summed).
+  sky_out=$(mktemp)
+  "$vm" --max-processes 300000 "$guests/bench-skynet.wasm" > "$sky_out" &
+  sky_pid=$!
+  sky_hwm=0
+  while hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$sky_pid/status" 2> /dev/null) && [ -n "$hwm" ]; do
+    sky_hwm=$hwm
+    sleep 0.2
+  done
+  wait "$sky_pid"
+  { cat "$sky_out"; echo "RESULT skynet_peak_rss_mib $((sky_hwm / 1024))"; } | tee -a "$results"
+  rm -f "$sky_out"
 else
   echo "RESULT parked_500k_kib_per_process skipped (needs vm.max_map_count=$big_maps)" | tee -a "$results"
   echo "RESULT skynet_ms skipped (needs vm.max_map_count=$big_maps)" | tee -a "$results"
+  echo "RESULT skynet_peak_rss_mib skipped (needs vm.max_map_count=$big_maps)" | tee -a "$results"
 fi
+# Erlang's skynet (benches/erlang/bench_skynet.erl; it reads its own VmHWM at the end): 3 runs
+# of about 4 s after the VM's, the median. +P 2000000: without backpressure up to 1,111,111
+# processes live at once, and Erlang's process table holds 262,144 by default.
+skies=$(mktemp)
+for _ in $(seq 3); do erl_run +P 2000000 -run bench_skynet main >> "$skies"; done
+medians "$skies" | tee -a "$results"
+rm -f "$skies"
 
 value() { awk -v k="$1" '$1 == "RESULT" && $2 == k { print $3 }' "$results"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / b }'; }
@@ -149,6 +213,44 @@ native_many=$(value native_many_to_one_paired); wins=$(value many_to_one_2_beats
 echo1=$(value net_echo_1_reqs_per_s); native_echo1=$(value native_net_echo_1_reqs_per_s)
 echo50=$(value net_echo_50_reqs_per_s); native_echo50=$(value native_net_echo_50_reqs_per_s)
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+
+# Beside Erlang: lunatic's figure over Erlang's, each pair measured in this run (lower is
+# better; "skipped" when a side is missing). The keys: lunatic's RESULT, then Erlang's.
+erl_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "skipped" }'; }
+park_spawn=$(value park_spawn_us)
+erl_park_spawn=$(value erlang_park_spawn_us)
+erl_spawn=$(value erlang_spawn_parked_us); erl_cold=$(value erlang_spawn_parked_cold_us)
+erl_trip=$(value erlang_roundtrip_us); erl_request=$(value erlang_request_us)
+erl_skynet=$(value erlang_skynet_ms)
+skynet_rss=$(value skynet_peak_rss_mib); erl_skynet_rss=$(value erlang_skynet_peak_rss_mib)
+erl_parked=$(value erlang_parked_kib_per_process)
+erl_parked_own=$(value erlang_parked_memory_total_kib_per_process)
+erl_pairs="spawn_once:$park_spawn:$erl_park_spawn
+spawn_reused:$spawn:$erl_spawn
+spawn_cold:$cold:$erl_cold
+roundtrip:$trip:$erl_trip
+request:$request:$erl_request
+skynet:$skynet:$erl_skynet
+skynet_rss:$skynet_rss:$erl_skynet_rss
+parked_memory:$parked:$erl_parked"
+while IFS=: read -r name a b; do
+  echo "RESULT ratio_$name $(erl_ratio "$a" "$b")"
+done <<< "$erl_pairs" | tee -a "$results"
+erl_x() { local r; r=$(erl_ratio "$1" "$2"); [ "$r" = skipped ] && echo "$r" || echo "${r}x"; }
+if [ -n "$erl_beams" ]; then
+  erlang_table="| beside Erlang/OTP $otp (each Erlang program in a VM of its own, in this run; lower is better) | lunatic | Erlang | lunatic / Erlang |
+|---|---|---|---|
+| spawn 10,000 processes that park, once, in a fresh VM (us per spawn; the 10,000-parked memory runs: median of 3, each beside an Erlang one) | $park_spawn | $erl_park_spawn | $(erl_x "$park_spawn" "$erl_park_spawn") |
+| a reused-slot spawn of a process that parks (us; the spawn row above, beside Erlang's same 11 rounds of 2,000, killed between rounds) | $spawn | $erl_spawn | $(erl_x "$spawn" "$erl_spawn") |
+| the same, first round only (2,000 spawns) | $cold | $erl_cold | $(erl_x "$cold" "$erl_cold") |
+| message round trip (us; lunatic: a u64 to an echo process spawned with the reply handle; Erlang: \`{self(), N}\`, the pid in each message) | $trip | $erl_trip | $(erl_x "$trip" "$erl_trip") |
+| request / reply round trip (us; lunatic: \`request\`, its reply handle in the message; Erlang: \`gen_server:call\`; both watch the server) | $request | $erl_request | $(erl_x "$request" "$erl_request") |
+| skynet, 1,111,111 processes (ms; Erlang: \`+P 2000000\`, no backpressure; median of 3 runs) | $skynet | $erl_skynet | $(erl_x "$skynet" "$erl_skynet") |
+| skynet's peak resident memory (MiB: VmHWM of the VM's process; lunatic's read every 0.2 s until it exits) | $skynet_rss | $erl_skynet_rss | $(erl_x "$skynet_rss" "$erl_skynet_rss") |
+| physical memory per parked process (KiB: proportional set size + page tables, 10,000 parked; Erlang's own count, \`erlang:memory(total)\`, says $erl_parked_own) | $parked | $erl_parked | $(erl_x "$parked" "$erl_parked") |"
+else
+  erlang_table="The Erlang side was skipped: no Erlang/OTP on the machine (\`apt-get install erlang-base\`, then run again)."
+fi
 suite_stolen=$(stolen_percent "$suite_start" "$(cpu_ticks)")
 
 cat > BENCHMARKS.md <<MD
@@ -172,10 +274,12 @@ cores' time during the run ("steal" in \`/proc/stat\`), $trips_stolen% during th
 | message round trip between two processes (u64, 50,000 per round; median of 5 runs, each beside the native run) | $trip | $native_trip | $(ratio "$trip" "$native_trip") |
 | \`request\` / \`reply\` round trip (u64; watches the server, so a dead one is an error, not a hang) | $request | $native_trip | $(ratio "$request" "$native_trip") |
 | the same two round trips on 1 worker thread (\`--workers 1\`: the pair never migrates between threads) | $trip_one / $request_one | $native_trip | $(ratio "$trip_one" "$native_trip") |
-| physical memory per parked process (KiB: proportional set size + page tables, 10,000 parked) | $parked | | |
+| physical memory per parked process (KiB: proportional set size + page tables, 10,000 parked; median of 3 runs) | $parked | | |
 | the same with 500,000 parked at once (\`--max-processes 500000\`) | $parked_big | | |
 | ring of 1,000 processes, token passed 100 times around (us per hop; median of 3 runs) | $hop | $native_hop | $(ratio "$hop" "$native_hop") |
 | skynet: 1,111,111 processes, 1,000,000 leaves summed up a tree of tens (ms; \`--max-processes 300000\`) | $skynet | $native_skynet | $(ratio "$skynet" "$native_skynet") |
+
+$erlang_table
 
 | throughput (messages per second, higher is better) | lunatic | native tokio | ratio |
 |---|---|---|---|
@@ -196,9 +300,15 @@ the machine's cores with the server it loads. Skynet's 111,111 parents all wait 
 its pool must hold them (as Erlang needs \`+P\` for a million processes); a parent that finds
 the pool full waits a millisecond and spawns again.
 
+The Erlang rows run \`benches/erlang/*.erl\` (compiled with \`erlc\`, each started with
+\`erl -noshell\` at default settings) beside the VM's runs: the spawn and round-trip programs
+within the same 5 rounds as the VM's, the parked-memory program in each of the 3 runs that
+park 10,000 on the VM (it measures its own VM the same way, before and after spawning), and
+skynet after the VM's. The script installs Erlang (\`erlang-base\`) when it runs as root with
+apt-get; elsewhere it says how and skips those rows.
+
 For scale (figures quoted in the project's issues, not measured in this run): the runtime we
-re-create took about 130 us per spawn and 24 us per round trip on this kind of machine;
-Erlang takes about 4 us and 0.35 us.
+re-create took about 130 us per spawn and 24 us per round trip on this kind of machine.
 
 Comparing two builds: \`bash benches/compare.sh REV\` runs the spawn and round-trip benchmarks
 of revision REV and of the working tree in turns (7 rounds, medians), each build with its own

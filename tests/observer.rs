@@ -597,8 +597,9 @@ async fn the_page_in_headless_chromium_shows_the_table_and_the_tree_and_a_kill_h
 }
 
 #[test]
-fn sigterm_stops_main_s_trees_newest_first_and_every_terminate_runs() {
-    let mut vm = Background::start(&common::guest("test-observed"), &[]);
+fn sigterm_stops_every_tree_newest_first_and_every_terminate_runs() {
+    // Three trees: two main started, then one a plain process started.
+    let mut vm = Background::start(&common::guest("test-observed"), &["deep"]);
     vm.wait_for("ready", Duration::from_secs(60));
     vm.signal(libc::SIGTERM);
     let run = vm.finish(Duration::from_secs(30));
@@ -611,6 +612,7 @@ fn sigterm_stops_main_s_trees_newest_first_and_every_terminate_runs() {
     assert_eq!(
         stops,
         [
+            "terminate porter (shutdown)",
             "terminate auditor (shutdown)",
             "terminate mailer (shutdown)",
             "terminate billing (shutdown)",
@@ -619,7 +621,7 @@ fn sigterm_stops_main_s_trees_newest_first_and_every_terminate_runs() {
         "the newest tree first, each tree's children in reverse start order\n{run}"
     );
     assert!(!run.stdout.contains("main ended by itself"), "{run}");
-    run.assert_stderr("lunatic: SIGTERM: stopping 2 actors started by main");
+    run.assert_stderr("lunatic: SIGTERM: stopping 3 supervision trees and actors, newest first");
 }
 
 #[test]

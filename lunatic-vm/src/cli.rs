@@ -85,9 +85,9 @@ struct Cli {
         hide_env_values = true
     )]
     observe_token: Option<String>,
-    /// On SIGTERM or SIGINT, the actors main started are stopped newest first, each given
-    /// this many seconds to stop (a supervisor stops its children in reverse order first),
-    /// then main; a second signal exits at once.
+    /// On SIGTERM or SIGINT, the supervision trees (and actors no actor started) are
+    /// stopped newest first, each given this many seconds (a supervisor stops its children
+    /// in reverse order first), then main; a second signal exits at once.
     #[arg(long, value_name = "SECS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(..=86_400))]
     shutdown_timeout: u64,

@@ -1,11 +1,12 @@
 //! Running the main process until it ends, or until the VM is told to stop (SIGTERM,
-//! SIGINT): then main's supervision trees are stopped gracefully, as OTP's `init:stop`
+//! SIGINT): then the supervision trees are stopped gracefully, as OTP's `init:stop`
 //! stops applications.
 //!
 //! A graceful stop, in order:
-//! 1. The actors main started (its supervision trees; the actor layer told the VM which
-//!    processes are actors) when the signal came, newest first, are each sent an exit
-//!    signal with reason `Shutdown` from main, and waited for. An actor takes that signal
+//! 1. The top actors when the signal comes (the actor layer told the VM which processes
+//!    are actors): those no live actor spawned, so the roots of main's supervision trees
+//!    and of any a plain process started. Newest first, each is sent an exit signal with
+//!    reason `Shutdown` from main, and waited for. An actor takes that signal
 //!    as a request to stop: a supervisor stops its children in reverse start order, each
 //!    with its shutdown time (their `terminate` runs), then itself. One that does not take
 //!    link signals is killed with `Shutdown` instead; one that is not gone within `timeout`
@@ -43,9 +44,9 @@ pub(crate) async fn run_main(runtime: &Arc<Runtime>, timeout: Duration) -> wasmt
         reason = &mut ended => return Ok(reason.context("main vanished")?.exit_code()),
         signal = signals.next() => signal,
     };
-    let trees = main_trees(runtime, &main);
+    let trees = top_actors(runtime);
     eprintln!(
-        "lunatic: {}: stopping {} actors started by main, newest first (a second signal exits at once)",
+        "lunatic: {}: stopping {} supervision trees and actors, newest first (a second signal exits at once)",
         signal.name(),
         trees.len()
     );
@@ -62,15 +63,19 @@ pub(crate) async fn run_main(runtime: &Arc<Runtime>, timeout: Duration) -> wasmt
     Ok(ended.await.context("main vanished")?.exit_code())
 }
 
-/// The live actors `main` spawned, newest first.
-fn main_trees(runtime: &Runtime, main: &ProcessHandle) -> Vec<Arc<ProcessHandle>> {
+/// The live actors no live actor spawned, newest first.
+fn top_actors(runtime: &Runtime) -> Vec<Arc<ProcessHandle>> {
+    let is_actor = |process: &ProcessHandle| process.profile().role().is_some();
     let mut actors: Vec<_> = runtime
         .processes()
         .all()
         .into_iter()
         .filter(|process| {
-            let profile = process.profile();
-            profile.parent == Some(main.id()) && profile.role().is_some()
+            let parent = process
+                .profile()
+                .parent
+                .and_then(|id| runtime.processes().get(id));
+            is_actor(process) && !parent.is_some_and(|parent| is_actor(&parent))
         })
         .collect();
     actors.sort_by_key(|process| std::cmp::Reverse(process.profile().started));

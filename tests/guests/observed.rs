@@ -6,7 +6,8 @@
 //! `crowd`, a third tree has 600 children with long names, and its first child crashes with
 //! a 20 KiB panic message. With `impostor`, a plain process describes itself as a
 //! supervisor of `shop` and of itself. With `sandbox`, two sleeping processes run in an
-//! environment with a fuel limit and at most 10 processes.
+//! environment with a fuel limit and at most 10 processes. With `deep`, a plain process
+//! main spawned starts a third tree, `depot` (porter), after the others.
 use std::time::Duration;
 
 use lunatic::actors::{
@@ -58,6 +59,7 @@ enum Tree {
     /// Whether the auditor is stubborn.
     Audit(bool),
     Crowd,
+    Depot,
 }
 
 impl Supervisor for Tree {
@@ -72,6 +74,7 @@ impl Supervisor for Tree {
                 .child(worker("billing"))
                 .child(worker("mailer")),
             Tree::Audit(false) => config.child(worker("auditor")),
+            Tree::Depot => config.child(worker("porter")),
             Tree::Crowd => (0..600).fold(config, |config, n| {
                 config.child(worker(&format!("crowd-{n:03}-{}", "x".repeat(100))))
             }),
@@ -109,6 +112,16 @@ fn main(mailbox: Mailbox<()>) {
             .unwrap();
         first.crash("boom ".repeat(4096));
         println!("crowd crashed one");
+    }
+    if arg("deep") {
+        let main = process::this(&mailbox);
+        process::spawn_with(main, |main: lunatic::Process<()>, rest: Mailbox<()>| {
+            let _depot = SupervisorRef::start_supervisor(Tree::Depot).unwrap();
+            main.send(());
+            let _ = rest.receive();
+        })
+        .unwrap();
+        mailbox.receive().unwrap();
     }
     let _sandbox = arg("sandbox").then(|| {
         let mut config = lunatic::Config::new(64 << 20, Some(1_000_000));
