@@ -1,9 +1,11 @@
 //! Benchmark (runs on the VM): microseconds per message round trip between two processes
-//! (send a u64, the other process sends it back), and per `request` (request/reply).
-//! Prints `RESULT <name> <value>` lines for `benches/run.sh`.
+//! (send a u64, the other process sends it back), per round trip with the sender's handle
+//! in the message (`(Process, u64)`, answered through it: Erlang's `Echo ! {self(), N}`),
+//! and per `request` (request/reply). Prints `RESULT <name> <value>` lines for
+//! `benches/run.sh`.
 //!
-//! Arguments, for profiling one half: `roundtrip` or `request` runs only that one (both
-//! by default), and a second argument sets the round trips per round (50,000).
+//! Arguments, for profiling one part: `roundtrip`, `handle` or `request` runs only that
+//! one (all by default), and a second argument sets the round trips per round (50,000).
 use std::time::Instant;
 
 use lunatic::{process, Mailbox, Process, Request};
@@ -37,7 +39,7 @@ fn main(mailbox: Mailbox<u64>) {
         .get(1)
         .map_or(50_000, |n| n.parse().expect("a number of trips"));
 
-    if only != Some("request") {
+    if only.is_none() || only == Some("roundtrip") {
         let this = process::this(&mailbox);
         let echo = process::spawn_with(this, |back: Process<u64>, inbox: Mailbox<u64>| loop {
             back.send(inbox.receive().unwrap());
@@ -50,7 +52,21 @@ fn main(mailbox: Mailbox<u64>) {
         println!("RESULT roundtrip_us {us:.3}");
     }
 
-    if only != Some("roundtrip") {
+    if only.is_none() || only == Some("handle") {
+        let echo = process::spawn(|inbox: Mailbox<(Process<u64>, u64)>| loop {
+            let (back, n) = inbox.receive().unwrap();
+            back.send(n);
+        })
+        .unwrap();
+        let this = process::this(&mailbox);
+        let us = measure(trips, |n| {
+            echo.send((this, n));
+            assert_eq!(mailbox.receive().unwrap(), n);
+        });
+        println!("RESULT roundtrip_handle_us {us:.3}");
+    }
+
+    if only.is_none() || only == Some("request") {
         let server = process::spawn(|inbox: Mailbox<Request<u64, u64>>| loop {
             let request = inbox.receive().unwrap();
             let n = *request.data();

@@ -86,7 +86,7 @@ trips=$(mktemp)
 trips_start=$(cpu_ticks)
 for _ in $(seq 5); do
   "$vm" "$guests/bench-roundtrip.wasm" >> "$trips"
-  "$vm" --workers 1 "$guests/bench-roundtrip.wasm" | sed 's/^RESULT \([a-z]*\)_us/RESULT \1_1_worker_us/' >> "$trips"
+  "$vm" --workers 1 "$guests/bench-roundtrip.wasm" | sed 's/^RESULT \([a-z_]*\)_us/RESULT \1_1_worker_us/' >> "$trips"
   cargo bench --quiet --package lunatic-vm --bench native_baseline -- roundtrip | sed 's/native_roundtrip_us/native_roundtrip_paired_us/' >> "$trips"
   erl_run -run bench_roundtrip main >> "$trips"
 done
@@ -202,6 +202,7 @@ versus() { awk -v a="$1" -v b="$2" 'BEGIN { if (a >= b) printf "%.1fx faster", a
 spawn=$(value spawn_parked_us); native_spawn=$(value native_spawn_parked_paired_us)
 cold=$(value spawn_parked_cold_us)
 trip=$(value roundtrip_us); native_trip=$(value native_roundtrip_paired_us)
+trip_handle=$(value roundtrip_handle_us)
 request=$(value request_us)
 trip_one=$(value roundtrip_1_worker_us); request_one=$(value request_1_worker_us)
 parked=$(value parked_kib_per_process)
@@ -228,7 +229,7 @@ erl_parked_own=$(value erlang_parked_memory_total_kib_per_process)
 erl_pairs="spawn_once:$park_spawn:$erl_park_spawn
 spawn_reused:$spawn:$erl_spawn
 spawn_cold:$cold:$erl_cold
-roundtrip:$trip:$erl_trip
+roundtrip:$trip_handle:$erl_trip
 request:$request:$erl_request
 skynet:$skynet:$erl_skynet
 skynet_rss:$skynet_rss:$erl_skynet_rss
@@ -243,7 +244,7 @@ if [ -n "$erl_beams" ]; then
 | spawn 10,000 processes that park, once, in a fresh VM (us per spawn; the 10,000-parked memory runs: median of 3, each beside an Erlang one) | $park_spawn | $erl_park_spawn | $(erl_x "$park_spawn" "$erl_park_spawn") |
 | a reused-slot spawn of a process that parks (us; the spawn row above, beside Erlang's same 11 rounds of 2,000, killed between rounds) | $spawn | $erl_spawn | $(erl_x "$spawn" "$erl_spawn") |
 | the same, first round only (2,000 spawns) | $cold | $erl_cold | $(erl_x "$cold" "$erl_cold") |
-| message round trip (us; lunatic: a u64 to an echo process spawned with the reply handle; Erlang: \`{self(), N}\`, the pid in each message) | $trip | $erl_trip | $(erl_x "$trip" "$erl_trip") |
+| message round trip with the sender's handle in each message (us; lunatic: \`(Process, u64)\`, answered through it; Erlang: \`{self(), N}\`) | $trip_handle | $erl_trip | $(erl_x "$trip_handle" "$erl_trip") |
 | request / reply round trip (us; lunatic: \`request\`, its reply handle in the message; Erlang: \`gen_server:call\`; both watch the server) | $request | $erl_request | $(erl_x "$request" "$erl_request") |
 | skynet, 1,111,111 processes (ms; Erlang: \`+P 2000000\`, no backpressure; median of 3 runs) | $skynet | $erl_skynet | $(erl_x "$skynet" "$erl_skynet") |
 | skynet's peak resident memory (MiB: VmHWM of the VM's process; lunatic's read every 0.2 s until it exits) | $skynet_rss | $erl_skynet_rss | $(erl_x "$skynet_rss" "$erl_skynet_rss") |
