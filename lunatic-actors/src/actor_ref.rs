@@ -35,10 +35,10 @@ pub enum CallError {
     /// The actor is of another type: it refused the call at once (the error names its
     /// message type and the one sent).
     #[error("the actor refused the call: {0}")]
-    Refused(WrongType),
+    Refused(Box<WrongType>),
     /// The reply was of another type than the call's result (the error names both).
     #[error("the reply is of the wrong type: {0}")]
-    WrongReply(WrongType),
+    WrongReply(Box<WrongType>),
     /// The caller is the actor itself: it would wait for a reply only it can give (OTP's
     /// `calling_self`).
     #[error("an actor cannot call itself")]
@@ -332,7 +332,7 @@ fn run<A: Dispatch>(start: StartRequest<A>, mailbox: Mailbox<Envelope<A::Message
                 actor.handle_info(Info::Message(RawMessage(bytes)), &mut ctx)
             }
             Message::Normal(Err(ReceiveError::ProcessDown(down))) => {
-                actor.handle_info(Info::Down(down), &mut ctx)
+                actor.handle_info(Info::Down(*down), &mut ctx)
             }
             Message::Normal(Err(ReceiveError::WrongType(why))) if why.found().is::<Stop>() => {
                 ctx.stop(ExitReason::Shutdown)

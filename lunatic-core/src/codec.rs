@@ -177,13 +177,13 @@ fn unreadable(error: bincode::Error) -> ReceiveError {
 pub(crate) fn misread<T: Sendable>(message_type: u64, bytes: &[u8]) -> ReceiveError {
     if message_type == type_info::<Rejection>().fingerprint {
         if let Ok(Rejection(why)) = bincode::deserialize(bytes) {
-            return ReceiveError::Rejected(why);
+            return ReceiveError::Rejected(Box::new(why));
         }
     }
-    ReceiveError::WrongType(WrongType::new(
+    ReceiveError::WrongType(Box::new(WrongType::new(
         MessageType::of::<T>(),
         MessageType::of_fingerprint(message_type),
-    ))
+    )))
 }
 
 /// A value encoded with its type, to travel as bytes inside another message and be read
@@ -261,7 +261,7 @@ mod tests {
     fn a_rejection_reads_as_rejected_whatever_was_awaited() {
         let why = WrongType::new(MessageType::of::<u64>(), MessageType::of::<String>());
         let read = round_trip::<Rejection, Vec<u8>>(&Rejection(why.clone()));
-        assert_eq!(read, Err(ReceiveError::Rejected(why)));
+        assert_eq!(read, Err(ReceiveError::Rejected(Box::new(why))));
     }
 
     #[test]

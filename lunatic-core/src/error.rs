@@ -11,11 +11,15 @@ pub enum LunaticError {
 }
 
 /// Why a receive returned no message.
+///
+/// Two words: the larger reasons are boxed, so that `Result<M, ReceiveError>`, which every
+/// receive returns through the guest's stack, stays small (the payloads were copied on
+/// every receive, even a successful one).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReceiveError {
     /// A monitored process ended (for a request: the server died before replying).
     #[error("process {} ended: {}", .0.id(), .0.reason())]
-    ProcessDown(crate::mailbox::Down),
+    ProcessDown(Box<crate::mailbox::Down>),
     /// A message arrived that was sent as the mailbox's type, but its bytes are not a
     /// valid value of it (a sender of another build, or not this library).
     #[error("message could not be deserialized: {0}")]
@@ -23,11 +27,11 @@ pub enum ReceiveError {
     /// A message of another type arrived (the error names both). It was dropped; if it
     /// was a request, its sender was told at once ([`ReceiveError::Rejected`]).
     #[error("{0}")]
-    WrongType(WrongType),
+    WrongType(Box<WrongType>),
     /// A request this process sent could not be read by its receiver: it takes another
     /// type (the error names both).
     #[error("the request was refused: {0}")]
-    Rejected(WrongType),
+    Rejected(Box<WrongType>),
     /// No matching message arrived in time.
     #[error("receive timed out")]
     Timeout,

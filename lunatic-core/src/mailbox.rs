@@ -98,8 +98,9 @@ impl<M> Message<M> {
 /// One step of a receive: the raw outcome before the mailbox type decides what it means.
 pub(crate) enum Incoming<M> {
     Data(Result<M, ReceiveError>),
-    Signal(Signal),
-    Down(Down),
+    // Boxed, so the data case, the common one, is not copied as large as a notice.
+    Signal(Box<Signal>),
+    Down(Box<Down>),
 }
 
 /// Receives the next message tagged with one of `tags` (any when empty), as an `M`.
@@ -110,8 +111,8 @@ pub(crate) fn receive_raw<M: Sendable>(tags: &[Tag], timeout: Option<Duration>) 
     match received {
         Received::TimedOut => Incoming::Data(Err(ReceiveError::Timeout)),
         Received::Data => Incoming::Data(crate::transfer::decode_received(metadata, &bytes)),
-        Received::Signal => Incoming::Signal(EndNotice::read_incoming(&bytes)),
-        Received::Down => Incoming::Down(EndNotice::read_incoming(&bytes)),
+        Received::Signal => Incoming::Signal(Box::new(EndNotice::read_incoming(&bytes))),
+        Received::Down => Incoming::Down(Box::new(EndNotice::read_incoming(&bytes))),
     }
 }
 
@@ -216,7 +217,7 @@ impl<M: Sendable> LinkMailbox<M> {
     fn take(tags: &[Tag], timeout: Option<Duration>) -> Message<M> {
         match receive_raw(tags, timeout) {
             Incoming::Data(message) => Message::Normal(message),
-            Incoming::Signal(signal) => Message::Signal(signal),
+            Incoming::Signal(signal) => Message::Signal(*signal),
             Incoming::Down(down) => Message::Normal(Err(ReceiveError::ProcessDown(down))),
         }
     }

@@ -130,7 +130,7 @@ impl<M> Process<M> {
     /// [`ReceiveError::Timeout`] if the process did not end in time.
     pub fn wait_down(&self, monitor: Tag, timeout: Option<Duration>) -> Result<Down, ReceiveError> {
         match receive_raw::<()>(&[monitor], timeout) {
-            Incoming::Down(down) => Ok(down),
+            Incoming::Down(down) => Ok(*down),
             _ => Err(ReceiveError::Timeout),
         }
     }

@@ -110,7 +110,12 @@ fn misread_received<T: Sendable>(message_type: u64, bytes: &[u8]) -> ReceiveErro
         if reply_tag != 0 {
             // The requester is the message's sender, as the VM recorded it.
             let requester = host::message_sender();
-            send(requester, reply_tag, &Rejection(why.clone()), None);
+            send(
+                requester,
+                reply_tag,
+                &Rejection(crate::WrongType::clone(why)),
+                None,
+            );
         }
     }
     error

@@ -15,7 +15,7 @@ use crate::sandbox::budget::Held;
 /// A message's bytes: small values (a number, a short request) are stored inline, so
 /// sending one allocates nothing and the receiver's thread frees nothing that another
 /// thread allocated.
-pub(crate) type MessageBytes = smallvec::SmallVec<[u8; 32]>;
+pub(crate) type MessageBytes = smallvec::SmallVec<[u8; 24]>;
 
 /// What a process sent: the guest's serialized value, and the resources (sockets) moved
 /// into the message, which the bytes refer to by index.
@@ -546,6 +546,16 @@ mod tests {
     use std::task::Wake;
 
     use super::*;
+
+    #[test]
+    fn a_message_is_small() {
+        // Messages are moved several times a hop (outbox, queue, inbox, the receive).
+        assert!(
+            std::mem::size_of::<Message>() <= 88,
+            "{}",
+            std::mem::size_of::<Message>()
+        );
+    }
 
     fn data(tag: i64, byte: u8) -> Message {
         Message {

@@ -66,17 +66,29 @@ pub(crate) enum TakeError {
 
 /// The resources travelling in one message, by index (the guest serializes the index in
 /// the message's bytes). Taking one leaves its slot empty, so indices stay stable.
+///
+/// One word when empty, as nearly every message's is: messages are moved several times a
+/// hop, and a `Vec` inline made every one of them two words larger.
 #[derive(Debug, Default)]
 pub(crate) struct MessageResources {
-    slots: Vec<Option<Resource>>,
+    slots: Option<Box<Slots>>,
 }
+
+/// The slots of a message that carries resources.
+#[derive(Debug, Default)]
+struct Slots(Vec<Option<Resource>>);
 
 impl MessageResources {
     /// Adds `resource`; returns its index.
     pub(crate) fn push(&mut self, resource: Resource) -> u32 {
-        self.slots.push(Some(resource));
+        let slots = &mut self.slots.get_or_insert_with(Box::default).0;
+        slots.push(Some(resource));
         // `push_to_message` caps a message at 1024 resources, so the count fits easily.
-        u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
+        u32::try_from(slots.len() - 1).unwrap_or(u32::MAX)
+    }
+
+    fn slots(&self) -> &[Option<Resource>] {
+        self.slots.as_deref().map_or(&[], |slots| &slots.0)
     }
 
     /// Takes the resource at `index` if it is of `kind`.
@@ -86,7 +98,8 @@ impl MessageResources {
     pub(crate) fn take(&mut self, index: u32, kind: ResourceKind) -> Result<Resource, TakeError> {
         let slot = self
             .slots
-            .get_mut(index as usize)
+            .as_deref_mut()
+            .and_then(|slots| slots.0.get_mut(index as usize))
             .ok_or(TakeError::NotFound)?;
         match slot {
             None => Err(TakeError::NotFound),
@@ -98,19 +111,23 @@ impl MessageResources {
     /// How many resources were put in (taken ones included).
     #[must_use]
     pub(crate) fn len(&self) -> usize {
-        self.slots.len()
+        self.slots().len()
     }
 }
 
 impl PartialEq for MessageResources {
     /// Equal when both hold handles to the same sockets in the same slots.
     fn eq(&self, other: &Self) -> bool {
-        self.slots.len() == other.slots.len()
-            && self.slots.iter().zip(&other.slots).all(|pair| match pair {
-                (Some(a), Some(b)) => a.same_as(b),
-                (None, None) => true,
-                _ => false,
-            })
+        self.len() == other.len()
+            && self
+                .slots()
+                .iter()
+                .zip(other.slots())
+                .all(|pair| match pair {
+                    (Some(a), Some(b)) => a.same_as(b),
+                    (None, None) => true,
+                    _ => false,
+                })
     }
 }
 
