@@ -283,9 +283,12 @@ mod mailbox_tests {
     use loom::sync::Arc;
     use loom::thread;
 
-    use super::mailbox::{Inbox, Mailbox, Message, MessageBytes, MessageData, MessageKind};
+    use super::mailbox::{Inbox, Mailbox, Message, MessageBytes, MessageData, MessageKind, Taken};
     use super::process::EndReason;
     use super::resources::MessageResources;
+
+    /// What the models' owners took (the observer's counters, plain atomics: not modelled).
+    static TAKEN: Taken = Taken::new();
 
     fn data(byte: u8) -> Message {
         Message {
@@ -332,8 +335,8 @@ mod mailbox_tests {
             });
             let (counter, waker) = counting_waker();
             let mut inbox = Inbox::default();
-            let taken = match inbox.try_receive(&mailbox, &[]) {
-                Ok(None) => inbox.take(&mailbox, &[], Some(&waker)),
+            let taken = match inbox.try_receive(&mailbox, &TAKEN, &[]) {
+                Ok(None) => inbox.take(&mailbox, &TAKEN, &[], Some(&waker)),
                 other => other,
             };
             sender.join().expect("the sender ran");
@@ -361,14 +364,14 @@ mod mailbox_tests {
                 move || mailbox.push(data(1))
             });
             let mut inbox = Inbox::default();
-            let first = inbox.try_receive(&mailbox, &[]).expect("no kill");
+            let first = inbox.try_receive(&mailbox, &TAKEN, &[]).expect("no kill");
             sender.join().expect("the sender ran");
             if first.is_none() {
                 assert!(
                     !inbox.is_surely_empty(&mailbox),
                     "a pushed message is hidden"
                 );
-                assert_eq!(inbox.try_receive(&mailbox, &[]), Ok(Some(data(1))));
+                assert_eq!(inbox.try_receive(&mailbox, &TAKEN, &[]), Ok(Some(data(1))));
             }
             assert!(inbox.is_surely_empty(&mailbox));
         });
@@ -409,14 +412,14 @@ mod mailbox_tests {
             });
             let (counter, waker) = counting_waker();
             let mut inbox = Inbox::default();
-            let first = inbox.take(&mailbox, &[], Some(&waker));
+            let first = inbox.take(&mailbox, &TAKEN, &[], Some(&waker));
             killer.join().expect("the killer ran");
             match first {
                 Err(reason) => assert_eq!(reason, EndReason::Killed),
                 Ok(None) => {
                     assert_eq!(counter.0.load(Ordering::SeqCst), 1, "the kill was lost");
                     assert_eq!(
-                        inbox.take(&mailbox, &[], Some(&waker)),
+                        inbox.take(&mailbox, &TAKEN, &[], Some(&waker)),
                         Err(EndReason::Killed)
                     );
                 }

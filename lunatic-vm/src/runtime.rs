@@ -905,8 +905,8 @@ async fn execute(mut store: Store<ProcessState>, mut calls: Calls, watched: bool
 }
 
 pin_project_lite::pin_project! {
-    /// A process's turns on a worker: the future that runs it, each poll marked in its
-    /// profile (for the observer), with a panic of the future turned into an `Err` (the
+    /// A process's turns on a worker: the future that runs it, each poll counted in its
+    /// handle's `Turns` (for the observer), with a panic of the future turned into an `Err` (the
     /// panic's payload).
     struct Turns<F> {
         handle: Arc<ProcessHandle>,
@@ -920,10 +920,10 @@ impl<F: Future> Future for Turns<F> {
 
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let (profile, inner) = (this.handle.profile(), this.inner);
-        profile.set_on_worker(true);
+        let (turns, inner) = (this.handle.turns(), this.inner);
+        turns.set_on_worker(true);
         let polled = std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
-        profile.set_on_worker(false);
+        turns.set_on_worker(false);
         match polled {
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
             Ok(Poll::Pending) => Poll::Pending,

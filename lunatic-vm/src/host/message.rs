@@ -171,7 +171,9 @@ pub(super) fn receive_waited(call: &mut HostCall<'_>) -> wasmtime::Result<u32> {
 
 pub(super) fn abandon_tag(call: &mut HostCall<'_>, tag: i64) -> wasmtime::Result<()> {
     let state = call.state_mut();
-    state.inbox.abandon(state.handle.mailbox(), tag);
+    state
+        .inbox
+        .abandon(state.handle.mailbox(), state.handle.taken(), tag);
     Ok(())
 }
 
@@ -555,7 +557,9 @@ pub(super) fn try_receive(
     }
     let tags = begin_receive(call, tags_ptr, tags_len)?;
     let state = call.state_mut();
-    let received = state.inbox.try_receive(state.handle.mailbox(), &tags);
+    let received = state
+        .inbox
+        .try_receive(state.handle.mailbox(), state.handle.taken(), &tags);
     if tags.is_empty() && matches!(received, Ok(Some(_))) {
         record_waited(call, false)?;
     }
@@ -621,25 +625,26 @@ impl Future for ReceiveCall<'_> {
         let receive = self.get_mut();
         // A scan that finds nothing leaves this task's waker under the lock a push takes.
         let state = receive.call.state_mut();
-        let received =
-            match state
-                .inbox
-                .take(state.handle.mailbox(), &receive.tags, Some(cx.waker()))
-            {
-                Ok(None) => {
-                    receive.waited = true;
-                    match receive.timeout {
-                        None => return Poll::Pending,
-                        Some(timeout) => {
-                            if receive.deadline_pending(timeout, cx) {
-                                return Poll::Pending;
-                            }
-                            Ok(None)
+        let received = match state.inbox.take(
+            state.handle.mailbox(),
+            state.handle.taken(),
+            &receive.tags,
+            Some(cx.waker()),
+        ) {
+            Ok(None) => {
+                receive.waited = true;
+                match receive.timeout {
+                    None => return Poll::Pending,
+                    Some(timeout) => {
+                        if receive.deadline_pending(timeout, cx) {
+                            return Poll::Pending;
                         }
+                        Ok(None)
                     }
                 }
-                done => done,
-            };
+            }
+            done => done,
+        };
         if receive.tags.is_empty() {
             if let Err(error) = record_waited(&mut receive.call, receive.waited) {
                 return Poll::Ready(Err(error));

@@ -120,7 +120,9 @@ pub(super) fn demonitor(call: &mut HostCall<'_>, process: u64, tag: i64) -> wasm
     {
         // The notice is queued, or still being pushed by a process that is ending: the tag
         // is the monitor's alone, so it is dropped whenever it comes.
-        state.inbox.abandon(state.handle.mailbox(), tag);
+        state
+            .inbox
+            .abandon(state.handle.mailbox(), state.handle.taken(), tag);
     }
     Ok(())
 }

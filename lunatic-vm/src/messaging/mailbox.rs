@@ -3,9 +3,9 @@
 use std::collections::VecDeque;
 use std::task::Waker;
 
-// The observer's counters (`Taken`) are plain std atomics even in the loom model: only the
-// owner writes them, and nothing synchronizes through them.
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+// The observer's counters (`Taken`, `Recent`) are plain std atomics even in the loom model:
+// only the owner writes them, and nothing synchronizes through them.
+use std::sync::atomic::{AtomicBool as StdAtomicBool, AtomicU64, Ordering::Relaxed};
 
 use super::sync::{AtomicBool, Mutex, MutexGuard, Ordering};
 use crate::process::{EncodedReason, EndReason, ProcessId};
@@ -154,45 +154,75 @@ pub(crate) struct Mailbox {
     maybe_queued: AtomicBool,
     queue: Mutex<Queue>,
     death_pending: AtomicBool,
-    /// What the owner took out, for the observer; a line of its own, written by the owner
-    /// only.
-    taken: Taken,
+    /// The owner's last received messages, kept while the observer runs.
+    recent: Recent,
 }
 
 /// How many of the owner's last received messages the observer is shown.
 pub(crate) const RECENT: usize = 8;
 
+/// Whether an observer runs (`lunatic --observe`): only then do receives note what they
+/// took in [`Recent`], a line no receive touches otherwise.
+pub(crate) static OBSERVED: StdAtomicBool = StdAtomicBool::new(false);
+
 /// What the owner took out of its mailbox (received, or dropped as abandoned), counted by
-/// the owner alone with plain relaxed stores: a few instructions per message, no
-/// read-modify-write. The observer reads them unsynchronized, so a count may lag.
+/// the owner alone with plain relaxed stores, no read-modify-write. The observer reads them
+/// unsynchronized, so a count may lag. It lives in the owner's [`ProcessHandle`] beside the
+/// reference counts its host calls write anyway (see `process::handle`): a receive writes
+/// no cache line more for it.
+///
+/// [`ProcessHandle`]: crate::process::ProcessHandle
 #[derive(Debug, Default)]
-#[repr(align(64))]
-struct Taken {
+pub(crate) struct Taken {
     messages: AtomicU64,
     bytes: AtomicU64,
-    /// Messages received (the index of `recent`).
-    received: AtomicU64,
-    /// The last [`RECENT`] messages received, by `received` modulo [`RECENT`]: what
-    /// [`Sighting::encode`] makes of each.
-    recent: [(AtomicU64, AtomicU64); RECENT],
 }
 
 impl Taken {
-    /// Counts `message` as taken; `received`: by a receive (so it is listed as recent).
+    /// Nothing taken yet.
+    pub(crate) const fn new() -> Self {
+        Self {
+            messages: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts `message` as taken; `received`: by a receive (so it is noted as recent
+    /// while an observer runs).
     #[inline]
-    fn count(&self, message: &Message, received: bool) {
-        let count = self.messages.load(Relaxed);
-        self.messages.store(count + 1, Relaxed);
+    fn count(&self, message: &Message, recent: Option<&Recent>) {
+        self.messages
+            .store(self.messages.load(Relaxed) + 1, Relaxed);
         let size = message.bytes().len() as u64;
         self.bytes.store(self.bytes.load(Relaxed) + size, Relaxed);
-        if received {
-            let index = self.received.load(Relaxed);
-            self.received.store(index + 1, Relaxed);
-            let slot = &self.recent[index as usize % RECENT];
-            let (kind, message_type) = Sighting::of(message).encode();
-            slot.0.store(message_type, Relaxed);
-            slot.1.store(size << 2 | kind, Relaxed);
+        if let Some(recent) = recent {
+            if OBSERVED.load(Relaxed) {
+                recent.note(message);
+            }
         }
+    }
+}
+
+/// The last [`RECENT`] messages received, by their count modulo [`RECENT`]: what
+/// [`Sighting::encode`] makes of each. Written by the owner only, and only while an
+/// observer runs.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct Recent {
+    received: AtomicU64,
+    slots: [(AtomicU64, AtomicU64); RECENT],
+}
+
+impl Recent {
+    #[cold]
+    fn note(&self, message: &Message) {
+        let index = self.received.load(Relaxed);
+        self.received.store(index + 1, Relaxed);
+        let sighting = Sighting::of(message);
+        let (kind, message_type) = sighting.encode();
+        let slot = &self.slots[index as usize % RECENT];
+        slot.0.store(message_type, Relaxed);
+        slot.1.store(sighting.bytes << 2 | kind, Relaxed);
     }
 }
 
@@ -373,8 +403,9 @@ impl Mailbox {
         self.queue().death.clone()
     }
 
-    /// The mailbox as the observer sees it, listing at most `listed` queued messages.
-    pub(crate) fn census(&self, listed: usize) -> Census {
+    /// The mailbox as the observer sees it, with what its owner `taken` out, listing at
+    /// most `listed` queued messages.
+    pub(crate) fn census(&self, taken: &Taken, listed: usize) -> Census {
         let queue = self.queue();
         let (arrived, arrived_bytes) = (queue.arrived, queue.arrived_bytes);
         let queued = queue
@@ -384,11 +415,10 @@ impl Mailbox {
             .map(|message| (Sighting::of(message), message.tag))
             .collect();
         drop(queue);
-        let taken = &self.taken;
-        let received = taken.received.load(Relaxed) as usize;
+        let received = self.recent.received.load(Relaxed) as usize;
         let recent = (1..=RECENT.min(received))
             .map(|back| {
-                let slot = &taken.recent[(received - back) % RECENT];
+                let slot = &self.recent.slots[(received - back) % RECENT];
                 Sighting::decode(slot.0.load(Relaxed), slot.1.load(Relaxed))
             })
             .collect();
@@ -432,11 +462,11 @@ impl Inbox {
     /// alias deactivation: the reply to a request that timed out never shows up; and a
     /// demonitor's flush: a down notice the ended process was pushing meanwhile never
     /// shows up either).
-    pub(crate) fn abandon(&mut self, mailbox: &Mailbox, tag: i64) {
+    pub(crate) fn abandon(&mut self, mailbox: &Mailbox, taken: &Taken, tag: i64) {
         let kept = |m: &Message| {
             let keep = m.tag != tag;
             if !keep {
-                mailbox.taken.count(m, false);
+                taken.count(m, None);
             }
             keep
         };
@@ -463,9 +493,10 @@ impl Inbox {
     pub(crate) fn try_receive(
         &mut self,
         mailbox: &Mailbox,
+        taken: &Taken,
         tags: &[i64],
     ) -> Result<Option<Message>, EndReason> {
-        self.take(mailbox, tags, None)
+        self.take(mailbox, taken, tags, None)
     }
 
     /// Takes a matching message; when there is none, leaves `waker` for the next push (or
@@ -476,6 +507,7 @@ impl Inbox {
     pub(crate) fn take(
         &mut self,
         mailbox: &Mailbox,
+        taken: &Taken,
         tags: &[i64],
         waker: Option<&Waker>,
     ) -> Result<Option<Message>, EndReason> {
@@ -485,7 +517,7 @@ impl Inbox {
         let mut searched = 0;
         loop {
             if let Some(message) = take_first(&mut self.taken, searched, tags) {
-                mailbox.taken.count(&message, true);
+                taken.count(&message, Some(&mailbox.recent));
                 return Ok(Some(message));
             }
             searched = self.taken.len();
@@ -557,6 +589,9 @@ mod tests {
         );
     }
 
+    /// What the tests' owners took (the observer's counters; not checked here).
+    static TAKEN: Taken = Taken::new();
+
     fn data(tag: i64, byte: u8) -> Message {
         Message {
             tag,
@@ -594,11 +629,11 @@ mod tests {
         mailbox.push(data(1, 1));
         mailbox.push(data(2, 2));
         assert_eq!(
-            inbox.take(&mailbox, &[2], Some(&waker)),
+            inbox.take(&mailbox, &TAKEN, &[2], Some(&waker)),
             Ok(Some(data(2, 2)))
         );
         assert_eq!(
-            inbox.take(&mailbox, &[], Some(&waker)),
+            inbox.take(&mailbox, &TAKEN, &[], Some(&waker)),
             Ok(Some(data(1, 1)))
         );
         assert_eq!(wakes(&counter), 0, "nothing waited, nothing was woken");
@@ -608,7 +643,7 @@ mod tests {
     fn a_take_that_finds_nothing_is_woken_once_by_the_next_push() {
         let (mailbox, mut inbox) = (Mailbox::default(), Inbox::default());
         let (counter, waker) = counting_waker();
-        assert_eq!(inbox.take(&mailbox, &[9], Some(&waker)), Ok(None));
+        assert_eq!(inbox.take(&mailbox, &TAKEN, &[9], Some(&waker)), Ok(None));
         assert!(mailbox.has_waiting_receiver());
         // A message of another tag wakes the owner too: it cannot know the tag waited for.
         mailbox.push(data(8, 1));
@@ -617,29 +652,35 @@ mod tests {
         // The waker was taken: a second push does not wake again until the owner waits.
         mailbox.push(data(8, 2));
         assert_eq!(wakes(&counter), 1);
-        assert_eq!(inbox.take(&mailbox, &[9], Some(&waker)), Ok(None));
+        assert_eq!(inbox.take(&mailbox, &TAKEN, &[9], Some(&waker)), Ok(None));
         mailbox.push(data(9, 3));
         assert_eq!(wakes(&counter), 2);
         assert_eq!(
-            inbox.take(&mailbox, &[9], Some(&waker)),
+            inbox.take(&mailbox, &TAKEN, &[9], Some(&waker)),
             Ok(Some(data(9, 3)))
         );
-        assert_eq!(inbox.try_receive(&mailbox, &[]), Ok(Some(data(8, 1))));
-        assert_eq!(inbox.try_receive(&mailbox, &[]), Ok(Some(data(8, 2))));
+        assert_eq!(
+            inbox.try_receive(&mailbox, &TAKEN, &[]),
+            Ok(Some(data(8, 1)))
+        );
+        assert_eq!(
+            inbox.try_receive(&mailbox, &TAKEN, &[]),
+            Ok(Some(data(8, 2)))
+        );
     }
 
     #[test]
     fn a_kill_wakes_a_waiting_take_and_wins_over_queued_messages() {
         let (mailbox, mut inbox) = (Mailbox::default(), Inbox::default());
         let (counter, waker) = counting_waker();
-        assert_eq!(inbox.take(&mailbox, &[], Some(&waker)), Ok(None));
+        assert_eq!(inbox.take(&mailbox, &TAKEN, &[], Some(&waker)), Ok(None));
         mailbox.push(data(1, 1));
         mailbox.kill(EndReason::Killed);
         // The first reason wins.
         mailbox.kill(EndReason::OutOfFuel);
         assert_eq!(wakes(&counter), 1);
         assert_eq!(
-            inbox.take(&mailbox, &[], Some(&waker)),
+            inbox.take(&mailbox, &TAKEN, &[], Some(&waker)),
             Err(EndReason::Killed)
         );
         assert!(
@@ -676,16 +717,22 @@ mod tests {
         let (mailbox, mut inbox) = (Mailbox::default(), Inbox::default());
         mailbox.push(data(7, 1));
         mailbox.push(data(8, 2));
-        inbox.abandon(&mailbox, 7);
+        inbox.abandon(&mailbox, &TAKEN, 7);
         mailbox.push(data(7, 3));
         for tag in 100..100 + MAX_ABANDONED_TAGS as i64 {
-            inbox.abandon(&mailbox, tag);
+            inbox.abandon(&mailbox, &TAKEN, tag);
         }
         // The oldest abandoned tag is forgotten once the list is full.
         mailbox.push(data(7, 4));
-        assert_eq!(inbox.try_receive(&mailbox, &[]), Ok(Some(data(8, 2))));
-        assert_eq!(inbox.try_receive(&mailbox, &[]), Ok(Some(data(7, 4))));
-        assert_eq!(inbox.try_receive(&mailbox, &[]), Ok(None));
+        assert_eq!(
+            inbox.try_receive(&mailbox, &TAKEN, &[]),
+            Ok(Some(data(8, 2)))
+        );
+        assert_eq!(
+            inbox.try_receive(&mailbox, &TAKEN, &[]),
+            Ok(Some(data(7, 4)))
+        );
+        assert_eq!(inbox.try_receive(&mailbox, &TAKEN, &[]), Ok(None));
     }
 
     #[test]
@@ -695,41 +742,62 @@ mod tests {
         mailbox.push(data(2, 2));
         mailbox.push(data(3, 3));
         // Moves all three out of the shared queue, leaving 1 and 3 behind.
-        assert_eq!(inbox.try_receive(&mailbox, &[2]).unwrap(), Some(data(2, 2)));
+        assert_eq!(
+            inbox.try_receive(&mailbox, &TAKEN, &[2]).unwrap(),
+            Some(data(2, 2))
+        );
         mailbox.push(data(1, 4));
-        inbox.abandon(&mailbox, 3);
-        assert_eq!(inbox.try_receive(&mailbox, &[]).unwrap(), Some(data(1, 1)));
-        assert_eq!(inbox.try_receive(&mailbox, &[1]).unwrap(), Some(data(1, 4)));
-        assert_eq!(inbox.try_receive(&mailbox, &[]).unwrap(), None);
+        inbox.abandon(&mailbox, &TAKEN, 3);
+        assert_eq!(
+            inbox.try_receive(&mailbox, &TAKEN, &[]).unwrap(),
+            Some(data(1, 1))
+        );
+        assert_eq!(
+            inbox.try_receive(&mailbox, &TAKEN, &[1]).unwrap(),
+            Some(data(1, 4))
+        );
+        assert_eq!(inbox.try_receive(&mailbox, &TAKEN, &[]).unwrap(), None);
     }
 
     #[test]
     fn a_drained_mailbox_sees_the_next_push() {
         let (mailbox, mut inbox) = (Mailbox::default(), Inbox::default());
         assert!(inbox.is_surely_empty(&mailbox));
-        assert_eq!(inbox.try_receive(&mailbox, &[]).unwrap(), None);
+        assert_eq!(inbox.try_receive(&mailbox, &TAKEN, &[]).unwrap(), None);
         mailbox.push(data(1, 1));
         assert!(!inbox.is_surely_empty(&mailbox));
-        assert_eq!(inbox.try_receive(&mailbox, &[]).unwrap(), Some(data(1, 1)));
+        assert_eq!(
+            inbox.try_receive(&mailbox, &TAKEN, &[]).unwrap(),
+            Some(data(1, 1))
+        );
         // Emptied by that take: the next look takes no lock, and must still see a push.
         assert!(inbox.is_surely_empty(&mailbox));
         mailbox.push(data(2, 2));
         mailbox.push(data(3, 3));
-        assert_eq!(inbox.try_receive(&mailbox, &[3]).unwrap(), Some(data(3, 3)));
-        assert_eq!(inbox.try_receive(&mailbox, &[]).unwrap(), Some(data(2, 2)));
-        assert_eq!(inbox.try_receive(&mailbox, &[]).unwrap(), None);
+        assert_eq!(
+            inbox.try_receive(&mailbox, &TAKEN, &[3]).unwrap(),
+            Some(data(3, 3))
+        );
+        assert_eq!(
+            inbox.try_receive(&mailbox, &TAKEN, &[]).unwrap(),
+            Some(data(2, 2))
+        );
+        assert_eq!(inbox.try_receive(&mailbox, &TAKEN, &[]).unwrap(), None);
         mailbox.push(data(4, 4));
-        assert_eq!(inbox.try_receive(&mailbox, &[]).unwrap(), Some(data(4, 4)));
+        assert_eq!(
+            inbox.try_receive(&mailbox, &TAKEN, &[]).unwrap(),
+            Some(data(4, 4))
+        );
     }
 
     #[test]
     fn a_closed_mailbox_drops_messages_and_wakes_no_one() {
         let (mailbox, mut inbox) = (Mailbox::default(), Inbox::default());
         let (counter, waker) = counting_waker();
-        assert_eq!(inbox.take(&mailbox, &[], Some(&waker)), Ok(None));
+        assert_eq!(inbox.take(&mailbox, &TAKEN, &[], Some(&waker)), Ok(None));
         mailbox.close();
         mailbox.push(data(1, 1));
         assert_eq!(wakes(&counter), 0);
-        assert_eq!(inbox.try_receive(&mailbox, &[]), Ok(None));
+        assert_eq!(inbox.try_receive(&mailbox, &TAKEN, &[]), Ok(None));
     }
 }

@@ -137,14 +137,23 @@ mod tests {
     /// Takes everything `process`'s mailbox holds.
     fn received(process: &ProcessHandle) -> Vec<u8> {
         let mut inbox = Inbox::default();
-        std::iter::from_fn(|| inbox.try_receive(process.mailbox(), &[]).unwrap())
-            .map(|m| m.bytes()[0])
-            .collect()
+        std::iter::from_fn(|| {
+            inbox
+                .try_receive(process.mailbox(), process.taken(), &[])
+                .unwrap()
+        })
+        .map(|m| m.bytes()[0])
+        .collect()
     }
 
     /// Leaves a waker in `process`'s mailbox, as a receive that found nothing does.
     fn wait_in_receive(process: &ProcessHandle) {
-        let taken = Inbox::default().take(process.mailbox(), &[], Some(std::task::Waker::noop()));
+        let taken = Inbox::default().take(
+            process.mailbox(),
+            process.taken(),
+            &[],
+            Some(std::task::Waker::noop()),
+        );
         assert_eq!(taken, Ok(None));
     }
 

@@ -49,6 +49,8 @@ pub(crate) async fn serve(
     config: ObserverConfig,
 ) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    // From now on receives note their last messages (see `messaging::mailbox::Recent`).
+    crate::messaging::mailbox::OBSERVED.store(true, std::sync::atomic::Ordering::Relaxed);
     let addr = listener.local_addr()?;
     let hosts = addr.ip().is_loopback().then(|| {
         let port = addr.port();

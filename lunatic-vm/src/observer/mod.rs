@@ -169,7 +169,7 @@ struct View<'a> {
 impl View<'_> {
     fn summary(&self, process: &ProcessHandle) -> ProcessSummary {
         let profile = process.profile();
-        let census = process.mailbox().census(0);
+        let census = process.mailbox().census(process.taken(), 0);
         let role = profile.role();
         let waiting = process.mailbox().has_waiting_receiver();
         // One lock at a time (ARCHITECTURE.md, "locks").
@@ -180,13 +180,13 @@ impl View<'_> {
             names: listed_names(process),
             environment: profile.environment.id(),
             module: Arc::clone(&profile.module),
-            status: profile.status(waiting),
+            status: profile.status(process.turns().on_worker(), waiting),
             mailbox: Mailbox {
                 messages: census.messages,
                 bytes: census.bytes,
             },
             memory: profile.memory(),
-            slices: profile.slices(),
+            slices: process.turns().count(),
             uptime_ms: millis(profile.started.elapsed()),
             parent: profile.parent.map(Id),
             links,
@@ -219,7 +219,7 @@ impl View<'_> {
 
     fn detail(&self, id: ProcessId) -> Option<ProcessDetail> {
         let process = self.runtime.processes().get(id)?;
-        let census = process.mailbox().census(LISTED_MESSAGES);
+        let census = process.mailbox().census(process.taken(), LISTED_MESSAGES);
         let queued = census
             .queued
             .iter()
@@ -420,7 +420,7 @@ fn metrics(runtime: &Runtime) -> String {
     let mut environments: HashMap<u64, (u64, u64)> = HashMap::new();
     let mut budgets = HashMap::new();
     for process in &processes {
-        let census = process.mailbox().census(0);
+        let census = process.mailbox().census(process.taken(), 0);
         queued += census.messages;
         queued_bytes += census.bytes;
         arrived += census.arrived;

@@ -1,11 +1,12 @@
 //! The shared part of a process: what other processes and the runtime may touch.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::messaging::registry::NameKey;
 
 use super::{EncodedReason, EndReason, LinkSet, MonitorSet, ProcessId, Profile};
+use crate::messaging::mailbox::Taken;
 use crate::messaging::{Mailbox, Message, MessageKind};
 use crate::sandbox::budget::Held;
 
@@ -15,11 +16,15 @@ use crate::sandbox::budget::Held;
 /// The mailbox starts a cache line of its own: the reference count of the `Arc` this
 /// handle lives in changes at each waiting host call of the owner (the gate holds a
 /// reference while the call waits), and must not share a line with the lock and flags
-/// senders take at every message.
+/// senders take at every message. What the owner counts for the observer at every
+/// message and every turn (`taken`, `turns`) fills the rest of that first line, which the
+/// owner writes anyway: it costs no cache line more (a test checks that it fits).
 #[derive(Debug)]
 #[repr(C)]
 pub(crate) struct ProcessHandle {
     id: ProcessId,
+    taken: Taken,
+    turns: Turns,
     mailbox: CacheLine<Mailbox>,
     links: Mutex<LinkSet>,
     monitors: Mutex<MonitorSet>,
@@ -29,6 +34,36 @@ pub(crate) struct ProcessHandle {
     traps_link_deaths: AtomicBool,
     /// What the observer shows of it.
     profile: Profile,
+}
+
+/// A process's turns on a worker, counted by its own task.
+#[derive(Debug, Default)]
+pub(crate) struct Turns {
+    count: AtomicU64,
+    on_worker: AtomicBool,
+}
+
+impl Turns {
+    /// A worker starts (`true`) or stops (`false`) running the process. Only the process's
+    /// task calls this, so the count needs no read-modify-write.
+    #[inline]
+    pub(crate) fn set_on_worker(&self, running: bool) {
+        if running {
+            self.count
+                .store(self.count.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        }
+        self.on_worker.store(running, Ordering::Relaxed);
+    }
+
+    /// How many turns it had.
+    pub(crate) fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// Whether a worker runs it now.
+    pub(crate) fn on_worker(&self) -> bool {
+        self.on_worker.load(Ordering::Relaxed)
+    }
 }
 
 /// A value aligned to a cache line.
@@ -55,8 +90,22 @@ impl ProcessHandle {
             monitors: Mutex::default(),
             names: Mutex::default(),
             traps_link_deaths: AtomicBool::new(false),
+            taken: Taken::new(),
+            turns: Turns::default(),
             profile,
         }
+    }
+
+    /// What the owner took out of its mailbox (for the observer).
+    #[must_use]
+    pub(crate) fn taken(&self) -> &Taken {
+        &self.taken
+    }
+
+    /// Its turns on a worker (for the observer).
+    #[must_use]
+    pub(crate) fn turns(&self) -> &Turns {
+        &self.turns
     }
 
     /// What the observer shows of it.
@@ -163,5 +212,19 @@ impl ProcessHandle {
                 other => EndReason::linked_died(process, other),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_owner_s_counters_share_the_line_of_the_reference_counts() {
+        // An `Arc`'s two counts, then the id and the counters, all before the mailbox's
+        // line: the mailbox starts at the second line.
+        let before_mailbox = 2 * std::mem::size_of::<usize>()
+            + std::mem::size_of::<super::ProcessId>()
+            + std::mem::size_of::<super::Taken>()
+            + std::mem::size_of::<super::Turns>();
+        assert!(before_mailbox <= 64, "{before_mailbox} bytes");
     }
 }

@@ -1,12 +1,12 @@
 //! What the observer shows of a process beyond its mailbox and links: where it came from,
 //! what it is, and what it is doing.
 //!
-//! Invariant (cost): only the process's own task writes here, with relaxed stores (no
-//! read-modify-write, no lock) to a line no other process writes: once per turn on a worker
-//! (`on_worker`, `slices`: in a ping-pong, once per message), once per blocking call other
-//! than a receive (`blocked`), on memory growth (`memory`). The actor layer's description
-//! (`role`) takes a lock, once per change of what the process is. The observer reads all of
-//! it when asked, and only then.
+//! Invariant (cost): nothing here is written per message or per turn (those counters,
+//! `Taken` and `Turns`, share the handle's first cache line with the `Arc`'s counts). Only
+//! the process's own task writes here, with relaxed stores: once per blocking call other
+//! than a receive that waits (`blocked`), on memory growth (`memory`). The actor layer's
+//! description (`role`) takes a lock, once per change of what the process is. The
+//! observer reads all of it when asked, and only then.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -32,13 +32,9 @@ pub(crate) struct Profile {
     /// Its module's name.
     pub(crate) module: Arc<str>,
     pub(crate) started: Instant,
-    /// Whether a worker runs it now.
-    on_worker: AtomicBool,
     /// Whether it waits in a blocking call other than a receive (a sleep, a socket): set by
     /// the gate's `Killable` when such a call has to wait, cleared when it is done.
     blocked: AtomicBool,
-    /// How often a worker ran it.
-    slices: AtomicU64,
     /// Bytes of its linear memories.
     memory: AtomicU64,
     /// What the actor layer said it is, and what that costs its environment.
@@ -75,23 +71,10 @@ impl Profile {
             environment,
             module,
             started: Instant::now(),
-            on_worker: AtomicBool::new(false),
             blocked: AtomicBool::new(false),
-            slices: AtomicU64::new(0),
             memory: AtomicU64::new(0),
             role: Mutex::new(None),
         }
-    }
-
-    /// A worker starts (`true`) or stops (`false`) running the process. Only the process's
-    /// task calls this, so the count needs no read-modify-write.
-    #[inline]
-    pub(crate) fn set_on_worker(&self, running: bool) {
-        if running {
-            let slices = self.slices.load(Ordering::Relaxed);
-            self.slices.store(slices + 1, Ordering::Relaxed);
-        }
-        self.on_worker.store(running, Ordering::Relaxed);
     }
 
     /// The process starts or stops waiting in a blocking call other than a receive.
@@ -120,17 +103,14 @@ impl Profile {
             .map(|(role, _)| Arc::clone(role))
     }
 
-    pub(crate) fn slices(&self) -> u64 {
-        self.slices.load(Ordering::Relaxed)
-    }
-
     pub(crate) fn memory(&self) -> u64 {
         self.memory.load(Ordering::Relaxed)
     }
 
-    /// What it does now; `waiting`: whether it waits in a receive.
-    pub(crate) fn status(&self, waiting: bool) -> Status {
-        if self.on_worker.load(Ordering::Relaxed) {
+    /// What it does now; `on_worker`: whether a worker runs it; `waiting`: whether it
+    /// waits in a receive.
+    pub(crate) fn status(&self, on_worker: bool, waiting: bool) -> Status {
+        if on_worker {
             Status::Running
         } else if waiting {
             Status::Waiting
