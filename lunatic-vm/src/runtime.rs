@@ -583,7 +583,7 @@ impl Runtime {
             params: entry.params,
             results: entry_point.results.clone(),
         };
-        scheduler.spawn(run(store, calls, on_exit));
+        handle.set_task(scheduler.spawn(run(store, calls, on_exit)));
         Ok(handle)
     }
 
@@ -845,8 +845,7 @@ async fn run(
     let runtime = Arc::clone(&store.data().runtime);
     let handle = Arc::clone(&store.data().handle);
     let watched = on_exit.is_some();
-    let running = Turns {
-        handle: Arc::clone(&handle),
+    let running = CatchUnwind {
         inner: execute(store, calls, watched),
     };
     let reason = match running.await {
@@ -905,26 +904,20 @@ async fn execute(mut store: Store<ProcessState>, mut calls: Calls, watched: bool
 }
 
 pin_project_lite::pin_project! {
-    /// A process's turns on a worker: the future that runs it, each poll counted in its
-    /// handle's `Turns` (for the observer), with a panic of the future turned into an `Err` (the
-    /// panic's payload).
-    struct Turns<F> {
-        handle: Arc<ProcessHandle>,
+    /// A future that turns a panic of the future it wraps into an `Err` (the panic's
+    /// payload).
+    struct CatchUnwind<F> {
         #[pin]
         inner: F,
     }
 }
 
-impl<F: Future> Future for Turns<F> {
+impl<F: Future> Future for CatchUnwind<F> {
     type Output = std::thread::Result<F::Output>;
 
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let (turns, inner) = (this.handle.turns(), this.inner);
-        turns.set_on_worker(true);
-        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
-        turns.set_on_worker(false);
-        match polled {
+        let inner = self.project().inner;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
             Ok(Poll::Pending) => Poll::Pending,
             Err(panic) => Poll::Ready(Err(panic)),

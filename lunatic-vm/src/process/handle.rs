@@ -1,6 +1,6 @@
 //! The shared part of a process: what other processes and the runtime may touch.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::messaging::registry::NameKey;
@@ -9,6 +9,7 @@ use super::{EncodedReason, EndReason, LinkSet, MonitorSet, ProcessId, Profile};
 use crate::messaging::mailbox::Taken;
 use crate::messaging::{Mailbox, Message, MessageKind};
 use crate::sandbox::budget::Held;
+use crate::scheduler::TaskProbe;
 
 /// A live process as others see it. The wasm instance itself is owned by the process's
 /// task; this handle is what the [`super::ProcessTable`] and linked processes hold.
@@ -17,14 +18,13 @@ use crate::sandbox::budget::Held;
 /// handle lives in changes at each waiting host call of the owner (the gate holds a
 /// reference while the call waits), and must not share a line with the lock and flags
 /// senders take at every message. What the owner counts for the observer at every
-/// message and every turn (`taken`, `turns`) fills the rest of that first line, which the
-/// owner writes anyway: it costs no cache line more (a test checks that it fits).
+/// message (`taken`) fills the rest of that first line, which its host calls write anyway
+/// (a test checks that it fits).
 #[derive(Debug)]
 #[repr(C)]
 pub(crate) struct ProcessHandle {
     id: ProcessId,
     taken: Taken,
-    turns: Turns,
     mailbox: CacheLine<Mailbox>,
     links: Mutex<LinkSet>,
     monitors: Mutex<MonitorSet>,
@@ -34,36 +34,9 @@ pub(crate) struct ProcessHandle {
     traps_link_deaths: AtomicBool,
     /// What the observer shows of it.
     profile: Profile,
-}
-
-/// A process's turns on a worker, counted by its own task.
-#[derive(Debug, Default)]
-pub(crate) struct Turns {
-    count: AtomicU64,
-    on_worker: AtomicBool,
-}
-
-impl Turns {
-    /// A worker starts (`true`) or stops (`false`) running the process. Only the process's
-    /// task calls this, so the count needs no read-modify-write.
-    #[inline]
-    pub(crate) fn set_on_worker(&self, running: bool) {
-        if running {
-            self.count
-                .store(self.count.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-        }
-        self.on_worker.store(running, Ordering::Relaxed);
-    }
-
-    /// How many turns it had.
-    pub(crate) fn count(&self) -> u64 {
-        self.count.load(Ordering::Relaxed)
-    }
-
-    /// Whether a worker runs it now.
-    pub(crate) fn on_worker(&self) -> bool {
-        self.on_worker.load(Ordering::Relaxed)
-    }
+    /// Its task, for the observer: whether a worker runs it, and how often one did. Set
+    /// right after the task is spawned.
+    task: std::sync::OnceLock<TaskProbe>,
 }
 
 /// A value aligned to a cache line.
@@ -91,8 +64,8 @@ impl ProcessHandle {
             names: Mutex::default(),
             traps_link_deaths: AtomicBool::new(false),
             taken: Taken::new(),
-            turns: Turns::default(),
             profile,
+            task: std::sync::OnceLock::new(),
         }
     }
 
@@ -102,10 +75,21 @@ impl ProcessHandle {
         &self.taken
     }
 
-    /// Its turns on a worker (for the observer).
+    /// Records its task (once, right after the spawn).
+    pub(crate) fn set_task(&self, task: TaskProbe) {
+        let _ = self.task.set(task);
+    }
+
+    /// Whether a worker runs it now.
     #[must_use]
-    pub(crate) fn turns(&self) -> &Turns {
-        &self.turns
+    pub(crate) fn is_on_worker(&self) -> bool {
+        self.task.get().is_some_and(TaskProbe::is_running)
+    }
+
+    /// How many times a worker ran it.
+    #[must_use]
+    pub(crate) fn turns(&self) -> u64 {
+        self.task.get().map_or(0, TaskProbe::turns)
     }
 
     /// What the observer shows of it.
@@ -223,8 +207,7 @@ mod tests {
         // line: the mailbox starts at the second line.
         let before_mailbox = 2 * std::mem::size_of::<usize>()
             + std::mem::size_of::<super::ProcessId>()
-            + std::mem::size_of::<super::Taken>()
-            + std::mem::size_of::<super::Turns>();
+            + std::mem::size_of::<super::Taken>();
         assert!(before_mailbox <= 64, "{before_mailbox} bytes");
     }
 }

@@ -1,8 +1,8 @@
 //! What the observer shows of a process beyond its mailbox and links: where it came from,
 //! what it is, and what it is doing.
 //!
-//! Invariant (cost): nothing here is written per message or per turn (those counters,
-//! `Taken` and `Turns`, share the handle's first cache line with the `Arc`'s counts). Only
+//! Invariant (cost): nothing here is written per message or per turn (what is, `Taken` in
+//! the handle and the task's poll count, sits in lines written then anyway). Only
 //! the process's own task writes here, with relaxed stores: once per blocking call other
 //! than a receive that waits (`blocked`), on memory growth (`memory`). The actor layer's
 //! description (`role`) takes a lock, once per change of what the process is. The

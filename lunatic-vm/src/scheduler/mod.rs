@@ -52,6 +52,24 @@ const IDLE_POLL: std::time::Duration = std::time::Duration::from_micros(50);
 /// How often a busy worker looks at its reactor for ready sockets and due timers.
 const DRIVER_INTERVAL: std::time::Duration = std::time::Duration::from_micros(500);
 
+/// What the observer may ask of a spawned task, without keeping it alive: whether a worker
+/// runs it now, and how often one did. Reading it costs the task nothing; the task counts
+/// its turns in the cache line its state already puts in play at every poll.
+#[derive(Debug, Clone)]
+pub(crate) struct TaskProbe(std::sync::Weak<Task>);
+
+impl TaskProbe {
+    /// How many times a worker polled the task (0 once it is gone).
+    pub(crate) fn turns(&self) -> u64 {
+        self.0.upgrade().map_or(0, |task| task.turns())
+    }
+
+    /// Whether a worker polls the task now.
+    pub(crate) fn is_running(&self) -> bool {
+        self.0.upgrade().is_some_and(|task| task.is_running())
+    }
+}
+
 /// The worker threads of one runtime. Dropping it stops them; processes left in their
 /// queues are dropped with them.
 #[derive(Debug)]
@@ -123,9 +141,11 @@ impl Scheduler {
 
     /// Runs `future` as a new task: next on the calling worker when called from one of
     /// this scheduler's workers (as a woken task), otherwise on the shared queue.
-    pub(crate) fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) {
+    pub(crate) fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) -> TaskProbe {
         let task = Task::new(Arc::clone(&self.shared), Box::pin(future));
+        let probe = TaskProbe(Arc::downgrade(&task));
         task::schedule(task, task::Reason::Spawned);
+        probe
     }
 }
 

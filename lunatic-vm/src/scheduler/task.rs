@@ -26,6 +26,9 @@ pub(super) enum Reason {
 
 pub(super) struct Task {
     state: TaskState,
+    /// How many times a worker polled it (for the observer), written by the polling
+    /// worker only, in the line `state` makes it write anyway.
+    turns: std::sync::atomic::AtomicU64,
     future: Mutex<Option<BoxFuture>>,
     pub(super) shared: Arc<Shared>,
 }
@@ -35,6 +38,7 @@ impl Task {
     pub(super) fn new(shared: Arc<Shared>, future: BoxFuture) -> Arc<Self> {
         Arc::new(Self {
             state: TaskState::new_scheduled(),
+            turns: std::sync::atomic::AtomicU64::new(0),
             future: Mutex::new(Some(future)),
             shared,
         })
@@ -44,6 +48,10 @@ impl Task {
     /// it ran is queued again, at the back.
     pub(super) fn run(self: Arc<Self>) {
         self.state.start_run();
+        // Only the polling worker writes it: no read-modify-write.
+        let turns = self.turns.load(std::sync::atomic::Ordering::Relaxed);
+        self.turns
+            .store(turns + 1, std::sync::atomic::Ordering::Relaxed);
         let waker = Waker::from(Arc::clone(&self));
         let mut cx = Context::from_waker(&waker);
         let finished = {
@@ -71,6 +79,18 @@ impl Task {
             // Woken during the poll.
             AfterRun::Requeue => schedule(self, Reason::Yielded),
         }
+    }
+}
+
+impl Task {
+    /// How many times it was polled.
+    pub(super) fn turns(&self) -> u64 {
+        self.turns.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether a worker polls it now.
+    pub(super) fn is_running(&self) -> bool {
+        self.state.is_running()
     }
 }
 

@@ -108,6 +108,14 @@ impl TaskState {
         }
     }
 
+    /// Whether a worker polls the task now (for the observer; a snapshot that may be stale
+    /// at once).
+    #[cfg_attr(loom_model, allow(dead_code))]
+    pub(super) fn is_running(&self) -> bool {
+        let state = self.0.load(Ordering::Relaxed);
+        state == State::Running as u8 || state == State::Notified as u8
+    }
+
     /// Marks the task woken; `true` if the caller must schedule it (it was idle), `false`
     /// if it is running (it will run again) or already scheduled or done.
     pub(super) fn mark_woken(&self) -> bool {
