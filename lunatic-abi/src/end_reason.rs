@@ -15,6 +15,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::reader::{ReadError, Reader};
+
 abi_enum! {
     /// What kind of trap ended a process ([`EndReason::Trapped`]).
     TrapKind: u8 {
@@ -272,81 +274,61 @@ impl EndReason {
     /// # Errors
     /// [`BadEndReason`] if `bytes` are not exactly one encoded reason.
     pub fn decode(bytes: &[u8]) -> Result<Self, BadEndReason> {
-        let mut reader = Reader(bytes);
-        let reason = reader.reason(true)?;
-        if reader.0.is_empty() {
-            Ok(reason)
-        } else {
-            Err(BadEndReason)
-        }
+        let mut reader = Reader::new(bytes);
+        let reason = read_reason(&mut reader, true)?;
+        reader.end()?;
+        Ok(reason)
     }
 }
 
-/// Reads an encoding front to back.
-struct Reader<'a>(&'a [u8]);
-
-impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> Result<[u8; N], BadEndReason> {
-        let (head, rest) = self.0.split_first_chunk::<N>().ok_or(BadEndReason)?;
-        self.0 = rest;
-        Ok(*head)
+impl From<ReadError> for BadEndReason {
+    fn from(_: ReadError) -> Self {
+        BadEndReason
     }
+}
 
-    fn byte(&mut self) -> Result<u8, BadEndReason> {
-        self.take::<1>().map(|[byte]| byte)
-    }
+/// A text: its `u32` length, then its bytes.
+fn read_text(reader: &mut Reader<'_>) -> Result<String, ReadError> {
+    let len = reader.u32()? as usize;
+    reader.text(len)
+}
 
-    fn u64(&mut self) -> Result<u64, BadEndReason> {
-        self.take().map(u64::from_le_bytes)
-    }
-
-    fn text(&mut self) -> Result<String, BadEndReason> {
-        let len = u32::from_le_bytes(self.take()?) as usize;
-        if len > self.0.len() {
-            return Err(BadEndReason);
+/// One reason; a `LinkedDied` only if `outer` (its inner reason is never one).
+fn read_reason(reader: &mut Reader<'_>, outer: bool) -> Result<EndReason, BadEndReason> {
+    Ok(match reader.byte()? {
+        variant::NORMAL => EndReason::Normal,
+        variant::SHUTDOWN => EndReason::Shutdown,
+        variant::KILLED => EndReason::Killed,
+        variant::PANICKED => {
+            let message = read_text(reader)?;
+            let location = match reader.byte()? {
+                0 => None,
+                1 => Some(read_text(reader)?),
+                _ => return Err(BadEndReason),
+            };
+            EndReason::Panicked { message, location }
         }
-        let (text, rest) = self.0.split_at(len);
-        self.0 = rest;
-        core::str::from_utf8(text)
-            .map(String::from)
-            .map_err(|_| BadEndReason)
-    }
-
-    /// One reason; a `LinkedDied` only if `outer` (its inner reason is never one).
-    fn reason(&mut self, outer: bool) -> Result<EndReason, BadEndReason> {
-        Ok(match self.byte()? {
-            variant::NORMAL => EndReason::Normal,
-            variant::SHUTDOWN => EndReason::Shutdown,
-            variant::KILLED => EndReason::Killed,
-            variant::PANICKED => {
-                let message = self.text()?;
-                let location = match self.byte()? {
-                    0 => None,
-                    1 => Some(self.text()?),
-                    _ => return Err(BadEndReason),
-                };
-                EndReason::Panicked { message, location }
-            }
-            variant::TRAPPED => EndReason::Trapped {
-                kind: TrapKind::try_from(self.byte()?).map_err(|_| BadEndReason)?,
-                message: self.text()?,
-            },
-            variant::OUT_OF_MEMORY => EndReason::OutOfMemory,
-            variant::OUT_OF_FUEL => EndReason::OutOfFuel,
-            variant::EXIT_CODE => EndReason::ExitCode(i32::from_le_bytes(self.take()?)),
-            variant::LINKED_DIED if outer => EndReason::LinkedDied {
-                process: self.u64()?,
-                reason: Box::new(self.reason(false)?),
-            },
-            variant::NO_PROCESS => EndReason::NoProcess {
-                process: self.u64()?,
-            },
-            variant::ERROR => EndReason::Error(self.text()?),
-            variant::NO_CONNECTION => EndReason::NoConnection { node: self.u64()? },
-            variant::VM_FAILED => EndReason::VmFailed(self.text()?),
-            _ => return Err(BadEndReason),
-        })
-    }
+        variant::TRAPPED => EndReason::Trapped {
+            kind: TrapKind::try_from(reader.byte()?).map_err(|_| BadEndReason)?,
+            message: read_text(reader)?,
+        },
+        variant::OUT_OF_MEMORY => EndReason::OutOfMemory,
+        variant::OUT_OF_FUEL => EndReason::OutOfFuel,
+        variant::EXIT_CODE => EndReason::ExitCode(i32::from_le_bytes(reader.take()?)),
+        variant::LINKED_DIED if outer => EndReason::LinkedDied {
+            process: reader.u64()?,
+            reason: Box::new(read_reason(reader, false)?),
+        },
+        variant::NO_PROCESS => EndReason::NoProcess {
+            process: reader.u64()?,
+        },
+        variant::ERROR => EndReason::Error(read_text(reader)?),
+        variant::NO_CONNECTION => EndReason::NoConnection {
+            node: reader.u64()?,
+        },
+        variant::VM_FAILED => EndReason::VmFailed(read_text(reader)?),
+        _ => return Err(BadEndReason),
+    })
 }
 
 impl fmt::Display for EndReason {

@@ -59,6 +59,7 @@ mod end_reason;
 mod host_functions;
 pub mod kind;
 mod limits;
+mod reader;
 mod role;
 
 pub use end_reason::{BadEndReason, EndReason, TrapKind};

@@ -17,6 +17,8 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::reader::{ReadError, Reader};
+
 /// Largest encoded [`Role`] or [`SupervisorReport`] the VM takes (bigger is refused with a
 /// trap). The encoders' limits keep every record below it.
 pub const MAX_ROLE_SIZE: usize = 40 << 10;
@@ -145,9 +147,9 @@ impl Role {
     /// # Errors
     /// The bytes are not one role's encoding.
     pub fn decode(bytes: &[u8]) -> Result<Self, BadRole> {
-        let mut reader = Reader(bytes);
+        let mut reader = Reader::new(bytes);
         let kind = reader.byte()?;
-        let actor = reader.text(MAX_ROLE_NAME)?;
+        let actor = read_text(&mut reader, MAX_ROLE_NAME)?;
         let supervisor = match kind {
             0 => None,
             1 => {
@@ -157,13 +159,13 @@ impl Role {
                 let restarts = reader.u64()?;
                 let count = reader.u32()? as usize;
                 // Each child takes at least 10 bytes: a count beyond that is a lie.
-                if count > MAX_ROLE_CHILDREN || count > reader.0.len() / 10 {
+                if count > MAX_ROLE_CHILDREN || count > reader.left() / 10 {
                     return Err(BadRole::Length);
                 }
                 let mut children = Vec::with_capacity(count);
                 for _ in 0..count {
                     let process = reader.u64()?;
-                    let name = reader.text(MAX_CHILD_NAME)?;
+                    let name = read_text(&mut reader, MAX_CHILD_NAME)?;
                     children.push(RoleChild { name, process });
                 }
                 Some(SupervisorRole {
@@ -231,12 +233,12 @@ impl SupervisorReport {
     /// # Errors
     /// The bytes are not one report's encoding.
     pub fn decode(bytes: &[u8]) -> Result<Self, BadRole> {
-        let mut reader = Reader(bytes);
+        let mut reader = Reader::new(bytes);
         let event = SupervisorEvent::try_from(reader.byte()?).map_err(BadRole::Kind)?;
-        let child = reader.text(MAX_ROLE_NAME)?;
+        let child = read_text(&mut reader, MAX_ROLE_NAME)?;
         let process = reader.u64()?;
         let new_process = reader.u64()?;
-        let reason = reader.text(MAX_REPORT_REASON)?;
+        let reason = read_text(&mut reader, MAX_REPORT_REASON)?;
         reader.end()?;
         Ok(Self {
             event,
@@ -258,46 +260,20 @@ fn put_text(out: &mut Vec<u8>, text: &str, max: usize) {
     out.extend_from_slice(&text.as_bytes()[..end]);
 }
 
-/// Reads fields off the front of a byte string.
-struct Reader<'a>(&'a [u8]);
-
-impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> Result<[u8; N], BadRole> {
-        let (head, rest) = self.0.split_first_chunk::<N>().ok_or(BadRole::Length)?;
-        self.0 = rest;
-        Ok(*head)
+/// A text of at most `max` bytes: its `u16` length, then its bytes.
+fn read_text(reader: &mut Reader<'_>, max: usize) -> Result<String, BadRole> {
+    let len = usize::from(u16::from_le_bytes(reader.take()?));
+    if len > max {
+        return Err(BadRole::Length);
     }
+    Ok(reader.text(len)?)
+}
 
-    fn byte(&mut self) -> Result<u8, BadRole> {
-        Ok(self.take::<1>()?[0])
-    }
-
-    fn u32(&mut self) -> Result<u32, BadRole> {
-        self.take().map(u32::from_le_bytes)
-    }
-
-    fn u64(&mut self) -> Result<u64, BadRole> {
-        self.take().map(u64::from_le_bytes)
-    }
-
-    /// A text of at most `max` bytes.
-    fn text(&mut self, max: usize) -> Result<String, BadRole> {
-        let len = usize::from(u16::from_le_bytes(self.take()?));
-        if len > max || self.0.len() < len {
-            return Err(BadRole::Length);
-        }
-        let (text, rest) = self.0.split_at(len);
-        self.0 = rest;
-        core::str::from_utf8(text)
-            .map(String::from)
-            .map_err(|_| BadRole::Text)
-    }
-
-    fn end(&self) -> Result<(), BadRole> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(BadRole::Length)
+impl From<ReadError> for BadRole {
+    fn from(error: ReadError) -> Self {
+        match error {
+            ReadError::Length => Self::Length,
+            ReadError::Text => Self::Text,
         }
     }
 }

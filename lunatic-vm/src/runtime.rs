@@ -1196,14 +1196,14 @@ const MAX_LOGGED_NAMES: usize = 8;
 /// `process`'s registered names for a log line: at most [`MAX_LOGGED_NAMES`], then how
 /// many more.
 fn logged_names(process: &ProcessHandle) -> String {
-    let names = process.names();
-    if names.len() <= MAX_LOGGED_NAMES {
+    let (names, count) = process.first_names(MAX_LOGGED_NAMES);
+    if count <= MAX_LOGGED_NAMES {
         names.join(", ")
     } else {
         format!(
             "{}, and {} more",
-            names[..MAX_LOGGED_NAMES].join(", "),
-            names.len() - MAX_LOGGED_NAMES
+            names.join(", "),
+            count - MAX_LOGGED_NAMES
         )
     }
 }

@@ -335,9 +335,7 @@ fn is_child(
 
 /// A process's registered names, at most [`LISTED_NAMES`].
 fn listed_names(process: &ProcessHandle) -> Vec<String> {
-    let mut names = process.names();
-    names.truncate(LISTED_NAMES);
-    names
+    process.first_names(LISTED_NAMES).0
 }
 
 /// The tree below process `id` (`None`: a child not running, or not the supervisor's own),

@@ -137,14 +137,15 @@ impl ProcessHandle {
             .retain(|held| held != name);
     }
 
-    /// The names registered for this process, as `name` or `name@version` (for a
-    /// versioned registration).
-    pub(crate) fn names(&self) -> Vec<String> {
+    /// The first `max` of the names registered for this process, as `name` or
+    /// `name@version` (for a versioned registration), and how many there are (a process
+    /// may hold thousands: a log line or the observer lists a few).
+    pub(crate) fn first_names(&self, max: usize) -> (Vec<String>, usize) {
         let unversioned = semver::Version::new(0, 0, 0);
-        self.names
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        let names = self.names.lock().unwrap_or_else(PoisonError::into_inner);
+        let listed = names
             .iter()
+            .take(max)
             .map(|key| {
                 if key.version == unversioned {
                     key.name.clone()
@@ -152,7 +153,8 @@ impl ProcessHandle {
                     format!("{}@{}", key.name, key.version)
                 }
             })
-            .collect()
+            .collect();
+        (listed, names.len())
     }
 
     /// The names registered for this process, forgetting them.
