@@ -36,7 +36,7 @@ erl_run() {
 
 rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
 cargo build --quiet --release --package lunatic-vm --bin lunatic
-cargo build --quiet --release --package lunatic --target wasm32-wasip1 --example bench-spawn --example bench-roundtrip --example bench-park --example bench-many-to-one --example bench-ring --example bench-skynet --example net_echo
+cargo build --quiet --release --package lunatic --target wasm32-wasip1 --example bench-spawn --example bench-roundtrip --example bench-park --example bench-many-to-one --example bench-ring --example bench-skynet --example bench-remote --example net_echo
 vm=target/release/lunatic
 guests=target/wasm32-wasip1/release/examples
 
@@ -194,6 +194,19 @@ for _ in $(seq 3); do erl_run +P 2000000 -run bench_skynet main >> "$skies"; don
 medians "$skies" | tee -a "$results"
 rm -f "$skies"
 
+# Between two nodes on loopback (benches/remote.sh: two VMs, a cluster of two, QUIC with
+# mutual TLS), beside two Erlang nodes (benches/erlang/dist.sh: `erl -name` on 127.0.0.1,
+# Erlang distribution over TCP): 3 runs each, in turns, the median.
+remote=$(mktemp)
+for _ in $(seq 3); do
+  bash benches/remote.sh "$vm" "$guests/bench-remote.wasm" 2> /dev/null >> "$remote" ||
+    echo "NOTE: the remote benchmark failed" >&2
+  [ -z "$erl_beams" ] || bash benches/erlang/dist.sh "$erl_beams" 2> /dev/null >> "$remote" ||
+    echo "NOTE: the Erlang distribution benchmark failed" >&2
+done
+medians "$remote" | tee -a "$results"
+rm -f "$remote"
+
 value() { awk -v k="$1" '$1 == "RESULT" && $2 == k { print $3 }' "$results"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / b }'; }
 # Compares throughputs: lunatic $1 against native $2.
@@ -226,6 +239,9 @@ erl_skynet=$(value erlang_skynet_ms)
 skynet_rss=$(value skynet_peak_rss_mib); erl_skynet_rss=$(value erlang_skynet_peak_rss_mib)
 erl_parked=$(value erlang_parked_kib_per_process)
 erl_parked_own=$(value erlang_parked_memory_total_kib_per_process)
+remote_trip=$(value remote_roundtrip_us); erl_remote_trip=$(value erlang_remote_roundtrip_us)
+remote_rate=$(value remote_throughput_msgs_per_s)
+erl_remote_rate=$(value erlang_remote_throughput_msgs_per_s)
 erl_pairs="spawn_once:$park_spawn:$erl_park_spawn
 spawn_reused:$spawn:$erl_spawn
 spawn_cold:$cold:$erl_cold
@@ -233,7 +249,9 @@ roundtrip:$trip_handle:$erl_trip
 request:$request:$erl_request
 skynet:$skynet:$erl_skynet
 skynet_rss:$skynet_rss:$erl_skynet_rss
-parked_memory:$parked:$erl_parked"
+parked_memory:$parked:$erl_parked
+remote_roundtrip:$remote_trip:$erl_remote_trip
+remote_throughput:$erl_remote_rate:$remote_rate"
 while IFS=: read -r name a b; do
   echo "RESULT ratio_$name $(erl_ratio "$a" "$b")"
 done <<< "$erl_pairs" | tee -a "$results"
@@ -248,7 +266,9 @@ if [ -n "$erl_beams" ]; then
 | request / reply round trip (us; lunatic: \`request\`, its reply handle in the message; Erlang: \`gen_server:call\`; both watch the server) | $request | $erl_request | $(erl_x "$request" "$erl_request") |
 | skynet, 1,111,111 processes (ms; Erlang: \`+P 2000000\`, no backpressure; median of 3 runs) | $skynet | $erl_skynet | $(erl_x "$skynet" "$erl_skynet") |
 | skynet's peak resident memory (MiB: VmHWM of the VM's process; lunatic's read every 0.2 s until it exits) | $skynet_rss | $erl_skynet_rss | $(erl_x "$skynet_rss" "$erl_skynet_rss") |
-| physical memory per parked process (KiB: proportional set size + page tables, 10,000 parked; Erlang's own count, \`erlang:memory(total)\`, says $erl_parked_own) | $parked | $erl_parked | $(erl_x "$parked" "$erl_parked") |"
+| physical memory per parked process (KiB: proportional set size + page tables, 10,000 parked; Erlang's own count, \`erlang:memory(total)\`, says $erl_parked_own) | $parked | $erl_parked | $(erl_x "$parked" "$erl_parked") |
+| round trip to a process on another node, two nodes on loopback (us; lunatic: \`(Process, u64)\` over QUIC with mutual TLS; Erlang: \`{self(), N}\` over distribution; median of 3 runs) | $remote_trip | $erl_remote_trip | $(erl_x "$remote_trip" "$erl_remote_trip") |
+| one process sending to one process on another node (messages per second, higher is better; the ratio is Erlang's time over lunatic's) | $remote_rate | $erl_remote_rate | $(erl_x "$erl_remote_rate" "$remote_rate") |"
 else
   erlang_table="The Erlang side was skipped: no Erlang/OTP on the machine (\`apt-get install erlang-base\`, then run again)."
 fi

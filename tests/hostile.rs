@@ -108,6 +108,16 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
         "lunatic::message::reply_tag: no message has been received",
         "lunatic::message::name_type: the range of 100 bytes at 0xfffffff0 is outside",
         "lunatic::message::type_name: the range of 3 bytes at 0xfffffffe is outside",
+        "lunatic::distributed::nodes: the range of 32 bytes at 0xfffffff0 is outside",
+        "lunatic::distributed::node_name: the range of 64 bytes at 0xfffffffe is outside",
+        "lunatic::distributed::send_data: the range of 100 bytes at 0xfffffff0 is outside",
+        "lunatic::distributed::send_data: a message started for a resource cannot travel",
+        "lunatic::distributed::spawn: the parameters are 5 bytes, not a multiple of 17",
+        "lunatic::distributed::spawn: the range of 8 bytes at 0xffffffff is outside",
+        "lunatic::distributed::register: a name of 300 bytes is longer than 255",
+        "lunatic::distributed::lookup: the range of 100 bytes at 0xfffffff0 is outside",
+        "lunatic::message::sender_node: no message has been received",
+        "lunatic::message::signal_node: no message has been received",
     ] {
         run.assert_stdout(reason);
     }
@@ -116,7 +126,9 @@ fn bad_calls_kill_only_the_caller_with_a_clear_reason() {
         process: 0xFF_FFFF_FFFF,
     };
     run.assert_stdout(&String::from_utf8_lossy(&no_process.to_bytes()));
-    assert_eq!(run.stdout.matches("child died: ").count(), 62, "{run}");
+    let no_connection = lunatic_abi::EndReason::NoConnection { node: 5 };
+    run.assert_stdout(&String::from_utf8_lossy(&no_connection.to_bytes()));
+    assert_eq!(run.stdout.matches("child died: ").count(), 74, "{run}");
     // Each death is logged with the process id and the reason.
     run.assert_stderr("died: trapped: lunatic::message::write_data: no message was created");
 }

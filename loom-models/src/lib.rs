@@ -68,6 +68,13 @@ mod resources {
     /// the model's messages carry none.
     #[derive(Debug, Default, PartialEq, Eq)]
     pub(crate) struct MessageResources;
+
+    impl MessageResources {
+        /// None.
+        pub(crate) fn len(&self) -> usize {
+            0
+        }
+    }
 }
 
 /// What `mailbox.rs` takes from the VM's `sandbox` module.
@@ -285,7 +292,6 @@ mod mailbox_tests {
 
     use super::mailbox::{Inbox, Mailbox, Message, MessageBytes, MessageData, MessageKind, Taken};
     use super::process::EndReason;
-    use super::resources::MessageResources;
 
     /// What the models' owners took (the observer's counters, plain atomics: not modelled).
     static TAKEN: Taken = Taken::new();
@@ -298,7 +304,7 @@ mod mailbox_tests {
                 message_type: 0,
                 reply_tag: 0,
                 bytes: MessageBytes::from_slice(&[byte]),
-                resources: MessageResources,
+                extra: Default::default(),
             }),
             charge: None,
         }

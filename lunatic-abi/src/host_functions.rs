@@ -325,6 +325,16 @@ macro_rules! host_functions {
                 /// Traps: no incoming message, or it is a signal or down notice.
                 #[host()]
                 fn reply_tag() -> Tag;
+                /// The node of the process that sent the incoming data message (this
+                /// node's id for a local sender).
+                /// Traps: no incoming message, or it is a signal or down notice.
+                #[host()]
+                fn sender_node() -> u64;
+                /// The node of the process whose end the incoming signal or down notice
+                /// reports (this node's id for a local process).
+                /// Traps: the incoming message is neither.
+                #[host()]
+                fn signal_node() -> u64;
                 /// Records `name` as the name of message type `message_type` in the VM's
                 /// table (once; the first 255 bytes are kept). A name whose fingerprint
                 /// is not `message_type`, or one more than a full table (16,384 names)
@@ -363,6 +373,10 @@ macro_rules! host_functions {
                 /// The caller's process id.
                 #[host()]
                 fn this() -> Process;
+                /// The id of the node the caller runs on (`lunatic::distributed`); 0 when
+                /// the VM is not a node of a cluster.
+                #[host()]
+                fn node_id() -> u64;
                 /// Returns after `ms` milliseconds.
                 #[host(Wait, Flush)]
                 fn sleep_ms(ms: u64);
@@ -534,6 +548,102 @@ macro_rules! host_functions {
                 /// Traps: `module_id` is unknown.
                 #[host()]
                 fn drop_module(module_id: ModuleId);
+            }
+
+            /// Processes on other nodes of a cluster (`lunatic --node`). A node id is
+            /// the fingerprint of the node's name; this node's is
+            /// `lunatic::process::node_id` (0 when the VM is not a node: then every other
+            /// node is unreachable). The calls take a node
+            /// and a process id on it and behave as their local twins do: a message to a
+            /// process that is gone is dropped, a link or monitor of one that is gone or
+            /// whose node is unreachable is answered at once (`NoProcess`, `NoConnection`).
+            /// Messages from one process to another keep their order; resources (sockets)
+            /// do not travel to other nodes.
+            mod distributed = "lunatic::distributed" {
+                /// Writes the ids of the other nodes this one is connected to (at most
+                /// `ids_len`) at `ids_ptr`; returns how many there are.
+                /// Traps: the range is outside memory.
+                #[host()]
+                fn nodes(ids_ptr: Out<u64>, ids_len: Len) -> u32;
+                /// Copies the name of node `node` (cut to `len` bytes) to `ptr`; returns its
+                /// length, 0 for a node this one does not know.
+                /// Traps: the bytes copied would land outside memory.
+                #[host()]
+                fn node_name(node: u64, ptr: Out<u8>, len: Len) -> u32;
+                /// Sends the `data_len` bytes at `data_ptr` to `process` on `node`, as
+                /// `lunatic::message::send_data` does locally.
+                /// Traps: the range is outside memory; the message is too large; a resource
+                /// was moved into it.
+                #[host()]
+                fn send_data(
+                    node: u64,
+                    process: Process,
+                    tag: Tag,
+                    message_type: u64,
+                    reply_tag: Tag,
+                    data_ptr: In<u8>,
+                    data_len: Len,
+                );
+                /// Spawns a process of the caller's module on `node`, in an environment
+                /// with the caller's environment's limits (the module travels by hash:
+                /// `node` asks for its bytes the first time); writes its id (or an error
+                /// id) at `id_ptr`. With a `link_tag` other than `NO_LINK` the child is
+                /// linked to the caller before it runs.
+                /// Traps: as `lunatic::process::spawn`.
+                #[host(Wait, Flush)]
+                fn spawn(
+                    node: u64,
+                    link_tag: Tag,
+                    func_ptr: In<u8>,
+                    func_len: Len,
+                    params_ptr: In<u8>,
+                    params_len: Len,
+                    id_ptr: Out<u64>,
+                ) -> SpawnStatus;
+                /// Links the caller and `process` on `node` both ways.
+                #[host(Flush)]
+                fn link(tag: Tag, node: u64, process: Process);
+                /// Removes the link with `process` on `node`, if any.
+                #[host(Flush)]
+                fn unlink(node: u64, process: Process);
+                /// Watches `process` on `node`; returns the tag of its down notice.
+                #[host(Flush)]
+                fn monitor(node: u64, process: Process) -> Tag;
+                /// Stops watching; a notice already on its way is dropped.
+                #[host(Flush)]
+                fn demonitor(node: u64, process: Process, tag: Tag);
+                /// Ends `process` on `node` with `Killed`.
+                #[host(Flush)]
+                fn kill(node: u64, process: Process);
+                /// 1 if `process` on `node` is alive, else 0 (also when `node` cannot be
+                /// reached).
+                #[host(Wait, Flush)]
+                fn is_alive(node: u64, process: Process) -> u32;
+                /// Registers `process` (of the caller's node) under the cluster-wide name
+                /// `name` for messages of type `message_type`: `Done`, `Taken` or
+                /// `NotFound` (`process` is not alive). Every node learns of it; a name
+                /// claimed on two nodes at once goes to the earlier claim (ties: the lower
+                /// node id), and the other claimant is killed.
+                /// Traps: the range is outside memory; the name is not UTF-8 or longer
+                /// than 255 bytes.
+                #[host(Flush)]
+                fn register(name_ptr: In<u8>, name_len: Len, message_type: u64, process: Process) -> RegistryStatus;
+                /// Finds cluster-wide name `name`; writes its node and process id at
+                /// `node_ptr` and `id_ptr`: `Done`, `NotFound` or `WrongType`.
+                /// Traps: a range is outside memory; the name is not UTF-8 or too long.
+                #[host(Flush)]
+                fn lookup(
+                    name_ptr: In<u8>,
+                    name_len: Len,
+                    message_type: u64,
+                    node_ptr: Out<u64>,
+                    id_ptr: Out<u64>,
+                ) -> RegistryStatus;
+                /// Removes cluster-wide name `name` if a process of this node holds it:
+                /// `Done` or `NotFound`.
+                /// Traps: as `register`.
+                #[host(Flush)]
+                fn unregister(name_ptr: In<u8>, name_len: Len) -> RegistryStatus;
             }
 
             /// Handles to host resources (sockets), and moving them between processes in

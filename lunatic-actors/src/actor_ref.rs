@@ -96,7 +96,24 @@ impl<A: Dispatch> ActorRef<A> {
     /// # Errors
     /// The process cannot be created, `init` failed, or the actor died during `init`.
     pub fn start(args: A::Args) -> Result<Self, StartError> {
-        start::<A>(args, false)
+        start::<A>(None, args, false)
+    }
+
+    /// Starts an actor on node `node` (see `lunatic::distributed`) and waits for its `init`.
+    ///
+    /// # Errors
+    /// As [`ActorRef::start`]; also when the node is not connected.
+    pub fn start_on(node: u64, args: A::Args) -> Result<Self, StartError> {
+        start::<A>(Some(node), args, false)
+    }
+
+    /// [`ActorRef::start_link`] on node `node`: a link across nodes fires with
+    /// `NoConnection` when the node is lost.
+    ///
+    /// # Errors
+    /// As [`ActorRef::start_on`].
+    pub fn start_link_on(node: u64, args: A::Args) -> Result<Self, StartError> {
+        start::<A>(Some(node), args, true)
     }
 
     /// Starts an actor linked to the caller and waits for its `init`: if either dies
@@ -105,7 +122,7 @@ impl<A: Dispatch> ActorRef<A> {
     /// # Errors
     /// As [`ActorRef::start`].
     pub fn start_link(args: A::Args) -> Result<Self, StartError> {
-        start::<A>(args, true)
+        start::<A>(None, args, true)
     }
 
     /// The actor's process.
@@ -289,9 +306,16 @@ pub fn call<M: Sendable, T: Sendable, U: Sendable>(
 /// What a new actor's process is given: its arguments, and where to report `init`.
 type StartRequest<A> = Request<<A as crate::Actor>::Args, Result<(), String>>;
 
-fn start<A: Dispatch>(args: A::Args, link: bool) -> Result<ActorRef<A>, StartError> {
+fn start<A: Dispatch>(
+    node: Option<u64>,
+    args: A::Args,
+    link: bool,
+) -> Result<ActorRef<A>, StartError> {
     let (request, reply) = StartRequest::<A>::new(args);
-    let process = process::spawn_with(request, run::<A>)?;
+    let process = match node {
+        None => process::spawn_with(request, run::<A>)?,
+        Some(node) => lunatic_core::distributed::spawn_with(node, request, run::<A>)?,
+    };
     if link {
         let _ = process.link();
     }

@@ -98,6 +98,26 @@ impl ChildSpec {
         .of_actor::<A>()
     }
 
+    /// A permanent child: an actor of type `A` on node `node` (see
+    /// `lunatic::distributed`). It is restarted there while the node is connected, and on
+    /// the supervisor's own node when it is not (the node was lost: the child ended with
+    /// `NoConnection`).
+    pub fn actor_on<A>(id: impl Into<String>, node: u64, args: A::Args) -> Self
+    where
+        A: Dispatch + 'static,
+        A::Args: Clone + 'static,
+    {
+        Self::new(id, move || {
+            let start = if lunatic_core::distributed::nodes().contains(&node) {
+                ActorRef::<A>::start_link_on(node, args.clone())
+            } else {
+                ActorRef::<A>::start_link(args.clone())
+            };
+            start.map(|actor| actor.process_id())
+        })
+        .of_actor::<A>()
+    }
+
     /// Records that the child is an actor of type `A`, so that
     /// [`SupervisorClient::child`] hands out an `ActorRef<A>` for it (and nothing else).
     #[must_use]

@@ -21,6 +21,7 @@
 //! | [`LunaticError`], [`ReceiveError`] | what can go wrong |
 
 mod codec;
+pub mod distributed;
 mod environment;
 mod error;
 mod host;

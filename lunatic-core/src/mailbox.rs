@@ -30,7 +30,10 @@ impl EndNotice {
     #[inline(never)]
     fn read_incoming(reason: &[u8]) -> Self {
         Self {
-            process: ProcessId::local(host::signal_process()),
+            process: {
+                let (node, process) = host::signal_process();
+                ProcessId::on_node(node, process)
+            },
             tag: Tag::from_id(host::message_tag()),
             // The VM encodes every reason it hands out.
             reason: EndReason::decode(reason)

@@ -9,6 +9,15 @@
 //! As in Erlang, the groups live in a scope process: one per environment, registered under
 //! [`SCOPE_NAME`] (so the environment must allow `lunatic::registry`) and started by the
 //! first call that finds none. It monitors each member, so a member's end removes it.
+//!
+//! Groups span the nodes of a cluster (`lunatic --node`), as Erlang's do: a node's first
+//! scope (in an environment allowed `lunatic::distributed`) has a helper register it under
+//! the cluster-wide name `lunatic::pg@NODE` and look up its peers on the nodes it is
+//! connected to (at once, and again every [`PEER_CHECK`]); the scope tells each peer what
+//! joined through it, when they meet and at every join and leave. The helper is a process
+//! of its own so that a scope whose environment may not reach other nodes stays local. A group's
+//! members are those that joined through any scope; those of a scope that ends, or whose
+//! node is lost, go with it. Changes reach the other nodes a moment later, not at once.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,6 +32,14 @@ use crate::{MessageType, Sendable};
 
 /// The name the environment's scope process is registered under.
 pub const SCOPE_NAME: &str = "lunatic::pg";
+
+/// How often a scope in a cluster looks for the scopes of nodes that connected.
+const PEER_CHECK: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The cluster-wide name of node `node`'s scope.
+fn peer_name(node: u64) -> String {
+    format!("{SCOPE_NAME}@{node}")
+}
 
 /// Why a group call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -139,6 +156,14 @@ enum ScopeRequest {
     Join(Request<Change, Result<(), Mismatch>>),
     Leave(Request<Change, Result<bool, Mismatch>>),
     Members(Request<(String, MessageType), Result<Vec<ProcessId>, Mismatch>>),
+    /// From the scope's helper: the scope of another node.
+    Peer(Process<ScopeRequest>),
+    /// From a peer scope (another node's): everything that joined through it.
+    Sync(ProcessId, Vec<Change>),
+    /// From a peer scope: a process joined through it.
+    Joined(ProcessId, Change),
+    /// From a peer scope: a process left, or ended.
+    Left(ProcessId, Change),
 }
 
 /// Asks the environment's scope (`wrap` makes the request of `data`) and waits for the
@@ -249,14 +274,21 @@ impl Groups {
         }
     }
 
-    /// A member ended: it leaves every group.
-    fn ended(&mut self, process: ProcessId) {
+    /// A member ended: it leaves every group (returned).
+    fn ended(&mut self, process: ProcessId) -> Vec<Change> {
+        let mut left = Vec::new();
         for group in self.memberships.remove(&process).unwrap_or_default() {
             if let Some(members) = self.groups.get_mut(&group) {
                 members.members.remove(&process);
+                left.push(Change {
+                    group: group.clone(),
+                    message_type: members.message_type.clone(),
+                    process,
+                });
             }
             self.forget(process, &group);
         }
+        left
     }
 
     fn members(&self, group: &str, message_type: &MessageType) -> Result<Vec<ProcessId>, Mismatch> {
@@ -267,29 +299,198 @@ impl Groups {
             .map(|group| group.members.iter().copied().collect())
             .unwrap_or_default())
     }
+
+    /// Everything that joined through this scope.
+    fn changes(&self) -> Vec<Change> {
+        self.groups
+            .iter()
+            .flat_map(|(name, group)| {
+                group.members.iter().map(|process| Change {
+                    group: name.clone(),
+                    message_type: group.message_type.clone(),
+                    process: *process,
+                })
+            })
+            .collect()
+    }
 }
 
-/// The scope's body: serves requests, and removes members as they end.
+/// The scopes of other nodes this one knows, and what joined through each.
+#[derive(Default)]
+struct Peers {
+    /// Each peer scope, by node, and the tag of its monitor.
+    scopes: BTreeMap<u64, (Process<ScopeRequest>, crate::Tag)>,
+    /// What joined through each peer scope: group, then members of that message type.
+    members: BTreeMap<ProcessId, BTreeMap<String, (MessageType, BTreeSet<ProcessId>)>>,
+}
+
+impl Peers {
+    /// Records peer `scope` of `node`; `false` if it was known.
+    fn meet(&mut self, node: u64, scope: Process<ScopeRequest>) -> bool {
+        if self
+            .scopes
+            .get(&node)
+            .is_some_and(|(known, _)| *known == scope)
+        {
+            return false;
+        }
+        let tag = scope.monitor();
+        self.scopes.insert(node, (scope, tag));
+        self.members.insert(scope.process_id(), BTreeMap::new());
+        true
+    }
+
+    fn joined(&mut self, scope: ProcessId, change: Change) {
+        if let Some(groups) = self.members.get_mut(&scope) {
+            groups
+                .entry(change.group)
+                .or_insert_with(|| (change.message_type, BTreeSet::new()))
+                .1
+                .insert(change.process);
+        }
+    }
+
+    fn left(&mut self, scope: ProcessId, change: &Change) {
+        if let Some((_, members)) = self
+            .members
+            .get_mut(&scope)
+            .and_then(|groups| groups.get_mut(&change.group))
+        {
+            members.remove(&change.process);
+        }
+    }
+
+    /// A peer scope ended or its node was lost: what joined through it goes.
+    fn ended(&mut self, scope: ProcessId) -> bool {
+        self.scopes
+            .retain(|_, (known, _)| known.process_id() != scope);
+        self.members.remove(&scope).is_some()
+    }
+
+    /// The members of `group` of type `message_type` that joined through peers.
+    fn members(
+        &self,
+        group: &str,
+        message_type: &MessageType,
+    ) -> impl Iterator<Item = ProcessId> + '_ {
+        let (group, message_type) = (group.to_owned(), message_type.clone());
+        self.members
+            .values()
+            .filter_map(move |groups| groups.get(&group))
+            .filter(move |(found, _)| *found == message_type)
+            .flat_map(|(_, members)| members.iter().copied())
+    }
+
+    /// Tells every peer scope of `change`.
+    fn tell(&self, me: &Process<ScopeRequest>, change: &Change, joined: bool) {
+        for (scope, _) in self.scopes.values() {
+            let change = Change {
+                group: change.group.clone(),
+                message_type: change.message_type.clone(),
+                process: change.process,
+            };
+            scope.send(if joined {
+                ScopeRequest::Joined(me.process_id(), change)
+            } else {
+                ScopeRequest::Left(me.process_id(), change)
+            });
+        }
+    }
+}
+
+/// The scope's helper in a cluster: registers the scope under its cluster-wide name (unless
+/// another scope of this node did), then tells it of the scopes of nodes as they connect,
+/// until the scope ends.
+fn find_peers(scope: Process<ScopeRequest>, mailbox: Mailbox<()>) {
+    let me = crate::distributed::node_id();
+    if crate::distributed::register_global(&peer_name(me), &scope).is_err() {
+        return;
+    }
+    let watch = scope.monitor();
+    let mut known = BTreeMap::new();
+    loop {
+        let nodes = crate::distributed::nodes();
+        known.retain(|node, _| nodes.contains(node));
+        for node in nodes {
+            let found = crate::distributed::lookup_global::<ScopeRequest>(&peer_name(node));
+            if let Ok(Some(peer)) = found {
+                if known.insert(node, peer) != Some(peer) {
+                    scope.send(ScopeRequest::Peer(peer));
+                }
+            }
+        }
+        match mailbox.receive_timeout(PEER_CHECK) {
+            Err(ReceiveError::ProcessDown(down)) if down.tag() == watch => return,
+            _ => {}
+        }
+    }
+}
+
+/// The scope's body: serves requests, and removes members as they end; in a cluster, keeps
+/// its peers on other nodes told.
 fn serve(mailbox: Mailbox<ScopeRequest>) {
+    let me = process::this(&mailbox);
     let mut groups = Groups::default();
+    let mut peers = Peers::default();
+    if crate::distributed::node_id() != 0 {
+        // A failure (the environment may not reach other nodes) leaves the scope local.
+        let _ = process::spawn_with(me, find_peers);
+    }
     loop {
         match mailbox.receive() {
+            Ok(ScopeRequest::Peer(peer)) => {
+                if peers.meet(peer.process_id().node_id(), peer) {
+                    peer.send(ScopeRequest::Sync(me.process_id(), groups.changes()));
+                }
+            }
             Ok(ScopeRequest::Join(request)) => {
                 let (change, reply) = request.into_parts();
-                reply.send(groups.join(change));
+                let told = Change {
+                    group: change.group.clone(),
+                    message_type: change.message_type.clone(),
+                    process: change.process,
+                };
+                let joined = groups.join(change);
+                if joined.is_ok() {
+                    peers.tell(&me, &told, true);
+                }
+                reply.send(joined);
             }
             Ok(ScopeRequest::Leave(request)) => {
                 let (change, reply) = request.into_parts();
-                reply.send(groups.leave(&change));
+                let left = groups.leave(&change);
+                if matches!(left, Ok(true)) {
+                    peers.tell(&me, &change, false);
+                }
+                reply.send(left);
             }
             Ok(ScopeRequest::Members(request)) => {
                 let ((group, message_type), reply) = request.into_parts();
-                reply.send(groups.members(&group, &message_type));
+                let members = groups.members(&group, &message_type).map(|mut members| {
+                    members.extend(peers.members(&group, &message_type));
+                    members
+                });
+                reply.send(members);
             }
+            Ok(ScopeRequest::Sync(scope, changes)) => {
+                let peer = Process::from_process_id(scope);
+                if peers.meet(scope.node_id(), peer) {
+                    peer.send(ScopeRequest::Sync(me.process_id(), groups.changes()));
+                }
+                for change in changes {
+                    peers.joined(scope, change);
+                }
+            }
+            Ok(ScopeRequest::Joined(scope, change)) => peers.joined(scope, change),
+            Ok(ScopeRequest::Left(scope, change)) => peers.left(scope, &change),
             Err(ReceiveError::ProcessDown(down)) => {
-                groups.ended(ProcessId::local(down.id() as u64));
+                if !peers.ended(down.process_id()) {
+                    for change in groups.ended(down.process_id()) {
+                        peers.tell(&me, &change, false);
+                    }
+                }
             }
-            // A message of another type sent here by mistake: not a request, dropped.
+            // A timeout, or a message of another type sent here by mistake: dropped.
             Err(_) => {}
         }
     }

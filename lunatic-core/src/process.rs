@@ -25,7 +25,9 @@ use crate::host::{self, Entry};
 use crate::mailbox::{receive_raw, Down, Incoming, LinkMailbox, Mailbox};
 use crate::tag::Tag;
 
-/// A process's address: the node it runs on (0: this one) and its id there.
+/// A process's address: the node it runs on (see [`crate::distributed::node_id`]; 0 when
+/// the VM is not a node of a cluster) and its id there. It travels in messages as it is,
+/// so a handle sent to another node still names the same process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ProcessId {
     node: u64,
@@ -33,15 +35,37 @@ pub struct ProcessId {
 }
 
 impl ProcessId {
-    /// A process on this node.
-    pub(crate) const fn local(local: u64) -> Self {
-        Self { node: 0, local }
+    /// A process of this node.
+    pub(crate) fn local(local: u64) -> Self {
+        Self {
+            node: host::node_id(),
+            local,
+        }
+    }
+
+    /// Process `local` of node `node`.
+    #[must_use]
+    pub const fn on_node(node: u64, local: u64) -> Self {
+        Self { node, local }
     }
 
     /// The id on its node.
     #[must_use]
     pub const fn local_id(self) -> u64 {
         self.local
+    }
+
+    /// The node it runs on.
+    #[must_use]
+    pub const fn node_id(self) -> u64 {
+        self.node
+    }
+
+    /// Whether it runs on this node.
+    #[inline]
+    #[must_use]
+    pub fn is_local(self) -> bool {
+        self.node == host::node_id()
     }
 
     /// The calling process.
@@ -102,7 +126,11 @@ impl<M> Process<M> {
     #[must_use = "signals about this link carry the tag"]
     pub fn link(&self) -> Tag {
         let tag = Tag::new();
-        host::link(tag.id(), self.id.local);
+        if self.id.is_local() {
+            host::link(tag.id(), self.id.local);
+        } else {
+            host::link_remote(tag.id(), self.id.node, self.id.local);
+        }
         tag
     }
 
@@ -113,14 +141,22 @@ impl<M> Process<M> {
     /// is reported at once.
     #[must_use = "the down notice carries the tag"]
     pub fn monitor(&self) -> Tag {
-        Tag::from_id(host::monitor(self.id.local))
+        Tag::from_id(if self.id.is_local() {
+            host::monitor(self.id.local)
+        } else {
+            host::monitor_remote(self.id.node, self.id.local)
+        })
     }
 
     /// Stops watching (`tag` from [`Process::monitor`]). No down notice for it is received
     /// afterwards: one already queued is dropped, and so is one that a process ending at
     /// this moment was still sending (Erlang's `demonitor` with `flush`).
     pub fn demonitor(&self, tag: Tag) {
-        host::demonitor(self.id.local, tag.id());
+        if self.id.is_local() {
+            host::demonitor(self.id.local, tag.id());
+        } else {
+            host::demonitor_remote(self.id.node, self.id.local, tag.id());
+        }
     }
 
     /// Waits for the down notice of monitor `monitor` (from [`Process::monitor`]) for up to
@@ -137,19 +173,31 @@ impl<M> Process<M> {
 
     /// Removes the link between the calling process and this one.
     pub fn unlink(&self) {
-        host::unlink(self.id.local);
+        if self.id.is_local() {
+            host::unlink(self.id.local);
+        } else {
+            host::unlink_remote(self.id.node, self.id.local);
+        }
     }
 
     /// Kills the process (its links hear that it was killed). Killing a dead process does
     /// nothing.
     pub fn kill(&self) {
-        host::kill(self.id.local);
+        if self.id.is_local() {
+            host::kill(self.id.local);
+        } else {
+            host::kill_remote(self.id.node, self.id.local);
+        }
     }
 
     /// Whether the process is still alive.
     #[must_use]
     pub fn is_alive(&self) -> bool {
-        host::is_alive(self.id.local)
+        if self.id.is_local() {
+            host::is_alive(self.id.local)
+        } else {
+            host::is_alive_remote(self.id.node, self.id.local)
+        }
     }
 }
 
@@ -173,7 +221,7 @@ impl<M: Sendable> Process<M> {
     /// # Panics
     /// If `M`'s `Serialize` implementation fails.
     pub fn tag_send(&self, tag: Tag, message: M) {
-        crate::transfer::send(self.id.local, tag.id(), &message, None);
+        crate::transfer::send(self.id, tag.id(), &message, None);
     }
 
     /// Sends a message that carries a request whose reply `reply` waits for (the request
@@ -183,7 +231,7 @@ impl<M: Sendable> Process<M> {
     /// # Panics
     /// If `M`'s `Serialize` implementation fails.
     pub fn send_awaiting<U>(&self, message: M, reply: &crate::PendingReply<U>) {
-        crate::transfer::send(self.id.local, Tag::none().id(), &message, Some(reply.tag()));
+        crate::transfer::send(self.id, Tag::none().id(), &message, Some(reply.tag()));
     }
 }
 
@@ -457,7 +505,7 @@ impl Spawner {
     ) -> Result<Process<M>, LunaticError> {
         let child: Process<M> = host::spawn_entry(link.id(), self.module, entry)
             .map(|id| Process::from_id(ProcessId::local(id)))?;
-        crate::transfer::send(child.id.local, NO_LINK, &context, None);
+        crate::transfer::send(child.id, NO_LINK, &context, None);
         Ok(child)
     }
 

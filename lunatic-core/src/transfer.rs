@@ -13,6 +13,7 @@ use crate::codec::{self, encode, Rejection, Sendable};
 use crate::error::ReceiveError;
 use crate::host::{self, Metadata};
 use crate::message_type::type_info;
+use crate::process::ProcessId;
 use crate::tag::Tag;
 
 // A process is a single-threaded wasm instance, so these statics are per process. They
@@ -53,14 +54,18 @@ impl Drop for Marked {
 ///
 /// # Panics
 /// If the value's `Serialize` implementation fails.
-pub(crate) fn send<T: Sendable>(process: u64, tag: i64, value: &T, reply: Option<Tag>) {
+pub(crate) fn send<T: Sendable>(to: ProcessId, tag: i64, value: &T, reply: Option<Tag>) {
     PENDING_TAG.store(tag, Ordering::Relaxed);
     STARTED.store(false, Ordering::Relaxed);
     let writing = Marked::new(&WRITING);
     let reply_tag = reply.map_or(0, Tag::id);
+    let process = to.local_id();
     encode(value, |message_type, bytes| {
         drop(writing);
-        if STARTED.swap(false, Ordering::Relaxed) {
+        if !to.is_local() {
+            // The host refuses a resource moved into it (`STARTED`): it stays behind.
+            host::send_remote(to.node_id(), process, tag, message_type, reply_tag, bytes);
+        } else if STARTED.swap(false, Ordering::Relaxed) {
             // A resource moved into the message the host started for it.
             host::write_and_send(process, message_type, reply_tag, bytes);
         } else {
@@ -109,7 +114,8 @@ fn misread_received<T: Sendable>(message_type: u64, bytes: &[u8]) -> ReceiveErro
         let reply_tag = host::message_reply_tag();
         if reply_tag != 0 {
             // The requester is the message's sender, as the VM recorded it.
-            let requester = host::message_sender();
+            let (node, process) = host::message_sender();
+            let requester = ProcessId::on_node(node, process);
             send(
                 requester,
                 reply_tag,

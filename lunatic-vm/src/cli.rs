@@ -91,11 +91,54 @@ struct Cli {
     #[arg(long, value_name = "SECS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(..=86_400))]
     shutdown_timeout: u64,
+    /// Makes this VM a node of a cluster, called NAME (a DNS name its certificate names):
+    /// its processes reach those of other nodes (see docs/cluster.md). Needs --listen,
+    /// --cluster-ca, --cert and --key.
+    #[arg(long, value_name = "NAME", requires_all = ["listen", "cluster_ca", "cert", "key"])]
+    node: Option<String>,
+    /// The UDP address the node listens on (QUIC), as HOST:PORT.
+    #[arg(long, value_name = "ADDR", requires = "node")]
+    listen: Option<SocketAddr>,
+    /// The address other nodes reach this one at [default: --listen, or this host's
+    /// address when --listen is 0.0.0.0].
+    #[arg(long, value_name = "ADDR", requires = "node")]
+    advertise: Option<SocketAddr>,
+    /// A node to join, as HOST:PORT (repeatable); a name counts for every address it
+    /// resolves to (a Kubernetes headless service). Retried while not connected.
+    #[arg(long, value_name = "ADDR", requires = "node")]
+    join: Vec<String>,
+    /// The cluster's CA certificate (PEM): peers must present a certificate it signed.
+    #[arg(long, value_name = "PEM", requires = "node")]
+    cluster_ca: Option<PathBuf>,
+    /// This node's certificate (PEM), signed by the cluster CA.
+    #[arg(long, value_name = "PEM", requires = "node")]
+    cert: Option<PathBuf>,
+    /// This node's private key (PEM).
+    #[arg(long, value_name = "PEM", requires = "node")]
+    key: Option<PathBuf>,
+    /// Milliseconds a node that stopped answering stays suspect before it counts as lost
+    /// (its links fire with NoConnection); detection takes about this plus one second.
+    #[arg(long, value_name = "MS", requires = "node",
+          default_value_t = crate::distributed::DEFAULT_NODE_TIMEOUT.as_millis() as u64)]
+    node_timeout: u64,
     /// The program: a .wasm (or .wat) file.
     wasm: PathBuf,
     /// Arguments passed to the program.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
+}
+
+/// `lunatic cluster-certs DIR --nodes a,b,c`: writes a development CA (`ca.pem`,
+/// `ca.key`) and a certificate and key for each node (`NAME.pem`, `NAME.key`), each naming
+/// its node and `lunatic-node`. For development: keep `ca.key` away from the nodes.
+#[derive(Debug, Parser)]
+#[command(name = "lunatic cluster-certs")]
+struct ClusterCerts {
+    /// Where the files go (made if missing).
+    dir: PathBuf,
+    /// The nodes' names, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    nodes: Vec<String>,
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -144,6 +187,24 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     init_logging();
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    if args.get(1).is_some_and(|arg| arg == "cluster-certs") {
+        let certs = ClusterCerts::parse_from(&args[1..]);
+        return match crate::distributed::tls::write_cluster_certs(&certs.dir, &certs.nodes) {
+            Ok(()) => {
+                println!(
+                    "wrote ca.pem, ca.key and a certificate and key for each of {} in {}",
+                    certs.nodes.join(", "),
+                    certs.dir.display()
+                );
+                0
+            }
+            Err(error) => {
+                eprintln!("lunatic: error: {error}");
+                1
+            }
+        };
+    }
     let cli = Cli::parse_from(args);
     match run(cli) {
         Ok(code) => code,
@@ -176,6 +237,7 @@ fn colours_wanted(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
 
 fn run(cli: Cli) -> wasmtime::Result<i32> {
     let defaults = RuntimeConfig::default();
+    let node = node_config(&cli);
     let max_processes = cli.max_processes.unwrap_or(defaults.max_processes);
     let file_limit = crate::config::raise_open_file_limit();
     let config = RuntimeConfig {
@@ -236,17 +298,48 @@ fn run(cli: Cli) -> wasmtime::Result<i32> {
                 );
             }
         }
-        if crate::testing::is_test_program(&bytes) {
+        if let Some(node) = node {
+            let name = node.name.clone();
+            let cluster = crate::distributed::Cluster::start(node, &runtime)
+                .with_context(|| format!("cannot start node `{name}`"))?;
+            if let Some(addr) = cluster.local_addr() {
+                eprintln!("lunatic: node {name} ({}) on {addr}", cluster.id());
+            }
+            runtime.join_cluster(cluster);
+        }
+        let code = if crate::testing::is_test_program(&bytes) {
             crate::testing::run(&runtime, &program, &cli.args).await
         } else {
             crate::shutdown::run_main(&runtime, Duration::from_secs(cli.shutdown_timeout)).await
+        };
+        if let Some(cluster) = runtime.cluster() {
+            // Others hear at once rather than after the node timeout.
+            cluster.leave();
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        code
     })?;
     // Other processes may still run; they are killed by leaving, after the output is out.
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
     tokio.shutdown_background();
     Ok(code)
+}
+
+/// The node's configuration, if `--node` was given (clap checked the options it needs).
+fn node_config(cli: &Cli) -> Option<crate::distributed::NodeConfig> {
+    Some(crate::distributed::NodeConfig {
+        name: cli.node.clone()?,
+        listen: cli.listen?,
+        advertise: cli.advertise,
+        join: cli.join.clone(),
+        tls: crate::distributed::tls::TlsFiles {
+            ca: cli.cluster_ca.clone()?,
+            cert: cli.cert.clone()?,
+            key: cli.key.clone()?,
+        },
+        node_timeout: Duration::from_millis(cli.node_timeout),
+    })
 }
 
 /// Says how to raise `vm.max_map_count` when the pool asked for cannot fit under it.

@@ -26,6 +26,7 @@
 
 pub mod cli;
 pub mod config;
+mod distributed;
 mod host;
 mod messaging;
 mod observer;

@@ -43,9 +43,15 @@ pub(crate) struct Entry {
 
 /// Who a new process is linked to, if anyone.
 #[derive(Debug, Clone)]
-pub(crate) struct Link {
-    pub(crate) to: Arc<ProcessHandle>,
-    pub(crate) tag: i64,
+pub(crate) enum Link {
+    /// A process of this node (its spawner).
+    Local { to: Arc<ProcessHandle>, tag: i64 },
+    /// A process of another node that spawned it here.
+    Remote {
+        node: crate::distributed::NodeId,
+        process: ProcessId,
+        tag: i64,
+    },
 }
 
 /// Wasm instructions per fuel unit of an environment's `max_fuel`.
@@ -100,6 +106,8 @@ pub struct Runtime {
     scheduler: OnceLock<Scheduler>,
     /// Counts for the observer.
     pub(crate) stats: Stats,
+    /// The cluster this VM is a node of (`--node`), set before main starts.
+    cluster: OnceLock<Arc<crate::distributed::Cluster>>,
 }
 
 /// What the runtime counts, beyond what its live processes show: a few atomic adds per
@@ -178,6 +186,7 @@ impl Runtime {
             compiles: CompileTurns::default(),
             scheduler: OnceLock::new(),
             stats: Stats::default(),
+            cluster: OnceLock::new(),
         }))
     }
 
@@ -193,6 +202,41 @@ impl Runtime {
             .context("cannot start the worker threads")?;
         // Should two spawns race here, the loser's threads stop as it is dropped.
         Ok(self.scheduler.get_or_init(|| started))
+    }
+
+    /// The cluster this VM is a node of, if any.
+    pub(crate) fn cluster(&self) -> Option<&Arc<crate::distributed::Cluster>> {
+        self.cluster.get()
+    }
+
+    /// Makes this VM a node of `cluster` (once, before main starts).
+    pub(crate) fn join_cluster(&self, cluster: Arc<crate::distributed::Cluster>) {
+        let _ = self.cluster.set(cluster);
+    }
+
+    /// This node's id: 0 when the VM is not a node.
+    pub(crate) fn node_id(&self) -> crate::distributed::NodeId {
+        self.cluster.get().map_or(0, |cluster| cluster.id())
+    }
+
+    /// `node` as a guest sees it: a notice or message marked 0 (this node) names this
+    /// node's id.
+    pub(crate) fn node_or_this(&self, node: crate::distributed::NodeId) -> u64 {
+        if node == 0 {
+            self.node_id()
+        } else {
+            node
+        }
+    }
+
+    /// The root environment (the main program's).
+    pub(crate) fn root_environment(&self) -> &Arc<Environment> {
+        self.program.env()
+    }
+
+    /// The main program.
+    pub(crate) fn program(&self) -> &Arc<Program> {
+        &self.program
     }
 
     /// The settings it runs with.
@@ -572,10 +616,18 @@ impl Runtime {
 
         self.processes.insert(Arc::clone(&handle));
         self.stats.spawned.fetch_add(1, Ordering::Relaxed);
-        if let Some(link) = link {
+        match link {
             // Uncharged: the spawn is counted already, and a child has one parent.
-            link.to.links().insert(id, link.tag, None);
-            handle.links().insert(link.to.id(), link.tag, None);
+            Some(Link::Local { to, tag }) => {
+                to.links().insert(id, tag, None);
+                handle.links().insert(to.id(), tag, None);
+            }
+            Some(Link::Remote { node, process, tag }) => {
+                if let Some(cluster) = self.cluster() {
+                    cluster.insert_link(id, crate::distributed::Remote { node, process }, tag);
+                }
+            }
+            None => {}
         }
         let calls = Calls {
             setup,
@@ -617,7 +669,7 @@ impl Runtime {
         if !linked {
             if let Some(end) = process.links().remove(other) {
                 let reason = EncodedReason::new(EndReason::NoProcess { process: other });
-                process.notify_link_death(other, tag, &reason, end.charge);
+                process.notify_link_death(0, other, tag, &reason, end.charge);
             }
         }
         Ok(())
@@ -670,6 +722,7 @@ impl Runtime {
             watcher.mailbox().push(Message {
                 tag,
                 kind: MessageKind::ProcessDown {
+                    node: 0,
                     process,
                     reason: EncodedReason::new(EndReason::NoProcess { process }),
                 },
@@ -737,10 +790,15 @@ impl Runtime {
                 continue;
             };
             if reason.reason().is_abnormal() {
-                other.notify_link_death(id, end.tag, &reason, end.charge);
+                other.notify_link_death(0, id, end.tag, &reason, end.charge);
             }
         }
         self.registry.release(id, &process.take_names());
+        if let Some(cluster) = self.cluster.get() {
+            // After its messages on its streams to other nodes: its links there, its
+            // watchers there, its cluster-wide names.
+            cluster.process_ended(id, &reason);
+        }
         // Its own monitors of others go (one lock at a time: never two sets at once).
         let watching = process.monitors().take_watching();
         for (tag, target) in watching {
@@ -755,6 +813,7 @@ impl Runtime {
                     watcher.monitors().unwatch(tag, id);
                 }
                 let kind = MessageKind::ProcessDown {
+                    node: 0,
                     process: id,
                     reason: reason.clone(),
                 };

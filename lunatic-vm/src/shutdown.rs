@@ -87,7 +87,7 @@ fn top_actors(runtime: &Runtime) -> Vec<Arc<ProcessHandle>> {
 async fn stop(runtime: &Runtime, main: &ProcessHandle, actor: &ProcessHandle, timeout: Duration) {
     if actor.traps_link_deaths() {
         let reason = EncodedReason::new(EndReason::Shutdown);
-        actor.notify_link_death(main.id(), 0, &reason, None);
+        actor.notify_link_death(0, main.id(), 0, &reason, None);
     } else {
         // It would die of the signal as of a linked process's death, abnormally, and so
         // would main, through their link.

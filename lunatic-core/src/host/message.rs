@@ -59,13 +59,13 @@ pub(crate) fn message_tag() -> i64 {
     message::get_tag()
 }
 
-/// The process that sent the current incoming data message.
-pub(crate) fn message_sender() -> u64 {
-    message::sender()
+/// The process that sent the current incoming data message, and its node.
+pub(crate) fn message_sender() -> (u64, u64) {
+    (message::sender_node(), message::sender())
 }
 
-/// The process the current incoming signal is about.
+/// The process the current incoming signal is about, and its node.
 #[inline]
-pub(crate) fn signal_process() -> u64 {
-    message::signal_process()
+pub(crate) fn signal_process() -> (u64, u64) {
+    (message::signal_node(), message::signal_process())
 }

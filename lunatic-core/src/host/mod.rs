@@ -10,6 +10,7 @@
 //! the imports do not exist, and calling any wrapper panics.
 #![allow(unsafe_code)]
 
+mod distributed;
 mod environment;
 mod error;
 mod message;
@@ -19,6 +20,7 @@ mod receive;
 mod registry;
 mod resource;
 
+pub(crate) use distributed::*;
 pub(crate) use environment::*;
 pub(crate) use message::*;
 pub(crate) use networking::*;

@@ -20,6 +20,23 @@ pub(crate) fn spawn(
     function: &str,
     params: &[Param],
 ) -> Result<u64, LunaticError> {
+    let encoded = encode_params(params);
+    let mut id = 0u64;
+    let status = process::spawn(link_tag, module_id, function.as_bytes(), &encoded, &mut id);
+    spawned(status, id, "lunatic::process::spawn")
+}
+
+/// The id a spawn call with `status` wrote, or its error.
+pub(super) fn spawned(status: u32, id: u64, function: &str) -> Result<u64, LunaticError> {
+    match SpawnStatus::try_from(status) {
+        Ok(SpawnStatus::Spawned) => Ok(id),
+        Ok(SpawnStatus::Failed) => Err(take_error(id)),
+        Err(other) => panic!("{function} returned unknown status {other}"),
+    }
+}
+
+/// Spawn parameters as the host takes them.
+pub(super) fn encode_params(params: &[Param]) -> Vec<u8> {
     let mut encoded = Vec::with_capacity(params.len() * PARAM_SIZE);
     for param in params {
         let (kind, value) = match *param {
@@ -30,13 +47,7 @@ pub(crate) fn spawn(
         encoded.push(kind as u8);
         encoded.extend_from_slice(&value.to_le_bytes());
     }
-    let mut id = 0u64;
-    let status = process::spawn(link_tag, module_id, function.as_bytes(), &encoded, &mut id);
-    match SpawnStatus::try_from(status) {
-        Ok(SpawnStatus::Spawned) => Ok(id),
-        Ok(SpawnStatus::Failed) => Err(take_error(id)),
-        Err(other) => panic!("lunatic::process::spawn returned unknown status {other}"),
-    }
+    encoded
 }
 
 /// The calling process's id: asked of the host once, then remembered (a request names its
@@ -137,6 +148,16 @@ pub(crate) fn spawn_entry<E: Entry>(
     module_id: u64,
     entry: E,
 ) -> Result<u64, LunaticError> {
+    spawn(
+        link_tag,
+        module_id,
+        lunatic_abi::SPAWN_ENTRY,
+        &entry_params(entry),
+    )
+}
+
+/// The parameters of [`lunatic_abi::SPAWN_ENTRY`] that start `entry`.
+pub(super) fn entry_params<E: Entry>(entry: E) -> [Param; 2] {
     assert_eq!(
         std::mem::size_of::<E>(),
         std::mem::size_of::<usize>(),
@@ -146,8 +167,7 @@ pub(crate) fn spawn_entry<E: Entry>(
     let user = unsafe { std::mem::transmute_copy::<E, usize>(&entry) };
     let trampoline = trampoline::<E> as fn(usize) as usize;
     // On wasm32, function pointers are 32-bit table indices and usize is 32 bits wide.
-    let params = [Param::I32(trampoline as i32), Param::I32(user as i32)];
-    spawn(link_tag, module_id, lunatic_abi::SPAWN_ENTRY, &params)
+    [Param::I32(trampoline as i32), Param::I32(user as i32)]
 }
 
 /// Runs in the child: turns the integer back into the `E` it was made from.

@@ -232,6 +232,16 @@ impl<'a> HostCall<'a> {
         Ok(())
     }
 
+    /// Checks that the `len` bytes at `ptr` are inside guest memory: an output buffer the
+    /// call may fill only in part, checked whole so a bad one traps every time.
+    ///
+    /// # Errors
+    /// The range is not inside memory.
+    pub(crate) fn check_range(&mut self, ptr: u32, len: u32) -> wasmtime::Result<()> {
+        let function = self.function;
+        slice(self.memory()?, ptr, len, function).map(drop)
+    }
+
     /// Writes `value` as a little-endian `u64` at `ptr` (the ids and counts calls report).
     ///
     /// # Errors

@@ -43,7 +43,7 @@ use lunatic_abi::{Limit, ReceiveInfo, ReceiveStatus, MAX_MESSAGE_SIZE, WAIT_FORE
 use wasmtime::Val;
 
 use super::call::{fail, slice, slice_mut, HostCall};
-use crate::messaging::{Message, MessageBytes, MessageData, MessageKind};
+use crate::messaging::{Message, MessageBytes, MessageData, MessageExtra, MessageKind};
 use crate::process::state::{Outgoing, ProcessState};
 use crate::process::{EndReason, Terminated};
 use crate::sandbox::budget::{Budget, Held, OverLimit};
@@ -214,6 +214,22 @@ pub(super) fn reply_tag(call: &mut HostCall<'_>) -> wasmtime::Result<i64> {
     Ok(incoming_data(call)?.reply_tag)
 }
 
+pub(super) fn sender_node(call: &mut HostCall<'_>) -> wasmtime::Result<u64> {
+    let node = incoming_data(call)?.extra.sender_node();
+    Ok(call.state().runtime.node_or_this(node))
+}
+
+pub(super) fn signal_node(call: &mut HostCall<'_>) -> wasmtime::Result<u64> {
+    match incoming(call)?.kind {
+        MessageKind::LinkDied { node, .. } | MessageKind::ProcessDown { node, .. } => {
+            Ok(call.state().runtime.node_or_this(node))
+        }
+        MessageKind::Data(_) => {
+            Err(call.fail("the incoming message is not a signal or down notice"))
+        }
+    }
+}
+
 pub(super) fn name_type(
     call: &mut HostCall<'_>,
     message_type: u64,
@@ -355,7 +371,7 @@ fn deliver(
                 message_type: typed.message_type,
                 reply_tag: typed.reply_tag,
                 bytes: outgoing.data,
-                resources: outgoing.resources,
+                extra: MessageExtra::resources(outgoing.resources),
             }),
             charge,
         },
@@ -512,7 +528,7 @@ fn finish_receive(
     let (bytes, state) = call.memory_and_state()?;
     slice_mut(bytes, out.ptr, count, function)?.copy_from_slice(&data[..count as usize]);
     let (message_type, resources) = match &message.kind {
-        MessageKind::Data(data) => (data.message_type, data.resources.len() > 0),
+        MessageKind::Data(data) => (data.message_type, data.extra.has_resources()),
         MessageKind::LinkDied { .. } | MessageKind::ProcessDown { .. } => (0, false),
     };
     let info = ReceiveInfo {

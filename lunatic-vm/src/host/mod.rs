@@ -3,6 +3,7 @@
 //!
 //! | import module | file | what it does |
 //! |---|---|---|
+//! | `lunatic::distributed` | `distributed` | processes of other nodes of a cluster |
 //! | `lunatic::environment` | `environment` | environments with limits, and modules added to them |
 //! | `lunatic::error` | `error` | read and drop errors other calls returned by id |
 //! | `lunatic::message` | [`message`] | build, send and receive messages; tags |
@@ -18,6 +19,7 @@
 //! `docs/abi.md`, generated from the declaration.
 
 pub(crate) mod call;
+mod distributed;
 // An implementation takes the declared parameters, which are many for some functions.
 #[allow(clippy::too_many_arguments)]
 mod environment;
@@ -26,7 +28,7 @@ pub(crate) mod message;
 #[allow(clippy::too_many_arguments)]
 mod networking;
 #[allow(clippy::too_many_arguments)]
-mod process;
+pub(crate) mod process;
 #[allow(clippy::too_many_arguments)]
 mod registry;
 mod resource;

@@ -59,7 +59,7 @@ pub(super) async fn spawn(
     let runtime = Arc::clone(&state.runtime);
     let parent = Arc::clone(&state.handle);
     let io = state.io.for_child();
-    let link = (link_tag != NO_LINK).then(|| Link {
+    let link = (link_tag != NO_LINK).then(|| Link::Local {
         to: Arc::clone(&parent),
         tag: link_tag,
     });
@@ -80,6 +80,10 @@ pub(super) async fn spawn(
 
 pub(super) fn this(call: &mut HostCall<'_>) -> wasmtime::Result<u64> {
     Ok(call.state().handle.id())
+}
+
+pub(super) fn node_id(call: &mut HostCall<'_>) -> wasmtime::Result<u64> {
+    Ok(call.state().runtime.node_id())
 }
 
 pub(super) async fn sleep_ms(_call: HostCall<'_>, ms: u64) -> wasmtime::Result<()> {
@@ -246,7 +250,7 @@ fn read_record(call: &mut HostCall<'_>, ptr: u32, len: u32) -> wasmtime::Result<
 
 /// Why spawn parameters do not decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-enum BadParams {
+pub(crate) enum BadParams {
     #[error("the parameters are {0} bytes, not a multiple of {PARAM_SIZE}")]
     Length(usize),
     #[error("unknown parameter type {0:#04x}")]
@@ -254,7 +258,7 @@ enum BadParams {
 }
 
 /// Decodes spawn parameters (see the module docs).
-fn decode_params(bytes: &[u8]) -> Result<Vec<Val>, BadParams> {
+pub(crate) fn decode_params(bytes: &[u8]) -> Result<Vec<Val>, BadParams> {
     if !bytes.len().is_multiple_of(PARAM_SIZE) {
         return Err(BadParams::Length(bytes.len()));
     }

@@ -67,7 +67,10 @@ pub(super) fn take_from_message(
         return Err(call.fail("no message has been received"));
     };
     let taken = match &mut incoming.kind {
-        MessageKind::Data(data) => data.resources.take(index, kind),
+        MessageKind::Data(data) => match data.extra.resources_mut() {
+            Some(resources) => resources.take(index, kind),
+            None => Err(TakeError::NotFound),
+        },
         MessageKind::LinkDied { .. } | MessageKind::ProcessDown { .. } => Err(TakeError::NotFound),
     };
     Ok(match taken {

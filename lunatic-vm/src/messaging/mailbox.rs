@@ -21,7 +21,7 @@ pub(crate) type MessageBytes = smallvec::SmallVec<[u8; 24]>;
 /// into the message, which the bytes refer to by index.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct MessageData {
-    /// The process that sent it.
+    /// The process that sent it (on the node `extra` names).
     pub(crate) sender: u64,
     /// The fingerprint of its type, as the sender gave it.
     pub(crate) message_type: u64,
@@ -29,8 +29,62 @@ pub(crate) struct MessageData {
     pub(crate) reply_tag: i64,
     /// The serialized value.
     pub(crate) bytes: MessageBytes,
-    /// Resources travelling with it; those the receiver does not take are dropped with it.
-    pub(crate) resources: MessageResources,
+    /// Resources travelling with it, or the node of a remote sender.
+    pub(crate) extra: MessageExtra,
+}
+
+/// What few messages carry besides their bytes: resources (those the receiver does not
+/// take are dropped with the message), or the node of a sender on another node. Kept out
+/// of line, so the many messages with neither are a word smaller: messages are moved
+/// several times a hop.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct MessageExtra(Option<Box<Extra>>);
+
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Extra {
+    resources: MessageResources,
+    /// 0: this node.
+    sender_node: u64,
+}
+
+impl MessageExtra {
+    /// The resources of a local message (nothing out of line when there are none).
+    #[inline]
+    pub(crate) fn resources(resources: MessageResources) -> Self {
+        if resources.len() == 0 {
+            return Self(None);
+        }
+        Self(Some(Box::new(Extra {
+            resources,
+            sender_node: 0,
+        })))
+    }
+
+    /// A message from a process of node `node`.
+    pub(crate) fn from_node(node: u64) -> Self {
+        Self(Some(Box::new(Extra {
+            resources: MessageResources::default(),
+            sender_node: node,
+        })))
+    }
+
+    /// Whether resources travel with it.
+    #[inline]
+    pub(crate) fn has_resources(&self) -> bool {
+        self.0
+            .as_ref()
+            .is_some_and(|extra| extra.resources.len() > 0)
+    }
+
+    /// Its resources, if any travel with it.
+    pub(crate) fn resources_mut(&mut self) -> Option<&mut MessageResources> {
+        self.0.as_mut().map(|extra| &mut extra.resources)
+    }
+
+    /// The sender's node: 0 for this one.
+    pub(crate) fn sender_node(&self) -> u64 {
+        self.0.as_ref().map_or(0, |extra| extra.sender_node)
+    }
 }
 
 /// What a message carries.
@@ -40,6 +94,8 @@ pub(crate) enum MessageKind {
     Data(MessageData),
     /// A linked process died abnormally, delivered to a process that traps link deaths.
     LinkDied {
+        /// The node it ran on: 0 for this one.
+        node: u64,
         /// The process that died.
         process: ProcessId,
         /// Why it died.
@@ -47,6 +103,8 @@ pub(crate) enum MessageKind {
     },
     /// A monitored process ended (for any reason), delivered to the watcher.
     ProcessDown {
+        /// The node it ran on: 0 for this one.
+        node: u64,
         /// The process that ended.
         process: ProcessId,
         /// Why it ended.
@@ -453,7 +511,9 @@ impl Inbox {
             .iter()
             .chain(&queue.messages)
             .find_map(|m| match &m.kind {
-                MessageKind::LinkDied { process, reason } => Some((*process, reason.clone())),
+                MessageKind::LinkDied {
+                    process, reason, ..
+                } => Some((*process, reason.clone())),
                 MessageKind::Data(_) | MessageKind::ProcessDown { .. } => None,
             })
     }

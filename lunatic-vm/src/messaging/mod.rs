@@ -7,4 +7,6 @@ pub(crate) mod registry;
 mod sync;
 pub(crate) mod type_names;
 
-pub(crate) use mailbox::{Inbox, Mailbox, Message, MessageBytes, MessageData, MessageKind};
+pub(crate) use mailbox::{
+    Inbox, Mailbox, Message, MessageBytes, MessageData, MessageExtra, MessageKind,
+};

@@ -178,6 +178,7 @@ impl ProcessHandle {
     /// `charge`.
     pub(crate) fn notify_link_death(
         &self,
+        node: u64,
         process: ProcessId,
         tag: i64,
         reason: &EncodedReason,
@@ -187,6 +188,7 @@ impl ProcessHandle {
             self.mailbox.0.push(Message {
                 tag,
                 kind: MessageKind::LinkDied {
+                    node,
                     process,
                     reason: reason.clone(),
                 },
@@ -194,7 +196,9 @@ impl ProcessHandle {
             });
         } else {
             self.mailbox.0.kill(match reason.reason() {
-                EndReason::NoProcess { .. } => reason.reason().clone(),
+                EndReason::NoProcess { .. } | EndReason::NoConnection { .. } => {
+                    reason.reason().clone()
+                }
                 other => EndReason::linked_died(process, other),
             });
         }

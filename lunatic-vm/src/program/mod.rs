@@ -102,6 +102,8 @@ pub(crate) struct Program {
     /// For a module a sandboxed process loaded: what its bytes and code cost, counted
     /// against that process's environment's memory until the last process of it ends.
     pub(crate) charge: Option<Held>,
+    /// The SHA-256 of `bytes`, by which other nodes know the module (made on first use).
+    hash: std::sync::OnceLock<[u8; 32]>,
 }
 
 /// An exported function a process can start in: where it is, and its signature.
@@ -220,6 +222,7 @@ impl Program {
             pre,
             env,
             charge: None,
+            hash: std::sync::OnceLock::new(),
         })
     }
 
@@ -277,6 +280,13 @@ impl Program {
     #[must_use]
     pub(crate) fn bytes(&self) -> &Arc<[u8]> {
         &self.bytes
+    }
+
+    /// The SHA-256 of its bytes: its name on other nodes.
+    pub(crate) fn hash(&self) -> &[u8; 32] {
+        use sha2::Digest as _;
+        self.hash
+            .get_or_init(|| sha2::Sha256::digest(&self.bytes).into())
     }
 
     /// The environment its processes run in.

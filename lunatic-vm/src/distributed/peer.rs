@@ -1,0 +1,338 @@
+//! Connections between nodes: joining the seeds, dialing and accepting, the hello that
+//! binds a connection to a node, and the tasks that read a connection (streams of frames,
+//! calls, membership packets) or write one process's stream.
+//!
+//! A connection is dialed to [`CLUSTER_NAME`](super::tls::CLUSTER_NAME) and checked both
+//! ways against the cluster CA in the handshake; then the dialer opens a bidirectional
+//! stream and each side sends its [`Hello`]. The hello's name must be one the peer's
+//! certificate names. Two nodes may dial each other at once: both connections are read,
+//! and the later one is used to send.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::wire::{self, Answer, Call, Frame, Hello, StreamHeader};
+use super::{lock, membership, node_id_of, Cluster, NodeId, Peer};
+use crate::process::ProcessId;
+
+/// How often the seeds are dialed again while they are not all connected.
+const REJOIN_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How long a handshake and hello may take.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The address other nodes reach `bound` at: itself, or when it is unspecified
+/// (`0.0.0.0`), this host's first address by its name, which a Kubernetes pod's name
+/// resolves to.
+pub(super) fn advertised(bound: SocketAddr) -> SocketAddr {
+    if !bound.ip().is_unspecified() {
+        return bound;
+    }
+    let host = rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned();
+    use std::net::ToSocketAddrs as _;
+    (host.as_str(), bound.port())
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.find(|addr| !addr.ip().is_loopback()))
+        .unwrap_or(SocketAddr::new([127, 0, 0, 1].into(), bound.port()))
+}
+
+/// Dials every address the seeds resolve to, again every [`REJOIN_INTERVAL`] while one
+/// is not connected (a node may start before its seeds; a lost one may come back).
+pub(super) async fn join(cluster: Weak<Cluster>, seeds: Vec<String>) {
+    if seeds.is_empty() {
+        return;
+    }
+    loop {
+        let mut addrs = Vec::new();
+        for seed in &seeds {
+            if let Ok(resolved) = tokio::net::lookup_host(seed.as_str()).await {
+                addrs.extend(resolved);
+            }
+        }
+        let Some(cluster) = cluster.upgrade() else {
+            return;
+        };
+        let connected: Vec<SocketAddr> = lock(&cluster.peers)
+            .values()
+            .flat_map(|peer| [peer.addr, peer.connection.remote_address()])
+            .collect();
+        for addr in addrs {
+            if !connected.contains(&addr) {
+                cluster.dial(addr);
+            }
+        }
+        drop(cluster);
+        tokio::time::sleep(REJOIN_INTERVAL).await;
+    }
+}
+
+/// Accepts connections until the endpoint closes.
+pub(super) async fn accept(cluster: Weak<Cluster>) {
+    let Some(endpoint) = cluster.upgrade().map(|cluster| cluster.endpoint.clone()) else {
+        return;
+    };
+    while let Some(incoming) = endpoint.accept().await {
+        let cluster = cluster.clone();
+        tokio::spawn(async move {
+            let accepted = tokio::time::timeout(HELLO_TIMEOUT, async {
+                let connection = incoming.await.map_err(|error| error.to_string())?;
+                let (mut send, mut receive) = connection
+                    .accept_bi()
+                    .await
+                    .map_err(|error| error.to_string())?;
+                let hello = read_hello(&mut receive).await?;
+                let me = cluster.upgrade().ok_or("the node is stopping")?.me.clone();
+                wire::write(&mut send, &me)
+                    .await
+                    .map_err(|error| error.to_string())?;
+                let _ = send.finish();
+                Ok::<_, String>((connection, hello))
+            })
+            .await;
+            match accepted {
+                Ok(Ok((connection, hello))) => {
+                    if let Some(cluster) = cluster.upgrade() {
+                        connected(&cluster, connection, hello);
+                    }
+                }
+                Ok(Err(error)) => refused(&error),
+                Err(_) => refused("the handshake timed out"),
+            }
+        });
+    }
+}
+
+/// Dials `addr` and, once hellos are exchanged, makes it a peer.
+pub(super) async fn dial(cluster: &Arc<Cluster>, addr: SocketAddr) {
+    let dialed = tokio::time::timeout(HELLO_TIMEOUT, async {
+        let connecting = cluster
+            .endpoint
+            .connect_with(cluster.client.clone(), addr, super::tls::CLUSTER_NAME)
+            .map_err(|error| error.to_string())?;
+        let connection = connecting.await.map_err(|error| error.to_string())?;
+        let (mut send, mut receive) = connection.open_bi().await.map_err(|e| e.to_string())?;
+        wire::write(&mut send, &cluster.me)
+            .await
+            .map_err(|error| error.to_string())?;
+        let _ = send.finish();
+        let hello = read_hello(&mut receive).await?;
+        Ok::<_, String>((connection, hello))
+    })
+    .await;
+    match dialed {
+        Ok(Ok((connection, hello))) => connected(cluster, connection, hello),
+        Ok(Err(error)) => {
+            tracing::debug!(target: "lunatic::cluster", "cannot connect to {addr}: {error}");
+        }
+        Err(_) => tracing::debug!(target: "lunatic::cluster", "connecting to {addr} timed out"),
+    }
+}
+
+fn refused(error: &str) {
+    tracing::warn!(target: "lunatic::cluster", "refused a connection: {error}");
+}
+
+async fn read_hello(receive: &mut quinn::RecvStream) -> Result<Hello, String> {
+    wire::read::<Hello>(receive)
+        .await
+        .map_err(|error| error.to_string())?
+        .ok_or_else(|| "the peer said no hello".to_owned())
+}
+
+/// Makes the node that said `hello` on `connection` a peer, if its certificate names it,
+/// and starts reading the connection.
+fn connected(cluster: &Arc<Cluster>, connection: quinn::Connection, hello: Hello) {
+    let named = super::tls::peer_certificate(&connection)
+        .is_some_and(|cert| super::tls::certificate_names(&cert, &hello.name));
+    if !named {
+        connection.close(1u32.into(), b"the certificate does not name the node");
+        refused(&format!(
+            "a peer at {} calls itself {:?}, which its certificate does not name",
+            connection.remote_address(),
+            hello.name
+        ));
+        return;
+    }
+    if hello.name == cluster.me.name {
+        connection.close(0u32.into(), b"self");
+        return;
+    }
+    let node = node_id_of(&hello.name);
+    let earlier = lock(&cluster.peers).get(&node).map(|peer| peer.incarnation);
+    if let Some(earlier) = earlier.filter(|earlier| *earlier < hello.incarnation) {
+        // The node restarted: what linked to its earlier run hears it is gone.
+        cluster.node_lost(node, earlier);
+    }
+    let peer = Peer {
+        name: hello.name.clone(),
+        addr: hello.addr,
+        incarnation: hello.incarnation,
+        connection: connection.clone(),
+    };
+    let new = lock(&cluster.peers).insert(node, peer).is_none();
+    if new {
+        tracing::info!(target: "lunatic::cluster", "node {:?} ({node}) connected", hello.name);
+        cluster.send_names(node);
+    }
+    let _ = cluster
+        .membership
+        .send(membership::Event::Announce(membership::Member {
+            name: hello.name,
+            addr: hello.addr,
+            incarnation: hello.incarnation,
+        }));
+    let weak = Arc::downgrade(cluster);
+    tokio::spawn(read_connection(weak, node, hello.incarnation, connection));
+}
+
+/// Reads one connection until it closes, then, if it was the node's, loses the node.
+async fn read_connection(
+    cluster: Weak<Cluster>,
+    node: NodeId,
+    incarnation: u64,
+    connection: quinn::Connection,
+) {
+    let streams = {
+        let (cluster, connection) = (cluster.clone(), connection.clone());
+        async move {
+            while let Ok(stream) = connection.accept_uni().await {
+                tokio::spawn(read_stream(cluster.clone(), node, stream));
+            }
+        }
+    };
+    let calls = {
+        let (cluster, connection) = (cluster.clone(), connection.clone());
+        async move {
+            while let Ok((send, receive)) = connection.accept_bi().await {
+                tokio::spawn(answer(cluster.clone(), node, send, receive));
+            }
+        }
+    };
+    let packets = {
+        let (cluster, connection) = (cluster.clone(), connection.clone());
+        async move {
+            while let Ok(packet) = connection.read_datagram().await {
+                let Some(cluster) = cluster.upgrade() else {
+                    return;
+                };
+                let _ = cluster.membership.send(membership::Event::Packet(packet));
+            }
+        }
+    };
+    tokio::join!(streams, calls, packets);
+    if let Some(cluster) = cluster.upgrade() {
+        let current = lock(&cluster.peers)
+            .get(&node)
+            .is_some_and(|peer| peer.connection.stable_id() == connection.stable_id());
+        if current {
+            cluster.node_lost(node, incarnation);
+        }
+    }
+}
+
+/// Reads one process's stream of frames and carries them out in order.
+async fn read_stream(cluster: Weak<Cluster>, node: NodeId, mut stream: quinn::RecvStream) {
+    let Ok(Some(StreamHeader { sender })) = wire::read::<StreamHeader>(&mut stream).await else {
+        return;
+    };
+    loop {
+        match wire::read::<Frame>(&mut stream).await {
+            Ok(Some(frame)) => {
+                let Some(cluster) = cluster.upgrade() else {
+                    return;
+                };
+                cluster.deliver(node, sender, frame);
+            }
+            Ok(None) => return,
+            Err(error) => {
+                tracing::debug!(target: "lunatic::cluster", "a stream from node {node} failed: {error}");
+                return;
+            }
+        }
+    }
+}
+
+/// Writes `sender`'s frames to one node, in order, until the sender's end drops the
+/// channel.
+pub(super) async fn write_stream(
+    connection: quinn::Connection,
+    sender: ProcessId,
+    mut frames: mpsc::UnboundedReceiver<Frame>,
+) {
+    let Ok(mut stream) = connection.open_uni().await else {
+        return;
+    };
+    let mut bytes = Vec::new();
+    wire::encode_into(&StreamHeader { sender }, &mut bytes);
+    while let Some(frame) = frames.recv().await {
+        wire::encode_into(&frame, &mut bytes);
+        // Whatever else is queued goes in the same write.
+        while bytes.len() < 1 << 16 {
+            match frames.try_recv() {
+                Ok(frame) => wire::encode_into(&frame, &mut bytes),
+                Err(_) => break,
+            }
+        }
+        if stream.write_all(&bytes).await.is_err() {
+            return;
+        }
+        bytes.clear();
+    }
+    let _ = stream.finish();
+}
+
+/// Answers one call a peer made.
+async fn answer(
+    cluster: Weak<Cluster>,
+    node: NodeId,
+    mut send: quinn::SendStream,
+    mut receive: quinn::RecvStream,
+) {
+    let Ok(Some(call)) = wire::read::<Call>(&mut receive).await else {
+        return;
+    };
+    let Some(cluster) = cluster.upgrade() else {
+        return;
+    };
+    let answer = match call {
+        Call::IsAlive { process } => Answer::Alive(
+            cluster
+                .runtime
+                .upgrade()
+                .is_some_and(|runtime| runtime.processes().get(process).is_some()),
+        ),
+        Call::Spawn {
+            module,
+            function,
+            params,
+            env,
+            link,
+        } => {
+            super::spawn::spawn_here(
+                &cluster,
+                node,
+                module,
+                function,
+                params,
+                env,
+                link,
+                &mut send,
+                &mut receive,
+            )
+            .await
+        }
+        Call::Module(_) => Answer::Failed {
+            reason: "a module came without a spawn".into(),
+        },
+    };
+    if wire::write(&mut send, &answer).await.is_ok() {
+        let _ = send.finish();
+    }
+}

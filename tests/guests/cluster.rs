@@ -1,0 +1,340 @@
+//! A program for the nodes of a test cluster (tests/cluster.rs). Modes (the first
+//! argument):
+//! - `idle`: prints `node NAME ID` and waits (a node others use);
+//! - `alone SECS`: waits SECS seconds, then prints how many nodes it is connected to;
+//! - `scenario`: on node `a` of a cluster of `a`, `b`, `c`: remote spawn, request/reply,
+//!   order, a monitor and a link across nodes, cluster-wide names; then it prints
+//!   `ready for kill` and reports what it hears when the test kills node `c` with
+//!   SIGKILL: the link and the monitor fire with `NoConnection`, `c`'s name goes and is
+//!   taken here; then it waits for `c` to rejoin and spawns there again;
+//! - `supervised`: on node `a` of a cluster of `a` and `b`: a supervisor here with a child
+//!   on `b`; the child killed is restarted on `b`; after `ready for kill`, when the test
+//!   kills `b`, the child is restarted here.
+use std::time::{Duration, Instant};
+
+use lunatic::actors::{
+    Actor, BoxError, ChildSpec, Context, Strategy, Supervisor, SupervisorConfig, SupervisorRef,
+};
+use lunatic::distributed::{self, lookup_global, register_global};
+use lunatic::{process, EndReason, Mailbox, Message, Process, ReceiveError, Request};
+
+type Echo = Request<String, String>;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("idle") => {
+            let me = distributed::node_id();
+            println!(
+                "node {} {me}",
+                distributed::node_name(me).unwrap_or_default()
+            );
+            loop {
+                process::sleep(Duration::from_secs(3600));
+            }
+        }
+        Some("alone") => {
+            let secs = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(3);
+            process::sleep(Duration::from_secs(secs));
+            println!("nodes {}", distributed::nodes().len());
+        }
+        Some("scenario") => lunatic::process::run_main(scenario),
+        Some("supervised") => supervised(),
+        other => panic!("unknown mode {other:?}"),
+    }
+}
+
+/// The id of the connected node called `name`, waiting up to 20 s for it.
+fn node_named(name: &str) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = distributed::nodes()
+            .into_iter()
+            .find(|node| distributed::node_name(*node).as_deref() == Some(name));
+        if let Some(node) = found {
+            return node;
+        }
+        assert!(Instant::now() < deadline, "node {name} did not connect");
+        process::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Answers echo requests with the text and the node it runs on.
+fn echo(_: (), mailbox: Mailbox<Echo>) {
+    let me = distributed::node_name(distributed::node_id()).unwrap_or_default();
+    while let Ok(request) = mailbox.receive() {
+        let text = format!("{} from {me}", request.data());
+        request.reply(text);
+    }
+}
+
+/// Panics with the text it is sent.
+fn crasher(_: (), mailbox: Mailbox<String>) {
+    let text = mailbox.receive().expect("a text");
+    panic!("{text}");
+}
+
+/// Receives `count` numbers and tells `to` whether they came in order.
+fn collector((count, to): (u64, Process<String>), mailbox: Mailbox<u64>) {
+    let mut next = 0;
+    let mut ordered = true;
+    while next < count {
+        let n = mailbox.receive().expect("a number");
+        ordered &= n == next;
+        next += 1;
+    }
+    to.send(format!("received {count} in order: {ordered}"));
+}
+
+/// Registers itself under `name`, then answers echo requests.
+fn registrar(name: String, mailbox: Mailbox<Echo>) {
+    let me = process::this(&mailbox);
+    register_global(&name, &me).expect("the name is free");
+    echo((), mailbox);
+}
+
+/// Joins group `echoes`, then answers echo requests.
+fn pg_member(_: (), mailbox: Mailbox<Echo>) {
+    lunatic::pg::join("echoes", &process::this(&mailbox)).unwrap();
+    echo((), mailbox);
+}
+
+/// Sleeps until killed.
+fn sleeper(_: (), _: Mailbox<()>) {
+    loop {
+        process::sleep(Duration::from_secs(3600));
+    }
+}
+
+/// Waits for cluster-wide `name` to be registered (`true`) or gone (`false`).
+fn wait_name(name: &str, present: bool) -> Option<Process<Echo>> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = lookup_global::<Echo>(name).expect("the name's type is Echo");
+        if found.is_some() == present {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "{name} did not become {present}");
+        process::sleep(Duration::from_millis(20));
+    }
+}
+
+fn scenario(mailbox: Mailbox<String>) {
+    let me = distributed::node_id();
+    let b = node_named("b");
+    let c = node_named("c");
+    println!(
+        "connected to b and c; this node is {}",
+        distributed::node_name(me).unwrap()
+    );
+
+    // Remote spawn and request/reply.
+    let server = Process::spawn_node(b, (), echo).expect("spawn on b");
+    assert_eq!(server.process_id().node_id(), b);
+    println!("request: {}", server.request("hello".to_owned()).unwrap());
+    assert!(server.is_alive());
+
+    // Order between one sender and one receiver.
+    let this = process::this(&mailbox);
+    let counter = Process::spawn_node(c, (10_000u64, this), collector).expect("spawn on c");
+    for n in 0..10_000u64 {
+        counter.send(n);
+    }
+    println!("{}", mailbox.receive().unwrap());
+
+    // A monitor across nodes.
+    let doomed = Process::spawn_node(c, (), crasher).expect("spawn on c");
+    let watch = doomed.monitor();
+    doomed.send("boom on c".to_owned());
+    match mailbox.receive() {
+        Err(ReceiveError::ProcessDown(down)) if down.tag() == watch => {
+            assert_eq!(down.process_id(), doomed.process_id());
+            match down.reason() {
+                EndReason::Panicked { message, .. } => println!("down: panicked: {message}"),
+                other => println!("down: unexpected {other:?}"),
+            }
+        }
+        other => println!("down: unexpected {other:?}"),
+    }
+
+    // A link across nodes.
+    let (doomed, _tag, links) =
+        Process::spawn_link_node(b, mailbox, (), crasher).expect("spawn linked on b");
+    doomed.send("boom on b".to_owned());
+    match links.receive() {
+        Message::Signal(signal) => {
+            assert_eq!(signal.process_id().node_id(), b);
+            println!(
+                "signal: {}",
+                EndReason::VARIANT_NAMES[signal.reason().variant_index()]
+            );
+        }
+        Message::Normal(other) => println!("signal: unexpected {other:?}"),
+    }
+
+    // Cluster-wide names: one registered on b is found here, typed.
+    let _svc = Process::spawn_node(b, "svc-b".to_owned(), registrar).expect("spawn on b");
+    let found = wait_name("svc-b", true).unwrap();
+    println!("svc-b: {}", found.request("hi".to_owned()).unwrap());
+    match lookup_global::<u64>("svc-b") {
+        Err(error) => println!("svc-b as u64: {error}"),
+        Ok(_) => println!("svc-b as u64: found"),
+    }
+
+    // Process groups span nodes.
+    let local = process::spawn_with((), echo).unwrap();
+    lunatic::pg::join("echoes", &local).unwrap();
+    let _member = Process::spawn_node(b, (), pg_member).expect("spawn on b");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let members = loop {
+        let members = lunatic::pg::members::<Echo>("echoes").unwrap();
+        if members.len() == 2 {
+            break members;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the group has {} members",
+            members.len()
+        );
+        process::sleep(Duration::from_millis(20));
+    };
+    let mut replies: Vec<String> = members
+        .iter()
+        .map(|member| member.request("pg".to_owned()).unwrap())
+        .collect();
+    replies.sort();
+    println!("pg: {}", replies.join(", "));
+
+    // Node c's end: a link and a monitor of processes there, and its name.
+    let _svc = Process::spawn_node(c, "svc-c".to_owned(), registrar).expect("spawn on c");
+    wait_name("svc-c", true);
+    let held = Process::spawn_node(c, (), sleeper).expect("spawn on c");
+    let (linked, _tag, links) =
+        Process::spawn_link_node(c, links, (), sleeper).expect("spawn linked on c");
+    let watch = held.monitor();
+    assert!(linked.is_alive());
+    println!("ready for kill");
+    let mut heard = 0;
+    while heard < 2 {
+        match links.receive_timeout(Duration::from_secs(30)) {
+            Message::Signal(signal) => {
+                println!("link to c: {}", reason_text(signal.reason()));
+                heard += 1;
+            }
+            Message::Normal(Err(ReceiveError::ProcessDown(down))) if down.tag() == watch => {
+                println!("monitor of c: {}", reason_text(down.reason()));
+                heard += 1;
+            }
+            Message::Normal(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    wait_name("svc-c", false);
+    println!("svc-c gone");
+    let local = process::spawn_with((), echo).unwrap();
+    register_global("svc-c", &local).expect("the name is free now");
+    let moved = wait_name("svc-c", true).unwrap();
+    assert_eq!(moved.process_id().node_id(), me);
+    println!(
+        "svc-c moved: {}",
+        moved.request("again".to_owned()).unwrap()
+    );
+    assert!(!held.is_alive());
+
+    // Node c comes back.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let c = loop {
+        let found = distributed::nodes()
+            .into_iter()
+            .find(|node| distributed::node_name(*node).as_deref() == Some("c"));
+        if let Some(node) = found {
+            break node;
+        }
+        assert!(Instant::now() < deadline, "c did not rejoin");
+        process::sleep(Duration::from_millis(50));
+    };
+    println!("c rejoined");
+    let server = Process::spawn_node(c, (), echo).expect("spawn on c again");
+    println!("request: {}", server.request("back".to_owned()).unwrap());
+    println!("done");
+}
+
+fn reason_text(reason: &EndReason) -> String {
+    match reason {
+        EndReason::NoConnection { node } => format!("NoConnection from {}", node_text(*node)),
+        other => format!("unexpected {other:?}"),
+    }
+}
+
+fn node_text(node: u64) -> &'static str {
+    if lunatic::distributed::nodes().contains(&node) {
+        "a connected node"
+    } else {
+        "a lost node"
+    }
+}
+
+/// An actor that says where it runs.
+struct Locator;
+
+impl Actor for Locator {
+    type Args = ();
+
+    fn init((): (), _: &mut Context<Self>) -> Result<Self, BoxError> {
+        Ok(Locator)
+    }
+}
+
+#[lunatic::actor]
+impl Locator {
+    fn node(&mut self) -> String {
+        distributed::node_name(distributed::node_id()).unwrap_or_default()
+    }
+}
+
+/// A supervisor of one `Locator` on node `b` (its id).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Spanning(u64);
+
+impl Supervisor for Spanning {
+    type ChildArgs = ();
+
+    fn init(&self) -> SupervisorConfig {
+        SupervisorConfig::new(Strategy::OneForOne)
+            .intensity(5, Duration::from_secs(10))
+            .child(ChildSpec::actor_on::<Locator>("locator", self.0, ()))
+    }
+}
+
+/// Where the supervisor's child runs, once it is not `old`.
+fn child_node(supervisor: &SupervisorRef<Spanning>, old: Option<lunatic::ProcessId>) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(child) = supervisor.child::<Locator>("locator") {
+            if Some(child.process_id()) != old {
+                if let Ok(node) = child.node() {
+                    return node;
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "the child was not restarted");
+        process::sleep(Duration::from_millis(20));
+    }
+}
+
+fn supervised() {
+    let b = node_named("b");
+    let supervisor = SupervisorRef::start_supervisor(Spanning(b)).unwrap();
+    println!("child on {}", child_node(&supervisor, None));
+    let first = supervisor.child::<Locator>("locator").unwrap();
+    first.process().kill();
+    println!(
+        "killed, restarted on {}",
+        child_node(&supervisor, Some(first.process_id()))
+    );
+    let second = supervisor.child::<Locator>("locator").unwrap();
+    println!("ready for kill");
+    println!(
+        "node lost, restarted on {}",
+        child_node(&supervisor, Some(second.process_id()))
+    );
+}
