@@ -182,6 +182,41 @@ fn a_supervision_tree_spanning_two_nodes_heals_when_a_node_dies() {
 }
 
 #[test]
+fn a_name_claimed_on_two_nodes_apart_is_kept_by_the_earlier_claim_on_both() {
+    let dir = scratch("claim");
+    certs(&dir, "a,b,c");
+    let [pa, pb, pc] = [free_port(), free_port(), free_port()];
+    let node = |name, port, join: Vec<u16>| Node {
+        name,
+        port,
+        join,
+        ca: &dir,
+        certs: &dir,
+    };
+    let limit = Duration::from_secs(60);
+    // a and b know of no other node: each claims `leader` alone, a first.
+    let mut a = node("a", pa, vec![]).start(&["claim"]);
+    assert_eq!(a.wait_for("", limit), "registered");
+    let mut b = node("b", pb, vec![]).start(&["claim"]);
+    assert_eq!(b.wait_for("", limit), "registered");
+    // c joins both; membership makes a and b meet.
+    let _c = node("c", pc, vec![pa, pb]).start(&["idle"]);
+    assert_eq!(a.wait_for("leader on ", limit), "a: who from a");
+    assert_eq!(b.wait_for("leader on ", limit), "a: who from a");
+    a.wait_for("mine lives", limit);
+    let ended = b.wait_for("mine ended: ", limit);
+    assert!(
+        ended.contains("cluster-wide name \"leader\" is held by a process of node"),
+        "{ended}"
+    );
+    for vm in [a, b] {
+        let run = vm.finish(limit);
+        assert_eq!(run.code, Some(0), "{run}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn a_node_whose_certificate_another_ca_signed_is_refused() {
     let dir = scratch("ours");
     let foreign = scratch("foreign");

@@ -316,6 +316,7 @@ fn run(cli: Cli) -> wasmtime::Result<i32> {
             // Others hear at once rather than after the node timeout.
             cluster.leave();
             tokio::time::sleep(Duration::from_millis(20)).await;
+            cluster.close();
         }
         code
     })?;

@@ -624,7 +624,11 @@ impl Runtime {
             }
             Some(Link::Remote { node, process, tag }) => {
                 if let Some(cluster) = self.cluster() {
-                    cluster.insert_link(id, crate::distributed::Remote { node, process }, tag);
+                    cluster.insert_spawn_link(
+                        id,
+                        crate::distributed::Remote { node, process },
+                        tag,
+                    );
                 }
             }
             None => {}

@@ -7,6 +7,9 @@
 //!   `ready for kill` and reports what it hears when the test kills node `c` with
 //!   SIGKILL: the link and the monitor fire with `NoConnection`, `c`'s name goes and is
 //!   taken here; then it waits for `c` to rejoin and spawns there again;
+//! - `claim`: registers a process under the cluster-wide name `leader` before it meets any
+//!   node, waits for two others, and says which node holds the name and whether its own
+//!   process lives (a name claimed on two nodes apart: one keeps it, the other is killed);
 //! - `supervised`: on node `a` of a cluster of `a` and `b`: a supervisor here with a child
 //!   on `b`; the child killed is restarted on `b`; after `ready for kill`, when the test
 //!   kills `b`, the child is restarted here.
@@ -40,6 +43,7 @@ fn main() {
         }
         Some("scenario") => lunatic::process::run_main(scenario),
         Some("supervised") => supervised(),
+        Some("claim") => lunatic::process::run_main(claim),
         other => panic!("unknown mode {other:?}"),
     }
 }
@@ -337,4 +341,40 @@ fn supervised() {
         "node lost, restarted on {}",
         child_node(&supervisor, Some(second.process_id()))
     );
+}
+
+fn claim(mailbox: Mailbox<String>) {
+    let holder = process::spawn_with((), echo).unwrap();
+    let watch = holder.monitor();
+    match register_global("leader", &holder) {
+        Ok(()) => println!("registered"),
+        Err(error) => println!("not registered: {error}"),
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while distributed::nodes().len() < 2 {
+        assert!(Instant::now() < deadline, "the others did not connect");
+        process::sleep(Duration::from_millis(20));
+    }
+    process::sleep(Duration::from_secs(1));
+    let leader = lookup_global::<Echo>("leader")
+        .unwrap()
+        .expect("someone holds it");
+    let node = distributed::node_name(leader.process_id().node_id()).unwrap_or_default();
+    println!(
+        "leader on {node}: {}",
+        leader.request("who".to_owned()).unwrap()
+    );
+    if holder.is_alive() {
+        println!("mine lives");
+    } else {
+        match mailbox.receive() {
+            Err(ReceiveError::ProcessDown(down)) if down.tag() == watch => match down.reason() {
+                EndReason::Error(text) => println!("mine ended: {text}"),
+                other => println!("mine ended: unexpected {other:?}"),
+            },
+            other => println!("mine ended: unexpected {other:?}"),
+        }
+    }
+    // The other node looks the name up at about the same time: it must find this one.
+    process::sleep(Duration::from_secs(3));
 }

@@ -26,9 +26,18 @@
 //!   check sees the node gone and answers at once. The remote side records it before it
 //!   checks that the target lives, and `process_ended` runs after the target left the
 //!   process table, so a target dying meanwhile is found by one of the two.
-//! - Locks: `peers`, `streams`, `links`, `watched`, `watching`, `pending_links`, `names`
-//!   and `programs` are each taken alone, never one inside another, and never around a
-//!   mailbox push (a wake may take the scheduler's lock).
+//! - A node has every connection to it listed (two nodes may dial each other at once);
+//!   losing it closes them all, so the other side loses this node too, and frames that
+//!   make records (links, monitors, names) from a node no longer connected are ignored.
+//! - A cluster-wide name is claimed and given up, and the news queued on the node's
+//!   streams, under the `names` lock, so every node hears a name's changes in order.
+//! - Locks: `names` is taken before `streams` and `peers` (above); `peers`, `streams`,
+//!   `links`, `watched`, `watching`, `pending_spawns` and `programs` are otherwise each
+//!   taken alone, and none is held around a mailbox push (a wake may take the scheduler's
+//!   lock).
+//! - What a sandboxed process makes this node hold for other nodes is charged to its
+//!   environment: a message's bytes until its frame is written (`QueuedBytes`), each
+//!   remote link and monitor while it lasts (`Handles`).
 
 mod membership;
 mod names;
@@ -42,13 +51,15 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use lunatic_abi::EndReason;
+use lunatic_abi::{EndReason, Limit};
 use tokio::sync::mpsc;
 
 use crate::messaging::{Message, MessageBytes, MessageData, MessageExtra, MessageKind};
 use crate::process::{EncodedReason, IdMap, ProcessId};
 use crate::program::Program;
 use crate::runtime::Runtime;
+use crate::sandbox::budget::{Budget, Held, OverLimit};
+use crate::sandbox::environment::Environment;
 pub(crate) use membership::DEFAULT_NODE_TIMEOUT;
 use names::{Claim, Names, Settled};
 pub(crate) use spawn::env_spec;
@@ -91,6 +102,8 @@ pub(crate) enum NodeError {
     Tls(#[from] tls::TlsError),
     #[error("the node's certificate does not name `{0}` (make it with `lunatic cluster-certs`)")]
     NotNamed(String),
+    #[error("`lunatic-node` is the name every node's certificate carries, not a node's name")]
+    ReservedName,
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -115,8 +128,36 @@ struct Peer {
     name: String,
     addr: SocketAddr,
     incarnation: u64,
-    connection: quinn::Connection,
+    /// Its connections, the one to send on last.
+    connections: Vec<quinn::Connection>,
 }
+
+impl Peer {
+    fn connection(&self) -> Option<&quinn::Connection> {
+        self.connections.last()
+    }
+}
+
+/// One side of a link with a process of another node: the tag its signals carry, and for
+/// a sandboxed process its charge.
+#[derive(Debug)]
+struct RemoteLink {
+    tag: i64,
+    _charge: Option<Held>,
+}
+
+/// A local process's monitor of a process of another node.
+#[derive(Debug)]
+struct Watch {
+    target: Remote,
+    _charge: Option<Held>,
+}
+
+/// A module spawned here from another node, by its hash and the environment it runs in.
+type ProgramKey = ([u8; 32], Option<EnvSpec>);
+
+/// A frame queued on a stream, with what it costs its sender's environment until written.
+pub(crate) type Queued = (Frame, Option<Held>);
 
 /// This VM as a node.
 pub(crate) struct Cluster {
@@ -132,19 +173,19 @@ pub(crate) struct Cluster {
     /// Nodes being dialed (by address), so one is not dialed twice at once.
     dialing: Mutex<HashSet<SocketAddr>>,
     /// Each local process's stream to each node.
-    streams: Mutex<HashMap<(ProcessId, NodeId), mpsc::UnboundedSender<Frame>>>,
-    /// Local processes' links to remote ones, and the tag each holds.
-    links: Mutex<IdMap<ProcessId, HashMap<Remote, i64>>>,
-    /// Remote spawns with a link, in flight: (spawner, tag). A link death for one arrives
-    /// before the spawn's answer if the child dies at once.
-    pending_links: Mutex<HashSet<(ProcessId, i64)>>,
+    streams: Mutex<HashMap<(ProcessId, NodeId), mpsc::UnboundedSender<Queued>>>,
+    /// Local processes' links to remote ones.
+    links: Mutex<IdMap<ProcessId, HashMap<Remote, RemoteLink>>>,
+    /// Remote spawns with a link, in flight, by (spawner, tag): the child's node, and
+    /// whether the child already ended (its signal or unlink may come before the answer).
+    pending_spawns: Mutex<HashMap<(ProcessId, i64), (NodeId, bool)>>,
     /// Remote watchers of local processes: target, then tag.
     watched: Mutex<IdMap<ProcessId, IdMap<i64, Remote>>>,
-    /// Local watchers of remote processes: node, then tag, then (watcher, target).
-    watching: Mutex<HashMap<NodeId, IdMap<i64, (ProcessId, ProcessId)>>>,
+    /// Local processes' monitors of remote ones: watcher, then tag.
+    watching: Mutex<IdMap<ProcessId, IdMap<i64, Watch>>>,
     names: Mutex<Names>,
     /// Modules spawned here from other nodes: by hash and environment.
-    programs: Mutex<HashMap<([u8; 32], Option<EnvSpec>), Arc<Program>>>,
+    programs: Mutex<HashMap<ProgramKey, Arc<Program>>>,
 }
 
 /// Locks a mutex whose critical sections are single operations (a panic cannot leave
@@ -153,6 +194,16 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What `budget` (a sandboxed process's environment's, if any) is charged for `amount` of
+/// `limit`.
+fn charge(
+    budget: Option<&Arc<Budget>>,
+    limit: Limit,
+    amount: u64,
+) -> Result<Option<Held>, OverLimit> {
+    budget.map(|budget| budget.hold(limit, amount)).transpose()
 }
 
 impl Cluster {
@@ -166,6 +217,9 @@ impl Cluster {
         config: NodeConfig,
         runtime: &Arc<Runtime>,
     ) -> Result<Arc<Self>, NodeError> {
+        if config.name == tls::CLUSTER_NAME {
+            return Err(NodeError::ReservedName);
+        }
         let tls = tls::NodeTls::load(&config.tls)?;
         if !tls::certificate_names(&tls.certificate, &config.name) {
             return Err(NodeError::NotNamed(config.name));
@@ -199,7 +253,7 @@ impl Cluster {
             dialing: Mutex::default(),
             streams: Mutex::default(),
             links: Mutex::default(),
-            pending_links: Mutex::default(),
+            pending_spawns: Mutex::default(),
             watched: Mutex::default(),
             watching: Mutex::default(),
             names: Mutex::default(),
@@ -251,127 +305,210 @@ impl Cluster {
         lock(&self.peers).contains_key(&node)
     }
 
-    /// Queues `frame` on `sender`'s stream to `node`; `false` if `node` is not connected.
-    fn send_frame(&self, sender: ProcessId, node: NodeId, frame: Frame) -> bool {
-        let mut streams = lock(&self.streams);
-        if let Some(stream) = streams.get(&(sender, node)) {
-            if stream.send(frame.clone()).is_ok() {
-                return true;
-            }
-        }
-        let Some(connection) = lock(&self.peers).get(&node).map(|p| p.connection.clone()) else {
+    /// Queues `frame` on `sender`'s stream to `node`, with what it costs its sender until
+    /// it is written; `false` if `node` is not connected.
+    fn send_frame(
+        &self,
+        sender: ProcessId,
+        node: NodeId,
+        frame: Frame,
+        charge: Option<Held>,
+    ) -> bool {
+        let queued = match lock(&self.streams).get(&(sender, node)) {
+            Some(stream) => stream.send((frame, charge)).map_err(|back| back.0),
+            None => Err((frame, charge)),
+        };
+        let Err(queued) = queued else {
+            return true;
+        };
+        let connection = lock(&self.peers)
+            .get(&node)
+            .and_then(|peer| peer.connection().cloned());
+        let Some(connection) = connection else {
             return false;
         };
-        let (stream, frames) = mpsc::unbounded_channel();
-        // The receiver is alive: the writer task starts with it.
-        let _ = stream.send(frame);
-        streams.insert((sender, node), stream);
-        self.io
-            .spawn(peer::write_stream(connection, sender, frames));
-        true
+        let mut streams = lock(&self.streams);
+        let stream = streams.entry((sender, node)).or_insert_with(|| {
+            let (stream, frames) = mpsc::unbounded_channel();
+            self.io
+                .spawn(peer::write_stream(connection, sender, frames));
+            stream
+        });
+        // The writer was just started, or another thread's is alive.
+        stream.send(queued).is_ok()
     }
 
-    /// Sends a message of `sender` to `to`. Dropped if the node is not connected, as a
-    /// message to a dead process is.
-    pub(crate) fn send(&self, sender: ProcessId, to: Remote, message: RemoteMessage) {
-        self.send_frame(
-            sender,
-            to.node,
-            Frame::Message {
-                to: to.process,
-                tag: message.tag,
-                message_type: message.message_type,
-                reply_tag: message.reply_tag,
-                bytes: message.bytes,
-            },
-        );
+    /// Sends a message of `sender` (charged to `budget`, a sandboxed sender's
+    /// environment's) to `to`. Dropped if the node is not connected, as a message to a
+    /// dead process is.
+    ///
+    /// # Errors
+    /// The sender's environment is over its limit of queued bytes.
+    pub(crate) fn send(
+        &self,
+        sender: ProcessId,
+        budget: Option<&Arc<Budget>>,
+        to: Remote,
+        message: RemoteMessage,
+    ) -> Result<(), OverLimit> {
+        let held = charge(budget, Limit::QueuedBytes, message.bytes.len() as u64 + 64)?;
+        let frame = Frame::Message {
+            to: to.process,
+            tag: message.tag,
+            message_type: message.message_type,
+            reply_tag: message.reply_tag,
+            bytes: message.bytes,
+        };
+        self.send_frame(sender, to.node, frame, held);
+        Ok(())
     }
 
-    /// Links local `process` to `to` under `tag`; a node not connected is reported at once.
-    pub(crate) fn link(&self, process: &crate::process::ProcessHandle, to: Remote, tag: i64) {
-        self.insert_link(process.id(), to, tag);
-        if !self.send_frame(
-            process.id(),
-            to.node,
-            Frame::Link {
-                to: to.process,
-                tag,
-            },
-        ) && self.remove_link(process.id(), to).is_some()
-        {
-            let reason = EncodedReason::new(EndReason::NoConnection { node: to.node });
-            process.notify_link_death(to.node, to.process, tag, &reason, None);
+    /// Links local `process` to `to` under `tag` (charged to `budget`); a node not
+    /// connected is reported at once.
+    ///
+    /// # Errors
+    /// The process's environment is over its limit of handles.
+    pub(crate) fn link(
+        &self,
+        process: &crate::process::ProcessHandle,
+        budget: Option<&Arc<Budget>>,
+        to: Remote,
+        tag: i64,
+    ) -> Result<(), OverLimit> {
+        let held = charge(budget, Limit::Handles, 1)?;
+        self.insert_link(process.id(), to, tag, held);
+        let frame = Frame::Link {
+            to: to.process,
+            tag,
+        };
+        if !self.send_frame(process.id(), to.node, frame, None) {
+            self.link_failed(process.id(), to, tag);
         }
+        Ok(())
     }
 
     /// Records that local `process` is linked to `to` under `tag`.
-    pub(crate) fn insert_link(&self, process: ProcessId, to: Remote, tag: i64) {
+    fn insert_link(&self, process: ProcessId, to: Remote, tag: i64, charge: Option<Held>) {
+        let link = RemoteLink {
+            tag,
+            _charge: charge,
+        };
         lock(&self.links)
             .entry(process)
             .or_default()
-            .insert(to, tag);
+            .insert(to, link);
     }
 
-    fn remove_link(&self, process: ProcessId, to: Remote) -> Option<i64> {
+    /// Records a link made by a remote spawn (the child's side, before it runs), and
+    /// answers at once if the spawner's node is gone meanwhile.
+    pub(crate) fn insert_spawn_link(&self, child: ProcessId, spawner: Remote, tag: i64) {
+        self.insert_link(child, spawner, tag, None);
+        if !self.connected(spawner.node) {
+            self.link_failed(child, spawner, tag);
+        }
+    }
+
+    /// Tells local `process` that its link `tag` to `to` could not be kept: the node is
+    /// not connected. Nothing if the link went meanwhile.
+    fn link_failed(&self, process: ProcessId, to: Remote, tag: i64) {
+        if self.remove_link(process, to, Some(tag)).is_none() {
+            return;
+        }
+        if let Some(handle) = self
+            .runtime
+            .upgrade()
+            .and_then(|r| r.processes().get(process))
+        {
+            let reason = EncodedReason::new(EndReason::NoConnection { node: to.node });
+            handle.notify_link_death(to.node, to.process, tag, &reason, None);
+        }
+    }
+
+    /// Removes local `process`'s link with `to` (only if it has `tag`, when given).
+    fn remove_link(&self, process: ProcessId, to: Remote, tag: Option<i64>) -> Option<i64> {
         let mut links = lock(&self.links);
         let set = links.get_mut(&process)?;
-        let tag = set.remove(&to);
+        if tag.is_some_and(|tag| set.get(&to).is_some_and(|link| link.tag != tag)) {
+            return None;
+        }
+        let link = set.remove(&to);
         if set.is_empty() {
             links.remove(&process);
         }
-        tag
+        link.map(|link| link.tag)
     }
 
     /// Removes local `process`'s link with `to`.
     pub(crate) fn unlink(&self, process: ProcessId, to: Remote) {
-        if self.remove_link(process, to).is_some() {
-            self.send_frame(process, to.node, Frame::Unlink { to: to.process });
+        if self.remove_link(process, to, None).is_some() {
+            self.send_frame(process, to.node, Frame::Unlink { to: to.process }, None);
         }
     }
 
-    /// Makes local `watcher` hear, with `tag`, when `target` ends; a node not connected
-    /// is reported at once.
+    /// Makes local `watcher` hear, with `tag`, when `target` ends (charged to `budget`); a
+    /// node not connected is reported at once.
+    ///
+    /// # Errors
+    /// The watcher's environment is over its limit of handles.
     pub(crate) fn monitor(
         &self,
         watcher: &crate::process::ProcessHandle,
+        budget: Option<&Arc<Budget>>,
         target: Remote,
         tag: i64,
-    ) {
+    ) -> Result<(), OverLimit> {
+        let held = charge(budget, Limit::Handles, 1)?;
+        let watch = Watch {
+            target,
+            _charge: held,
+        };
         lock(&self.watching)
-            .entry(target.node)
+            .entry(watcher.id())
             .or_default()
-            .insert(tag, (watcher.id(), target.process));
+            .insert(tag, watch);
         let frame = Frame::Monitor {
             to: target.process,
             tag,
         };
-        if !self.send_frame(watcher.id(), target.node, frame)
-            && self.take_watching(target.node, tag).is_some()
+        if !self.send_frame(watcher.id(), target.node, frame, None)
+            && self.take_watch(watcher.id(), tag).is_some()
         {
             let reason = EndReason::NoConnection { node: target.node };
             push_down(watcher, target, tag, EncodedReason::new(reason));
         }
+        Ok(())
     }
 
-    fn take_watching(&self, node: NodeId, tag: i64) -> Option<(ProcessId, ProcessId)> {
-        lock(&self.watching).get_mut(&node)?.remove(&tag)
+    fn take_watch(&self, watcher: ProcessId, tag: i64) -> Option<Watch> {
+        let mut watching = lock(&self.watching);
+        let set = watching.get_mut(&watcher)?;
+        let watch = set.remove(&tag);
+        if set.is_empty() {
+            watching.remove(&watcher);
+        }
+        watch
     }
 
     /// Removes local `watcher`'s monitor `tag` of `target` (a notice on its way is dropped
     /// when it comes: the watcher abandons the tag).
     pub(crate) fn demonitor(&self, watcher: ProcessId, target: Remote, tag: i64) {
-        if self.take_watching(target.node, tag).is_some() {
+        if self.take_watch(watcher, tag).is_some() {
             let frame = Frame::Demonitor {
                 to: target.process,
                 tag,
             };
-            self.send_frame(watcher, target.node, frame);
+            self.send_frame(watcher, target.node, frame, None);
         }
     }
 
     /// Kills `target`.
     pub(crate) fn kill(&self, sender: ProcessId, target: Remote) {
-        self.send_frame(sender, target.node, Frame::Kill { to: target.process });
+        self.send_frame(
+            sender,
+            target.node,
+            Frame::Kill { to: target.process },
+            None,
+        );
     }
 
     /// Whether `target` is alive (`false` if its node cannot be reached).
@@ -393,7 +530,7 @@ impl Cluster {
     ) -> Result<wire::Answer, RemoteSpawnError> {
         let connection = lock(&self.peers)
             .get(&node)
-            .map(|peer| peer.connection.clone())
+            .and_then(|peer| peer.connection().cloned())
             .ok_or(RemoteSpawnError::NoConnection(node))?;
         let failed = |reason: String| RemoteSpawnError::Connection { node, reason };
         let (mut send, mut receive) = connection
@@ -442,6 +579,7 @@ impl Cluster {
     ///
     /// # Errors
     /// The node is not connected, the connection fails, or the node cannot spawn.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn spawn(
         &self,
         node: NodeId,
@@ -459,14 +597,22 @@ impl Cluster {
             env,
             link: link.map(|tag| (spawner, tag)),
         };
-        if let Some(tag) = link {
-            lock(&self.pending_links).insert((spawner, tag));
-        }
+        // Until the answer comes, a link death or unlink from the child is noted here; the
+        // guard forgets it if the spawner is killed meanwhile.
+        let _pending = link.map(|tag| PendingSpawn::new(self, spawner, tag, node));
         let answer = self.call(node, &call).await;
-        let result = match answer {
+        match answer {
             Ok(wire::Answer::Spawned { process }) => {
                 if let Some(tag) = link {
-                    self.insert_link(spawner, Remote { node, process }, tag);
+                    let ended = lock(&self.pending_spawns)
+                        .get(&(spawner, tag))
+                        .is_some_and(|(_, ended)| *ended);
+                    if !ended {
+                        self.insert_link(spawner, Remote { node, process }, tag, None);
+                        if !self.connected(node) {
+                            self.link_failed(spawner, Remote { node, process }, tag);
+                        }
+                    }
                 }
                 Ok(process)
             }
@@ -476,21 +622,22 @@ impl Cluster {
                 reason: format!("it answered {other:?}"),
             }),
             Err(error) => Err(error),
-        };
-        if let Some(tag) = link {
-            lock(&self.pending_links).remove(&(spawner, tag));
         }
-        result
     }
 
-    /// Registers local `process` under cluster-wide `name`.
+    /// Registers local `process` under cluster-wide `name`, for a caller of environment
+    /// `env` (names beginning `lunatic::` are the root environment's).
     pub(crate) fn register(
         &self,
         name: &str,
         process: ProcessId,
         message_type: u64,
+        env: &Environment,
     ) -> lunatic_abi::RegistryStatus {
         use lunatic_abi::RegistryStatus;
+        if name.starts_with("lunatic::") && env.budget().is_some() {
+            return RegistryStatus::Taken;
+        }
         let Some(runtime) = self.runtime.upgrade() else {
             return RegistryStatus::NotFound;
         };
@@ -500,21 +647,19 @@ impl Cluster {
             message_type,
             stamp: now_millis(),
         };
+        let mut names = lock(&self.names);
+        if names
+            .get(name)
+            .is_some_and(|held| (held.node, held.process) != (self.id, process))
         {
-            let mut names = lock(&self.names);
-            match names.get(name) {
-                Some(held) if (held.node, held.process) != (self.id, process) => {
-                    return RegistryStatus::Taken;
-                }
-                _ => {}
-            }
-            names.claim(name, claim);
+            return RegistryStatus::Taken;
         }
-        // Released by `process_ended`, which runs after the process leaves the table.
+        // `process_ended` takes the names lock after the process left the table: it sees
+        // this claim, or the check below sees the process gone.
         if runtime.processes().get(process).is_none() {
-            lock(&self.names).unclaim(name, self.id, process);
             return RegistryStatus::NotFound;
         }
+        names.claim(name, claim);
         self.broadcast(&Frame::Claim {
             name: name.to_owned(),
             process,
@@ -543,15 +688,25 @@ impl Cluster {
         })
     }
 
-    /// Removes cluster-wide `name` if a local process holds it.
-    pub(crate) fn unregister(&self, name: &str) -> lunatic_abi::RegistryStatus {
-        let held = lock(&self.names).get(name).copied();
-        match held {
-            Some(claim) if claim.node == self.id => {
-                lock(&self.names).unclaim(name, self.id, claim.process);
+    /// Removes cluster-wide `name` if a local process of environment `env` holds it.
+    pub(crate) fn unregister(&self, name: &str, env: &Environment) -> lunatic_abi::RegistryStatus {
+        let Some(runtime) = self.runtime.upgrade() else {
+            return lunatic_abi::RegistryStatus::NotFound;
+        };
+        let mut names = lock(&self.names);
+        let holder = names
+            .get(name)
+            .filter(|claim| claim.node == self.id)
+            .map(|claim| claim.process);
+        let same_env = holder
+            .and_then(|holder| runtime.processes().get(holder))
+            .is_some_and(|holder| holder.profile().environment.id() == env.id());
+        match holder {
+            Some(process) if same_env => {
+                names.unclaim(name, self.id, process);
                 self.broadcast(&Frame::Unclaim {
                     name: name.to_owned(),
-                    process: claim.process,
+                    process,
                 });
                 lunatic_abi::RegistryStatus::Done
             }
@@ -559,30 +714,30 @@ impl Cluster {
         }
     }
 
-    /// Sends `frame` from the node itself to every connected node.
+    /// Queues `frame` from the node itself to every connected node.
     fn broadcast(&self, frame: &Frame) {
         for node in self.nodes() {
-            self.send_frame(0, node, frame.clone());
+            self.send_frame(0, node, frame.clone(), None);
         }
     }
 
     /// Tells other nodes that local process `id` ended: its links there (a signal, or the
-    /// link's removal on a normal end), its watchers there, its names. Called by
-    /// `Runtime::finish` once the process is out of the table.
+    /// link's removal on a normal end), its watchers there, its names; and drops its own
+    /// monitors there. Called by `Runtime::finish` once the process is out of the table.
     pub(crate) fn process_ended(&self, id: ProcessId, reason: &EncodedReason) {
         let links = lock(&self.links).remove(&id);
-        for (remote, tag) in links.into_iter().flatten() {
+        for (remote, link) in links.into_iter().flatten() {
             let frame = if reason.reason().is_abnormal() {
                 Frame::LinkDied {
                     to: remote.process,
                     from: id,
-                    tag,
+                    tag: link.tag,
                     reason: reason.bytes().to_vec(),
                 }
             } else {
                 Frame::Unlink { to: remote.process }
             };
-            self.send_frame(id, remote.node, frame);
+            self.send_frame(id, remote.node, frame, None);
         }
         let watchers = lock(&self.watched).remove(&id);
         for (tag, watcher) in watchers.into_iter().flatten() {
@@ -592,25 +747,37 @@ impl Cluster {
                 tag,
                 reason: reason.bytes().to_vec(),
             };
-            self.send_frame(id, watcher.node, frame);
+            self.send_frame(id, watcher.node, frame, None);
         }
-        let names = lock(&self.names).of_process(self.id, id);
-        for name in names {
-            lock(&self.names).unclaim(&name, self.id, id);
-            self.broadcast(&Frame::Unclaim { name, process: id });
+        let watching = lock(&self.watching).remove(&id);
+        for (tag, watch) in watching.into_iter().flatten() {
+            let frame = Frame::Demonitor {
+                to: watch.target.process,
+                tag,
+            };
+            self.send_frame(id, watch.target.node, frame, None);
+        }
+        {
+            let mut names = lock(&self.names);
+            for name in names.of_process(self.id, id) {
+                names.unclaim(&name, self.id, id);
+                self.broadcast(&Frame::Unclaim { name, process: id });
+            }
         }
         // Its streams finish once what is queued on them is written.
-        let mut streams = lock(&self.streams);
-        streams.retain(|(sender, _), _| *sender != id);
+        lock(&self.streams).retain(|(sender, _), _| *sender != id);
     }
 
-    /// A node was lost: its links fire, its monitors report, its names go.
+    /// A node was lost (the run `incarnation` of it, or an earlier one): all its
+    /// connections close, its links fire, its monitors report, its names go.
     fn node_lost(&self, node: NodeId, incarnation: u64) {
         {
             let mut peers = lock(&self.peers);
             match peers.get(&node) {
-                Some(peer) if peer.incarnation == incarnation => {
-                    peer.connection.close(0u32.into(), b"lost");
+                Some(peer) if peer.incarnation <= incarnation => {
+                    for connection in &peer.connections {
+                        connection.close(0u32.into(), b"lost");
+                    }
                     peers.remove(&node);
                 }
                 _ => return,
@@ -624,10 +791,10 @@ impl Cluster {
         let reason = EncodedReason::new(EndReason::NoConnection { node });
         let mut broken = Vec::new();
         lock(&self.links).retain(|local, set| {
-            set.retain(|remote, tag| {
+            set.retain(|remote, link| {
                 let keep = remote.node != node;
                 if !keep {
-                    broken.push((*local, *remote, *tag));
+                    broken.push((*local, *remote, link.tag));
                 }
                 keep
             });
@@ -638,13 +805,19 @@ impl Cluster {
                 process.notify_link_death(node, remote.process, tag, &reason, None);
             }
         }
-        let watching = lock(&self.watching).remove(&node);
-        for (tag, (watcher, target)) in watching.into_iter().flatten() {
+        let mut downs = Vec::new();
+        lock(&self.watching).retain(|watcher, set| {
+            set.retain(|tag, watch| {
+                let keep = watch.target.node != node;
+                if !keep {
+                    downs.push((*watcher, *tag, watch.target));
+                }
+                keep
+            });
+            !set.is_empty()
+        });
+        for (watcher, tag, target) in downs {
             if let Some(watcher) = runtime.processes().get(watcher) {
-                let target = Remote {
-                    node,
-                    process: target,
-                };
                 push_down(&watcher, target, tag, reason.clone());
             }
         }
@@ -652,6 +825,11 @@ impl Cluster {
             set.retain(|_, watcher| watcher.node != node);
             !set.is_empty()
         });
+        for (_, (child_node, ended)) in lock(&self.pending_spawns).iter_mut() {
+            if *child_node == node {
+                *ended = true;
+            }
+        }
         lock(&self.names).forget_node(node);
     }
 
@@ -688,8 +866,13 @@ impl Cluster {
                 }
             }
             Frame::Link { to, tag } => {
-                self.insert_link(to, from, tag);
-                if processes.get(to).is_none() && self.remove_link(to, from).is_some() {
+                self.insert_link(to, from, tag, None);
+                // A record from a node lost meanwhile would never be cleared.
+                if !self.connected(node) {
+                    self.remove_link(to, from, Some(tag));
+                } else if processes.get(to).is_none()
+                    && self.remove_link(to, from, Some(tag)).is_some()
+                {
                     let reason = EncodedReason::new(EndReason::NoProcess { process: to });
                     let frame = Frame::LinkDied {
                         to: sender,
@@ -697,11 +880,13 @@ impl Cluster {
                         tag,
                         reason: reason.bytes().to_vec(),
                     };
-                    self.send_frame(0, node, frame);
+                    self.send_frame(0, node, frame, None);
                 }
             }
             Frame::Unlink { to } => {
-                self.remove_link(to, from);
+                if self.remove_link(to, from, None).is_none() {
+                    self.note_pending_end(to, node);
+                }
             }
             Frame::LinkDied {
                 to,
@@ -713,8 +898,8 @@ impl Cluster {
                     node,
                     process: died,
                 };
-                let linked = self.remove_link(to, died).is_some()
-                    || lock(&self.pending_links).contains(&(to, tag));
+                let linked = self.remove_link(to, died, Some(tag)).is_some()
+                    || self.note_pending_end_of(to, tag);
                 if let (true, Some(target), Some(reason)) =
                     (linked, processes.get(to), decode_reason(&reason))
                 {
@@ -723,11 +908,12 @@ impl Cluster {
             }
             Frame::Monitor { to, tag } => {
                 lock(&self.watched).entry(to).or_default().insert(tag, from);
-                if processes.get(to).is_none() {
+                let gone = !self.connected(node) || processes.get(to).is_none();
+                if gone {
                     let removed = lock(&self.watched)
                         .get_mut(&to)
                         .and_then(|set| set.remove(&tag));
-                    if removed.is_some() {
+                    if removed.is_some() && self.connected(node) {
                         let reason = EncodedReason::new(EndReason::NoProcess { process: to });
                         let frame = Frame::Down {
                             to: sender,
@@ -735,7 +921,7 @@ impl Cluster {
                             tag,
                             reason: reason.bytes().to_vec(),
                         };
-                        self.send_frame(0, node, frame);
+                        self.send_frame(0, node, frame, None);
                     }
                 }
             }
@@ -754,13 +940,13 @@ impl Cluster {
                 tag,
                 reason,
             } => {
-                let watched = self.take_watching(node, tag);
-                if let (Some((watcher, _)), Some(reason)) = (watched, decode_reason(&reason)) {
-                    if let Some(watcher) = processes.get(watcher).filter(|w| w.id() == to) {
-                        let target = Remote {
-                            node,
-                            process: ended,
-                        };
+                let watch = self.take_watch(to, tag);
+                let target = Remote {
+                    node,
+                    process: ended,
+                };
+                if let (Some(watch), Some(reason)) = (watch, decode_reason(&reason)) {
+                    if let Some(watcher) = processes.get(to).filter(|_| watch.target == target) {
                         push_down(&watcher, target, tag, reason);
                     }
                 }
@@ -782,7 +968,12 @@ impl Cluster {
                     message_type,
                     stamp,
                 };
-                let settled = lock(&self.names).claim(&name, claim);
+                let mut names = lock(&self.names);
+                if !self.connected(node) {
+                    return;
+                }
+                let settled = names.claim(&name, claim);
+                drop(names);
                 if let Settled::Displaced(lost) = settled {
                     if lost.node == self.id {
                         tracing::warn!(
@@ -804,24 +995,48 @@ impl Cluster {
         }
     }
 
+    /// Notes that the child of a pending remote spawn of `spawner` on `node` ended (it
+    /// unlinked itself as it ended normally).
+    fn note_pending_end(&self, spawner: ProcessId, node: NodeId) {
+        for ((pending, _), (child_node, ended)) in lock(&self.pending_spawns).iter_mut() {
+            if *pending == spawner && *child_node == node {
+                *ended = true;
+            }
+        }
+    }
+
+    /// Notes that the child of `spawner`'s pending spawn with link `tag` died; whether
+    /// there was one.
+    fn note_pending_end_of(&self, spawner: ProcessId, tag: i64) -> bool {
+        match lock(&self.pending_spawns).get_mut(&(spawner, tag)) {
+            Some((_, ended)) => {
+                *ended = true;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Tells a newly connected node of this node's names.
     fn send_names(&self, node: NodeId) {
-        let names = lock(&self.names).of_node(self.id);
-        for (name, claim) in names {
+        let names = lock(&self.names);
+        for (name, claim) in names.of_node(self.id) {
             let frame = Frame::Claim {
                 name,
                 process: claim.process,
                 message_type: claim.message_type,
                 stamp: claim.stamp,
             };
-            self.send_frame(0, node, frame);
+            self.send_frame(0, node, frame, None);
         }
     }
 
     /// The membership protocol's packet for `member`.
     fn send_packet(&self, member: &membership::Member, packet: bytes::Bytes) {
         let node = node_id_of(&member.name);
-        let connection = lock(&self.peers).get(&node).map(|p| p.connection.clone());
+        let connection = lock(&self.peers)
+            .get(&node)
+            .and_then(|peer| peer.connection().cloned());
         match connection {
             Some(connection) => {
                 let _ = connection.send_datagram(packet);
@@ -830,7 +1045,7 @@ impl Cluster {
         }
     }
 
-    fn member_up(self: &Arc<Self>, member: &membership::Member) {
+    fn member_up(&self, member: &membership::Member) {
         if member.name != self.me.name && !self.connected(node_id_of(&member.name)) {
             self.dial(member.addr);
         }
@@ -858,12 +1073,42 @@ impl Cluster {
         });
     }
 
-    /// Leaves the cluster (graceful shutdown): others hear at once rather than by timeout.
+    /// Tells the others this node leaves (graceful shutdown), so they hear at once rather
+    /// than by timeout; [`Cluster::close`] then ends the connections.
     pub(crate) fn leave(&self) {
         let _ = self.membership.send(membership::Event::Leave);
+    }
+
+    /// Closes every connection.
+    pub(crate) fn close(&self) {
         for peer in lock(&self.peers).values() {
-            peer.connection.close(0u32.into(), b"leaving");
+            for connection in &peer.connections {
+                connection.close(0u32.into(), b"leaving");
+            }
         }
+    }
+}
+
+/// A remote spawn with a link, in flight (see `Cluster::pending_spawns`): forgotten when
+/// the spawn's call ends, answered or not.
+struct PendingSpawn<'a> {
+    cluster: &'a Cluster,
+    key: (ProcessId, i64),
+}
+
+impl<'a> PendingSpawn<'a> {
+    fn new(cluster: &'a Cluster, spawner: ProcessId, tag: i64, node: NodeId) -> Self {
+        lock(&cluster.pending_spawns).insert((spawner, tag), (node, false));
+        Self {
+            cluster,
+            key: (spawner, tag),
+        }
+    }
+}
+
+impl Drop for PendingSpawn<'_> {
+    fn drop(&mut self) {
+        lock(&self.cluster.pending_spawns).remove(&self.key);
     }
 }
 

@@ -61,7 +61,13 @@ pub(super) async fn join(cluster: Weak<Cluster>, seeds: Vec<String>) {
         };
         let connected: Vec<SocketAddr> = lock(&cluster.peers)
             .values()
-            .flat_map(|peer| [peer.addr, peer.connection.remote_address()])
+            .flat_map(|peer| {
+                let remotes = peer
+                    .connections
+                    .iter()
+                    .map(quinn::Connection::remote_address);
+                std::iter::once(peer.addr).chain(remotes)
+            })
             .collect();
         for addr in addrs {
             if !connected.contains(&addr) {
@@ -140,7 +146,7 @@ fn refused(error: &str) {
 }
 
 async fn read_hello(receive: &mut quinn::RecvStream) -> Result<Hello, String> {
-    wire::read::<Hello>(receive)
+    wire::read_limited::<Hello>(receive, wire::MAX_HELLO)
         .await
         .map_err(|error| error.to_string())?
         .ok_or_else(|| "the peer said no hello".to_owned())
@@ -164,19 +170,42 @@ fn connected(cluster: &Arc<Cluster>, connection: quinn::Connection, hello: Hello
         connection.close(0u32.into(), b"self");
         return;
     }
+    if hello.name == super::tls::CLUSTER_NAME {
+        connection.close(1u32.into(), b"a node cannot be called lunatic-node");
+        return;
+    }
     let node = node_id_of(&hello.name);
     let earlier = lock(&cluster.peers).get(&node).map(|peer| peer.incarnation);
-    if let Some(earlier) = earlier.filter(|earlier| *earlier < hello.incarnation) {
+    match earlier {
+        Some(earlier) if earlier > hello.incarnation => {
+            // A late hello of an earlier run of a node connected now.
+            connection.close(0u32.into(), b"stale");
+            return;
+        }
         // The node restarted: what linked to its earlier run hears it is gone.
-        cluster.node_lost(node, earlier);
+        Some(earlier) if earlier < hello.incarnation => cluster.node_lost(node, earlier),
+        _ => {}
     }
-    let peer = Peer {
-        name: hello.name.clone(),
-        addr: hello.addr,
-        incarnation: hello.incarnation,
-        connection: connection.clone(),
+    let new = {
+        let mut peers = lock(&cluster.peers);
+        match peers.get_mut(&node) {
+            // A second connection (both dialed at once): listed, and used to send from now.
+            Some(peer) => {
+                peer.connections.push(connection.clone());
+                false
+            }
+            None => {
+                let peer = Peer {
+                    name: hello.name.clone(),
+                    addr: hello.addr,
+                    incarnation: hello.incarnation,
+                    connections: vec![connection.clone()],
+                };
+                peers.insert(node, peer);
+                true
+            }
+        }
     };
-    let new = lock(&cluster.peers).insert(node, peer).is_none();
     if new {
         tracing::info!(target: "lunatic::cluster", "node {:?} ({node}) connected", hello.name);
         cluster.send_names(node);
@@ -228,10 +257,16 @@ async fn read_connection(
     };
     tokio::join!(streams, calls, packets);
     if let Some(cluster) = cluster.upgrade() {
-        let current = lock(&cluster.peers)
-            .get(&node)
-            .is_some_and(|peer| peer.connection.stable_id() == connection.stable_id());
-        if current {
+        // The node is lost with its last connection.
+        let last = {
+            let mut peers = lock(&cluster.peers);
+            peers.get_mut(&node).is_some_and(|peer| {
+                peer.connections
+                    .retain(|other| other.stable_id() != connection.stable_id());
+                peer.connections.is_empty()
+            })
+        };
+        if last {
             cluster.node_lost(node, incarnation);
         }
     }
@@ -251,6 +286,15 @@ async fn read_stream(cluster: Weak<Cluster>, node: NodeId, mut stream: quinn::Re
                 cluster.deliver(node, sender, frame);
             }
             Ok(None) => return,
+            Err(error @ (wire::WireError::TooLong(_) | wire::WireError::Decode(_))) => {
+                // A node that breaks the protocol is lost: its frames can no longer be
+                // trusted to arrive.
+                tracing::warn!(target: "lunatic::cluster", "node {node} sent a bad frame: {error}");
+                if let Some(cluster) = cluster.upgrade() {
+                    cluster.node_lost(node, u64::MAX);
+                }
+                return;
+            }
             Err(error) => {
                 tracing::debug!(target: "lunatic::cluster", "a stream from node {node} failed: {error}");
                 return;
@@ -264,26 +308,35 @@ async fn read_stream(cluster: Weak<Cluster>, node: NodeId, mut stream: quinn::Re
 pub(super) async fn write_stream(
     connection: quinn::Connection,
     sender: ProcessId,
-    mut frames: mpsc::UnboundedReceiver<Frame>,
+    mut frames: mpsc::UnboundedReceiver<super::Queued>,
 ) {
     let Ok(mut stream) = connection.open_uni().await else {
         return;
     };
     let mut bytes = Vec::new();
     wire::encode_into(&StreamHeader { sender }, &mut bytes);
-    while let Some(frame) = frames.recv().await {
+    // What the frames in `bytes` cost their senders, given back once they are written.
+    let mut charges = Vec::new();
+    while let Some((frame, charge)) = frames.recv().await {
         wire::encode_into(&frame, &mut bytes);
+        charges.extend(charge);
         // Whatever else is queued goes in the same write.
         while bytes.len() < 1 << 16 {
             match frames.try_recv() {
-                Ok(frame) => wire::encode_into(&frame, &mut bytes),
+                Ok((frame, charge)) => {
+                    wire::encode_into(&frame, &mut bytes);
+                    charges.extend(charge);
+                }
                 Err(_) => break,
             }
         }
         if stream.write_all(&bytes).await.is_err() {
             return;
         }
+        charges.clear();
         bytes.clear();
+        // A large message's buffer is not kept for the stream's life.
+        bytes.shrink_to(1 << 16);
     }
     let _ = stream.finish();
 }
@@ -301,6 +354,9 @@ async fn answer(
     let Some(cluster) = cluster.upgrade() else {
         return;
     };
+    // A linked child whose spawner is gone before it hears of it (killed while it waited)
+    // is not left linked to nobody.
+    let linked = matches!(&call, Call::Spawn { link: Some(_), .. });
     let answer = match call {
         Call::IsAlive { process } => Answer::Alive(
             cluster
@@ -332,7 +388,18 @@ async fn answer(
             reason: "a module came without a spawn".into(),
         },
     };
-    if wire::write(&mut send, &answer).await.is_ok() {
-        let _ = send.finish();
+    if wire::write(&mut send, &answer).await.is_ok() && send.finish().is_ok() {
+        return;
+    }
+    if let (true, Answer::Spawned { process }) = (linked, &answer) {
+        let child = cluster
+            .runtime
+            .upgrade()
+            .and_then(|r| r.processes().get(*process));
+        if let Some(child) = child {
+            child
+                .mailbox()
+                .kill(lunatic_abi::EndReason::NoConnection { node });
+        }
     }
 }

@@ -20,6 +20,9 @@ use serde::{Deserialize, Serialize};
 /// The longest frame: the largest message and its envelope, or a module.
 pub(crate) const MAX_FRAME: usize = lunatic_abi::MAX_MESSAGE_SIZE + (64 << 10);
 
+/// The longest hello: a name and an address.
+pub(crate) const MAX_HELLO: usize = 1 << 10;
+
 /// The first thing each side of a new connection says.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Hello {
@@ -175,6 +178,18 @@ pub(crate) async fn write<T: Serialize>(
 pub(crate) async fn read<T: serde::de::DeserializeOwned>(
     stream: &mut quinn::RecvStream,
 ) -> Result<Option<T>, WireError> {
+    read_limited(stream, MAX_FRAME).await
+}
+
+/// [`read`], of a frame at most `max` bytes long. The frame's bytes are taken as they
+/// come, so a length a peer claims but does not send is never allocated.
+///
+/// # Errors
+/// As [`read`].
+pub(crate) async fn read_limited<T: serde::de::DeserializeOwned>(
+    stream: &mut quinn::RecvStream,
+    max: usize,
+) -> Result<Option<T>, WireError> {
     let mut len = [0; 4];
     match stream.read_exact(&mut len).await {
         Ok(()) => {}
@@ -182,11 +197,16 @@ pub(crate) async fn read<T: serde::de::DeserializeOwned>(
         Err(error) => return Err(error.into()),
     }
     let len = u32::from_le_bytes(len) as usize;
-    if len > MAX_FRAME {
+    if len > max {
         return Err(WireError::TooLong(len));
     }
-    let mut bytes = vec![0; len];
-    stream.read_exact(&mut bytes).await?;
+    let mut bytes = Vec::with_capacity(len.min(1 << 16));
+    let mut chunk = [0; 1 << 14];
+    while bytes.len() < len {
+        let part = (len - bytes.len()).min(chunk.len());
+        stream.read_exact(&mut chunk[..part]).await?;
+        bytes.extend_from_slice(&chunk[..part]);
+    }
     Ok(Some(postcard::from_bytes(&bytes)?))
 }
 

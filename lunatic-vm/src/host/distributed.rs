@@ -77,7 +77,9 @@ pub(super) fn send_data(
             reply_tag,
             bytes,
         };
-        cluster.send(call.state().handle.id(), Remote { node, process }, message);
+        let state = call.state();
+        let remote = Remote { node, process };
+        cluster.send(state.handle.id(), state.env().budget(), remote, message)?;
     }
     Ok(())
 }
@@ -139,7 +141,7 @@ pub(super) fn link(
     let handle = Arc::clone(&call.state().handle);
     let remote = Remote { node, process };
     match cluster(call) {
-        Some(cluster) => cluster.link(&handle, remote, tag),
+        Some(cluster) => cluster.link(&handle, call.state().env().budget(), remote, tag)?,
         None => {
             let reason = EncodedReason::new(EndReason::NoConnection { node });
             handle.notify_link_death(node, process, tag, &reason, None);
@@ -161,7 +163,7 @@ pub(super) fn monitor(call: &mut HostCall<'_>, node: u64, process: u64) -> wasmt
     let handle = Arc::clone(&state.handle);
     let remote = Remote { node, process };
     match cluster(call) {
-        Some(cluster) => cluster.monitor(&handle, remote, tag),
+        Some(cluster) => cluster.monitor(&handle, state.env().budget(), remote, tag)?,
         None => handle.mailbox().push(crate::messaging::Message {
             tag,
             kind: crate::messaging::MessageKind::ProcessDown {
@@ -223,7 +225,7 @@ pub(super) fn register(
 ) -> wasmtime::Result<RegistryStatus> {
     let name = read_name(call, name_ptr, name_len)?;
     Ok(match cluster(call) {
-        Some(cluster) => cluster.register(&name, process, message_type),
+        Some(cluster) => cluster.register(&name, process, message_type, call.state().env()),
         None => RegistryStatus::NotFound,
     })
 }
@@ -258,7 +260,7 @@ pub(super) fn unregister(
 ) -> wasmtime::Result<RegistryStatus> {
     let name = read_name(call, name_ptr, name_len)?;
     Ok(match cluster(call) {
-        Some(cluster) => cluster.unregister(&name),
+        Some(cluster) => cluster.unregister(&name, call.state().env()),
         None => RegistryStatus::NotFound,
     })
 }
