@@ -8,7 +8,10 @@ guest=$2
 dir=$(mktemp -d)
 b_pid=
 cleanup() {
-  [ -n "$b_pid" ] && kill "$b_pid" 2> /dev/null && wait "$b_pid" 2> /dev/null
+  if [ -n "$b_pid" ]; then
+    kill "$b_pid" 2> /dev/null || true
+    wait "$b_pid" 2> /dev/null || true
+  fi
   rm -rf "$dir"
 }
 trap cleanup EXIT

@@ -325,7 +325,10 @@ The Erlang rows run \`benches/erlang/*.erl\` (compiled with \`erlc\`, each start
 \`erl -noshell\` at default settings) beside the VM's runs: the spawn and round-trip programs
 within the same 5 rounds as the VM's, the parked-memory program in each of the 3 runs that
 park 10,000 on the VM (it measures its own VM the same way, before and after spawning), and
-skynet after the VM's. The script installs Erlang (\`erlang-base\`) when it runs as root with
+skynet after the VM's. The remote rows run \`benches/remote.rs\` on two VMs that form a
+cluster on loopback (\`benches/remote.sh\`: certificates from \`lunatic cluster-certs\`) and
+\`benches/erlang/bench_dist.erl\` on two Erlang nodes on loopback
+(\`benches/erlang/dist.sh\`: \`erl -name\` on 127.0.0.1), in turns, 3 runs each. The script installs Erlang (\`erlang-base\`) when it runs as root with
 apt-get; elsewhere it says how and skips those rows.
 
 For scale (figures quoted in the project's issues, not measured in this run): the runtime we

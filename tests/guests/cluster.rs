@@ -97,6 +97,14 @@ fn registrar(name: String, mailbox: Mailbox<Echo>) {
     echo((), mailbox);
 }
 
+/// Takes requests and never answers them.
+fn silent(_: (), mailbox: Mailbox<Echo>) {
+    let mut held = Vec::new();
+    while let Ok(request) = mailbox.receive() {
+        held.push(request);
+    }
+}
+
 /// Joins group `echoes`, then answers echo requests.
 fn pg_member(_: (), mailbox: Mailbox<Echo>) {
     lunatic::pg::join("echoes", &process::this(&mailbox)).unwrap();
@@ -217,6 +225,21 @@ fn scenario(mailbox: Mailbox<String>) {
         Process::spawn_link_node(c, links, (), sleeper).expect("spawn linked on c");
     let watch = held.monitor();
     assert!(linked.is_alive());
+    // A request to a server on c that never answers, pending when c goes.
+    let silent = Process::spawn_node(c, (), silent).expect("spawn on c");
+    process::spawn_with(silent, |silent: Process<Echo>, _: Mailbox<()>| match silent
+        .request("anyone?".to_owned())
+    {
+        Err(ReceiveError::ProcessDown(down)) => {
+            println!("request to c: {}", reason_text(down.reason()));
+        }
+        other => println!("request to c: unexpected {other:?}"),
+    })
+    .unwrap();
+    while !silent.is_alive() {
+        process::sleep(Duration::from_millis(10));
+    }
+    process::sleep(Duration::from_millis(200));
     println!("ready for kill");
     let mut heard = 0;
     while heard < 2 {
