@@ -116,6 +116,7 @@ fn a_three_node_cluster_spawns_messages_links_monitors_names_and_heals() {
     assert_eq!(a.wait_for("request: ", limit), "hello from b");
     assert_eq!(a.wait_for("received ", limit), "10000 in order: true");
     assert_eq!(a.wait_for("down: ", limit), "panicked: boom on c");
+    assert_eq!(a.wait_for("sandboxed child on ", limit), "b: out_of_memory");
     assert_eq!(a.wait_for("signal: ", limit), "panicked");
     assert_eq!(a.wait_for("svc-b: ", limit), "hi from b");
     assert!(a

@@ -3,10 +3,11 @@
 //! - `idle`: prints `node NAME ID` and waits (a node others use);
 //! - `alone SECS`: waits SECS seconds, then prints how many nodes it is connected to;
 //! - `scenario`: on node `a` of a cluster of `a`, `b`, `c`: remote spawn, request/reply,
-//!   order, a monitor and a link across nodes, cluster-wide names; then it prints
-//!   `ready for kill` and reports what it hears when the test kills node `c` with
-//!   SIGKILL: the link and the monitor fire with `NoConnection`, `c`'s name goes and is
-//!   taken here; then it waits for `c` to rejoin and spawns there again;
+//!   order, a monitor and a link across nodes, a sandbox's child on `b` held to the
+//!   sandbox's memory limit, cluster-wide names, a process group spanning nodes; then it
+//!   prints `ready for kill` and reports what it hears when the test kills node `c` with
+//!   SIGKILL: the link, the monitor and a pending request fail with `NoConnection`, `c`'s
+//!   name goes and is taken here; then it waits for `c` to rejoin and spawns there again;
 //! - `claim`: registers a process under the cluster-wide name `leader` before it meets any
 //!   node, waits for two others, and says which node holds the name and whether its own
 //!   process lives (a name claimed on two nodes apart: one keeps it, the other is killed);
@@ -97,6 +98,29 @@ fn registrar(name: String, mailbox: Mailbox<Echo>) {
     echo((), mailbox);
 }
 
+/// In a sandbox of 32 MiB: spawns a process on node `b` that wants 64 MiB, and tells `to`
+/// how it ended.
+fn sandboxed_spawner((b, to): (u64, Process<String>), mailbox: Mailbox<()>) {
+    let child = Process::spawn_node(b, (), hog).expect("a sandbox may spawn on b");
+    let watch = child.monitor();
+    child.send(());
+    let node = distributed::node_name(child.process_id().node_id()).unwrap_or_default();
+    match mailbox.receive() {
+        Err(ReceiveError::ProcessDown(down)) if down.tag() == watch => to.send(format!(
+            "sandboxed child on {node}: {}",
+            EndReason::VARIANT_NAMES[down.reason().variant_index()]
+        )),
+        other => to.send(format!("sandboxed child: unexpected {other:?}")),
+    }
+}
+
+/// Wants 64 MiB, once told.
+fn hog(_: (), mailbox: Mailbox<()>) {
+    mailbox.receive().unwrap();
+    let memory = vec![1u8; 64 << 20];
+    std::hint::black_box(memory);
+}
+
 /// Takes requests and never answers them.
 fn silent(_: (), mailbox: Mailbox<Echo>) {
     let mut held = Vec::new();
@@ -169,6 +193,14 @@ fn scenario(mailbox: Mailbox<String>) {
         other => println!("down: unexpected {other:?}"),
     }
 
+    // A sandboxed spawner's child on b runs with the sandbox's limits there.
+    let mut config = lunatic::Config::new(32 << 20, None);
+    config.allow_namespace("lunatic::distributed");
+    let mut sandbox = lunatic::Environment::new(config).unwrap();
+    let module = sandbox.add_this_module().unwrap();
+    module.spawn_with((b, this), sandboxed_spawner).unwrap();
+    println!("{}", mailbox.receive().unwrap());
+
     // A link across nodes.
     let (doomed, _tag, links) =
         Process::spawn_link_node(b, mailbox, (), crasher).expect("spawn linked on b");
@@ -227,14 +259,16 @@ fn scenario(mailbox: Mailbox<String>) {
     assert!(linked.is_alive());
     // A request to a server on c that never answers, pending when c goes.
     let silent = Process::spawn_node(c, (), silent).expect("spawn on c");
-    process::spawn_with(silent, |silent: Process<Echo>, _: Mailbox<()>| match silent
-        .request("anyone?".to_owned())
-    {
-        Err(ReceiveError::ProcessDown(down)) => {
-            println!("request to c: {}", reason_text(down.reason()));
-        }
-        other => println!("request to c: unexpected {other:?}"),
-    })
+    process::spawn_with(
+        (silent, this),
+        |(silent, main): (Process<Echo>, Process<String>), _: Mailbox<()>| {
+            let text = match silent.request("anyone?".to_owned()) {
+                Err(ReceiveError::ProcessDown(down)) => reason_text(down.reason()),
+                other => format!("unexpected {other:?}"),
+            };
+            main.send(format!("request to c: {text}"));
+        },
+    )
     .unwrap();
     while !silent.is_alive() {
         process::sleep(Duration::from_millis(10));
@@ -242,7 +276,7 @@ fn scenario(mailbox: Mailbox<String>) {
     process::sleep(Duration::from_millis(200));
     println!("ready for kill");
     let mut heard = 0;
-    while heard < 2 {
+    while heard < 3 {
         match links.receive_timeout(Duration::from_secs(30)) {
             Message::Signal(signal) => {
                 println!("link to c: {}", reason_text(signal.reason()));
@@ -250,6 +284,10 @@ fn scenario(mailbox: Mailbox<String>) {
             }
             Message::Normal(Err(ReceiveError::ProcessDown(down))) if down.tag() == watch => {
                 println!("monitor of c: {}", reason_text(down.reason()));
+                heard += 1;
+            }
+            Message::Normal(Ok(text)) => {
+                println!("{text}");
                 heard += 1;
             }
             Message::Normal(other) => panic!("unexpected {other:?}"),
