@@ -169,6 +169,7 @@ fn a_supervision_tree_spanning_two_nodes_heals_when_a_node_dies() {
     b.wait_for("node b ", Duration::from_secs(60));
     let mut a = node("a", pa, vec![pb]).start(&["supervised"]);
     let limit = Duration::from_secs(60);
+    assert_eq!(a.wait_for("global actor answers from ", limit), "a");
     assert_eq!(a.wait_for("child on ", limit), "b");
     assert_eq!(a.wait_for("killed, restarted on ", limit), "b");
     a.wait_for("ready for kill", limit);

@@ -224,6 +224,25 @@ impl<A: Dispatch> ActorRef<A> {
     pub fn lookup(name: &str) -> Result<Option<Self>, RegistryError> {
         Ok(lunatic_core::registry::lookup(name)?.map(Self::from_process))
     }
+
+    /// Registers the actor (of this node) under the cluster-wide `name`, typed as its
+    /// messages are: every node can look it up (see `lunatic::distributed`); the name goes
+    /// when the actor ends or its node is lost.
+    ///
+    /// # Errors
+    /// The name is held by another process, or the actor is not a live process of this
+    /// node.
+    pub fn register_global(&self, name: &str) -> Result<(), RegistryError> {
+        lunatic_core::distributed::register_global(name, &self.process)
+    }
+
+    /// The actor of type `A` registered under the cluster-wide `name`, on whichever node.
+    ///
+    /// # Errors
+    /// The name belongs to an actor of another type.
+    pub fn lookup_global(name: &str) -> Result<Option<Self>, RegistryError> {
+        Ok(lunatic_core::distributed::lookup_global(name)?.map(Self::from_process))
+    }
 }
 
 impl<A: Dispatch> Deref for ActorRef<A> {

@@ -17,7 +17,8 @@
 use std::time::{Duration, Instant};
 
 use lunatic::actors::{
-    Actor, BoxError, ChildSpec, Context, Strategy, Supervisor, SupervisorConfig, SupervisorRef,
+    Actor, ActorRef, BoxError, ChildSpec, Context, Strategy, Supervisor, SupervisorConfig,
+    SupervisorRef,
 };
 use lunatic::distributed::{self, lookup_global, register_global};
 use lunatic::{process, EndReason, Mailbox, Message, Process, ReceiveError, Request};
@@ -43,7 +44,7 @@ fn main() {
             println!("nodes {}", distributed::nodes().len());
         }
         Some("scenario") => lunatic::process::run_main(scenario),
-        Some("supervised") => supervised(),
+        Some("supervised") => lunatic::process::run_main(supervised),
         Some("claim") => lunatic::process::run_main(claim),
         other => panic!("unknown mode {other:?}"),
     }
@@ -386,8 +387,25 @@ fn child_node(supervisor: &SupervisorRef<Spanning>, old: Option<lunatic::Process
     }
 }
 
-fn supervised() {
+/// Looks up the actor registered cluster-wide as `locator-a` and tells `main` where it
+/// answers from.
+fn global_actor_user(main: Process<String>, _: Mailbox<()>) {
+    let found = ActorRef::<Locator>::lookup_global("locator-a")
+        .expect("typed as a Locator")
+        .expect("registered");
+    main.send(format!(
+        "global actor answers from {}",
+        found.node().unwrap()
+    ));
+}
+
+fn supervised(mailbox: Mailbox<String>) {
     let b = node_named("b");
+    // An actor registered cluster-wide, called from the other node.
+    let locator = ActorRef::<Locator>::start(()).unwrap();
+    locator.register_global("locator-a").unwrap();
+    Process::spawn_node(b, process::this(&mailbox), global_actor_user).unwrap();
+    println!("{}", mailbox.receive().unwrap());
     let supervisor = SupervisorRef::start_supervisor(Spanning(b)).unwrap();
     println!("child on {}", child_node(&supervisor, None));
     let first = supervisor.child::<Locator>("locator").unwrap();
