@@ -36,6 +36,7 @@ pub struct ProcessId {
 
 impl ProcessId {
     /// A process of this node.
+    #[inline(always)]
     pub(crate) fn local(local: u64) -> Self {
         Self {
             node: host::node_id(),
@@ -62,7 +63,7 @@ impl ProcessId {
     }
 
     /// Whether it runs on this node.
-    #[inline]
+    #[inline(always)]
     #[must_use]
     pub fn is_local(self) -> bool {
         self.node == host::node_id()

@@ -8,19 +8,26 @@ use super::imports::{distributed, process};
 use super::process::{encode_params, entry_params, spawned, Entry};
 use crate::error::LunaticError;
 
+/// This node's id; `u64::MAX` until asked of the host.
+static NODE: AtomicU64 = AtomicU64::new(u64::MAX);
+
 /// This node's id (0 outside a cluster): asked of the host once, then remembered (every
-/// process handle made here carries it).
+/// process handle made here carries it, and every call on a handle compares with it, so
+/// the remembered case is a load and a compare, inlined).
+#[inline(always)]
 pub(crate) fn node_id() -> u64 {
-    /// The id; `u64::MAX` until asked.
-    static NODE: AtomicU64 = AtomicU64::new(u64::MAX);
     match NODE.load(Ordering::Relaxed) {
-        u64::MAX => {
-            let id = process::node_id();
-            NODE.store(id, Ordering::Relaxed);
-            id
-        }
+        u64::MAX => ask_node_id(),
         id => id,
     }
+}
+
+#[cold]
+#[inline(never)]
+fn ask_node_id() -> u64 {
+    let id = process::node_id();
+    NODE.store(id, Ordering::Relaxed);
+    id
 }
 
 /// The connected nodes.
