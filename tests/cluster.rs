@@ -59,7 +59,18 @@ struct Node<'a> {
     certs: &'a Path,
 }
 
-impl Node<'_> {
+impl<'a> Node<'a> {
+    /// Node `name` on `port`, joining the nodes on `join`, with its certificate from `dir`.
+    fn of(dir: &'a Path, name: &'a str, port: u16, join: Vec<u16>) -> Self {
+        Self {
+            name,
+            port,
+            join,
+            ca: dir,
+            certs: dir,
+        }
+    }
+
     fn args(&self) -> Vec<String> {
         let mut args = vec![
             "--node".to_owned(),
@@ -98,13 +109,7 @@ fn a_three_node_cluster_spawns_messages_links_monitors_names_and_heals() {
     let dir = scratch("three");
     certs(&dir, "a,b,c");
     let [pa, pb, pc] = [free_port(), free_port(), free_port()];
-    let node = |name, port, join: Vec<u16>| Node {
-        name,
-        port,
-        join,
-        ca: &dir,
-        certs: &dir,
-    };
+    let node = |name, port, join| Node::of(&dir, name, port, join);
     let mut b = node("b", pb, vec![pa, pc]).start(&["idle"]);
     b.wait_for("node b ", Duration::from_secs(60));
     let c_node = node("c", pc, vec![pa, pb]);
@@ -158,13 +163,7 @@ fn a_supervision_tree_spanning_two_nodes_heals_when_a_node_dies() {
     let dir = scratch("tree");
     certs(&dir, "a,b");
     let [pa, pb] = [free_port(), free_port()];
-    let node = |name, port, join: Vec<u16>| Node {
-        name,
-        port,
-        join,
-        ca: &dir,
-        certs: &dir,
-    };
+    let node = |name, port, join| Node::of(&dir, name, port, join);
     let mut b = node("b", pb, vec![pa]).start(&["idle"]);
     b.wait_for("node b ", Duration::from_secs(60));
     let mut a = node("a", pa, vec![pb]).start(&["supervised"]);
@@ -187,13 +186,7 @@ fn a_name_claimed_on_two_nodes_apart_is_kept_by_the_earlier_claim_on_both() {
     let dir = scratch("claim");
     certs(&dir, "a,b,c");
     let [pa, pb, pc] = [free_port(), free_port(), free_port()];
-    let node = |name, port, join: Vec<u16>| Node {
-        name,
-        port,
-        join,
-        ca: &dir,
-        certs: &dir,
-    };
+    let node = |name, port, join| Node::of(&dir, name, port, join);
     let limit = Duration::from_secs(60);
     // a and b know of no other node: each claims `leader` alone, a first.
     let mut a = node("a", pa, vec![]).start(&["claim"]);

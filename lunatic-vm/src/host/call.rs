@@ -232,6 +232,17 @@ impl<'a> HostCall<'a> {
         Ok(())
     }
 
+    /// Copies `text` to `ptr`, cut to `len` bytes; returns its whole length (0: none), so the
+    /// guest can ask again with room for all of it.
+    ///
+    /// # Errors
+    /// The bytes copied would land outside memory.
+    pub(crate) fn write_text(&mut self, ptr: u32, len: u32, text: &str) -> wasmtime::Result<u32> {
+        let count = text.len().min(len as usize);
+        self.write(ptr, &text.as_bytes()[..count])?;
+        Ok(u32::try_from(text.len()).unwrap_or(u32::MAX))
+    }
+
     /// Checks that the `len` bytes at `ptr` are inside guest memory: an output buffer the
     /// call may fill only in part, checked whole so a bad one traps every time.
     ///

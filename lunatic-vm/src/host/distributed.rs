@@ -7,6 +7,7 @@ use std::sync::Arc;
 use lunatic_abi::{EndReason, RegistryStatus, SpawnStatus, MAX_MESSAGE_SIZE, NO_LINK};
 
 use super::call::{HostCall, SPAWN_FUEL};
+use super::process::read_entry;
 use crate::distributed::{Cluster, Remote, RemoteMessage};
 use crate::process::EncodedReason;
 
@@ -41,12 +42,8 @@ pub(super) fn node_name(
     len: u32,
 ) -> wasmtime::Result<u32> {
     call.check_range(ptr, len)?;
-    let Some(name) = cluster(call).and_then(|cluster| cluster.node_name(node)) else {
-        return Ok(0);
-    };
-    let count = name.len().min(len as usize);
-    call.write(ptr, &name.as_bytes()[..count])?;
-    Ok(u32::try_from(name.len()).unwrap_or(u32::MAX))
+    let name = cluster(call).and_then(|cluster| cluster.node_name(node));
+    call.write_text(ptr, len, name.as_deref().unwrap_or_default())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -100,14 +97,11 @@ pub(super) async fn spawn(
     if func_len > 1024 {
         return Err(call.fail("the function name is longer than 1024 bytes"));
     }
-    let name = call.read(func_ptr, func_len)?;
-    let function =
-        String::from_utf8(name).map_err(|_| call.fail("the function name is not UTF-8"))?;
     if params_len > 64 << 10 {
         return Err(call.fail("the parameters are longer than 64 KiB"));
     }
-    let params = call.read(params_ptr, params_len)?;
-    crate::host::process::decode_params(&params).map_err(|bad| call.fail(bad))?;
+    let entry = read_entry(&mut call, (func_ptr, func_len), (params_ptr, params_len))?;
+    let (function, params) = (entry.function, entry.encoded);
     let spawned = match cluster(&call) {
         None => Err(format!(
             "node {node} is not connected (this VM is not a node)"

@@ -253,12 +253,8 @@ pub(super) fn type_name(
     ptr: u32,
     len: u32,
 ) -> wasmtime::Result<u32> {
-    let Some(name) = call.state().runtime.type_names().get(message_type) else {
-        return Ok(0);
-    };
-    let count = name.len().min(len as usize);
-    call.write(ptr, &name.as_bytes()[..count])?;
-    Ok(u32::try_from(name.len()).unwrap_or(u32::MAX))
+    let name = call.state().runtime.type_names().get(message_type);
+    call.write_text(ptr, len, name.as_deref().unwrap_or_default())
 }
 
 pub(super) fn read_data(call: &mut HostCall<'_>, ptr: u32, len: u32) -> wasmtime::Result<u32> {

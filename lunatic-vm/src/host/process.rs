@@ -35,11 +35,9 @@ pub(super) async fn spawn(
     call.charge_fuel(SPAWN_FUEL)?;
     // Check the output slot before a process exists that nobody could learn the id of.
     call.write_u64(id_ptr, 0)?;
-    let name = call.read(func_ptr, func_len)?;
-    let function =
-        String::from_utf8(name).map_err(|_| call.fail("the function name is not UTF-8"))?;
-    let params =
-        decode_params(&call.read(params_ptr, params_len)?).map_err(|bad| call.fail(bad))?;
+    let SpawnEntry {
+        function, params, ..
+    } = read_entry(&mut call, (func_ptr, func_len), (params_ptr, params_len))?;
 
     let state = call.state();
     let program = if module_id == THIS_MODULE {
@@ -246,6 +244,35 @@ fn read_record(call: &mut HostCall<'_>, ptr: u32, len: u32) -> wasmtime::Result<
         )));
     }
     call.read(ptr, len)
+}
+
+/// What a spawn call names: the exported function, and its parameters, encoded (as they
+/// travel to another node) and decoded.
+pub(super) struct SpawnEntry {
+    pub(super) function: String,
+    pub(super) encoded: Vec<u8>,
+    pub(super) params: Vec<Val>,
+}
+
+/// Reads a spawn call's function name and parameters (each a pointer and a length).
+///
+/// # Errors
+/// A range is outside memory, the name is not UTF-8, or the parameters do not decode.
+pub(super) fn read_entry(
+    call: &mut HostCall<'_>,
+    (func_ptr, func_len): (u32, u32),
+    (params_ptr, params_len): (u32, u32),
+) -> wasmtime::Result<SpawnEntry> {
+    let name = call.read(func_ptr, func_len)?;
+    let function =
+        String::from_utf8(name).map_err(|_| call.fail("the function name is not UTF-8"))?;
+    let encoded = call.read(params_ptr, params_len)?;
+    let params = decode_params(&encoded).map_err(|bad| call.fail(bad))?;
+    Ok(SpawnEntry {
+        function,
+        encoded,
+        params,
+    })
 }
 
 /// Why spawn parameters do not decode.
