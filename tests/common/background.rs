@@ -76,6 +76,19 @@ impl Background {
         }
     }
 
+    /// Like [`Background::wait_for`], but a line that came before (passed over by an
+    /// earlier wait) counts too: for lines that other processes' output may precede.
+    pub fn seen_or_wait_for(&mut self, prefix: &str, limit: Duration) -> String {
+        let earlier = self
+            .stdout
+            .iter()
+            .find_map(|line| line.strip_prefix(prefix).map(str::to_owned));
+        match earlier {
+            Some(rest) => rest,
+            None => self.wait_for(prefix, limit),
+        }
+    }
+
     /// The address in the `listening on ADDR` line the servers print.
     pub fn listening_on(&mut self) -> SocketAddr {
         let addr = self.wait_for("listening on ", Duration::from_secs(60));
