@@ -122,7 +122,10 @@ fn a_three_node_cluster_spawns_messages_links_monitors_names_and_heals() {
     assert_eq!(a.wait_for("received ", limit), "10000 in order: true");
     assert_eq!(a.wait_for("down: ", limit), "panicked: boom on c");
     assert_eq!(a.wait_for("sandboxed child on ", limit), "b: out_of_memory");
+    assert_eq!(a.wait_for("sandbox names: ", limit), "Some(OverLimit)");
     assert_eq!(a.wait_for("signal: ", limit), "panicked");
+    assert_eq!(a.wait_for("unlinked: ", limit), "only the down notice");
+    a.wait_for("tmp-b given up", limit);
     assert_eq!(a.wait_for("svc-b: ", limit), "hi from b");
     assert!(a
         .wait_for("svc-b as u64: ", limit)

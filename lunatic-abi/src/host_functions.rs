@@ -620,8 +620,9 @@ macro_rules! host_functions {
                 #[host(Wait, Flush)]
                 fn is_alive(node: u64, process: Process) -> u32;
                 /// Registers `process` (of the caller's node) under the cluster-wide name
-                /// `name` for messages of type `message_type`: `Done`, `Taken` or
-                /// `NotFound` (`process` is not alive). Every node learns of it; a name
+                /// `name` for messages of type `message_type`: `Done`, `Taken`,
+                /// `NotFound` (`process` is not alive) or `OverLimit` (the name would take
+                /// the caller's environment over its limit of handles). Every node learns of it; a name
                 /// claimed on two nodes at once goes to the earlier claim (ties: the lower
                 /// node id), and the other claimant is killed.
                 /// Traps: the range is outside memory; the name is not UTF-8 or longer

@@ -129,6 +129,7 @@ pub fn register_global<M: Sendable>(name: &str, process: &Process<M>) -> Result<
     match host::register_global(name, type_info::<M>().fingerprint, id.local_id()) {
         lunatic_abi::RegistryStatus::Done => Ok(()),
         lunatic_abi::RegistryStatus::Taken => Err(RegistryError::Taken(name.to_owned())),
+        lunatic_abi::RegistryStatus::OverLimit => Err(RegistryError::OverLimit),
         _ => Err(RegistryError::NotAlive),
     }
 }

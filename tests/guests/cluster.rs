@@ -113,6 +113,29 @@ fn sandboxed_spawner((b, to): (u64, Process<String>), mailbox: Mailbox<()>) {
         )),
         other => to.send(format!("sandboxed child: unexpected {other:?}")),
     }
+    // Each cluster-wide name costs the sandbox a handle (at most 16 here).
+    let me = process::this(&mailbox);
+    let refused = (0..100).find_map(|n| register_global(&format!("sandbox-{n}"), &me).err());
+    to.send(format!("sandbox names: {refused:?}"));
+}
+
+/// Registers itself under `name`, gives it up when told, then waits.
+fn fleeting(name: String, mailbox: Mailbox<()>) {
+    register_global(&name, &process::this(&mailbox)).expect("the name is free");
+    mailbox.receive().unwrap();
+    assert!(distributed::unregister_global(&name));
+    loop {
+        process::sleep(Duration::from_secs(3600));
+    }
+}
+
+/// Waits for cluster-wide `name` (of `()`s) to be held (`true`) or free (`false`).
+fn wait_unit_name(name: &str, present: bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while lookup_global::<()>(name).unwrap().is_some() != present {
+        assert!(Instant::now() < deadline, "{name} did not become {present}");
+        process::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Wants 64 MiB, once told.
@@ -196,10 +219,13 @@ fn scenario(mailbox: Mailbox<String>) {
 
     // A sandboxed spawner's child on b runs with the sandbox's limits there.
     let mut config = lunatic::Config::new(32 << 20, None);
-    config.allow_namespace("lunatic::distributed");
+    config
+        .allow_namespace("lunatic::distributed")
+        .max_handles(16);
     let mut sandbox = lunatic::Environment::new(config).unwrap();
     let module = sandbox.add_this_module().unwrap();
     module.spawn_with((b, this), sandboxed_spawner).unwrap();
+    println!("{}", mailbox.receive().unwrap());
     println!("{}", mailbox.receive().unwrap());
 
     // A link across nodes.
@@ -216,6 +242,26 @@ fn scenario(mailbox: Mailbox<String>) {
         }
         Message::Normal(other) => println!("signal: unexpected {other:?}"),
     }
+
+    // A link removed across nodes: the crash is heard only through the monitor.
+    let doomed = Process::spawn_node(b, (), crasher).expect("spawn on b");
+    let _ = doomed.link();
+    doomed.unlink();
+    let watch = doomed.monitor();
+    doomed.send("boom after unlink".to_owned());
+    match links.receive() {
+        Message::Normal(Err(ReceiveError::ProcessDown(down))) if down.tag() == watch => {
+            println!("unlinked: only the down notice");
+        }
+        other => println!("unlinked: unexpected {other:?}"),
+    }
+
+    // A cluster-wide name given up on b is gone here too.
+    let tmp = Process::spawn_node(b, "tmp-b".to_owned(), fleeting).expect("spawn on b");
+    wait_unit_name("tmp-b", true);
+    tmp.send(());
+    wait_unit_name("tmp-b", false);
+    println!("tmp-b given up");
 
     // Cluster-wide names: one registered on b is found here, typed.
     let _svc = Process::spawn_node(b, "svc-b".to_owned(), registrar).expect("spawn on b");

@@ -37,7 +37,7 @@
 //!   lock).
 //! - What a sandboxed process makes this node hold for other nodes is charged to its
 //!   environment: a message's bytes until its frame is written (`QueuedBytes`), each
-//!   remote link and monitor while it lasts (`Handles`).
+//!   remote link, monitor and cluster-wide name while it lasts (`Handles`).
 
 mod membership;
 mod names;
@@ -626,7 +626,8 @@ impl Cluster {
     }
 
     /// Registers local `process` under cluster-wide `name`, for a caller of environment
-    /// `env` (names beginning `lunatic::` are the root environment's).
+    /// `env`, which it costs a handle while held (names beginning `lunatic::` are the root
+    /// environment's).
     pub(crate) fn register(
         &self,
         name: &str,
@@ -640,6 +641,10 @@ impl Cluster {
         }
         let Some(runtime) = self.runtime.upgrade() else {
             return RegistryStatus::NotFound;
+        };
+        // A name costs its registrant's environment a handle while it is held.
+        let Ok(held) = charge(env.budget(), Limit::Handles, 1) else {
+            return RegistryStatus::OverLimit;
         };
         let claim = Claim {
             node: self.id,
@@ -659,7 +664,7 @@ impl Cluster {
         if runtime.processes().get(process).is_none() {
             return RegistryStatus::NotFound;
         }
-        names.claim(name, claim);
+        names.claim_charged(name, claim, held);
         self.broadcast(&Frame::Claim {
             name: name.to_owned(),
             process,

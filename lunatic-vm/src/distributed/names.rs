@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 
 use super::NodeId;
+use crate::sandbox::budget::Held;
 
 /// One claim of a name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,10 +42,12 @@ pub(crate) enum Settled {
     Lost,
 }
 
-/// One node's copy of the cluster's names.
+/// One node's copy of the cluster's names, and what the names of this node's sandboxed
+/// processes cost their environments (each charge goes with its claim).
 #[derive(Debug, Default)]
 pub(crate) struct Names {
     names: HashMap<String, Claim>,
+    charges: HashMap<String, Held>,
 }
 
 impl Names {
@@ -66,9 +69,20 @@ impl Names {
             }
             Some(held) if claim.beats(held) => {
                 let lost = std::mem::replace(held, claim);
+                self.charges.remove(name);
                 Settled::Displaced(lost)
             }
             Some(_) => Settled::Lost,
+        }
+    }
+
+    /// [`Names::claim`] of a name no one holds, by a process of this node, with what it
+    /// costs the process's environment while it holds the name.
+    pub(crate) fn claim_charged(&mut self, name: &str, claim: Claim, charge: Option<Held>) {
+        if self.claim(name, claim) == Settled::Holds {
+            if let Some(charge) = charge {
+                self.charges.insert(name.to_owned(), charge);
+            }
         }
     }
 
@@ -77,6 +91,7 @@ impl Names {
         match self.names.get(name) {
             Some(held) if (held.node, held.process) == (node, process) => {
                 self.names.remove(name);
+                self.charges.remove(name);
                 true
             }
             _ => false,

@@ -40,7 +40,7 @@ pub(super) async fn spawn_here(
             };
             match load(cluster, &runtime, &module, bytes, env.clone()).await {
                 Ok(program) => program,
-                Err(reason) => return failed(reason),
+                Err(error) => return failed(error.to_string()),
             }
         }
     };
@@ -71,6 +71,25 @@ fn program(cluster: &Cluster, module: &[u8; 32], env: Option<&EnvSpec>) -> Optio
         .cloned()
 }
 
+/// The most modules (each with its environment) kept for other nodes' spawns: a spawner
+/// makes a new one with each environment it spawns from, so the count is bounded here.
+const MAX_PROGRAMS: usize = 256;
+
+/// Why a module another node sent could not be loaded.
+#[derive(Debug, thiserror::Error)]
+enum LoadError {
+    #[error("the module's bytes do not match its hash")]
+    Hash,
+    #[error("this node keeps {MAX_PROGRAMS} modules for other nodes already")]
+    Full,
+    #[error("cannot make its environment: {0}")]
+    Environment(String),
+    #[error("{0:#}")]
+    Compile(wasmtime::Error),
+    #[error("the compile failed: {0}")]
+    Thread(#[from] tokio::task::JoinError),
+}
+
 /// Compiles `bytes` (which must hash to `module`) for an environment like `env`, off the
 /// scheduler's threads, and keeps it.
 async fn load(
@@ -79,27 +98,28 @@ async fn load(
     module: &[u8; 32],
     bytes: Vec<u8>,
     env: Option<EnvSpec>,
-) -> Result<Arc<Program>, String> {
+) -> Result<Arc<Program>, LoadError> {
     use sha2::Digest as _;
     let hash: [u8; 32] = sha2::Sha256::digest(&bytes).into();
     if hash != *module {
-        return Err("the module's bytes do not match its hash".into());
+        return Err(LoadError::Hash);
+    }
+    if lock(&cluster.programs).len() >= MAX_PROGRAMS {
+        return Err(LoadError::Full);
     }
     let root = Arc::clone(runtime.root_environment());
     let environment = match &env {
         None => root,
         Some(spec) => runtime
             .create_environment(&root, env_config(spec))
-            .map_err(|error| format!("cannot make its environment: {error}"))?,
+            .map_err(LoadError::Environment)?,
     };
     let loaded = runtime
         .compile_off_thread(&Arc::clone(&environment), move |runtime| {
-            runtime
-                .load_module(&bytes, environment, None)
-                .map_err(|error| format!("{error:#}"))
+            runtime.load_module(&bytes, environment, None)
         })
-        .await
-        .map_err(|error| error.to_string())??;
+        .await?
+        .map_err(LoadError::Compile)?;
     lock(&cluster.programs).insert((*module, env), Arc::clone(&loaded));
     Ok(loaded)
 }

@@ -8,7 +8,7 @@ use lunatic_abi::{EndReason, RegistryStatus, SpawnStatus, MAX_MESSAGE_SIZE, NO_L
 
 use super::call::{HostCall, SPAWN_FUEL};
 use super::process::read_entry;
-use crate::distributed::{Cluster, Remote, RemoteMessage};
+use crate::distributed::{Cluster, Remote, RemoteMessage, RemoteSpawnError};
 use crate::process::EncodedReason;
 
 /// Longest cluster-wide name, in bytes.
@@ -103,9 +103,7 @@ pub(super) async fn spawn(
     let entry = read_entry(&mut call, (func_ptr, func_len), (params_ptr, params_len))?;
     let (function, params) = (entry.function, entry.encoded);
     let spawned = match cluster(&call) {
-        None => Err(format!(
-            "node {node} is not connected (this VM is not a node)"
-        )),
+        None => Err(RemoteSpawnError::NoConnection(node)),
         Some(cluster) => {
             let state = call.state();
             let program = Arc::clone(&state.program);
@@ -115,12 +113,14 @@ pub(super) async fn spawn(
             cluster
                 .spawn(node, &program, function, params, env, spawner, link)
                 .await
-                .map_err(|error| error.to_string())
         }
     };
     let (status, value) = match spawned {
         Ok(child) => (SpawnStatus::Spawned, child),
-        Err(error) => (SpawnStatus::Failed, call.state_mut().keep_error(error)?),
+        Err(error) => (
+            SpawnStatus::Failed,
+            call.state_mut().keep_error(error.to_string())?,
+        ),
     };
     call.write_u64(id_ptr, value)?;
     Ok(status)
