@@ -93,6 +93,15 @@ done
 medians "$trips" | tee -a "$results"
 trips_stolen=$(stolen_percent "$trips_start" "$(cpu_ticks)")
 rm -f "$trips"
+# The floor under a process (benches/wasm_floor.rs): what wasmtime itself costs, on the VM's
+# engine settings, to make, park and message the least process and to instantiate this
+# suite's guest program. 3 runs, the median of each figure.
+floors=$(mktemp)
+for _ in $(seq 3); do
+  cargo bench --quiet --package lunatic-vm --bench wasm_floor -- "$guests/bench-park.wasm" >> "$floors"
+done
+medians "$floors" | tee -a "$results"
+rm -f "$floors"
 median_runs 3 "$guests/bench-ring.wasm" | tee -a "$results"
 # Many-to-one: 1 and 2 workers in turn, each pair beside a native run. This machine's cost
 # of moving data between cores drifts over minutes (every figure with 2 threads, the native
@@ -241,8 +250,16 @@ erl_parked=$(value erlang_parked_kib_per_process)
 erl_parked_own=$(value erlang_parked_memory_total_kib_per_process)
 remote_trip=$(value remote_roundtrip_us); erl_remote_trip=$(value erlang_remote_roundtrip_us)
 remote_rate=$(value remote_throughput_msgs_per_s)
+floor_once=$(value floor_spawn_once_us); floor_spawn=$(value floor_spawn_us)
+floor_trip=$(value floor_round_trip_us); floor_kib=$(value floor_parked_kib)
+floor_guest_once=$(value floor_guest_instance_once_us); floor_guest_us=$(value floor_guest_instance_us)
+floor_guest_kib=$(value floor_guest_instance_kib)
 erl_remote_rate=$(value erlang_remote_throughput_msgs_per_s)
 erl_pairs="spawn_once:$park_spawn:$erl_park_spawn
+floor_spawn_once:$floor_once:$erl_park_spawn
+floor_spawn_reused:$floor_spawn:$erl_spawn
+floor_roundtrip:$floor_trip:$erl_trip
+floor_parked_memory:$floor_kib:$erl_parked
 spawn_reused:$spawn:$erl_spawn
 spawn_cold:$cold:$erl_cold
 roundtrip:$trip_handle:$erl_trip
@@ -257,18 +274,26 @@ while IFS=: read -r name a b; do
 done <<< "$erl_pairs" | tee -a "$results"
 erl_x() { local r; r=$(erl_ratio "$1" "$2"); [ "$r" = skipped ] && echo "$r" || echo "${r}x"; }
 if [ -n "$erl_beams" ]; then
-  erlang_table="| beside Erlang/OTP $otp (each Erlang program in a VM of its own, in this run; lower is better) | lunatic | Erlang | lunatic / Erlang |
-|---|---|---|---|
-| spawn 10,000 processes that park, once, in a fresh VM (us per spawn; the 10,000-parked memory runs: median of 3, each beside an Erlang one) | $park_spawn | $erl_park_spawn | $(erl_x "$park_spawn" "$erl_park_spawn") |
-| a reused-slot spawn of a process that parks (us; the spawn row above, beside Erlang's same 11 rounds of 2,000, killed between rounds) | $spawn | $erl_spawn | $(erl_x "$spawn" "$erl_spawn") |
-| the same, first round only (2,000 spawns) | $cold | $erl_cold | $(erl_x "$cold" "$erl_cold") |
-| message round trip with the sender's handle in each message (us; lunatic: \`(Process, u64)\`, answered through it; Erlang: \`{self(), N}\`) | $trip_handle | $erl_trip | $(erl_x "$trip_handle" "$erl_trip") |
-| request / reply round trip (us; lunatic: \`request\`, its reply handle in the message; Erlang: \`gen_server:call\`; both watch the server) | $request | $erl_request | $(erl_x "$request" "$erl_request") |
-| skynet, 1,111,111 processes (ms; Erlang: \`+P 2000000\`, no backpressure; median of 3 runs) | $skynet | $erl_skynet | $(erl_x "$skynet" "$erl_skynet") |
-| skynet's peak resident memory (MiB: VmHWM of the VM's process; lunatic's read every 0.2 s until it exits) | $skynet_rss | $erl_skynet_rss | $(erl_x "$skynet_rss" "$erl_skynet_rss") |
-| physical memory per parked process (KiB: proportional set size + page tables, 10,000 parked; Erlang's own count, \`erlang:memory(total)\`, says $erl_parked_own) | $parked | $erl_parked | $(erl_x "$parked" "$erl_parked") |
-| round trip to a process on another node, two nodes on loopback (us; lunatic: \`(Process, u64)\` over QUIC with mutual TLS; Erlang: \`{self(), N}\` over distribution; median of 3 runs) | $remote_trip | $erl_remote_trip | $(erl_x "$remote_trip" "$erl_remote_trip") |
-| one process sending to one process on another node (messages per second, higher is better; the ratio is Erlang's time over lunatic's) | $remote_rate | $erl_remote_rate | $(erl_x "$erl_remote_rate" "$remote_rate") |"
+  erlang_table="| beside Erlang/OTP $otp (each Erlang program in a VM of its own, in this run; lower is better) | lunatic | Erlang | lunatic / Erlang | target | wasmtime's floor | floor / Erlang |
+|---|---|---|---|---|---|---|
+| spawn 10,000 processes that park, once, in a fresh VM (us per spawn; the 10,000-parked memory runs: median of 3, each beside an Erlang one) | $park_spawn | $erl_park_spawn | $(erl_x "$park_spawn" "$erl_park_spawn") | 3x | $floor_once | $(erl_x "$floor_once" "$erl_park_spawn") |
+| a reused-slot spawn of a process that parks (us; the spawn row above, beside Erlang's same 11 rounds of 2,000, killed between rounds) | $spawn | $erl_spawn | $(erl_x "$spawn" "$erl_spawn") | 2x | $floor_spawn | $(erl_x "$floor_spawn" "$erl_spawn") |
+| the same, first round only (2,000 spawns) | $cold | $erl_cold | $(erl_x "$cold" "$erl_cold") | | | |
+| message round trip with the sender's handle in each message (us; lunatic: \`(Process, u64)\`, answered through it; Erlang: \`{self(), N}\`) | $trip_handle | $erl_trip | $(erl_x "$trip_handle" "$erl_trip") | 1.2x | $floor_trip | $(erl_x "$floor_trip" "$erl_trip") |
+| request / reply round trip (us; lunatic: \`request\`, its reply handle in the message; Erlang: \`gen_server:call\`; both watch the server) | $request | $erl_request | $(erl_x "$request" "$erl_request") | | | |
+| skynet, 1,111,111 processes (ms; Erlang: \`+P 2000000\`, no backpressure; median of 3 runs) | $skynet | $erl_skynet | $(erl_x "$skynet" "$erl_skynet") | 2x | | |
+| skynet's peak resident memory (MiB: VmHWM of the VM's process; lunatic's read every 0.2 s until it exits) | $skynet_rss | $erl_skynet_rss | $(erl_x "$skynet_rss" "$erl_skynet_rss") | | | |
+| physical memory per parked process (KiB: proportional set size + page tables, 10,000 parked; Erlang's own count, \`erlang:memory(total)\`, says $erl_parked_own) | $parked | $erl_parked | $(erl_x "$parked" "$erl_parked") | 12 KiB | $floor_kib | $(erl_x "$floor_kib" "$erl_parked") |
+| round trip to a process on another node, two nodes on loopback (us; lunatic: \`(Process, u64)\` over QUIC with mutual TLS; Erlang: \`{self(), N}\` over distribution; median of 3 runs) | $remote_trip | $erl_remote_trip | $(erl_x "$remote_trip" "$erl_remote_trip") | | | |
+| one process sending to one process on another node (messages per second, higher is better; the ratio is Erlang's time over lunatic's) | $remote_rate | $erl_remote_rate | $(erl_x "$erl_remote_rate" "$remote_rate") | | | |
+
+wasmtime's floor (\`benches/wasm_floor.rs\`, 3 runs in this run, the medians) is what wasmtime itself
+costs on the VM's engine settings, with none of the VM: the least process (a store and an
+instance of a module with one page of memory, parked in an async host call on its fiber
+stack), driven by hand (no scheduler, no waking, no mailbox). A target below its floor is out
+of reach with a wasm instance per process. A Rust guest costs more than the least process: a
+bare instance of this suite's guest program (no fiber, nothing run) takes $floor_guest_once us
+on fresh slots, $floor_guest_us us on slots used before, and $floor_guest_kib KiB."
 else
   erlang_table="The Erlang side was skipped: no Erlang/OTP on the machine (\`apt-get install erlang-base\`, then run again)."
 fi

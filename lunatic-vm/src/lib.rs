@@ -24,6 +24,7 @@
 //! Only what the `lunatic` binary and the end-to-end tests use is public: [`cli::main`],
 //! [`Runtime`], [`RuntimeConfig`] and [`WasiConfig`].
 
+pub mod allocator;
 pub mod cli;
 pub mod config;
 mod distributed;
@@ -40,5 +41,17 @@ mod shutdown;
 mod testing;
 
 pub use config::RuntimeConfig;
+
+/// The wasmtime engine unmetered processes run on, built from `config` exactly as the VM
+/// builds it (pooling allocator, copy-on-write memory images, epoch interruption, fiber
+/// stacks). For programs that measure what wasmtime itself costs on these settings, the
+/// floor under every process (`benches/wasm_floor.rs`).
+///
+/// # Errors
+/// wasmtime rejects the settings, or the pool cannot be reserved.
+#[doc(hidden)]
+pub fn wasm_engine(config: &RuntimeConfig) -> wasmtime::Result<wasmtime::Engine> {
+    program::engine::build_engine(config, false, false)
+}
 pub use runtime::Runtime;
 pub use sandbox::wasi::WasiConfig;
