@@ -8,7 +8,7 @@
 //! tree still has every one of its 1,111,111 processes.
 use std::time::{Duration, Instant};
 
-use lunatic::{process, Mailbox, Process};
+use lunatic::{process, LunaticError, Mailbox, Process};
 
 /// Leaves by default (a power of ten; the first argument changes it).
 const LEAVES: u64 = 1_000_000;
@@ -36,7 +36,7 @@ fn spawn_patiently(context: Node) {
     loop {
         match process::spawn_with(context, node) {
             Ok(_) => return,
-            Err(error) if error.to_string().contains("no room") => {
+            Err(LunaticError::NoRoom { .. }) => {
                 process::sleep(Duration::from_millis(1));
             }
             Err(error) => panic!("spawn failed: {error}"),

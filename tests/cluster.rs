@@ -150,6 +150,8 @@ fn a_three_node_cluster_spawns_messages_links_monitors_names_and_heals() {
     assert!(detected < DETECTION_LIMIT, "{detected:?}");
     eprintln!("node c's loss was heard {detected:?} after its kill");
     a.wait_for("svc-c gone", limit);
+    // Typed: a spawn on the lost node is `LunaticError::NoConnection` naming it.
+    a.wait_for("spawn on lost c: NoConnection", limit);
     assert_eq!(a.wait_for("svc-c moved: ", limit), "again from a");
 
     let _c = c_node.start(&["idle"]);

@@ -176,7 +176,8 @@ fn full_pool_is_a_spawn_error() {
     );
     run.assert_code(0)
         .assert_stdout("spawned 19 then: ")
-        .assert_stdout("--max-processes");
+        .assert_stdout("--max-processes")
+        .assert_stdout("no room, 20 alive\n");
 }
 
 #[test]

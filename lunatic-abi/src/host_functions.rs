@@ -357,7 +357,8 @@ macro_rules! host_functions {
             /// little-endian value); with a `link_tag` other than `NO_LINK` the child is
             /// linked to the caller before it runs.
             mod process = "lunatic::process" {
-                /// Spawns a process; writes its id (or an error id) at `id_ptr`.
+                /// Spawns a process; writes its id at `id_ptr`, or what the failure's
+                /// `SpawnStatus` says.
                 /// Traps: a range is outside memory; the name is not UTF-8; the parameters
                 /// are malformed.
                 #[host(Wait, Flush)]
@@ -586,8 +587,8 @@ macro_rules! host_functions {
                 );
                 /// Spawns a process of the caller's module on `node`, in an environment
                 /// with the caller's environment's limits (the module travels by hash:
-                /// `node` asks for its bytes the first time); writes its id (or an error
-                /// id) at `id_ptr`. With a `link_tag` other than `NO_LINK` the child is
+                /// `node` asks for its bytes the first time); writes its id at `id_ptr`, or
+                /// what the failure's `SpawnStatus` says. With a `link_tag` other than `NO_LINK` the child is
                 /// linked to the caller before it runs.
                 /// Traps: as `lunatic::process::spawn`.
                 #[host(Wait, Flush)]

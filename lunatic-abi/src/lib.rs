@@ -75,8 +75,18 @@ abi_enum! {
     SpawnStatus: u32 {
         /// The process started; its id was written to the output pointer.
         Spawned = 0,
-        /// It did not; an error id was written to the output pointer.
+        /// It did not, for a reason only its text tells; an error id was written to the
+        /// output pointer.
         Failed = 1,
+        /// The VM runs as many processes as it may (`--max-processes`); the number alive
+        /// was written to the output pointer. Room comes back as processes end.
+        NoRoom = 2,
+        /// The caller's environment (or one it is inside) is at one of its limits; the
+        /// `Limit` was written to the output pointer.
+        OverLimit = 3,
+        /// The node to spawn on is not connected (`lunatic::distributed::spawn`); the
+        /// node's id was written to the output pointer.
+        NoConnection = 4,
     }
 }
 

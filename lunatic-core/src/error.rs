@@ -1,10 +1,35 @@
 //! Errors of the process API.
 
+use lunatic_abi::Limit;
+
 use crate::message_type::WrongType;
 
-/// An error returned from a host call, such as a failed spawn.
+/// An error returned from a host call, such as a failed spawn. The failures a program can
+/// act on are variants of their own; the rest are the host's text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LunaticError {
+    /// The VM runs as many processes as it may (`--max-processes`): a program that spawns in
+    /// bursts waits and tries again, as processes end.
+    #[error(
+        "no room for another process ({alive} alive): start lunatic with a larger --max-processes"
+    )]
+    NoRoom {
+        /// The processes alive when the spawn was refused.
+        alive: u64,
+    },
+    /// The caller's environment, or one it is inside, is at its limit of `limit`
+    /// ([`Config`](crate::Config)).
+    #[error("over the environment's limit of {limit}")]
+    OverLimit {
+        /// The limit reached.
+        limit: Limit,
+    },
+    /// The node to spawn on is not connected ([`crate::distributed`]).
+    #[error("node {node} is not connected")]
+    NoConnection {
+        /// The node's id.
+        node: u64,
+    },
     /// The host refused the call; the text says why.
     #[error("{0}")]
     Host(String),

@@ -42,7 +42,7 @@ pub use codec::{Sendable, TypedBytes};
 pub use environment::{Config, Environment, Module, Param, ThisModule};
 pub use error::{LunaticError, ReceiveError};
 pub use lunatic_abi::{
-    EndReason, LogLevel, Role, RoleChild, RoleStrategy, SupervisorEvent, SupervisorReport,
+    EndReason, Limit, LogLevel, Role, RoleChild, RoleStrategy, SupervisorEvent, SupervisorReport,
     SupervisorRole, TrapKind,
 };
 pub use mailbox::{Down, EndNotice, LinkMailbox, Mailbox, Message, Signal};

@@ -542,9 +542,7 @@ impl Runtime {
         if max_fuel.is_some() {
             let alive = self.processes.len();
             if alive >= self.config.max_processes as usize {
-                wasmtime::bail!(
-                    "no room for another process ({alive} alive): start lunatic with a larger --max-processes"
-                );
+                return Err(NoRoom { alive }.into());
             }
         }
         // Counted against its environment's limit for as long as its state lives.
@@ -871,13 +869,19 @@ pub(crate) fn draw_fuel(ctx: &mut StoreContextMut<'_, ProcessState>) -> wasmtime
     Ok(())
 }
 
+/// The VM runs as many processes as it may: a spawn's error, which the guest learns as
+/// `SpawnStatus::NoRoom` (a program that spawns in bursts waits and tries again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("no room for another process ({alive} alive): start lunatic with a larger --max-processes")]
+pub(crate) struct NoRoom {
+    pub(crate) alive: usize,
+}
+
 /// Explains a failed instantiation, with what to change when the pool is full.
 fn pool_hint(error: wasmtime::Error, alive: usize) -> wasmtime::Error {
     let text = format!("{error:#}");
-    if text.contains("maximum concurrent") {
-        error.context(format!(
-            "no room for another process ({alive} alive): start lunatic with a larger --max-processes"
-        ))
+    if error.is::<wasmtime::PoolConcurrencyLimitError>() {
+        error.context(NoRoom { alive })
     } else if text.contains("mmap") || text.contains("Cannot allocate memory") {
         error.context(format!(
             "the system refused memory for another process ({alive} alive); if \

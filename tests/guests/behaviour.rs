@@ -2,7 +2,8 @@
 use std::time::Duration;
 
 use lunatic::{
-    process, EndReason, ExitReason, Mailbox, Message, Process, ReceiveError, Request, Tag,
+    process, EndReason, ExitReason, LunaticError, Mailbox, Message, Process, ReceiveError, Request,
+    Tag,
 };
 
 #[lunatic::main]
@@ -375,6 +376,9 @@ fn pool_full() {
             Ok(child) => alive.push(child),
             Err(error) => {
                 println!("spawned {} then: {error}", alive.len());
+                if let LunaticError::NoRoom { alive: count } = error {
+                    println!("no room, {count} alive");
+                }
                 break;
             }
         }

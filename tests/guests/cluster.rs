@@ -21,7 +21,7 @@ use lunatic::actors::{
     SupervisorRef,
 };
 use lunatic::distributed::{self, lookup_global, register_global};
-use lunatic::{process, EndReason, Mailbox, Message, Process, ReceiveError, Request};
+use lunatic::{process, EndReason, LunaticError, Mailbox, Message, Process, ReceiveError, Request};
 
 type Echo = Request<String, String>;
 
@@ -342,6 +342,12 @@ fn scenario(mailbox: Mailbox<String>) {
     }
     wait_name("svc-c", false);
     println!("svc-c gone");
+    match Process::spawn_node(c, (), echo) {
+        Err(LunaticError::NoConnection { node }) if node == c => {
+            println!("spawn on lost c: NoConnection");
+        }
+        other => panic!("spawn on lost c: {other:?}"),
+    }
     let local = process::spawn_with((), echo).unwrap();
     register_global("svc-c", &local).expect("the name is free now");
     let moved = wait_name("svc-c", true).unwrap();

@@ -1,6 +1,8 @@
 //! Scenarios of environments, chosen by the first argument; each prints what it saw.
 use lunatic::registry::{lookup_version, register_version};
-use lunatic::{lookup, process, Config, Environment, Mailbox, Message, Process};
+use lunatic::{
+    lookup, process, Config, Environment, Limit, LunaticError, Mailbox, Message, Process,
+};
 
 #[lunatic::main]
 fn main(mailbox: Mailbox<()>) {
@@ -387,7 +389,9 @@ fn spawn_flood() {
         }) {
             Ok(process) => parked.push(process),
             Err(error) => {
+                let typed = matches!(error, LunaticError::NoRoom { .. });
                 println!("spawn flood: refused after {}: {error}", parked.len());
+                println!("spawn flood: refused as NoRoom: {typed}");
                 break;
             }
         }
@@ -569,7 +573,13 @@ fn budgets(mailbox: Mailbox<()>) {
             }) {
                 Ok(process) if parked.len() < 20 => parked.push(process),
                 Ok(_) => break "none".to_owned(),
-                Err(error) => break error.to_string(),
+                // Typed: the limit reached is a value, not text.
+                Err(
+                    error @ LunaticError::OverLimit {
+                        limit: Limit::Processes,
+                    },
+                ) => break error.to_string(),
+                Err(other) => break format!("not the process limit: {other:?}"),
             }
         };
         panic!("{} spawned, then: {error}", parked.len());

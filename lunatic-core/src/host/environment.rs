@@ -9,7 +9,7 @@ use super::imports::environment;
 fn created(status: u32, id: u64, function: &str) -> Result<u64, LunaticError> {
     match lunatic_abi::EnvironmentStatus::try_from(status) {
         Ok(lunatic_abi::EnvironmentStatus::Created) => Ok(id),
-        Ok(lunatic_abi::EnvironmentStatus::Failed) => Err(take_error(id)),
+        Ok(lunatic_abi::EnvironmentStatus::Failed) => Err(LunaticError::Host(take_error(id))),
         Err(other) => panic!("lunatic::environment::{function} returned unknown status {other}"),
     }
 }

@@ -8,8 +8,6 @@ use lunatic_abi::{
     SOCKET_ADDR_SIZE,
 };
 
-use crate::error::LunaticError;
-
 use super::error::take_error;
 use super::imports::networking;
 
@@ -17,10 +15,10 @@ use super::imports::networking;
 fn io_result(status: u32, out: u64, function: &str) -> io::Result<u64> {
     match IoStatus::try_from(status) {
         Ok(IoStatus::Done) => Ok(out),
-        Ok(status) => {
-            let LunaticError::Host(message) = take_error(out);
-            Err(io::Error::new(crate::net::error_kind(status), message))
-        }
+        Ok(status) => Err(io::Error::new(
+            crate::net::error_kind(status),
+            take_error(out),
+        )),
         Err(other) => panic!("lunatic::networking::{function} returned unknown status {other}"),
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use lunatic_abi::{ParamKind, SpawnStatus, PARAM_SIZE};
+use lunatic_abi::{Limit, ParamKind, SpawnStatus, PARAM_SIZE};
 
 use crate::environment::Param;
 use crate::error::LunaticError;
@@ -30,7 +30,13 @@ pub(crate) fn spawn(
 pub(super) fn spawned(status: u32, id: u64, function: &str) -> Result<u64, LunaticError> {
     match SpawnStatus::try_from(status) {
         Ok(SpawnStatus::Spawned) => Ok(id),
-        Ok(SpawnStatus::Failed) => Err(take_error(id)),
+        Ok(SpawnStatus::Failed) => Err(LunaticError::Host(take_error(id))),
+        Ok(SpawnStatus::NoRoom) => Err(LunaticError::NoRoom { alive: id }),
+        Ok(SpawnStatus::OverLimit) => match Limit::try_from(id) {
+            Ok(limit) => Err(LunaticError::OverLimit { limit }),
+            Err(other) => panic!("{function} returned unknown limit {other}"),
+        },
+        Ok(SpawnStatus::NoConnection) => Err(LunaticError::NoConnection { node: id }),
         Err(other) => panic!("{function} returned unknown status {other}"),
     }
 }

@@ -117,7 +117,10 @@ pub(super) async fn spawn(
     };
     let (status, value) = match spawned {
         Ok(child) => (SpawnStatus::Spawned, child),
-        Err(error) => (
+        Err(RemoteSpawnError::NoConnection(node) | RemoteSpawnError::Connection { node, .. }) => {
+            (SpawnStatus::NoConnection, node)
+        }
+        Err(error @ RemoteSpawnError::Refused { .. }) => (
             SpawnStatus::Failed,
             call.state_mut().keep_error(error.to_string())?,
         ),

@@ -5,8 +5,9 @@
 //! environment, or a module the caller added to an environment (`lunatic::environment`). Its arguments are `params_len` bytes at `params_ptr`: a sequence
 //! of [`PARAM_SIZE`]-byte entries, each a [`ParamKind`] byte and a 16-byte little-endian
 //! value. With `link_tag` other than [`NO_LINK`] the child is linked to the caller before it
-//! runs, and signals about it carry that tag. An unknown module, a function that does not
-//! exist, arguments of the wrong types, or a full process pool make it return
+//! runs, and signals about it carry that tag. A full process pool makes it return
+//! [`SpawnStatus::NoRoom`], a limit of the caller's environment [`SpawnStatus::OverLimit`];
+//! an unknown module, a function that does not exist or arguments of the wrong types
 //! [`SpawnStatus::Failed`].
 
 use std::sync::Arc;
@@ -20,7 +21,8 @@ use wasmtime::Val;
 
 use super::call::{HostCall, SPAWN_FUEL};
 use crate::process::{EndReason, Terminated};
-use crate::runtime::{Entry, Link};
+use crate::runtime::{Entry, Link, NoRoom};
+use crate::sandbox::budget::OverLimit;
 
 pub(super) async fn spawn(
     mut call: HostCall<'_>,
@@ -67,13 +69,27 @@ pub(super) async fn spawn(
         .await;
     let (status, value) = match spawned {
         Ok(child) => (SpawnStatus::Spawned, child.id()),
-        Err(error) => (
-            SpawnStatus::Failed,
-            call.state_mut().keep_error(format!("{error:#}"))?,
-        ),
+        Err(error) => spawn_failure(&mut call, &error)?,
     };
     call.write_u64(id_ptr, value)?;
     Ok(status)
+}
+
+/// What a failed local spawn tells the guest: the status of a failure it can act on (no
+/// room in the VM, a limit of its environment) with the value the status names, or
+/// `Failed` with the id of the error's text.
+fn spawn_failure(
+    call: &mut HostCall<'_>,
+    error: &wasmtime::Error,
+) -> wasmtime::Result<(SpawnStatus, u64)> {
+    if let Some(NoRoom { alive }) = error.downcast_ref::<NoRoom>() {
+        return Ok((SpawnStatus::NoRoom, *alive as u64));
+    }
+    if let Some(over) = error.downcast_ref::<OverLimit>() {
+        return Ok((SpawnStatus::OverLimit, over.limit as u64));
+    }
+    let id = call.state_mut().keep_error(format!("{error:#}"))?;
+    Ok((SpawnStatus::Failed, id))
 }
 
 pub(super) fn this(call: &mut HostCall<'_>) -> wasmtime::Result<u64> {
