@@ -98,7 +98,7 @@ rm -f "$trips"
 # suite's guest program. 3 runs, the median of each figure.
 floors=$(mktemp)
 for _ in $(seq 3); do
-  cargo bench --quiet --package lunatic-vm --bench wasm_floor -- "$guests/bench-park.wasm" >> "$floors"
+  cargo bench --quiet --package lunatic-vm --bench wasm_floor -- "$PWD/$guests/bench-park.wasm" >> "$floors"
 done
 medians "$floors" | tee -a "$results"
 rm -f "$floors"
