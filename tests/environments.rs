@@ -254,21 +254,6 @@ fn every_environment_limit_holds_and_names_itself() {
 }
 
 #[test]
-fn a_bystander_keeps_its_latency_while_two_attackers_run() {
-    let run = scenario("bystander");
-    run.assert_code(0).assert_stdout("attackers alive: true\n");
-    let p99: u64 = run
-        .stdout
-        .split("bystander p99: ")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no p99\n{run}"));
-    assert!(p99 < 10_000, "p99 {p99} us\n{run}");
-    common::assert_vms_stayed_under(common::VM_MEMORY_CEILING);
-}
-
-#[test]
 fn modules_too_costly_to_compile_are_refused_before_compiling() {
     let run = scenario("compile-bombs");
     run.assert_code(0)
