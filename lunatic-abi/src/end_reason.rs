@@ -102,6 +102,15 @@ pub enum EndReason {
     },
     /// The VM failed while running it (a bug in the VM, not in the guest).
     VmFailed(String),
+    /// It held a cluster-wide name that a process of another node had claimed first; when
+    /// two nodes that registered the same name meet, the later claim's holder is ended
+    /// (as Erlang's `global` ends one of two clashing holders).
+    NameTaken {
+        /// The name.
+        name: String,
+        /// The node whose process keeps it.
+        node: u64,
+    },
 }
 
 /// Variant bytes of the encoding.
@@ -119,6 +128,7 @@ mod variant {
     pub(super) const ERROR: u8 = 10;
     pub(super) const NO_CONNECTION: u8 = 11;
     pub(super) const VM_FAILED: u8 = 12;
+    pub(super) const NAME_TAKEN: u8 = 13;
 }
 
 /// Bytes that do not decode as an [`EndReason`].
@@ -148,7 +158,7 @@ impl EndReason {
 
     /// The names of the variants in snake case (metrics labels), at the index of
     /// [`EndReason::variant_index`].
-    pub const VARIANT_NAMES: [&'static str; 13] = [
+    pub const VARIANT_NAMES: [&'static str; 14] = [
         "normal",
         "shutdown",
         "killed",
@@ -162,6 +172,7 @@ impl EndReason {
         "error",
         "no_connection",
         "vm_failed",
+        "name_taken",
     ];
 
     /// The index of the variant (its encoding's first byte), below
@@ -182,6 +193,7 @@ impl EndReason {
             Self::Error(_) => variant::ERROR,
             Self::NoConnection { .. } => variant::NO_CONNECTION,
             Self::VmFailed(_) => variant::VM_FAILED,
+            Self::NameTaken { .. } => variant::NAME_TAKEN,
         })
     }
 
@@ -258,6 +270,11 @@ impl EndReason {
                 out.push(variant::VM_FAILED);
                 text(out, message);
             }
+            Self::NameTaken { name, node } => {
+                out.push(variant::NAME_TAKEN);
+                text(out, name);
+                out.extend_from_slice(&node.to_le_bytes());
+            }
         }
     }
 
@@ -327,6 +344,10 @@ fn read_reason(reader: &mut Reader<'_>, outer: bool) -> Result<EndReason, BadEnd
             node: reader.u64()?,
         },
         variant::VM_FAILED => EndReason::VmFailed(read_text(reader)?),
+        variant::NAME_TAKEN => EndReason::NameTaken {
+            name: read_text(reader)?,
+            node: reader.u64()?,
+        },
         _ => return Err(BadEndReason),
     })
 }
@@ -359,6 +380,12 @@ impl fmt::Display for EndReason {
             Self::Error(message) => f.write_str(message),
             Self::NoConnection { node } => write!(f, "node {node} cannot be reached"),
             Self::VmFailed(message) => write!(f, "the VM failed: {message}"),
+            Self::NameTaken { name, node } => {
+                write!(
+                    f,
+                    "cluster-wide name {name:?} is held by a process of node {node}"
+                )
+            }
         }
     }
 }
@@ -396,6 +423,10 @@ mod tests {
             EndReason::Error("bad state".into()),
             EndReason::NoConnection { node: 2 },
             EndReason::VmFailed("worker panicked".into()),
+            EndReason::NameTaken {
+                name: "leader".into(),
+                node: 3,
+            },
         ]
     }
 

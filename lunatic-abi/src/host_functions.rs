@@ -588,8 +588,8 @@ macro_rules! host_functions {
                 /// Spawns a process of the caller's module on `node`, in an environment
                 /// with the caller's environment's limits (the module travels by hash:
                 /// `node` asks for its bytes the first time); writes its id at `id_ptr`, or
-                /// what the failure's `SpawnStatus` says. With a `link_tag` other than `NO_LINK` the child is
-                /// linked to the caller before it runs.
+                /// what the failure's `SpawnStatus` says. With a `link_tag` other than
+                /// `NO_LINK` the child is linked to the caller before it runs.
                 /// Traps: as `lunatic::process::spawn`.
                 #[host(Wait, Flush)]
                 fn spawn(

@@ -500,7 +500,7 @@ fn claim(mailbox: Mailbox<String>) {
     } else {
         match mailbox.receive() {
             Err(ReceiveError::ProcessDown(down)) if down.tag() == watch => match down.reason() {
-                EndReason::Error(text) => println!("mine ended: {text}"),
+                reason @ EndReason::NameTaken { .. } => println!("mine ended: {reason}"),
                 other => println!("mine ended: unexpected {other:?}"),
             },
             other => println!("mine ended: unexpected {other:?}"),

@@ -987,9 +987,7 @@ impl Cluster {
                             lost.process
                         );
                         if let Some(loser) = processes.get(lost.process) {
-                            loser.mailbox().kill(EndReason::Error(format!(
-                                "cluster-wide name {name:?} is held by a process of node {node}"
-                            )));
+                            loser.mailbox().kill(EndReason::NameTaken { name, node });
                         }
                     }
                 }
