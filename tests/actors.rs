@@ -240,7 +240,7 @@ fn shutdown_is_in_reverse_order_and_kills_after_the_timeout() {
 fn dynamic_children_start_and_stop_at_run_time() {
     scenario("dynamic").assert_code(0).assert_stdout(
         "start_child: true\n\
-         duplicate: Err(\"bad reply: a child with id `extra` already exists\")\n\
+         duplicate: AlreadyExists: a child with id `extra` already exists\n\
          children: [\"static\", \"extra\"]\n\
          extra answers: Ok(\"extra\")\n\
          stop extra (shutdown)\n\

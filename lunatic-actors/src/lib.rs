@@ -75,6 +75,7 @@ pub use actor_ref::{
 pub use envelope::{Envelope, Stop};
 pub use lunatic_core::{EndReason, ExitReason};
 pub use supervisor::{
-    ActorType, ChildError, ChildInfo, ChildSpec, Restart, Strategy, Supervisor, SupervisorArgs,
-    SupervisorClient, SupervisorConfig, SupervisorMessage, SupervisorRef, SupervisorServer,
+    ActorType, ChildError, ChildInfo, ChildSpec, Restart, StartChildError, Strategy, Supervisor,
+    SupervisorArgs, SupervisorClient, SupervisorConfig, SupervisorMessage, SupervisorRef,
+    SupervisorServer,
 };

@@ -309,13 +309,41 @@ pub enum ChildError {
 #[serde(bound = "")]
 pub enum SupervisorMessage<S: Supervisor> {
     /// Start a dynamic child.
-    StartChild(Request<S::ChildArgs, Result<ProcessId, String>>),
+    StartChild(Request<S::ChildArgs, Result<ProcessId, StartChildError>>),
     /// Stop a child and forget it.
     TerminateChild(Request<String, bool>),
     /// List the children.
     WhichChildren(Request<(), Vec<ChildInfo>>),
     /// How many restarts the supervisor has made.
     Restarts(Request<(), u64>),
+}
+
+/// Why a supervisor did not start a dynamic child ([`SupervisorClient::start_child`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum StartChildError {
+    /// The supervisor takes no dynamic children ([`Supervisor::dynamic_child`] made none).
+    #[error("this supervisor takes no dynamic children")]
+    NoDynamicChildren,
+    /// It has a child with this id already.
+    #[error("a child with id `{id}` already exists")]
+    AlreadyExists {
+        /// The id.
+        id: String,
+    },
+    /// The child did not start; it was forgotten. `why` is its [`StartError`], as text: that
+    /// holds an [`EndReason`], which does not travel in messages.
+    #[error("child `{id}` did not start: {why}")]
+    NotStarted {
+        /// The child's id.
+        id: String,
+        /// Why it did not start.
+        why: String,
+    },
+    /// The call to the supervisor failed (it is down, or did not answer in time). Never
+    /// sent by a supervisor: made by the caller.
+    #[error("{0}")]
+    #[serde(skip)]
+    Call(Box<CallError>),
 }
 
 /// What a supervisor's process is given.
@@ -466,13 +494,13 @@ impl<S: Supervisor> SupervisorServer<S> {
         Ok(process)
     }
 
-    fn start_dynamic(&mut self, args: S::ChildArgs) -> Result<ProcessId, String> {
+    fn start_dynamic(&mut self, args: S::ChildArgs) -> Result<ProcessId, StartChildError> {
         let spec = self
             .spec
             .dynamic_child(args)
-            .ok_or("this supervisor takes no dynamic children")?;
+            .ok_or(StartChildError::NoDynamicChildren)?;
         if self.children.iter().any(|child| child.spec.id == spec.id) {
-            return Err(format!("a child with id `{}` already exists", spec.id));
+            return Err(StartChildError::AlreadyExists { id: spec.id });
         }
         self.children.push(Child {
             spec,
@@ -482,8 +510,11 @@ impl<S: Supervisor> SupervisorServer<S> {
         match self.start_child(index) {
             Ok(process) => Ok(process),
             Err(error) => {
-                self.children.remove(index);
-                Err(error.to_string())
+                let id = self.children.remove(index).spec.id;
+                Err(StartChildError::NotStarted {
+                    id,
+                    why: error.to_string(),
+                })
             }
         }
     }
@@ -647,16 +678,16 @@ impl<S: Supervisor> SupervisorClient<S> {
     /// Starts a dynamic child made by [`Supervisor::dynamic_child`] from `args`.
     ///
     /// # Errors
-    /// The supervisor is down or did not answer, or refused or failed to start the child
-    /// ([`CallError::BadReply`] carries why).
-    pub fn start_child(&self, args: S::ChildArgs) -> Result<ProcessId, CallError> {
+    /// The supervisor refused the child or could not start it ([`StartChildError`]), or
+    /// did not answer ([`StartChildError::Call`]).
+    pub fn start_child(&self, args: S::ChildArgs) -> Result<ProcessId, StartChildError> {
         call(
             &self.process,
             SupervisorMessage::StartChild,
             args,
             DEFAULT_CALL_TIMEOUT,
-        )?
-        .map_err(CallError::BadReply)
+        )
+        .map_err(|error| StartChildError::Call(Box::new(error)))?
     }
 
     /// Stops child `id` (as at shutdown) and forgets it; `false` if there was none.

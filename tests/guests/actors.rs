@@ -4,7 +4,7 @@ use std::time::Duration;
 use lunatic::actors::timer;
 use lunatic::actors::{
     Actor, ActorRef, BoxError, CallError, ChildError, ChildSpec, Context, ExitReason, Info,
-    Restart, StartError, Strategy, Supervisor, SupervisorConfig, SupervisorRef,
+    Restart, StartChildError, StartError, Strategy, Supervisor, SupervisorConfig, SupervisorRef,
 };
 use lunatic::{process, Mailbox, Message, Process, ProcessId, ReplyTo};
 use serde::{Deserialize, Serialize};
@@ -571,12 +571,13 @@ fn dynamic() {
         SupervisorRef::start_supervisor(Tree::new(Strategy::OneForOne, &["static"])).unwrap();
     let started = supervisor.start_child("extra".into());
     println!("start_child: {}", started.is_ok());
-    println!(
-        "duplicate: {:?}",
-        supervisor
-            .start_child("extra".into())
-            .map_err(|e| e.to_string())
-    );
+    // Typed: the refusal is a variant naming the id, not text.
+    match supervisor.start_child("extra".into()) {
+        Err(error @ StartChildError::AlreadyExists { .. }) => {
+            println!("duplicate: AlreadyExists: {error}");
+        }
+        other => println!("duplicate: unexpected {other:?}"),
+    }
     println!("children: {:?}", child_ids(&supervisor));
     println!(
         "extra answers: {:?}",
