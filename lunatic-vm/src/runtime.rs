@@ -18,7 +18,7 @@ use wasmtime_wasi::I32Exit;
 
 use crate::config::RuntimeConfig;
 use crate::program::cache::ModuleCache;
-use crate::sandbox::environment::{EnvConfig, Environment, MAX_DEPTH};
+use crate::sandbox::environment::{EnvConfig, Environment, NotWithin, MAX_DEPTH};
 
 use crate::messaging::registry::Registry;
 use crate::messaging::type_names::TypeNames;
@@ -349,12 +349,10 @@ impl Runtime {
         &self,
         parent: &Environment,
         config: EnvConfig,
-    ) -> Result<Arc<Environment>, String> {
+    ) -> Result<Arc<Environment>, EnvironmentRefused> {
         parent.config().check_within(&config)?;
         if parent.depth() >= MAX_DEPTH {
-            return Err(format!(
-                "environments nest at most {MAX_DEPTH} deep, and the caller's is that deep"
-            ));
+            return Err(EnvironmentRefused::TooDeep);
         }
         let id = self.next_environment.fetch_add(1, Ordering::Relaxed);
         Ok(Arc::new(Environment::new(id, config, parent)))
@@ -867,6 +865,17 @@ pub(crate) fn draw_fuel(ctx: &mut StoreContextMut<'_, ProcessState>) -> wasmtime
     ctx.set_fuel(left)?;
     ctx.data_mut().fuel_drawn = left;
     Ok(())
+}
+
+/// Why a new environment was refused ([`Runtime::create_environment`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum EnvironmentRefused {
+    /// It asks for more than its creator's environment has.
+    #[error(transparent)]
+    NotWithin(#[from] NotWithin),
+    /// Its creator's environment is nested as deep as environments go.
+    #[error("environments nest at most {MAX_DEPTH} deep, and the caller's is that deep")]
+    TooDeep,
 }
 
 /// The VM runs as many processes as it may: a spawn's error, which the guest learns as

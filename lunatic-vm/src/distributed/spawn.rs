@@ -83,7 +83,7 @@ enum LoadError {
     #[error("this node keeps {MAX_PROGRAMS} modules for other nodes already")]
     Full,
     #[error("cannot make its environment: {0}")]
-    Environment(String),
+    Environment(crate::runtime::EnvironmentRefused),
     #[error("{0:#}")]
     Compile(wasmtime::Error),
     #[error("the compile failed: {0}")]

@@ -95,7 +95,7 @@ pub(super) fn create(
             .environments
             .insert(env)
             .map_err(|e| e.to_string()),
-        Err(why) => Err(why),
+        Err(why) => Err(why.to_string()),
     };
     report(call, id_ptr, outcome)
 }

@@ -62,29 +62,25 @@ impl EnvConfig {
     /// Checks that `child` asks for nothing this environment does not have.
     ///
     /// # Errors
-    /// A sentence naming the first limit `child` exceeds.
-    pub(crate) fn check_within(&self, child: &EnvConfig) -> Result<(), String> {
+    /// The first thing `child` asks for beyond this environment.
+    pub(crate) fn check_within(&self, child: &EnvConfig) -> Result<(), NotWithin> {
         if child.max_memory > self.max_memory {
-            return Err(format!(
-                "the environment asks for {} bytes of memory, more than the {} of the caller's",
-                child.max_memory, self.max_memory
-            ));
+            return Err(NotWithin::Memory {
+                asked: child.max_memory,
+                own: self.max_memory,
+            });
         }
         if let Some(own) = self.max_fuel {
             match child.max_fuel {
-                None => return Err(format!("the environment asks for unlimited fuel; the caller's has {own} units")),
-                Some(fuel) if fuel > own => {
-                    return Err(format!("the environment asks for {fuel} fuel units, more than the {own} of the caller's"))
-                }
+                None => return Err(NotWithin::UnlimitedFuel { own }),
+                Some(asked) if asked > own => return Err(NotWithin::Fuel { asked, own }),
                 Some(_) => {}
             }
         }
         for limit in Limit::ALL {
             let (own, asked) = (self.limits.get(limit), child.limits.get(limit));
             if asked > own {
-                return Err(format!(
-                    "the environment asks for a limit of {asked} {limit}, more than the {own} of the caller's"
-                ));
+                return Err(NotWithin::Limit { limit, asked, own });
             }
         }
         for namespace in &child.namespaces {
@@ -93,9 +89,7 @@ impl EnvConfig {
                 .iter()
                 .any(|own| namespace.starts_with(own.as_str()));
             if !covered {
-                return Err(format!(
-                    "the namespace `{namespace}` is not allowed in the caller's environment"
-                ));
+                return Err(NotWithin::Namespace(namespace.clone()));
             }
         }
         for dir in &child.preopens {
@@ -107,14 +101,32 @@ impl EnvConfig {
                     .iter()
                     .any(|own| Path::new(&dir.guest).starts_with(&own.guest));
             if !covered || !is_plain(Path::new(&dir.guest)) {
-                return Err(format!(
-                    "the directory `{}` is not granted to the caller's environment",
-                    dir.guest
-                ));
+                return Err(NotWithin::Directory(dir.guest.clone()));
             }
         }
         Ok(())
     }
+}
+
+/// What a new environment asks for beyond its creator's ([`EnvConfig::check_within`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum NotWithin {
+    #[error(
+        "the environment asks for {asked} bytes of memory, more than the {own} of the caller's"
+    )]
+    Memory { asked: u64, own: u64 },
+    #[error("the environment asks for unlimited fuel; the caller's has {own} units")]
+    UnlimitedFuel { own: u64 },
+    #[error("the environment asks for {asked} fuel units, more than the {own} of the caller's")]
+    Fuel { asked: u64, own: u64 },
+    #[error(
+        "the environment asks for a limit of {asked} {limit}, more than the {own} of the caller's"
+    )]
+    Limit { limit: Limit, asked: u64, own: u64 },
+    #[error("the namespace `{0}` is not allowed in the caller's environment")]
+    Namespace(String),
+    #[error("the directory `{0}` is not granted to the caller's environment")]
+    Directory(String),
 }
 
 impl EnvConfig {
@@ -251,31 +263,46 @@ mod tests {
         assert!(parent
             .check_within(&config(1 << 19, Some(5), &["wasi_snapshot_preview1::fd_"]))
             .is_ok());
-        assert!(parent
-            .check_within(&config(1 << 21, Some(5), &[]))
-            .unwrap_err()
-            .contains("memory"));
-        assert!(parent
-            .check_within(&config(1 << 19, None, &[]))
-            .unwrap_err()
-            .contains("unlimited fuel"));
-        assert!(parent
-            .check_within(&config(1 << 19, Some(11), &[]))
-            .unwrap_err()
-            .contains("11 fuel"));
-        assert!(parent
-            .check_within(&config(1 << 19, Some(1), &["lunatic::registry"]))
-            .unwrap_err()
-            .contains("namespace"));
+        assert!(matches!(
+            parent.check_within(&config(1 << 21, Some(5), &[])),
+            Err(NotWithin::Memory { .. })
+        ));
+        assert_eq!(
+            parent.check_within(&config(1 << 19, None, &[])),
+            Err(NotWithin::UnlimitedFuel { own: 10 })
+        );
+        assert_eq!(
+            parent.check_within(&config(1 << 19, Some(11), &[])),
+            Err(NotWithin::Fuel { asked: 11, own: 10 })
+        );
+        assert_eq!(
+            parent.check_within(&config(1 << 19, Some(1), &["lunatic::registry"])),
+            Err(NotWithin::Namespace("lunatic::registry".into()))
+        );
         let mut greedy = config(1, Some(1), &[]);
         greedy.limits.set(Limit::Descriptors, 1_000);
-        assert!(parent
-            .check_within(&greedy)
-            .unwrap_err()
-            .contains("1000 open sockets"));
+        let refused = parent.check_within(&greedy).unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                NotWithin::Limit {
+                    limit: Limit::Descriptors,
+                    asked: 1_000,
+                    ..
+                }
+            ),
+            "{refused:?}"
+        );
+        assert!(
+            refused.to_string().contains("1000 open sockets"),
+            "{refused}"
+        );
         let mut dir = config(1, Some(1), &[]);
         dir.preopens.push(Preopen::parse("/etc"));
-        assert!(parent.check_within(&dir).unwrap_err().contains("/etc"));
+        assert_eq!(
+            parent.check_within(&dir),
+            Err(NotWithin::Directory("/etc".into()))
+        );
     }
 
     #[test]
