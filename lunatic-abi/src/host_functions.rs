@@ -457,9 +457,9 @@ macro_rules! host_functions {
             /// environment the caller holds. The type name is the registrant's message
             /// type; a lookup must give the same one.
             mod registry = "lunatic::registry" {
-                /// Registers `name` at `version` for `process`: `Done`, `Taken`,
-                /// `NotFound` (`process` is not alive, or no such environment) or
-                /// `BadVersion`.
+                /// Registers `name` at `version` for `process`, whose messages are of type
+                /// `message_type` (a fingerprint): `Done`, `Taken`, `NotFound` (`process`
+                /// is not alive, or no such environment), `BadVersion` or `OverLimit`.
                 /// Traps: a range is outside memory; a string is not UTF-8 or too long.
                 #[host(Flush)]
                 fn register(
@@ -468,13 +468,13 @@ macro_rules! host_functions {
                     name_len: Len,
                     version_ptr: In<u8>,
                     version_len: Len,
-                    type_ptr: In<u8>,
-                    type_len: Len,
+                    message_type: u64,
                     process: Process,
                 ) -> RegistryStatus;
                 /// Finds the highest version of `name` matching the semver query in the
                 /// caller's environment and writes its process id at `id_ptr`: `Done`,
-                /// `NotFound`, `WrongType` or `BadVersion`.
+                /// `NotFound`, `WrongType` (registered for another `message_type`) or
+                /// `BadVersion`.
                 /// Traps: as `register`, and `id_ptr`.
                 #[host(Flush)]
                 fn lookup(
@@ -482,8 +482,7 @@ macro_rules! host_functions {
                     name_len: Len,
                     query_ptr: In<u8>,
                     query_len: Len,
-                    type_ptr: In<u8>,
-                    type_len: Len,
+                    message_type: u64,
                     id_ptr: Out<u64>,
                 ) -> RegistryStatus;
                 /// Removes `name` at `version`: `Done`, `NotFound` or `BadVersion`.

@@ -462,6 +462,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn long_type_names_are_cut_on_a_character_boundary() {
+        let long = "é".repeat(200);
+        let cut = cut_type_name(&long);
+        assert!(cut.len() <= MAX_TYPE_NAME);
+        assert_eq!(cut.len(), 254);
+        assert_eq!(cut_type_name("u64"), "u64");
+    }
+
+    #[test]
     fn numbers_round_trip_and_unknown_ones_are_refused() {
         assert_eq!(
             ReceiveStatus::try_from(ReceiveStatus::Down as u32),

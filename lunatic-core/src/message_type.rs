@@ -122,11 +122,6 @@ impl WrongType {
 /// is cut (the fingerprint covers all of it).
 pub const MAX_WIRE_NAME: usize = lunatic_abi::MAX_TYPE_NAME;
 
-/// `name`, cut to at most [`MAX_WIRE_NAME`] bytes on a character boundary.
-pub(crate) fn wire_name(name: &str) -> &str {
-    lunatic_abi::cut_type_name(name)
-}
-
 /// What a process knows of one message type, worked out at its first use and kept for
 /// the process's life (a program has few message types).
 pub(crate) struct TypeInfo {
@@ -428,14 +423,5 @@ mod tests {
             (u8, u8),
             Vec<u8>
         );
-    }
-
-    #[test]
-    fn long_names_are_cut_on_a_character_boundary() {
-        let long = "é".repeat(200);
-        let cut = wire_name(&long);
-        assert!(cut.len() <= MAX_WIRE_NAME);
-        assert_eq!(cut.len(), 254);
-        assert_eq!(wire_name("u64"), "u64");
     }
 }

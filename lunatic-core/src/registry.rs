@@ -41,15 +41,10 @@ pub enum RegistryError {
     OverLimit,
 }
 
-/// The type a name is registered for: its message type's fingerprint and name (cut as a
-/// VM cuts names), so the VM compares types, not names that look alike.
-fn type_name<M: Sendable>() -> String {
-    let message_type = MessageType::of::<M>();
-    format!(
-        "{:016x} {}",
-        message_type.fingerprint(),
-        crate::message_type::wire_name(message_type.name())
-    )
+/// The type a name is registered for: its message type's fingerprint (working it out
+/// records its name in the VM's table, where errors look it up).
+fn message_type<M: Sendable>() -> u64 {
+    MessageType::of::<M>().fingerprint()
 }
 
 /// Registers `process` under `name` at `version` in environment `env` (0: the caller's).
@@ -63,7 +58,7 @@ pub(crate) fn register_in<M: Sendable>(
         env,
         name,
         version,
-        &type_name::<M>(),
+        message_type::<M>(),
         process.process_id().local_id(),
     ) {
         RegistryStatus::Done => Ok(()),
@@ -122,7 +117,7 @@ pub fn lookup_version<M: Sendable>(
     name: &str,
     query: &str,
 ) -> Result<Option<Process<M>>, RegistryError> {
-    match host::lookup_name(name, query, &type_name::<M>()) {
+    match host::lookup_name(name, query, message_type::<M>()) {
         Ok(id) => Ok(Some(Process::from_process_id(ProcessId::local(id)))),
         Err(RegistryStatus::WrongType) => Err(RegistryError::WrongType(name.to_owned())),
         Err(RegistryStatus::BadVersion) => Err(RegistryError::BadVersion(query.to_owned())),

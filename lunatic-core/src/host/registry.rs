@@ -10,20 +10,20 @@ fn registry_status(status: u32, function: &str) -> RegistryStatus {
     })
 }
 
-/// Registers `name` at `version` for `process` (with its message type name) in environment
-/// `env` (0: the caller's).
+/// Registers `name` at `version` for `process` (whose messages are of type
+/// `message_type`, a fingerprint) in environment `env` (0: the caller's).
 pub(crate) fn register_name(
     env: u64,
     name: &str,
     version: &str,
-    message_type: &str,
+    message_type: u64,
     process: u64,
 ) -> RegistryStatus {
     let status = registry::register(
         env,
         name.as_bytes(),
         version.as_bytes(),
-        message_type.as_bytes(),
+        message_type,
         process,
     );
     registry_status(status, "register")
@@ -33,15 +33,10 @@ pub(crate) fn register_name(
 pub(crate) fn lookup_name(
     name: &str,
     query: &str,
-    message_type: &str,
+    message_type: u64,
 ) -> Result<u64, RegistryStatus> {
     let mut id = 0u64;
-    let status = registry::lookup(
-        name.as_bytes(),
-        query.as_bytes(),
-        message_type.as_bytes(),
-        &mut id,
-    );
+    let status = registry::lookup(name.as_bytes(), query.as_bytes(), message_type, &mut id);
     match registry_status(status, "lookup") {
         RegistryStatus::Done => Ok(id),
         other => Err(other),

@@ -2,12 +2,13 @@
 //!
 //! Strings are UTF-8 of at most [`MAX_NAME`] bytes. `env_id` is 0 for the caller's own
 //! environment, or an environment id the caller holds (from `lunatic::environment::create`).
-//! The type name is the registrant's message type; a lookup must give the same one.
+//! `message_type` is the fingerprint of the registrant's message type; a lookup must give
+//! the same one.
 //!
 //! | function | parameters | returns | traps when |
 //! |---|---|---|---|
-//! | `register` | `env_id: u64, name_ptr: u32, name_len: u32, version_ptr: u32, version_len: u32, type_ptr: u32, type_len: u32, process: u64` | [`RegistryStatus`]: `Done`, `Taken` (that name and version are held), `NotFound` (`process` is not alive, or no such environment) or `BadVersion` | a range is outside memory; a string is not UTF-8 or too long |
-//! | `lookup` | `name_ptr: u32, name_len: u32, query_ptr: u32, query_len: u32, type_ptr: u32, type_len: u32, id_ptr: u32` | [`RegistryStatus`]: `Done` (the highest version matching the semver query, in the caller's environment; its process id written as `u64` at `id_ptr`), `NotFound`, `WrongType` or `BadVersion` (the query does not parse) | as `register`, and `id_ptr` |
+//! | `register` | `env_id: u64, name_ptr: u32, name_len: u32, version_ptr: u32, version_len: u32, message_type: u64, process: u64` | [`RegistryStatus`]: `Done`, `Taken` (that name and version are held), `NotFound` (`process` is not alive, or no such environment) or `BadVersion` | a range is outside memory; a string is not UTF-8 or too long |
+//! | `lookup` | `name_ptr: u32, name_len: u32, query_ptr: u32, query_len: u32, message_type: u64, id_ptr: u32` | [`RegistryStatus`]: `Done` (the highest version matching the semver query, in the caller's environment; its process id written as `u64` at `id_ptr`), `NotFound`, `WrongType` or `BadVersion` (the query does not parse) | as `register`, and `id_ptr` |
 //! | `unregister` | `env_id: u64, name_ptr: u32, name_len: u32, version_ptr: u32, version_len: u32` | [`RegistryStatus`]: `Done`, `NotFound` or `BadVersion` | as `register` |
 //!
 //! A name is freed when its process ends.
@@ -18,7 +19,7 @@ use semver::{Version, VersionReq};
 use super::call::HostCall;
 use crate::messaging::registry::{Lookup, NameKey, Registration};
 
-/// Longest name, version, query or type name, in bytes.
+/// Longest name, version or query, in bytes.
 const MAX_NAME: u32 = 1024;
 
 fn read_string(call: &mut HostCall<'_>, ptr: u32, len: u32) -> wasmtime::Result<String> {
@@ -64,8 +65,7 @@ pub(super) fn register(
     name_len: u32,
     version_ptr: u32,
     version_len: u32,
-    type_ptr: u32,
-    type_len: u32,
+    message_type: u64,
     process: u64,
 ) -> wasmtime::Result<RegistryStatus> {
     let key = read_key(
@@ -74,7 +74,6 @@ pub(super) fn register(
         (name_ptr, name_len),
         (version_ptr, version_len),
     )?;
-    let message_type = read_string(call, type_ptr, type_len)?;
     let key = match key {
         Ok(key) => key,
         Err(status) => return Ok(status),
@@ -115,13 +114,11 @@ pub(super) fn lookup(
     name_len: u32,
     query_ptr: u32,
     query_len: u32,
-    type_ptr: u32,
-    type_len: u32,
+    message_type: u64,
     id_ptr: u32,
 ) -> wasmtime::Result<RegistryStatus> {
     let name = read_string(call, name_ptr, name_len)?;
     let query = read_string(call, query_ptr, query_len)?;
-    let message_type = read_string(call, type_ptr, type_len)?;
     let Ok(query) = VersionReq::parse(&query) else {
         return Ok(RegistryStatus::BadVersion);
     };
@@ -129,7 +126,7 @@ pub(super) fn lookup(
     let found = state
         .runtime
         .registry()
-        .lookup(state.env().id(), &name, &query, &message_type);
+        .lookup(state.env().id(), &name, &query, message_type);
     Ok(match found {
         Lookup::Found(process) => {
             call.write_u64(id_ptr, process)?;

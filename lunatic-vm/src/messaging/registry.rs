@@ -1,7 +1,7 @@
 //! Names for processes, per environment and versioned: register, look up with a semver
 //! query (the highest matching version wins), unregister. A name is freed when its process
-//! ends. Each entry keeps the registrant's message type name, so a typed lookup with another
-//! type is refused instead of handing out a handle that would fail later.
+//! ends. Each entry keeps the registrant's message type (its fingerprint), so a typed lookup
+//! with another type is refused instead of handing out a handle that would fail later.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -16,8 +16,8 @@ use crate::sandbox::budget::Held;
 pub(crate) struct Registration {
     /// The process the name points to.
     pub(crate) process: ProcessId,
-    /// The message type the registrant declared (a Rust type name).
-    pub(crate) message_type: String,
+    /// The message type the registrant declared: its fingerprint.
+    pub(crate) message_type: u64,
     /// Its charge on the registrant's environment's handle limit, held for its `Drop`.
     pub(crate) _charge: Option<Held>,
 }
@@ -41,7 +41,7 @@ pub(crate) enum Lookup {
     /// No version of the name matches.
     NotFound,
     /// The best match is registered for another message type (the registered type).
-    WrongType(String),
+    WrongType(u64),
 }
 
 /// Every version registered under one name in one environment.
@@ -80,7 +80,7 @@ impl Registry {
         env: u64,
         name: &str,
         query: &VersionReq,
-        message_type: &str,
+        message_type: u64,
     ) -> Lookup {
         let names = self.names();
         let best = names.get(&(env, name.to_owned())).and_then(|versions| {
@@ -92,7 +92,7 @@ impl Registry {
         match best {
             None => Lookup::NotFound,
             Some((_, entry)) if entry.message_type == message_type => Lookup::Found(entry.process),
-            Some((_, entry)) => Lookup::WrongType(entry.message_type.clone()),
+            Some((_, entry)) => Lookup::WrongType(entry.message_type),
         }
     }
 
@@ -141,10 +141,14 @@ mod tests {
         }
     }
 
+    /// Fingerprints standing for two message types.
+    const U32: u64 = 0x3232;
+    const STRING: u64 = 0x5757;
+
     fn entry(process: ProcessId) -> Registration {
         Registration {
             process,
-            message_type: "u32".into(),
+            message_type: U32,
             _charge: None,
         }
     }
@@ -161,24 +165,21 @@ mod tests {
         assert!(registry.register(&key(1, "db", "2.0.0"), entry(12)));
         assert!(!registry.register(&key(1, "db", "1.4.0"), entry(13)));
         assert_eq!(
-            registry.lookup(1, "db", &query("^1.2"), "u32"),
+            registry.lookup(1, "db", &query("^1.2"), U32),
             Lookup::Found(11)
         );
         assert_eq!(
-            registry.lookup(1, "db", &query("=1.2.3"), "u32"),
+            registry.lookup(1, "db", &query("=1.2.3"), U32),
             Lookup::Found(10)
         );
         assert_eq!(
-            registry.lookup(1, "db", &query("^3"), "u32"),
+            registry.lookup(1, "db", &query("^3"), U32),
             Lookup::NotFound
         );
+        assert_eq!(registry.lookup(2, "db", &query("*"), U32), Lookup::NotFound);
         assert_eq!(
-            registry.lookup(2, "db", &query("*"), "u32"),
-            Lookup::NotFound
-        );
-        assert_eq!(
-            registry.lookup(1, "db", &query("*"), "String"),
-            Lookup::WrongType("u32".into())
+            registry.lookup(1, "db", &query("*"), STRING),
+            Lookup::WrongType(U32)
         );
     }
 
@@ -187,15 +188,9 @@ mod tests {
         let registry = Registry::default();
         registry.register(&key(0, "a", "1.0.0"), entry(1));
         registry.release(2, &[key(0, "a", "1.0.0")]);
-        assert_eq!(
-            registry.lookup(0, "a", &query("*"), "u32"),
-            Lookup::Found(1)
-        );
+        assert_eq!(registry.lookup(0, "a", &query("*"), U32), Lookup::Found(1));
         registry.release(1, &[key(0, "a", "1.0.0")]);
-        assert_eq!(
-            registry.lookup(0, "a", &query("*"), "u32"),
-            Lookup::NotFound
-        );
+        assert_eq!(registry.lookup(0, "a", &query("*"), U32), Lookup::NotFound);
         assert_eq!(registry.unregister(&key(0, "a", "1.0.0")), None);
     }
 }
