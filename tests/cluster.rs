@@ -122,6 +122,17 @@ fn a_three_node_cluster_spawns_messages_links_monitors_names_and_heals() {
     assert_eq!(a.wait_for("received ", limit), "10000 in order: true");
     assert_eq!(a.wait_for("down: ", limit), "panicked: boom on c");
     assert_eq!(a.wait_for("sandboxed child on ", limit), "b: out_of_memory");
+    // Typed across nodes: b refuses a child of a sandbox of 4 processes past the fourth
+    // alive there as `OverLimit { limit: Processes }` (the ended hog's charge may still be
+    // held for a moment: 3 or 4 park first).
+    let spawns = a.wait_for("sandbox spawns on b: ", limit);
+    assert!(
+        ["3", "4"]
+            .iter()
+            .any(|n| spawns
+                == format!("{n}, then OverLimit: over the environment's limit of processes")),
+        "{spawns}"
+    );
     assert_eq!(a.wait_for("sandbox names: ", limit), "Some(OverLimit)");
     assert_eq!(a.wait_for("signal: ", limit), "panicked");
     assert_eq!(a.wait_for("unlinked: ", limit), "only the down notice");

@@ -886,6 +886,33 @@ pub(crate) struct NoRoom {
     pub(crate) alive: usize,
 }
 
+/// What a failed spawn was, as its spawner learns it (`SpawnStatus`): the failures a
+/// program can act on, or the text of any other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SpawnFailure {
+    /// The VM's pool is full ([`NoRoom`]).
+    NoRoom { alive: u64 },
+    /// An environment's limit ([`OverLimit`]).
+    OverLimit(Limit),
+    /// Anything else.
+    Other(String),
+}
+
+impl SpawnFailure {
+    /// The failure `error` of [`Runtime::spawn`] is.
+    pub(crate) fn of(error: &wasmtime::Error) -> Self {
+        if let Some(NoRoom { alive }) = error.downcast_ref::<NoRoom>() {
+            Self::NoRoom {
+                alive: *alive as u64,
+            }
+        } else if let Some(over) = error.downcast_ref::<OverLimit>() {
+            Self::OverLimit(over.limit)
+        } else {
+            Self::Other(format!("{error:#}"))
+        }
+    }
+}
+
 /// Explains a failed instantiation, with what to change when the pool is full.
 fn pool_hint(error: wasmtime::Error, alive: usize) -> wasmtime::Error {
     let text = format!("{error:#}");

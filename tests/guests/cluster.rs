@@ -21,7 +21,9 @@ use lunatic::actors::{
     SupervisorRef,
 };
 use lunatic::distributed::{self, lookup_global, register_global};
-use lunatic::{process, EndReason, LunaticError, Mailbox, Message, Process, ReceiveError, Request};
+use lunatic::{
+    process, EndReason, Limit, LunaticError, Mailbox, Message, Process, ReceiveError, Request,
+};
 
 type Echo = Request<String, String>;
 
@@ -113,6 +115,21 @@ fn sandboxed_spawner((b, to): (u64, Process<String>), mailbox: Mailbox<()>) {
         )),
         other => to.send(format!("sandboxed child: unexpected {other:?}")),
     }
+    // Its limit of processes holds on b too, and a spawn past it is refused as such.
+    let mut parked = 0;
+    let refused = loop {
+        match Process::spawn_node(b, (), park) {
+            Ok(_) if parked < 10 => parked += 1,
+            Ok(_) => break "none".to_owned(),
+            Err(
+                error @ LunaticError::OverLimit {
+                    limit: Limit::Processes,
+                },
+            ) => break format!("OverLimit: {error}"),
+            Err(other) => break format!("unexpected {other:?}"),
+        }
+    };
+    to.send(format!("sandbox spawns on b: {parked}, then {refused}"));
     // Each cluster-wide name costs the sandbox a handle (at most 16 here).
     let me = process::this(&mailbox);
     let refused = (0..100).find_map(|n| register_global(&format!("sandbox-{n}"), &me).err());
@@ -139,6 +156,11 @@ fn wait_unit_name(name: &str, present: bool) {
 }
 
 /// Wants 64 MiB, once told.
+/// Waits for a message that never comes.
+fn park(_: (), mailbox: Mailbox<()>) {
+    let _ = mailbox.receive();
+}
+
 fn hog(_: (), mailbox: Mailbox<()>) {
     mailbox.receive().unwrap();
     let memory = vec![1u8; 64 << 20];
@@ -221,12 +243,14 @@ fn scenario(mailbox: Mailbox<String>) {
     let mut config = lunatic::Config::new(32 << 20, None);
     config
         .allow_namespace("lunatic::distributed")
-        .max_handles(16);
+        .max_handles(16)
+        .max_processes(4);
     let mut sandbox = lunatic::Environment::new(config).unwrap();
     let module = sandbox.add_this_module().unwrap();
     module.spawn_with((b, this), sandboxed_spawner).unwrap();
-    println!("{}", mailbox.receive().unwrap());
-    println!("{}", mailbox.receive().unwrap());
+    for _ in 0..3 {
+        println!("{}", mailbox.receive().unwrap());
+    }
 
     // A link across nodes.
     let (doomed, _tag, links) =

@@ -120,6 +120,12 @@ pub(crate) enum RemoteSpawnError {
     Connection { node: NodeId, reason: String },
     #[error("node {node} could not spawn: {reason}")]
     Refused { node: NodeId, reason: String },
+    /// The node's pool is full.
+    #[error("node {node} runs as many processes as it may ({alive})")]
+    NoRoom { node: NodeId, alive: u64 },
+    /// The child's environment there is at a limit.
+    #[error("node {node} could not spawn: over the environment's limit of {limit}")]
+    OverLimit { node: NodeId, limit: Limit },
 }
 
 /// A connected node.
@@ -616,6 +622,14 @@ impl Cluster {
                 }
                 Ok(process)
             }
+            Ok(wire::Answer::NoRoom { alive }) => Err(RemoteSpawnError::NoRoom { node, alive }),
+            Ok(wire::Answer::OverLimit { limit }) => Err(match Limit::try_from(limit) {
+                Ok(limit) => RemoteSpawnError::OverLimit { node, limit },
+                Err(unknown) => RemoteSpawnError::Refused {
+                    node,
+                    reason: format!("it answered an unknown limit {unknown}"),
+                },
+            }),
             Ok(wire::Answer::Failed { reason }) => Err(RemoteSpawnError::Refused { node, reason }),
             Ok(other) => Err(RemoteSpawnError::Refused {
                 node,

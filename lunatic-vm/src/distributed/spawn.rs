@@ -7,7 +7,7 @@ use super::wire::{self, Answer, Call, EnvSpec};
 use super::{lock, Cluster, NodeId};
 use crate::process::ProcessId;
 use crate::program::Program;
-use crate::runtime::{Entry, Link};
+use crate::runtime::{Entry, Link, SpawnFailure};
 use crate::sandbox::environment::EnvConfig;
 
 /// Spawns what node `node` asked for, reading the module's bytes from the call's stream
@@ -55,7 +55,13 @@ pub(super) async fn spawn_here(
         Ok(child) => Answer::Spawned {
             process: child.id(),
         },
-        Err(error) => failed(format!("{error:#}")),
+        Err(error) => match SpawnFailure::of(&error) {
+            SpawnFailure::NoRoom { alive } => Answer::NoRoom { alive },
+            SpawnFailure::OverLimit(limit) => Answer::OverLimit {
+                limit: limit as u64,
+            },
+            SpawnFailure::Other(reason) => failed(reason),
+        },
     }
 }
 

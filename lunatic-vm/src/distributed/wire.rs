@@ -116,6 +116,14 @@ pub(crate) enum Answer {
     Spawned {
         process: u64,
     },
+    /// The pool of the node asked is full: `alive` processes run there.
+    NoRoom {
+        alive: u64,
+    },
+    /// The child's environment there is at a limit (a `lunatic_abi::Limit`).
+    OverLimit {
+        limit: u64,
+    },
     Failed {
         reason: String,
     },

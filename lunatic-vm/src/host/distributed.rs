@@ -7,9 +7,10 @@ use std::sync::Arc;
 use lunatic_abi::{EndReason, RegistryStatus, SpawnStatus, MAX_MESSAGE_SIZE, NO_LINK};
 
 use super::call::{HostCall, SPAWN_FUEL};
-use super::process::read_entry;
+use super::process::{read_entry, spawn_failure};
 use crate::distributed::{Cluster, Remote, RemoteMessage, RemoteSpawnError};
 use crate::process::EncodedReason;
+use crate::runtime::SpawnFailure;
 
 /// Longest cluster-wide name, in bytes.
 const MAX_NAME: u32 = 255;
@@ -120,10 +121,15 @@ pub(super) async fn spawn(
         Err(RemoteSpawnError::NoConnection(node) | RemoteSpawnError::Connection { node, .. }) => {
             (SpawnStatus::NoConnection, node)
         }
-        Err(error @ RemoteSpawnError::Refused { .. }) => (
-            SpawnStatus::Failed,
-            call.state_mut().keep_error(error.to_string())?,
-        ),
+        Err(RemoteSpawnError::NoRoom { alive, .. }) => {
+            spawn_failure(&mut call, SpawnFailure::NoRoom { alive })?
+        }
+        Err(RemoteSpawnError::OverLimit { limit, .. }) => {
+            spawn_failure(&mut call, SpawnFailure::OverLimit(limit))?
+        }
+        Err(error @ RemoteSpawnError::Refused { .. }) => {
+            spawn_failure(&mut call, SpawnFailure::Other(error.to_string()))?
+        }
     };
     call.write_u64(id_ptr, value)?;
     Ok(status)

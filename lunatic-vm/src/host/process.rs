@@ -21,8 +21,7 @@ use wasmtime::Val;
 
 use super::call::{HostCall, SPAWN_FUEL};
 use crate::process::{EndReason, Terminated};
-use crate::runtime::{Entry, Link, NoRoom};
-use crate::sandbox::budget::OverLimit;
+use crate::runtime::{Entry, Link, SpawnFailure};
 
 pub(super) async fn spawn(
     mut call: HostCall<'_>,
@@ -69,27 +68,24 @@ pub(super) async fn spawn(
         .await;
     let (status, value) = match spawned {
         Ok(child) => (SpawnStatus::Spawned, child.id()),
-        Err(error) => spawn_failure(&mut call, &error)?,
+        Err(error) => spawn_failure(&mut call, SpawnFailure::of(&error))?,
     };
     call.write_u64(id_ptr, value)?;
     Ok(status)
 }
 
-/// What a failed local spawn tells the guest: the status of a failure it can act on (no
-/// room in the VM, a limit of its environment) with the value the status names, or
-/// `Failed` with the id of the error's text.
-fn spawn_failure(
+/// What a failed spawn (here or on another node) tells the guest: the status of a failure
+/// it can act on (no room in a VM, a limit of its environment) with the value the status
+/// names, or `Failed` with the id of the error's text.
+pub(super) fn spawn_failure(
     call: &mut HostCall<'_>,
-    error: &wasmtime::Error,
+    failure: SpawnFailure,
 ) -> wasmtime::Result<(SpawnStatus, u64)> {
-    if let Some(NoRoom { alive }) = error.downcast_ref::<NoRoom>() {
-        return Ok((SpawnStatus::NoRoom, *alive as u64));
-    }
-    if let Some(over) = error.downcast_ref::<OverLimit>() {
-        return Ok((SpawnStatus::OverLimit, over.limit as u64));
-    }
-    let id = call.state_mut().keep_error(format!("{error:#}"))?;
-    Ok((SpawnStatus::Failed, id))
+    Ok(match failure {
+        SpawnFailure::NoRoom { alive } => (SpawnStatus::NoRoom, alive),
+        SpawnFailure::OverLimit(limit) => (SpawnStatus::OverLimit, limit as u64),
+        SpawnFailure::Other(text) => (SpawnStatus::Failed, call.state_mut().keep_error(text)?),
+    })
 }
 
 pub(super) fn this(call: &mut HostCall<'_>) -> wasmtime::Result<u64> {
