@@ -88,28 +88,27 @@ pub(super) async fn accept(cluster: Weak<Cluster>) {
         let cluster = cluster.clone();
         tokio::spawn(async move {
             let accepted = tokio::time::timeout(HELLO_TIMEOUT, async {
-                let connection = incoming.await.map_err(|error| error.to_string())?;
-                let (mut send, mut receive) = connection
-                    .accept_bi()
-                    .await
-                    .map_err(|error| error.to_string())?;
+                let connection = incoming.await?;
+                let (mut send, mut receive) = connection.accept_bi().await?;
                 let hello = read_hello(&mut receive).await?;
-                let me = cluster.upgrade().ok_or("the node is stopping")?.me.clone();
-                wire::write(&mut send, &me)
-                    .await
-                    .map_err(|error| error.to_string())?;
+                let me = cluster
+                    .upgrade()
+                    .ok_or(HandshakeError::Stopping)?
+                    .me
+                    .clone();
+                wire::write(&mut send, &me).await?;
                 let _ = send.finish();
-                Ok::<_, String>((connection, hello))
+                Ok::<_, HandshakeError>((connection, hello))
             })
-            .await;
+            .await
+            .unwrap_or(Err(HandshakeError::TimedOut));
             match accepted {
-                Ok(Ok((connection, hello))) => {
+                Ok((connection, hello)) => {
                     if let Some(cluster) = cluster.upgrade() {
                         connected(&cluster, connection, hello);
                     }
                 }
-                Ok(Err(error)) => refused(&error),
-                Err(_) => refused("the handshake timed out"),
+                Err(error) => refused(&error),
             }
         });
     }
@@ -118,38 +117,53 @@ pub(super) async fn accept(cluster: Weak<Cluster>) {
 /// Dials `addr` and, once hellos are exchanged, makes it a peer.
 pub(super) async fn dial(cluster: &Arc<Cluster>, addr: SocketAddr) {
     let dialed = tokio::time::timeout(HELLO_TIMEOUT, async {
-        let connecting = cluster
-            .endpoint
-            .connect_with(cluster.client.clone(), addr, super::tls::CLUSTER_NAME)
-            .map_err(|error| error.to_string())?;
-        let connection = connecting.await.map_err(|error| error.to_string())?;
-        let (mut send, mut receive) = connection.open_bi().await.map_err(|e| e.to_string())?;
-        wire::write(&mut send, &cluster.me)
-            .await
-            .map_err(|error| error.to_string())?;
+        let connecting = cluster.endpoint.connect_with(
+            cluster.client.clone(),
+            addr,
+            super::tls::CLUSTER_NAME,
+        )?;
+        let connection = connecting.await?;
+        let (mut send, mut receive) = connection.open_bi().await?;
+        wire::write(&mut send, &cluster.me).await?;
         let _ = send.finish();
         let hello = read_hello(&mut receive).await?;
-        Ok::<_, String>((connection, hello))
+        Ok::<_, HandshakeError>((connection, hello))
     })
-    .await;
+    .await
+    .unwrap_or(Err(HandshakeError::TimedOut));
     match dialed {
-        Ok(Ok((connection, hello))) => connected(cluster, connection, hello),
-        Ok(Err(error)) => {
+        Ok((connection, hello)) => connected(cluster, connection, hello),
+        Err(error) => {
             tracing::debug!(target: "lunatic::cluster", "cannot connect to {addr}: {error}");
         }
-        Err(_) => tracing::debug!(target: "lunatic::cluster", "connecting to {addr} timed out"),
     }
 }
 
-fn refused(error: &str) {
+/// Why a connection did not become a peer before hellos were exchanged.
+#[derive(Debug, thiserror::Error)]
+enum HandshakeError {
+    #[error("{0}")]
+    Connect(#[from] quinn::ConnectError),
+    #[error("{0}")]
+    Connection(#[from] quinn::ConnectionError),
+    #[error("{0}")]
+    Wire(#[from] wire::WireError),
+    #[error("the peer said no hello")]
+    NoHello,
+    #[error("the node is stopping")]
+    Stopping,
+    #[error("the handshake timed out")]
+    TimedOut,
+}
+
+fn refused(error: &dyn std::fmt::Display) {
     tracing::warn!(target: "lunatic::cluster", "refused a connection: {error}");
 }
 
-async fn read_hello(receive: &mut quinn::RecvStream) -> Result<Hello, String> {
+async fn read_hello(receive: &mut quinn::RecvStream) -> Result<Hello, HandshakeError> {
     wire::read_limited::<Hello>(receive, wire::MAX_HELLO)
-        .await
-        .map_err(|error| error.to_string())?
-        .ok_or_else(|| "the peer said no hello".to_owned())
+        .await?
+        .ok_or(HandshakeError::NoHello)
 }
 
 /// Makes the node that said `hello` on `connection` a peer, if its certificate names it,
