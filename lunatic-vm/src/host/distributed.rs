@@ -95,6 +95,12 @@ pub(super) async fn spawn(
 ) -> wasmtime::Result<SpawnStatus> {
     call.charge_fuel(SPAWN_FUEL)?;
     call.write_u64(id_ptr, 0)?;
+    if func_len > 1024 {
+        return Err(call.fail("the function name is longer than 1024 bytes"));
+    }
+    if params_len > 64 << 10 {
+        return Err(call.fail("the parameters are longer than 64 KiB"));
+    }
     let entry = read_entry(&mut call, (func_ptr, func_len), (params_ptr, params_len))?;
     let (function, params) = (entry.function, entry.encoded);
     let spawned = match cluster(&call) {

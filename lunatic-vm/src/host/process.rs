@@ -275,17 +275,6 @@ pub(super) fn read_entry(
     (func_ptr, func_len): (u32, u32),
     (params_ptr, params_len): (u32, u32),
 ) -> wasmtime::Result<SpawnEntry> {
-    // Bounded before anything is copied (after the ranges are checked, so that a bad
-    // pointer is named as one): a function name longer than this is no export name, and
-    // wasm functions take at most 1,000 parameters.
-    call.check_range(func_ptr, func_len)?;
-    call.check_range(params_ptr, params_len)?;
-    if func_len > 1024 {
-        return Err(call.fail("the function name is longer than 1024 bytes"));
-    }
-    if params_len > 64 << 10 {
-        return Err(call.fail("the parameters are longer than 64 KiB"));
-    }
     let name = call.read(func_ptr, func_len)?;
     let function =
         String::from_utf8(name).map_err(|_| call.fail("the function name is not UTF-8"))?;
