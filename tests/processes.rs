@@ -86,6 +86,26 @@ fn kill_is_reported_to_links_with_their_tag() {
 }
 
 #[test]
+fn a_recycled_instance_shows_nothing_of_the_process_that_ended_in_it() {
+    let run = common::run_logged(
+        Some("lunatic::recycle=debug"),
+        &[],
+        &common::guest("test-behaviour"),
+        &["recycled"],
+        std::time::Duration::from_secs(60),
+    );
+    run.assert_code(0).assert_stdout(
+        "after a writer returns: its secrets seen: false, stack starts as fresh: true\n\
+         after a writer panics: its secrets seen: false, stack starts as fresh: true\n\
+         after a writer traps: its secrets seen: false, stack starts as fresh: true\n\
+         after a writer is killed: its secrets seen: false, stack starts as fresh: true\n",
+    );
+    // Every reader but the first, and every writer, ran in an instance an ended one left.
+    let recycled = run.stderr.matches("starts in a recycled instance").count();
+    assert!(recycled >= 8, "{recycled} recycled\n{run}");
+}
+
+#[test]
 fn trap_is_reported_to_links() {
     scenario("trap")
         .assert_code(0)

@@ -11,8 +11,8 @@ use lunatic_abi::{Limit, LogLevel, TrapKind};
 use tokio::sync::oneshot;
 use wasmtime::error::Context as _;
 use wasmtime::{
-    AsContextMut, Engine, Extern, Func, Linker, Ref, Store, StoreContextMut, Trap, UpdateDeadline,
-    Val, WasmBacktrace,
+    AsContextMut, Engine, Extern, Func, Instance, Linker, Memory, Ref, Store, StoreContextMut,
+    Trap, UpdateDeadline, Val, WasmBacktrace,
 };
 use wasmtime_wasi::I32Exit;
 
@@ -27,6 +27,7 @@ use crate::process::state::ProcessState;
 use crate::process::{
     EncodedReason, EndReason, Monitor, ProcessHandle, ProcessId, ProcessTable, Profile,
 };
+use crate::program::recycle::{Recycled, Recycler, MAX_RECYCLED};
 use crate::program::{val_matches, NotAllowed, Program};
 use crate::sandbox::budget::{Budget, Held, LogVerdict, OverLimit};
 use crate::sandbox::wasi::{OutputSink, ProcessIo, WasiConfig};
@@ -108,6 +109,11 @@ pub struct Runtime {
     pub(crate) stats: Stats,
     /// The cluster this VM is a node of (`--node`), set before main starts.
     cluster: OnceLock<Arc<crate::distributed::Cluster>>,
+    /// Bounds the instances ended processes leave for the next ones (see
+    /// [`crate::program::recycle`]).
+    recycler: Arc<Recycler>,
+    /// The handle a recycled instance's vacant state holds between processes.
+    vacant: Arc<ProcessHandle>,
 }
 
 /// What the runtime counts, beyond what its live processes show: a few atomic adds per
@@ -165,12 +171,17 @@ impl Runtime {
             limits: lunatic_abi::Limits::UNLIMITED,
         }));
         let module = Self::compile_cached(config, &fast.engine, wasm)?;
+        let recycler = Recycler::new(
+            MAX_RECYCLED.min(config.max_processes as usize / 2),
+            config.keep_resident,
+        );
         let program = Arc::new(Program::link(
             module,
             wasm.into(),
             &fast.linker,
             root,
             Arc::from("main"),
+            &recycler,
         )?);
         Ok(Arc::new(Self {
             config: config.clone(),
@@ -187,6 +198,8 @@ impl Runtime {
             scheduler: OnceLock::new(),
             stats: Stats::default(),
             cluster: OnceLock::new(),
+            recycler,
+            vacant: Arc::new(ProcessHandle::with_profile(0, Profile::default())),
         }))
     }
 
@@ -235,6 +248,12 @@ impl Runtime {
     }
 
     /// The main program.
+    /// The handle a recycled instance's vacant state holds (see
+    /// [`ProcessState::vacant`]).
+    pub(crate) fn vacant(&self) -> &Arc<ProcessHandle> {
+        &self.vacant
+    }
+
     pub(crate) fn program(&self) -> &Arc<Program> {
         &self.program
     }
@@ -396,6 +415,7 @@ impl Runtime {
             &backend.linker,
             env,
             Arc::clone(program.name()),
+            &self.recycler,
         )?))
     }
 
@@ -425,6 +445,7 @@ impl Runtime {
             &backend.linker,
             env,
             Arc::from(name),
+            &self.recycler,
         )?;
         program.charge = charge;
         Ok(Arc::new(program))
@@ -558,41 +579,14 @@ impl Runtime {
             Arc::clone(program.name()),
         );
         let handle = Arc::new(ProcessHandle::with_profile(id, profile));
-        let engine = program.module().engine().clone();
-        let state = ProcessState::new(
+        let mut state = ProcessState::new(
             Arc::clone(self),
             Arc::clone(&handle),
             Arc::clone(&program),
             io,
         );
-        let mut store = Store::new(&engine, state);
-        store.limiter(|state| &mut state.limits);
-        store.data_mut().charge = charge;
-        if max_fuel.is_some() {
-            // It runs on what its environment has left (see `sandbox::budget`).
-            store.set_fuel(0)?;
-            draw_fuel(&mut store.as_context_mut())?;
-        }
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(preempt);
-        let instance = program
-            .instance_pre()
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|e| pool_hint(e, self.processes.len()))?;
-        if let Some(table) = program
-            .table()
-            .and_then(|export| instance.get_module_export(&mut store, export))
-            .and_then(Extern::into_table)
-        {
-            // Element 0 is null already; writing it first spares the kernel a TLB flush on
-            // every core when the process's first indirect call fills in an element.
-            table.set(&mut store, 0, Ref::Func(None))?;
-        }
-        let memory = program
-            .memory()
-            .and_then(|export| instance.get_module_export(&mut store, export))
-            .and_then(Extern::into_memory);
+        state.charge = charge;
+        let (mut store, instance, memory) = self.instantiate(&program, state).await?;
         let receive_waited = program
             .receive_waited()
             .and_then(|export| instance.get_module_export(&mut store, export))
@@ -630,6 +624,7 @@ impl Runtime {
             None => {}
         }
         let calls = Calls {
+            instance,
             setup,
             entry: func,
             params: entry.params,
@@ -637,6 +632,71 @@ impl Runtime {
         };
         handle.set_task(scheduler.spawn(run(store, calls, on_exit)));
         Ok(handle)
+    }
+
+    /// A store holding `state` with an instance of `program` and its memory: an instance a
+    /// process of `program` left, when there is one, else a new one. Either way nothing of
+    /// the program's code has run in it, and it runs on its environment's fuel.
+    ///
+    /// # Errors
+    /// No instance can be allocated (the pool is full), or the environment has no fuel.
+    async fn instantiate(
+        &self,
+        program: &Program,
+        state: ProcessState,
+    ) -> wasmtime::Result<(Store<ProcessState>, Instance, Option<Memory>)> {
+        let recycled = match program.recycling() {
+            Some(pool) => pool.take(state),
+            None => Err(state),
+        };
+        let (mut store, instance, memory) = match recycled {
+            Ok(Recycled {
+                store,
+                instance,
+                memory,
+            }) => (store, instance, Some(memory)),
+            Err(state) => {
+                let mut store = Store::new(program.module().engine(), state);
+                store.limiter(|state| &mut state.limits);
+                store.epoch_deadline_callback(preempt);
+                let instance = match program.instance_pre().instantiate_async(&mut store).await {
+                    Err(error)
+                        if error.is::<wasmtime::PoolConcurrencyLimitError>()
+                            && self.recycler.drop_all() =>
+                    {
+                        // The pool's slots went to recycled instances: they are dropped now.
+                        program.instance_pre().instantiate_async(&mut store).await
+                    }
+                    instance => instance,
+                }
+                .map_err(|e| pool_hint(e, self.processes.len()))?;
+                if let Some(table) = program
+                    .table()
+                    .and_then(|export| instance.get_module_export(&mut store, export))
+                    .and_then(Extern::into_table)
+                {
+                    // Element 0 is null already; writing it first spares the kernel a TLB
+                    // flush on every core when the process's first indirect call fills in
+                    // an element.
+                    table.set(&mut store, 0, Ref::Func(None))?;
+                }
+                let memory = program
+                    .memory()
+                    .and_then(|export| instance.get_module_export(&mut store, export))
+                    .and_then(Extern::into_memory);
+                if let (Some(pool), Some(memory)) = (program.recycling(), memory) {
+                    pool.observe_fresh(&mut store, instance, memory);
+                }
+                (store, instance, memory)
+            }
+        };
+        if program.env().config().max_fuel.is_some() {
+            // It runs on what its environment has left (see `sandbox::budget`).
+            store.set_fuel(0)?;
+            draw_fuel(&mut store.as_context_mut())?;
+        }
+        store.set_epoch_deadline(1);
+        Ok((store, instance, memory))
     }
 
     /// Links `process` to the process with id `other`. If `other` is not alive, `process`
@@ -928,8 +988,9 @@ fn pool_hint(error: wasmtime::Error, alive: usize) -> wasmtime::Error {
     }
 }
 
-/// The guest functions a process runs, in order.
+/// The guest functions a process runs, in order, and the instance they are of.
 struct Calls {
+    instance: Instance,
     /// The module's set-up, when it could not be pre-initialized.
     setup: Option<Func>,
     entry: Func,
@@ -991,8 +1052,9 @@ async fn execute(mut store: Store<ProcessState>, mut calls: Calls, watched: bool
     let handle = Arc::clone(&state.handle);
     let (output, report) = (state.io.output.clone(), state.io.report_death);
     let budget = state.env().budget().cloned();
-    // Free the instance (back to the pool) before telling anyone.
-    drop(store);
+    // Free the instance (back to the pool, or to its program for the next process) before
+    // telling anyone.
+    retire(store, calls.instance);
     // Log first: a linked or watching process (main, say) may end the VM on the notice.
     if report {
         let death = Death {
@@ -1004,6 +1066,25 @@ async fn execute(mut store: Store<ProcessState>, mut calls: Calls, watched: bool
         log_death(&death, &output, budget.as_deref());
     }
     reason
+}
+
+/// Drops the state of the process `store` ran, and the store with it, or, when its
+/// program recycles instances, keeps the store and `instance` for the next process.
+fn retire(mut store: Store<ProcessState>, instance: Instance) {
+    let program = Arc::clone(&store.data().program);
+    let (Some(pool), Some(memory)) = (program.recycling(), store.data().memory) else {
+        return;
+    };
+    let vacant = ProcessState::vacant(&store.data().runtime);
+    drop(std::mem::replace(store.data_mut(), vacant));
+    pool.give_back(
+        &program,
+        Recycled {
+            store,
+            instance,
+            memory,
+        },
+    );
 }
 
 pin_project_lite::pin_project! {

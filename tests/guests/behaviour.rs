@@ -44,6 +44,12 @@ fn main(mailbox: Mailbox<()>) {
             println!("stdin: {}", line.trim_end());
         }
         "groups" => groups(),
+        "recycled" => {
+            let watcher = process::spawn(recycled).unwrap();
+            while watcher.is_alive() {
+                process::sleep_ms(1);
+            }
+        }
         other => panic!("unknown scenario {other:?}"),
     }
 }
@@ -708,4 +714,91 @@ fn groups() {
         pg::members::<String>("nobody").map(|m| m.len())
     );
     process::sleep_ms(50);
+}
+
+/// Written by the processes of [`recycled`]: a static the module's data seeds, and one it
+/// leaves zero.
+static mut SEEDED: [u8; 8] = *b"pristine";
+static mut ZEROED: [u8; 64] = [0; 64];
+const SECRET: u32 = 0x5EC2_E7ED;
+
+/// Processes that write the secret everywhere they can (the module's statics, the heap,
+/// the stack) and end in each way a process ends; after each, a process of the same module
+/// (which runs in the instance the ended one left, recycled) looks where it wrote. It must
+/// find what a fresh process finds, with its stack where a fresh one's starts.
+#[allow(unsafe_code)]
+fn recycled(mailbox: Mailbox<[u32; 4]>) {
+    let me = process::this(&mailbox);
+    let read = |places: [u32; 4]| {
+        let reader = process::spawn_with((me, places), |(parent, places), _: Mailbox<()>| {
+            let local = 0u32;
+            // SAFETY: every place is inside this process's memory, which a process may read.
+            let found = places != [0; 4]
+                && unsafe {
+                    let seeded = std::ptr::read_volatile(places[0] as *const [u8; 8]);
+                    let zeroed = std::ptr::read_volatile(places[1] as *const [u8; 64]);
+                    let heap = std::ptr::read_volatile(places[2] as *const [u32; 16]);
+                    let stack = std::ptr::read_volatile(places[3] as *const [u32; 16]);
+                    &seeded != b"pristine"
+                        || zeroed.iter().any(|&b| b != 0)
+                        || heap.contains(&SECRET)
+                        || stack.contains(&SECRET)
+                };
+            parent.send([u32::from(found), std::ptr::addr_of!(local) as u32, 0, 0]);
+        })
+        .unwrap();
+        let [found, local, ..] = mailbox.receive().unwrap();
+        while reader.is_alive() {
+            process::sleep_ms(1);
+        }
+        (found == 1, local)
+    };
+    // Nowhere to look yet: where a process's stack starts.
+    let (_, fresh_stack) = read([0; 4]);
+    for ending in ["returns", "panics", "traps", "is killed"] {
+        let writer = process::spawn_with(
+            (me, ending.to_string()),
+            |(parent, ending), waits: Mailbox<()>| {
+                let heap = Box::leak(Box::new([SECRET; 16]));
+                let stack = std::hint::black_box([SECRET; 16]);
+                // SAFETY: one process, one thread: nothing else touches the statics.
+                let statics = unsafe {
+                    SEEDED = *b"SECRET!!";
+                    ZEROED = [0xAB; 64];
+                    [
+                        std::ptr::addr_of!(SEEDED) as u32,
+                        std::ptr::addr_of!(ZEROED) as u32,
+                    ]
+                };
+                parent.send([
+                    statics[0],
+                    statics[1],
+                    heap.as_ptr() as u32,
+                    stack.as_ptr() as u32,
+                ]);
+                match ending.as_str() {
+                    "panics" => panic!("the writer panics"),
+                    "traps" => std::process::abort(),
+                    "is killed" => {
+                        let _ = waits.receive();
+                    }
+                    _ => {}
+                }
+                std::hint::black_box(&stack);
+            },
+        )
+        .unwrap();
+        let places = mailbox.receive().unwrap();
+        if ending == "is killed" {
+            writer.kill();
+        }
+        while writer.is_alive() {
+            process::sleep_ms(1);
+        }
+        let (found, stack) = read(places);
+        println!(
+            "after a writer {ending}: its secrets seen: {found}, stack starts as fresh: {}",
+            stack == fresh_stack
+        );
+    }
 }

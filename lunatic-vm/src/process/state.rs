@@ -198,6 +198,17 @@ impl ProcessState {
         }
     }
 
+    /// The state a recycled instance's store holds between two processes: nothing of
+    /// either (see [`crate::program::recycle`]).
+    pub(crate) fn vacant(runtime: &Arc<Runtime>) -> Self {
+        Self::new(
+            Arc::clone(runtime),
+            Arc::clone(runtime.vacant()),
+            Arc::clone(runtime.program()),
+            ProcessIo::default(),
+        )
+    }
+
     /// Keeps error `text` for the guest to read by the returned id, cut to
     /// [`MAX_ERROR_TEXT`] bytes (errors quote guest input, a function name say, and a
     /// process may hold thousands).

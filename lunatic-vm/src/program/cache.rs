@@ -24,8 +24,9 @@ const CHECKSUM_LEN: usize = 32;
 
 /// What an entry holds, part of its name, so entries an older VM wrote are never read:
 /// 2 is the module as pre-initialization leaves it (see `crate::program::preinit`), 3 that module
-/// with its table exported, 4 with its receive hint reading a global.
-const ENTRY_VERSION: u32 = 4;
+/// with its table exported, 4 with its receive hint reading a global, 5 with its mutable
+/// globals exported when it is resettable.
+const ENTRY_VERSION: u32 = 5;
 
 /// The most bytes of entries a cache keeps unless configured otherwise.
 pub(crate) const DEFAULT_MAX_BYTES: u64 = 1 << 30;

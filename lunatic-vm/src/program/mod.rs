@@ -4,6 +4,7 @@
 pub(crate) mod cache;
 pub(crate) mod engine;
 pub(crate) mod preinit;
+pub(crate) mod recycle;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -104,6 +105,9 @@ pub(crate) struct Program {
     pub(crate) charge: Option<Held>,
     /// The SHA-256 of `bytes`, by which other nodes know the module (made on first use).
     hash: std::sync::OnceLock<[u8; 32]>,
+    /// Instances its ended processes left for the next ones, when its processes can be
+    /// reset (see [`recycle`]).
+    recycling: Option<recycle::Pool>,
 }
 
 /// An exported function a process can start in: where it is, and its signature.
@@ -177,6 +181,7 @@ impl Program {
         base: &Linker<ProcessState>,
         env: Arc<Environment>,
         name: Arc<str>,
+        recycler: &Arc<recycle::Recycler>,
     ) -> wasmtime::Result<Self> {
         // An import the runtime lacks altogether is an error, whatever the environment allows.
         base.instantiate_pre(&module)
@@ -216,6 +221,9 @@ impl Program {
                 _ => None,
             },
             spawn_entry: EntryPoint::find(&module, lunatic_abi::SPAWN_ENTRY).ok(),
+            recycling: (recycler.capacity() > 0
+                && crate::program::preinit::resettable(&module, &bytes))
+            .then(|| recycle::Pool::new(recycler)),
             name: module.name().map_or(name, Arc::from),
             bytes,
             module,
@@ -293,6 +301,11 @@ impl Program {
     #[must_use]
     pub(crate) fn env(&self) -> &Arc<Environment> {
         &self.env
+    }
+
+    /// The instances its ended processes left, if its processes can be reset.
+    pub(crate) fn recycling(&self) -> Option<&recycle::Pool> {
+        self.recycling.as_ref()
     }
 }
 

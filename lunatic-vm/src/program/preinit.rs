@@ -61,7 +61,18 @@ pub(crate) const TABLE_EXPORT: &str = "lunatic_table";
 /// The export the rewrite adds for the global [`RECEIVE_WAITED_EXPORT`] reads.
 pub(crate) const RECEIVE_WAITED_GLOBAL: &str = "lunatic_receive_waited_global";
 
+/// The export the rewrite adds (another name for the memory) when every process of the
+/// module can be reset to its start by rewriting its memory and its mutable globals: it
+/// has no start function, imports no global, table or memory, and no instruction of its
+/// code writes a table or drops a segment; the rewrite then exports every mutable global
+/// (as [`GLOBAL_EXPORT_PREFIX`] and its index). See `program::recycle`.
+pub(crate) const RESETTABLE_EXPORT: &str = "lunatic_resettable";
+
+/// The name the rewrite exports a mutable global under, followed by its index.
+const GLOBAL_EXPORT_PREFIX: &str = "lunatic_global_";
+
 /// Ids of the module sections this reads or rewrites (the binary format's numbering).
+const START_SECTION: u8 = 8;
 const GLOBAL_SECTION: u8 = 6;
 const CODE_SECTION: u8 = 10;
 const TABLE_SECTION: u8 = 4;
@@ -107,6 +118,16 @@ pub(crate) fn receive_waited_export(module: &Module) -> Option<ModuleExport> {
     }
 }
 
+/// Whether the rewrite marked `module` as one whose processes can be reset to its start
+/// ([`RESETTABLE_EXPORT`]), that is when `original`, the bytes `module` was made from, does
+/// not export that name itself.
+pub(crate) fn resettable(module: &Module, original: &[u8]) -> bool {
+    matches!(
+        module.get_export(RESETTABLE_EXPORT),
+        Some(ExternType::Memory(_))
+    ) && Sections::parse(original).is_ok_and(|sections| !sections.exports(RESETTABLE_EXPORT))
+}
+
 /// The bytes of `module` (compiled from `bytes` on `engine`) with its memory as the
 /// set-up leaves it and without the set-up export; `None` when the module has no set-up
 /// or cannot be snapshotted (see the module docs). Never fails: whatever goes wrong leaves
@@ -145,12 +166,15 @@ pub(crate) fn snapshot(engine: &Engine, module: &Module, bytes: &[u8]) -> Option
 }
 
 /// What the rewrite adds besides the snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Additions {
     /// Export table 0 as [`TABLE_EXPORT`].
     table: bool,
     /// Give [`RECEIVE_WAITED_EXPORT`] a global to read.
     receive_waited: Option<ReceiveWaited>,
+    /// When the module is resettable, the indices of its mutable globals, to export (and
+    /// [`RESETTABLE_EXPORT`] with them).
+    resettable: Option<Vec<u32>>,
 }
 
 /// Where [`RECEIVE_WAITED_EXPORT`]'s body and the global it will read are.
@@ -222,8 +246,9 @@ fn try_snapshot(
             && sections.first_element_starts_null()
             && !sections.exports(TABLE_EXPORT),
         receive_waited: receive_waited(module, &sections),
+        resettable: sections.mutable_globals_if_resettable(module),
     };
-    Ok((sections.rewrite(&memory, additions)?, additions))
+    Ok((sections.rewrite(&memory, &additions)?, additions))
 }
 
 /// Instantiates `module` where every import traps, runs its set-up, and returns the whole
@@ -429,9 +454,47 @@ impl<'a> Sections<'a> {
         nullable_funcs && leaves_0_null
     }
 
+    /// The indices of the module's mutable globals, if its processes can be reset by
+    /// rewriting its memory and those (see [`RESETTABLE_EXPORT`]); anything unexpected
+    /// answers no.
+    fn mutable_globals_if_resettable(&self, module: &Module) -> Option<Vec<u32>> {
+        let imports_state = module
+            .imports()
+            .any(|import| !matches!(import.ty(), ExternType::Func(_)));
+        if imports_state || self.section(START_SECTION).is_some() || self.exports(RESETTABLE_EXPORT)
+        {
+            return None;
+        }
+        let mut mutable = Vec::new();
+        if let Some(globals) = self.section(GLOBAL_SECTION) {
+            let reader =
+                wasmparser::GlobalSectionReader::new(BinaryReader::new(globals, 0)).ok()?;
+            for (index, global) in (0..).zip(reader) {
+                if global.ok()?.ty.mutable {
+                    if self.exports(&format!("{GLOBAL_EXPORT_PREFIX}{index}")) {
+                        return None;
+                    }
+                    mutable.push(index);
+                }
+            }
+        }
+        if let Some(code) = self.section(CODE_SECTION) {
+            let reader = wasmparser::CodeSectionReader::new(BinaryReader::new(code, 0)).ok()?;
+            for body in reader {
+                let mut operators = body.ok()?.get_operators_reader().ok()?;
+                while !operators.eof() {
+                    if changes_tables_or_segments(&operators.read().ok()?) {
+                        return None;
+                    }
+                }
+            }
+        }
+        Some(mutable)
+    }
+
     /// The module with `memory` as its data, without the set-up export, and with
     /// `additions`.
-    fn rewrite(&self, memory: &[u8], additions: Additions) -> Result<Vec<u8>, String> {
+    fn rewrite(&self, memory: &[u8], additions: &Additions) -> Result<Vec<u8>, String> {
         let runs = non_zero_runs(memory);
         let mut module = wasm_encoder::Module::new();
         for &(id, data) in &self.sections {
@@ -462,6 +525,22 @@ impl<'a> Sections<'a> {
         }
         Ok(module.finish())
     }
+}
+
+/// Whether `operator` changes a table or drops a segment: state a reset by memory and
+/// globals would leave behind.
+fn changes_tables_or_segments(operator: &Operator<'_>) -> bool {
+    matches!(
+        operator,
+        Operator::TableSet { .. }
+            | Operator::TableGrow { .. }
+            | Operator::TableFill { .. }
+            | Operator::TableCopy { .. }
+            | Operator::TableInit { .. }
+            | Operator::ElemDrop { .. }
+            | Operator::DataDrop { .. }
+            | Operator::MemoryInit { .. }
+    )
 }
 
 fn err(error: wasmparser::BinaryReaderError) -> String {
@@ -521,7 +600,7 @@ fn with_receive_waited_body(
 /// table 0 and [`RECEIVE_WAITED_GLOBAL`] as `additions` say.
 fn without_setup(
     content: &[u8],
-    additions: Additions,
+    additions: &Additions,
 ) -> Result<wasm_encoder::ExportSection, String> {
     let mut exports = wasm_encoder::ExportSection::new();
     let reader =
@@ -551,6 +630,13 @@ fn without_setup(
             wasm_encoder::ExportKind::Global,
             hint.global,
         );
+    }
+    if let Some(globals) = &additions.resettable {
+        for &index in globals {
+            let name = format!("{GLOBAL_EXPORT_PREFIX}{index}");
+            exports.export(&name, wasm_encoder::ExportKind::Global, index);
+        }
+        exports.export(RESETTABLE_EXPORT, wasm_encoder::ExportKind::Memory, 0);
     }
     Ok(exports)
 }

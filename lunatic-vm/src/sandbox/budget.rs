@@ -167,13 +167,20 @@ impl Held {
         self.amount += more;
         Ok(())
     }
+
+    /// Gives back `less` of it (at most all it holds).
+    pub(crate) fn shrink(&mut self, less: u64) {
+        let less = less.min(self.amount);
+        for budget in self.budget.chain() {
+            budget.used[self.limit as usize].fetch_sub(less, Ordering::Relaxed);
+        }
+        self.amount -= less;
+    }
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
-        for budget in self.budget.chain() {
-            budget.used[self.limit as usize].fetch_sub(self.amount, Ordering::Relaxed);
-        }
+        self.shrink(self.amount);
     }
 }
 

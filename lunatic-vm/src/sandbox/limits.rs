@@ -47,6 +47,16 @@ impl MemoryLimit {
             exceeded: false,
         }
     }
+
+    /// Gives back everything it allowed: the instance it was charged for is not used.
+    pub(crate) fn refund(&mut self) {
+        if let Some(charge) = &mut self.charge {
+            charge.shrink(u64::MAX);
+        }
+        self.memory_bytes = 0;
+        self.table_elements = 0;
+        self.exceeded = false;
+    }
 }
 
 /// `total` with one part of it going from `current` to `desired`, if within `max`.

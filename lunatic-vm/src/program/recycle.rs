@@ -1,0 +1,428 @@
+//! Recycled instances: a process that ended leaves its store and instance, reset to the
+//! state a fresh instance of its program starts in, for the next process of the same
+//! program, which then skips making a store, linking 29 imports into it and allocating an
+//! instance, and the ended one skips freeing them (see docs/performance.md, "Recycled
+//! instances").
+//!
+//! Invariants, each argued where it is kept:
+//! - **Only the same program.** A pool belongs to one [`Program`] (one module in one
+//!   environment): an instance never passes between modules or environments.
+//! - **Nothing of the ended process survives.** Its `ProcessState` is dropped at its end
+//!   as it was with the store (runtime.rs `execute`), leaving a vacant one; every page of
+//!   its memory that differs from the module's file-backed image is found with Linux's
+//!   `PAGEMAP_SCAN` and rewritten to the pristine contents; every mutable global is set back
+//!   (the pre-initialization rewrite exports them all, `preinit::RESETTABLE_EXPORT`); its tables
+//!   cannot have changed, because the rewrite marks only modules whose code has no
+//!   instruction that writes a table or drops a segment, and that have no start function.
+//!   Whatever cannot be reset so (memory grown, more pages written than `keep_resident`,
+//!   the scan unavailable) is not recycled: the store is dropped, as before.
+//! - **Bounded.** The VM keeps at most [`Recycler::capacity`] recycled instances (each holds
+//!   a pool slot, its store's heap and its resident pages), and a spawn that finds the
+//!   pool full drops them all and tries again, so they never cost a spawn its slot.
+//! - **Charged as a fresh one.** A recycled instance's memory and table are charged to the
+//!   new process through the same `ResourceLimiter` calls instantiation makes.
+#![allow(unsafe_code)]
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use wasmtime::{Extern, Instance, Memory, ModuleExport, Mutability, ResourceLimiter, Store, Val};
+
+use super::Program;
+use crate::process::state::ProcessState;
+
+/// Most recycled instances the VM keeps (at most half its pool).
+pub(crate) const MAX_RECYCLED: usize = 4096;
+
+/// A store whose process ended, with its instance, reset to the program's pristine state.
+pub(crate) struct Recycled {
+    pub(crate) store: Store<ProcessState>,
+    pub(crate) instance: Instance,
+    pub(crate) memory: Memory,
+}
+
+/// What every process of a program starts from, read from its first fresh instance before
+/// any of its code ran.
+struct Pristine {
+    /// The memory's contents up to its last non-zero byte (the rest is zeros).
+    image: Box<[u8]>,
+    /// The memory's size in bytes.
+    memory_bytes: usize,
+    /// Elements of its tables, charged to each process as instantiation charges them.
+    table_elements: Vec<usize>,
+    /// Every mutable global, and its value.
+    globals: Vec<(ModuleExport, Val)>,
+}
+
+/// The recycled instances of one program.
+pub(crate) struct Pool {
+    recycler: Arc<Recycler>,
+    pristine: OnceLock<Option<Pristine>>,
+    idle: Mutex<Vec<Recycled>>,
+    /// Whether the recycler knows this pool (to empty it when the instance pool is full).
+    known: std::sync::atomic::AtomicBool,
+}
+
+/// The VM's bound on recycled instances, and the way to all of them.
+pub(crate) struct Recycler {
+    capacity: usize,
+    /// Bytes of a memory that may be rewritten to reset it (the VM's `keep_resident`).
+    keep_resident: usize,
+    kept: AtomicUsize,
+    programs: Mutex<Vec<Weak<Program>>>,
+}
+
+impl Recycler {
+    /// A recycler keeping at most `capacity` instances, each reset by rewriting at most
+    /// `keep_resident` bytes; none when `PAGEMAP_SCAN` is not available.
+    pub(crate) fn new(capacity: usize, keep_resident: usize) -> Arc<Self> {
+        let capacity = if keep_resident > 0 && pagemap().is_some() {
+            capacity
+        } else {
+            0
+        };
+        Arc::new(Self {
+            capacity,
+            keep_resident,
+            kept: AtomicUsize::new(0),
+            programs: Mutex::default(),
+        })
+    }
+
+    /// Most instances kept.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Drops every recycled instance (their pool slots are wanted). Returns whether there
+    /// were any.
+    pub(crate) fn drop_all(&self) -> bool {
+        let programs: Vec<Arc<Program>> = {
+            let mut programs = self.programs.lock().unwrap_or_else(|e| e.into_inner());
+            programs.retain(|program| program.strong_count() > 0);
+            programs.iter().filter_map(Weak::upgrade).collect()
+        };
+        let mut dropped = false;
+        for program in programs {
+            if let Some(pool) = program.recycling() {
+                let idle = std::mem::take(&mut *pool.lock_idle());
+                self.kept.fetch_sub(idle.len(), Ordering::Relaxed);
+                dropped |= !idle.is_empty();
+            }
+        }
+        dropped
+    }
+}
+
+impl Pool {
+    pub(crate) fn new(recycler: &Arc<Recycler>) -> Self {
+        Self {
+            recycler: Arc::clone(recycler),
+            pristine: OnceLock::new(),
+            idle: Mutex::default(),
+            known: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<Recycled>> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Notes what a fresh instance of the program holds, once per program, before any of
+    /// its code runs.
+    pub(crate) fn observe_fresh(
+        &self,
+        store: &mut Store<ProcessState>,
+        instance: Instance,
+        memory: Memory,
+    ) {
+        if self.recycler.capacity == 0 || self.pristine.get().is_some() {
+            return;
+        }
+        let pristine = Pristine::read(store, instance, memory);
+        let _ = self.pristine.set(pristine);
+    }
+
+    /// A recycled instance for a new process whose state is `state`, charged to it; `Err`
+    /// gives `state` back when there is none (or it cannot be charged).
+    pub(crate) fn take(&self, state: ProcessState) -> Result<Recycled, ProcessState> {
+        let Some(Some(pristine)) = self.pristine.get() else {
+            return Err(state);
+        };
+        let Some(mut recycled) = self.lock_idle().pop() else {
+            return Err(state);
+        };
+        self.recycler.kept.fetch_sub(1, Ordering::Relaxed);
+        let vacant = std::mem::replace(recycled.store.data_mut(), state);
+        drop(vacant);
+        // The charges instantiation makes, through the same limiter.
+        let limits = &mut recycled.store.data_mut().limits;
+        let charged = limits
+            .memory_growing(0, pristine.memory_bytes, None)
+            .unwrap_or(false)
+            && pristine
+                .table_elements
+                .iter()
+                .all(|&elements| limits.table_growing(0, elements, None).unwrap_or(false));
+        if !charged {
+            // A fresh instantiation is refused the same way, with its error.
+            limits.refund();
+            let runtime = Arc::clone(&recycled.store.data().runtime);
+            return Err(std::mem::replace(
+                recycled.store.data_mut(),
+                ProcessState::vacant(&runtime),
+            ));
+        }
+        tracing::debug!(target: "lunatic::recycle", "process {} starts in a recycled instance", recycled.store.data().handle.id());
+        Ok(recycled)
+    }
+
+    /// Resets `recycled` (its process ended, its state is vacant) and keeps it for the
+    /// next process, or drops it when it cannot be reset or there is no room.
+    pub(crate) fn give_back(&self, program: &Arc<Program>, mut recycled: Recycled) {
+        let Some(Some(pristine)) = self.pristine.get() else {
+            return;
+        };
+        let recycler = &self.recycler;
+        if recycler.kept.load(Ordering::Relaxed) >= recycler.capacity
+            || !pristine.reset(&mut recycled, recycler.keep_resident)
+        {
+            return;
+        }
+        if !self.known.swap(true, Ordering::Relaxed) {
+            let mut programs = recycler.programs.lock().unwrap_or_else(|e| e.into_inner());
+            programs.retain(|program| program.strong_count() > 0);
+            programs.push(Arc::downgrade(program));
+        }
+        recycler.kept.fetch_add(1, Ordering::Relaxed);
+        self.lock_idle().push(recycled);
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        let idle = self.idle.get_mut().unwrap_or_else(|e| e.into_inner());
+        self.recycler.kept.fetch_sub(idle.len(), Ordering::Relaxed);
+    }
+}
+
+impl Pristine {
+    /// What `instance` (fresh, none of its code run) holds; `None` when it cannot be reset
+    /// (a global of a type that cannot be written back).
+    fn read(store: &mut Store<ProcessState>, instance: Instance, memory: Memory) -> Option<Self> {
+        let module = store.data().program.module().clone();
+        let mut globals = Vec::new();
+        let mut table_elements = Vec::new();
+        for export in module.exports() {
+            let index = module.get_export_index(export.name())?;
+            match (export.ty(), instance.get_module_export(&mut *store, &index)) {
+                (wasmtime::ExternType::Global(ty), Some(Extern::Global(global)))
+                    if ty.mutability() == Mutability::Var =>
+                {
+                    let value = global.get(&mut *store);
+                    if !matches!(value, Val::I32(_) | Val::I64(_) | Val::F32(_) | Val::F64(_)) {
+                        return None;
+                    }
+                    globals.push((index, value));
+                }
+                (wasmtime::ExternType::Table(_), Some(Extern::Table(table))) => {
+                    table_elements.push(usize::try_from(table.size(&*store)).ok()?);
+                }
+                _ => {}
+            }
+        }
+        let data = memory.data(&*store);
+        let end = data
+            .iter()
+            .rposition(|&byte| byte != 0)
+            .map_or(0, |last| last + 1);
+        Some(Self {
+            image: data[..end].into(),
+            memory_bytes: data.len(),
+            table_elements,
+            globals,
+        })
+    }
+
+    /// Sets `recycled` back to this state; `false` when it cannot be (its memory grew, or
+    /// more than `keep_resident` bytes of it differ from the image's file-backed pages).
+    fn reset(&self, recycled: &mut Recycled, keep_resident: usize) -> bool {
+        let Recycled {
+            store,
+            instance,
+            memory,
+        } = recycled;
+        if memory.data_size(&*store) != self.memory_bytes {
+            return false;
+        }
+        let Some(written) = written_pages(memory.data(&*store), keep_resident) else {
+            return false;
+        };
+        let data = memory.data_mut(&mut *store);
+        for range in written {
+            let image_end = range.end.min(self.image.len());
+            if range.start < image_end {
+                data[range.start..image_end].copy_from_slice(&self.image[range.start..image_end]);
+            }
+            data[range.start.max(image_end)..range.end].fill(0);
+        }
+        for (export, value) in &self.globals {
+            let Some(Extern::Global(global)) = instance.get_module_export(&mut *store, export)
+            else {
+                return false;
+            };
+            if global.set(&mut *store, *value).is_err() {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+// What Linux's `PAGEMAP_SCAN` ioctl (6.7) takes and gives, from `linux/fs.h`.
+const PAGEMAP_SCAN: libc::c_ulong = 0xC060_6610;
+const PAGE_IS_FILE: u64 = 1 << 2;
+const PAGE_IS_PRESENT: u64 = 1 << 3;
+const PAGE_IS_SWAPPED: u64 = 1 << 4;
+const PAGE_IS_PFNZERO: u64 = 1 << 5;
+
+#[repr(C)]
+struct PmScanArg {
+    size: u64,
+    flags: u64,
+    start: u64,
+    end: u64,
+    walk_end: u64,
+    vec: u64,
+    vec_len: u64,
+    max_pages: u64,
+    category_inverted: u64,
+    category_mask: u64,
+    category_anyof_mask: u64,
+    return_mask: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct PageRegion {
+    start: u64,
+    end: u64,
+    categories: u64,
+}
+
+/// `/proc/self/pagemap`, opened once; `None` when it cannot be opened or does not take
+/// `PAGEMAP_SCAN`.
+fn pagemap() -> Option<&'static std::fs::File> {
+    static PAGEMAP: OnceLock<Option<std::fs::File>> = OnceLock::new();
+    PAGEMAP
+        .get_or_init(|| {
+            let file = std::fs::File::open("/proc/self/pagemap").ok()?;
+            // An empty scan tells whether the kernel knows the ioctl.
+            scan(&file, 0..0, &mut [], 0).ok()?;
+            Some(file)
+        })
+        .as_ref()
+}
+
+/// One `PAGEMAP_SCAN` of `range` for pages holding memory of their own (present or
+/// swapped out, neither a file's page nor the shared zero page), at most `max_pages` of
+/// them, into `regions`. Returns how many regions it filled and where the walk ended.
+fn scan(
+    pagemap: &std::fs::File,
+    range: Range<usize>,
+    regions: &mut [PageRegion],
+    max_pages: u64,
+) -> std::io::Result<(usize, usize)> {
+    use std::os::fd::AsRawFd as _;
+    let mut arg = PmScanArg {
+        size: std::mem::size_of::<PmScanArg>() as u64,
+        flags: 0,
+        start: range.start as u64,
+        end: range.end as u64,
+        walk_end: 0,
+        vec: regions.as_mut_ptr() as u64,
+        vec_len: regions.len() as u64,
+        max_pages,
+        category_inverted: PAGE_IS_FILE | PAGE_IS_PFNZERO,
+        category_mask: PAGE_IS_FILE | PAGE_IS_PFNZERO,
+        category_anyof_mask: PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+        return_mask: PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+    };
+    // SAFETY: `arg` is a valid `pm_scan_arg` of the size it states, and `vec` points to
+    // `vec_len` writable `page_region`s that outlive the call; the kernel only reads the
+    // page tables of the range, it does not touch its memory.
+    let filled = unsafe { libc::ioctl(pagemap.as_raw_fd(), PAGEMAP_SCAN, &mut arg) };
+    if filled < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok((filled as usize, arg.walk_end as usize))
+}
+
+/// The page ranges of `memory` (offsets into it) that hold memory of their own: every page
+/// written since it was mapped, and those a reset before left resident. `None` when the
+/// scan fails or they come to more than `limit` bytes.
+fn written_pages(memory: &[u8], limit: usize) -> Option<Vec<Range<usize>>> {
+    let pagemap = pagemap()?;
+    let page = rustix::param::page_size();
+    let base = memory.as_ptr() as usize;
+    let end = base + memory.len();
+    let max_pages = (limit / page) as u64 + 1;
+    let mut regions = [PageRegion::default(); 32];
+    let mut written = Vec::new();
+    let (mut start, mut pages) = (base, 0u64);
+    while start < end {
+        let (filled, walk_end) = scan(pagemap, start..end, &mut regions, max_pages - pages).ok()?;
+        for region in &regions[..filled] {
+            let (from, to) = (region.start as usize, region.end as usize);
+            pages += ((to - from) / page) as u64;
+            written.push(from - base..to - base);
+        }
+        if pages >= max_pages {
+            return None;
+        }
+        if walk_end <= start {
+            break;
+        }
+        start = walk_end;
+    }
+    Some(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scan_finds_written_pages_and_not_read_ones() {
+        if pagemap().is_none() {
+            eprintln!("no PAGEMAP_SCAN here: skipped");
+            return;
+        }
+        let page = rustix::param::page_size();
+        let len = 32 * page;
+        // SAFETY: a new private anonymous mapping, used only as the slice below and
+        // unmapped after it.
+        let memory = unsafe {
+            let base = libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            assert_ne!(base, libc::MAP_FAILED);
+            std::slice::from_raw_parts_mut(base.cast::<u8>(), len)
+        };
+        std::hint::black_box(memory[5 * page]);
+        memory[3 * page + 7] = 1;
+        memory[9 * page] = 1;
+        memory[10 * page] = 1;
+        let written = written_pages(memory, 16 * page).unwrap();
+        assert_eq!(written, vec![3 * page..4 * page, 9 * page..11 * page]);
+        assert!(written_pages(memory, page).is_none(), "over the limit");
+        // SAFETY: the mapping made above, no longer used.
+        unsafe { libc::munmap(memory.as_mut_ptr().cast(), len) };
+    }
+}
