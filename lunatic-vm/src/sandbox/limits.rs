@@ -142,4 +142,23 @@ mod tests {
             "a second table over the cap"
         );
     }
+
+    #[test]
+    fn a_refund_gives_back_the_memory_and_the_tables_charged() {
+        let mut limits = lunatic_abi::Limits::default();
+        limits.set(lunatic_abi::Limit::Memory, 1 << 20);
+        let budget = crate::sandbox::budget::Budget::new(limits, None, None);
+        let charge = budget.hold(lunatic_abi::Limit::Memory, 0).unwrap();
+        let mut limit = MemoryLimit::new(16 << 20, Some(charge), None);
+        assert!(limit.memory_growing(0, 1 << 20, None).unwrap());
+        assert!(limit.table_growing(0, MAX_TABLE_ELEMENTS, None).unwrap());
+        assert_eq!(budget.used(lunatic_abi::Limit::Memory), 1 << 20);
+        limit.refund();
+        assert_eq!(budget.used(lunatic_abi::Limit::Memory), 0);
+        // All of it can be charged again, as for a fresh instance.
+        assert!(limit.memory_growing(0, 1 << 20, None).unwrap());
+        assert!(limit.table_growing(0, MAX_TABLE_ELEMENTS, None).unwrap());
+        drop(limit);
+        assert_eq!(budget.used(lunatic_abi::Limit::Memory), 0);
+    }
 }
