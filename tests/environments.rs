@@ -282,3 +282,27 @@ fn files_count_against_the_descriptor_limit() {
         .assert_stdout("root still opens: true\n");
     common::assert_vms_stayed_under(common::VM_MEMORY_CEILING);
 }
+
+#[test]
+fn a_recycled_instance_is_charged_to_its_environment_as_a_fresh_one() {
+    let run = common::run_logged(
+        Some("lunatic::recycle=debug"),
+        &[],
+        &common::guest("test-environments"),
+        &["recycled-charges"],
+        std::time::Duration::from_secs(60),
+    );
+    run.assert_code(0).assert_stdout("refused alike: true\n");
+    let counts: Vec<usize> = run
+        .stdout
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    // "8 MiB: N, ... 50 ...: M": N == M, and the limit, not the count, stopped both.
+    assert!(
+        matches!(counts[..], [8, before, 50, after] if before == after && (1..100).contains(&before)),
+        "{run}"
+    );
+    let recycled = run.stderr.matches("starts in a recycled instance").count();
+    assert!(recycled >= 50, "{recycled} recycled\n{run}");
+}

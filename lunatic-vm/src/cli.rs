@@ -41,8 +41,8 @@ struct Cli {
     preemption_interval: u64,
     /// KiB of a dead process's memory reset in place for the next spawn instead of being
     /// returned to the kernel (faster spawns, no TLB shootdowns; Linux 6.7+), and the most
-    /// a process may write for its instance to be recycled for the next one of its module;
-    /// 0 returns all of it and recycles nothing.
+    /// of a process's memory that may be resident for its instance to be recycled for the
+    /// next process of its module; 0 returns all of it and recycles nothing.
     #[arg(long, value_name = "KIB", default_value_t = RuntimeConfig::default().keep_resident >> 10)]
     keep_resident: usize,
     /// Sockets, and files opened through WASI, all processes may hold open at once

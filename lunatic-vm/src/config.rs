@@ -10,7 +10,7 @@
 //! | `max_sockets` | the open-file limit, less 256 | sockets and files all processes may hold at once; past it binds, accepts and connects fail with an error (opening a file with `EMFILE`) instead of the host running out of file descriptors (the CLI first raises the soft open-file limit to the hard one) |
 //! | `cache_max_bytes` | 1 GiB | the compiled-module cache on disk is trimmed to this (least recently used first), so a guest that compiles module after module cannot fill the disk |
 //! | `perf_map` | off | lists compiled guest functions in `/tmp/perf-<pid>.map` for `perf` (`--perf-map`) |
-//! | `keep_resident` | 1 MiB | how much of a dead process's memory is reset in place (only the pages it touched, found with Linux's `PAGEMAP_SCAN`) instead of being returned to the kernel: the next spawn into the slot takes no page faults and no `madvise`, whose TLB shootdowns cost every core; also the most a recycled instance may have written (`program::recycle`); 0 returns it all and recycles nothing |
+//! | `keep_resident` | 1 MiB | how much of a dead process's memory is reset in place (only the pages it touched, found with Linux's `PAGEMAP_SCAN`) instead of being returned to the kernel: the next spawn into the slot takes no page faults and no `madvise`, whose TLB shootdowns cost every core; also the most of an instance's memory that may be resident for it to be recycled (`program::recycle`); 0 returns it all and recycles nothing |
 
 use std::time::Duration;
 

@@ -11,8 +11,8 @@ use lunatic_abi::{Limit, LogLevel, TrapKind};
 use tokio::sync::oneshot;
 use wasmtime::error::Context as _;
 use wasmtime::{
-    AsContextMut, Engine, Extern, Func, Instance, Linker, Memory, Ref, Store, StoreContextMut,
-    Trap, UpdateDeadline, Val, WasmBacktrace,
+    AsContextMut, Engine, Extern, Func, Instance, Linker, Memory, Module, Ref, Store,
+    StoreContextMut, Trap, UpdateDeadline, Val, WasmBacktrace,
 };
 use wasmtime_wasi::I32Exit;
 
@@ -247,13 +247,13 @@ impl Runtime {
         self.program.env()
     }
 
-    /// The main program.
     /// The handle a recycled instance's vacant state holds (see
     /// [`ProcessState::vacant`]).
     pub(crate) fn vacant(&self) -> &Arc<ProcessHandle> {
         &self.vacant
     }
 
+    /// The main program.
     pub(crate) fn program(&self) -> &Arc<Program> {
         &self.program
     }
@@ -409,14 +409,19 @@ impl Runtime {
         } else {
             Self::compile_cached(&self.config, &backend.engine, program.bytes())?
         };
-        Ok(Arc::new(Program::link(
+        let same_module = Module::same(&module, program.module());
+        let mut relinked = Program::link(
             module,
             Arc::clone(program.bytes()),
             &backend.linker,
             env,
             Arc::clone(program.name()),
             &self.recycler,
-        )?))
+        )?;
+        if same_module {
+            relinked.share_pristine(program);
+        }
+        Ok(Arc::new(relinked))
     }
 
     /// Compiles and links `bytes` for `env`.
@@ -662,9 +667,9 @@ impl Runtime {
                 let instance = match program.instance_pre().instantiate_async(&mut store).await {
                     Err(error)
                         if error.is::<wasmtime::PoolConcurrencyLimitError>()
-                            && self.recycler.drop_all() =>
+                            && self.recycler.drop_one() =>
                     {
-                        // The pool's slots went to recycled instances: they are dropped now.
+                        // The pool's slots went to recycled instances: one is dropped now.
                         program.instance_pre().instantiate_async(&mut store).await
                     }
                     instance => instance,
@@ -1075,6 +1080,9 @@ fn retire(mut store: Store<ProcessState>, instance: Instance) {
     let (Some(pool), Some(memory)) = (program.recycling(), store.data().memory) else {
         return;
     };
+    if !pool.reserve() {
+        return;
+    }
     let vacant = ProcessState::vacant(&store.data().runtime);
     drop(std::mem::replace(store.data_mut(), vacant));
     pool.give_back(

@@ -25,6 +25,7 @@ fn main(mailbox: Mailbox<()>) {
         "bystander" => bystander(),
         "compile-bombs" => compile_bombs(),
         "open-files" => open_files(mailbox),
+        "recycled-charges" => recycled_charges(),
         other => panic!("unknown scenario {other:?}"),
     }
 }
@@ -902,4 +903,45 @@ fn renumber(from: u32, to: u32) -> u16 {
 #[cfg(not(target_os = "wasi"))]
 fn renumber(_: u32, _: u32) -> u16 {
     unreachable!("a test guest runs on the VM")
+}
+
+/// A recycled instance is charged to its new process as a fresh one is: as many parked
+/// processes fit in an environment's memory after many have come and gone (their
+/// instances recycled) as before.
+fn recycled_charges() {
+    let mut config = Config::new(ROOMY, None);
+    config.max_total_memory(8 << 20);
+    let mut env = Environment::new(config).unwrap();
+    let module = env.add_this_module().unwrap();
+    let fill = || {
+        let mut parked = Vec::new();
+        let refusal = loop {
+            match module.spawn(|m: Mailbox<()>| {
+                let _ = m.receive();
+            }) {
+                Ok(process) if parked.len() < 100 => parked.push(process),
+                Ok(_) => break "none".to_owned(),
+                Err(error) => break error.to_string(),
+            }
+        };
+        for process in &parked {
+            process.kill();
+        }
+        while parked.iter().any(Process::is_alive) {
+            process::sleep_ms(1);
+        }
+        (parked.len(), refusal)
+    };
+    let (before, refused_before) = fill();
+    for _ in 0..50 {
+        let short = module.spawn(|_: Mailbox<()>| {}).unwrap();
+        while short.is_alive() {
+            process::sleep_ms(1);
+        }
+    }
+    let (after, refused_after) = fill();
+    println!(
+        "parked within 8 MiB: {before}, after 50 more came and went: {after}; refused alike: {}",
+        refused_before == refused_after
+    );
 }

@@ -120,7 +120,7 @@ pub(crate) struct ProcessState {
     pub(crate) errors: HandleTable<String>,
     pub(crate) environments: HandleTable<Arc<Environment>>,
     pub(crate) modules: HandleTable<Arc<Program>>,
-    /// Sockets the process holds (closed when it ends: they are dropped with the store).
+    /// Sockets the process holds (closed when it ends: they are dropped with the state).
     pub(crate) resources: ResourceTable,
     /// The files it opened through WASI, by descriptor, each with its share of the VM's
     /// descriptors and of its environment's limit (see `sandbox::wasi::count_open_files`).

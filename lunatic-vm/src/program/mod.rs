@@ -307,6 +307,13 @@ impl Program {
     pub(crate) fn recycling(&self) -> Option<&recycle::Pool> {
         self.recycling.as_ref()
     }
+
+    /// Shares `other`'s pristine state for recycled instances: both run the same module.
+    pub(crate) fn share_pristine(&mut self, other: &Program) {
+        if let (Some(pool), Some(theirs)) = (&mut self.recycling, &other.recycling) {
+            pool.share_pristine(theirs);
+        }
+    }
 }
 
 /// Whether `value` has type `ty` (for checking spawn parameters).

@@ -128,6 +128,20 @@ pub(crate) fn resettable(module: &Module, original: &[u8]) -> bool {
     ) && Sections::parse(original).is_ok_and(|sections| !sections.exports(RESETTABLE_EXPORT))
 }
 
+/// The initial sizes of the tables `bytes` (a binary module) defines, in order; `None` when
+/// they cannot be read.
+pub(crate) fn table_sizes(bytes: &[u8]) -> Option<Vec<u64>> {
+    let sections = Sections::parse(bytes).ok()?;
+    let Some(tables) = sections.section(TABLE_SECTION) else {
+        return Some(Vec::new());
+    };
+    wasmparser::TableSectionReader::new(BinaryReader::new(tables, 0))
+        .ok()?
+        .into_iter()
+        .map(|table| table.ok().map(|table| table.ty.initial))
+        .collect()
+}
+
 /// The bytes of `module` (compiled from `bytes` on `engine`) with its memory as the
 /// set-up leaves it and without the set-up export; `None` when the module has no set-up
 /// or cannot be snapshotted (see the module docs). Never fails: whatever goes wrong leaves

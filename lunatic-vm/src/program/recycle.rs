@@ -1,4 +1,4 @@
-//! Recycled instances: a process that ended leaves its store and instance, reset to the
+//! Recycled instances: a process that ends leaves its store and instance, reset to the
 //! state a fresh instance of its program starts in, for the next process of the same
 //! program, which then skips making a store, linking 29 imports into it and allocating an
 //! instance, and the ended one skips freeing them (see docs/performance.md, "Recycled
@@ -8,23 +8,28 @@
 //! - **Only the same program.** A pool belongs to one [`Program`] (one module in one
 //!   environment): an instance never passes between modules or environments.
 //! - **Nothing of the ended process survives.** Its `ProcessState` is dropped at its end
-//!   as it was with the store (runtime.rs `execute`), leaving a vacant one; every page of
-//!   its memory that differs from the module's file-backed image is found with Linux's
-//!   `PAGEMAP_SCAN` and rewritten to the pristine contents; every mutable global is set back
-//!   (the pre-initialization rewrite exports them all, `preinit::RESETTABLE_EXPORT`); its tables
-//!   cannot have changed, because the rewrite marks only modules whose code has no
-//!   instruction that writes a table or drops a segment, and that have no start function.
-//!   Whatever cannot be reset so (memory grown, more pages written than `keep_resident`,
-//!   the scan unavailable) is not recycled: the store is dropped, as before.
-//! - **Bounded.** The VM keeps at most [`Recycler::capacity`] recycled instances (each holds
-//!   a pool slot, its store's heap and its resident pages), and a spawn that finds the
-//!   pool full drops them all and tries again, so they never cost a spawn its slot.
-//! - **Charged as a fresh one.** A recycled instance's memory and table are charged to the
+//!   as it was with the store (runtime.rs `retire`), leaving a vacant one; every page of its
+//!   memory that is neither the module image's file page nor the zero page is found with
+//!   Linux's `PAGEMAP_SCAN` and rewritten to the pristine contents; every mutable global is
+//!   set back (the pre-initialization rewrite exports them all, `preinit::RESETTABLE_EXPORT`);
+//!   its tables cannot have changed, because the rewrite marks only modules whose code has
+//!   no instruction that writes a table or drops a segment, and that have no start
+//!   function. Whatever cannot be reset so (memory grown, more than `keep_resident` bytes
+//!   resident, the scan unavailable or cut short) is not recycled: the store is dropped, as
+//!   before.
+//! - **Bounded.** The VM keeps at most [`Recycler`]'s capacity of recycled instances (each
+//!   holds a pool slot, its store's heap and its resident pages); a spawn that finds the
+//!   pool full drops one and tries again, so they never cost a spawn its slot. The pristine
+//!   image holds only the memory's non-zero pages (at most the module's data), once per
+//!   module: relinks for other environments share it.
+//! - **Charged as a fresh one.** A recycled instance's memory and tables are charged to the
 //!   new process through the same `ResourceLimiter` calls instantiation makes.
+//! - A kept instance's vacant state holds the runtime, as a live process's state does: the
+//!   runtime lives as long as the VM (the CLI never drops it).
 #![allow(unsafe_code)]
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use wasmtime::{Extern, Instance, Memory, ModuleExport, Mutability, ResourceLimiter, Store, Val};
@@ -42,33 +47,41 @@ pub(crate) struct Recycled {
     pub(crate) memory: Memory,
 }
 
-/// What every process of a program starts from, read from its first fresh instance before
+/// What every process of a module starts from, read from its first fresh instance before
 /// any of its code ran.
 struct Pristine {
-    /// The memory's contents up to its last non-zero byte (the rest is zeros).
-    image: Box<[u8]>,
+    /// The memory's pages that hold a non-zero byte, by offset, in order (the rest is
+    /// zeros).
+    pages: Vec<(usize, Box<[u8]>)>,
     /// The memory's size in bytes.
     memory_bytes: usize,
-    /// Elements of its tables, charged to each process as instantiation charges them.
+    /// Elements of each of its tables, charged to each process as instantiation charges
+    /// them.
     table_elements: Vec<usize>,
     /// Every mutable global, and its value.
     globals: Vec<(ModuleExport, Val)>,
 }
 
+/// A module's pristine state, once read (`None` inside: it cannot be reset); shared by the
+/// programs of one module.
+type PristineCell = Arc<OnceLock<Option<Pristine>>>;
+
 /// The recycled instances of one program.
 pub(crate) struct Pool {
     recycler: Arc<Recycler>,
-    pristine: OnceLock<Option<Pristine>>,
+    pristine: PristineCell,
     idle: Mutex<Vec<Recycled>>,
-    /// Whether the recycler knows this pool (to empty it when the instance pool is full).
-    known: std::sync::atomic::AtomicBool,
+    /// Whether the recycler knows this pool (to take an instance from it when the
+    /// instance pool is full).
+    known: AtomicBool,
 }
 
 /// The VM's bound on recycled instances, and the way to all of them.
 pub(crate) struct Recycler {
     capacity: usize,
-    /// Bytes of a memory that may be rewritten to reset it (the VM's `keep_resident`).
+    /// Bytes of a memory that may be resident to reset it (the VM's `keep_resident`).
     keep_resident: usize,
+    /// Instances kept, or about to be.
     kept: AtomicUsize,
     programs: Mutex<Vec<Weak<Program>>>,
 }
@@ -95,23 +108,35 @@ impl Recycler {
         self.capacity
     }
 
-    /// Drops every recycled instance (their pool slots are wanted). Returns whether there
-    /// were any.
-    pub(crate) fn drop_all(&self) -> bool {
+    /// Takes a place for one more kept instance, if there is room.
+    fn reserve(&self) -> bool {
+        self.kept
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |kept| {
+                (kept < self.capacity).then_some(kept + 1)
+            })
+            .is_ok()
+    }
+
+    /// Drops one recycled instance, of any program (its pool slot is wanted). Returns
+    /// whether there was one.
+    pub(crate) fn drop_one(&self) -> bool {
         let programs: Vec<Arc<Program>> = {
             let mut programs = self.programs.lock().unwrap_or_else(|e| e.into_inner());
             programs.retain(|program| program.strong_count() > 0);
             programs.iter().filter_map(Weak::upgrade).collect()
         };
-        let mut dropped = false;
         for program in programs {
-            if let Some(pool) = program.recycling() {
-                let idle = std::mem::take(&mut *pool.lock_idle());
-                self.kept.fetch_sub(idle.len(), Ordering::Relaxed);
-                dropped |= !idle.is_empty();
+            let Some(pool) = program.recycling() else {
+                continue;
+            };
+            let taken = pool.lock_idle().pop();
+            if let Some(recycled) = taken {
+                self.kept.fetch_sub(1, Ordering::Relaxed);
+                drop(recycled);
+                return true;
             }
         }
-        dropped
+        false
     }
 }
 
@@ -119,17 +144,22 @@ impl Pool {
     pub(crate) fn new(recycler: &Arc<Recycler>) -> Self {
         Self {
             recycler: Arc::clone(recycler),
-            pristine: OnceLock::new(),
+            pristine: PristineCell::default(),
             idle: Mutex::default(),
-            known: std::sync::atomic::AtomicBool::new(false),
+            known: AtomicBool::new(false),
         }
+    }
+
+    /// Shares `other`'s pristine state: both programs run the same module.
+    pub(crate) fn share_pristine(&mut self, other: &Pool) {
+        self.pristine = Arc::clone(&other.pristine);
     }
 
     fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<Recycled>> {
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Notes what a fresh instance of the program holds, once per program, before any of
+    /// Notes what a fresh instance of the program holds, once per module, before any of
     /// its code runs.
     pub(crate) fn observe_fresh(
         &self,
@@ -174,28 +204,41 @@ impl Pool {
                 ProcessState::vacant(&runtime),
             ));
         }
-        tracing::debug!(target: "lunatic::recycle", "process {} starts in a recycled instance", recycled.store.data().handle.id());
+        tracing::debug!(
+            target: "lunatic::recycle",
+            "process {} starts in a recycled instance",
+            recycled.store.data().handle.id()
+        );
         Ok(recycled)
     }
 
-    /// Resets `recycled` (its process ended, its state is vacant) and keeps it for the
-    /// next process, or drops it when it cannot be reset or there is no room.
+    /// Whether an instance given back now could be kept: the pristine state is known, and
+    /// there is room (which this takes, for [`Pool::give_back`]).
+    pub(crate) fn reserve(&self) -> bool {
+        matches!(self.pristine.get(), Some(Some(_))) && self.recycler.reserve()
+    }
+
+    /// Resets `recycled` (its process ended, its state is vacant, and [`Pool::reserve`]
+    /// took its place) and keeps it for the next process, or drops it when it cannot be
+    /// reset.
     pub(crate) fn give_back(&self, program: &Arc<Program>, mut recycled: Recycled) {
-        let Some(Some(pristine)) = self.pristine.get() else {
-            return;
+        let reset = match self.pristine.get() {
+            Some(Some(pristine)) => pristine.reset(&mut recycled, self.recycler.keep_resident),
+            _ => false,
         };
-        let recycler = &self.recycler;
-        if recycler.kept.load(Ordering::Relaxed) >= recycler.capacity
-            || !pristine.reset(&mut recycled, recycler.keep_resident)
-        {
+        if !reset {
+            self.recycler.kept.fetch_sub(1, Ordering::Relaxed);
             return;
         }
         if !self.known.swap(true, Ordering::Relaxed) {
-            let mut programs = recycler.programs.lock().unwrap_or_else(|e| e.into_inner());
+            let mut programs = self
+                .recycler
+                .programs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             programs.retain(|program| program.strong_count() > 0);
             programs.push(Arc::downgrade(program));
         }
-        recycler.kept.fetch_add(1, Ordering::Relaxed);
         self.lock_idle().push(recycled);
     }
 }
@@ -209,44 +252,52 @@ impl Drop for Pool {
 
 impl Pristine {
     /// What `instance` (fresh, none of its code run) holds; `None` when it cannot be reset
-    /// (a global of a type that cannot be written back).
+    /// (a global of a type that cannot be written back, tables that cannot be counted).
     fn read(store: &mut Store<ProcessState>, instance: Instance, memory: Memory) -> Option<Self> {
-        let module = store.data().program.module().clone();
+        let program = Arc::clone(&store.data().program);
+        let module = program.module();
         let mut globals = Vec::new();
-        let mut table_elements = Vec::new();
         for export in module.exports() {
-            let index = module.get_export_index(export.name())?;
-            match (export.ty(), instance.get_module_export(&mut *store, &index)) {
-                (wasmtime::ExternType::Global(ty), Some(Extern::Global(global)))
-                    if ty.mutability() == Mutability::Var =>
-                {
-                    let value = global.get(&mut *store);
-                    if !matches!(value, Val::I32(_) | Val::I64(_) | Val::F32(_) | Val::F64(_)) {
-                        return None;
-                    }
-                    globals.push((index, value));
-                }
-                (wasmtime::ExternType::Table(_), Some(Extern::Table(table))) => {
-                    table_elements.push(usize::try_from(table.size(&*store)).ok()?);
-                }
-                _ => {}
+            let wasmtime::ExternType::Global(ty) = export.ty() else {
+                continue;
+            };
+            if ty.mutability() != Mutability::Var {
+                continue;
             }
+            let index = module.get_export_index(export.name())?;
+            let Some(Extern::Global(global)) = instance.get_module_export(&mut *store, &index)
+            else {
+                return None;
+            };
+            let value = global.get(&mut *store);
+            if !matches!(value, Val::I32(_) | Val::I64(_) | Val::F32(_) | Val::F64(_)) {
+                return None;
+            }
+            globals.push((index, value));
         }
+        let table_elements = super::preinit::table_sizes(program.bytes())?
+            .into_iter()
+            .map(usize::try_from)
+            .collect::<Result<_, _>>()
+            .ok()?;
+        let page = rustix::param::page_size();
         let data = memory.data(&*store);
-        let end = data
-            .iter()
-            .rposition(|&byte| byte != 0)
-            .map_or(0, |last| last + 1);
+        let pages = (0..)
+            .step_by(page)
+            .zip(data.chunks(page))
+            .filter(|(_, bytes)| bytes.iter().any(|&byte| byte != 0))
+            .map(|(offset, bytes)| (offset, Box::from(bytes)))
+            .collect();
         Some(Self {
-            image: data[..end].into(),
+            pages,
             memory_bytes: data.len(),
             table_elements,
             globals,
         })
     }
 
-    /// Sets `recycled` back to this state; `false` when it cannot be (its memory grew, or
-    /// more than `keep_resident` bytes of it differ from the image's file-backed pages).
+    /// Sets `recycled` back to this state; `false` when it cannot be (its memory grew,
+    /// more than `keep_resident` bytes of it are resident, or the scan failed).
     fn reset(&self, recycled: &mut Recycled, keep_resident: usize) -> bool {
         let Recycled {
             store,
@@ -259,13 +310,16 @@ impl Pristine {
         let Some(written) = written_pages(memory.data(&*store), keep_resident) else {
             return false;
         };
+        let page = rustix::param::page_size();
         let data = memory.data_mut(&mut *store);
         for range in written {
-            let image_end = range.end.min(self.image.len());
-            if range.start < image_end {
-                data[range.start..image_end].copy_from_slice(&self.image[range.start..image_end]);
+            for offset in range.step_by(page) {
+                let target = &mut data[offset..offset + page];
+                match self.pages.binary_search_by_key(&offset, |(at, _)| *at) {
+                    Ok(found) => target.copy_from_slice(&self.pages[found].1),
+                    Err(_) => target.fill(0),
+                }
             }
-            data[range.start.max(image_end)..range.end].fill(0);
         }
         for (export, value) in &self.globals {
             let Some(Extern::Global(global)) = instance.get_module_export(&mut *store, export)
@@ -378,11 +432,9 @@ fn written_pages(memory: &[u8], limit: usize) -> Option<Vec<Range<usize>>> {
             pages += ((to - from) / page) as u64;
             written.push(from - base..to - base);
         }
-        if pages >= max_pages {
+        if pages >= max_pages || walk_end <= start {
+            // Over the limit, or a walk that went nowhere: the rest is unknown.
             return None;
-        }
-        if walk_end <= start {
-            break;
         }
         start = walk_end;
     }
