@@ -280,7 +280,7 @@ impl Pristine {
             .map(usize::try_from)
             .collect::<Result<_, _>>()
             .ok()?;
-        let page = rustix::param::page_size();
+        let page = page_size();
         let data = memory.data(&*store);
         let pages = (0..)
             .step_by(page)
@@ -310,7 +310,7 @@ impl Pristine {
         let Some(written) = written_pages(memory.data(&*store), keep_resident) else {
             return false;
         };
-        let page = rustix::param::page_size();
+        let page = page_size();
         let data = memory.data_mut(&mut *store);
         for range in written {
             for offset in range.step_by(page) {
@@ -363,6 +363,17 @@ struct PageRegion {
     start: u64,
     end: u64,
     categories: u64,
+}
+
+/// The host's page size. (Not rustix's: it reads the auxiliary vector in a way valgrind
+/// does not survive, and the performance log's method runs the VM under callgrind.)
+fn page_size() -> usize {
+    static PAGE_SIZE: OnceLock<usize> = OnceLock::new();
+    *PAGE_SIZE.get_or_init(|| {
+        // SAFETY: `sysconf` reads a constant of the system.
+        let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        usize::try_from(size).unwrap_or(4096)
+    })
 }
 
 /// `/proc/self/pagemap`, opened once; `None` when it cannot be opened or does not take
@@ -418,7 +429,7 @@ fn scan(
 /// scan fails or they come to more than `limit` bytes.
 fn written_pages(memory: &[u8], limit: usize) -> Option<Vec<Range<usize>>> {
     let pagemap = pagemap()?;
-    let page = rustix::param::page_size();
+    let page = page_size();
     let base = memory.as_ptr() as usize;
     let end = base + memory.len();
     let max_pages = (limit / page) as u64 + 1;
@@ -451,7 +462,7 @@ mod tests {
             eprintln!("no PAGEMAP_SCAN here: skipped");
             return;
         }
-        let page = rustix::param::page_size();
+        let page = page_size();
         let len = 32 * page;
         // SAFETY: a new private anonymous mapping, used only as the slice below and
         // unmapped after it.
