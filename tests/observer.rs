@@ -248,6 +248,12 @@ fn the_api_shows_processes_trees_mailboxes_and_metrics_and_kills_only_with_the_t
     }
     assert_eq!(samples["lunatic_processes_alive"], 8.0, "{metrics}");
     assert_eq!(samples["lunatic_processes_spawned_total"], 9.0, "{metrics}");
+    // The restarted child ran in the instance the killed one left.
+    assert_eq!(
+        samples["lunatic_processes_spawned_recycled_total"], 1.0,
+        "{metrics}"
+    );
+    assert_eq!(samples["lunatic_instances_kept"], 0.0, "{metrics}");
     assert_eq!(
         samples["lunatic_processes_died_total{reason=\"killed\"}"],
         1.0

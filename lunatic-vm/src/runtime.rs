@@ -123,6 +123,9 @@ pub struct Runtime {
 pub(crate) struct Stats {
     pub(crate) started: std::time::Instant,
     pub(crate) spawned: AtomicU64,
+    /// Spawns that ran in an instance an ended process left (see
+    /// [`crate::program::recycle`]).
+    pub(crate) spawned_recycled: AtomicU64,
     /// Ended processes, by [`EndReason::variant_index`].
     pub(crate) died: [AtomicU64; EndReason::VARIANT_NAMES.len()],
     /// Messages that arrived in the mailboxes of processes that ended.
@@ -139,6 +142,7 @@ impl Default for Stats {
         Self {
             started: std::time::Instant::now(),
             spawned: AtomicU64::new(0),
+            spawned_recycled: AtomicU64::new(0),
             died: std::array::from_fn(|_| AtomicU64::new(0)),
             messages_of_ended: AtomicU64::new(0),
             messages_reported: AtomicU64::new(0),
@@ -251,6 +255,12 @@ impl Runtime {
     /// [`ProcessState::vacant`]).
     pub(crate) fn vacant(&self) -> &Arc<ProcessHandle> {
         &self.vacant
+    }
+
+    /// Bounds and finds the instances ended processes left (see
+    /// [`crate::program::recycle`]).
+    pub(crate) fn recycler(&self) -> &Recycler {
+        &self.recycler
     }
 
     /// The main program.
@@ -659,7 +669,10 @@ impl Runtime {
                 store,
                 instance,
                 memory,
-            }) => (store, instance, Some(memory)),
+            }) => {
+                self.stats.spawned_recycled.fetch_add(1, Ordering::Relaxed);
+                (store, instance, Some(memory))
+            }
             Err(state) => {
                 let mut store = Store::new(program.module().engine(), state);
                 store.limiter(|state| &mut state.limits);

@@ -398,12 +398,15 @@ fn retype<A, B>(process: Process<A>) -> Process<B> {
 
 /// A registered process that panics: its death names it.
 fn named_death() {
+    // It waits for a go, so the monitor is in place before it ends.
     let worker = process::spawn(|mailbox: Mailbox<()>| {
         lunatic::registry::register("worker", &process::this(&mailbox)).unwrap();
+        let _ = mailbox.receive();
         panic!("named failure");
     })
     .unwrap();
     let monitor = worker.monitor();
+    worker.send(());
     let down = worker.wait_down(monitor, None).unwrap();
     println!("down: {}", down.reason());
 }
@@ -544,11 +547,13 @@ fn sizes_tester(main: Process<()>, inbox: Mailbox<Vec<u8>>) {
         );
     }
     let long = "x".repeat(300);
-    let doomed = process::spawn_with(long.clone(), |long: String, _: Mailbox<()>| {
+    let doomed = process::spawn_with(long.clone(), |long: String, go: Mailbox<()>| {
+        let _ = go.receive();
         panic!("{long}")
     })
     .unwrap();
     let monitor = doomed.monitor();
+    doomed.send(());
     match doomed.wait_down(monitor, Some(Duration::from_secs(10))) {
         Ok(down) => println!(
             "long reason: {}",
@@ -567,11 +572,22 @@ fn sizes_tester(main: Process<()>, inbox: Mailbox<Vec<u8>>) {
 /// enum it is (`Debug`), then as people read it.
 fn end_reasons() {
     type Body = fn(Mailbox<()>);
+    // Each waits for the go its parent sends once it watches it: ended before, it would be
+    // down as `NoProcess`.
     let ways: [(&str, Body); 9] = [
-        ("return", |_| {}),
-        ("exit code", |_| std::process::exit(3)),
-        ("panic", |_| panic!("boom")),
-        ("trap", |_| {
+        ("return", |mailbox| {
+            let _ = mailbox.receive();
+        }),
+        ("exit code", |mailbox| {
+            let _ = mailbox.receive();
+            std::process::exit(3)
+        }),
+        ("panic", |mailbox| {
+            let _ = mailbox.receive();
+            panic!("boom")
+        }),
+        ("trap", |mailbox| {
+            let _ = mailbox.receive();
             // Not the same code as the `trap` scenario's child, which a backtrace test names.
             eprintln!("aborting");
             std::process::abort()
@@ -580,11 +596,18 @@ fn end_reasons() {
             let _ = mailbox.receive();
             process::sleep_ms(60_000);
         }),
-        ("shutdown", |_| process::exit(ExitReason::Shutdown)),
-        ("error", |_| {
+        ("shutdown", |mailbox| {
+            let _ = mailbox.receive();
+            process::exit(ExitReason::Shutdown)
+        }),
+        ("error", |mailbox| {
+            let _ = mailbox.receive();
             process::exit(ExitReason::Error("bad state".into()))
         }),
-        ("normal", |_| process::exit(ExitReason::Normal)),
+        ("normal", |mailbox| {
+            let _ = mailbox.receive();
+            process::exit(ExitReason::Normal)
+        }),
         ("link died", |mailbox| {
             let _ = mailbox.receive();
             let _ = process::spawn_link_unwrap(mailbox, |_: Mailbox<()>| panic!("root cause"));

@@ -452,6 +452,18 @@ fn metrics(runtime: &Runtime) -> String {
         "Processes spawned since the VM started.",
         &plain(stats.spawned.load(Ordering::Relaxed)),
     );
+    metric(
+        "lunatic_processes_spawned_recycled_total",
+        "counter",
+        "Processes spawned into an instance an ended process of the same program left.",
+        &plain(stats.spawned_recycled.load(Ordering::Relaxed)),
+    );
+    metric(
+        "lunatic_instances_kept",
+        "gauge",
+        "Instances ended processes left for the next ones (each holds a pool slot).",
+        &plain(runtime.recycler().kept() as u64),
+    );
     let died: Vec<_> = EndReason::VARIANT_NAMES
         .iter()
         .zip(&stats.died)

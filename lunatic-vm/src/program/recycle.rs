@@ -108,6 +108,11 @@ impl Recycler {
         self.capacity
     }
 
+    /// Instances kept now (or about to be).
+    pub(crate) fn kept(&self) -> usize {
+        self.kept.load(Ordering::Relaxed)
+    }
+
     /// Takes a place for one more kept instance, if there is room.
     fn reserve(&self) -> bool {
         self.kept
