@@ -306,3 +306,10 @@ fn a_recycled_instance_is_charged_to_its_environment_as_a_fresh_one() {
     let recycled = run.stderr.matches("starts in a recycled instance").count();
     assert!(recycled >= 50, "{recycled} recycled\n{run}");
 }
+
+#[test]
+fn a_start_function_runs_on_its_environments_fuel() {
+    scenario("metered-start")
+        .assert_code(0)
+        .assert_stdout("started and ran\n");
+}

@@ -664,19 +664,31 @@ impl Runtime {
             Some(pool) => pool.take(state),
             None => Err(state),
         };
-        let (mut store, instance, memory) = match recycled {
+        // Set before instantiation, which runs the module's start function if it has one.
+        let ready_to_run = |store: &mut Store<ProcessState>| -> wasmtime::Result<()> {
+            if program.env().config().max_fuel.is_some() {
+                // It runs on what its environment has left (see `sandbox::budget`).
+                store.set_fuel(0)?;
+                draw_fuel(&mut store.as_context_mut())?;
+            }
+            store.set_epoch_deadline(1);
+            Ok(())
+        };
+        let (store, instance, memory) = match recycled {
             Ok(Recycled {
-                store,
+                mut store,
                 instance,
                 memory,
             }) => {
                 self.stats.spawned_recycled.fetch_add(1, Ordering::Relaxed);
+                ready_to_run(&mut store)?;
                 (store, instance, Some(memory))
             }
             Err(state) => {
                 let mut store = Store::new(program.module().engine(), state);
                 store.limiter(|state| &mut state.limits);
                 store.epoch_deadline_callback(preempt);
+                ready_to_run(&mut store)?;
                 let instance = match program.instance_pre().instantiate_async(&mut store).await {
                     Err(error)
                         if error.is::<wasmtime::PoolConcurrencyLimitError>()
@@ -708,12 +720,6 @@ impl Runtime {
                 (store, instance, memory)
             }
         };
-        if program.env().config().max_fuel.is_some() {
-            // It runs on what its environment has left (see `sandbox::budget`).
-            store.set_fuel(0)?;
-            draw_fuel(&mut store.as_context_mut())?;
-        }
-        store.set_epoch_deadline(1);
         Ok((store, instance, memory))
     }
 

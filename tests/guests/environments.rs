@@ -26,6 +26,7 @@ fn main(mailbox: Mailbox<()>) {
         "compile-bombs" => compile_bombs(),
         "open-files" => open_files(mailbox),
         "recycled-charges" => recycled_charges(),
+        "metered-start" => metered_start(mailbox),
         other => panic!("unknown scenario {other:?}"),
     }
 }
@@ -944,4 +945,22 @@ fn recycled_charges() {
         "parked within 8 MiB: {before}, after 50 more came and went: {after}; refused alike: {}",
         refused_before == refused_after
     );
+}
+
+/// A module's start function runs at instantiation, on its environment's fuel: it is not
+/// out of fuel before its process has drawn any.
+fn metered_start(mailbox: Mailbox<()>) {
+    let module = r#"(module
+        (memory 1)
+        (func $count (local i32)
+            (loop (br_if 0 (i32.lt_u (local.tee 0 (i32.add (local.get 0) (i32.const 1))) (i32.const 100)))))
+        (start $count)
+        (func (export "run")))"#;
+    let mut env = Environment::new(Config::new(16 << 20, Some(1_000_000))).unwrap();
+    let started = env.add_module(module.as_bytes()).unwrap();
+    let (_, _, links) = started.spawn_link(mailbox, "run", &[]).unwrap();
+    match links.receive_timeout(std::time::Duration::from_millis(500)) {
+        Message::Normal(Err(lunatic::ReceiveError::Timeout)) => println!("started and ran"),
+        other => println!("unexpected: {other:?}"),
+    }
 }
