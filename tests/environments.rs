@@ -313,3 +313,15 @@ fn a_start_function_runs_on_its_environments_fuel() {
         .assert_code(0)
         .assert_stdout("started and ran\n");
 }
+
+#[test]
+fn kept_instances_give_their_pool_slots_to_another_program() {
+    common::run_with(
+        &["--max-processes", "4"],
+        &common::guest("test-environments"),
+        &["recycled-room"],
+        std::time::Duration::from_secs(60),
+    )
+    .assert_code(0)
+    .assert_stdout("parked 3 beside main, then: no room, 4 alive\n");
+}

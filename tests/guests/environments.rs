@@ -27,6 +27,7 @@ fn main(mailbox: Mailbox<()>) {
         "open-files" => open_files(mailbox),
         "recycled-charges" => recycled_charges(),
         "metered-start" => metered_start(mailbox),
+        "recycled-room" => recycled_room(),
         other => panic!("unknown scenario {other:?}"),
     }
 }
@@ -963,4 +964,37 @@ fn metered_start(mailbox: Mailbox<()>) {
         Message::Normal(Err(lunatic::ReceiveError::Timeout)) => println!("started and ran"),
         other => println!("unexpected: {other:?}"),
     }
+}
+
+/// Instances kept for one program never cost another its pool slot: with the pool full of
+/// main and instances its ended children left, another program's spawns take their slots.
+/// (Run with `--max-processes 4`: two kept at most.)
+fn recycled_room() {
+    for _ in 0..3 {
+        let short = process::spawn(|_: Mailbox<()>| {}).unwrap();
+        while short.is_alive() {
+            process::sleep_ms(1);
+        }
+    }
+    // Another program: the same module, linked for another environment.
+    let mut env = Environment::new(Config::new(ROOMY, None)).unwrap();
+    let other = env.add_this_module().unwrap();
+    let mut parked = Vec::new();
+    let refusal = loop {
+        match other.spawn(|m: Mailbox<()>| {
+            let _ = m.receive();
+        }) {
+            Ok(process) => parked.push(process),
+            Err(error) => break error,
+        }
+    };
+    println!(
+        "parked {} beside main, then: {}",
+        parked.len(),
+        if matches!(refusal, LunaticError::NoRoom { alive: 4 }) {
+            "no room, 4 alive".to_owned()
+        } else {
+            format!("{refusal:?}")
+        }
+    );
 }

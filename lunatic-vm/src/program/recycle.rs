@@ -122,14 +122,18 @@ impl Recycler {
             .is_ok()
     }
 
+    /// The programs that have kept instances, those since dropped left out.
+    fn programs(&self) -> std::sync::MutexGuard<'_, Vec<Weak<Program>>> {
+        let mut programs = self.programs.lock().unwrap_or_else(|e| e.into_inner());
+        programs.retain(|program| program.strong_count() > 0);
+        programs
+    }
+
     /// Drops one recycled instance, of any program (its pool slot is wanted). Returns
     /// whether there was one.
     pub(crate) fn drop_one(&self) -> bool {
-        let programs: Vec<Arc<Program>> = {
-            let mut programs = self.programs.lock().unwrap_or_else(|e| e.into_inner());
-            programs.retain(|program| program.strong_count() > 0);
-            programs.iter().filter_map(Weak::upgrade).collect()
-        };
+        let programs: Vec<Arc<Program>> =
+            self.programs().iter().filter_map(Weak::upgrade).collect();
         for program in programs {
             let Some(pool) = program.recycling() else {
                 continue;
@@ -236,13 +240,7 @@ impl Pool {
             return;
         }
         if !self.known.swap(true, Ordering::Relaxed) {
-            let mut programs = self
-                .recycler
-                .programs
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            programs.retain(|program| program.strong_count() > 0);
-            programs.push(Arc::downgrade(program));
+            self.recycler.programs().push(Arc::downgrade(program));
         }
         self.lock_idle().push(recycled);
     }
