@@ -187,6 +187,20 @@ fn wrong_message_type_is_a_receive_error() {
 }
 
 #[test]
+fn a_tree_of_spawns_fits_in_a_small_pool() {
+    // 11,111 processes, each parent spawning its ten children before any ends: grown
+    // breadth first, thousands would be alive at once.
+    run_with(
+        &["--max-processes", "400", "--workers", "2"],
+        &guest("test-behaviour"),
+        &["spawn-tree"],
+        Duration::from_secs(60),
+    )
+    .assert_code(0)
+    .assert_stdout("sum 49995000\n");
+}
+
+#[test]
 fn full_pool_is_a_spawn_error() {
     let run = run_with(
         &["--max-processes", "20"],

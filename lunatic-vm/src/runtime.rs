@@ -921,13 +921,17 @@ fn describe_param(value: &Val) -> &'static str {
     }
 }
 
-/// Runs at every preemption tick: ends a process that must die, otherwise yields so others
-/// run (a `loop {}` cannot hold a worker thread).
+/// Runs at a process's epoch deadline: ends a process that must die, otherwise yields so
+/// others run (a `loop {}` cannot hold a worker thread) when it used up its time slice.
 fn preempt(mut ctx: StoreContextMut<'_, ProcessState>) -> wasmtime::Result<UpdateDeadline> {
     ctx.data().deliver_sent();
     draw_fuel(&mut ctx)?;
     if let Some(reason) = ctx.data().handle.mailbox().pending_death() {
         return Err(crate::process::Terminated(reason).into());
+    }
+    if !crate::scheduler::slice_used() {
+        // The deadline was set in an earlier turn: this one's slice goes on.
+        return Ok(UpdateDeadline::Continue(1));
     }
     Ok(UpdateDeadline::YieldCustom(
         1,

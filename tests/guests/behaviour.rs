@@ -26,6 +26,12 @@ fn main(mailbox: Mailbox<()>) {
         "handles" => handles(),
         "bad-message" => bad_message(),
         "pool-full" => pool_full(),
+        "spawn-tree" => {
+            let root = process::spawn(spawn_tree).unwrap();
+            while root.is_alive() {
+                process::sleep_ms(1);
+            }
+        }
         "panic-if-link-panics" => panic_if_link_panics(mailbox),
         "queued-signal" => queued_signal(mailbox),
         "wasi" => wasi(),
@@ -389,6 +395,35 @@ fn pool_full() {
             }
         }
     }
+}
+
+/// One node of a tree of spawns: `(parent, first number, leaves under it)`.
+type TreeNode = (Process<u64>, u64, u64);
+
+/// A node sends its number up when it is a leaf, else the sum of its ten children's.
+fn tree_node((parent, number, size): TreeNode, mailbox: Mailbox<u64>) {
+    if size > 1 {
+        let this = process::this(&mailbox);
+        let step = size / 10;
+        for child in 0..10 {
+            if let Err(error) = process::spawn_with((this, number + child * step, step), tree_node)
+            {
+                println!("spawn failed: {error}");
+                std::process::exit(1);
+            }
+        }
+        parent.send((0..10).map(|_| mailbox.receive().unwrap()).sum());
+    } else {
+        parent.send(number);
+    }
+}
+
+/// A tree of 11,111 processes (10,000 leaves) built without waiting for room in the pool:
+/// it fits in a small pool only if it grows depth first.
+fn spawn_tree(mailbox: Mailbox<u64>) {
+    let this = process::this(&mailbox);
+    process::spawn_with((this, 0, 10_000), tree_node).unwrap();
+    println!("sum {}", mailbox.receive().unwrap());
 }
 
 /// Retypes a handle through its serialized form (handles are plain data).

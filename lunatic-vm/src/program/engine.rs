@@ -107,6 +107,7 @@ pub(crate) fn start_epoch_ticker(engine: &Engine, interval: Duration) -> std::io
         .spawn(move || {
             while let Some(engine) = weak.upgrade() {
                 engine.increment_epoch();
+                crate::scheduler::tick();
                 drop(engine);
                 std::thread::sleep(interval);
             }

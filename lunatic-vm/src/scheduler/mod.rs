@@ -17,24 +17,35 @@
 //! | event | where the process goes | idle worker woken |
 //! |---|---|---|
 //! | woken by a process running on a worker | that worker's next slot (the slot's previous occupant goes to the back of the queue) | when the queue then holds 2 or more |
-//! | spawned by a process | the same as a wake-up: a tree of spawns grows depth first, so fewer processes live at once (skynet: 67 s -> 49 s) | when the queue then holds 2 or more |
+//! | spawned by a process | the top of that worker's spawn stack: the newest spawn starts first, so a tree of spawns grows depth first and few of its processes live at once (an ended process's instance is then at hand for the next spawn); other workers steal the oldest, the largest subtree still to come | when the stack then holds 2 or more |
 //! | used up its time slice, or woke itself | the back of its worker's queue | when the queue then holds 2 or more |
 //! | woken by its worker's reactor (a ready socket, a due timer) | that worker's next slot | when the queue then holds 2 or more |
 //! | woken from another thread (the main thread, tokio's blocking pool) | the shared queue | one, if any sleeps |
 //! | in a next slot while the process that woke it goes on sending batches ([`share_next_with_idle_worker`]) | the shared queue, if a worker is idle | one, if any sleeps |
 //! | taken from a queue that stays non-empty | | one, if any sleeps |
 //!
-//! A worker runs at most [`MAX_NEXT_CHAIN`] processes in a row from its next slot before
-//! it takes the front of its queue, so a pair exchanging messages cannot starve the
-//! others; and it looks at the shared queue every [`SHARED_QUEUE_INTERVAL`] turns.
+//! Fairness: a worker runs at most [`MAX_NEXT_CHAIN`] processes in a row from its next slot
+//! and spawn stack; then it takes the front of its queue (or, with the queue empty, the
+//! newest spawn) and the next slot's occupant goes to the back of the queue, so a pair
+//! exchanging messages starves neither. Every [`OLDEST_SPAWN_WAIT`] the oldest spawn moves
+//! to the back of the queue, so a process that keeps spawning cannot keep the first of its
+//! spawns from ever starting. And a worker looks at the shared queue every
+//! [`SHARED_QUEUE_INTERVAL`] turns.
+//!
+//! A time slice starts when a worker starts polling a task, as a process's reductions do
+//! in Erlang: the preemption clock's ticks ([`tick`]) are counted, and a process that
+//! reaches its epoch deadline yields only if a tick came since its poll began
+//! ([`slice_used`]). A deadline set before the process waited (in a receive, say) would
+//! otherwise send it to the back of the queue as soon as it was woken.
 
 mod sync;
 mod task;
 mod task_state;
 mod worker;
 
+use std::cell::Cell;
 use std::future::Future;
-use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crossbeam_deque::{Injector, Stealer};
@@ -44,6 +55,11 @@ use task::Task;
 
 /// Turns a worker may take from its next slot before it serves its queue's front.
 const MAX_NEXT_CHAIN: u32 = 16;
+/// How often a worker moves the oldest task of its spawn stack to its queue. Each move
+/// starts a subtree of a tree of spawns early, and so keeps more of its processes alive at
+/// once: rarely enough that a tree stays narrow, often enough that a spawn waits this long
+/// at most behind the ones that keep being spawned after it (times its place in the stack).
+const OLDEST_SPAWN_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
 /// Every how many turns a worker takes work from the shared queue first.
 const SHARED_QUEUE_INTERVAL: u32 = 61;
 /// How long an idle worker keeps looking for work (and polling its reactor) before it
@@ -51,6 +67,33 @@ const SHARED_QUEUE_INTERVAL: u32 = 61;
 const IDLE_POLL: std::time::Duration = std::time::Duration::from_micros(50);
 /// How often a busy worker looks at its reactor for ready sockets and due timers.
 const DRIVER_INTERVAL: std::time::Duration = std::time::Duration::from_micros(500);
+
+/// Ticks of the preemption clock, from every runtime's ticker: a tick of another runtime's
+/// clock only makes a process yield earlier, within a slice, never later.
+static TICKS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// [`TICKS`] when this thread's worker began polling its current task.
+    static TURN_STARTED: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Counts one tick of the preemption clock (called by the thread that advances the
+/// engines' epochs).
+pub(crate) fn tick() {
+    TICKS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Whether the task being polled on this thread has run through a tick of the preemption
+/// clock since its poll began: whether a process that reached its deadline has used up a
+/// time slice, rather than reached a deadline set in an earlier turn.
+pub(crate) fn slice_used() -> bool {
+    TICKS.load(Ordering::Relaxed) != TURN_STARTED.get()
+}
+
+/// Starts the time slice of the task about to be polled on this thread.
+fn start_slice() {
+    TURN_STARTED.set(TICKS.load(Ordering::Relaxed));
+}
 
 /// What the observer may ask of a spawned task, without keeping it alive: whether a worker
 /// runs it now, and how often one did. Reading it costs the task nothing; the task counts
@@ -83,6 +126,8 @@ struct Shared {
     injector: Injector<Arc<Task>>,
     /// Steals from each worker's queue, by worker index.
     stealers: Vec<Stealer<Arc<Task>>>,
+    /// Steals the oldest task of each worker's spawn stack, by worker index.
+    spawn_stealers: Vec<Stealer<Arc<Task>>>,
     /// Wakes each worker from its sleep in its reactor, by index.
     wakeups: Vec<Notify>,
     /// Indexes of the workers asleep (or about to sleep).
@@ -113,9 +158,16 @@ impl Scheduler {
         let queues: Vec<_> = (0..workers)
             .map(|_| crossbeam_deque::Worker::new_fifo())
             .collect();
+        let spawn_stacks: Vec<_> = (0..workers)
+            .map(|_| crossbeam_deque::Worker::new_lifo())
+            .collect();
         let shared = Arc::new(Shared {
             injector: Injector::new(),
             stealers: queues
+                .iter()
+                .map(crossbeam_deque::Worker::stealer)
+                .collect(),
+            spawn_stealers: spawn_stacks
                 .iter()
                 .map(crossbeam_deque::Worker::stealer)
                 .collect(),
@@ -127,11 +179,17 @@ impl Scheduler {
         });
         // Made first, so that the workers already started stop if a later one fails.
         let scheduler = Self { shared };
-        for (index, queue) in queues.into_iter().enumerate() {
+        for (index, (queue, spawned)) in queues.into_iter().zip(spawn_stacks).enumerate() {
             let reactor = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            let worker = worker::Worker::new(Arc::clone(&scheduler.shared), index, queue, reactor);
+            let worker = worker::Worker::new(
+                Arc::clone(&scheduler.shared),
+                index,
+                queue,
+                spawned,
+                reactor,
+            );
             std::thread::Builder::new()
                 .name(format!("lunatic-worker-{index}"))
                 .spawn(move || worker.run())?;
@@ -215,7 +273,9 @@ impl Shared {
 
     /// Whether any queue holds work (checked by a worker about to sleep).
     fn has_work(&self) -> bool {
-        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+        !self.injector.is_empty()
+            || self.stealers.iter().any(|s| !s.is_empty())
+            || self.spawn_stealers.iter().any(|s| !s.is_empty())
     }
 
     fn is_shut_down(&self) -> bool {
@@ -371,6 +431,142 @@ mod tests {
                 round
             );
         }
+    }
+
+    /// A node of a tree of tasks: spawns `fanout` children (when `depth` > 0), waits for
+    /// them, then tells its parent. `alive` counts the tasks spawned and not yet ended,
+    /// `most` the most at once.
+    fn tree_node(
+        scheduler: Arc<Scheduler>,
+        depth: u32,
+        parent: tokio::sync::mpsc::UnboundedSender<()>,
+        counts: Arc<(AtomicUsize, AtomicUsize)>,
+    ) -> task::BoxFuture {
+        let alive = counts.0.fetch_add(1, Ordering::Relaxed) + 1;
+        counts.1.fetch_max(alive, Ordering::Relaxed);
+        Box::pin(async move {
+            if depth > 0 {
+                let (to_me, mut children) = tokio::sync::mpsc::unbounded_channel();
+                for _ in 0..10 {
+                    let child = tree_node(
+                        Arc::clone(&scheduler),
+                        depth - 1,
+                        to_me.clone(),
+                        Arc::clone(&counts),
+                    );
+                    scheduler.spawn(child);
+                }
+                for _ in 0..10 {
+                    children.recv().await.unwrap();
+                }
+            }
+            counts.0.fetch_sub(1, Ordering::Relaxed);
+            parent.send(()).unwrap();
+        })
+    }
+
+    #[test]
+    fn a_tree_of_spawns_grows_depth_first() {
+        for workers in [1, 2] {
+            let scheduler = Arc::new(scheduler(workers));
+            let counts = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+            let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();
+            // 11,111 tasks: placed breadth first, thousands would wait at once.
+            scheduler.spawn(tree_node(
+                Arc::clone(&scheduler),
+                4,
+                done,
+                Arc::clone(&counts),
+            ));
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            while finished.try_recv().is_err() {
+                assert!(std::time::Instant::now() < deadline, "the tree never ended");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let most = counts.1.load(Ordering::Relaxed);
+            // A path from the root, with its nodes' unstarted siblings, per worker; and
+            // a subtree or two started early by the oldest spawn's move to the queue.
+            assert!(
+                most <= 300,
+                "{most} tasks alive at once on {workers} workers"
+            );
+        }
+    }
+
+    #[test]
+    fn a_pair_exchanging_messages_does_not_starve_a_spawned_task() {
+        let scheduler = Arc::new(scheduler(1));
+        let exchanges = Arc::new(AtomicU64::new(0));
+        let (ran, seen) = mpsc::channel();
+        let (spawner, counted) = (Arc::clone(&scheduler), Arc::clone(&exchanges));
+        scheduler.spawn(async move {
+            // Spawned first, so under the pair on the spawn stack.
+            spawner.spawn(async move { ran.send(counted.load(Ordering::Relaxed)).unwrap() });
+            let (to_pong, mut pong_inbox) = tokio::sync::mpsc::unbounded_channel::<()>();
+            let (to_ping, mut ping_inbox) = tokio::sync::mpsc::unbounded_channel::<()>();
+            spawner.spawn(async move {
+                while pong_inbox.recv().await.is_some() {
+                    if to_ping.send(()).is_err() {
+                        return;
+                    }
+                }
+            });
+            let counted = Arc::clone(&exchanges);
+            spawner.spawn(async move {
+                loop {
+                    counted.fetch_add(1, Ordering::Relaxed);
+                    if to_pong.send(()).is_err() || ping_inbox.recv().await.is_none() {
+                        return;
+                    }
+                }
+            });
+        });
+        let exchanges_before = seen.recv_timeout(Duration::from_secs(10)).unwrap();
+        // It runs at the end of the pair's first chain of turns in the next slot.
+        assert!(
+            exchanges_before <= u64::from(MAX_NEXT_CHAIN),
+            "the spawned task waited for {exchanges_before} exchanges"
+        );
+    }
+
+    #[test]
+    fn a_task_that_keeps_spawning_does_not_starve_its_first_spawn() {
+        fn chain(scheduler: Arc<Scheduler>, stop: Arc<AtomicBool>) -> task::BoxFuture {
+            Box::pin(async move {
+                if !stop.load(Ordering::Relaxed) {
+                    let next = chain(Arc::clone(&scheduler), stop);
+                    scheduler.spawn(next);
+                }
+            })
+        }
+        let scheduler = Arc::new(scheduler(1));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ran, seen) = mpsc::channel();
+        let (spawner, chain_stop) = (Arc::clone(&scheduler), Arc::clone(&stop));
+        scheduler.spawn(async move {
+            spawner.spawn(async move { ran.send(()).unwrap() });
+            // Each spawns the next and ends: the spawn stack is never empty.
+            spawner.spawn(chain(Arc::clone(&spawner), chain_stop));
+        });
+        let outcome = seen.recv_timeout(Duration::from_secs(10));
+        stop.store(true, Ordering::Relaxed);
+        assert!(outcome.is_ok(), "the first spawn never ran");
+    }
+
+    #[test]
+    fn a_slice_starts_when_a_poll_begins() {
+        // Another test's runtime may tick meanwhile: one quiet try is enough.
+        let quiet = (0..1000).any(|_| {
+            start_slice();
+            !slice_used()
+        });
+        assert!(quiet, "a slice is used up as soon as it starts");
+        start_slice();
+        tick();
+        assert!(
+            slice_used(),
+            "a tick since the poll began does not end the slice"
+        );
     }
 
     #[test]

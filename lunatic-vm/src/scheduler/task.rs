@@ -18,7 +18,7 @@ pub(super) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 pub(super) enum Reason {
     /// Woken by another task (a message, say): it runs next on the waker's worker.
     Woken,
-    /// Just spawned: placed as a woken task is.
+    /// Just spawned by a task: it goes on top of the spawner's worker's spawn stack.
     Spawned,
     /// Woken while it ran (a yield at the end of its time slice): it goes to the back.
     Yielded,
@@ -48,6 +48,7 @@ impl Task {
     /// it ran is queued again, at the back.
     pub(super) fn run(self: Arc<Self>) {
         self.state.start_run();
+        super::start_slice();
         // Only the polling worker writes it: no read-modify-write.
         let turns = self.turns.load(std::sync::atomic::Ordering::Relaxed);
         self.turns

@@ -1,4 +1,5 @@
-//! One worker thread: its run queue, its next slot, and the loop that runs them.
+//! One worker thread: its run queue, its spawn stack, its next slot, and the loop that runs
+//! them.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -9,7 +10,9 @@ use std::time::Instant;
 use crossbeam_deque::Steal;
 
 use super::task::{Reason, Task};
-use super::{Shared, DRIVER_INTERVAL, IDLE_POLL, MAX_NEXT_CHAIN, SHARED_QUEUE_INTERVAL};
+use super::{
+    Shared, DRIVER_INTERVAL, IDLE_POLL, MAX_NEXT_CHAIN, OLDEST_SPAWN_WAIT, SHARED_QUEUE_INTERVAL,
+};
 
 /// A worker thread's state, reachable from the tasks it polls (a wake-up during a poll
 /// queues the woken task here).
@@ -17,9 +20,12 @@ pub(super) struct Worker {
     shared: Arc<Shared>,
     index: usize,
     queue: crossbeam_deque::Worker<Arc<Task>>,
+    /// Tasks spawned here and not yet run, the newest on top (other workers steal the
+    /// oldest).
+    spawned: crossbeam_deque::Worker<Arc<Task>>,
     /// The task to run next: the last one a task running here woke.
     next: Cell<Option<Arc<Task>>>,
-    /// Tasks run from the next slot since one was taken from a queue.
+    /// Tasks run from the next slot or the spawn stack since one was taken from the queue.
     chain: Cell<u32>,
     /// Turns taken, for looking at the shared queue now and then.
     ticks: Cell<u32>,
@@ -27,6 +33,8 @@ pub(super) struct Worker {
     reactor: tokio::runtime::Runtime,
     /// When the reactor was last turned.
     last_turn: Cell<Instant>,
+    /// When the oldest spawn last moved to the queue.
+    last_spawn_moved: Cell<Instant>,
     /// Whether the worker sleeps in its reactor (a task the reactor wakes must end it).
     asleep: Cell<bool>,
 }
@@ -76,17 +84,20 @@ impl Worker {
         shared: Arc<Shared>,
         index: usize,
         queue: crossbeam_deque::Worker<Arc<Task>>,
+        spawned: crossbeam_deque::Worker<Arc<Task>>,
         reactor: tokio::runtime::Runtime,
     ) -> Self {
         Self {
             shared,
             index,
             queue,
+            spawned,
             next: Cell::new(None),
             chain: Cell::new(0),
             ticks: Cell::new(0),
             reactor,
             last_turn: Cell::new(Instant::now()),
+            last_spawn_moved: Cell::new(Instant::now()),
             asleep: Cell::new(false),
         }
     }
@@ -120,14 +131,21 @@ impl Worker {
         // resources go now (a task in the shared queue would otherwise keep it alive).
         drop(self.next.take());
         while self.queue.pop().is_some() {}
+        while self.spawned.pop().is_some() {}
         while !matches!(self.shared.injector.steal(), Steal::Empty) {}
     }
 
     fn schedule(&self, task: Arc<Task>, reason: Reason) {
         match reason {
-            Reason::Woken | Reason::Spawned => {
+            Reason::Woken => {
                 if let Some(previous) = self.next.replace(Some(task)) {
                     self.push(previous);
+                }
+            }
+            Reason::Spawned => {
+                self.spawned.push(task);
+                if self.spawned.len() >= 2 {
+                    self.shared.wake_one();
                 }
             }
             Reason::Yielded => self.push(task),
@@ -151,6 +169,19 @@ impl Worker {
         self.last_turn.set(now);
         // A yield makes the current-thread runtime poll its driver with no timeout.
         self.reactor.block_on(tokio::task::yield_now());
+        if now.duration_since(self.last_spawn_moved.get()) >= OLDEST_SPAWN_WAIT {
+            self.last_spawn_moved.set(now);
+            self.move_oldest_spawn_to_queue();
+        }
+    }
+
+    /// Moves the oldest task of the spawn stack to the back of the queue, where it waits
+    /// its turn in order: a stack that never empties (a process that keeps spawning) would
+    /// otherwise never start its oldest.
+    fn move_oldest_spawn_to_queue(&self) {
+        if let Some(task) = self.steal_from(|_| self.shared.spawn_stealers[self.index].steal()) {
+            self.queue.push(task);
+        }
     }
 
     /// Puts `task` at the back of the queue; wakes an idle worker when there is more
@@ -172,16 +203,25 @@ impl Worker {
                 return Some(task);
             }
         }
-        if let Some(task) = self.next.take() {
-            if self.chain.get() < MAX_NEXT_CHAIN {
+        if self.chain.get() < MAX_NEXT_CHAIN {
+            if let Some(task) = self.next.take().or_else(|| self.spawned.pop()) {
                 self.chain.set(self.chain.get() + 1);
                 return Some(task);
             }
-            self.queue.push(task);
         }
+        // A turn for the others: the queue's front, else the newest spawn; a task waiting
+        // in the next slot goes to the back of the queue.
         self.chain.set(0);
-        if let Some(task) = self.queue.pop() {
-            if !self.queue.is_empty() {
+        let task = self.queue.pop().or_else(|| self.spawned.pop());
+        let task = match (task, self.next.take()) {
+            (Some(task), Some(waiting)) => {
+                self.queue.push(waiting);
+                Some(task)
+            }
+            (task, waiting) => task.or(waiting),
+        };
+        if let Some(task) = task {
+            if !self.queue.is_empty() || !self.spawned.is_empty() {
                 self.shared.wake_one();
             }
             return Some(task);
@@ -189,16 +229,23 @@ impl Worker {
         self.steal()
     }
 
-    /// Takes work from the shared queue, else from another worker's queue.
+    /// Takes work from the shared queue, else from another worker's queue, else the oldest
+    /// task of another worker's spawn stack (the root of the largest tree of spawns still
+    /// to come, so the two workers then grow separate trees, each depth first).
     fn steal(&self) -> Option<Arc<Task>> {
         if let Some(task) = self.steal_from(|dest| self.shared.injector.steal_batch_and_pop(dest)) {
             return Some(task);
         }
         let count = self.shared.stealers.len();
-        (1..count)
-            .map(|offset| (self.index + offset) % count)
+        let others = || (1..count).map(|offset| (self.index + offset) % count);
+        others()
             .find_map(|other| {
                 self.steal_from(|dest| self.shared.stealers[other].steal_batch_and_pop(dest))
+            })
+            .or_else(|| {
+                others().find_map(|other| {
+                    self.steal_from(|_| self.shared.spawn_stealers[other].steal())
+                })
             })
     }
 
@@ -245,7 +292,7 @@ impl Worker {
 
     fn has_local_work(&self) -> bool {
         let next = self.next.take();
-        let found = next.is_some() || !self.queue.is_empty();
+        let found = next.is_some() || !self.queue.is_empty() || !self.spawned.is_empty();
         self.next.set(next);
         found
     }
