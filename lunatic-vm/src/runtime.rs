@@ -1106,7 +1106,7 @@ fn retire(mut store: Store<ProcessState>, instance: Instance) {
     if !pool.reserve() {
         return;
     }
-    let vacant = ProcessState::vacant(&store.data().runtime);
+    let vacant = pool.vacant_state(&store.data().runtime);
     drop(std::mem::replace(store.data_mut(), vacant));
     pool.give_back(
         &program,

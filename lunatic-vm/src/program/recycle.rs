@@ -66,11 +66,43 @@ struct Pristine {
 /// programs of one module.
 type PristineCell = Arc<OnceLock<Option<Pristine>>>;
 
+/// Shards of a pool's kept instances: a worker keeps the instances of the processes that
+/// ended on it, and takes from its own shard first, so two workers do not contend for one
+/// lock at every spawn and end, and an instance's pages stay in the cache of the core that
+/// last reset them.
+const IDLE_SHARDS: usize = 8;
+
+/// Vacant states a shard keeps for the next ended process (see [`Idle::vacant`]).
+const VACANT_KEPT: usize = 16;
+
+/// One shard of kept instances, on a cache line of its own.
+#[derive(Default)]
+#[repr(align(128))]
+struct IdleShard(Mutex<Idle>);
+
+/// What a shard holds.
+#[derive(Default)]
+struct Idle {
+    /// Instances kept for the next processes.
+    kept: Vec<Recycled>,
+    /// Vacant states that recycled instances held until a process started in them, for
+    /// the stores of processes that end next: making one takes and drops references that
+    /// every worker shares (the runtime's, the program's), at each process's end.
+    vacant: Vec<ProcessState>,
+}
+
+impl IdleShard {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Idle> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// The recycled instances of one program.
 pub(crate) struct Pool {
     recycler: Arc<Recycler>,
     pristine: PristineCell,
-    idle: Mutex<Vec<Recycled>>,
+    /// Kept instances, by the index of the worker they were kept on (modulo the shards).
+    idle: [IdleShard; IDLE_SHARDS],
     /// Whether the recycler knows this pool (to take an instance from it when the
     /// instance pool is full).
     known: AtomicBool,
@@ -138,8 +170,7 @@ impl Recycler {
             let Some(pool) = program.recycling() else {
                 continue;
             };
-            let taken = pool.lock_idle().pop();
-            if let Some(recycled) = taken {
+            if let Some(recycled) = pool.pop_idle() {
                 self.kept.fetch_sub(1, Ordering::Relaxed);
                 drop(recycled);
                 return true;
@@ -154,7 +185,7 @@ impl Pool {
         Self {
             recycler: Arc::clone(recycler),
             pristine: PristineCell::default(),
-            idle: Mutex::default(),
+            idle: Default::default(),
             known: AtomicBool::new(false),
         }
     }
@@ -164,8 +195,36 @@ impl Pool {
         self.pristine = Arc::clone(&other.pristine);
     }
 
-    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<Recycled>> {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    /// The shard of the worker this runs on (the first on other threads).
+    fn own_shard(&self) -> usize {
+        crate::scheduler::current_worker().unwrap_or(0) % IDLE_SHARDS
+    }
+
+    /// A kept instance: from this worker's shard if it has one, else from another's.
+    fn pop_idle(&self) -> Option<Recycled> {
+        let own = self.own_shard();
+        (0..IDLE_SHARDS)
+            .map(|offset| (own + offset) % IDLE_SHARDS)
+            .find_map(|shard| self.idle[shard].lock().kept.pop())
+    }
+
+    /// A vacant state for the store of a process that ended: one a recycled instance held,
+    /// when this worker's shard has one, else a new one.
+    pub(crate) fn vacant_state(&self, runtime: &Arc<crate::runtime::Runtime>) -> ProcessState {
+        let kept = self.idle[self.own_shard()].lock().vacant.pop();
+        kept.unwrap_or_else(|| ProcessState::vacant(runtime))
+    }
+
+    /// Keeps `vacant` for [`Pool::vacant_state`], if the shard has room.
+    fn keep_vacant(&self, vacant: ProcessState) {
+        let mut idle = self.idle[self.own_shard()].lock();
+        if idle.vacant.len() < VACANT_KEPT {
+            idle.vacant.push(vacant);
+            return;
+        }
+        drop(idle);
+        // Dropped outside the lock.
+        drop(vacant);
     }
 
     /// Notes what a fresh instance of the program holds, once per module, before any of
@@ -189,12 +248,12 @@ impl Pool {
         let Some(Some(pristine)) = self.pristine.get() else {
             return Err(state);
         };
-        let Some(mut recycled) = self.lock_idle().pop() else {
+        let Some(mut recycled) = self.pop_idle() else {
             return Err(state);
         };
         self.recycler.kept.fetch_sub(1, Ordering::Relaxed);
         let vacant = std::mem::replace(recycled.store.data_mut(), state);
-        drop(vacant);
+        self.keep_vacant(vacant);
         // The charges instantiation makes, through the same limiter.
         let limits = &mut recycled.store.data_mut().limits;
         let charged = limits
@@ -242,14 +301,18 @@ impl Pool {
         if !self.known.swap(true, Ordering::Relaxed) {
             self.recycler.programs().push(Arc::downgrade(program));
         }
-        self.lock_idle().push(recycled);
+        self.idle[self.own_shard()].lock().kept.push(recycled);
     }
 }
 
 impl Drop for Pool {
     fn drop(&mut self) {
-        let idle = self.idle.get_mut().unwrap_or_else(|e| e.into_inner());
-        self.recycler.kept.fetch_sub(idle.len(), Ordering::Relaxed);
+        for shard in &mut self.idle {
+            let idle = shard.0.get_mut().unwrap_or_else(|e| e.into_inner());
+            self.recycler
+                .kept
+                .fetch_sub(idle.kept.len(), Ordering::Relaxed);
+        }
     }
 }
 

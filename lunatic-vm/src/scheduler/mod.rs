@@ -216,6 +216,12 @@ pub(crate) fn share_next_with_idle_worker() {
     worker::share_next_with_idle_worker();
 }
 
+/// The index of the worker thread this runs on, if it is one (of any scheduler): for
+/// state kept per worker, such as a program's kept instances.
+pub(crate) fn current_worker() -> Option<usize> {
+    worker::current_index()
+}
+
 /// Gives the worker up once: the task wakes itself and returns `Pending`, which puts it at
 /// the back of its worker's queue (what a process does at the end of its time slice).
 pub(crate) async fn yield_now() {

@@ -42,6 +42,13 @@ pub(super) struct Worker {
 thread_local! {
     /// The worker running on this thread, if it is one.
     static CURRENT: RefCell<Option<Rc<Worker>>> = const { RefCell::new(None) };
+    /// Its index, read without borrowing it.
+    static CURRENT_INDEX: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// See [`super::current_worker`].
+pub(super) fn current_index() -> Option<usize> {
+    CURRENT_INDEX.try_with(Cell::get).ok().flatten()
 }
 
 /// Queues `task` on the current thread's worker, if the thread is a worker of the task's
@@ -106,9 +113,11 @@ impl Worker {
     pub(super) fn run(self) {
         let worker = Rc::new(self);
         CURRENT.with(|current| *current.borrow_mut() = Some(Rc::clone(&worker)));
+        CURRENT_INDEX.set(Some(worker.index));
         worker.run_until_shutdown();
         // The worker (and its reactor) goes now, not in a thread-local destructor.
         CURRENT.with(|current| current.borrow_mut().take());
+        CURRENT_INDEX.set(None);
     }
 
     fn run_until_shutdown(&self) {
