@@ -106,8 +106,9 @@ pub(crate) fn start_epoch_ticker(engine: &Engine, interval: Duration) -> std::io
         .name("lunatic-epoch".into())
         .spawn(move || {
             while let Some(engine) = weak.upgrade() {
-                engine.increment_epoch();
+                // Counted first: a process that sees the new epoch sees the tick too.
                 crate::scheduler::tick();
+                engine.increment_epoch();
                 drop(engine);
                 std::thread::sleep(interval);
             }

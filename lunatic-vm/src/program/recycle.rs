@@ -22,10 +22,13 @@
 //!   pool full drops one and tries again, so they never cost a spawn its slot. The pristine
 //!   image holds only the memory's non-zero pages (at most the module's data), once per
 //!   module: relinks for other environments share it.
+//!   Each shard also keeps at most [`VACANT_KEPT`] vacant states (a vacant state holds no
+//!   process's anything: references to the runtime and its main program, a memory charge of
+//!   nothing).
 //! - **Charged as a fresh one.** A recycled instance's memory and tables are charged to the
 //!   new process through the same `ResourceLimiter` calls instantiation makes.
-//! - A kept instance's vacant state holds the runtime, as a live process's state does: the
-//!   runtime lives as long as the VM (the CLI never drops it).
+//! - A kept instance's vacant state, and a kept vacant state, hold the runtime, as a live
+//!   process's state does: the runtime lives as long as the VM (the CLI never drops it).
 #![allow(unsafe_code)]
 
 use std::ops::Range;
@@ -200,6 +203,11 @@ impl Pool {
         crate::scheduler::current_worker().unwrap_or(0) % IDLE_SHARDS
     }
 
+    /// This worker's shard, locked.
+    fn own_idle(&self) -> std::sync::MutexGuard<'_, Idle> {
+        self.idle[self.own_shard()].lock()
+    }
+
     /// A kept instance: from this worker's shard if it has one, else from another's.
     fn pop_idle(&self) -> Option<Recycled> {
         let own = self.own_shard();
@@ -211,13 +219,13 @@ impl Pool {
     /// A vacant state for the store of a process that ended: one a recycled instance held,
     /// when this worker's shard has one, else a new one.
     pub(crate) fn vacant_state(&self, runtime: &Arc<crate::runtime::Runtime>) -> ProcessState {
-        let kept = self.idle[self.own_shard()].lock().vacant.pop();
+        let kept = self.own_idle().vacant.pop();
         kept.unwrap_or_else(|| ProcessState::vacant(runtime))
     }
 
     /// Keeps `vacant` for [`Pool::vacant_state`], if the shard has room.
     fn keep_vacant(&self, vacant: ProcessState) {
-        let mut idle = self.idle[self.own_shard()].lock();
+        let mut idle = self.own_idle();
         if idle.vacant.len() < VACANT_KEPT {
             idle.vacant.push(vacant);
             return;
@@ -253,7 +261,6 @@ impl Pool {
         };
         self.recycler.kept.fetch_sub(1, Ordering::Relaxed);
         let vacant = std::mem::replace(recycled.store.data_mut(), state);
-        self.keep_vacant(vacant);
         // The charges instantiation makes, through the same limiter.
         let limits = &mut recycled.store.data_mut().limits;
         let charged = limits
@@ -264,14 +271,12 @@ impl Pool {
                 .iter()
                 .all(|&elements| limits.table_growing(0, elements, None).unwrap_or(false));
         if !charged {
-            // A fresh instantiation is refused the same way, with its error.
+            // A fresh instantiation is refused the same way, with its error; the instance
+            // goes with the vacant state.
             limits.refund();
-            let runtime = Arc::clone(&recycled.store.data().runtime);
-            return Err(std::mem::replace(
-                recycled.store.data_mut(),
-                ProcessState::vacant(&runtime),
-            ));
+            return Err(std::mem::replace(recycled.store.data_mut(), vacant));
         }
+        self.keep_vacant(vacant);
         tracing::debug!(
             target: "lunatic::recycle",
             "process {} starts in a recycled instance",
@@ -301,7 +306,7 @@ impl Pool {
         if !self.known.swap(true, Ordering::Relaxed) {
             self.recycler.programs().push(Arc::downgrade(program));
         }
-        self.idle[self.own_shard()].lock().kept.push(recycled);
+        self.own_idle().kept.push(recycled);
     }
 }
 

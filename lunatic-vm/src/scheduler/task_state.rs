@@ -48,7 +48,7 @@ use super::sync::atomic::{AtomicU8, Ordering};
 enum State {
     /// Waiting to be woken; not in any queue.
     Idle = 0,
-    /// In a queue (or a next slot), to be polled.
+    /// In a queue (or a next slot, or a spawn stack), to be polled.
     Scheduled = 1,
     /// Being polled.
     Running = 2,

@@ -184,12 +184,12 @@ impl Worker {
         }
     }
 
-    /// Moves the oldest task of the spawn stack to the back of the queue, where it waits
-    /// its turn in order: a stack that never empties (a process that keeps spawning) would
-    /// otherwise never start its oldest.
+    /// Moves the oldest spawn to the back of the queue, where it waits its turn in order:
+    /// a stack that never empties (processes that keep spawning) would otherwise never
+    /// start its oldest.
     fn move_oldest_spawn_to_queue(&self) {
         if let Some(task) = self.steal_from(|_| self.shared.spawn_stealers[self.index].steal()) {
-            self.queue.push(task);
+            self.push(task);
         }
     }
 
