@@ -182,21 +182,27 @@ if [ "$(cat /proc/sys/vm/max_map_count)" -ge "$big_maps" ]; then
   # file pages plus page tables. Not VmHWM: the resident set counts the module's memory
   # image, one shared memfd of a few KiB, once for every process slot that maps it
   # (RssShmem, gigabytes here), and leaves out page tables.
-  sky_out=$(mktemp)
-  "$vm" --max-processes 300000 "$guests/bench-skynet.wasm" > "$sky_out" &
-  sky_pid=$!
-  sky_peak=0 sky_hwm=0
-  while sample=$(awk '/^(RssAnon|RssFile|VmPTE):/ { kib += $2 } /^VmHWM:/ { hwm = $2 }
-                      END { if (hwm) print kib, hwm }' "/proc/$sky_pid/status" 2> /dev/null) &&
-      [ -n "$sample" ]; do
-    read -r kib sky_hwm <<< "$sample"
-    [ "$kib" -gt "$sky_peak" ] && sky_peak=$kib
-    sleep 0.2
+  # 3 runs, the median of each figure.
+  sky_runs=$(mktemp)
+  for _ in $(seq 3); do
+    sky_out=$(mktemp)
+    "$vm" --max-processes 300000 "$guests/bench-skynet.wasm" > "$sky_out" &
+    sky_pid=$!
+    sky_peak=0 sky_hwm=0
+    while sample=$(awk '/^(RssAnon|RssFile|VmPTE):/ { kib += $2 } /^VmHWM:/ { hwm = $2 }
+                        END { if (hwm) print kib, hwm }' "/proc/$sky_pid/status" 2> /dev/null) &&
+        [ -n "$sample" ]; do
+      read -r kib sky_hwm <<< "$sample"
+      [ "$kib" -gt "$sky_peak" ] && sky_peak=$kib
+      sleep 0.2
+    done
+    wait "$sky_pid"
+    { cat "$sky_out"; echo "RESULT skynet_peak_rss_mib $((sky_peak / 1024))"
+      echo "RESULT skynet_vmhwm_mib $((sky_hwm / 1024))"; } >> "$sky_runs"
+    rm -f "$sky_out"
   done
-  wait "$sky_pid"
-  { cat "$sky_out"; echo "RESULT skynet_peak_rss_mib $((sky_peak / 1024))"
-    echo "RESULT skynet_vmhwm_mib $((sky_hwm / 1024))"; } | tee -a "$results"
-  rm -f "$sky_out"
+  medians "$sky_runs" | tee -a "$results"
+  rm -f "$sky_runs"
 else
   echo "RESULT parked_500k_kib_per_process skipped (needs vm.max_map_count=$big_maps)" | tee -a "$results"
   echo "RESULT skynet_ms skipped (needs vm.max_map_count=$big_maps)" | tee -a "$results"
@@ -288,8 +294,8 @@ if [ -n "$erl_beams" ]; then
 | the same, first round only (2,000 spawns) | $cold | $erl_cold | $(erl_x "$cold" "$erl_cold") | | | |
 | message round trip with the sender's handle in each message (us; lunatic: \`(Process, u64)\`, answered through it; Erlang: \`{self(), N}\`) | $trip_handle | $erl_trip | $(erl_x "$trip_handle" "$erl_trip") | 1.2x | $floor_trip | $(erl_x "$floor_trip" "$erl_trip") |
 | request / reply round trip (us; lunatic: \`request\`, its reply handle in the message; Erlang: \`gen_server:call\`; both watch the server) | $request | $erl_request | $(erl_x "$request" "$erl_request") | | | |
-| skynet, 1,111,111 processes (ms; Erlang: \`+P 2000000\`, no backpressure; median of 3 runs) | $skynet | $erl_skynet | $(erl_x "$skynet" "$erl_skynet") | 2x | | |
-| skynet's peak memory (MiB; lunatic: private and file pages plus page tables, read every 0.2 s, its VmHWM $(value skynet_vmhwm_mib) counts the shared memory image once per process slot; Erlang: its VmHWM) | $skynet_rss | $erl_skynet_rss | $(erl_x "$skynet_rss" "$erl_skynet_rss") | | | |
+| skynet, 1,111,111 processes (ms; median of 3 runs each; Erlang: \`+P 2000000\`, no backpressure) | $skynet | $erl_skynet | $(erl_x "$skynet" "$erl_skynet") | 2x | | |
+| skynet's peak memory (MiB, median of the 3 runs; lunatic: private and file pages plus page tables, read every 0.2 s, its VmHWM $(value skynet_vmhwm_mib) counts the shared memory image once per process slot; Erlang: its VmHWM) | $skynet_rss | $erl_skynet_rss | $(erl_x "$skynet_rss" "$erl_skynet_rss") | | | |
 | physical memory per parked process (KiB: proportional set size + page tables, 10,000 parked; Erlang's own count, \`erlang:memory(total)\`, says $erl_parked_own) | $parked | $erl_parked | $(erl_x "$parked" "$erl_parked") | 12 KiB | $floor_kib | $(erl_x "$floor_kib" "$erl_parked") |
 | round trip to a process on another node, two nodes on loopback (us; lunatic: \`(Process, u64)\` over QUIC with mutual TLS; Erlang: \`{self(), N}\` over distribution; median of 3 runs) | $remote_trip | $erl_remote_trip | $(erl_x "$remote_trip" "$erl_remote_trip") | | | |
 | one process sending to one process on another node (messages per second, higher is better; the ratio is Erlang's time over lunatic's) | $remote_rate | $erl_remote_rate | $(erl_x "$erl_remote_rate" "$remote_rate") | | | |
@@ -330,7 +336,7 @@ cores' time during the run ("steal" in \`/proc/stat\`), $trips_stolen% during th
 | physical memory per parked process (KiB: proportional set size + page tables, 10,000 parked; median of 3 runs) | $parked | | |
 | the same with 500,000 parked at once (\`--max-processes 500000\`) | $parked_big | | |
 | ring of 1,000 processes, token passed 100 times around (us per hop; median of 3 runs) | $hop | $native_hop | $(ratio "$hop" "$native_hop") |
-| skynet: 1,111,111 processes, 1,000,000 leaves summed up a tree of tens (ms; \`--max-processes 300000\`) | $skynet | $native_skynet | $(ratio "$skynet" "$native_skynet") |
+| skynet: 1,111,111 processes, 1,000,000 leaves summed up a tree of tens (ms; \`--max-processes 300000\`; median of 3 runs) | $skynet | $native_skynet | $(ratio "$skynet" "$native_skynet") |
 
 $erlang_table
 

@@ -2,10 +2,10 @@
 //! where each leaf sends its number to its parent and each parent sends the sum of its ten
 //! children up. Prints the time and the most processes alive at once.
 //!
-//! A million processes do not fit at once in a stock Linux's memory-map limit, nor in this
-//! machine's memory (about 21 KiB each while waiting, more once they run): when the pool is full, a parent waits a
-//! millisecond and spawns again, which is the backpressure a real program would apply. The
-//! tree still has every one of its 1,111,111 processes.
+//! The VM starts the newest spawn first, so the tree grows depth first and a few thousand of
+//! its processes live at once. Should the pool still be full (a smaller `--max-processes`),
+//! a parent waits a millisecond and spawns again, which is the backpressure a real program
+//! would apply. The tree still has every one of its 1,111,111 processes.
 use std::time::{Duration, Instant};
 
 use lunatic::{process, LunaticError, Mailbox, Process};
