@@ -31,8 +31,8 @@
 //! exchanging messages starves neither. Every [`OLDEST_SPAWN_WAIT`] the oldest spawn moves
 //! to the back of the queue, so processes that keep spawning cannot keep older spawns,
 //! their own or others', from ever starting (a spawn with n others under it waits about
-//! n + 1 times that at most, while idle workers do not steal it first). And a worker looks at the shared queue every
-//! [`SHARED_QUEUE_INTERVAL`] turns.
+//! n + 1 times that at most, unless an idle worker steals it first). And a worker looks at
+//! the shared queue every [`SHARED_QUEUE_INTERVAL`] turns.
 //!
 //! A time slice starts when a worker starts polling a task, as a process's reductions do
 //! in Erlang: the preemption clock's ticks ([`tick`]) are counted, and a process that
@@ -72,8 +72,9 @@ const IDLE_POLL: std::time::Duration = std::time::Duration::from_micros(50);
 /// How often a busy worker looks at its reactor for ready sockets and due timers.
 const DRIVER_INTERVAL: std::time::Duration = std::time::Duration::from_micros(500);
 
-/// Ticks of the preemption clock, from every runtime's ticker: a tick of another runtime's
-/// clock only makes a process yield earlier, within a slice, never later.
+/// Ticks of the preemption clock, from every engine's ticker (each runtime has one per
+/// engine): a tick of another engine's clock only makes a process yield earlier, within
+/// a slice, never later.
 static TICKS: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {

@@ -166,7 +166,8 @@ impl Worker {
     }
 
     /// Turns the reactor without waiting, when it has not been for [`DRIVER_INTERVAL`],
-    /// so sockets and timers of this worker's processes are served while it is busy.
+    /// so sockets and timers of this worker's processes are served while it is busy; and
+    /// every [`OLDEST_SPAWN_WAIT`] moves the oldest spawn to the queue.
     fn turn_reactor_if_due(&self) {
         if !self.ticks.get().is_multiple_of(16) {
             return;
