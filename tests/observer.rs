@@ -283,6 +283,26 @@ fn the_api_shows_processes_trees_mailboxes_and_metrics_and_kills_only_with_the_t
 }
 
 #[test]
+fn a_process_woken_after_a_wait_runs_in_one_slice() {
+    // Each wake-up after 3 ms comes past the epoch deadline set before the wait (a tick
+    // is 1 ms): if that deadline ended the slice, each wake-up would take two (the process
+    // sent to the back of the queue at its first call, then run again).
+    let (mut vm, addr, _) = observed(&["sleeper"]);
+    let id = vm.seen_or_wait_for("sleeper ", Duration::from_secs(30));
+    let id = id.trim_end_matches(" done");
+    let slices = json(addr, &format!("/api/processes/{id}"))["slices"]
+        .as_u64()
+        .expect("slices");
+    // 40 wake-ups, the first run and the last receive's park; a few to spare for ticks
+    // that come while it runs.
+    assert!(
+        (41..=50).contains(&slices),
+        "{slices} slices for 40 wake-ups"
+    );
+    vm.stop();
+}
+
+#[test]
 fn a_crowded_supervisor_and_a_huge_panic_keep_their_description_and_reports() {
     let (vm, addr, _) = observed(&["crowd"]);
     let crowd = tree(addr, "crowd");

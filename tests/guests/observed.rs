@@ -7,7 +7,8 @@
 //! a 20 KiB panic message. With `impostor`, a plain process describes itself as a
 //! supervisor of `shop` and of itself. With `sandbox`, two sleeping processes run in an
 //! environment with a fuel limit and at most 10 processes. With `deep`, a plain process
-//! main spawned starts a third tree, `depot` (porter), after the others.
+//! main spawned starts a third tree, `depot` (porter), after the others. With `sleeper`, a
+//! process wakes from 40 timed-out receives of 3 ms, then prints its id and parks.
 use std::time::Duration;
 
 use lunatic::actors::{
@@ -92,6 +93,9 @@ struct Order {
     id: u64,
 }
 
+/// Timed-out receives of the `sleeper`.
+const SLEEPS: u32 = 40;
+
 fn backlog(_: Mailbox<Order>) {
     loop {
         process::sleep(Duration::from_secs(3600));
@@ -133,6 +137,17 @@ fn main(mailbox: Mailbox<()>) {
         }
         sandbox
     });
+    if arg("sleeper") {
+        process::spawn(|mailbox: Mailbox<()>| {
+            for _ in 0..SLEEPS {
+                let _ = mailbox.receive_timeout(Duration::from_millis(3));
+            }
+            let me = process::this(&mailbox).process_id().local_id();
+            println!("sleeper {me} done");
+            let _ = mailbox.receive();
+        })
+        .unwrap();
+    }
     if arg("impostor") {
         let shop_id = shop.process().process_id().local_id();
         let impostor = process::spawn_with(shop_id, |shop: u64, mailbox: Mailbox<()>| {
