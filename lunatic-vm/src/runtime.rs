@@ -1243,12 +1243,6 @@ fn log_death(death: &Death<'_>, output: &OutputSink, budget: Option<&Budget>) {
         tracing::trace!(target: "lunatic::process", "process {id} ended");
         return;
     }
-    let names = logged_names(process);
-    let who = if names.is_empty() {
-        format!("process {id}")
-    } else {
-        format!("process {id} [{names}]")
-    };
     let level = match reason {
         EndReason::Killed | EndReason::LinkedDied { .. } | EndReason::NoProcess { .. }
             if !watched =>
@@ -1256,6 +1250,16 @@ fn log_death(death: &Death<'_>, output: &OutputSink, budget: Option<&Budget>) {
             LogLevel::Info
         }
         _ => LogLevel::Warn,
+    };
+    // A kill is logged at `info`, which nobody sees by default: its line is not made.
+    if !line_is_seen(output, "lunatic::process", level) && backtrace.is_none() {
+        return;
+    }
+    let names = logged_names(process);
+    let who = if names.is_empty() {
+        format!("process {id}")
+    } else {
+        format!("process {id} [{names}]")
     };
     log_for_process(
         &format!("{who} died: {reason}"),
@@ -1282,7 +1286,7 @@ pub(crate) fn log_for_process(
     budget: Option<&Budget>,
 ) {
     // A line nobody would see costs its environment nothing.
-    if !output.is_captured() && !log_enabled(target, level) {
+    if !line_is_seen(output, target, level) {
         return;
     }
     let mut line = escape_controls(line).into_owned();
@@ -1309,6 +1313,12 @@ pub(crate) fn log_for_process(
         };
     }
     at_level!("lunatic::process", "lunatic::guest");
+}
+
+/// Whether a line at `level` under `target` for a process whose output is `output` would be
+/// seen: captured (a test's), or enabled in the log.
+fn line_is_seen(output: &OutputSink, target: &'static str, level: LogLevel) -> bool {
+    output.is_captured() || log_enabled(target, level)
 }
 
 /// Whether a sandboxed environment (its `budget`) may log a line of `len` bytes now: `None`
