@@ -1106,7 +1106,8 @@ fn retire(mut store: Store<ProcessState>, instance: Instance) {
     if !pool.reserve() {
         return;
     }
-    let vacant = pool.vacant_state(&store.data().runtime);
+    let runtime = &store.data().runtime;
+    let vacant = runtime.recycler().vacant_state(runtime);
     drop(std::mem::replace(store.data_mut(), vacant));
     pool.give_back(
         &program,

@@ -22,9 +22,9 @@
 //!   pool full drops one and tries again, so they never cost a spawn its slot. The pristine
 //!   image holds only the memory's non-zero pages (at most the module's data), once per
 //!   module: relinks for other environments share it.
-//!   Each shard also keeps at most [`VACANT_KEPT`] vacant states (a vacant state holds no
-//!   process's anything: references to the runtime and its main program, a memory charge of
-//!   nothing).
+//!   The recycler also keeps at most [`VACANT_KEPT`] vacant states a worker, for the VM
+//!   (a vacant state holds no process's anything: references to the runtime and its main
+//!   program, a memory charge of nothing).
 //! - **Charged as a fresh one.** A recycled instance's memory and tables are charged to the
 //!   new process through the same `ResourceLimiter` calls instantiation makes.
 //! - A kept instance's vacant state, and a kept vacant state, hold the runtime, as a live
@@ -69,43 +69,38 @@ struct Pristine {
 /// programs of one module.
 type PristineCell = Arc<OnceLock<Option<Pristine>>>;
 
-/// Shards of a pool's kept instances: a worker keeps the instances of the processes that
+/// Shards of what is kept per worker: a worker keeps the instances of the processes that
 /// ended on it, and takes from its own shard first, so two workers do not contend for one
 /// lock at every spawn and end, and an instance's pages stay in the cache of the core that
 /// last reset them.
-const IDLE_SHARDS: usize = 8;
+const SHARDS: usize = 8;
 
-/// Vacant states a shard keeps for the next ended process (see [`Idle::vacant`]).
+/// Vacant states the recycler keeps a worker, for the next ended processes (see
+/// [`Recycler::vacant_state`]).
 const VACANT_KEPT: usize = 16;
 
-/// One shard of kept instances, on a cache line of its own.
+/// One worker's share of something kept (modulo [`SHARDS`]), on a cache line of its own.
 #[derive(Default)]
 #[repr(align(128))]
-struct IdleShard(Mutex<Idle>);
+struct Shard<T>(Mutex<T>);
 
-/// What a shard holds.
-#[derive(Default)]
-struct Idle {
-    /// Instances kept for the next processes.
-    kept: Vec<Recycled>,
-    /// Vacant states that recycled instances held until a process started in them, for
-    /// the stores of processes that end next: making one takes and drops references that
-    /// every worker shares (the runtime's, the program's), at each process's end.
-    vacant: Vec<ProcessState>,
-}
-
-impl IdleShard {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Idle> {
+impl<T> Shard<T> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, T> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// The shard of the worker this runs on (the first on other threads).
+fn own_shard() -> usize {
+    crate::scheduler::current_worker().unwrap_or(0) % SHARDS
 }
 
 /// The recycled instances of one program.
 pub(crate) struct Pool {
     recycler: Arc<Recycler>,
     pristine: PristineCell,
-    /// Kept instances, by the index of the worker they were kept on (modulo the shards).
-    idle: [IdleShard; IDLE_SHARDS],
+    /// Kept instances, by the worker they were kept on.
+    idle: [Shard<Vec<Recycled>>; SHARDS],
     /// Whether the recycler knows this pool (to take an instance from it when the
     /// instance pool is full).
     known: AtomicBool,
@@ -119,6 +114,11 @@ pub(crate) struct Recycler {
     /// Instances kept, or about to be.
     kept: AtomicUsize,
     programs: Mutex<Vec<Weak<Program>>>,
+    /// Vacant states that recycled instances held until a process started in them, by
+    /// worker, for the stores of processes that end next: making one takes and drops
+    /// references that every worker shares (the runtime's, its main program's), at each
+    /// process's end. They belong to no program, so any store may take one.
+    vacant: [Shard<Vec<ProcessState>>; SHARDS],
 }
 
 impl Recycler {
@@ -135,6 +135,7 @@ impl Recycler {
             keep_resident,
             kept: AtomicUsize::new(0),
             programs: Mutex::default(),
+            vacant: Default::default(),
         })
     }
 
@@ -162,6 +163,25 @@ impl Recycler {
         let mut programs = self.programs.lock().unwrap_or_else(|e| e.into_inner());
         programs.retain(|program| program.strong_count() > 0);
         programs
+    }
+
+    /// A vacant state for the store of a process that ended: one a recycled instance held,
+    /// when this worker has one, else a new one.
+    pub(crate) fn vacant_state(&self, runtime: &Arc<crate::runtime::Runtime>) -> ProcessState {
+        let kept = self.vacant[own_shard()].lock().pop();
+        kept.unwrap_or_else(|| ProcessState::vacant(runtime))
+    }
+
+    /// Keeps `vacant` for [`Recycler::vacant_state`], if this worker's shard has room.
+    fn keep_vacant(&self, vacant: ProcessState) {
+        let mut kept = self.vacant[own_shard()].lock();
+        if kept.len() < VACANT_KEPT {
+            kept.push(vacant);
+            return;
+        }
+        drop(kept);
+        // Dropped outside the lock.
+        drop(vacant);
     }
 
     /// Drops one recycled instance, of any program (its pool slot is wanted). Returns
@@ -198,41 +218,12 @@ impl Pool {
         self.pristine = Arc::clone(&other.pristine);
     }
 
-    /// The shard of the worker this runs on (the first on other threads).
-    fn own_shard(&self) -> usize {
-        crate::scheduler::current_worker().unwrap_or(0) % IDLE_SHARDS
-    }
-
-    /// This worker's shard, locked.
-    fn own_idle(&self) -> std::sync::MutexGuard<'_, Idle> {
-        self.idle[self.own_shard()].lock()
-    }
-
     /// A kept instance: from this worker's shard if it has one, else from another's.
     fn pop_idle(&self) -> Option<Recycled> {
-        let own = self.own_shard();
-        (0..IDLE_SHARDS)
-            .map(|offset| (own + offset) % IDLE_SHARDS)
-            .find_map(|shard| self.idle[shard].lock().kept.pop())
-    }
-
-    /// A vacant state for the store of a process that ended: one a recycled instance held,
-    /// when this worker's shard has one, else a new one.
-    pub(crate) fn vacant_state(&self, runtime: &Arc<crate::runtime::Runtime>) -> ProcessState {
-        let kept = self.own_idle().vacant.pop();
-        kept.unwrap_or_else(|| ProcessState::vacant(runtime))
-    }
-
-    /// Keeps `vacant` for [`Pool::vacant_state`], if the shard has room.
-    fn keep_vacant(&self, vacant: ProcessState) {
-        let mut idle = self.own_idle();
-        if idle.vacant.len() < VACANT_KEPT {
-            idle.vacant.push(vacant);
-            return;
-        }
-        drop(idle);
-        // Dropped outside the lock.
-        drop(vacant);
+        let own = own_shard();
+        (0..SHARDS)
+            .map(|offset| (own + offset) % SHARDS)
+            .find_map(|shard| self.idle[shard].lock().pop())
     }
 
     /// Notes what a fresh instance of the program holds, once per module, before any of
@@ -276,7 +267,7 @@ impl Pool {
             limits.refund();
             return Err(std::mem::replace(recycled.store.data_mut(), vacant));
         }
-        self.keep_vacant(vacant);
+        self.recycler.keep_vacant(vacant);
         tracing::debug!(
             target: "lunatic::recycle",
             "process {} starts in a recycled instance",
@@ -306,7 +297,7 @@ impl Pool {
         if !self.known.swap(true, Ordering::Relaxed) {
             self.recycler.programs().push(Arc::downgrade(program));
         }
-        self.own_idle().kept.push(recycled);
+        self.idle[own_shard()].lock().push(recycled);
     }
 }
 
@@ -314,9 +305,7 @@ impl Drop for Pool {
     fn drop(&mut self) {
         for shard in &mut self.idle {
             let idle = shard.0.get_mut().unwrap_or_else(|e| e.into_inner());
-            self.recycler
-                .kept
-                .fetch_sub(idle.kept.len(), Ordering::Relaxed);
+            self.recycler.kept.fetch_sub(idle.len(), Ordering::Relaxed);
         }
     }
 }
