@@ -1,9 +1,27 @@
 //! A task: one process's future, and the state that makes every wake-up queue it once.
+//!
+//! # Invariants
+//!
+//! 1. **The future is touched by one thread at a time, without a lock.** Only the worker
+//!    that took the task from a queue polls it (invariant 2 of `task_state.rs`, checked
+//!    with loom), and `run` is the only place that reaches the future while the task is
+//!    shared; its drop comes with the last reference. So `Task` is `Sync` although its
+//!    future is in an `UnsafeCell`: a lock there cost two atomic read-modify-writes a
+//!    poll, on every message that wakes a process.
+//! 2. **A poll's waker borrows the worker's reference.** `run` owns a reference to the
+//!    task until the poll returns, so the waker it lends the future needs none of its
+//!    own; a clone of it (a mailbox keeping it, say) takes its own reference as any
+//!    waker's does. Two reference-count changes a poll fewer.
 
+// The two unsafe items argued above: the future's cell, and the borrowed waker.
+#![allow(unsafe_code)]
+
+use std::cell::UnsafeCell;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Wake, Waker};
 
 use super::task_state::{AfterRun, TaskState};
@@ -29,9 +47,14 @@ pub(super) struct Task {
     /// How many times a worker polled it (for the observer), written by the polling
     /// worker only, in the line `state` makes it write anyway.
     turns: std::sync::atomic::AtomicU64,
-    future: Mutex<Option<BoxFuture>>,
+    /// Polled only by the worker that took the task from a queue: see invariant 1.
+    future: UnsafeCell<Option<BoxFuture>>,
     pub(super) shared: Arc<Shared>,
 }
+
+// SAFETY: the one field that is not `Sync`, `future`, is reached by one thread at a time
+// (invariant 1 above).
+unsafe impl Sync for Task {}
 
 impl Task {
     /// A task ready to be scheduled for the first time.
@@ -39,7 +62,7 @@ impl Task {
         Arc::new(Self {
             state: TaskState::new_scheduled(),
             turns: std::sync::atomic::AtomicU64::new(0),
-            future: Mutex::new(Some(future)),
+            future: UnsafeCell::new(Some(future)),
             shared,
         })
     }
@@ -53,10 +76,13 @@ impl Task {
         let turns = self.turns.load(std::sync::atomic::Ordering::Relaxed);
         self.turns
             .store(turns + 1, std::sync::atomic::Ordering::Relaxed);
-        let waker = Waker::from(Arc::clone(&self));
+        // SAFETY: invariant 2 above: this waker's reference is `self`'s, which outlives
+        // the poll, and `ManuallyDrop` never gives it back.
+        let waker = ManuallyDrop::new(Waker::from(unsafe { Arc::from_raw(Arc::as_ptr(&self)) }));
         let mut cx = Context::from_waker(&waker);
         let finished = {
-            let mut future = self.future.lock().unwrap_or_else(|e| e.into_inner());
+            // SAFETY: invariant 1 above: no other thread reaches the future meanwhile.
+            let future = unsafe { &mut *self.future.get() };
             let finished = match future.as_mut() {
                 // A panic here is a bug of the VM's own; the process is dropped and the
                 // worker goes on with the others.
