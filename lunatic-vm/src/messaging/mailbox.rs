@@ -1,6 +1,7 @@
 //! A process's queue of messages and signals, with selective receive.
 
 use std::collections::VecDeque;
+use std::sync::OnceLock;
 use std::task::Waker;
 
 // The observer's counters (`Taken`, `Recent`) are plain std atomics even in the loom model:
@@ -147,15 +148,28 @@ struct Queue {
     /// Tags whose messages are dropped on arrival (a request the owner stopped waiting
     /// for), newest last, at most [`MAX_ABANDONED_TAGS`].
     abandoned: AbandonedTags,
-    /// The owner's receive, when it found nothing and waits: the next push (or a kill)
-    /// takes and wakes it, so a stream of messages to a busy receiver costs no wake-up.
-    receiver: Option<Waker>,
+    /// Whether the owner's receive found nothing and waits, and with which waker: the next
+    /// push (or a kill) takes it and wakes the owner, so a stream of messages to a busy
+    /// receiver costs no wake-up.
+    receiver: Waiting,
     /// The owner's task, while it waits in a host call on something other than this
     /// mailbox (a socket, a timer): a kill wakes it, so that the call ends.
     kill_watcher: Option<Waker>,
     /// Messages (and their bytes) ever queued here, for the observer.
     arrived: u64,
     arrived_bytes: u64,
+}
+
+/// Whether the owner waits in a receive, and what wakes it.
+#[derive(Debug, Default)]
+enum Waiting {
+    #[default]
+    No,
+    /// It waits with the waker kept in [`Mailbox::owner`].
+    Owner,
+    /// It waits with another waker than that one (never in the VM, whose processes keep
+    /// their task's waker; in tests).
+    Other(Waker),
 }
 
 /// Most abandoned tags a mailbox remembers; the oldest is forgotten first (a reply that
@@ -202,7 +216,7 @@ impl AbandonedTags {
 #[derive(Debug, Default)]
 #[repr(C)]
 pub(crate) struct Mailbox {
-    /// Whether `queue.receiver` holds the owner's waker, readable without the lock. First,
+    /// Whether `queue.receiver` says the owner waits, readable without the lock. First,
     /// so it shares a cache line with the lock a send takes anyway.
     receiver_waiting: AtomicBool,
     /// Whether `queue` may hold a message: set by every push under the queue's lock,
@@ -212,6 +226,11 @@ pub(crate) struct Mailbox {
     maybe_queued: AtomicBool,
     queue: Mutex<Queue>,
     death_pending: AtomicBool,
+    /// The waker the owner left at its first wait, kept for its life: a wait and its
+    /// wake-up then take no reference to the owner's task and give none back, two atomic
+    /// read-modify-writes a message. Written once, under the queue's lock; read by a push
+    /// after it saw `Waiting::Owner` under that lock.
+    owner: OnceLock<Waker>,
     /// The owner's last received messages, kept while the observer runs.
     recent: Recent,
 }
@@ -394,11 +413,26 @@ impl Mailbox {
             }
         }
         self.maybe_queued.store(true, Ordering::Release);
-        let receiver = queue.receiver.take();
+        let receiver = std::mem::take(&mut queue.receiver);
         self.receiver_waiting.store(false, Ordering::Relaxed);
         drop(queue);
-        if let Some(receiver) = receiver {
-            receiver.wake();
+        self.wake(receiver);
+    }
+
+    /// Wakes the owner if it waited (`receiver`, taken from the queue under its lock).
+    /// Outside the lock: waking may queue the task on another worker and wake that worker.
+    /// The owner may have run meanwhile, so the wake-up may find it waiting again, or not:
+    /// then its task polls once for nothing, as after any spurious wake-up.
+    #[inline]
+    fn wake(&self, receiver: Waiting) {
+        match receiver {
+            Waiting::No => {}
+            Waiting::Owner => {
+                if let Some(owner) = self.owner.get() {
+                    owner.wake_by_ref();
+                }
+            }
+            Waiting::Other(waker) => waker.wake(),
         }
     }
 
@@ -416,12 +450,13 @@ impl Mailbox {
         }
         queue.death = Some(reason);
         self.death_pending.store(true, Ordering::Release);
-        let receiver = queue.receiver.take();
+        let receiver = std::mem::take(&mut queue.receiver);
         let watcher = queue.kill_watcher.take();
         self.receiver_waiting.store(false, Ordering::Relaxed);
         drop(queue);
-        for waker in [receiver, watcher].into_iter().flatten() {
-            waker.wake();
+        self.wake(receiver);
+        if let Some(watcher) = watcher {
+            watcher.wake();
         }
     }
 
@@ -495,8 +530,9 @@ impl Mailbox {
         let mut queue = self.queue();
         queue.closed = true;
         queue.messages = VecDeque::new();
-        // Nothing will wake the owner again: its wakers (its task) are not kept.
-        queue.receiver = None;
+        // Nothing will wake the owner again. Its task's waker stays in `owner` until the
+        // mailbox is dropped; the task holds nothing of the process once it is done.
+        queue.receiver = Waiting::No;
         queue.kill_watcher = None;
         self.maybe_queued.store(false, Ordering::Relaxed);
         queue.arrived
@@ -593,10 +629,15 @@ impl Inbox {
             mailbox.maybe_queued.store(false, Ordering::Relaxed);
             if queue.messages.is_empty() {
                 if let Some(waker) = waker {
-                    match &mut queue.receiver {
-                        Some(stored) if stored.will_wake(waker) => {}
-                        stored => *stored = Some(waker.clone()),
-                    }
+                    queue.receiver = match mailbox.owner.get() {
+                        Some(owner) if owner.will_wake(waker) => Waiting::Owner,
+                        Some(_) => Waiting::Other(waker.clone()),
+                        // The first wait; only the owner sets it, under the lock.
+                        None => match mailbox.owner.set(waker.clone()) {
+                            Ok(()) => Waiting::Owner,
+                            Err(waker) => Waiting::Other(waker),
+                        },
+                    };
                     mailbox.receiver_waiting.store(true, Ordering::Relaxed);
                 }
                 return Ok(None);

@@ -12,8 +12,18 @@
 //!    task until the poll returns, so the waker it lends the future needs none of its
 //!    own; a clone of it (a mailbox keeping it, say) takes its own reference as any
 //!    waker's does. Two reference-count changes a poll fewer.
+//! 3. **An idle task holds one reference to itself.** Every task in a queue is held there
+//!    by one reference, and the worker that polls it holds that one. When its poll leaves
+//!    it `Idle`, the worker does not give the reference back but leaves it to the task
+//!    (`forget`); the one waker whose `mark_woken` moves it out of `Idle` (one wins:
+//!    invariant 1 of `task_state.rs`) takes that reference back (`from_raw`) and queues
+//!    the task with it. So a wake-up needs no reference of the waker's own: a mailbox
+//!    keeps its owner's waker for good and wakes it by reference, and a message's
+//!    wake-up costs no reference-count change at all. A task never woken again keeps
+//!    itself alive, as one waiting for a message its waker holds does.
 
-// The two unsafe items argued above: the future's cell, and the borrowed waker.
+// The unsafe items argued above: the future's cell, the borrowed waker, and the idle
+// task's reference.
 #![allow(unsafe_code)]
 
 use std::cell::UnsafeCell;
@@ -102,7 +112,10 @@ impl Task {
             finished
         };
         match self.state.finish_run(finished) {
-            AfterRun::Done | AfterRun::Idle => {}
+            AfterRun::Done => {}
+            // The reference stays with the idle task (invariant 3). A waker may have taken
+            // it already: `self` is not touched again.
+            AfterRun::Idle => std::mem::forget(self),
             // Woken during the poll.
             AfterRun::Requeue => schedule(self, Reason::Yielded),
         }
@@ -122,17 +135,17 @@ impl Task {
 }
 
 impl Wake for Task {
-    /// Schedules the task with the reference the waker held: a message's wake-up costs no
-    /// reference-count traffic.
     fn wake(self: Arc<Self>) {
-        if self.state.mark_woken() {
-            schedule(self, Reason::Woken);
-        }
+        self.wake_by_ref();
     }
 
+    /// Schedules the task with the reference it held while idle (invariant 3).
     fn wake_by_ref(self: &Arc<Self>) {
         if self.state.mark_woken() {
-            schedule(Arc::clone(self), Reason::Woken);
+            // SAFETY: invariant 3 above: this waker moved the task out of `Idle`, so the
+            // reference the idle task held is this waker's to take back, and no one else's.
+            let held = unsafe { Arc::from_raw(Arc::as_ptr(self)) };
+            schedule(held, Reason::Woken);
         }
     }
 }
