@@ -23,6 +23,7 @@
 #[cfg(test)]
 #[allow(dead_code)]
 mod sync {
+    pub(crate) use loom::cell::UnsafeCell;
     pub(crate) use loom::sync::atomic;
     pub(crate) use loom::sync::atomic::{AtomicBool, Ordering};
     pub(crate) use loom::sync::MutexGuard;
@@ -403,6 +404,35 @@ mod mailbox_tests {
                 "a watcher that saw the death was woken too"
             );
             assert!(mailbox.is_death_pending());
+        });
+    }
+
+    /// A sender pushes two messages to an owner that waited, while the owner looks: the
+    /// first push hands its message to the owner's slot, the second queues. The owner gets
+    /// both, in order, and never reads the slot while it is written (loom checks the
+    /// slot's accesses).
+    #[test]
+    fn messages_handed_to_a_waiting_owner_arrive_once_and_in_order() {
+        loom::model(|| {
+            let mailbox = Arc::new(Mailbox::default());
+            let (_counter, waker) = counting_waker();
+            let mut inbox = Inbox::default();
+            assert_eq!(inbox.take(&mailbox, &TAKEN, &[], Some(&waker)), Ok(None));
+            let sender = thread::spawn({
+                let mailbox = Arc::clone(&mailbox);
+                move || {
+                    mailbox.push(data(1));
+                    mailbox.push(data(2));
+                }
+            });
+            let mut received = Vec::new();
+            received.extend(inbox.try_receive(&mailbox, &TAKEN, &[]).expect("no kill"));
+            sender.join().expect("the sender ran");
+            while let Some(message) = inbox.try_receive(&mailbox, &TAKEN, &[]).expect("no kill") {
+                received.push(message);
+            }
+            assert_eq!(received, vec![data(1), data(2)]);
+            assert!(inbox.is_surely_empty(&mailbox));
         });
     }
 

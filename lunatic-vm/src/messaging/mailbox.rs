@@ -1,5 +1,9 @@
 //! A process's queue of messages and signals, with selective receive.
 
+// The unsafe items: the handoff slot's accesses and `Mailbox`'s `Sync`, argued by the
+// handoff's invariants (see `Mailbox`).
+#![allow(unsafe_code)]
+
 use std::collections::VecDeque;
 use std::sync::OnceLock;
 use std::task::Waker;
@@ -8,7 +12,7 @@ use std::task::Waker;
 // only the owner writes them, and nothing synchronizes through them.
 use std::sync::atomic::{AtomicBool as StdAtomicBool, AtomicU64, Ordering::Relaxed};
 
-use super::sync::{AtomicBool, Mutex, MutexGuard, Ordering};
+use super::sync::{AtomicBool, Mutex, MutexGuard, Ordering, UnsafeCell};
 use crate::process::{EncodedReason, EndReason, ProcessId};
 use crate::resources::MessageResources;
 use crate::sandbox::budget::Held;
@@ -213,6 +217,29 @@ impl AbandonedTags {
 /// senders share is taken by the owner once per batch, not once per message: with senders
 /// on another core, the per-message lock hand-off between cores was most of the cost of
 /// many-to-one traffic.
+///
+/// A push that finds the owner waiting hands the first message it delivers to the owner
+/// directly, in `handoff`, rather than in the queue: the owner's receive after the
+/// wake-up then takes it without the lock (one atomic read-modify-write less a message
+/// exchanged, and the queue's line left alone).
+///
+/// # Invariants of the handoff
+///
+/// 1. **One writer, then one reader.** The slot is written only by a push that takes
+///    `Waiting` from the queue (under its lock), and the owner sets `Waiting` only when
+///    the slot is empty (it looks under the lock). So between a wait and the owner's next
+///    look at the slot, at most one push writes it, once. (A wait that timed out leaves
+///    `Waiting` behind; the one push that takes it still finds the slot empty.)
+/// 2. **The owner reads it only once it is full.** `handed` is stored (`Release`) by that
+///    push after its write, and read (`Acquire`) by the owner before it reads the slot;
+///    the owner empties the slot, then clears `handed`. Only the owner reads the slot: its
+///    receives, `abandon`, `has_signal`, and its own `close` at its end.
+/// 3. **Order.** A handed message came after everything the owner held when it waited,
+///    and before anything queued after it (the push that hands it finds the queue empty,
+///    as the owner left it; later pushes queue behind it). So the owner takes the slot
+///    after its inbox and before the queue: it looks at the slot again under the queue's
+///    lock before it moves the queue (a push may hand a message between its first look
+///    and the lock; the loom model found that order broken without the second look).
 #[derive(Debug, Default)]
 #[repr(C)]
 pub(crate) struct Mailbox {
@@ -224,8 +251,12 @@ pub(crate) struct Mailbox {
     /// `try_receive` on an empty mailbox, which every plain receive that waits starts with,
     /// so takes no lock.
     maybe_queued: AtomicBool,
+    /// Whether `handoff` holds a message (see the handoff's invariants).
+    handed: AtomicBool,
     queue: Mutex<Queue>,
     death_pending: AtomicBool,
+    /// The first message pushed to the owner while it waited.
+    handoff: UnsafeCell<Option<Message>>,
     /// The waker the owner left at its first wait, kept for its life: a wait and its
     /// wake-up then take no reference to the owner's task and give none back, two atomic
     /// read-modify-writes a message. Written once, under the queue's lock; read by a push
@@ -234,6 +265,10 @@ pub(crate) struct Mailbox {
     /// The owner's last received messages, kept while the observer runs.
     recent: Recent,
 }
+
+// SAFETY: the one field that is not `Sync`, `handoff`, is written by one push at a time,
+// and read by the owner only once written (the handoff's invariants 1 and 2).
+unsafe impl Sync for Mailbox {}
 
 /// How many of the owner's last received messages the observer is shown.
 pub(crate) const RECENT: usize = 8;
@@ -405,15 +440,27 @@ impl Mailbox {
             messages.for_each(drop);
             return;
         }
+        let receiver = std::mem::take(&mut queue.receiver);
+        // The owner waits (so its slot is empty): the first message goes to it directly.
+        let mut hand_over = !matches!(receiver, Waiting::No);
         for message in messages {
-            if !queue.abandoned.contains(message.tag) {
-                queue.arrived += 1;
-                queue.arrived_bytes += message.bytes().len() as u64;
+            if queue.abandoned.contains(message.tag) {
+                continue;
+            }
+            queue.arrived += 1;
+            queue.arrived_bytes += message.bytes().len() as u64;
+            if hand_over {
+                hand_over = false;
+                // SAFETY: this push took `Waiting`, so it is the slot's one writer, and
+                // the owner does not read it before `handed` is set (invariants 1, 2).
+                self.handoff
+                    .with_mut(|slot| unsafe { *slot = Some(message) });
+                self.handed.store(true, Ordering::Release);
+            } else {
                 queue.messages.push_back(message);
+                self.maybe_queued.store(true, Ordering::Release);
             }
         }
-        self.maybe_queued.store(true, Ordering::Release);
-        let receiver = std::mem::take(&mut queue.receiver);
         self.receiver_waiting.store(false, Ordering::Relaxed);
         drop(queue);
         self.wake(receiver);
@@ -530,6 +577,12 @@ impl Mailbox {
         let mut queue = self.queue();
         queue.closed = true;
         queue.messages = VecDeque::new();
+        // The owner closes its own mailbox, at its end: the slot is its to empty.
+        if self.handed.load(Ordering::Acquire) {
+            // SAFETY: invariant 2: the owner reads a full slot.
+            drop(self.handoff.with_mut(|slot| unsafe { (*slot).take() }));
+            self.handed.store(false, Ordering::Relaxed);
+        }
         // Nothing will wake the owner again. Its task's waker stays in `owner` until the
         // mailbox is dropped; the task holds nothing of the process once it is done.
         queue.receiver = Waiting::No;
@@ -543,8 +596,16 @@ impl Inbox {
     /// The first queued link-death signal: who died, and why.
     pub(crate) fn has_signal(&self, mailbox: &Mailbox) -> Option<(ProcessId, EncodedReason)> {
         let queue = mailbox.queue();
+        let handed = mailbox.handed.load(Ordering::Acquire);
+        // SAFETY: invariant 2: the owner (the caller) reads a full slot; no push writes it
+        // while it is full.
+        let slot = mailbox
+            .handoff
+            .with(|slot| unsafe { (*slot).as_ref() })
+            .filter(|_| handed);
         self.taken
             .iter()
+            .chain(slot)
             .chain(&queue.messages)
             .find_map(|m| match &m.kind {
                 MessageKind::LinkDied {
@@ -559,6 +620,9 @@ impl Inbox {
     /// demonitor's flush: a down notice the ended process was pushing meanwhile never
     /// shows up either).
     pub(crate) fn abandon(&mut self, mailbox: &Mailbox, taken: &Taken, tag: i64) {
+        // Under the lock, so no message is handed between this and the tag's insertion.
+        let mut queue = mailbox.queue();
+        self.take_handed(mailbox);
         let kept = |m: &Message| {
             let keep = m.tag != tag;
             if !keep {
@@ -567,7 +631,6 @@ impl Inbox {
             keep
         };
         self.taken.retain(kept);
-        let mut queue = mailbox.queue();
         queue.messages.retain(kept);
         queue.abandoned.insert(tag);
     }
@@ -577,6 +640,7 @@ impl Inbox {
     #[inline]
     pub(crate) fn is_surely_empty(&self, mailbox: &Mailbox) -> bool {
         self.taken.is_empty()
+            && !mailbox.handed.load(Ordering::Acquire)
             && !mailbox.maybe_queued.load(Ordering::Acquire)
             && !mailbox.is_death_pending()
     }
@@ -617,6 +681,9 @@ impl Inbox {
                 return Ok(Some(message));
             }
             searched = self.taken.len();
+            if self.take_handed(mailbox) {
+                continue;
+            }
             if waker.is_none() && !mailbox.maybe_queued.load(Ordering::Acquire) {
                 return Ok(None);
             }
@@ -624,11 +691,18 @@ impl Inbox {
             if let Some(reason) = &queue.death {
                 return Err(reason.clone());
             }
+            // A message handed since the look above is older than any queued: it goes
+            // first (under the lock, no push hands one).
+            if self.take_handed(mailbox) {
+                continue;
+            }
             // The queue is empty now, or after the move below, and stays so while its
             // lock is held.
             mailbox.maybe_queued.store(false, Ordering::Relaxed);
             if queue.messages.is_empty() {
                 if let Some(waker) = waker {
+                    // Invariant 1: the slot is empty (emptied above; nothing is handed
+                    // before the owner waits).
                     queue.receiver = match mailbox.owner.get() {
                         Some(owner) if owner.will_wake(waker) => Waiting::Owner,
                         Some(_) => Waiting::Other(waker.clone()),
@@ -649,6 +723,22 @@ impl Inbox {
                 self.taken.append(&mut queue.messages);
             }
         }
+    }
+}
+
+impl Inbox {
+    /// Moves a message handed to the owner (see [`Mailbox`]) to the back of the inbox;
+    /// whether there was one.
+    #[inline]
+    fn take_handed(&mut self, mailbox: &Mailbox) -> bool {
+        if !mailbox.handed.load(Ordering::Acquire) {
+            return false;
+        }
+        // SAFETY: invariant 2: the owner reads a full slot, which no push writes.
+        let message = mailbox.handoff.with_mut(|slot| unsafe { (*slot).take() });
+        mailbox.handed.store(false, Ordering::Relaxed);
+        self.taken.extend(message);
+        true
     }
 }
 
@@ -721,6 +811,61 @@ mod tests {
 
     fn wakes(counter: &Counter) -> usize {
         counter.0.load(Ordering::SeqCst)
+    }
+
+    /// The owner waits: the next push hands its first message over, the rest queue.
+    fn wait_then_push(mailbox: &Mailbox, inbox: &mut Inbox, messages: Vec<Message>) {
+        let (_, waker) = counting_waker();
+        assert_eq!(inbox.take(mailbox, &TAKEN, &[], Some(&waker)), Ok(None));
+        mailbox.push_batch(&mut messages.into_iter().collect());
+        assert!(
+            mailbox.handed.load(Ordering::Relaxed),
+            "the first was handed over"
+        );
+    }
+
+    #[test]
+    fn a_handed_message_comes_before_those_queued_after_it() {
+        let (mailbox, mut inbox) = (Mailbox::default(), Inbox::default());
+        wait_then_push(&mailbox, &mut inbox, vec![data(1, 1), data(2, 2)]);
+        mailbox.push(data(3, 3));
+        assert!(!inbox.is_surely_empty(&mailbox));
+        // A selective receive skips it and keeps it first.
+        assert_eq!(
+            inbox.try_receive(&mailbox, &TAKEN, &[3]),
+            Ok(Some(data(3, 3)))
+        );
+        let rest: Vec<_> =
+            std::iter::from_fn(|| inbox.try_receive(&mailbox, &TAKEN, &[]).unwrap()).collect();
+        assert_eq!(rest, vec![data(1, 1), data(2, 2)]);
+        assert!(inbox.is_surely_empty(&mailbox));
+    }
+
+    #[test]
+    fn a_handed_message_is_abandoned_seen_as_a_signal_and_dropped_at_close() {
+        let (mailbox, mut inbox) = (Mailbox::default(), Inbox::default());
+        wait_then_push(&mailbox, &mut inbox, vec![data(7, 1)]);
+        inbox.abandon(&mailbox, &TAKEN, 7);
+        assert_eq!(inbox.try_receive(&mailbox, &TAKEN, &[]), Ok(None));
+
+        let signal = Message {
+            tag: 0,
+            kind: MessageKind::LinkDied {
+                node: 0,
+                process: 4,
+                reason: EncodedReason::new(EndReason::Killed),
+            },
+            charge: None,
+        };
+        wait_then_push(&mailbox, &mut inbox, vec![signal]);
+        assert_eq!(
+            inbox.has_signal(&mailbox).map(|(process, _)| process),
+            Some(4)
+        );
+
+        mailbox.close();
+        assert!(!mailbox.handed.load(Ordering::Relaxed), "closing drops it");
+        assert!(inbox.is_surely_empty(&mailbox));
     }
 
     #[test]

@@ -23,16 +23,34 @@
 // The one unsafe item: the guarded value's cell, reached through a guard (invariant 1).
 #![allow(unsafe_code)]
 
-use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
 
 pub(crate) use std::sync::atomic::{AtomicBool, Ordering};
+
+/// `std`'s `UnsafeCell` with loom's interface (access through a closure), so the model
+/// sees every access to the mailbox's handoff slot.
+#[derive(Debug, Default)]
+pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+impl<T> UnsafeCell<T> {
+    /// Reads through a pointer to the value.
+    #[inline(always)]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    /// Writes through a pointer to the value.
+    #[inline(always)]
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}
 
 /// A spin lock around a `T` (see the module's doc).
 #[derive(Debug, Default)]
 pub(crate) struct Mutex<T> {
     locked: AtomicBool,
-    value: UnsafeCell<T>,
+    value: std::cell::UnsafeCell<T>,
 }
 
 // SAFETY: the value is reached only through a guard, and one guard exists at a time
@@ -151,7 +169,7 @@ mod tests {
         fn new_for_test(value: T) -> Self {
             Self {
                 locked: AtomicBool::new(false),
-                value: UnsafeCell::new(value),
+                value: std::cell::UnsafeCell::new(value),
             }
         }
     }
