@@ -103,6 +103,11 @@ done
 medians "$floors" | tee -a "$results"
 rm -f "$floors"
 median_runs 3 "$guests/bench-ring.wasm" | tee -a "$results"
+# The same ring on Erlang (benches/erlang/bench_ring.erl), 3 runs.
+rings=$(mktemp)
+for _ in $(seq 3); do erl_run -run bench_ring main >> "$rings"; done
+medians "$rings" | tee -a "$results"
+rm -f "$rings"
 # Many-to-one: 1 and 2 workers in turn, each pair beside a native run. This machine's cost
 # of moving data between cores drifts over minutes (every figure with 2 threads, the native
 # one included, drops by a third to a half for a while), so only runs made side by side
@@ -258,6 +263,7 @@ erl_park_spawn=$(value erlang_park_spawn_us)
 erl_spawn=$(value erlang_spawn_parked_us); erl_cold=$(value erlang_spawn_parked_cold_us)
 erl_trip=$(value erlang_roundtrip_us); erl_request=$(value erlang_request_us)
 erl_skynet=$(value erlang_skynet_ms)
+erl_hop=$(value erlang_ring_hop_us)
 skynet_rss=$(value skynet_peak_rss_mib); erl_skynet_rss=$(value erlang_skynet_peak_rss_mib)
 erl_parked=$(value erlang_parked_kib_per_process)
 erl_parked_own=$(value erlang_parked_memory_total_kib_per_process)
@@ -277,6 +283,7 @@ spawn_reused:$spawn:$erl_spawn
 spawn_cold:$cold:$erl_cold
 roundtrip:$trip_handle:$erl_trip
 request:$request:$erl_request
+ring:$hop:$erl_hop
 skynet:$skynet:$erl_skynet
 skynet_rss:$skynet_rss:$erl_skynet_rss
 parked_memory:$parked:$erl_parked
@@ -294,6 +301,7 @@ if [ -n "$erl_beams" ]; then
 | the same, first round only (2,000 spawns) | $cold | $erl_cold | $(erl_x "$cold" "$erl_cold") | | | |
 | message round trip with the sender's handle in each message (us; lunatic: \`(Process, u64)\`, answered through it; Erlang: \`{self(), N}\`) | $trip_handle | $erl_trip | $(erl_x "$trip_handle" "$erl_trip") | 1.2x | $floor_trip | $(erl_x "$floor_trip" "$erl_trip") |
 | request / reply round trip (us; lunatic: \`request\`, its reply handle in the message; Erlang: \`gen_server:call\`; both watch the server) | $request | $erl_request | $(erl_x "$request" "$erl_request") | | | |
+| ring of 1,000 processes, token passed 100 times around (us per hop; median of 3 runs each) | $hop | $erl_hop | $(erl_x "$hop" "$erl_hop") | | | |
 | skynet, 1,111,111 processes (ms; median of 3 runs each; Erlang: \`+P 2000000\`, no backpressure) | $skynet | $erl_skynet | $(erl_x "$skynet" "$erl_skynet") | 2x | | |
 | skynet's peak memory (MiB, median of the 3 runs; lunatic: private and file pages plus page tables, read every 0.2 s, its VmHWM $(value skynet_vmhwm_mib) counts the shared memory image once per process slot; Erlang: its VmHWM) | $skynet_rss | $erl_skynet_rss | $(erl_x "$skynet_rss" "$erl_skynet_rss") | | | |
 | physical memory per parked process (KiB: proportional set size + page tables, 10,000 parked; Erlang's own count, \`erlang:memory(total)\`, says $erl_parked_own) | $parked | $erl_parked | $(erl_x "$parked" "$erl_parked") | 12 KiB | $floor_kib | $(erl_x "$floor_kib" "$erl_parked") |
@@ -363,8 +371,8 @@ the pool full waits a millisecond and spawns again.
 The Erlang rows run \`benches/erlang/*.erl\` (compiled with \`erlc\`, each started with
 \`erl -noshell\` at default settings) beside the VM's runs: the spawn and round-trip programs
 within the same 5 rounds as the VM's, the parked-memory program in each of the 3 runs that
-park 10,000 on the VM (it measures its own VM the same way, before and after spawning), and
-skynet after the VM's. The remote rows run \`benches/remote.rs\` on two VMs that form a
+park 10,000 on the VM (it measures its own VM the same way, before and after spawning), the
+ring after the VM's ring, and skynet after the VM's. The remote rows run \`benches/remote.rs\` on two VMs that form a
 cluster on loopback (\`benches/remote.sh\`: certificates from \`lunatic cluster-certs\`) and
 \`benches/erlang/bench_dist.erl\` on two Erlang nodes on loopback
 (\`benches/erlang/dist.sh\`: \`erl -name\` on 127.0.0.1), in turns, 3 runs each. The script installs Erlang (\`erlang-base\`) when it runs as root with
