@@ -292,7 +292,7 @@ mod mailbox_tests {
     use loom::thread;
 
     use super::mailbox::{Inbox, Mailbox, Message, MessageBytes, MessageData, MessageKind, Taken};
-    use super::process::EndReason;
+    use super::process::{EncodedReason, EndReason};
 
     /// What the models' owners took (the observer's counters, plain atomics: not modelled).
     static TAKEN: Taken = Taken::new();
@@ -433,6 +433,47 @@ mod mailbox_tests {
             }
             assert_eq!(received, vec![data(1), data(2)]);
             assert!(inbox.is_surely_empty(&mailbox));
+        });
+    }
+
+    /// A linked process's death racing with the owner's switch from trapping link deaths
+    /// to dying of them: the signal is queued where the owner's look after the switch
+    /// finds it (and it dies of it), or the sender sees the switch and kills the owner.
+    /// Either way the owner dies; a signal never waits unseen.
+    #[test]
+    fn a_link_death_racing_with_the_switch_to_dying_kills_the_owner() {
+        loom::model(|| {
+            let mailbox = Arc::new(Mailbox::default());
+            let traps = Arc::new(loom::sync::atomic::AtomicBool::new(true));
+            let sender = thread::spawn({
+                let (mailbox, traps) = (Arc::clone(&mailbox), Arc::clone(&traps));
+                move || {
+                    let signal = Message {
+                        tag: 0,
+                        kind: MessageKind::LinkDied {
+                            node: 0,
+                            process: 2,
+                            reason: EncodedReason::new(EndReason::Killed),
+                        },
+                        charge: None,
+                    };
+                    mailbox.signal_link_death(
+                        signal,
+                        || traps.load(Ordering::Acquire),
+                        || EndReason::Killed,
+                    );
+                }
+            });
+            // The owner's switch (`ProcessState::set_traps_link_deaths(false)`).
+            traps.store(false, Ordering::Release);
+            if Inbox::default().has_signal(&mailbox).is_some() {
+                mailbox.kill(EndReason::Killed);
+            }
+            sender.join().expect("the sender ran");
+            assert!(
+                mailbox.is_death_pending(),
+                "a link death waits unseen in the mailbox of a process that dies of them"
+            );
         });
     }
 

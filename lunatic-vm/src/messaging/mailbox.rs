@@ -434,17 +434,28 @@ impl Mailbox {
     }
 
     fn push_all(&self, messages: impl Iterator<Item = Message>) {
-        let mut queue = self.queue();
+        self.push_locked(self.queue(), messages);
+    }
+
+    /// [`Mailbox::push_all`] with the lock taken. What it drops (messages to a dead owner
+    /// or of an abandoned tag, which may close sockets) it drops after the lock.
+    fn push_locked(
+        &self,
+        mut queue: MutexGuard<'_, Queue>,
+        messages: impl Iterator<Item = Message>,
+    ) {
         if queue.closed {
             drop(queue);
             messages.for_each(drop);
             return;
         }
+        let mut abandoned = Vec::new();
         let receiver = std::mem::take(&mut queue.receiver);
         // The owner waits (so its slot is empty): the first message goes to it directly.
         let mut hand_over = !matches!(receiver, Waiting::No);
         for message in messages {
             if queue.abandoned.contains(message.tag) {
+                abandoned.push(message);
                 continue;
             }
             queue.arrived += 1;
@@ -463,6 +474,7 @@ impl Mailbox {
         }
         self.receiver_waiting.store(false, Ordering::Relaxed);
         drop(queue);
+        drop(abandoned);
         self.wake(receiver);
     }
 
@@ -491,7 +503,30 @@ impl Mailbox {
 
     /// Asks the owner to die with `reason`; the first reason given wins.
     pub(crate) fn kill(&self, reason: EndReason) {
-        let mut queue = self.queue();
+        self.kill_locked(self.queue(), reason);
+    }
+
+    /// A link-death `signal` for the owner: queued if `traps()`, read under the queue's
+    /// lock, says the owner traps link deaths; else the owner is asked to die with
+    /// `reason()`. An owner that stops trapping them looks for a queued signal under this
+    /// lock after it switched (`Inbox::has_signal`), so either it finds this signal or this
+    /// sees the switch: no signal waits, unseen, in the mailbox of a process that should
+    /// have died of it.
+    pub(crate) fn signal_link_death(
+        &self,
+        signal: Message,
+        traps: impl FnOnce() -> bool,
+        reason: impl FnOnce() -> EndReason,
+    ) {
+        let queue = self.queue();
+        if traps() {
+            self.push_locked(queue, std::iter::once(signal));
+        } else {
+            self.kill_locked(queue, reason());
+        }
+    }
+
+    fn kill_locked(&self, mut queue: MutexGuard<'_, Queue>, reason: EndReason) {
         if queue.closed || queue.death.is_some() {
             return;
         }
@@ -576,19 +611,26 @@ impl Mailbox {
     pub(crate) fn close(&self) -> u64 {
         let mut queue = self.queue();
         queue.closed = true;
-        queue.messages = VecDeque::new();
+        // Dropped after the lock (a message's sockets close when it is dropped).
+        let messages = std::mem::take(&mut queue.messages);
         // The owner closes its own mailbox, at its end: the slot is its to empty.
-        if self.handed.load(Ordering::Acquire) {
+        let handed = if self.handed.load(Ordering::Acquire) {
             // SAFETY: invariant 2: the owner reads a full slot.
-            drop(self.handoff.with_mut(|slot| unsafe { (*slot).take() }));
+            let message = self.handoff.with_mut(|slot| unsafe { (*slot).take() });
             self.handed.store(false, Ordering::Relaxed);
-        }
+            message
+        } else {
+            None
+        };
         // Nothing will wake the owner again. Its task's waker stays in `owner` until the
         // mailbox is dropped; the task holds nothing of the process once it is done.
         queue.receiver = Waiting::No;
         queue.kill_watcher = None;
         self.maybe_queued.store(false, Ordering::Relaxed);
-        queue.arrived
+        let arrived = queue.arrived;
+        drop(queue);
+        drop((messages, handed));
+        arrived
     }
 }
 

@@ -23,6 +23,7 @@
 // The one unsafe item: the guarded value's cell, reached through a guard (invariant 1).
 #![allow(unsafe_code)]
 
+use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 
 pub(crate) use std::sync::atomic::{AtomicBool, Ordering};
@@ -58,8 +59,9 @@ pub(crate) struct Mutex<T> {
 // at a time, as `std`'s `Mutex` does.
 unsafe impl<T: Send> Sync for Mutex<T> {}
 
-/// The lock, held: the value is the holder's until the guard is dropped.
-pub(crate) struct MutexGuard<'a, T>(&'a Mutex<T>);
+/// The lock, held: the value is the holder's until the guard is dropped. It is `Sync`
+/// only when `T` is, as `std`'s guard (a shared guard gives shared access to the value).
+pub(crate) struct MutexGuard<'a, T>(&'a Mutex<T>, PhantomData<&'a mut T>);
 
 /// Spins while the lock is held before yielding the thread instead.
 const SPINS_BEFORE_YIELDING: u32 = 64;
@@ -71,7 +73,7 @@ impl<T> Mutex<T> {
         if !self.try_take() {
             self.lock_contended();
         }
-        MutexGuard(self)
+        MutexGuard(self, PhantomData)
     }
 
     #[inline]

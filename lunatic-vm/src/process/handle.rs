@@ -184,24 +184,26 @@ impl ProcessHandle {
         reason: &EncodedReason,
         charge: Option<Held>,
     ) {
-        if self.traps_link_deaths.load(Ordering::Acquire) {
-            self.mailbox.0.push(Message {
-                tag,
-                kind: MessageKind::LinkDied {
-                    node,
-                    process,
-                    reason: reason.clone(),
-                },
-                charge: charge.map(Box::new),
-            });
-        } else {
-            self.mailbox.0.kill(match reason.reason() {
+        let signal = Message {
+            tag,
+            kind: MessageKind::LinkDied {
+                node,
+                process,
+                reason: reason.clone(),
+            },
+            charge: charge.map(Box::new),
+        };
+        // Decided under the mailbox's lock: see `Mailbox::signal_link_death`.
+        self.mailbox.0.signal_link_death(
+            signal,
+            || self.traps_link_deaths.load(Ordering::Acquire),
+            || match reason.reason() {
                 EndReason::NoProcess { .. } | EndReason::NoConnection { .. } => {
                     reason.reason().clone()
                 }
                 other => EndReason::linked_died(process, other),
-            });
-        }
+            },
+        );
     }
 }
 

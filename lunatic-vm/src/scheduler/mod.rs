@@ -119,7 +119,10 @@ impl TaskProbe {
 }
 
 /// The worker threads of one runtime. Dropping it stops them; processes left in their
-/// queues are dropped with them.
+/// queues are dropped with them. An idle task holds a reference to itself (see
+/// `task.rs`), and a process that waited for a message is held by its mailbox, which it
+/// holds: processes still waiting when the scheduler stops are not dropped (a process
+/// that ended dropped its future, and with it what it held).
 #[derive(Debug)]
 pub(crate) struct Scheduler {
     shared: Arc<Shared>,

@@ -20,7 +20,10 @@
 //!    the task with it. So a wake-up needs no reference of the waker's own: a mailbox
 //!    keeps its owner's waker for good and wakes it by reference, and a message's
 //!    wake-up costs no reference-count change at all. A task never woken again keeps
-//!    itself alive, as one waiting for a message its waker holds does.
+//!    itself alive, as one waiting for a message its waker holds does. Once `finish_run`'s
+//!    exchange made the task `Idle`, another thread may run it to its end and drop it
+//!    while `finish_run` still holds `&self.state`; the worker touches nothing after the
+//!    exchange (the pattern of `std`'s own `Arc::drop`).
 
 // The unsafe items argued above: the future's cell, the borrowed waker, and the idle
 // task's reference.
