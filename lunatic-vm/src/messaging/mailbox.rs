@@ -262,8 +262,9 @@ pub(crate) struct Mailbox {
     /// read-modify-writes a message. Written once, under the queue's lock; read by a push
     /// after it saw `Waiting::Owner` under that lock.
     owner: OnceLock<Waker>,
-    /// The owner's last received messages, kept while the observer runs.
-    recent: Recent,
+    /// The owner's last received messages, kept once an observer runs (out of line: most
+    /// VMs run none, and every process has a mailbox).
+    recent: OnceLock<Box<Recent>>,
 }
 
 // SAFETY: the one field that is not `Sync`, `handoff`, is written by one push at a time,
@@ -302,14 +303,14 @@ impl Taken {
     /// Counts `message` as taken; `received`: by a receive (so it is noted as recent
     /// while an observer runs).
     #[inline]
-    fn count(&self, message: &Message, recent: Option<&Recent>) {
+    fn count(&self, message: &Message, recent: Option<&OnceLock<Box<Recent>>>) {
         self.messages
             .store(self.messages.load(Relaxed) + 1, Relaxed);
         let size = message.bytes().len() as u64;
         self.bytes.store(self.bytes.load(Relaxed) + size, Relaxed);
         if let Some(recent) = recent {
             if OBSERVED.load(Relaxed) {
-                recent.note(message);
+                Recent::note(recent, message);
             }
         }
     }
@@ -326,8 +327,14 @@ struct Recent {
 }
 
 impl Recent {
+    /// Notes `message` in `recent`, made at the first note. Only the owner notes.
     #[cold]
-    fn note(&self, message: &Message) {
+    fn note(recent: &OnceLock<Box<Self>>, message: &Message) {
+        let recent = recent.get_or_init(Box::default);
+        recent.record(message);
+    }
+
+    fn record(&self, message: &Message) {
         let index = self.received.load(Relaxed);
         self.received.store(index + 1, Relaxed);
         let sighting = Sighting::of(message);
@@ -590,13 +597,15 @@ impl Mailbox {
             .map(|message| (Sighting::of(message), message.tag))
             .collect();
         drop(queue);
-        let received = self.recent.received.load(Relaxed) as usize;
-        let recent = (1..=RECENT.min(received))
-            .map(|back| {
-                let slot = &self.recent.slots[(received - back) % RECENT];
-                Sighting::decode(slot.0.load(Relaxed), slot.1.load(Relaxed))
-            })
-            .collect();
+        let recent = self.recent.get().map_or_else(Vec::new, |recent| {
+            let received = recent.received.load(Relaxed) as usize;
+            (1..=RECENT.min(received))
+                .map(|back| {
+                    let slot = &recent.slots[(received - back) % RECENT];
+                    Sighting::decode(slot.0.load(Relaxed), slot.1.load(Relaxed))
+                })
+                .collect()
+        });
         Census {
             messages: arrived.saturating_sub(taken.messages.load(Relaxed)),
             bytes: arrived_bytes.saturating_sub(taken.bytes.load(Relaxed)),
