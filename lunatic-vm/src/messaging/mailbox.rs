@@ -920,6 +920,38 @@ mod tests {
     }
 
     #[test]
+    fn the_observer_sees_the_last_messages_received_newest_first() {
+        let (mailbox, mut inbox) = (Mailbox::default(), Inbox::default());
+        let taken = Taken::new();
+        mailbox.push(data(0, 0));
+        assert_eq!(
+            inbox.try_receive(&mailbox, &taken, &[]),
+            Ok(Some(data(0, 0)))
+        );
+        assert!(
+            mailbox.census(&taken, 0).recent.is_empty(),
+            "nothing is noted (or allocated) before an observer runs"
+        );
+        // Left on: other tests only note what they receive too.
+        OBSERVED.store(true, Relaxed);
+        // Message n is n bytes long, so the sightings tell them apart.
+        for size in 1..=10usize {
+            let mut message = data(0, 0);
+            if let MessageKind::Data(data) = &mut message.kind {
+                data.bytes = MessageBytes::from_vec(vec![0; size]);
+            }
+            mailbox.push(message);
+            assert!(inbox.try_receive(&mailbox, &taken, &[]).unwrap().is_some());
+        }
+        let census = mailbox.census(&taken, 0);
+        let sizes: Vec<u64> = census.recent.iter().map(|s| s.bytes).collect();
+        assert_eq!(sizes, vec![10, 9, 8, 7, 6, 5, 4, 3]);
+        assert!(census.recent.iter().all(|s| s.kind == QueuedKind::Data(0)));
+        assert_eq!(census.messages, 0);
+        assert_eq!(census.arrived, 11);
+    }
+
+    #[test]
     fn selective_take_skips_other_tags_and_keeps_them_in_order() {
         let (mailbox, mut inbox) = (Mailbox::default(), Inbox::default());
         let (counter, waker) = counting_waker();
