@@ -27,7 +27,7 @@ use crate::process::state::ProcessState;
 use crate::process::{
     EncodedReason, EndReason, Monitor, ProcessHandle, ProcessId, ProcessTable, Profile,
 };
-use crate::program::recycle::{Recycled, Recycler, MAX_RECYCLED};
+use crate::program::recycle::{Recycled, Recycler, StartExports, MAX_RECYCLED};
 use crate::program::{val_matches, NotAllowed, Program};
 use crate::sandbox::budget::{Budget, Held, LogVerdict, OverLimit};
 use crate::sandbox::wasi::{OutputSink, ProcessIo, WasiConfig};
@@ -601,18 +601,24 @@ impl Runtime {
             io,
         );
         state.charge = charge;
-        let (mut store, instance, memory) = self.instantiate(&program, state).await?;
-        let receive_waited = program
-            .receive_waited()
-            .and_then(|export| instance.get_module_export(&mut store, export))
-            .and_then(Extern::into_global);
+        let (mut store, instance, memory, known) = self.instantiate(&program, state).await?;
+        let receive_waited = known.receive_waited.or_else(|| {
+            program
+                .receive_waited()
+                .and_then(|export| instance.get_module_export(&mut store, export))
+                .and_then(Extern::into_global)
+        });
         let state = store.data_mut();
         state.memory = memory;
         state.receive_waited_global = receive_waited;
-        let func = instance
-            .get_module_export(&mut store, &entry_point.export)
-            .and_then(Extern::into_func)
-            .context("the entry function disappeared after instantiation")?;
+        let spawn_entry = entry.function == lunatic_abi::SPAWN_ENTRY;
+        let func = match known.spawn_entry.filter(|_| spawn_entry) {
+            Some(func) => func,
+            None => instance
+                .get_module_export(&mut store, &entry_point.export)
+                .and_then(Extern::into_func)
+                .context("the entry function disappeared after instantiation")?,
+        };
         let setup = if program.setup_per_process() {
             instance.get_func(&mut store, crate::program::preinit::PREINIT_EXPORT)
         } else {
@@ -641,6 +647,7 @@ impl Runtime {
         let calls = Calls {
             instance,
             setup,
+            spawn_entry,
             entry: func,
             params: entry.params,
             results: entry_point.results.clone(),
@@ -649,9 +656,10 @@ impl Runtime {
         Ok(handle)
     }
 
-    /// A store holding `state` with an instance of `program` and its memory: an instance a
-    /// process of `program` left, when there is one, else a new one. Either way nothing of
-    /// the program's code has run in it, and it runs on its environment's fuel.
+    /// A store holding `state` with an instance of `program`, its memory, and what an
+    /// ended process found of it: an instance a process of `program` left, when there is
+    /// one, else a new one. Either way nothing of the program's code has run in it, and it
+    /// runs on its environment's fuel.
     ///
     /// # Errors
     /// No instance can be allocated (the pool is full), or the environment has no fuel.
@@ -659,7 +667,7 @@ impl Runtime {
         &self,
         program: &Program,
         state: ProcessState,
-    ) -> wasmtime::Result<(Store<ProcessState>, Instance, Option<Memory>)> {
+    ) -> wasmtime::Result<(Store<ProcessState>, Instance, Option<Memory>, StartExports)> {
         let recycled = match program.recycling() {
             Some(pool) => pool.take(state),
             None => Err(state),
@@ -674,15 +682,16 @@ impl Runtime {
             store.set_epoch_deadline(1);
             Ok(())
         };
-        let (store, instance, memory) = match recycled {
+        let (store, instance, memory, known) = match recycled {
             Ok(Recycled {
                 mut store,
                 instance,
                 memory,
+                exports,
             }) => {
                 self.stats.spawned_recycled.fetch_add(1, Ordering::Relaxed);
                 ready_to_run(&mut store)?;
-                (store, instance, Some(memory))
+                (store, instance, Some(memory), exports)
             }
             Err(state) => {
                 let mut store = Store::new(program.module().engine(), state);
@@ -717,10 +726,10 @@ impl Runtime {
                 if let (Some(pool), Some(memory)) = (program.recycling(), memory) {
                     pool.observe_fresh(&mut store, instance, memory);
                 }
-                (store, instance, memory)
+                (store, instance, memory, StartExports::default())
             }
         };
-        Ok((store, instance, memory))
+        Ok((store, instance, memory, known))
     }
 
     /// Links `process` to the process with id `other`. If `other` is not alive, `process`
@@ -1021,6 +1030,9 @@ struct Calls {
     instance: Instance,
     /// The module's set-up, when it could not be pre-initialized.
     setup: Option<Func>,
+    /// Whether `entry` is the guest library's spawn entry (kept for the instance's next
+    /// process).
+    spawn_entry: bool,
     entry: Func,
     params: Vec<Val>,
     results: Vec<Val>,
@@ -1082,7 +1094,11 @@ async fn execute(mut store: Store<ProcessState>, mut calls: Calls, watched: bool
     let budget = state.env().budget().cloned();
     // Free the instance (back to the pool, or to its program for the next process) before
     // telling anyone.
-    retire(store, calls.instance);
+    let exports = StartExports {
+        spawn_entry: calls.spawn_entry.then_some(calls.entry),
+        receive_waited: store.data().receive_waited_global,
+    };
+    retire(store, calls.instance, exports);
     // Log first: a linked or watching process (main, say) may end the VM on the notice.
     if report {
         let death = Death {
@@ -1097,8 +1113,9 @@ async fn execute(mut store: Store<ProcessState>, mut calls: Calls, watched: bool
 }
 
 /// Drops the state of the process `store` ran, and the store with it, or, when its
-/// program recycles instances, keeps the store and `instance` for the next process.
-fn retire(mut store: Store<ProcessState>, instance: Instance) {
+/// program recycles instances, keeps the store and `instance` (and the `exports` found in
+/// it) for the next process.
+fn retire(mut store: Store<ProcessState>, instance: Instance, exports: StartExports) {
     let program = Arc::clone(&store.data().program);
     let (Some(pool), Some(memory)) = (program.recycling(), store.data().memory) else {
         return;
@@ -1115,6 +1132,7 @@ fn retire(mut store: Store<ProcessState>, instance: Instance) {
             store,
             instance,
             memory,
+            exports,
         },
     );
 }

@@ -48,6 +48,19 @@ pub(crate) struct Recycled {
     pub(crate) store: Store<ProcessState>,
     pub(crate) instance: Instance,
     pub(crate) memory: Memory,
+    /// What the ended process found of the instance, for the next one.
+    pub(crate) exports: StartExports,
+}
+
+/// The exports a process's start looks up in its instance, kept with a recycled instance
+/// (they stay valid with its store): finding an exported function again costs about 900
+/// instructions a spawn.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct StartExports {
+    /// The guest library's spawn entry (`lunatic_abi::SPAWN_ENTRY`), if a process ran it.
+    pub(crate) spawn_entry: Option<wasmtime::Func>,
+    /// The global that says whether the last plain receive waited.
+    pub(crate) receive_waited: Option<wasmtime::Global>,
 }
 
 /// What every process of a module starts from, read from its first fresh instance before
@@ -363,6 +376,7 @@ impl Pristine {
             store,
             instance,
             memory,
+            ..
         } = recycled;
         if memory.data_size(&*store) != self.memory_bytes {
             return false;
