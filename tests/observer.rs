@@ -189,6 +189,22 @@ fn the_api_shows_processes_trees_mailboxes_and_metrics_and_kills_only_with_the_t
         "{detail}"
     );
     let supervisor = json(addr, &format!("/api/processes/{shop_id}"));
+    // What it last received, newest first: its three children's start replies, and the
+    // request that started it.
+    let recent: Vec<&str> = supervisor["recent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(recent.len(), 4, "{supervisor}");
+    assert!(
+        recent[..3]
+            .iter()
+            .all(|t| t.starts_with("core::result::Result"))
+            && recent[3].contains("SupervisorArgs"),
+        "{supervisor}"
+    );
     assert_eq!(supervisor["supervisor"]["intensity"], 5, "{supervisor}");
     assert_eq!(supervisor["supervisor"]["period_ms"], 10_000);
     assert_eq!(supervisor["supervisor"]["children"][0]["name"], "orders");

@@ -671,19 +671,22 @@ impl Inbox {
     /// demonitor's flush: a down notice the ended process was pushing meanwhile never
     /// shows up either).
     pub(crate) fn abandon(&mut self, mailbox: &Mailbox, taken: &Taken, tag: i64) {
-        // Under the lock, so no message is handed between this and the tag's insertion.
+        // Under the lock the tag is inserted and everything that arrived moves to the
+        // inbox, as a take's move does: no message of the tag is handed or queued unseen.
+        // They are looked through and dropped (sockets close) after the lock.
         let mut queue = mailbox.queue();
+        queue.abandoned.insert(tag);
         self.take_handed(mailbox);
-        let kept = |m: &Message| {
+        mailbox.maybe_queued.store(false, Ordering::Relaxed);
+        self.move_queued(&mut queue);
+        drop(queue);
+        self.taken.retain(|m| {
             let keep = m.tag != tag;
             if !keep {
                 taken.count(m, None);
             }
             keep
-        };
-        self.taken.retain(kept);
-        queue.messages.retain(kept);
-        queue.abandoned.insert(tag);
+        });
     }
 
     /// Whether the owner has nothing to receive and has not been asked to die, seen
@@ -767,12 +770,19 @@ impl Inbox {
                 }
                 return Ok(None);
             }
-            if self.taken.is_empty() {
-                // The buffers trade places, so both keep their capacity.
-                std::mem::swap(&mut self.taken, &mut queue.messages);
-            } else {
-                self.taken.append(&mut queue.messages);
-            }
+            self.move_queued(&mut queue);
+        }
+    }
+
+    /// Moves everything `queue` holds to the back of the inbox (the caller holds the
+    /// queue's lock, cleared `maybe_queued` under it, and took the handed message first:
+    /// it is older).
+    fn move_queued(&mut self, queue: &mut Queue) {
+        if self.taken.is_empty() {
+            // The buffers trade places, so both keep their capacity.
+            std::mem::swap(&mut self.taken, &mut queue.messages);
+        } else {
+            self.taken.append(&mut queue.messages);
         }
     }
 }
