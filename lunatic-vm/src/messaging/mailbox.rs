@@ -676,7 +676,7 @@ impl Inbox {
         // They are looked through and dropped (sockets close) after the lock.
         let mut queue = mailbox.queue();
         queue.abandoned.insert(tag);
-        self.take_handed(mailbox);
+        self.taken.extend(Self::take_handed_slot(mailbox));
         mailbox.maybe_queued.store(false, Ordering::Relaxed);
         self.move_queued(&mut queue);
         drop(queue);
@@ -735,8 +735,9 @@ impl Inbox {
                 return Ok(Some(message));
             }
             searched = self.taken.len();
-            if self.take_handed(mailbox) {
-                continue;
+            if let Some(message) = self.take_handed(mailbox, tags) {
+                taken.count(&message, Some(&mailbox.recent));
+                return Ok(Some(message));
             }
             if waker.is_none() && !mailbox.maybe_queued.load(Ordering::Acquire) {
                 return Ok(None);
@@ -747,8 +748,9 @@ impl Inbox {
             }
             // A message handed since the look above is older than any queued: it goes
             // first (under the lock, no push hands one).
-            if self.take_handed(mailbox) {
-                continue;
+            if let Some(message) = self.take_handed(mailbox, tags) {
+                taken.count(&message, Some(&mailbox.recent));
+                return Ok(Some(message));
             }
             // The queue is empty now, or after the move below, and stays so while its
             // lock is held.
@@ -788,18 +790,32 @@ impl Inbox {
 }
 
 impl Inbox {
-    /// Moves a message handed to the owner (see [`Mailbox`]) to the back of the inbox;
-    /// whether there was one.
+    /// Takes a message handed to the owner (see [`Mailbox`]): returned if its tag is in
+    /// `tags` (or `tags` is empty), else moved to the back of the inbox. The caller
+    /// searched the whole inbox first, so a handed message that matches is the first
+    /// that does; it never passes through the inbox, whose buffer a woken process has
+    /// not touched since it last ran.
     #[inline]
-    fn take_handed(&mut self, mailbox: &Mailbox) -> bool {
+    fn take_handed(&mut self, mailbox: &Mailbox, tags: &[i64]) -> Option<Message> {
+        let message = Self::take_handed_slot(mailbox)?;
+        if tags.is_empty() || tags.contains(&message.tag) {
+            return Some(message);
+        }
+        self.taken.push_back(message);
+        None
+    }
+
+    /// Empties the handoff slot, if `handed` says it is full (only the owner calls it: it
+    /// is the slot's one reader).
+    #[inline]
+    fn take_handed_slot(mailbox: &Mailbox) -> Option<Message> {
         if !mailbox.handed.load(Ordering::Acquire) {
-            return false;
+            return None;
         }
         // SAFETY: invariant 2: the owner reads a full slot, which no push writes.
         let message = mailbox.handoff.with_mut(|slot| unsafe { (*slot).take() });
         mailbox.handed.store(false, Ordering::Relaxed);
-        self.taken.extend(message);
-        true
+        message
     }
 }
 
