@@ -495,34 +495,42 @@ fn read_tags(call: &mut HostCall<'_>, tags_ptr: u32, tags_len: u32) -> wasmtime:
         .collect())
 }
 
-/// Makes `received` the incoming message, copies its first bytes and its [`ReceiveInfo`]
-/// to the guest, and says what it is. Nothing is written when nothing was received: a
-/// process parked in its first receive has touched none of its memory, and a write (or the
-/// page table a read maps) would cost it a page.
+/// Copies the first bytes of the incoming message (which the take that `received` reports
+/// made it) and its [`ReceiveInfo`] to the guest, and says what it is. Nothing is written
+/// when nothing was received: a process parked in its first receive has touched none of
+/// its memory, and a write (or the page table a read maps) would cost it a page.
 fn finish_receive(
     call: &mut HostCall<'_>,
-    received: Result<Option<Message>, EndReason>,
+    received: Result<bool, EndReason>,
     out: ReceiveBuffer,
     waited: bool,
 ) -> wasmtime::Result<ReceiveStatus> {
-    let message = match received {
-        Ok(Some(message)) => message,
-        Ok(None) => return Ok(ReceiveStatus::TimedOut),
+    match received {
+        Ok(true) => {}
+        Ok(false) => return Ok(ReceiveStatus::TimedOut),
         Err(reason) => return Err(terminated(reason)),
+    }
+    let function = call.function();
+    // At most MAX_MESSAGE_SIZE bytes (or an encoded reason), and `count` at most `out.len`.
+    let size = call
+        .state()
+        .incoming
+        .as_ref()
+        .map_or(0, |m| m.bytes().len());
+    let size = u32::try_from(size).unwrap_or(u32::MAX);
+    let count = size.min(out.len);
+    call.charge_copy(count as usize)?;
+    let (bytes, state) = call.memory_and_state()?;
+    // The take that reported a message moved it here.
+    let Some(message) = &state.incoming else {
+        return Ok(ReceiveStatus::TimedOut);
     };
     let status = match message.kind {
         MessageKind::Data(_) => ReceiveStatus::Data,
         MessageKind::LinkDied { .. } => ReceiveStatus::Signal,
         MessageKind::ProcessDown { .. } => ReceiveStatus::Down,
     };
-    let data = message.bytes();
-    // At most MAX_MESSAGE_SIZE bytes (or an encoded reason), and `count` at most `out.len`.
-    let size = u32::try_from(data.len()).unwrap_or(u32::MAX);
-    let count = size.min(out.len);
-    call.charge_copy(count as usize)?;
-    let function = call.function();
-    let (bytes, state) = call.memory_and_state()?;
-    slice_mut(bytes, out.ptr, count, function)?.copy_from_slice(&data[..count as usize]);
+    slice_mut(bytes, out.ptr, count, function)?.copy_from_slice(&message.bytes()[..count as usize]);
     let (message_type, resources) = match &message.kind {
         MessageKind::Data(data) => (data.message_type, data.extra.has_resources()),
         MessageKind::LinkDied { .. } | MessageKind::ProcessDown { .. } => (0, false),
@@ -535,7 +543,6 @@ fn finish_receive(
     };
     slice_mut(bytes, out.info_ptr, ReceiveInfo::SIZE as u32, function)?
         .copy_from_slice(&info.to_bytes());
-    state.incoming = Some(message);
     Ok(status)
 }
 
@@ -569,10 +576,14 @@ pub(super) fn try_receive(
     }
     let tags = begin_receive(call, tags_ptr, tags_len)?;
     let state = call.state_mut();
-    let received = state
-        .inbox
-        .try_receive(state.handle.mailbox(), state.handle.taken(), &tags);
-    if tags.is_empty() && matches!(received, Ok(Some(_))) {
+    let received = state.inbox.take_into(
+        state.handle.mailbox(),
+        state.handle.taken(),
+        &tags,
+        None,
+        &mut state.incoming,
+    );
+    if tags.is_empty() && received == Ok(true) {
         record_waited(call, false)?;
     }
     finish_receive(call, received, out, false)
@@ -637,13 +648,14 @@ impl Future for ReceiveCall<'_> {
         let receive = self.get_mut();
         // A scan that finds nothing leaves this task's waker under the lock a push takes.
         let state = receive.call.state_mut();
-        let received = match state.inbox.take(
+        let received = match state.inbox.take_into(
             state.handle.mailbox(),
             state.handle.taken(),
             &receive.tags,
             Some(cx.waker()),
+            &mut state.incoming,
         ) {
-            Ok(None) => {
+            Ok(false) => {
                 receive.waited = true;
                 match receive.timeout {
                     None => return Poll::Pending,
@@ -651,7 +663,7 @@ impl Future for ReceiveCall<'_> {
                         if receive.deadline_pending(timeout, cx) {
                             return Poll::Pending;
                         }
-                        Ok(None)
+                        Ok(false)
                     }
                 }
             }

@@ -676,7 +676,7 @@ impl Inbox {
         // They are looked through and dropped (sockets close) after the lock.
         let mut queue = mailbox.queue();
         queue.abandoned.insert(tag);
-        self.taken.extend(Self::take_handed_slot(mailbox));
+        self.move_handed(mailbox);
         mailbox.maybe_queued.store(false, Ordering::Relaxed);
         self.move_queued(&mut queue);
         drop(queue);
@@ -700,10 +700,11 @@ impl Inbox {
     }
 
     /// Takes the first queued message whose tag is in `tags` (any message when `tags` is
-    /// empty), without waiting.
+    /// empty), without waiting. (The host calls use [`Inbox::take_into`].)
     ///
     /// # Errors
     /// Returns the death reason if the owner has been asked to die.
+    #[cfg(any(test, loom_model))]
     pub(crate) fn try_receive(
         &mut self,
         mailbox: &Mailbox,
@@ -714,10 +715,12 @@ impl Inbox {
     }
 
     /// Takes a matching message; when there is none, leaves `waker` for the next push (or
-    /// kill), so that a push between this scan and the owner's wait is never missed.
+    /// kill), so that a push between this scan and the owner's wait is never missed. (The
+    /// host calls use [`Inbox::take_into`].)
     ///
     /// # Errors
     /// Returns the death reason if the owner has been asked to die.
+    #[cfg(any(test, loom_model))]
     pub(crate) fn take(
         &mut self,
         mailbox: &Mailbox,
@@ -725,55 +728,99 @@ impl Inbox {
         tags: &[i64],
         waker: Option<&Waker>,
     ) -> Result<Option<Message>, EndReason> {
+        let mut into = None;
+        self.take_into(mailbox, taken, tags, waker, &mut into)?;
+        Ok(into)
+    }
+
+    /// [`Inbox::take`], moving the message into `into` (which it overwrites only then) and
+    /// saying whether it did: the receive host call takes it straight into the process's
+    /// incoming message. A message is large, and each copy of it on the way (on the stack
+    /// of a process just woken, which other processes have since pushed out of the cache)
+    /// cost cache misses.
+    ///
+    /// # Errors
+    /// Returns the death reason if the owner has been asked to die.
+    pub(crate) fn take_into(
+        &mut self,
+        mailbox: &Mailbox,
+        taken: &Taken,
+        tags: &[i64],
+        waker: Option<&Waker>,
+        into: &mut Option<Message>,
+    ) -> Result<bool, EndReason> {
         if let Some(reason) = mailbox.pending_death() {
             return Err(reason);
         }
         let mut searched = 0;
         loop {
-            if let Some(message) = take_first(&mut self.taken, searched, tags) {
-                taken.count(&message, Some(&mailbox.recent));
-                return Ok(Some(message));
+            if take_first(&mut self.taken, searched, tags, into)
+                || self.take_handed(mailbox, tags, into)
+            {
+                if let Some(message) = into {
+                    taken.count(message, Some(&mailbox.recent));
+                }
+                return Ok(true);
             }
             searched = self.taken.len();
-            if let Some(message) = self.take_handed(mailbox, tags) {
-                taken.count(&message, Some(&mailbox.recent));
-                return Ok(Some(message));
-            }
             if waker.is_none() && !mailbox.maybe_queued.load(Ordering::Acquire) {
-                return Ok(None);
+                return Ok(false);
             }
-            let mut queue = mailbox.queue();
-            if let Some(reason) = &queue.death {
-                return Err(reason.clone());
-            }
-            // A message handed since the look above is older than any queued: it goes
-            // first (under the lock, no push hands one).
-            if let Some(message) = self.take_handed(mailbox, tags) {
-                taken.count(&message, Some(&mailbox.recent));
-                return Ok(Some(message));
-            }
-            // The queue is empty now, or after the move below, and stays so while its
-            // lock is held.
-            mailbox.maybe_queued.store(false, Ordering::Relaxed);
-            if queue.messages.is_empty() {
-                if let Some(waker) = waker {
-                    // Invariant 1: the slot is empty (emptied above; nothing is handed
-                    // before the owner waits).
-                    queue.receiver = match mailbox.owner.get() {
-                        Some(owner) if owner.will_wake(waker) => Waiting::Owner,
-                        Some(_) => Waiting::Other(waker.clone()),
-                        // The first wait; only the owner sets it, under the lock.
-                        None => match mailbox.owner.set(waker.clone()) {
-                            Ok(()) => Waiting::Owner,
-                            Err(waker) => Waiting::Other(waker),
-                        },
-                    };
-                    mailbox.receiver_waiting.store(true, Ordering::Relaxed);
+            match self.take_queued(mailbox, tags, waker, into)? {
+                Queued::Moved => {}
+                Queued::Handed => {
+                    if let Some(message) = into {
+                        taken.count(message, Some(&mailbox.recent));
+                    }
+                    return Ok(true);
                 }
-                return Ok(None);
+                Queued::Nothing => return Ok(false),
             }
-            self.move_queued(&mut queue);
         }
+    }
+
+    /// The part of a take under the queue's lock (out of line: a process woken for a
+    /// message finds it handed, and takes no lock): a message handed since the caller
+    /// looked, else the queue moved to the inbox, else the wait recorded (if `waker`).
+    #[inline(never)]
+    fn take_queued(
+        &mut self,
+        mailbox: &Mailbox,
+        tags: &[i64],
+        waker: Option<&Waker>,
+        into: &mut Option<Message>,
+    ) -> Result<Queued, EndReason> {
+        let mut queue = mailbox.queue();
+        if let Some(reason) = &queue.death {
+            return Err(reason.clone());
+        }
+        // A message handed since the caller's look is older than any queued: it goes
+        // first (under the lock, no push hands one).
+        if self.take_handed(mailbox, tags, into) {
+            return Ok(Queued::Handed);
+        }
+        // The queue is empty now, or after the move below, and stays so while its lock is
+        // held.
+        mailbox.maybe_queued.store(false, Ordering::Relaxed);
+        if !queue.messages.is_empty() {
+            self.move_queued(&mut queue);
+            return Ok(Queued::Moved);
+        }
+        if let Some(waker) = waker {
+            // Invariant 1: the slot is empty (emptied above; nothing is handed before the
+            // owner waits).
+            queue.receiver = match mailbox.owner.get() {
+                Some(owner) if owner.will_wake(waker) => Waiting::Owner,
+                Some(_) => Waiting::Other(waker.clone()),
+                // The first wait; only the owner sets it, under the lock.
+                None => match mailbox.owner.set(waker.clone()) {
+                    Ok(()) => Waiting::Owner,
+                    Err(waker) => Waiting::Other(waker),
+                },
+            };
+            mailbox.receiver_waiting.store(true, Ordering::Relaxed);
+        }
+        Ok(Queued::Nothing)
     }
 
     /// Moves everything `queue` holds to the back of the inbox (the caller holds the
@@ -790,48 +837,81 @@ impl Inbox {
 }
 
 impl Inbox {
-    /// Takes a message handed to the owner (see [`Mailbox`]): returned if its tag is in
-    /// `tags` (or `tags` is empty), else moved to the back of the inbox. The caller
-    /// searched the whole inbox first, so a handed message that matches is the first
-    /// that does; it never passes through the inbox, whose buffer a woken process has
-    /// not touched since it last ran.
+    /// Takes a message handed to the owner (see [`Mailbox`]): into `into` if its tag is in
+    /// `tags` (or `tags` is empty), else to the back of the inbox; whether it went to
+    /// `into`. The caller searched the whole inbox first, so a handed message that matches
+    /// is the first that does; it never passes through the inbox, whose buffer a woken
+    /// process has not touched since it last ran.
     #[inline]
-    fn take_handed(&mut self, mailbox: &Mailbox, tags: &[i64]) -> Option<Message> {
-        let message = Self::take_handed_slot(mailbox)?;
-        if tags.is_empty() || tags.contains(&message.tag) {
-            return Some(message);
-        }
-        self.taken.push_back(message);
-        None
-    }
-
-    /// Empties the handoff slot, if `handed` says it is full (only the owner calls it: it
-    /// is the slot's one reader).
-    #[inline]
-    fn take_handed_slot(mailbox: &Mailbox) -> Option<Message> {
+    fn take_handed(&mut self, mailbox: &Mailbox, tags: &[i64], into: &mut Option<Message>) -> bool {
         if !mailbox.handed.load(Ordering::Acquire) {
-            return None;
+            return false;
         }
         // SAFETY: invariant 2: the owner reads a full slot, which no push writes.
-        let message = mailbox.handoff.with_mut(|slot| unsafe { (*slot).take() });
+        let matched = mailbox.handoff.with_mut(|slot| unsafe {
+            let slot = &mut *slot;
+            let matched = slot
+                .as_ref()
+                .is_some_and(|message| tags.is_empty() || tags.contains(&message.tag));
+            if matched {
+                *into = slot.take();
+            } else {
+                self.taken.extend(slot.take());
+            }
+            matched
+        });
         mailbox.handed.store(false, Ordering::Relaxed);
-        message
+        matched
+    }
+
+    /// Moves a message handed to the owner, if any, to the back of the inbox.
+    fn move_handed(&mut self, mailbox: &Mailbox) {
+        if mailbox.handed.load(Ordering::Acquire) {
+            // SAFETY: invariant 2, as in `take_handed`.
+            let message = mailbox.handoff.with_mut(|slot| unsafe { (*slot).take() });
+            mailbox.handed.store(false, Ordering::Relaxed);
+            self.taken.extend(message);
+        }
     }
 }
 
-/// Removes the first message at or after `from` whose tag is in `tags` (any, when `tags` is
-/// empty).
+/// What the locked part of a take did.
+enum Queued {
+    /// It moved the queue to the inbox, to be searched.
+    Moved,
+    /// It took a message handed meanwhile.
+    Handed,
+    /// There was nothing (and the wait is recorded, if the take may wait).
+    Nothing,
+}
+
+/// Moves the first message at or after `from` whose tag is in `tags` (any, when `tags` is
+/// empty) into `into`; whether there was one.
 #[inline(always)]
-fn take_first(messages: &mut VecDeque<Message>, from: usize, tags: &[i64]) -> Option<Message> {
-    let index = if tags.is_empty() {
-        from
+fn take_first(
+    messages: &mut VecDeque<Message>,
+    from: usize,
+    tags: &[i64],
+    into: &mut Option<Message>,
+) -> bool {
+    let found = if tags.is_empty() {
+        Some(from)
     } else {
-        from + messages.range(from..).position(|m| tags.contains(&m.tag))?
+        messages
+            .range(from..)
+            .position(|m| tags.contains(&m.tag))
+            .map(|at| from + at)
     };
-    if index == 0 {
-        messages.pop_front()
-    } else {
-        messages.remove(index)
+    match found {
+        Some(index) if index < messages.len() => {
+            *into = if index == 0 {
+                messages.pop_front()
+            } else {
+                messages.remove(index)
+            };
+            true
+        }
+        _ => false,
     }
 }
 
