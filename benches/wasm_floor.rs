@@ -199,7 +199,7 @@ fn once<T>(mut make: impl FnMut() -> T) -> (f64, f64) {
 }
 
 fn parked(floor: &Floor) -> Process {
-    let mut process = floor.process(floor.park.clone(), None, Mailboxes::default());
+    let mut process = floor.process(floor.park, None, Mailboxes::default());
     assert!(poll(&mut process).is_pending(), "a parked process waits");
     process
 }
@@ -210,8 +210,8 @@ fn round_trip_us(floor: &Floor) -> f64 {
         inbox: Arc::clone(inbox),
         peer: Arc::clone(peer),
     };
-    let mut ping = floor.process(floor.ping.clone(), Some(TRIPS), mailboxes(&a, &b));
-    let mut pong = floor.process(floor.pong.clone(), Some(TRIPS), mailboxes(&b, &a));
+    let mut ping = floor.process(floor.ping, Some(TRIPS), mailboxes(&a, &b));
+    let mut pong = floor.process(floor.pong, Some(TRIPS), mailboxes(&b, &a));
     // Both instantiated and waiting before the clock starts: `pong` parks in its first
     // receive; `ping` has sent and parks for the answer.
     assert!(poll(&mut pong).is_pending() && poll(&mut ping).is_pending());

@@ -596,10 +596,7 @@ async fn the_page_in_headless_chromium_shows_the_table_and_the_tree_and_a_kill_h
         .await
         .unwrap();
     node.click().await.expect("the node selects billing");
-    wait(Box::leak(
-        format!("#detail dd[data-field='id']").into_boxed_str(),
-    ))
-    .await;
+    wait("#detail dd[data-field='id']").await;
     browser
         .find(Locator::Css("#kill"))
         .await

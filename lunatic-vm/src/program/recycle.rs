@@ -256,6 +256,9 @@ impl Pool {
 
     /// A recycled instance for a new process whose state is `state`, charged to it; `Err`
     /// gives `state` back when there is none (or it cannot be charged).
+    // The state is given back by move: boxing it would allocate at every spawn that finds
+    // no recycled instance.
+    #[allow(clippy::result_large_err)]
     pub(crate) fn take(&self, state: ProcessState) -> Result<Recycled, ProcessState> {
         let Some(Some(pristine)) = self.pristine.get() else {
             return Err(state);

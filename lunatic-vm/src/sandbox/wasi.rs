@@ -230,37 +230,6 @@ impl WasiConfig {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dir_syntax() {
-        let dir = Preopen::parse("/srv/data:/data");
-        assert_eq!(
-            (dir.host.to_str(), dir.guest.as_str()),
-            (Some("/srv/data"), "/data")
-        );
-        assert!(!dir.is_open());
-        assert_eq!(Preopen::parse("data").guest, "data");
-        assert_eq!(Preopen::parse("odd:").guest, "odd:");
-    }
-
-    #[test]
-    fn children_inherit_the_children_sink() {
-        let test = ProcessIo {
-            output: OutputSink::capture(),
-            children: OutputSink::capture(),
-            ..ProcessIo::default()
-        };
-        let child = test.for_child();
-        assert!(child.output.write_line("hello"));
-        assert_eq!(test.children.contents(), "hello\n");
-        assert_eq!(test.output.contents(), "");
-        assert!(!ProcessIo::default().output.write_line("to the log instead"));
-    }
-}
-
 /// WASI's "too many open files".
 const ERRNO_MFILE: i32 = wasmtime_wasi::p1::types::Errno::Mfile as i32;
 
@@ -375,5 +344,36 @@ fn guest_memory<'a>(
     match caller.get_export("memory") {
         Some(Extern::Memory(memory)) => Ok(memory.data_and_store_mut(caller)),
         _ => wasmtime::bail!("a WASI call needs an exported memory named `memory`"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dir_syntax() {
+        let dir = Preopen::parse("/srv/data:/data");
+        assert_eq!(
+            (dir.host.to_str(), dir.guest.as_str()),
+            (Some("/srv/data"), "/data")
+        );
+        assert!(!dir.is_open());
+        assert_eq!(Preopen::parse("data").guest, "data");
+        assert_eq!(Preopen::parse("odd:").guest, "odd:");
+    }
+
+    #[test]
+    fn children_inherit_the_children_sink() {
+        let test = ProcessIo {
+            output: OutputSink::capture(),
+            children: OutputSink::capture(),
+            ..ProcessIo::default()
+        };
+        let child = test.for_child();
+        assert!(child.output.write_line("hello"));
+        assert_eq!(test.children.contents(), "hello\n");
+        assert_eq!(test.output.contents(), "");
+        assert!(!ProcessIo::default().output.write_line("to the log instead"));
     }
 }
