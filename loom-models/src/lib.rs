@@ -13,6 +13,10 @@
 //! the next push, and a kill must reach a process whatever it waits on. A lost wake-up
 //! there is a process that sleeps forever with a message in its mailbox.
 //!
+//! The mailbox's lock (`lunatic-vm/src/messaging/sync.rs`) is a spin lock whose release is
+//! a plain store: its model checks that it has one holder at a time and hands each
+//! holder's writes to the next (it fails with either ordering weakened to `Relaxed`).
+//!
 //! The files are included here with `#[path]`; they name their primitives through
 //! `super::sync`, which is std's (and parking_lot's) in the VM and loom's here. This crate
 //! does not depend on the VM, so the models build in seconds. The models are tests:
@@ -52,6 +56,13 @@ mod mailbox;
 #[allow(dead_code)]
 #[path = "../../lunatic-vm/src/process/death.rs"]
 mod death;
+
+/// The mailbox's spin lock itself, on loom's atomic (the mailbox models above use loom's
+/// own mutex in its place, so that loom sees each lock).
+#[cfg(test)]
+#[allow(dead_code)]
+#[path = "../../lunatic-vm/src/messaging/sync.rs"]
+mod spin_lock;
 
 /// What `mailbox.rs` takes from the VM's `process` module: the end reasons, as they are.
 #[cfg(test)]
@@ -503,6 +514,43 @@ mod mailbox_tests {
                 }
                 Ok(Some(message)) => panic!("no one sent {message:?}"),
             }
+        });
+    }
+}
+
+#[cfg(test)]
+// The cell the lock guards is reached through raw pointers, as loom's cells are.
+#[allow(unsafe_code)]
+mod spin_lock_tests {
+    use loom::cell::UnsafeCell;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    use super::spin_lock::Mutex;
+
+    /// Adds one to the value a lock guards, in a loom cell: loom reports two accesses of
+    /// the cell that are not ordered, so two holders at once (invariant 1) or a holder's
+    /// write not seen by the next (invariant 2: the acquiring exchange and the releasing
+    /// store) fail the model.
+    fn add_one(lock: &Mutex<UnsafeCell<usize>>) {
+        let held = lock.lock();
+        // SAFETY: the guard is the one holder: what this model checks.
+        held.with_mut(|value| unsafe { *value += 1 });
+    }
+
+    #[test]
+    fn the_spin_lock_has_one_holder_at_a_time_and_hands_its_writes_on() {
+        loom::model(|| {
+            let lock = Arc::new(Mutex::new_for_test(UnsafeCell::new(0usize)));
+            let other = {
+                let lock = Arc::clone(&lock);
+                thread::spawn(move || add_one(&lock))
+            };
+            add_one(&lock);
+            other.join().expect("the other holder");
+            let held = lock.lock();
+            // SAFETY: as in `add_one`.
+            assert_eq!(held.with(|value| unsafe { *value }), 2);
         });
     }
 }

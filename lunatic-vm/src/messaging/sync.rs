@@ -19,6 +19,8 @@
 //!    removal or swap, so there is no poisoning).
 //! 2. **What a holder wrote is seen by the next.** The taking exchange is `Acquire` and
 //!    the releasing store `Release`.
+//!
+//! `loom-models` checks both on this file, with loom's atomic (`cfg(loom_model)`).
 
 // The one unsafe item: the guarded value's cell, reached through a guard (invariant 1).
 #![allow(unsafe_code)]
@@ -26,6 +28,16 @@
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 
+#[cfg(loom_model)]
+use loom::{hint::spin_loop, thread::yield_now};
+#[cfg(not(loom_model))]
+use std::{hint::spin_loop, thread::yield_now};
+
+// The lock's flag: loom's in the model of the lock itself (`loom-models`), which checks
+// invariants 1 and 2 under every interleaving the memory model allows.
+#[cfg(loom_model)]
+pub(crate) use loom::sync::atomic::{AtomicBool, Ordering};
+#[cfg(not(loom_model))]
 pub(crate) use std::sync::atomic::{AtomicBool, Ordering};
 
 /// `std`'s `UnsafeCell` with loom's interface (access through a closure), so the model
@@ -93,9 +105,9 @@ impl<T> Mutex<T> {
             while self.locked.load(Ordering::Relaxed) {
                 if spins < SPINS_BEFORE_YIELDING {
                     spins += 1;
-                    std::hint::spin_loop();
+                    spin_loop();
                 } else {
-                    std::thread::yield_now();
+                    yield_now();
                 }
             }
             if self.try_take() {
@@ -131,6 +143,17 @@ impl<T> DerefMut for MutexGuard<'_, T> {
 }
 
 #[cfg(test)]
+impl<T> Mutex<T> {
+    /// A lock around `value` (the VM makes its locks with `Default`).
+    pub(crate) fn new_for_test(value: T) -> Self {
+        Self {
+            locked: AtomicBool::new(false),
+            value: std::cell::UnsafeCell::new(value),
+        }
+    }
+}
+
+#[cfg(all(test, not(loom_model)))]
 mod tests {
     use super::*;
 
@@ -165,14 +188,5 @@ mod tests {
         }));
         assert!(result.is_err());
         assert_eq!(*lock.lock(), 1);
-    }
-
-    impl<T> Mutex<T> {
-        fn new_for_test(value: T) -> Self {
-            Self {
-                locked: AtomicBool::new(false),
-                value: std::cell::UnsafeCell::new(value),
-            }
-        }
     }
 }
