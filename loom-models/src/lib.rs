@@ -17,8 +17,10 @@
 //! a plain store: its model checks that it has one holder at a time and hands each
 //! holder's writes to the next (it fails with either ordering weakened to `Relaxed`).
 //!
-//! The files are included here with `#[path]`; they name their primitives through
-//! `super::sync`, which is std's (and parking_lot's) in the VM and loom's here. This crate
+//! The files are included here with `#[path]`; the state machine and the mailbox name
+//! their primitives through `super::sync`, which is the VM's (std's atomics, the spin
+//! lock) in the VM and loom's here, and the spin lock's file switches to loom's atomic
+//! under `cfg(loom_model)`. This crate
 //! does not depend on the VM, so the models build in seconds. The models are tests:
 //! `cargo test -p loom-models`.
 
@@ -448,6 +450,44 @@ mod mailbox_tests {
         });
     }
 
+    /// A selective receive waits for tag 7 while a sender pushes a message of tag 3 (handed
+    /// to the waiting owner, but not what it waits for: it goes to the inbox) and then one
+    /// of tag 7. The owner's selective takes get the tag-7 message once, and a plain
+    /// receive after them the tag-3 one: nothing lost, doubled or taken out of turn.
+    #[test]
+    fn a_handed_message_a_selective_receive_skips_stays_for_the_next() {
+        let tagged = |tag, byte| Message { tag, ..data(byte) };
+        loom::model(move || {
+            let mailbox = Arc::new(Mailbox::default());
+            let (_counter, waker) = counting_waker();
+            let mut inbox = Inbox::default();
+            assert_eq!(inbox.take(&mailbox, &TAKEN, &[7], Some(&waker)), Ok(None));
+            let sender = thread::spawn({
+                let mailbox = Arc::clone(&mailbox);
+                move || {
+                    mailbox.push(tagged(3, 1));
+                    mailbox.push(tagged(7, 2));
+                }
+            });
+            let mut selected = Vec::new();
+            selected.extend(
+                inbox
+                    .take(&mailbox, &TAKEN, &[7], Some(&waker))
+                    .expect("no kill"),
+            );
+            sender.join().expect("the sender ran");
+            if selected.is_empty() {
+                selected.extend(inbox.try_receive(&mailbox, &TAKEN, &[7]).expect("no kill"));
+            }
+            assert_eq!(selected, vec![tagged(7, 2)]);
+            assert_eq!(
+                inbox.try_receive(&mailbox, &TAKEN, &[]),
+                Ok(Some(tagged(3, 1)))
+            );
+            assert_eq!(inbox.try_receive(&mailbox, &TAKEN, &[]), Ok(None));
+        });
+    }
+
     /// A linked process's death racing with the owner's switch from trapping link deaths
     /// to dying of them: the signal is queued where the owner's look after the switch
     /// finds it (and it dies of it), or the sender sees the switch and kills the owner.
@@ -538,19 +578,25 @@ mod spin_lock_tests {
         held.with_mut(|value| unsafe { *value += 1 });
     }
 
+    /// Each thread takes the lock twice, so that either may find it held and wait in the
+    /// contended path while the other takes it again.
     #[test]
     fn the_spin_lock_has_one_holder_at_a_time_and_hands_its_writes_on() {
         loom::model(|| {
             let lock = Arc::new(Mutex::new_for_test(UnsafeCell::new(0usize)));
             let other = {
                 let lock = Arc::clone(&lock);
-                thread::spawn(move || add_one(&lock))
+                thread::spawn(move || {
+                    add_one(&lock);
+                    add_one(&lock);
+                })
             };
+            add_one(&lock);
             add_one(&lock);
             other.join().expect("the other holder");
             let held = lock.lock();
             // SAFETY: as in `add_one`.
-            assert_eq!(held.with(|value| unsafe { *value }), 2);
+            assert_eq!(held.with(|value| unsafe { *value }), 4);
         });
     }
 }

@@ -510,31 +510,28 @@ fn finish_receive(
         Ok(false) => return Ok(ReceiveStatus::TimedOut),
         Err(reason) => return Err(terminated(reason)),
     }
-    let function = call.function();
+    let Some(message) = &call.state().incoming else {
+        return Err(incoming_lost());
+    };
+    let (status, message_type, resources) = match &message.kind {
+        MessageKind::Data(data) => (
+            ReceiveStatus::Data,
+            data.message_type,
+            data.extra.has_resources(),
+        ),
+        MessageKind::LinkDied { .. } => (ReceiveStatus::Signal, 0, false),
+        MessageKind::ProcessDown { .. } => (ReceiveStatus::Down, 0, false),
+    };
     // At most MAX_MESSAGE_SIZE bytes (or an encoded reason), and `count` at most `out.len`.
-    let size = call
-        .state()
-        .incoming
-        .as_ref()
-        .map_or(0, |m| m.bytes().len());
-    let size = u32::try_from(size).unwrap_or(u32::MAX);
+    let size = u32::try_from(message.bytes().len()).unwrap_or(u32::MAX);
     let count = size.min(out.len);
     call.charge_copy(count as usize)?;
+    let function = call.function();
     let (bytes, state) = call.memory_and_state()?;
-    // The take that reported a message moved it here.
-    let Some(message) = &state.incoming else {
-        return Ok(ReceiveStatus::TimedOut);
-    };
-    let status = match message.kind {
-        MessageKind::Data(_) => ReceiveStatus::Data,
-        MessageKind::LinkDied { .. } => ReceiveStatus::Signal,
-        MessageKind::ProcessDown { .. } => ReceiveStatus::Down,
-    };
-    slice_mut(bytes, out.ptr, count, function)?.copy_from_slice(&message.bytes()[..count as usize]);
-    let (message_type, resources) = match &message.kind {
-        MessageKind::Data(data) => (data.message_type, data.extra.has_resources()),
-        MessageKind::LinkDied { .. } | MessageKind::ProcessDown { .. } => (0, false),
-    };
+    // Still there: the charge and the memory lookup leave the state's messages alone.
+    let data = state.incoming.as_ref().map_or(&[][..], Message::bytes);
+    let data = data.get(..count as usize).unwrap_or_default();
+    slice_mut(bytes, out.ptr, data.len() as u32, function)?.copy_from_slice(data);
     let info = ReceiveInfo {
         size,
         waited,
@@ -544,6 +541,17 @@ fn finish_receive(
     slice_mut(bytes, out.info_ptr, ReceiveInfo::SIZE as u32, function)?
         .copy_from_slice(&info.to_bytes());
     Ok(status)
+}
+
+/// The error that ends a process whose take reported a message and left none: a bug of the
+/// VM's own, which ends the process rather than the VM.
+#[cold]
+#[inline(never)]
+fn incoming_lost() -> wasmtime::Error {
+    Terminated(EndReason::VmFailed(
+        "a receive found no incoming message after taking one".into(),
+    ))
+    .into()
 }
 
 /// The error that ends a process told to die while it receives (kept out of line: it is

@@ -221,7 +221,8 @@ impl AbandonedTags {
 /// A push that finds the owner waiting hands the first message it delivers to the owner
 /// directly, in `handoff`, rather than in the queue: the owner's receive after the
 /// wake-up then takes it without the lock (one atomic read-modify-write less a message
-/// exchanged, and the queue's line left alone).
+/// exchanged, and the queue's line left alone), straight into its incoming message if it
+/// matches the receive's tags (else to the back of the inbox, as if it had been queued).
 ///
 /// # Invariants of the handoff
 ///
@@ -714,9 +715,8 @@ impl Inbox {
         self.take(mailbox, taken, tags, None)
     }
 
-    /// Takes a matching message; when there is none, leaves `waker` for the next push (or
-    /// kill), so that a push between this scan and the owner's wait is never missed. (The
-    /// host calls use [`Inbox::take_into`].)
+    /// [`Inbox::take_into`], returning the message (for tests: the host calls take it into
+    /// the process's incoming message).
     ///
     /// # Errors
     /// Returns the death reason if the owner has been asked to die.
@@ -733,11 +733,16 @@ impl Inbox {
         Ok(into)
     }
 
-    /// [`Inbox::take`], moving the message into `into` (which it overwrites only then) and
-    /// saying whether it did: the receive host call takes it straight into the process's
-    /// incoming message. A message is large, and each copy of it on the way (on the stack
-    /// of a process just woken, which other processes have since pushed out of the cache)
-    /// cost cache misses.
+    /// Takes the first message whose tag is in `tags` (any message when `tags` is empty)
+    /// into `into`, and says whether there was one; when there is none and `waker` is
+    /// given, leaves it for the next push (or kill), so that a push between this scan and
+    /// the owner's wait is never missed.
+    ///
+    /// `into` must be empty (the receive host call passes the process's incoming message,
+    /// which it has just cleared): it may be written under the queue's lock, where nothing
+    /// is dropped. The message goes straight there because it is large, and each copy of it
+    /// on the way (on the stack of a process just woken, which other processes have since
+    /// pushed out of the cache) cost cache misses.
     ///
     /// # Errors
     /// Returns the death reason if the owner has been asked to die.
@@ -749,6 +754,7 @@ impl Inbox {
         waker: Option<&Waker>,
         into: &mut Option<Message>,
     ) -> Result<bool, EndReason> {
+        debug_assert!(into.is_none(), "a take's message goes into an empty place");
         if let Some(reason) = mailbox.pending_death() {
             return Err(reason);
         }
@@ -917,9 +923,9 @@ fn take_first(
 
 #[cfg(all(test, not(loom_model)))]
 mod tests {
-    //! Deterministic tests of what the `receive` host call runs (`Inbox::take` with the
-    //! task's waker, `try_receive`, kills and the kill waker), with a waker that counts its
-    //! wake-ups instead of a runtime.
+    //! Deterministic tests of what the `receive` host call runs (`Inbox::take_into`, through
+    //! `take` with the task's waker and `try_receive` without, kills and the kill waker),
+    //! with a waker that counts its wake-ups instead of a runtime.
 
     use std::sync::atomic::AtomicUsize;
     use std::sync::Arc;
