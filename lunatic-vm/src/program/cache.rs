@@ -22,6 +22,21 @@ use wasmtime::{Engine, Module};
 /// Bytes of the checksum that starts every entry.
 const CHECKSUM_LEN: usize = 32;
 
+/// Why an entry cannot be read or written (the module is then compiled, or not cached).
+#[derive(Debug, thiserror::Error)]
+enum EntryError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("the entry is truncated")]
+    Truncated,
+    #[error("the entry's checksum does not match (corrupt)")]
+    Corrupt,
+    /// wasmtime refused to deserialize it (another version, or damaged in its own header),
+    /// or to serialize the module.
+    #[error("{0}")]
+    Wasmtime(wasmtime::Error),
+}
+
 /// What an entry holds, part of its name, so entries an older VM wrote are never read:
 /// 2 is the module as pre-initialization leaves it (see `crate::program::preinit`), 3 that module
 /// with its table exported, 4 with its receive hint reading a global, 5 with its mutable
@@ -137,30 +152,30 @@ impl ModuleCache {
     }
 
     /// The cached module; `Ok(None)` if there is no entry, `Err` if the entry is damaged.
-    fn load(&self, engine: &Engine, path: &Path) -> Result<Option<Module>, String> {
+    fn load(&self, engine: &Engine, path: &Path) -> Result<Option<Module>, EntryError> {
         let entry = match std::fs::read(path) {
             Ok(entry) => entry,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(error) => return Err(error.to_string()),
+            Err(error) => return Err(error.into()),
         };
         if entry.len() < CHECKSUM_LEN {
-            return Err("the entry is truncated".into());
+            return Err(EntryError::Truncated);
         }
         let (checksum, serialized) = entry.split_at(CHECKSUM_LEN);
         if Sha256::digest(serialized).as_slice() != checksum {
-            return Err("the entry's checksum does not match (corrupt)".into());
+            return Err(EntryError::Corrupt);
         }
         // SAFETY: `serialized` is exactly what `Module::serialize` produced for an engine with
         // these settings (the key includes them), written by this cache and verified by the
         // checksum above; wasmtime checks its own header and version too.
         unsafe { Module::deserialize(engine, serialized) }
             .map(Some)
-            .map_err(|e| e.to_string())
+            .map_err(EntryError::Wasmtime)
     }
 
-    fn store(&self, module: &Module, path: &Path) -> Result<(), String> {
-        let serialized = module.serialize().map_err(|e| e.to_string())?;
-        std::fs::create_dir_all(&self.dir).map_err(|e| e.to_string())?;
+    fn store(&self, module: &Module, path: &Path) -> Result<(), EntryError> {
+        let serialized = module.serialize().map_err(EntryError::Wasmtime)?;
+        std::fs::create_dir_all(&self.dir)?;
         let mut entry = Sha256::digest(&serialized).to_vec();
         entry.extend_from_slice(&serialized);
         let temporary = path.with_extension(format!(
@@ -168,10 +183,10 @@ impl ModuleCache {
             std::process::id(),
             std::thread::current().id()
         ));
-        std::fs::write(&temporary, &entry).map_err(|e| e.to_string())?;
-        std::fs::rename(&temporary, path).map_err(|e| {
+        std::fs::write(&temporary, &entry)?;
+        std::fs::rename(&temporary, path).map_err(|error| {
             let _ = std::fs::remove_file(&temporary);
-            e.to_string()
+            error.into()
         })
     }
 }

@@ -55,6 +55,43 @@ const MAX_SNAPSHOT_BYTES: u64 = 16 << 20;
 /// (each segment costs a few bytes of header).
 const SEGMENT_GAP: usize = 64;
 
+/// Why a module is not pre-initialized (its processes then set themselves up).
+#[derive(Debug, thiserror::Error)]
+enum NotSnapshotted {
+    #[error("not a binary core module")]
+    NotACoreModule,
+    #[error("malformed: {0}")]
+    Malformed(#[from] wasmparser::BinaryReaderError),
+    #[error("no memory is defined")]
+    NoMemory,
+    #[error("it defines more than one memory")]
+    SeveralMemories,
+    #[error("its memory is 64-bit or shared")]
+    UnusualMemory,
+    #[error("it has no data section")]
+    NoData,
+    #[error("it has passive data segments")]
+    PassiveData,
+    #[error("a data segment's offset is not a constant")]
+    DataOffsetNotConstant,
+    #[error("its initial memory is larger than {max} MiB", max = MAX_SNAPSHOT_BYTES >> 20)]
+    MemoryTooLarge,
+    #[error("its memory is imported")]
+    MemoryImported,
+    #[error("cannot link: {0}")]
+    Link(wasmtime::Error),
+    #[error("cannot instantiate: {0}")]
+    Instantiate(wasmtime::Error),
+    #[error("{export}: {0}", export = PREINIT_EXPORT)]
+    NoSetup(wasmtime::Error),
+    #[error("{export} failed: {cause}", export = PREINIT_EXPORT, cause = .0.root_cause())]
+    SetupFailed(wasmtime::Error),
+    #[error("the memory is not exported as `memory`")]
+    MemoryNotExported,
+    #[error("the memory is not its declared initial size")]
+    MemoryResized,
+}
+
 /// The export the rewrite adds for the module's table, whose element 0 starts null.
 pub(crate) const TABLE_EXPORT: &str = "lunatic_table";
 
@@ -237,20 +274,17 @@ fn try_snapshot(
     engine: &Engine,
     module: &Module,
     bytes: &[u8],
-) -> Result<(Vec<u8>, Additions), String> {
+) -> Result<(Vec<u8>, Additions), NotSnapshotted> {
     let sections = Sections::parse(bytes)?;
     let layout = sections.memory_layout()?;
     if layout.initial_pages * (64 << 10) > MAX_SNAPSHOT_BYTES {
-        return Err(format!(
-            "its initial memory is larger than {} MiB",
-            MAX_SNAPSHOT_BYTES >> 20
-        ));
+        return Err(NotSnapshotted::MemoryTooLarge);
     }
     if module
         .imports()
         .any(|import| matches!(import.ty(), ExternType::Memory(_)))
     {
-        return Err("its memory is imported".into());
+        return Err(NotSnapshotted::MemoryImported);
     }
     let memory = run_setup(engine, module, layout.initial_pages)?;
     let additions = Additions {
@@ -267,11 +301,15 @@ fn try_snapshot(
 
 /// Instantiates `module` where every import traps, runs its set-up, and returns the whole
 /// memory it leaves.
-fn run_setup(engine: &Engine, module: &Module, initial_pages: u64) -> Result<Vec<u8>, String> {
+fn run_setup(
+    engine: &Engine,
+    module: &Module,
+    initial_pages: u64,
+) -> Result<Vec<u8>, NotSnapshotted> {
     let mut linker = Linker::<InitialSizes>::new(engine);
     linker
         .define_unknown_imports_as_traps(module)
-        .map_err(|e| format!("cannot link: {e}"))?;
+        .map_err(NotSnapshotted::Link)?;
     let mut store = Store::new(engine, InitialSizes);
     store.limiter(|limits| limits);
     store.set_epoch_deadline(SETUP_EPOCHS);
@@ -279,19 +317,19 @@ fn run_setup(engine: &Engine, module: &Module, initial_pages: u64) -> Result<Vec
     let _ = store.set_fuel(SETUP_FUEL);
     let instance = linker
         .instantiate(&mut store, module)
-        .map_err(|e| format!("cannot instantiate: {e}"))?;
+        .map_err(NotSnapshotted::Instantiate)?;
     let setup = instance
         .get_typed_func::<(), ()>(&mut store, PREINIT_EXPORT)
-        .map_err(|e| format!("{PREINIT_EXPORT}: {e}"))?;
+        .map_err(NotSnapshotted::NoSetup)?;
     setup
         .call(&mut store, ())
-        .map_err(|e| format!("{PREINIT_EXPORT} failed: {}", e.root_cause()))?;
+        .map_err(NotSnapshotted::SetupFailed)?;
     let memory = instance
         .get_memory(&mut store, "memory")
-        .ok_or("the memory is not exported as `memory`")?;
+        .ok_or(NotSnapshotted::MemoryNotExported)?;
     let data = memory.data(&store);
     if data.len() as u64 != initial_pages * (64 << 10) {
-        return Err("the memory is not its declared initial size".into());
+        return Err(NotSnapshotted::MemoryResized);
     }
     Ok(data.to_vec())
 }
@@ -341,17 +379,17 @@ struct MemoryLayout {
 }
 
 impl<'a> Sections<'a> {
-    fn parse(bytes: &'a [u8]) -> Result<Self, String> {
+    fn parse(bytes: &'a [u8]) -> Result<Self, NotSnapshotted> {
         const HEADER: &[u8] = b"\0asm\x01\0\0\0";
         if !bytes.starts_with(HEADER) {
-            return Err("not a binary core module".into());
+            return Err(NotSnapshotted::NotACoreModule);
         }
         let mut reader = BinaryReader::new(&bytes[HEADER.len()..], HEADER.len());
         let mut sections = Vec::new();
         while !reader.eof() {
-            let id = reader.read_u8().map_err(err)?;
-            let size = reader.read_var_u32().map_err(err)?;
-            sections.push((id, reader.read_bytes(size as usize).map_err(err)?));
+            let id = reader.read_u8()?;
+            let size = reader.read_var_u32()?;
+            sections.push((id, reader.read_bytes(size as usize)?));
         }
         Ok(Self { sections })
     }
@@ -365,36 +403,36 @@ impl<'a> Sections<'a> {
 
     /// Checks that the module defines one 32-bit memory that only constant active data
     /// segments initialize.
-    fn memory_layout(&self) -> Result<MemoryLayout, String> {
-        let memories = self.section(MEMORY_SECTION).ok_or("no memory is defined")?;
-        let memories =
-            wasmparser::MemorySectionReader::new(BinaryReader::new(memories, 0)).map_err(err)?;
+    fn memory_layout(&self) -> Result<MemoryLayout, NotSnapshotted> {
+        let memories = self
+            .section(MEMORY_SECTION)
+            .ok_or(NotSnapshotted::NoMemory)?;
+        let memories = wasmparser::MemorySectionReader::new(BinaryReader::new(memories, 0))?;
         if memories.count() != 1 {
-            return Err("it defines more than one memory".into());
+            return Err(NotSnapshotted::SeveralMemories);
         }
         let memory = memories
             .into_iter()
             .next()
-            .ok_or("no memory is defined")?
-            .map_err(err)?;
+            .ok_or(NotSnapshotted::NoMemory)??;
         if memory.memory64 || memory.shared {
-            return Err("its memory is 64-bit or shared".into());
+            return Err(NotSnapshotted::UnusualMemory);
         }
-        let data = self.section(DATA_SECTION).ok_or("it has no data section")?;
-        let data = wasmparser::DataSectionReader::new(BinaryReader::new(data, 0)).map_err(err)?;
+        let data = self.section(DATA_SECTION).ok_or(NotSnapshotted::NoData)?;
+        let data = wasmparser::DataSectionReader::new(BinaryReader::new(data, 0))?;
         for segment in data {
             let DataKind::Active {
                 memory_index: 0,
                 offset_expr,
-            } = segment.map_err(err)?.kind
+            } = segment?.kind
             else {
-                return Err("it has passive data segments".into());
+                return Err(NotSnapshotted::PassiveData);
             };
             let mut operators = offset_expr.get_operators_reader();
             let constant = matches!(operators.read(), Ok(Operator::I32Const { .. }))
                 && matches!(operators.read(), Ok(Operator::End));
             if !constant {
-                return Err("a data segment's offset is not a constant".into());
+                return Err(NotSnapshotted::DataOffsetNotConstant);
             }
         }
         Ok(MemoryLayout {
@@ -508,7 +546,7 @@ impl<'a> Sections<'a> {
 
     /// The module with `memory` as its data, without the set-up export, and with
     /// `additions`.
-    fn rewrite(&self, memory: &[u8], additions: &Additions) -> Result<Vec<u8>, String> {
+    fn rewrite(&self, memory: &[u8], additions: &Additions) -> Result<Vec<u8>, NotSnapshotted> {
         let runs = non_zero_runs(memory);
         let mut module = wasm_encoder::Module::new();
         for &(id, data) in &self.sections {
@@ -557,17 +595,13 @@ fn changes_tables_or_segments(operator: &Operator<'_>) -> bool {
     )
 }
 
-fn err(error: wasmparser::BinaryReaderError) -> String {
-    error.to_string()
-}
-
 /// The global section `content` with a mutable `i32` global added last, starting at 0
 /// (the last plain receive did not wait).
-fn with_receive_waited_global(content: &[u8]) -> Result<Vec<u8>, String> {
+fn with_receive_waited_global(content: &[u8]) -> Result<Vec<u8>, NotSnapshotted> {
     use wasm_encoder::Encode as _;
     let mut reader = BinaryReader::new(content, 0);
-    let count = reader.read_var_u32().map_err(err)?;
-    let globals = reader.read_bytes(reader.bytes_remaining()).map_err(err)?;
+    let count = reader.read_var_u32()?;
+    let globals = reader.read_bytes(reader.bytes_remaining())?;
     let mut section = Vec::with_capacity(content.len() + 8);
     (count + 1).encode(&mut section);
     section.extend_from_slice(globals);
@@ -588,11 +622,11 @@ fn with_receive_waited_global(content: &[u8]) -> Result<Vec<u8>, String> {
 fn with_receive_waited_body(
     content: &[u8],
     hint: ReceiveWaited,
-) -> Result<wasm_encoder::CodeSection, String> {
-    let reader = wasmparser::CodeSectionReader::new(BinaryReader::new(content, 0)).map_err(err)?;
+) -> Result<wasm_encoder::CodeSection, NotSnapshotted> {
+    let reader = wasmparser::CodeSectionReader::new(BinaryReader::new(content, 0))?;
     let mut code = wasm_encoder::CodeSection::new();
     for (index, body) in (0..).zip(reader) {
-        let body = body.map_err(err)?;
+        let body = body?;
         let old = &content[body.range()];
         if index == hint.body {
             let mut read = wasm_encoder::Function::new([]);
@@ -615,12 +649,11 @@ fn with_receive_waited_body(
 fn without_setup(
     content: &[u8],
     additions: &Additions,
-) -> Result<wasm_encoder::ExportSection, String> {
+) -> Result<wasm_encoder::ExportSection, NotSnapshotted> {
     let mut exports = wasm_encoder::ExportSection::new();
-    let reader =
-        wasmparser::ExportSectionReader::new(BinaryReader::new(content, 0)).map_err(err)?;
+    let reader = wasmparser::ExportSectionReader::new(BinaryReader::new(content, 0))?;
     for export in reader {
-        let export = export.map_err(err)?;
+        let export = export?;
         if export.name == PREINIT_EXPORT {
             continue;
         }
