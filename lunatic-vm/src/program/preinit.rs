@@ -744,6 +744,15 @@ mod tests {
         snapshot(engine, &module, bytes)
     }
 
+    /// Why the module `bytes` is not snapshotted.
+    fn why_not(engine: &Engine, bytes: &[u8]) -> NotSnapshotted {
+        let module = Module::new(engine, bytes).unwrap();
+        match try_snapshot(engine, &module, bytes) {
+            Ok(_) => panic!("the module was snapshotted"),
+            Err(why) => why,
+        }
+    }
+
     /// An instance of `module` in a store of its own, every import a trap.
     fn instantiate(engine: &Engine, module: &Module) -> (Store<()>, wasmtime::Instance) {
         let mut store = Store::new(engine, ());
@@ -785,6 +794,13 @@ mod tests {
             ("(call 0)", "it recurses until the stack overflows"),
         ] {
             assert!(snapshot_of(&engine, &module(setup)).is_none(), "{why}");
+            assert!(
+                matches!(
+                    why_not(&engine, &module(setup)),
+                    NotSnapshotted::SetupFailed(_)
+                ),
+                "{why}"
+            );
         }
         let calls_host = wat::parse_str(
             r#"(module
@@ -798,6 +814,10 @@ mod tests {
             snapshot_of(&engine, &calls_host).is_none(),
             "it calls the host"
         );
+        assert!(matches!(
+            why_not(&engine, &calls_host),
+            NotSnapshotted::SetupFailed(_)
+        ));
         let passive = wat::parse_str(
             r#"(module
                  (memory (export "memory") 1)
@@ -806,6 +826,10 @@ mod tests {
         )
         .unwrap();
         assert!(snapshot_of(&engine, &passive).is_none(), "passive data");
+        assert!(matches!(
+            why_not(&engine, &passive),
+            NotSnapshotted::PassiveData
+        ));
         let huge = wat::parse_str(
             r#"(module
                  (memory (export "memory") 300)
@@ -817,12 +841,22 @@ mod tests {
             snapshot_of(&engine, &huge).is_none(),
             "19 MiB of initial memory"
         );
+        let too_large = why_not(&engine, &huge);
+        assert!(matches!(too_large, NotSnapshotted::MemoryTooLarge));
+        assert_eq!(
+            too_large.to_string(),
+            "its initial memory is larger than 16 MiB"
+        );
         let text = r#"(module (memory (export "memory") 1) (func (export "lunatic_preinit")))"#;
         let module = Module::new(&engine, text).unwrap();
         assert!(
             snapshot(&engine, &module, text.as_bytes()).is_none(),
             "text"
         );
+        assert!(matches!(
+            try_snapshot(&engine, &module, text.as_bytes()),
+            Err(NotSnapshotted::NotACoreModule)
+        ));
         let no_setup = wat::parse_str(r#"(module (memory (export "memory") 1))"#).unwrap();
         assert!(snapshot_of(&engine, &no_setup).is_none(), "no set-up");
     }
