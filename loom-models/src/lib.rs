@@ -8,6 +8,11 @@
 //! tests on real threads hardly ever hit. loom runs each model below under every
 //! interleaving and every outcome the memory model allows for its atomics.
 //!
+//! The same file hands a task's reference around without a reference count of the
+//! waker's own: an idle task keeps the reference its worker held, and the one waker that
+//! moves it out of `Idle` takes it back. A mistake there frees a task twice or never;
+//! loom's `Arc` counts every reference, and its models fail on a leak or a second release.
+//!
 //! The mailbox (`lunatic-vm/src/messaging/mailbox.rs`) lets a sender push while the owner
 //! takes: the owner answers "nothing queued" from a lock-free flag, leaves its waker for
 //! the next push, and a kill must reach a process whatever it waits on. A lost wake-up
@@ -32,7 +37,7 @@ mod sync {
     pub(crate) use loom::cell::UnsafeCell;
     pub(crate) use loom::sync::atomic;
     pub(crate) use loom::sync::atomic::{AtomicBool, Ordering};
-    pub(crate) use loom::sync::MutexGuard;
+    pub(crate) use loom::sync::{Arc, MutexGuard};
 
     /// loom's mutex with parking_lot's `lock` (the VM's mutex is never poisoned).
     #[derive(Debug, Default)]
@@ -291,6 +296,130 @@ mod tests {
             assert!(
                 !task.mark_woken(),
                 "a second wake-up after done queued the task"
+            );
+        });
+    }
+}
+
+/// The references of a task (invariant 5 of `task_state.rs`), through `end_poll` and
+/// `wake` as `task.rs` calls them. loom's `Arc` fails a model that leaks a reference or
+/// releases one twice; each model ends with the task's last poll, after which nothing may
+/// hold it.
+#[cfg(test)]
+mod task_reference_tests {
+    use std::collections::VecDeque;
+
+    use loom::sync::{Arc, Mutex};
+    use loom::thread;
+
+    use super::task_state::{end_poll, wake, HasState, TaskState};
+
+    /// A task as `task.rs` has it, without a future.
+    struct Task(TaskState);
+
+    impl HasState for Task {
+        fn state(&self) -> &TaskState {
+            &self.0
+        }
+    }
+
+    /// A run queue: each task in it holds one reference.
+    type Queue = Arc<Mutex<VecDeque<Arc<Task>>>>;
+
+    /// Wakes `task` through a waker's reference (a mailbox's), queueing it when told to.
+    fn wake_into(task: &Arc<Task>, queue: &Queue) {
+        if let Some(held) = wake(task) {
+            queue.lock().unwrap().push_back(held);
+        }
+    }
+
+    /// Polls `task`, taken from a queue, once; the poll stays pending unless `finished`.
+    fn poll(task: Arc<Task>, finished: bool, queue: &Queue) {
+        task.0.start_run();
+        if let Some(again) = end_poll(task, finished) {
+            queue.lock().unwrap().push_back(again);
+        }
+    }
+
+    /// Takes the one task queued (failing if there are more), for its last poll.
+    fn take_the_one(queue: &Queue) -> Arc<Task> {
+        let mut queue = queue.lock().unwrap();
+        assert_eq!(queue.len(), 1, "the task is queued {} times", queue.len());
+        queue.pop_front().unwrap()
+    }
+
+    /// A wake-up around a poll that leaves the task idle: the worker queues it again with
+    /// its own reference, or the waker takes back the one the idle task kept, or (woken
+    /// before the poll, which covers the wake-up) the task stays idle and the next wake-up
+    /// takes it back. Once, and the last poll frees it.
+    #[test]
+    fn a_wake_around_a_poll_queues_the_tasks_one_reference() {
+        loom::model(|| {
+            let queue = Queue::default();
+            let task = Arc::new(Task(TaskState::new_scheduled()));
+            // The mailbox keeps its owner's waker, with a reference of its own.
+            let kept = Arc::clone(&task);
+            let next_sender = Arc::clone(&task);
+            let sender = {
+                let queue = Arc::clone(&queue);
+                thread::spawn(move || {
+                    wake_into(&kept, &queue);
+                    // The mailbox goes, with its waker.
+                    drop(kept);
+                })
+            };
+            poll(task, false, &queue);
+            sender.join().unwrap();
+            if queue.lock().unwrap().is_empty() {
+                // Woken before the poll began: the task is idle, and the next wake-up
+                // queues it.
+                wake_into(&next_sender, &queue);
+            }
+            drop(next_sender);
+            poll(take_the_one(&queue), true, &queue);
+            assert!(queue.lock().unwrap().is_empty());
+        });
+    }
+
+    /// Two wakers of an idle task: one takes its reference back, the other takes nothing.
+    #[test]
+    fn two_wakers_of_an_idle_task_take_its_reference_once() {
+        loom::model(|| {
+            let queue = Queue::default();
+            let task = Arc::new(Task(TaskState::new_scheduled()));
+            let wakers: Vec<_> = (0..2).map(|_| Arc::clone(&task)).collect();
+            poll(task, false, &queue);
+            let threads: Vec<_> = wakers
+                .into_iter()
+                .map(|waker| {
+                    let queue = Arc::clone(&queue);
+                    thread::spawn(move || wake_into(&waker, &queue))
+                })
+                .collect();
+            for thread in threads {
+                thread.join().unwrap();
+            }
+            poll(take_the_one(&queue), true, &queue);
+        });
+    }
+
+    /// A wake-up racing with the last poll takes no reference: the worker's is dropped
+    /// with the finished task, and the waker's own goes with the waker.
+    #[test]
+    fn a_wake_racing_with_the_last_poll_takes_no_reference() {
+        loom::model(|| {
+            let queue = Queue::default();
+            let task = Arc::new(Task(TaskState::new_scheduled()));
+            let kept = Arc::clone(&task);
+            let waker = {
+                let queue = Arc::clone(&queue);
+                thread::spawn(move || wake_into(&kept, &queue))
+            };
+            poll(task, true, &queue);
+            waker.join().unwrap();
+            assert!(
+                queue.lock().unwrap().is_empty(),
+                "a finished task was queued"
             );
         });
     }

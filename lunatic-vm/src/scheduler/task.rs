@@ -12,21 +12,11 @@
 //!    task until the poll returns, so the waker it lends the future needs none of its
 //!    own; a clone of it (a mailbox keeping it, say) takes its own reference as any
 //!    waker's does. Two reference-count changes a poll fewer.
-//! 3. **An idle task holds one reference to itself.** Every task in a queue is held there
-//!    by one reference, and the worker that polls it holds that one. When its poll leaves
-//!    it `Idle`, the worker does not give the reference back but leaves it to the task
-//!    (`forget`); the one waker whose `mark_woken` moves it out of `Idle` (one wins:
-//!    invariant 1 of `task_state.rs`) takes that reference back (`from_raw`) and queues
-//!    the task with it. So a wake-up needs no reference of the waker's own: a mailbox
-//!    keeps its owner's waker for good and wakes it by reference, and a message's
-//!    wake-up costs no reference-count change at all. A task never woken again keeps
-//!    itself alive, as one waiting for a message its waker holds does. Once `finish_run`'s
-//!    exchange made the task `Idle`, another thread may run it to its end and drop it
-//!    while `finish_run` still holds `&self.state`; the worker touches nothing after the
-//!    exchange (the pattern of `std`'s own `Arc::drop`).
+//! 3. **An idle task holds one reference to itself**, which the waker that moves it out of
+//!    `Idle` takes back to queue it: invariant 5 of `task_state.rs`, where the reference is
+//!    forgotten and taken back (`end_poll`, `wake`), and checked with loom.
 
-// The unsafe items argued above: the future's cell, the borrowed waker, and the idle
-// task's reference.
+// The unsafe items argued above: the future's cell and the borrowed waker.
 #![allow(unsafe_code)]
 
 use std::cell::UnsafeCell;
@@ -37,7 +27,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Wake, Waker};
 
-use super::task_state::{AfterRun, TaskState};
+use super::task_state::{self, HasState, TaskState};
 use super::worker;
 use super::Shared;
 
@@ -114,13 +104,9 @@ impl Task {
             }
             finished
         };
-        match self.state.finish_run(finished) {
-            AfterRun::Done => {}
-            // The reference stays with the idle task (invariant 3). A waker may have taken
-            // it already: `self` is not touched again.
-            AfterRun::Idle => std::mem::forget(self),
-            // Woken during the poll.
-            AfterRun::Requeue => schedule(self, Reason::Yielded),
+        // Woken during the poll: queued again, at the back.
+        if let Some(task) = task_state::end_poll(self, finished) {
+            schedule(task, Reason::Yielded);
         }
     }
 }
@@ -144,12 +130,15 @@ impl Wake for Task {
 
     /// Schedules the task with the reference it held while idle (invariant 3).
     fn wake_by_ref(self: &Arc<Self>) {
-        if self.state.mark_woken() {
-            // SAFETY: invariant 3 above: this waker moved the task out of `Idle`, so the
-            // reference the idle task held is this waker's to take back, and no one else's.
-            let held = unsafe { Arc::from_raw(Arc::as_ptr(self)) };
+        if let Some(held) = task_state::wake(self) {
             schedule(held, Reason::Woken);
         }
+    }
+}
+
+impl HasState for Task {
+    fn state(&self) -> &TaskState {
+        &self.state
     }
 }
 

@@ -1,6 +1,7 @@
 //! A task's wake-up state machine: the one atomic that makes every wake-up queue a task
-//! once. `task.rs` drives it; the `loom-models` crate compiles this very file against
-//! loom's atomics (through `super::sync`) and checks it under every interleaving.
+//! once, and who holds the task's reference meanwhile. `task.rs` drives it; the
+//! `loom-models` crate compiles this very file against loom's atomics and `Arc` (through
+//! `super::sync`) and checks it under every interleaving.
 //!
 //! | from | to | by |
 //! |---|---|---|
@@ -34,13 +35,64 @@
 //! 4. **Wake-ups after `Done` are ignored.** Nothing leaves `Done`, and `mark_woken`
 //!    returns `false` there. A wake-up during the last poll turns `Running` into
 //!    `Notified`, which the store of `Done` overwrites.
+//! 5. **An idle task holds one reference to itself, and one waker takes it back.** Every
+//!    task in a queue is held there by one reference, and the worker that polls it holds
+//!    that one. When its poll leaves it `Idle`, the worker does not give the reference back
+//!    but leaves it to the task ([`end_poll`] forgets it); the one waker whose
+//!    `mark_woken` moves the task out of `Idle` (one wins: invariant 1) takes that
+//!    reference back ([`wake`]) and queues the task with it. So a wake-up needs no
+//!    reference of the waker's own: a mailbox keeps its owner's waker for good and wakes
+//!    it by reference, and a message's wake-up changes no reference count at all. A task
+//!    never woken again keeps itself alive, as one waiting for a message its waker holds
+//!    does. Once `finish_run`'s exchange made the task `Idle`, another thread may run it to
+//!    its end and drop it while the worker still holds its pointer; the worker touches
+//!    nothing after the exchange (the pattern of `std`'s own `Arc::drop`).
 //!
 //! The orderings: a waker's exchange is `AcqRel` and the worker's failing one reads with
 //! `Acquire`, so what the waker wrote before waking (a message) is seen by the worker that
 //! queues the task again, and so by its next poll; a task queued by a waker is handed over
 //! by the queue, which orders the two as well.
 
+// The unsafe item argued in invariant 5: a waker taking back the idle task's reference.
+#![allow(unsafe_code)]
+
 use super::sync::atomic::{AtomicU8, Ordering};
+use super::sync::Arc;
+
+/// What a task's reference points to: something with a [`TaskState`] (the VM's `Task`, or
+/// a model's).
+pub(super) trait HasState {
+    fn state(&self) -> &TaskState;
+}
+
+/// Ends the poll of `task`, whose reference the polling worker took from a queue:
+/// `finished` says the task is done. Returns the reference when the worker must queue the
+/// task again (it was woken during the poll); otherwise the reference is dropped (done) or
+/// left to the idle task (invariant 5).
+pub(super) fn end_poll<T: HasState>(task: Arc<T>, finished: bool) -> Option<Arc<T>> {
+    match task.state().finish_run(finished) {
+        AfterRun::Done => None,
+        AfterRun::Idle => {
+            // A waker may have taken the reference back already: `task` is not touched
+            // again.
+            std::mem::forget(task);
+            None
+        }
+        AfterRun::Requeue => Some(task),
+    }
+}
+
+/// Wakes `task` through a borrowed reference (a waker's). Returns the reference to queue
+/// it with when this wake-up moved it out of `Idle`: the one the idle task held.
+pub(super) fn wake<T: HasState>(task: &Arc<T>) -> Option<Arc<T>> {
+    if !task.state().mark_woken() {
+        return None;
+    }
+    // SAFETY: invariant 5: this wake-up moved the task out of `Idle`, so the reference the
+    // idle task held (forgotten by `end_poll`) is this waker's to take back, and no one
+    // else's.
+    Some(unsafe { Arc::from_raw(Arc::as_ptr(task)) })
+}
 
 /// Where a task is in its life. Only the worker that took it from a queue polls it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
