@@ -147,8 +147,13 @@ pub(crate) fn receive<'a>(
 #[cold]
 #[inline(never)]
 fn read_large(size: usize) -> Vec<u8> {
-    let mut data = vec![0u8; size];
-    message::read_data(&mut data);
+    // Not zeroed first: the host writes the bytes it says it wrote.
+    let mut data = Vec::with_capacity(size);
+    // SAFETY: `data` has room for `size` bytes at its pointer; the host writes at most that
+    // many there.
+    let written = unsafe { message::raw::read_data(data.as_mut_ptr(), len32(size)) };
+    // SAFETY: the host wrote the first `written` bytes (at most `size`, the capacity).
+    unsafe { data.set_len((written as usize).min(size)) };
     data
 }
 
