@@ -1,11 +1,12 @@
 //! Benchmark (runs on the VM): microseconds per round trip of a message that carries data,
 //! the sender's handle beside it (`(Process<T>, T)`, answered through it, as
-//! `roundtrip.rs`'s `handle`): a list of 100 `u64`s (`Vec<u64>`), 1,000 bytes (`Vec<u8>`)
-//! and a 100-byte `String`, each made anew for every trip. Prints `RESULT payload_<name>_us
+//! `roundtrip.rs`'s `handle`): a list of 100 `u64`s (`Vec<u64>`), 1,000 bytes (`Vec<u8>`,
+//! which serde writes and reads a byte at a time, and `serde_bytes::ByteBuf`, which it
+//! copies whole) and a 100-byte `String`, each made anew for every trip. Prints `RESULT payload_<name>_us
 //! <value>` lines for `benches/run.sh`; `benches/erlang/bench_payload.erl` is the same work
 //! in Erlang (a list of integers, and binaries).
 //!
-//! Arguments, for profiling one payload: `list100`, `bytes1k` or `text100` runs only that
+//! Arguments, for profiling one payload: `list100`, `bytes1k`, `buf1k` or `text100` runs only that
 //! one (all by default), and a second argument sets the round trips per round (20,000).
 use std::time::Instant;
 
@@ -31,6 +32,13 @@ impl Payload for Vec<u8> {
     const NAME: &'static str = "bytes1k";
     fn make(n: u64) -> Self {
         vec![n as u8; 1000]
+    }
+}
+
+impl Payload for serde_bytes::ByteBuf {
+    const NAME: &'static str = "buf1k";
+    fn make(n: u64) -> Self {
+        serde_bytes::ByteBuf::from(vec![n as u8; 1000])
     }
 }
 
@@ -74,13 +82,14 @@ fn main(mailbox: Mailbox<()>) {
         .map_or(20_000, |n| n.parse().expect("a number of trips"));
     let run = (process::this(&mailbox), trips);
     // Each payload in a process whose mailbox takes its type, one after another.
-    for name in ["list100", "bytes1k", "text100"] {
+    for name in ["list100", "bytes1k", "buf1k", "text100"] {
         if only.is_some_and(|only| only != name) {
             continue;
         }
         match name {
             "list100" => process::spawn_with(run, measure::<Vec<u64>>).map(drop),
             "bytes1k" => process::spawn_with(run, measure::<Vec<u8>>).map(drop),
+            "buf1k" => process::spawn_with(run, measure::<serde_bytes::ByteBuf>).map(drop),
             _ => process::spawn_with(run, measure::<String>).map(drop),
         }
         .unwrap();

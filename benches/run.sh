@@ -275,6 +275,7 @@ erl_skynet=$(value erlang_skynet_ms)
 erl_hop=$(value erlang_ring_hop_us)
 list100=$(value payload_list100_us); erl_list100=$(value erlang_payload_list100_us)
 bytes1k=$(value payload_bytes1k_us); erl_bytes1k=$(value erlang_payload_bytes1k_us)
+buf1k=$(value payload_buf1k_us)
 text100=$(value payload_text100_us); erl_text100=$(value erlang_payload_text100_us)
 skynet_rss=$(value skynet_peak_rss_mib); erl_skynet_rss=$(value erlang_skynet_peak_rss_mib)
 erl_parked=$(value erlang_parked_kib_per_process)
@@ -298,6 +299,7 @@ request:$request:$erl_request
 ring:$hop:$erl_hop
 payload_list100:$list100:$erl_list100
 payload_bytes1k:$bytes1k:$erl_bytes1k
+payload_buf1k:$buf1k:$erl_bytes1k
 payload_text100:$text100:$erl_text100
 skynet:$skynet:$erl_skynet
 skynet_rss:$skynet_rss:$erl_skynet_rss
@@ -319,6 +321,7 @@ if [ -n "$erl_beams" ]; then
 | ring of 1,000 processes, token passed 100 times around (us per hop; median of 3 runs each) | $hop | $erl_hop | $(erl_x "$hop" "$erl_hop") | | | |
 | round trip of a list of 100 integers, made anew each trip, the sender's handle beside it (us; lunatic: \`Vec<u64>\`; Erlang: a list; median of 3 runs each) | $list100 | $erl_list100 | $(erl_x "$list100" "$erl_list100") | | | |
 | the same with 1,000 bytes (lunatic: \`Vec<u8>\`, which serde writes and reads a byte at a time; Erlang: a binary) | $bytes1k | $erl_bytes1k | $(erl_x "$bytes1k" "$erl_bytes1k") | | | |
+| the same 1,000 bytes as \`serde_bytes::ByteBuf\`, which serde copies whole (Erlang: the binary above) | $buf1k | $erl_bytes1k | $(erl_x "$buf1k" "$erl_bytes1k") | | | |
 | the same with 100 bytes of text (lunatic: \`String\`; Erlang: a binary) | $text100 | $erl_text100 | $(erl_x "$text100" "$erl_text100") | | | |
 | skynet, 1,111,111 processes (ms; median of 3 runs each; Erlang: \`+P 2000000\`, no backpressure) | $skynet | $erl_skynet | $(erl_x "$skynet" "$erl_skynet") | 2x | | |
 | skynet's peak memory (MiB, median of the 3 runs; lunatic: private and file pages plus page tables, read every 0.2 s, its VmHWM $(value skynet_vmhwm_mib) counts the shared memory image once per process slot; Erlang: its VmHWM) | $skynet_rss | $erl_skynet_rss | $(erl_x "$skynet_rss" "$erl_skynet_rss") | | | |
