@@ -4,12 +4,10 @@
 %% for every trip. 11 rounds of 20,000 trips each, the median reported, as payload.rs.
 %% Prints `RESULT erlang_payload_<name>_us <value>` lines for benches/run.sh.
 %%
-%% Standalone: erlc -o /tmp benches/erlang/bench_payload.erl &&
+%% Standalone: erlc -o /tmp benches/erlang/bench_rounds.erl benches/erlang/bench_payload.erl &&
 %%             erl -noshell -pa /tmp -run bench_payload main [TRIPS]
 -module(bench_payload).
 -export([main/0, main/1]).
-
--define(ROUNDS, 11).
 
 main() -> main([]).
 
@@ -23,7 +21,7 @@ main(Args) ->
                 {text100, fun(N) -> binary:copy(<<($a + N rem 26)>>, 100) end}],
     lists:foreach(fun({Name, Make}) ->
                           Echo = spawn(fun echo/0),
-                          Us = measure(Trips, fun() -> trips(Trips, Echo, Make) end),
+                          Us = bench_rounds:median_us(Trips, fun() -> trips(Trips, Echo, Make) end),
                           exit(Echo, kill),
                           io:format("RESULT erlang_payload_~s_us ~.3f~n", [Name, Us])
                   end, Payloads),
@@ -40,13 +38,3 @@ trips(N, Echo, Make) ->
     receive
         {Echo, _} -> trips(N - 1, Echo, Make)
     end.
-
-%% The median over ?ROUNDS rounds of microseconds per trip.
-measure(Trips, Round) ->
-    Samples = [begin
-                   Start = erlang:monotonic_time(),
-                   Round(),
-                   erlang:convert_time_unit(erlang:monotonic_time() - Start, native, nanosecond)
-                       / 1000 / Trips
-               end || _ <- lists:seq(1, ?ROUNDS)],
-    lists:nth(?ROUNDS div 2 + 1, lists:sort(Samples)).

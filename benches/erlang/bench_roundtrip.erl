@@ -5,14 +5,12 @@
 %% roundtrip.rs's `request` does). 11 rounds of 50,000 trips each, the median reported, as
 %% roundtrip.rs. Prints `RESULT erlang_<name> <value>` lines for benches/run.sh.
 %%
-%% Standalone: erlc -o /tmp benches/erlang/bench_roundtrip.erl &&
+%% Standalone: erlc -o /tmp benches/erlang/bench_rounds.erl benches/erlang/bench_roundtrip.erl &&
 %%             erl -noshell -pa /tmp -run bench_roundtrip main [TRIPS]
 -module(bench_roundtrip).
 -behaviour(gen_server).
 -export([main/0, main/1]).
 -export([init/1, handle_call/3, handle_cast/2]).
-
--define(ROUNDS, 11).
 
 main() -> main([]).
 
@@ -22,10 +20,10 @@ main(Args) ->
                 [] -> 50000
             end,
     Echo = spawn(fun echo/0),
-    Us = measure(Trips, fun() -> trips(Trips, Echo) end),
+    Us = bench_rounds:median_us(Trips, fun() -> trips(Trips, Echo) end),
     io:format("RESULT erlang_roundtrip_us ~.3f~n", [Us]),
     {ok, Server} = gen_server:start(?MODULE, [], []),
-    CallUs = measure(Trips, fun() -> calls(Trips, Server) end),
+    CallUs = bench_rounds:median_us(Trips, fun() -> calls(Trips, Server) end),
     io:format("RESULT erlang_request_us ~.3f~n", [CallUs]),
     halt(0).
 
@@ -49,13 +47,3 @@ calls(N, Server) ->
 init([]) -> {ok, nostate}.
 handle_call(N, _From, State) -> {reply, N, State}.
 handle_cast(_, State) -> {noreply, State}.
-
-%% The median over ?ROUNDS rounds of microseconds per trip.
-measure(Trips, Round) ->
-    Samples = [begin
-                   Start = erlang:monotonic_time(),
-                   Round(),
-                   erlang:convert_time_unit(erlang:monotonic_time() - Start, native, nanosecond)
-                       / 1000 / Trips
-               end || _ <- lists:seq(1, ?ROUNDS)],
-    lists:nth(?ROUNDS div 2 + 1, lists:sort(Samples)).
