@@ -113,7 +113,7 @@ impl<'a> MessageWriter<'a> {
             .len
             .checked_add(data.len())
             .expect("a message larger than the address space");
-        let mut heap = Vec::with_capacity(needed.max(2 * self.cap));
+        let mut heap = Vec::with_capacity(needed.max(self.cap.saturating_mul(2)));
         heap.extend_from_slice(self.as_slice());
         heap.extend_from_slice(data);
         self.len = heap.len();
