@@ -36,7 +36,7 @@ erl_run() {
 
 rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
 cargo build --quiet --release --package lunatic-vm --bin lunatic
-cargo build --quiet --release --package lunatic --target wasm32-wasip1 --example bench-spawn --example bench-roundtrip --example bench-park --example bench-many-to-one --example bench-ring --example bench-payload --example bench-skynet --example bench-remote --example net_echo
+cargo build --quiet --release --package lunatic --target wasm32-wasip1 --example bench-spawn --example bench-roundtrip --example bench-park --example bench-many-to-one --example bench-ring --example bench-payload --example bench-fanout --example bench-skynet --example bench-remote --example net_echo
 vm=target/release/lunatic
 guests=target/wasm32-wasip1/release/examples
 
@@ -117,6 +117,15 @@ for _ in $(seq 3); do
 done
 medians "$payloads" | tee -a "$results"
 rm -f "$payloads"
+# A worker's whole life (benches/fanout.rs: spawned, messaged, answers, ends), 3 runs, each
+# beside the same work on Erlang (benches/erlang/bench_fanout.erl).
+fanouts=$(mktemp)
+for _ in $(seq 3); do
+  "$vm" "$guests/bench-fanout.wasm" >> "$fanouts"
+  erl_run -run bench_fanout main >> "$fanouts"
+done
+medians "$fanouts" | tee -a "$results"
+rm -f "$fanouts"
 # Many-to-one: 1 and 2 workers in turn, each pair beside a native run. This machine's cost
 # of moving data between cores drifts over minutes (every figure with 2 threads, the native
 # one included, drops by a third to a half for a while), so only runs made side by side
@@ -276,6 +285,7 @@ erl_hop=$(value erlang_ring_hop_us)
 list100=$(value payload_list100_us); erl_list100=$(value erlang_payload_list100_us)
 bytes1k=$(value payload_bytes1k_us); erl_bytes1k=$(value erlang_payload_bytes1k_us)
 buf1k=$(value payload_buf1k_us)
+fanout=$(value fanout_us); erl_fanout=$(value erlang_fanout_us)
 text100=$(value payload_text100_us); erl_text100=$(value erlang_payload_text100_us)
 skynet_rss=$(value skynet_peak_rss_mib); erl_skynet_rss=$(value erlang_skynet_peak_rss_mib)
 erl_parked=$(value erlang_parked_kib_per_process)
@@ -301,6 +311,7 @@ payload_list100:$list100:$erl_list100
 payload_bytes1k:$bytes1k:$erl_bytes1k
 payload_buf1k:$buf1k:$erl_bytes1k
 payload_text100:$text100:$erl_text100
+fanout:$fanout:$erl_fanout
 skynet:$skynet:$erl_skynet
 skynet_rss:$skynet_rss:$erl_skynet_rss
 parked_memory:$parked:$erl_parked
@@ -323,6 +334,7 @@ if [ -n "$erl_beams" ]; then
 | the same with 1,000 bytes (lunatic: \`Vec<u8>\`, which serde writes and reads a byte at a time; Erlang: a binary) | $bytes1k | $erl_bytes1k | $(erl_x "$bytes1k" "$erl_bytes1k") | | | |
 | the same 1,000 bytes as \`serde_bytes::ByteBuf\`, which serde copies whole (Erlang: the binary above) | $buf1k | $erl_bytes1k | $(erl_x "$buf1k" "$erl_bytes1k") | | | |
 | the same with 100 bytes of text (lunatic: \`String\`; Erlang: a binary) | $text100 | $erl_text100 | $(erl_x "$text100" "$erl_text100") | | | |
+| a pool of 2,000 workers, each spawned, sent a number with its parent's handle, answering once and ending (us per worker, the round's whole time; its spawns alone: $(value fanout_spawn_us) against $(value erlang_fanout_spawn_us); median of 11 rounds, of 3 runs each) | $fanout | $erl_fanout | $(erl_x "$fanout" "$erl_fanout") | | | |
 | skynet, 1,111,111 processes (ms; median of 3 runs each; Erlang: \`+P 2000000\`, no backpressure) | $skynet | $erl_skynet | $(erl_x "$skynet" "$erl_skynet") | 2x | | |
 | skynet's peak memory (MiB, median of the 3 runs; lunatic: private and file pages plus page tables, read every 0.2 s, its VmHWM $(value skynet_vmhwm_mib) counts the shared memory image once per process slot; Erlang: its VmHWM) | $skynet_rss | $erl_skynet_rss | $(erl_x "$skynet_rss" "$erl_skynet_rss") | | | |
 | physical memory per parked process (KiB: proportional set size + page tables, 10,000 parked; Erlang's own count, \`erlang:memory(total)\`, says $erl_parked_own) | $parked | $erl_parked | $(erl_x "$parked" "$erl_parked") | 12 KiB | $floor_kib | $(erl_x "$floor_kib" "$erl_parked") |
@@ -379,7 +391,7 @@ $erlang_table
 | 1 client connection | $echo1 | $native_echo1 | $(versus "$echo1" "$native_echo1") |
 | 50 client connections | $echo50 | $native_echo50 | $(versus "$echo50" "$native_echo50") |
 
-Programs: \`benches/spawn.rs\`, \`roundtrip.rs\`, \`payload.rs\`, \`park.rs\`, \`ring.rs\`, \`skynet.rs\` and \`many_to_one.rs\` run on the VM;
+Programs: \`benches/spawn.rs\`, \`roundtrip.rs\`, \`payload.rs\`, \`fanout.rs\`, \`park.rs\`, \`ring.rs\`, \`skynet.rs\` and \`many_to_one.rs\` run on the VM;
 \`benches/wasm_floor.rs\` runs wasmtime alone, on the VM's engine settings (the floor column);
 \`benches/native_baseline.rs\` is the same work with tokio tasks and unbounded mpsc channels
 on a multi-threaded runtime with one worker per core, the VM's default. The echo rows load
@@ -393,7 +405,7 @@ The Erlang rows run \`benches/erlang/*.erl\` (compiled with \`erlc\`, each start
 \`erl -noshell\` at default settings) beside the VM's runs: the spawn and round-trip programs
 within the same 5 rounds as the VM's, the parked-memory program in each of the 3 runs that
 park 10,000 on the VM (it measures its own VM the same way, before and after spawning), the
-ring after the VM's ring, the payload round trips after each of the VM's 3 runs, and skynet after the VM's. The remote rows run \`benches/remote.rs\` on two VMs that form a
+ring after the VM's ring, the payload round trips and the worker pool after each of the VM's 3 runs, and skynet after the VM's. The remote rows run \`benches/remote.rs\` on two VMs that form a
 cluster on loopback (\`benches/remote.sh\`: certificates from \`lunatic cluster-certs\`) and
 \`benches/erlang/bench_dist.erl\` on two Erlang nodes on loopback
 (\`benches/erlang/dist.sh\`: \`erl -name\` on 127.0.0.1), in turns, 3 runs each. The script installs Erlang (\`erlang-base\`) when it runs as root with
