@@ -331,9 +331,9 @@ if [ -n "$erl_beams" ]; then
 | request / reply round trip (us; lunatic: \`request\`, its reply handle in the message; Erlang: \`gen_server:call\`; both watch the server) | $request | $erl_request | $(erl_x "$request" "$erl_request") | | | |
 | ring of 1,000 processes, token passed 100 times around (us per hop; median of 3 runs each) | $hop | $erl_hop | $(erl_x "$hop" "$erl_hop") | | | |
 | round trip of a list of 100 integers, made anew each trip, the sender's handle beside it (us; lunatic: \`Vec<u64>\`; Erlang: a list; median of 3 runs each) | $list100 | $erl_list100 | $(erl_x "$list100" "$erl_list100") | | | |
-| the same with 1,000 bytes (lunatic: \`Vec<u8>\`, which serde writes and reads a byte at a time; Erlang: a binary) | $bytes1k | $erl_bytes1k | $(erl_x "$bytes1k" "$erl_bytes1k") | | | |
+| the same with 1,000 bytes (lunatic: \`Vec<u8>\`, which serde writes and reads a byte at a time, copied into the receiver; Erlang: a binary, which over 64 bytes is shared by reference, not copied) | $bytes1k | $erl_bytes1k | $(erl_x "$bytes1k" "$erl_bytes1k") | | | |
 | the same 1,000 bytes as \`serde_bytes::ByteBuf\`, which serde copies whole (Erlang: the binary above) | $buf1k | $erl_bytes1k | $(erl_x "$buf1k" "$erl_bytes1k") | | | |
-| the same with 100 bytes of text (lunatic: \`String\`; Erlang: a binary) | $text100 | $erl_text100 | $(erl_x "$text100" "$erl_text100") | | | |
+| the same with 100 bytes of text (lunatic: \`String\`, copied; Erlang: a binary, shared by reference) | $text100 | $erl_text100 | $(erl_x "$text100" "$erl_text100") | | | |
 | a pool of 2,000 workers, each spawned, sent a number with its parent's handle, answering once and ending (us per worker, the round's whole time; its spawns alone: $(value fanout_spawn_us) against $(value erlang_fanout_spawn_us); median of 11 rounds, of 3 runs each) | $fanout | $erl_fanout | $(erl_x "$fanout" "$erl_fanout") | | | |
 | skynet, 1,111,111 processes (ms; median of 3 runs each; Erlang: \`+P 2000000\`, no backpressure) | $skynet | $erl_skynet | $(erl_x "$skynet" "$erl_skynet") | 2x | | |
 | skynet's peak memory (MiB, median of the 3 runs; lunatic: private and file pages plus page tables, read every 0.2 s, its VmHWM $(value skynet_vmhwm_mib) counts the shared memory image once per process slot; Erlang: its VmHWM) | $skynet_rss | $erl_skynet_rss | $(erl_x "$skynet_rss" "$erl_skynet_rss") | | | |
@@ -357,7 +357,7 @@ cat > BENCHMARKS.md <<MD
 # Benchmarks
 
 Written by \`bash benches/run.sh\` on $(date -u +%Y-%m-%d): every figure on the VM beside a
-native tokio baseline measured in the same run. Each VM figure is the median of 5 rounds (11 for spawns and round trips)
+native tokio baseline measured in the same run. Each VM figure is the median of 5 rounds (11 for spawns, round trips, payloads and the worker pool)
 in a run, and of 3 runs (5 for spawns, round trips and many-to-one, each of those runs
 beside a native one, whose median is the baseline shown): this shared machine's speed drifts by up
 to 2x within minutes, natively too.

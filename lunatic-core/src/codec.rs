@@ -113,15 +113,17 @@ impl<'a> MessageWriter<'a> {
             .len
             .checked_add(data.len())
             .expect("a message larger than the address space");
-        let mut heap = Vec::with_capacity(needed.max(self.cap.saturating_mul(2)));
+        // Twice the buffer, within what a `Vec` may hold (a larger request fails as
+        // `needed` itself would).
+        let doubled = self.cap.saturating_mul(2).min(isize::MAX as usize);
+        let mut heap = Vec::with_capacity(needed.max(doubled));
         heap.extend_from_slice(self.as_slice());
         heap.extend_from_slice(data);
         self.len = heap.len();
         self.cap = heap.capacity();
-        self.buf = heap.as_mut_ptr();
-        // The old buffer (a heap one) is freed here; the new one's pointer stays valid as
-        // the `Vec` moves.
+        // The old buffer (a heap one) is freed here, after the copy.
         self.heap = heap;
+        self.buf = self.heap.as_mut_ptr();
     }
 
     /// The bytes written.

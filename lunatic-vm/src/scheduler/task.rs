@@ -14,7 +14,8 @@
 //!    waker's does. Two reference-count changes a poll fewer.
 //! 3. **An idle task holds one reference to itself**, which the waker that moves it out of
 //!    `Idle` takes back to queue it: invariant 5 of `task_state.rs`, where the reference is
-//!    forgotten and taken back (`end_poll`, `wake`), and checked with loom.
+//!    forgotten and taken back (`end_poll`, `wake`); loom checks that no reference leaks
+//!    or is released twice.
 
 // The unsafe items argued above: the future's cell and the borrowed waker.
 #![allow(unsafe_code)]

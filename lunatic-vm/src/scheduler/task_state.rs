@@ -46,7 +46,9 @@
 //!    never woken again keeps itself alive, as one waiting for a message its waker holds
 //!    does. Once `finish_run`'s exchange made the task `Idle`, another thread may run it to
 //!    its end and drop it while the worker still holds its pointer; the worker touches
-//!    nothing after the exchange (the pattern of `std`'s own `Arc::drop`).
+//!    nothing after the exchange (the pattern of `std`'s own `Arc::drop`). The models check
+//!    the counts (no reference leaks, none is released twice); that nothing is touched
+//!    after the exchange is argued here, not modelled (loom does not track freed memory).
 //!
 //! The orderings: a waker's exchange is `AcqRel` and the worker's failing one reads with
 //! `Acquire`, so what the waker wrote before waking (a message) is seen by the worker that
