@@ -108,24 +108,23 @@ rings=$(mktemp)
 for _ in $(seq 3); do erl_run -run bench_ring main >> "$rings"; done
 medians "$rings" | tee -a "$results"
 rm -f "$rings"
-# Round trips of messages that carry data (benches/payload.rs), 3 runs, each beside the same
-# work on Erlang (benches/erlang/bench_payload.erl).
-payloads=$(mktemp)
-for _ in $(seq 3); do
-  "$vm" "$guests/bench-payload.wasm" >> "$payloads"
-  erl_run -run bench_payload main >> "$payloads"
-done
-medians "$payloads" | tee -a "$results"
-rm -f "$payloads"
-# A worker's whole life (benches/fanout.rs: spawned, messaged, answers, ends), 3 runs, each
-# beside the same work on Erlang (benches/erlang/bench_fanout.erl).
-fanouts=$(mktemp)
-for _ in $(seq 3); do
-  "$vm" "$guests/bench-fanout.wasm" >> "$fanouts"
-  erl_run -run bench_fanout main >> "$fanouts"
-done
-medians "$fanouts" | tee -a "$results"
-rm -f "$fanouts"
+# 3 runs of guest $1 on the VM, each followed by the Erlang module $2 doing the same work;
+# prints the medians of both.
+beside_erlang() {
+  local out
+  out=$(mktemp)
+  for _ in $(seq 3); do
+    "$vm" "$guests/$1.wasm" >> "$out"
+    erl_run -run "$2" main >> "$out"
+  done
+  medians "$out"
+  rm -f "$out"
+}
+# Round trips of messages that carry data (benches/payload.rs, benches/erlang/bench_payload.erl).
+beside_erlang bench-payload bench_payload | tee -a "$results"
+# A worker's whole life (benches/fanout.rs: spawned, messaged, answers, ends;
+# benches/erlang/bench_fanout.erl).
+beside_erlang bench-fanout bench_fanout | tee -a "$results"
 # Many-to-one: 1 and 2 workers in turn, each pair beside a native run. This machine's cost
 # of moving data between cores drifts over minutes (every figure with 2 threads, the native
 # one included, drops by a third to a half for a while), so only runs made side by side

@@ -305,14 +305,18 @@ fn replies_after_a_timeout_are_dropped_not_left_in_the_mailbox() {
 }
 
 /// A receive copies a message's first 256 bytes itself and reads a larger one with a
-/// second call; sizes on both sides of the line, bursts found queued between waits, and a
-/// down notice whose reason is longer than the buffer all arrive whole.
+/// second call; sizes on both sides of the line (a number written across the encoder's
+/// stack buffer's end too), bursts found queued between waits, and a down notice whose
+/// reason is longer than the buffer all arrive whole.
 #[test]
 fn messages_of_any_size_arrive_whole() {
     let run = scenario("sizes");
     run.assert_code(0);
     for len in [0, 1, 247, 248, 249, 255, 256, 257, 1000, 100_000] {
         run.assert_stdout(&format!("size {len}: intact\n"));
+    }
+    for len in [30, 31, 32, 1000] {
+        run.assert_stdout(&format!("numbers {len}: intact\n"));
     }
     for burst in 0..3 {
         run.assert_stdout(&format!("burst {burst}: in order\n"));

@@ -4,7 +4,7 @@
 %% medians of 11 rounds: `RESULT erlang_fanout_us` and `RESULT erlang_fanout_spawn_us`, for
 %% benches/run.sh.
 %%
-%% Standalone: erlc -o /tmp benches/erlang/bench_fanout.erl &&
+%% Standalone: erlc -o /tmp benches/erlang/bench_rounds.erl benches/erlang/bench_fanout.erl &&
 %%             erl -noshell -pa /tmp -run bench_fanout main [WORKERS]
 -module(bench_fanout).
 -export([main/0, main/1]).
@@ -19,8 +19,10 @@ main(Args) ->
                   [] -> 2000
               end,
     Rounds = [one_round(Workers) || _ <- lists:seq(1, ?ROUNDS)],
-    io:format("RESULT erlang_fanout_us ~.2f~n", [median([Whole || {Whole, _} <- Rounds])]),
-    io:format("RESULT erlang_fanout_spawn_us ~.2f~n", [median([Spawn || {_, Spawn} <- Rounds])]),
+    io:format("RESULT erlang_fanout_us ~.2f~n",
+              [bench_rounds:median([Whole || {Whole, _} <- Rounds])]),
+    io:format("RESULT erlang_fanout_spawn_us ~.2f~n",
+              [bench_rounds:median([Spawn || {_, Spawn} <- Rounds])]),
     halt(0).
 
 %% One round: microseconds per worker, of the whole round and of its spawns.
@@ -46,6 +48,3 @@ wait_ended(Pool) ->
         true -> timer:sleep(1), wait_ended(Pool);
         false -> ok
     end.
-
-median(Samples) ->
-    lists:nth(length(Samples) div 2 + 1, lists:sort(Samples)).

@@ -1,7 +1,8 @@
-%% What the round-trip programs (bench_roundtrip.erl, bench_payload.erl) share: each figure
-%% is the median over 11 rounds, as in their Rust twins.
+%% What the programs measured in rounds (bench_roundtrip.erl, bench_payload.erl,
+%% bench_fanout.erl) share: each figure is the median over 11 rounds, as in their Rust
+%% twins.
 -module(bench_rounds).
--export([median_us/2]).
+-export([median_us/2, median/1]).
 
 -define(ROUNDS, 11).
 
@@ -14,4 +15,8 @@ median_us(Trips, Round) ->
                    erlang:convert_time_unit(erlang:monotonic_time() - Start, native, nanosecond)
                        / 1000 / Trips
                end || _ <- lists:seq(1, ?ROUNDS)],
-    lists:nth(?ROUNDS div 2 + 1, lists:sort(Samples)).
+    median(Samples).
+
+%% The median of `Samples` (the upper one of an even count).
+median(Samples) ->
+    lists:nth(length(Samples) div 2 + 1, lists:sort(Samples)).

@@ -566,6 +566,25 @@ fn sizes_tester(main: Process<()>, inbox: Mailbox<Vec<u8>>) {
             if got == sent { "intact" } else { "CHANGED" }
         );
     }
+    // Numbers after a byte: 8-byte writes, one of them (at 31 numbers) crossing the end of
+    // the encoder's 256-byte stack buffer, then the heap buffer's doublings.
+    type Numbers = (u8, Vec<u64>);
+    let doubler = process::spawn(|inbox: Mailbox<Request<Numbers, Numbers>>| loop {
+        let request = inbox.receive().unwrap();
+        let (tag, numbers) = request.data();
+        let doubled = (*tag, numbers.iter().map(|n| 2 * n).collect());
+        request.reply(doubled);
+    })
+    .unwrap();
+    for len in [30, 31, 32, 1000] {
+        let numbers: Vec<u64> = (0..len).map(|n| n * 0x0101_0101_0101).collect();
+        let doubled: Vec<u64> = numbers.iter().map(|n| 2 * n).collect();
+        let intact = doubler.request((7, numbers)) == Ok((7, doubled));
+        println!(
+            "numbers {len}: {}",
+            if intact { "intact" } else { "CHANGED" }
+        );
+    }
     // Bursts: the echo finds them queued (no wait), then waits for the next burst.
     for burst in 0..3 {
         for n in 0..20u8 {
