@@ -878,4 +878,33 @@ fn recycled(mailbox: Mailbox<[u32; 4]>) {
             stack == fresh_stack
         );
     }
+    // Many end at once: their instances are reset in batches as they are given back, not
+    // one at a time as a spawn takes them. Each writes where the others do.
+    let writers: Vec<_> = (0..24)
+        .map(|_| {
+            process::spawn_with(me, |parent, _: Mailbox<()>| {
+                let heap = Box::leak(Box::new([SECRET; 16]));
+                let stack = std::hint::black_box([SECRET; 16]);
+                // SAFETY: one process, one thread: nothing else touches the statics.
+                unsafe {
+                    SEEDED = *b"SECRET!!";
+                    ZEROED = [0xAB; 64];
+                }
+                parent.send([
+                    std::ptr::addr_of!(SEEDED) as u32,
+                    std::ptr::addr_of!(ZEROED) as u32,
+                    heap.as_ptr() as u32,
+                    stack.as_ptr() as u32,
+                ]);
+                std::hint::black_box(&stack);
+            })
+            .unwrap()
+        })
+        .collect();
+    let places: Vec<[u32; 4]> = writers.iter().map(|_| mailbox.receive().unwrap()).collect();
+    while writers.iter().any(Process::is_alive) {
+        process::sleep_ms(1);
+    }
+    let seen = places.iter().filter(|&&places| read(places).0).count();
+    println!("after 24 writers end together: readers that saw a secret: {seen}");
 }

@@ -16,7 +16,11 @@
 //!   no instruction that writes a table or drops a segment, and that have no start
 //!   function. Whatever cannot be reset so (memory grown, more than `keep_resident` bytes
 //!   resident, the scan unavailable or cut short) is not recycled: the store is dropped, as
-//!   before.
+//!   before. An instance given back waits unreset, as an [`Ended`], until its worker has
+//!   [`RESET_BATCH`] of them or a spawn finds no reset one: a reset is a system call whose
+//!   cost is mostly the kernel's code and data out of the cache, so a worker resets a
+//!   batch back to back. Only [`Pristine::reset`] turns an `Ended` into a [`Recycled`],
+//!   and only a `Recycled` is handed to a process.
 //! - **Bounded.** The VM keeps at most [`Recycler`]'s capacity of recycled instances (each
 //!   holds a pool slot, its store's heap and its resident pages); a spawn that finds the
 //!   pool full drops one and tries again, so they never cost a spawn its slot. The pristine
@@ -88,6 +92,9 @@ type PristineCell = Arc<OnceLock<Option<Pristine>>>;
 /// last reset them.
 const SHARDS: usize = 8;
 
+/// Ended instances a worker gathers before it resets them, one after another.
+const RESET_BATCH: usize = 8;
+
 /// Vacant states the recycler keeps a worker, for the next ended processes (see
 /// [`Recycler::vacant_state`]).
 const VACANT_KEPT: usize = 16;
@@ -108,12 +115,24 @@ fn own_shard() -> usize {
     crate::scheduler::current_worker().unwrap_or(0) % SHARDS
 }
 
+/// An instance whose process ended, not reset yet: nothing may run in it.
+struct Ended(Recycled);
+
+/// One worker's kept instances of a program.
+#[derive(Default)]
+struct Kept {
+    /// Reset, ready for a process.
+    idle: Vec<Recycled>,
+    /// Given back, to be reset (fewer than [`RESET_BATCH`], but while they are reset).
+    ended: Vec<Ended>,
+}
+
 /// The recycled instances of one program.
 pub(crate) struct Pool {
     recycler: Arc<Recycler>,
     pristine: PristineCell,
     /// Kept instances, by the worker they were kept on.
-    idle: [Shard<Vec<Recycled>>; SHARDS],
+    kept: [Shard<Kept>; SHARDS],
     /// Whether the recycler knows this pool (to take an instance from it when the
     /// instance pool is full).
     known: AtomicBool,
@@ -206,9 +225,8 @@ impl Recycler {
             let Some(pool) = program.recycling() else {
                 continue;
             };
-            if let Some(recycled) = pool.pop_idle() {
+            if pool.drop_one() {
                 self.kept.fetch_sub(1, Ordering::Relaxed);
-                drop(recycled);
                 return true;
             }
         }
@@ -221,7 +239,7 @@ impl Pool {
         Self {
             recycler: Arc::clone(recycler),
             pristine: PristineCell::default(),
-            idle: Default::default(),
+            kept: Default::default(),
             known: AtomicBool::new(false),
         }
     }
@@ -231,12 +249,52 @@ impl Pool {
         self.pristine = Arc::clone(&other.pristine);
     }
 
-    /// A kept instance: from this worker's shard if it has one, else from another's.
-    fn pop_idle(&self) -> Option<Recycled> {
+    /// The shards, this worker's first.
+    fn shards(&self) -> impl Iterator<Item = &Shard<Kept>> {
         let own = own_shard();
-        (0..SHARDS)
-            .map(|offset| (own + offset) % SHARDS)
-            .find_map(|shard| self.idle[shard].lock().pop())
+        (0..SHARDS).map(move |offset| &self.kept[(own + offset) % SHARDS])
+    }
+
+    /// A reset instance: a kept one (this worker's first), else one of a batch of ended
+    /// ones this resets now, keeping the rest.
+    fn pop_kept(&self, pristine: &Pristine) -> Option<Recycled> {
+        if let Some(idle) = self.shards().find_map(|shard| shard.lock().idle.pop()) {
+            return Some(idle);
+        }
+        let batch = self.shards().find_map(|shard| {
+            let mut kept = shard.lock();
+            (!kept.ended.is_empty()).then(|| std::mem::take(&mut kept.ended))
+        })?;
+        let mut reset = self.reset(pristine, batch);
+        let first = reset.pop();
+        self.kept[own_shard()].lock().idle.append(&mut reset);
+        first
+    }
+
+    /// Resets `batch`; those that cannot be reset are dropped.
+    fn reset(&self, pristine: &Pristine, batch: Vec<Ended>) -> Vec<Recycled> {
+        let keep_resident = self.recycler.keep_resident;
+        let before = batch.len();
+        let reset: Vec<Recycled> = batch
+            .into_iter()
+            .filter_map(|ended| pristine.reset(ended, keep_resident))
+            .collect();
+        self.recycler
+            .kept
+            .fetch_sub(before - reset.len(), Ordering::Relaxed);
+        reset
+    }
+
+    /// Drops one kept instance, an ended one first (it needs no reset). Returns whether
+    /// there was one.
+    fn drop_one(&self) -> bool {
+        let ended = self.shards().find_map(|shard| shard.lock().ended.pop());
+        if let Some(ended) = ended {
+            drop(ended);
+            return true;
+        }
+        let idle = self.shards().find_map(|shard| shard.lock().idle.pop());
+        idle.is_some()
     }
 
     /// Notes what a fresh instance of the program holds, once per module, before any of
@@ -263,7 +321,7 @@ impl Pool {
         let Some(Some(pristine)) = self.pristine.get() else {
             return Err(state);
         };
-        let Some(mut recycled) = self.pop_idle() else {
+        let Some(mut recycled) = self.pop_kept(pristine) else {
             return Err(state);
         };
         self.recycler.kept.fetch_sub(1, Ordering::Relaxed);
@@ -298,30 +356,37 @@ impl Pool {
         matches!(self.pristine.get(), Some(Some(_))) && self.recycler.reserve()
     }
 
-    /// Resets `recycled` (its process ended, its state is vacant, and [`Pool::reserve`]
-    /// took its place) and keeps it for the next process, or drops it when it cannot be
-    /// reset.
-    pub(crate) fn give_back(&self, program: &Arc<Program>, mut recycled: Recycled) {
-        let reset = match self.pristine.get() {
-            Some(Some(pristine)) => pristine.reset(&mut recycled, self.recycler.keep_resident),
-            _ => false,
-        };
-        if !reset {
+    /// Keeps `recycled` (its process ended, its state is vacant, and [`Pool::reserve`]
+    /// took its place) for the next process, to be reset with this worker's batch; resets
+    /// the batch when it is full. One that cannot be reset is dropped.
+    pub(crate) fn give_back(&self, program: &Arc<Program>, recycled: Recycled) {
+        let Some(Some(pristine)) = self.pristine.get() else {
             self.recycler.kept.fetch_sub(1, Ordering::Relaxed);
             return;
-        }
+        };
         if !self.known.swap(true, Ordering::Relaxed) {
             self.recycler.programs().push(Arc::downgrade(program));
         }
-        self.idle[own_shard()].lock().push(recycled);
+        let own = &self.kept[own_shard()];
+        let batch = {
+            let mut kept = own.lock();
+            kept.ended.push(Ended(recycled));
+            if kept.ended.len() < RESET_BATCH {
+                return;
+            }
+            std::mem::take(&mut kept.ended)
+        };
+        let mut reset = self.reset(pristine, batch);
+        own.lock().idle.append(&mut reset);
     }
 }
 
 impl Drop for Pool {
     fn drop(&mut self) {
-        for shard in &mut self.idle {
-            let idle = shard.0.get_mut().unwrap_or_else(|e| e.into_inner());
-            self.recycler.kept.fetch_sub(idle.len(), Ordering::Relaxed);
+        for shard in &mut self.kept {
+            let kept = shard.0.get_mut().unwrap_or_else(|e| e.into_inner());
+            let count = kept.idle.len() + kept.ended.len();
+            self.recycler.kept.fetch_sub(count, Ordering::Relaxed);
         }
     }
 }
@@ -372,21 +437,19 @@ impl Pristine {
         })
     }
 
-    /// Sets `recycled` back to this state; `false` when it cannot be (its memory grew,
-    /// more than `keep_resident` bytes of it are resident, or the scan failed).
-    fn reset(&self, recycled: &mut Recycled, keep_resident: usize) -> bool {
+    /// `ended` set back to this state; `None` when it cannot be (its memory grew, more than
+    /// `keep_resident` bytes of it are resident, or the scan failed).
+    fn reset(&self, Ended(mut recycled): Ended, keep_resident: usize) -> Option<Recycled> {
         let Recycled {
             store,
             instance,
             memory,
             ..
-        } = recycled;
+        } = &mut recycled;
         if memory.data_size(&*store) != self.memory_bytes {
-            return false;
+            return None;
         }
-        let Some(written) = written_pages(memory.data(&*store), keep_resident) else {
-            return false;
-        };
+        let written = written_pages(memory.data(&*store), keep_resident)?;
         let page = page_size();
         let data = memory.data_mut(&mut *store);
         for range in written {
@@ -401,13 +464,11 @@ impl Pristine {
         for (export, value) in &self.globals {
             let Some(Extern::Global(global)) = instance.get_module_export(&mut *store, export)
             else {
-                return false;
+                return None;
             };
-            if global.set(&mut *store, *value).is_err() {
-                return false;
-            }
+            global.set(&mut *store, *value).ok()?;
         }
-        true
+        Some(recycled)
     }
 }
 
