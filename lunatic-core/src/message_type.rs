@@ -18,7 +18,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use serde::de::{self, DeserializeOwned, Visitor};
 use serde::{Deserialize, Serialize};
@@ -158,7 +158,8 @@ pub(crate) fn type_info<T: DeserializeOwned + 'static>() -> &'static TypeInfo {
     let key = type_key::<T>();
     let slot = &CACHE[slot_of(key)];
     let known = slot.load(Ordering::Acquire);
-    // SAFETY: a slot holds null or a pointer from `Box::leak` (`known_type`), never freed.
+    // SAFETY: a slot holds null or a pointer to an entry `known_type` made: a static one
+    // or one from `Box::leak`, never freed, never written again.
     if let Some(entry) = unsafe { known.as_ref() } {
         if entry.key == key {
             return &entry.info;
@@ -185,7 +186,7 @@ fn own_name(rust: &str) -> &str {
 // bits of it), a constant of the program: its slot of 256 is known when the program is
 // compiled, so a hit is a load, a compare and a load. A slot points to an entry published
 // whole with one store. A type whose slot another took finds its entry in the list of
-// every entry made, so nothing is worked out, or leaked, twice.
+// the entries made, so nothing is worked out twice.
 
 const SLOTS: usize = 256;
 
@@ -235,25 +236,44 @@ const EMPTY: AtomicPtr<Entry> = AtomicPtr::new(std::ptr::null_mut());
 
 static CACHE: [AtomicPtr<Entry>; SLOTS] = [EMPTY; SLOTS];
 
-/// Every entry made in this process.
-static KNOWN: Mutex<Vec<&'static Entry>> = Mutex::new(Vec::new());
+/// The first entries made in this process, in the order made: kept in place, so a process
+/// that uses few types (most do) runs no allocator for them and writes no heap page, which
+/// its slot's reset would rewrite when it ends.
+const KEPT: usize = 32;
 
-/// `T`'s entry (its key is `key`) from the list, or made now; put in `slot`.
+static KEPT_ENTRIES: [OnceLock<Entry>; KEPT] = [const { OnceLock::new() }; KEPT];
+
+/// Entries made after the first [`KEPT`]. Its lock is taken by every maker, so an entry
+/// is made by one at a time.
+static MORE: Mutex<Vec<&'static Entry>> = Mutex::new(Vec::new());
+
+/// `T`'s entry (its key is `key`) from those made, or made now; put in `slot`.
 #[cold]
 #[inline(never)]
 fn known_type<T: DeserializeOwned>(key: u64, slot: &'static AtomicPtr<Entry>) -> &'static TypeInfo {
-    let mut known = KNOWN
+    let mut more = MORE
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let entry = match known.iter().find(|entry| entry.key == key) {
-        Some(entry) => *entry,
+    let made = KEPT_ENTRIES.iter().map_while(OnceLock::get);
+    let entry = match made
+        .chain(more.iter().copied())
+        .find(|entry| entry.key == key)
+    {
+        Some(entry) => entry,
         None => {
-            let entry: &'static Entry = Box::leak(Box::new(Entry {
+            let entry = Entry {
                 key,
                 info: TypeInfo::work_out::<T>(),
-            }));
-            known.push(entry);
-            entry
+            };
+            match KEPT_ENTRIES.iter().find(|kept| kept.get().is_none()) {
+                // Empty, and only makers (who hold the lock) fill one.
+                Some(kept) => kept.get_or_init(|| entry),
+                None => {
+                    let entry: &'static Entry = Box::leak(Box::new(entry));
+                    more.push(entry);
+                    entry
+                }
+            }
         }
     };
     slot.store(std::ptr::from_ref(entry).cast_mut(), Ordering::Release);
@@ -423,5 +443,27 @@ mod tests {
             (u8, u8),
             Vec<u8>
         );
+    }
+
+    #[derive(Deserialize)]
+    struct Many<const N: usize>;
+
+    #[test]
+    fn types_past_the_kept_entries_are_answered_too() {
+        macro_rules! check {
+            ($($n:literal)*) => {$(
+                assert_eq!(identity::<Many<$n>>().0, std::any::type_name::<Many<$n>>());
+            )*};
+        }
+        // More types than `KEPT` (with the other tests' own), twice: made, then found.
+        for _ in 0..2 {
+            check!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28
+                29 30 31 32 33 34 35 36 37 38 39);
+        }
+        assert!(KEPT_ENTRIES.iter().all(|kept| kept.get().is_some()));
+        let more = MORE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        assert!(!more.is_empty());
     }
 }

@@ -331,12 +331,20 @@ pub fn sleep_ms(ms: u64) {
     host::sleep(Duration::from_millis(ms));
 }
 
+/// What every process starts with. It has it without a call of its own: the VM runs the
+/// module's set-up export (`lunatic_preinit`, which calls this) once per module and starts
+/// each process from the memory it leaves, or calls it at the start of each process when
+/// it cannot.
+pub(crate) fn set_up() {
+    install_panic_hook();
+    // Standard output's buffer, which std makes at its first use: every process flushes it
+    // at its end, and one that printed nothing would make it there (an allocation, and
+    // pages written that its slot's reset rewrites).
+    drop(std::io::stdout().lock());
+}
+
 /// Records the panic message with the host (which logs it as the reason the process died)
-/// and flushes the standard streams, so that output printed before a panic is not lost.
-///
-/// Every process has it without a call of its own: the VM runs the module's set-up export
-/// (`lunatic_preinit`, which calls this) once per module and starts each process from the
-/// memory it leaves, or calls it at the start of each process when it cannot.
+/// and flushes standard output, so that output printed before a panic is not lost.
 pub(crate) fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         let message = info.payload_as_str().unwrap_or("Box<dyn Any>");
@@ -397,8 +405,8 @@ pub fn exit(reason: ExitReason) -> ! {
 
 /// Everything a process runs after its body returns.
 fn finish_process() {
+    // Standard error is not buffered.
     let _ = std::io::stdout().flush();
-    let _ = std::io::stderr().flush();
 }
 
 /// Runs the main process's body (what `#[lunatic::main]` expands to).

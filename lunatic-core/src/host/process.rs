@@ -198,5 +198,5 @@ extern "C" fn lunatic_spawn_entry(trampoline: i32, user: i32) {
 /// process that only waits writes none of its memory), or at the start of each process.
 #[export_name = "lunatic_preinit"]
 extern "C" fn lunatic_preinit() {
-    crate::process::install_panic_hook();
+    crate::process::set_up();
 }

@@ -239,11 +239,13 @@ pub(super) fn name_type(
     if len > 64 << 10 {
         return Err(call.fail("the name is longer than 64 KiB"));
     }
-    let name = call.read(ptr, len)?;
-    call.state()
-        .runtime
-        .type_names()
-        .record(message_type, &name);
+    call.charge_copy(len as usize)?;
+    let function = call.function();
+    let (bytes, state) = call.memory_and_state()?;
+    // Read in place: every process of a program names the same few types, so most names
+    // are known already, and a new one is copied once, into the table.
+    let name = slice(bytes, ptr, len, function)?;
+    state.runtime.type_names().record(message_type, name);
     Ok(())
 }
 

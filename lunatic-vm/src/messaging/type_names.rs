@@ -40,10 +40,7 @@ impl Default for TypeNames {
 impl TypeNames {
     /// Records `name` for `message_type`, if it is that type's name and not known yet.
     pub(crate) fn record(&self, message_type: u64, name: &[u8]) {
-        // The slot only ever holds a fingerprint whose name is recorded (0 is no one's
-        // here: its name is checked below).
-        let slot = &self.recorded[(message_type % RECORDED_SLOTS as u64) as usize];
-        if message_type != 0 && slot.load(Ordering::Relaxed) == message_type {
+        if self.knows(message_type) {
             return;
         }
         if fingerprint(name) != message_type {
@@ -57,7 +54,20 @@ impl TypeNames {
             let name = String::from_utf8_lossy(name);
             names.insert(message_type, Arc::from(cut_type_name(&name)));
         }
-        slot.store(message_type, Ordering::Relaxed);
+        self.slot(message_type)
+            .store(message_type, Ordering::Relaxed);
+    }
+
+    /// Whether `message_type`'s name is recorded, as far as a look without the lock tells
+    /// (`false` may be wrong, `true` never is).
+    fn knows(&self, message_type: u64) -> bool {
+        // The slot only ever holds a fingerprint whose name is recorded (0 is no one's
+        // here: `record` checks its name).
+        message_type != 0 && self.slot(message_type).load(Ordering::Relaxed) == message_type
+    }
+
+    fn slot(&self, message_type: u64) -> &AtomicU64 {
+        &self.recorded[(message_type % RECORDED_SLOTS as u64) as usize]
     }
 
     /// The name recorded for `message_type`.
