@@ -17,10 +17,10 @@
 //!   function. Whatever cannot be reset so (memory grown, more than `keep_resident` bytes
 //!   resident, the scan unavailable or cut short) is not recycled: the store is dropped, as
 //!   before. An instance given back waits unreset, as an [`Ended`], until its worker has
-//!   [`RESET_BATCH`] of them or a spawn finds no reset one: a reset is a system call whose
-//!   cost is mostly the kernel's code and data out of the cache, so a worker resets a
-//!   batch back to back. Only [`Pristine::reset`] turns an `Ended` into a [`Recycled`],
-//!   and only a `Recycled` is handed to a process.
+//!   [`RESET_BATCH`] of them, which it resets back to back (faster in paired runs of
+//!   programs whose processes end: docs/performance.md), or until a spawn finds no reset
+//!   one. Only [`Pristine::reset`] turns an `Ended` into a [`Recycled`], and only a
+//!   `Recycled` is handed to a process.
 //! - **Bounded.** The VM keeps at most [`Recycler`]'s capacity of recycled instances (each
 //!   holds a pool slot, its store's heap and its resident pages); a spawn that finds the
 //!   pool full drops one and tries again, so they never cost a spawn its slot. The pristine
@@ -123,7 +123,7 @@ struct Ended(Recycled);
 struct Kept {
     /// Reset, ready for a process.
     idle: Vec<Recycled>,
-    /// Given back, to be reset (fewer than [`RESET_BATCH`], but while they are reset).
+    /// Given back, not reset yet: fewer than [`RESET_BATCH`].
     ended: Vec<Ended>,
 }
 
