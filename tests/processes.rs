@@ -107,6 +107,34 @@ fn a_recycled_instance_shows_nothing_of_the_process_that_ended_in_it() {
 }
 
 #[test]
+fn instances_kept_after_a_burst_are_dropped_when_unused() {
+    let run = common::run_logged(
+        Some("lunatic::recycle=debug"),
+        &[],
+        &common::guest("test-behaviour"),
+        &["burst-then-idle"],
+        std::time::Duration::from_secs(60),
+    );
+    run.assert_code(0)
+        .assert_stdout("burst ended\nsecond burst ended\n");
+    // Kept while the burst ends (some dozens: early workers' instances serve later ones);
+    // halved, once a second, while nothing uses them.
+    let dropped: usize = run
+        .stderr
+        .lines()
+        .filter(|line| line.contains(" kept instances unused"))
+        .filter_map(|line| {
+            line.split(" kept instances unused")
+                .next()?
+                .rsplit(' ')
+                .next()
+        })
+        .map(|count| count.parse::<usize>().expect("a count"))
+        .sum();
+    assert!(dropped >= 8, "{dropped} dropped\n{run}");
+}
+
+#[test]
 fn trap_is_reported_to_links() {
     scenario("trap")
         .assert_code(0)

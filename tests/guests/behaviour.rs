@@ -50,6 +50,7 @@ fn main(mailbox: Mailbox<()>) {
             println!("stdin: {}", line.trim_end());
         }
         "groups" => groups(),
+        "burst-then-idle" => burst_then_idle(),
         "recycled" => {
             let watcher = process::spawn(recycled).unwrap();
             while watcher.is_alive() {
@@ -907,4 +908,21 @@ fn recycled(mailbox: Mailbox<[u32; 4]>) {
     }
     let seen = places.iter().filter(|&&places| read(places).0).count();
     println!("after 24 writers end together: readers that saw a secret: {seen}");
+}
+
+/// 64 processes that end at once, then nothing for 3.5 s, then 64 more.
+fn burst_then_idle() {
+    let burst = || {
+        let workers: Vec<Process<()>> = (0..64)
+            .map(|_| process::spawn(|_: Mailbox<()>| {}).unwrap())
+            .collect();
+        while workers.iter().any(Process::is_alive) {
+            process::sleep_ms(1);
+        }
+    };
+    burst();
+    println!("burst ended");
+    process::sleep_ms(3_500);
+    burst();
+    println!("second burst ended");
 }

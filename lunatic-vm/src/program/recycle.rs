@@ -23,7 +23,10 @@
 //!   `Recycled` is handed to a process.
 //! - **Bounded.** The VM keeps at most [`Recycler`]'s capacity of recycled instances (each
 //!   holds a pool slot, its store's heap and its resident pages); a spawn that finds the
-//!   pool full drops one and tries again, so they never cost a spawn its slot. The pristine
+//!   pool full drops one and tries again, so they never cost a spawn its slot. What a
+//!   burst leaves does not stay: every [`TRIM_INTERVAL`] a thread drops half of each
+//!   worker's kept instances of a program (but one) when none was taken or given back
+//!   there since the last look. The pristine
 //!   image holds only the memory's non-zero pages (at most the module's data), once per
 //!   module: relinks for other environments share it.
 //!   The recycler also keeps at most [`VACANT_KEPT`] vacant states a worker, for the VM
@@ -44,8 +47,13 @@ use wasmtime::{Extern, Instance, Memory, ModuleExport, Mutability, ResourceLimit
 use super::Program;
 use crate::process::state::ProcessState;
 
-/// Most recycled instances the VM keeps (at most half its pool).
-pub(crate) const MAX_RECYCLED: usize = 4096;
+/// Most recycled instances the VM keeps (at most half its pool): each holds about 15 KiB
+/// of its store's heap and the pages its last process wrote, and a program whose pool of
+/// workers is larger than what is kept spawns at several times the cost.
+pub(crate) const MAX_RECYCLED: usize = 16_384;
+
+/// How often kept instances that went unused are halved ([`Recycler::trim_unused`]).
+const TRIM_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A store whose process ended, with its instance, reset to the program's pristine state.
 pub(crate) struct Recycled {
@@ -125,6 +133,8 @@ struct Kept {
     idle: Vec<Recycled>,
     /// Given back, not reset yet: fewer than [`RESET_BATCH`].
     ended: Vec<Ended>,
+    /// Whether one was taken or given back since the last trim.
+    used: bool,
 }
 
 /// The recycled instances of one program.
@@ -162,13 +172,60 @@ impl Recycler {
         } else {
             0
         };
-        Arc::new(Self {
+        let recycler = Arc::new(Self {
             capacity,
             keep_resident,
             kept: AtomicUsize::new(0),
             programs: Mutex::default(),
             vacant: Default::default(),
-        })
+        });
+        if capacity > 0 {
+            let weak = Arc::downgrade(&recycler);
+            // Without it, a burst's instances stay kept (bounded still): not worth failing.
+            let _ = std::thread::Builder::new()
+                .name("lunatic-trim".into())
+                .spawn(move || loop {
+                    std::thread::sleep(TRIM_INTERVAL);
+                    let Some(recycler) = weak.upgrade() else {
+                        return;
+                    };
+                    recycler.trim_unused();
+                });
+        }
+        recycler
+    }
+
+    /// Drops half (rounded down) of each worker's kept instances of each program where
+    /// none was taken or given back since the last call.
+    fn trim_unused(&self) {
+        let programs: Vec<Arc<Program>> =
+            self.programs().iter().filter_map(Weak::upgrade).collect();
+        for pool in programs.iter().filter_map(|program| program.recycling()) {
+            for shard in &pool.kept {
+                let unused = {
+                    let mut kept = shard.lock();
+                    if std::mem::take(&mut kept.used) {
+                        continue;
+                    }
+                    let (idle, ended) = (kept.idle.len() / 2, kept.ended.len() / 2);
+                    // The oldest first: both are taken from the back.
+                    let idle: Vec<Recycled> = kept.idle.drain(..idle).collect();
+                    let ended: Vec<Ended> = kept.ended.drain(..ended).collect();
+                    (idle, ended)
+                };
+                let dropped = unused.0.len() + unused.1.len();
+                if dropped == 0 {
+                    continue;
+                }
+                // Dropped outside the lock.
+                drop(unused);
+                self.kept.fetch_sub(dropped, Ordering::Relaxed);
+                tracing::debug!(
+                    target: "lunatic::recycle",
+                    "dropped {dropped} kept instances unused for {TRIM_INTERVAL:?}"
+                );
+            }
+        }
     }
 
     /// Most instances kept.
@@ -258,16 +315,28 @@ impl Pool {
     /// A reset instance: a kept one (this worker's first), else one of a batch of ended
     /// ones this resets now, keeping the rest.
     fn pop_kept(&self, pristine: &Pristine) -> Option<Recycled> {
-        if let Some(idle) = self.shards().find_map(|shard| shard.lock().idle.pop()) {
-            return Some(idle);
+        let idle = self.shards().find_map(|shard| {
+            let mut kept = shard.lock();
+            let idle = kept.idle.pop()?;
+            kept.used = true;
+            Some(idle)
+        });
+        if idle.is_some() {
+            return idle;
         }
         let batch = self.shards().find_map(|shard| {
             let mut kept = shard.lock();
-            (!kept.ended.is_empty()).then(|| std::mem::take(&mut kept.ended))
+            if kept.ended.is_empty() {
+                return None;
+            }
+            kept.used = true;
+            Some(std::mem::take(&mut kept.ended))
         })?;
         let mut reset = self.reset(pristine, batch);
         let first = reset.pop();
-        self.kept[own_shard()].lock().idle.append(&mut reset);
+        let mut own = self.kept[own_shard()].lock();
+        own.used = true;
+        own.idle.append(&mut reset);
         first
     }
 
@@ -370,6 +439,7 @@ impl Pool {
         let own = &self.kept[own_shard()];
         let batch = {
             let mut kept = own.lock();
+            kept.used = true;
             kept.ended.push(Ended(recycled));
             if kept.ended.len() < RESET_BATCH {
                 return;
