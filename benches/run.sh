@@ -108,14 +108,15 @@ rings=$(mktemp)
 for _ in $(seq 3); do erl_run -run bench_ring main >> "$rings"; done
 medians "$rings" | tee -a "$results"
 rm -f "$rings"
-# 3 runs of guest $1 on the VM, each followed by the Erlang module $2 doing the same work;
-# prints the medians of both.
+# 3 runs of guest $1 on the VM, each followed by the Erlang module $2 doing the same work,
+# both given the arguments after these two; prints the medians of both.
 beside_erlang() {
-  local out
+  local out guest=$1 module=$2
+  shift 2
   out=$(mktemp)
   for _ in $(seq 3); do
-    "$vm" "$guests/$1.wasm" >> "$out"
-    erl_run -run "$2" main >> "$out"
+    "$vm" "$guests/$guest.wasm" "$@" >> "$out"
+    erl_run -run "$module" main "$@" >> "$out"
   done
   medians "$out"
   rm -f "$out"
@@ -125,6 +126,8 @@ beside_erlang bench-payload bench_payload | tee -a "$results"
 # A worker's whole life (benches/fanout.rs: spawned, messaged, answers, ends;
 # benches/erlang/bench_fanout.erl).
 beside_erlang bench-fanout bench_fanout | tee -a "$results"
+# The same with 10,000 workers a round: more than fit the VM's kept instances once.
+beside_erlang bench-fanout bench_fanout 10000 | sed 's/fanout_\(spawn_\)\{0,1\}us/fanout_10k_\1us/' | tee -a "$results"
 # Many-to-one: 1 and 2 workers in turn, each pair beside a native run. This machine's cost
 # of moving data between cores drifts over minutes (every figure with 2 threads, the native
 # one included, drops by a third to a half for a while), so only runs made side by side
@@ -285,6 +288,7 @@ list100=$(value payload_list100_us); erl_list100=$(value erlang_payload_list100_
 bytes1k=$(value payload_bytes1k_us); erl_bytes1k=$(value erlang_payload_bytes1k_us)
 buf1k=$(value payload_buf1k_us)
 fanout=$(value fanout_us); erl_fanout=$(value erlang_fanout_us)
+fanout_10k=$(value fanout_10k_us); erl_fanout_10k=$(value erlang_fanout_10k_us)
 text100=$(value payload_text100_us); erl_text100=$(value erlang_payload_text100_us)
 skynet_rss=$(value skynet_peak_rss_mib); erl_skynet_rss=$(value erlang_skynet_peak_rss_mib)
 erl_parked=$(value erlang_parked_kib_per_process)
@@ -311,6 +315,7 @@ payload_bytes1k:$bytes1k:$erl_bytes1k
 payload_buf1k:$buf1k:$erl_bytes1k
 payload_text100:$text100:$erl_text100
 fanout:$fanout:$erl_fanout
+fanout_10k:$fanout_10k:$erl_fanout_10k
 skynet:$skynet:$erl_skynet
 skynet_rss:$skynet_rss:$erl_skynet_rss
 parked_memory:$parked:$erl_parked
@@ -334,6 +339,7 @@ if [ -n "$erl_beams" ]; then
 | the same 1,000 bytes as \`serde_bytes::ByteBuf\`, which serde copies whole (Erlang: the binary above) | $buf1k | $erl_bytes1k | $(erl_x "$buf1k" "$erl_bytes1k") | | | |
 | the same with 100 bytes of text (lunatic: \`String\`, copied; Erlang: a binary, shared by reference) | $text100 | $erl_text100 | $(erl_x "$text100" "$erl_text100") | | | |
 | a pool of 2,000 workers, each spawned, sent a number with its parent's handle, answering once and ending (us per worker, the round's whole time; its spawns alone: $(value fanout_spawn_us) against $(value erlang_fanout_spawn_us); median of 11 rounds, of 3 runs each) | $fanout | $erl_fanout | $(erl_x "$fanout" "$erl_fanout") | | | |
+| the same with 10,000 workers a round (its spawns alone: $(value fanout_10k_spawn_us) against $(value erlang_fanout_10k_spawn_us)) | $fanout_10k | $erl_fanout_10k | $(erl_x "$fanout_10k" "$erl_fanout_10k") | | | |
 | skynet, 1,111,111 processes (ms; median of 3 runs each; Erlang: \`+P 2000000\`, no backpressure) | $skynet | $erl_skynet | $(erl_x "$skynet" "$erl_skynet") | 2x | | |
 | skynet's peak memory (MiB, median of the 3 runs; lunatic: private and file pages plus page tables, read every 0.2 s, its VmHWM $(value skynet_vmhwm_mib) counts the shared memory image once per process slot; Erlang: its VmHWM) | $skynet_rss | $erl_skynet_rss | $(erl_x "$skynet_rss" "$erl_skynet_rss") | | | |
 | physical memory per parked process (KiB: proportional set size + page tables, 10,000 parked; Erlang's own count, \`erlang:memory(total)\`, says $erl_parked_own) | $parked | $erl_parked | $(erl_x "$parked" "$erl_parked") | 12 KiB | $floor_kib | $(erl_x "$floor_kib" "$erl_parked") |
