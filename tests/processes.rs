@@ -101,9 +101,11 @@ fn a_recycled_instance_shows_nothing_of_the_process_that_ended_in_it() {
          after a writer is killed: its secrets seen: false, stack starts as fresh: true\n\
          after 24 writers end together: readers that saw a secret: 0\n",
     );
-    // Every reader but the first, and every writer, ran in an instance an ended one left.
+    // Every process spawned after the one before it ended ran in an instance an ended one
+    // left: the 4 writers and 4 readers after the first reader, the first of the 24
+    // writers (the others run at once, most in fresh instances) and the 24 readers.
     let recycled = run.stderr.matches("starts in a recycled instance").count();
-    assert!(recycled >= 40, "{recycled} recycled\n{run}");
+    assert!(recycled >= 33, "{recycled} recycled\n{run}");
 }
 
 #[test]
@@ -117,8 +119,8 @@ fn instances_kept_after_a_burst_are_dropped_when_unused() {
     );
     run.assert_code(0)
         .assert_stdout("burst ended\nsecond burst ended\n");
-    // Kept while the burst ends (some dozens: early workers' instances serve later ones);
-    // halved, once a second, while nothing uses them.
+    // The burst's 64 instances are kept when it ends; at least one second later, while
+    // nothing uses them, half of those of each worker go (and half the rest a second on).
     let dropped: usize = run
         .stderr
         .lines()
@@ -131,7 +133,7 @@ fn instances_kept_after_a_burst_are_dropped_when_unused() {
         })
         .map(|count| count.parse::<usize>().expect("a count"))
         .sum();
-    assert!(dropped >= 8, "{dropped} dropped\n{run}");
+    assert!(dropped >= 31, "{dropped} dropped\n{run}");
 }
 
 #[test]

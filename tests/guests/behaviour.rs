@@ -910,12 +910,20 @@ fn recycled(mailbox: Mailbox<[u32; 4]>) {
     println!("after 24 writers end together: readers that saw a secret: {seen}");
 }
 
-/// 64 processes that end at once, then nothing for 3.5 s, then 64 more.
+/// 64 processes alive at once that then end, nothing for 3.5 s, then 64 more.
 fn burst_then_idle() {
     let burst = || {
         let workers: Vec<Process<()>> = (0..64)
-            .map(|_| process::spawn(|_: Mailbox<()>| {}).unwrap())
+            .map(|_| {
+                process::spawn(|m: Mailbox<()>| {
+                    let _ = m.receive();
+                })
+                .unwrap()
+            })
             .collect();
+        for worker in &workers {
+            worker.send(());
+        }
         while workers.iter().any(Process::is_alive) {
             process::sleep_ms(1);
         }

@@ -24,11 +24,11 @@
 //! - **Bounded.** The VM keeps at most [`Recycler`]'s capacity of recycled instances (each
 //!   holds a pool slot, its store's heap and its resident pages); a spawn that finds the
 //!   pool full drops one and tries again, so they never cost a spawn its slot. What a
-//!   burst leaves does not stay: every [`TRIM_INTERVAL`] a thread drops half of each
-//!   worker's kept instances of a program (but one) when none was taken or given back
-//!   there since the last look. The pristine
-//!   image holds only the memory's non-zero pages (at most the module's data), once per
-//!   module: relinks for other environments share it.
+//!   burst leaves does not stay: every [`TRIM_INTERVAL`] a thread drops half (rounded
+//!   down) of each worker's kept instances of a program when none was taken or given back
+//!   there since the last look. The pristine image holds only the memory's non-zero pages
+//!   (at most the module's data), once per module: relinks for other environments share
+//!   it.
 //!   The recycler also keeps at most [`VACANT_KEPT`] vacant states a worker, for the VM
 //!   (a vacant state holds no process's anything: references to the runtime and its main
 //!   program, a memory charge of nothing).
