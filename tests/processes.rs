@@ -137,6 +137,13 @@ fn instances_kept_after_a_burst_are_dropped_when_unused() {
 }
 
 #[test]
+fn output_without_a_line_end_is_written_when_a_process_ends() {
+    scenario("partial-lines")
+        .assert_code(0)
+        .assert_stdout("[a child returns][a child panics][main returns]");
+}
+
+#[test]
 fn trap_is_reported_to_links() {
     scenario("trap")
         .assert_code(0)

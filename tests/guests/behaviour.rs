@@ -51,6 +51,7 @@ fn main(mailbox: Mailbox<()>) {
         }
         "groups" => groups(),
         "burst-then-idle" => burst_then_idle(),
+        "partial-lines" => partial_lines(),
         "recycled" => {
             let watcher = process::spawn(recycled).unwrap();
             while watcher.is_alive() {
@@ -933,4 +934,18 @@ fn burst_then_idle() {
     process::sleep_ms(3_500);
     burst();
     println!("second burst ended");
+}
+
+/// Output with no line end yet, left in standard output's buffer when a process returns or
+/// panics, and when main returns.
+fn partial_lines() {
+    let returns = process::spawn(|_: Mailbox<()>| print!("[a child returns]")).unwrap();
+    join(returns);
+    let panics = process::spawn(|_: Mailbox<()>| {
+        print!("[a child panics]");
+        panic!("after a partial line");
+    })
+    .unwrap();
+    join(panics);
+    print!("[main returns]");
 }
