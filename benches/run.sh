@@ -36,7 +36,7 @@ erl_run() {
 
 rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
 cargo build --quiet --release --package lunatic-vm --bin lunatic
-cargo build --quiet --release --package lunatic --target wasm32-wasip1 --example bench-spawn --example bench-roundtrip --example bench-park --example bench-many-to-one --example bench-ring --example bench-payload --example bench-fanout --example bench-skynet --example bench-remote --example net_echo
+cargo build --quiet --release --package lunatic --target wasm32-wasip1 --example bench-spawn --example bench-roundtrip --example bench-park --example bench-many-to-one --example bench-ring --example bench-payload --example bench-fanout --example bench-actors --example bench-skynet --example bench-remote --example net_echo
 vm=target/release/lunatic
 guests=target/wasm32-wasip1/release/examples
 
@@ -128,6 +128,9 @@ beside_erlang bench-payload bench_payload | tee -a "$results"
 beside_erlang bench-fanout bench_fanout | tee -a "$results"
 # The same with 10,000 workers a round: more than fit the VM's kept instances once.
 beside_erlang bench-fanout bench_fanout 10000 | sed 's/fanout_\(spawn_\)\{0,1\}us/fanout_10k_\1us/' | tee -a "$results"
+# The actor layer: starts, calls, casts and a supervisor's children (benches/actors.rs;
+# benches/erlang/bench_actors.erl: gen_server and supervisor).
+beside_erlang bench-actors bench_actors | tee -a "$results"
 # Many-to-one: 1 and 2 workers in turn, each pair beside a native run. This machine's cost
 # of moving data between cores drifts over minutes (every figure with 2 threads, the native
 # one included, drops by a third to a half for a while), so only runs made side by side
@@ -290,6 +293,10 @@ buf1k=$(value payload_buf1k_us)
 fanout=$(value fanout_us); erl_fanout=$(value erlang_fanout_us)
 fanout_10k=$(value fanout_10k_us); erl_fanout_10k=$(value erlang_fanout_10k_us)
 text100=$(value payload_text100_us); erl_text100=$(value erlang_payload_text100_us)
+actor_start=$(value actor_start_us); erl_actor_start=$(value erlang_actor_start_us)
+actor_call=$(value actor_call_us); erl_actor_call=$(value erlang_actor_call_us)
+actor_cast=$(value actor_cast_us); erl_actor_cast=$(value erlang_actor_cast_us)
+supervisor_tree=$(value supervisor_tree_us); erl_supervisor_tree=$(value erlang_supervisor_tree_us)
 skynet_rss=$(value skynet_peak_rss_mib); erl_skynet_rss=$(value erlang_skynet_peak_rss_mib)
 erl_parked=$(value erlang_parked_kib_per_process)
 erl_parked_own=$(value erlang_parked_memory_total_kib_per_process)
@@ -316,6 +323,10 @@ payload_buf1k:$buf1k:$erl_bytes1k
 payload_text100:$text100:$erl_text100
 fanout:$fanout:$erl_fanout
 fanout_10k:$fanout_10k:$erl_fanout_10k
+actor_start:$actor_start:$erl_actor_start
+actor_call:$actor_call:$erl_actor_call
+actor_cast:$actor_cast:$erl_actor_cast
+supervisor_tree:$supervisor_tree:$erl_supervisor_tree
 skynet:$skynet:$erl_skynet
 skynet_rss:$skynet_rss:$erl_skynet_rss
 parked_memory:$parked:$erl_parked
@@ -340,6 +351,10 @@ if [ -n "$erl_beams" ]; then
 | the same with 100 bytes of text (lunatic: \`String\`, copied; Erlang: a binary, shared by reference) | $text100 | $erl_text100 | $(erl_x "$text100" "$erl_text100") | | | |
 | a pool of 2,000 workers, each spawned, sent a number with its parent's handle, answering once and ending (us per worker, the round's whole time; its spawns alone: $(value fanout_spawn_us) against $(value erlang_fanout_spawn_us); median of 11 rounds, of 3 runs each) | $fanout | $erl_fanout | $(erl_x "$fanout" "$erl_fanout") | | | |
 | the same with 10,000 workers a round (its spawns alone: $(value fanout_10k_spawn_us) against $(value erlang_fanout_10k_spawn_us)) | $fanout_10k | $erl_fanout_10k | $(erl_x "$fanout_10k" "$erl_fanout_10k") | | | |
+| an actor started and stopped (us per actor, 2,000 a round; lunatic: \`ActorRef::start\`, which returns once \`init\` ran, then \`stop\`; Erlang: \`gen_server:start\`, then a cast that stops it; median of 11 rounds, of 3 runs each) | $actor_start | $erl_actor_start | $(erl_x "$actor_start" "$erl_actor_start") | | | |
+| a call to an actor (us; lunatic: a \`#[lunatic::actor]\` method with a result; Erlang: \`gen_server:call\`) | $actor_call | $erl_actor_call | $(erl_x "$actor_call" "$erl_actor_call") | | | |
+| a cast to an actor (us; 50,000 casts and a call that waits for them) | $actor_cast | $erl_actor_cast | $(erl_x "$actor_cast" "$erl_actor_cast") | | | |
+| a supervisor started with 1,000 actor children, then stopped (us per child; Erlang: a \`one_for_one\` supervisor of \`gen_server\`s) | $supervisor_tree | $erl_supervisor_tree | $(erl_x "$supervisor_tree" "$erl_supervisor_tree") | | | |
 | skynet, 1,111,111 processes (ms; median of 3 runs each; Erlang: \`+P 2000000\`, no backpressure) | $skynet | $erl_skynet | $(erl_x "$skynet" "$erl_skynet") | 2x | | |
 | skynet's peak memory (MiB, median of the 3 runs; lunatic: private and file pages plus page tables, read every 0.2 s, its VmHWM $(value skynet_vmhwm_mib) counts the shared memory image once per process slot; Erlang: its VmHWM) | $skynet_rss | $erl_skynet_rss | $(erl_x "$skynet_rss" "$erl_skynet_rss") | | | |
 | physical memory per parked process (KiB: proportional set size + page tables, 10,000 parked; Erlang's own count, \`erlang:memory(total)\`, says $erl_parked_own) | $parked | $erl_parked | $(erl_x "$parked" "$erl_parked") | 12 KiB | $floor_kib | $(erl_x "$floor_kib" "$erl_parked") |
@@ -396,7 +411,7 @@ $erlang_table
 | 1 client connection | $echo1 | $native_echo1 | $(versus "$echo1" "$native_echo1") |
 | 50 client connections | $echo50 | $native_echo50 | $(versus "$echo50" "$native_echo50") |
 
-Programs: \`benches/spawn.rs\`, \`roundtrip.rs\`, \`payload.rs\`, \`fanout.rs\`, \`park.rs\`, \`ring.rs\`, \`skynet.rs\` and \`many_to_one.rs\` run on the VM;
+Programs: \`benches/spawn.rs\`, \`roundtrip.rs\`, \`payload.rs\`, \`fanout.rs\`, \`actors.rs\`, \`park.rs\`, \`ring.rs\`, \`skynet.rs\` and \`many_to_one.rs\` run on the VM;
 \`benches/wasm_floor.rs\` runs wasmtime alone, on the VM's engine settings (the floor column);
 \`benches/native_baseline.rs\` is the same work with tokio tasks and unbounded mpsc channels
 on a multi-threaded runtime with one worker per core, the VM's default. The echo rows load
@@ -410,7 +425,7 @@ The Erlang rows run \`benches/erlang/*.erl\` (compiled with \`erlc\`, each start
 \`erl -noshell\` at default settings) beside the VM's runs: the spawn and round-trip programs
 within the same 5 rounds as the VM's, the parked-memory program in each of the 3 runs that
 park 10,000 on the VM (it measures its own VM the same way, before and after spawning), the
-ring after the VM's ring, the payload round trips and the worker pool after each of the VM's 3 runs, and skynet after the VM's. The remote rows run \`benches/remote.rs\` on two VMs that form a
+ring after the VM's ring, the payload round trips, the worker pool and the actors after each of the VM's 3 runs, and skynet after the VM's. The remote rows run \`benches/remote.rs\` on two VMs that form a
 cluster on loopback (\`benches/remote.sh\`: certificates from \`lunatic cluster-certs\`) and
 \`benches/erlang/bench_dist.erl\` on two Erlang nodes on loopback
 (\`benches/erlang/dist.sh\`: \`erl -name\` on 127.0.0.1), in turns, 3 runs each. The script installs Erlang (\`erlang-base\`) when it runs as root with

@@ -25,6 +25,18 @@ fn a_mailbox_names_both_types_of_a_mistyped_message() {
 }
 
 #[test]
+fn a_type_with_a_serde_name_of_its_own_is_named_in_full_by_a_receiver_of_another_type() {
+    // The sender records each name as it first sends the type, joining the Rust and serde
+    // names (on the stack; on the heap past 512 bytes); the VM keeps 255 bytes of a name.
+    let long = "test_typed::Named<(std::collections::hash::map::HashMap<alloc::string::String, alloc::string::String>, std::collections::hash::map::HashMap<alloc::string::String, alloc::string::String>, std::collections::hash::map::HashMap<alloc::string::String, alloc::string::String";
+    scenario("named-by-sender")
+        .assert_code(0)
+        .assert_stdout("handle: found lunatic_core::process::Process<u64> as ProcessId\nhandle is u64: false\n")
+        .assert_stdout("order: found test_typed::v2::Order as Order/2\norder is u64: false\n")
+        .assert_stdout(&format!("long: found {}\nlong is u64: false\n", &long[..255]));
+}
+
+#[test]
 fn a_request_of_the_wrong_type_is_refused_at_once() {
     scenario("requests")
         .assert_code(0)

@@ -23,7 +23,7 @@
 //! | [`MAX_RESOLVED_ADDRS`] | `lunatic::networking::resolve` |
 //! | [`LogLevel`], [`MAX_LOG_TEXT`] | `lunatic::process::log` |
 //! | [`Role`], [`SupervisorReport`], [`MAX_ROLE_SIZE`] | `lunatic::process::describe` and `supervisor_report` |
-//! | [`fingerprint`], [`cut_type_name`], [`MAX_TYPE_NAME`], [`MAX_TYPE_NAMES`] | message types: `lunatic::message::send_data`, `name_type`, `type_name` |
+//! | [`fingerprint`], [`fingerprint_on`], [`cut_type_name`], [`MAX_TYPE_NAME`], [`MAX_TYPE_NAMES`] | message types: `lunatic::message::send_data`, `name_type`, `type_name` |
 #![no_std]
 
 extern crate alloc;
@@ -377,10 +377,17 @@ impl ReceiveInfo {
 /// library sends it with each message; the host checks names recorded against it.
 #[must_use]
 pub const fn fingerprint(name: &[u8]) -> u64 {
-    let mut hash = 0xcbf2_9ce4_8422_2325_u64;
+    fingerprint_on(0xcbf2_9ce4_8422_2325, name)
+}
+
+/// The fingerprint of a name made of the one whose fingerprint is `hash` and then `more`
+/// (FNV-1a runs through the bytes in order): a name in parts is hashed without joining them.
+#[must_use]
+pub const fn fingerprint_on(hash: u64, more: &[u8]) -> u64 {
+    let mut hash = hash;
     let mut i = 0;
-    while i < name.len() {
-        hash ^= name[i] as u64;
+    while i < more.len() {
+        hash ^= more[i] as u64;
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
         i += 1;
     }

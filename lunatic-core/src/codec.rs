@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ReceiveError;
-use crate::message_type::{type_info, MessageType, WrongType};
+use crate::message_type::{named_type_info, type_info, MessageType, WrongType};
 
 /// A value that can travel in a message: anything serde can write and read back, and
 /// that borrows nothing (a message leaves its sender's memory).
@@ -55,7 +55,7 @@ pub(crate) fn encode<T: Sendable, R>(value: &T, use_bytes: impl FnOnce(u64, &[u8
     if let Err(error) = bincode::serialize_into(&mut bytes, value) {
         panic!("cannot serialize message: {error}");
     }
-    use_bytes(type_info::<T>().fingerprint, bytes.as_slice())
+    use_bytes(named_type_info::<T>().fingerprint, bytes.as_slice())
 }
 
 /// The bytes of a message being encoded: on the stack while they fit, then on the heap,
@@ -194,7 +194,7 @@ pub(crate) fn misread<T: Sendable>(message_type: u64, bytes: &[u8]) -> ReceiveEr
         }
     }
     ReceiveError::WrongType(Box::new(WrongType::new(
-        MessageType::of::<T>(),
+        MessageType::local::<T>(),
         MessageType::of_fingerprint(message_type),
     )))
 }

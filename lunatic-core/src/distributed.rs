@@ -17,7 +17,7 @@ use crate::codec::Sendable;
 use crate::error::LunaticError;
 use crate::host;
 use crate::mailbox::Mailbox;
-use crate::message_type::type_info;
+use crate::message_type::named_type_info;
 use crate::process::{IntoLinkMailbox, Process, ProcessId, SpawnLinked};
 use crate::registry::RegistryError;
 use crate::tag::Tag;
@@ -126,7 +126,7 @@ pub fn register_global<M: Sendable>(name: &str, process: &Process<M>) -> Result<
     if !id.is_local() {
         return Err(RegistryError::NotAlive);
     }
-    match host::register_global(name, type_info::<M>().fingerprint, id.local_id()) {
+    match host::register_global(name, named_type_info::<M>().fingerprint, id.local_id()) {
         lunatic_abi::RegistryStatus::Done => Ok(()),
         lunatic_abi::RegistryStatus::Taken => Err(RegistryError::Taken(name.to_owned())),
         lunatic_abi::RegistryStatus::OverLimit => Err(RegistryError::OverLimit),
@@ -139,7 +139,7 @@ pub fn register_global<M: Sendable>(name: &str, process: &Process<M>) -> Result<
 /// # Errors
 /// The name is registered for another message type.
 pub fn lookup_global<M: Sendable>(name: &str) -> Result<Option<Process<M>>, RegistryError> {
-    match host::lookup_global(name, type_info::<M>().fingerprint) {
+    match host::lookup_global(name, named_type_info::<M>().fingerprint) {
         Ok((node, id)) => Ok(Some(Process::from_process_id(ProcessId::on_node(node, id)))),
         Err(lunatic_abi::RegistryStatus::WrongType) => {
             Err(RegistryError::WrongType(name.to_owned()))

@@ -17,7 +17,7 @@ use std::any::TypeId;
 use std::borrow::Cow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use serde::de::{self, DeserializeOwned, Visitor};
@@ -25,37 +25,42 @@ use serde::{Deserialize, Serialize};
 
 /// The type of a message, as it travels: its name and the name's fingerprint. Two are
 /// equal when their fingerprints are (a name read from a message may be cut).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone)]
 pub struct MessageType {
     fingerprint: u64,
-    name: Cow<'static, str>,
+    /// The name; for a type known only by its fingerprint (what a received message was sent
+    /// as), asked of the VM's table when first wanted: a receiver that only compares (an
+    /// actor told to stop, say) makes no host call and no copy of the name.
+    name: OnceLock<Cow<'static, str>>,
 }
 
 impl MessageType {
-    /// The type of messages of type `T`.
+    /// The type of messages of type `T`. Its name is recorded in the VM's table, as for
+    /// every type handed to another process or to the VM.
     #[must_use]
     #[inline]
     pub fn of<T: DeserializeOwned + 'static>() -> Self {
-        let (name, fingerprint) = identity::<T>();
+        Self::known(named_type_info::<T>())
+    }
+
+    /// The type of this process's messages of type `T`, not recorded (for a comparison, or
+    /// to name the type this process expected).
+    pub(crate) fn local<T: DeserializeOwned + 'static>() -> Self {
+        Self::known(type_info::<T>())
+    }
+
+    fn known(info: &'static TypeInfo) -> Self {
         Self {
-            fingerprint,
-            name: Cow::Borrowed(name),
+            fingerprint: info.fingerprint,
+            name: OnceLock::from(Cow::Borrowed(info.name())),
         }
     }
 
     /// The type of fingerprint `fingerprint`, named as the VM's table names it.
     pub(crate) fn of_fingerprint(fingerprint: u64) -> Self {
-        // Outside wasm (this crate's own tests) there is no VM to ask.
-        let recorded = if cfg!(target_arch = "wasm32") {
-            crate::host::type_name(fingerprint)
-        } else {
-            None
-        };
-        let name = recorded
-            .unwrap_or_else(|| format!("of fingerprint {fingerprint:#018x}, not named to this VM"));
         Self {
             fingerprint,
-            name: Cow::Owned(name),
+            name: OnceLock::new(),
         }
     }
 
@@ -68,13 +73,70 @@ impl MessageType {
     /// The name (one another process named is cut to [`MAX_WIRE_NAME`] bytes).
     #[must_use]
     pub fn name(&self) -> &str {
-        &self.name
+        self.name.get_or_init(|| {
+            // Outside wasm (this crate's own tests) there is no VM to ask.
+            let recorded = if cfg!(target_arch = "wasm32") {
+                crate::host::type_name(self.fingerprint)
+            } else {
+                None
+            };
+            Cow::Owned(recorded.unwrap_or_else(|| {
+                format!(
+                    "of fingerprint {:#018x}, not named to this VM",
+                    self.fingerprint
+                )
+            }))
+        })
     }
 
     /// Whether this is the type of `T`'s messages.
     #[must_use]
     pub fn is<T: DeserializeOwned + 'static>(&self) -> bool {
-        self.fingerprint == identity::<T>().1
+        self.fingerprint == type_info::<T>().fingerprint
+    }
+}
+
+impl fmt::Debug for MessageType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageType")
+            .field("fingerprint", &self.fingerprint)
+            .field("name", &self.name())
+            .finish()
+    }
+}
+
+/// A [`MessageType`] as it travels: its fingerprint, then its name (looked up first, if
+/// it was not yet).
+#[derive(Serialize)]
+struct WireType<'a> {
+    fingerprint: u64,
+    name: &'a str,
+}
+
+/// A [`MessageType`] as it is read.
+#[derive(Deserialize)]
+struct ReadType {
+    fingerprint: u64,
+    name: String,
+}
+
+impl Serialize for MessageType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        WireType {
+            fingerprint: self.fingerprint,
+            name: self.name(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for MessageType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let ReadType { fingerprint, name } = ReadType::deserialize(deserializer)?;
+        Ok(Self {
+            fingerprint,
+            name: OnceLock::from(Cow::Owned(name)),
+        })
     }
 }
 
@@ -88,7 +150,7 @@ impl Eq for MessageType {}
 
 impl fmt::Display for MessageType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name)
+        f.write_str(self.name())
     }
 }
 
@@ -125,31 +187,90 @@ pub const MAX_WIRE_NAME: usize = lunatic_abi::MAX_TYPE_NAME;
 /// What a process knows of one message type, worked out at its first use and kept for
 /// the process's life (a program has few message types).
 pub(crate) struct TypeInfo {
-    /// The type's name ([`MessageType::name`]).
-    pub(crate) name: &'static str,
+    /// The type's Rust name.
+    rust: &'static str,
+    /// Its serde name, when that differs from the Rust name's last segment: then the type's
+    /// name is `{rust} as {serde}` ([`MessageType::name`]).
+    serde: Option<&'static str>,
+    /// That name, joined when first wanted: a process that only sends and receives the type
+    /// hashes the two parts and writes no heap page for it.
+    joined: OnceLock<String>,
     pub(crate) fingerprint: u64,
+    /// Whether the name is recorded in the VM's table, where a receiver of one of the
+    /// type's messages that takes another type looks it up. Recorded when the type is
+    /// first handed out ([`named_type_info`]: a message sent, a `MessageType` made), not
+    /// when it is only compared: most of a process's types are only received.
+    named: AtomicBool,
 }
 
+/// Bytes of a joined name recorded from the stack; a longer one is joined on the heap.
+const JOIN_ON_STACK: usize = 512;
+
 impl TypeInfo {
-    /// Works `T` out, and records its name in the VM's table, where a receiver of one of
-    /// its messages that takes another type looks it up.
+    /// Works `T` out.
     #[cold]
     fn work_out<T: DeserializeOwned>() -> Self {
         let rust = std::any::type_name::<T>();
-        let name = match serde_name::<T>() {
-            Some(serde) if serde != own_name(rust) => {
-                &*Box::leak(format!("{rust} as {serde}").into_boxed_str())
-            }
-            _ => rust,
-        };
-        let fingerprint = lunatic_abi::fingerprint(name.as_bytes());
+        let serde = serde_name::<T>().filter(|serde| *serde != own_name(rust));
+        let mut fingerprint = lunatic_abi::fingerprint(rust.as_bytes());
+        if let Some(serde) = serde {
+            fingerprint = lunatic_abi::fingerprint_on(fingerprint, AS.as_bytes());
+            fingerprint = lunatic_abi::fingerprint_on(fingerprint, serde.as_bytes());
+        }
+        Self {
+            rust,
+            serde,
+            joined: OnceLock::new(),
+            fingerprint,
+            named: AtomicBool::new(false),
+        }
+    }
+
+    /// The type's name ([`MessageType::name`]).
+    pub(crate) fn name(&'static self) -> &'static str {
+        match self.serde {
+            None => self.rust,
+            Some(serde) => self.joined.get_or_init(|| [self.rust, AS, serde].concat()),
+        }
+    }
+
+    /// Records the name in the VM's table (once a process).
+    #[cold]
+    #[inline(never)]
+    fn record_name(&'static self) {
         // Outside wasm (this crate's own tests) there is no VM to tell.
         if cfg!(target_arch = "wasm32") {
-            crate::host::name_type(fingerprint, name);
+            match self.serde {
+                None => crate::host::name_type(self.fingerprint, self.rust.as_bytes()),
+                Some(serde) => {
+                    // Joined on the stack when it fits: no heap page written for it.
+                    let mut buffer = [0; JOIN_ON_STACK];
+                    let name = match join_into(&mut buffer, [self.rust, AS, serde]) {
+                        Some(joined) => joined,
+                        None => self.name().as_bytes(),
+                    };
+                    crate::host::name_type(self.fingerprint, name);
+                }
+            }
         }
-        Self { name, fingerprint }
+        self.named.store(true, Ordering::Relaxed);
     }
 }
+
+/// `parts` one after another in `buffer`, if they fit.
+fn join_into<'a>(buffer: &'a mut [u8], parts: [&str; 3]) -> Option<&'a [u8]> {
+    let mut at = 0;
+    for part in parts {
+        buffer
+            .get_mut(at..at + part.len())?
+            .copy_from_slice(part.as_bytes());
+        at += part.len();
+    }
+    Some(&buffer[..at])
+}
+
+/// What joins a type's Rust name to its serde name.
+const AS: &str = " as ";
 
 /// What this process knows of `T`'s messages.
 #[inline(always)]
@@ -159,7 +280,8 @@ pub(crate) fn type_info<T: DeserializeOwned + 'static>() -> &'static TypeInfo {
     let slot = &CACHE[slot_of(key)];
     let known = slot.load(Ordering::Acquire);
     // SAFETY: a slot holds null or a pointer to an entry `known_type` made: a static one
-    // or one from `Box::leak`, never freed, never written again.
+    // or one from `Box::leak`, never freed, and never written again but for its atomic
+    // `named` flag.
     if let Some(entry) = unsafe { known.as_ref() } {
         if entry.key == key {
             return &entry.info;
@@ -168,17 +290,32 @@ pub(crate) fn type_info<T: DeserializeOwned + 'static>() -> &'static TypeInfo {
     known_type::<T>(key, slot)
 }
 
-/// `T`'s identity: its name and fingerprint.
-pub(crate) fn identity<T: DeserializeOwned + 'static>() -> (&'static str, u64) {
+/// [`type_info`] for a type handed to another process or to the VM (its fingerprint in a
+/// message sent, a registry entry, a `MessageType`): its name is recorded first.
+#[inline(always)]
+pub(crate) fn named_type_info<T: DeserializeOwned + 'static>() -> &'static TypeInfo {
     let info = type_info::<T>();
-    (info.name, info.fingerprint)
+    if !info.named.load(Ordering::Relaxed) {
+        info.record_name();
+    }
+    info
 }
 
 /// The last path segment of a type name, without generic arguments: `Order` for
 /// `shop::Order<u64>`.
+///
+/// A scan of the bytes: every process works out its message types at their first use, and
+/// `str`'s substring search (built for long needles) cost about 1,500 instructions a type,
+/// a third of an actor's start.
 fn own_name(rust: &str) -> &str {
-    let path = rust.split('<').next().unwrap_or(rust);
-    path.rsplit("::").next().unwrap_or(path)
+    let bytes = rust.as_bytes();
+    let end = bytes.iter().position(|&b| b == b'<').unwrap_or(bytes.len());
+    let start = bytes[..end]
+        .windows(2)
+        .rposition(|pair| pair == b"::")
+        .map_or(0, |at| at + 2);
+    // Both ends are next to an ASCII byte (or the ends of the name): char boundaries.
+    &rust[start..end]
 }
 
 // ---------------------------------------------------------------------------------------
@@ -357,6 +494,12 @@ impl<'de> de::Deserializer<'de> for NameProbe<'_> {
 mod tests {
     use super::*;
 
+    /// `T`'s name and fingerprint.
+    fn identity<T: DeserializeOwned + 'static>() -> (&'static str, u64) {
+        let info = type_info::<T>();
+        (info.name(), info.fingerprint)
+    }
+
     #[derive(Serialize, Deserialize)]
     struct Order {
         id: u64,
@@ -399,6 +542,20 @@ mod tests {
     }
 
     #[test]
+    fn a_type_s_own_name_is_its_last_path_segment_without_generic_arguments() {
+        assert_eq!(own_name("shop::Order"), "Order");
+        assert_eq!(
+            own_name("shop::orders::Order<u64, alloc::string::String>"),
+            "Order"
+        );
+        assert_eq!(own_name("Order<shop::Item>"), "Order");
+        assert_eq!(own_name("u64"), "u64");
+        assert_eq!(own_name(""), "");
+        assert_eq!(own_name("(u64, alloc::string::String)"), "String)");
+        assert_eq!(own_name("é::Ordré<ü::X>"), "Ordré");
+    }
+
+    #[test]
     fn fingerprints_are_the_fnv1a_hash_of_the_name_and_stable() {
         // Fixed values: a change of the hash breaks every other build's messages.
         assert_eq!(lunatic_abi::fingerprint(b""), 0xcbf2_9ce4_8422_2325);
@@ -411,6 +568,23 @@ mod tests {
             MessageType::of::<Order>().fingerprint(),
             MessageType::of::<VersionedOrder>().fingerprint()
         );
+        // A name in two parts is hashed as the joined name.
+        assert_eq!(
+            type_info::<VersionedOrder>().fingerprint,
+            lunatic_abi::fingerprint(
+                b"lunatic_core::message_type::tests::VersionedOrder as Order/2"
+            )
+        );
+    }
+
+    #[test]
+    fn parts_are_joined_on_the_stack_when_they_fit() {
+        let mut buffer = [0; 12];
+        assert_eq!(
+            join_into(&mut buffer, ["a::B", AS, "C"]),
+            Some(&b"a::B as C"[..])
+        );
+        assert_eq!(join_into(&mut buffer, ["a::Bcdef", AS, "C"]), None);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 fn main(mailbox: Mailbox<u64>) {
     match std::env::args().nth(1).unwrap_or_default().as_str() {
         "mailbox" => mailbox_scenario(&mailbox),
+        "named-by-sender" => named_by_sender(&mailbox),
         "requests" => requests(),
         "actors" => actors(),
         "versions" => versions(),
@@ -42,6 +43,46 @@ fn mailbox_scenario(mailbox: &Mailbox<u64>) {
                 why.expected(),
                 why.found()
             ),
+            other => println!("{sent}: {other:?}"),
+        }
+    }
+}
+
+/// A generic type with a serde name of its own: its name is `Named<...> as Named/1`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename = "Named/1")]
+struct Named<T>(T);
+
+/// Five maps of strings: a type name of more than 512 bytes.
+type Maps = (
+    std::collections::HashMap<String, String>,
+    std::collections::HashMap<String, String>,
+    std::collections::HashMap<String, String>,
+    std::collections::HashMap<String, String>,
+    std::collections::HashMap<String, String>,
+    std::collections::HashMap<String, String>,
+);
+
+/// Values whose type names join a Rust name and a serde name, sent by another process (which
+/// records the names it sends: this one only receives them) to a `Mailbox<u64>`.
+fn named_by_sender(mailbox: &Mailbox<u64>) {
+    let me = process::this(mailbox);
+    process::spawn_with(me, |parent: Process<u64>, _: Mailbox<()>| {
+        let me = parent.process_id();
+        Process::<Process<u64>>::from_process_id(me).send(parent);
+        Process::<v2::Order>::from_process_id(me).send(v2::Order {
+            id: 1,
+            note: "n".to_owned(),
+        });
+        Process::<Named<Maps>>::from_process_id(me).send(Named(Default::default()));
+    })
+    .unwrap();
+    for sent in ["handle", "order", "long"] {
+        match mailbox.receive_timeout(Duration::from_secs(5)) {
+            Err(ReceiveError::WrongType(why)) => {
+                println!("{sent}: found {}", why.found());
+                println!("{sent} is u64: {}", why.found().is::<u64>());
+            }
             other => println!("{sent}: {other:?}"),
         }
     }

@@ -37,8 +37,8 @@ pub(crate) fn message_reply_tag() -> i64 {
 }
 
 /// Records `name` as the name of message type `message_type` in the VM's table.
-pub(crate) fn name_type(message_type: u64, name: &str) {
-    message::name_type(message_type, name.as_bytes());
+pub(crate) fn name_type(message_type: u64, name: &[u8]) {
+    message::name_type(message_type, name);
 }
 
 /// The name the VM's table holds for message type `message_type`.
