@@ -211,7 +211,7 @@ impl TypeInfo {
     #[cold]
     fn work_out<T: DeserializeOwned>() -> Self {
         let rust = std::any::type_name::<T>();
-        let serde = serde_name::<T>().filter(|serde| *serde != own_name(rust));
+        let serde = serde_name::<T>().filter(|serde| !is_own_name(rust, serde));
         let mut fingerprint = lunatic_abi::fingerprint(rust.as_bytes());
         if let Some(serde) = serde {
             fingerprint = lunatic_abi::fingerprint_on(fingerprint, AS.as_bytes());
@@ -301,21 +301,23 @@ pub(crate) fn named_type_info<T: DeserializeOwned + 'static>() -> &'static TypeI
     info
 }
 
-/// The last path segment of a type name, without generic arguments: `Order` for
-/// `shop::Order<u64>`.
+/// Whether `serde` is the last path segment of the Rust name `rust`, without generic
+/// arguments: `Order` of `shop::Order<u64>`.
 ///
-/// A scan of the bytes: every process works out its message types at their first use, and
-/// `str`'s substring search (built for long needles) cost about 1,500 instructions a type,
-/// a third of an actor's start.
-fn own_name(rust: &str) -> &str {
+/// Checked from the end of the path, not by splitting it: every process works out its
+/// message types at their first use, and `str`'s searches cost about 1,500 instructions a
+/// type, a third of an actor's start.
+fn is_own_name(rust: &str, serde: &str) -> bool {
+    // A path segment has no `:` (so `a::Order` is no type's own name).
+    if serde.bytes().any(|b| b == b':') {
+        return false;
+    }
     let bytes = rust.as_bytes();
     let end = bytes.iter().position(|&b| b == b'<').unwrap_or(bytes.len());
-    let start = bytes[..end]
-        .windows(2)
-        .rposition(|pair| pair == b"::")
-        .map_or(0, |at| at + 2);
-    // Both ends are next to an ASCII byte (or the ends of the name): char boundaries.
-    &rust[start..end]
+    match bytes[..end].strip_suffix(serde.as_bytes()) {
+        Some(before) => before.is_empty() || before.ends_with(b"::"),
+        None => false,
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -542,17 +544,24 @@ mod tests {
     }
 
     #[test]
-    fn a_type_s_own_name_is_its_last_path_segment_without_generic_arguments() {
-        assert_eq!(own_name("shop::Order"), "Order");
-        assert_eq!(
-            own_name("shop::orders::Order<u64, alloc::string::String>"),
+    fn a_serde_name_is_the_own_name_only_as_the_last_path_segment_without_arguments() {
+        assert!(is_own_name("shop::Order", "Order"));
+        assert!(is_own_name(
+            "shop::orders::Order<u64, alloc::string::String>",
             "Order"
-        );
-        assert_eq!(own_name("Order<shop::Item>"), "Order");
-        assert_eq!(own_name("u64"), "u64");
-        assert_eq!(own_name(""), "");
-        assert_eq!(own_name("(u64, alloc::string::String)"), "String)");
-        assert_eq!(own_name("é::Ordré<ü::X>"), "Ordré");
+        ));
+        assert!(is_own_name("Order<shop::Item>", "Order"));
+        assert!(is_own_name("u64", "u64"));
+        assert!(is_own_name("é::Ordré<ü::X>", "Ordré"));
+        assert!(!is_own_name("shop::BigOrder", "Order"));
+        assert!(!is_own_name("shop::Order<Item>", "Item"));
+        assert!(!is_own_name("shop::Order", "shop"));
+        assert!(!is_own_name(
+            "lunatic_core::process::Process<u64>",
+            "ProcessId"
+        ));
+        assert!(!is_own_name("", "Order"));
+        assert!(!is_own_name("shop::a::Order", "a::Order"));
     }
 
     #[test]
