@@ -53,7 +53,7 @@ fn mailbox_scenario(mailbox: &Mailbox<u64>) {
 #[serde(rename = "Named/1")]
 struct Named<T>(T);
 
-/// Five maps of strings: a type name of more than 512 bytes.
+/// Six maps of strings: a type name of more than 512 bytes.
 type Maps = (
     std::collections::HashMap<String, String>,
     std::collections::HashMap<String, String>,
