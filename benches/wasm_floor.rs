@@ -248,6 +248,8 @@ fn guest_instance(
 }
 
 fn main() -> wasmtime::Result<()> {
+    // As the `lunatic` binary does.
+    lunatic_vm::allocator::disable_huge_pages();
     let config = RuntimeConfig {
         max_processes: PARKED as u32 + 16,
         ..RuntimeConfig::default()

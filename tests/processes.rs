@@ -6,6 +6,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::background::Background;
 use common::{guest, run, run_env, run_logged, run_with};
 
 fn scenario(name: &str) -> common::Run {
@@ -106,6 +107,17 @@ fn a_recycled_instance_shows_nothing_of_the_process_that_ended_in_it() {
     // writers (the others run at once, most in fresh instances) and the 24 readers.
     let recycled = run.stderr.matches("starts in a recycled instance").count();
     assert!(recycled >= 33, "{recycled} recycled\n{run}");
+}
+
+#[test]
+fn the_vm_keeps_its_memory_in_small_pages() {
+    // A huge page is zeroed whole at its first touch (a burst of spawns on fresh pool slots
+    // was several times slower), and a page a process touches would cost 2 MiB.
+    let mut vm = Background::start(&guest("test-behaviour"), &["park"]);
+    vm.wait_for("parked", Duration::from_secs(30));
+    let status = vm.status();
+    vm.stop();
+    assert!(status.contains("THP_enabled:\t0"), "{status}");
 }
 
 #[test]

@@ -68,3 +68,18 @@ unsafe impl GlobalAlloc for MiMalloc {
         }
     }
 }
+
+/// Turns transparent huge pages off for this process: call it first in `main`, before any
+/// thread starts.
+///
+/// mimalloc asks for huge pages for its heap, and a huge page is zeroed whole at its first
+/// touch: a burst of spawns on fresh pool slots, which grows the heap by a store and an
+/// instance each, took several times as long, and unevenly from run to run; a warm spawn
+/// is a little faster with them (docs/performance.md, "Huge pages off"). Where huge pages
+/// are on for every mapping, this also keeps linear memories and fiber stacks in small
+/// pages, so a page a process touches costs 4 KiB, not 2 MiB.
+pub fn disable_huge_pages() {
+    // SAFETY: `PR_SET_THP_DISABLE` takes an integer flag and reads no memory. Only a kernel
+    // before 3.15 refuses it, and huge pages then stay as the system sets them.
+    let _ = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+}

@@ -4,5 +4,6 @@
 static ALLOCATOR: lunatic_vm::allocator::MiMalloc = lunatic_vm::allocator::MiMalloc;
 
 fn main() {
+    lunatic_vm::allocator::disable_huge_pages();
     std::process::exit(lunatic_vm::cli::main());
 }

@@ -118,6 +118,12 @@ impl Background {
         self.collect(status.code())
     }
 
+    /// The VM's `/proc/<pid>/status`.
+    pub fn status(&self) -> String {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the VM's status is readable")
+    }
+
     /// Sends the VM signal `signo` (`libc::SIGTERM`, say).
     pub fn signal(&self, signo: i32) {
         let pid = i32::try_from(self.child.id()).expect("a pid");

@@ -52,6 +52,10 @@ fn main(mailbox: Mailbox<()>) {
         "groups" => groups(),
         "burst-then-idle" => burst_then_idle(),
         "partial-lines" => partial_lines(),
+        "park" => {
+            println!("parked");
+            let _ = mailbox.receive();
+        }
         "recycled" => {
             let watcher = process::spawn(recycled).unwrap();
             while watcher.is_alive() {
