@@ -62,7 +62,7 @@ impl Counter {
     }
 }
 
-/// A supervisor of `0` workers.
+/// A supervisor of as many `Counter` workers as it says.
 #[derive(Clone, Serialize, Deserialize)]
 struct Pool(u32);
 
