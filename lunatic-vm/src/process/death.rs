@@ -1,21 +1,21 @@
 //! Why a process ended, as the VM keeps and hands it on.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 pub(crate) use lunatic_abi::EndReason;
 
 /// An end reason with its ABI encoding, made once per death and shared by every link signal
 /// and down notice that reports it (a process watched by thousands encodes its reason once).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct EncodedReason(Arc<(EndReason, Box<[u8]>)>);
+/// The encoding is made when first read: most processes end unwatched, and nothing reads it.
+#[derive(Debug, Clone)]
+pub(crate) struct EncodedReason(Arc<(EndReason, OnceLock<Box<[u8]>>)>);
 
 impl EncodedReason {
     /// The notice of `reason`.
     #[must_use]
     pub(crate) fn new(reason: EndReason) -> Self {
-        let bytes = reason.to_bytes().into_boxed_slice();
-        Self(Arc::new((reason, bytes)))
+        Self(Arc::new((reason, OnceLock::new())))
     }
 
     /// The reason.
@@ -27,9 +27,19 @@ impl EncodedReason {
     /// The reason's encoding, as the guest reads it.
     #[must_use]
     pub(crate) fn bytes(&self) -> &[u8] {
-        &self.0 .1
+        let (reason, bytes) = &*self.0;
+        bytes.get_or_init(|| reason.to_bytes().into_boxed_slice())
     }
 }
+
+/// Equal when the reasons are (whether either was encoded yet does not matter).
+impl PartialEq for EncodedReason {
+    fn eq(&self, other: &Self) -> bool {
+        self.reason() == other.reason()
+    }
+}
+
+impl Eq for EncodedReason {}
 
 /// The error a host call returns to end a process that has been told to die; the
 /// process's runner recognises it and reports the original reason.
