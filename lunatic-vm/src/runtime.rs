@@ -648,6 +648,7 @@ impl Runtime {
             instance,
             setup,
             spawn_entry,
+            resettable: known.resettable,
             entry: func,
             params: entry.params,
             results: entry_point.results.clone(),
@@ -1033,6 +1034,8 @@ struct Calls {
     /// Whether `entry` is the guest library's spawn entry (kept for the instance's next
     /// process).
     spawn_entry: bool,
+    /// What a reset found of the instance, kept for the next (see [`StartExports`]).
+    resettable: Option<Box<[wasmtime::Global]>>,
     entry: Func,
     params: Vec<Val>,
     results: Vec<Val>,
@@ -1097,6 +1100,7 @@ async fn execute(mut store: Store<ProcessState>, mut calls: Calls, watched: bool
     let exports = StartExports {
         spawn_entry: calls.spawn_entry.then_some(calls.entry),
         receive_waited: store.data().receive_waited_global,
+        resettable: calls.resettable,
     };
     retire(store, calls.instance, exports);
     // Log first: a linked or watching process (main, say) may end the VM on the notice.

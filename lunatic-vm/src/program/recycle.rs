@@ -64,15 +64,17 @@ pub(crate) struct Recycled {
     pub(crate) exports: StartExports,
 }
 
-/// The exports a process's start looks up in its instance, kept with a recycled instance
-/// (they stay valid with its store): finding an exported function again costs about 900
-/// instructions a spawn.
-#[derive(Debug, Clone, Copy, Default)]
+/// The exports a process's start and an instance's reset look up in it, kept with a
+/// recycled instance (they stay valid with its store): finding an export again goes through
+/// the store's module registry, about 900 instructions for a function and 150 a global.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct StartExports {
     /// The guest library's spawn entry (`lunatic_abi::SPAWN_ENTRY`), if a process ran it.
     pub(crate) spawn_entry: Option<wasmtime::Func>,
     /// The global that says whether the last plain receive waited.
     pub(crate) receive_waited: Option<wasmtime::Global>,
+    /// Its mutable globals, in the order of [`Pristine`]'s values, once a reset found them.
+    pub(crate) resettable: Option<Box<[wasmtime::Global]>>,
 }
 
 /// What every process of a module starts from, read from its first fresh instance before
@@ -514,7 +516,7 @@ impl Pristine {
             store,
             instance,
             memory,
-            ..
+            exports,
         } = &mut recycled;
         if memory.data_size(&*store) != self.memory_bytes {
             return None;
@@ -531,11 +533,20 @@ impl Pristine {
                 }
             }
         }
-        for (export, value) in &self.globals {
-            let Some(Extern::Global(global)) = instance.get_module_export(&mut *store, export)
-            else {
-                return None;
-            };
+        if exports.resettable.is_none() {
+            let found = self
+                .globals
+                .iter()
+                .map(|(export, _)| {
+                    instance
+                        .get_module_export(&mut *store, export)
+                        .and_then(Extern::into_global)
+                })
+                .collect::<Option<_>>()?;
+            exports.resettable = Some(found);
+        }
+        let globals = exports.resettable.as_deref().unwrap_or_default();
+        for (global, (_, value)) in globals.iter().zip(&self.globals) {
             global.set(&mut *store, *value).ok()?;
         }
         Some(recycled)
