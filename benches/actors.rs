@@ -9,6 +9,9 @@
 //!   at the end that waits for them all;
 //! - `supervisor_tree_us`: a supervisor started with 1,000 worker children, then stopped,
 //!   per child.
+//!
+//! A first argument (`start`, `call`, `cast` or `tree`) runs only that one, and a second sets
+//! the rounds (for profiling).
 use std::time::Instant;
 
 use lunatic::actors::{
@@ -18,7 +21,8 @@ use lunatic::actors::{
 use lunatic::Mailbox;
 use serde::{Deserialize, Serialize};
 
-/// Rounds measured; the median is reported (this machine's speed drifts within a run).
+/// Rounds measured by default; the median is reported (this machine's speed drifts within a
+/// run).
 const ROUNDS: usize = 11;
 
 fn median(mut samples: Vec<f64>) -> f64 {
@@ -26,11 +30,11 @@ fn median(mut samples: Vec<f64>) -> f64 {
     samples[samples.len() / 2]
 }
 
-/// The median over [`ROUNDS`] rounds of microseconds per unit of `round`, which does
-/// `units` of work.
-fn measure(units: u64, mut round: impl FnMut()) -> f64 {
+/// The median over `rounds` rounds of microseconds per unit of `round`, which does `units`
+/// of work.
+fn measure(rounds: usize, units: u64, mut round: impl FnMut()) -> f64 {
     let mut samples = Vec::new();
-    for _ in 0..ROUNDS {
+    for _ in 0..rounds {
         let start = Instant::now();
         round();
         samples.push(start.elapsed().as_secs_f64() * 1e6 / units as f64);
@@ -81,10 +85,13 @@ fn main(_: Mailbox<()>) {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let only = args.first().map(String::as_str);
     let wanted = |name: &str| only.is_none() || only == Some(name);
+    let rounds = args
+        .get(1)
+        .map_or(ROUNDS, |n| n.parse().expect("a number of rounds"));
 
     if wanted("start") {
         const ACTORS: u64 = 2_000;
-        let us = measure(ACTORS, || {
+        let us = measure(rounds, ACTORS, || {
             let actors: Vec<_> = (0..ACTORS)
                 .map(|n| ActorRef::<Counter>::start(n).unwrap())
                 .collect();
@@ -98,7 +105,7 @@ fn main(_: Mailbox<()>) {
     if wanted("call") {
         const CALLS: u64 = 50_000;
         let counter = ActorRef::<Counter>::start(0).unwrap();
-        let us = measure(CALLS, || {
+        let us = measure(rounds, CALLS, || {
             for _ in 0..CALLS {
                 counter.add(1).unwrap();
             }
@@ -110,7 +117,7 @@ fn main(_: Mailbox<()>) {
     if wanted("cast") {
         const CASTS: u64 = 50_000;
         let counter = ActorRef::<Counter>::start(0).unwrap();
-        let us = measure(CASTS, || {
+        let us = measure(rounds, CASTS, || {
             for _ in 0..CASTS {
                 counter.increment();
             }
@@ -122,7 +129,7 @@ fn main(_: Mailbox<()>) {
 
     if wanted("tree") {
         const CHILDREN: u32 = 1_000;
-        let us = measure(u64::from(CHILDREN), || {
+        let us = measure(rounds, u64::from(CHILDREN), || {
             let pool = SupervisorRef::start_supervisor(Pool(CHILDREN)).unwrap();
             let tag = pool.monitor();
             pool.stop();
