@@ -336,10 +336,9 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
             .all(|(x, y)| x == y)
 }
 
-/// Where `needle` first is in `haystack`, looked for eight bytes at a time. A loop over
-/// bytes cost about 15 instructions a byte in cranelift's code (an actor's start spent a
-/// twentieth of its time looking through its types' names), and `core`'s `memchr` works
-/// in 32-bit words on wasm32, with more set-up than these names are long.
+/// Where `needle` first is in `haystack`, looked for eight bytes at a time: a loop over
+/// bytes, and `core`'s `memchr` (32-bit words on wasm32, with a set-up longer than these
+/// names), cost several times as much in cranelift's code (docs/performance.md).
 fn find_byte(haystack: &[u8], needle: u8) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);

@@ -11,15 +11,15 @@
 //! The permutation is a four-round Feistel network over 64 bits whose round function is
 //! SipHash-1-3 keyed per VM (Luby-Rackoff: four rounds of a pseudo-random function give a
 //! strong pseudo-random permutation). SipHash is written out here for its one input, a
-//! single 64-bit word: std's keyed hasher costs about 190 instructions a round through its
-//! general `Hasher` interface, which made the id a tenth of a reused-slot spawn. A guess hits one of `n` live ids with probability `n / 2^64`:
-//! with a million processes alive, one in 2^44 tries, far beyond any fuel budget.
+//! single 64-bit word: std's keyed hasher, through its general `Hasher` interface, did
+//! twice the work at every spawn (docs/performance.md). A guess hits one of `n` live ids
+//! with probability `n / 2^64`: with a million processes alive, one in 2^44 tries, far
+//! beyond any fuel budget.
 //!
 //! Tags are made far more often (one a request), so they come from [`random_tag`] instead:
 //! 63 bits of the thread's cryptographic generator (ChaCha, seeded by the system), about a
-//! hundred instructions each. Two tags are equal
-//! with probability 2^-63, and a tag only has to differ from the few its receiver waits
-//! on.
+//! hundred instructions each. Two tags are equal with probability 2^-63, and a tag only
+//! has to differ from the few its receiver waits on.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
