@@ -341,6 +341,10 @@ pub(crate) fn set_up() {
     // at its end, and one that printed nothing would make it there (an allocation, and
     // pages written that its slot's reset rewrites).
     drop(std::io::stdout().lock());
+    // The type every receive of a message of another type compares it with (a request's
+    // refusal): worked out once here rather than in each such process (an actor's stop,
+    // which arrives as a message of another type, is one).
+    let _ = crate::message_type::type_info::<crate::codec::Rejection>();
 }
 
 /// Records the panic message with the host (which logs it as the reason the process died)
