@@ -117,11 +117,26 @@ impl core::fmt::Display for BadRole {
 }
 
 impl Role {
+    /// At least the bytes [`Role::encode`] writes: the flag and the name's text, then a
+    /// supervisor's fixed fields (29 bytes) and each listed child's id and name's text.
+    fn size_bound(&self) -> usize {
+        let children = self.supervisor.as_ref().map_or(0, |supervisor| {
+            let listed = supervisor.children.len().min(MAX_ROLE_CHILDREN);
+            29 + supervisor.children[..listed]
+                .iter()
+                .map(|child| 10 + child.name.len().min(MAX_CHILD_NAME))
+                .sum::<usize>()
+        });
+        3 + self.actor.len().min(MAX_ROLE_NAME) + children
+    }
+
     /// The role's one encoding (see the module docs), within [`MAX_ROLE_SIZE`]: texts are
     /// cut to their limits, children past [`MAX_ROLE_CHILDREN`] counted, not listed.
     #[must_use]
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        // Sized up front: grown from empty, the vector was reallocated three times for an
+        // actor's name, at every actor's start.
+        let mut out = Vec::with_capacity(self.size_bound());
         out.push(u8::from(self.supervisor.is_some()));
         put_text(&mut out, &self.actor, MAX_ROLE_NAME);
         if let Some(supervisor) = &self.supervisor {
@@ -214,12 +229,17 @@ pub struct SupervisorReport {
 }
 
 impl SupervisorReport {
+    /// At least the bytes [`SupervisorReport::encode`] writes.
+    fn size_bound(&self) -> usize {
+        21 + self.child.len().min(MAX_ROLE_NAME) + self.reason.len().min(MAX_REPORT_REASON)
+    }
+
     /// The report's one encoding: the event byte, `child` as a text (cut to
     /// [`MAX_ROLE_NAME`]), `process`, `new_process` (u64 each) and `reason` as a text (cut
     /// to [`MAX_REPORT_REASON`]).
     #[must_use]
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.size_bound());
         out.push(self.event as u8);
         put_text(&mut out, &self.child, MAX_ROLE_NAME);
         out.extend_from_slice(&self.process.to_le_bytes());
@@ -305,6 +325,35 @@ mod tests {
                 unlisted_children: 0,
             }),
         }
+    }
+
+    #[test]
+    fn an_encoding_fits_its_size_bound() {
+        let long = "é".repeat(MAX_ROLE_NAME);
+        let mut many = supervisor();
+        if let Some(role) = &mut many.supervisor {
+            role.children = (0..MAX_ROLE_CHILDREN as u64 + 5)
+                .map(|process| RoleChild {
+                    name: long.clone(),
+                    process,
+                })
+                .collect();
+        }
+        let plain = Role {
+            actor: long.clone(),
+            supervisor: None,
+        };
+        for role in [supervisor(), many, plain] {
+            assert!(role.encode().len() <= role.size_bound());
+        }
+        let report = SupervisorReport {
+            event: SupervisorEvent::ChildRestarted,
+            child: long.clone(),
+            process: 1,
+            new_process: 2,
+            reason: long.repeat(20),
+        };
+        assert!(report.encode().len() <= report.size_bound());
     }
 
     #[test]
