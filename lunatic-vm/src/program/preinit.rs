@@ -2,8 +2,9 @@
 //! process of the module starts from.
 //!
 //! The guest library exports [`PREINIT_EXPORT`], which does what every process would
-//! otherwise do first (install the panic hook that reports panics to the host). Done in
-//! each process, that one write would copy a page of the memory image and make the kernel
+//! otherwise do first (install the panic hook that reports panics to the host, make
+//! standard output's buffer, work out the message type every misread compares with). Done
+//! in each process, its writes would copy a page of the memory image and make the kernel
 //! allocate a page table for the process's memory: a large share of what a parked process
 //! costs. Instead, when a module is loaded:
 //!
