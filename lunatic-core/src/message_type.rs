@@ -323,7 +323,6 @@ fn is_own_name(rust: &str, serde: &str) -> bool {
 /// Whether `a` and `b` hold the same bytes, compared eight at a time (a slice's `==` calls
 /// `memcmp`, which compares a byte at a time in wasm).
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    let word = |bytes: &[u8]| u64::from_le_bytes(bytes.try_into().unwrap_or_default());
     let (mut a_words, mut b_words) = (a.chunks_exact(8), b.chunks_exact(8));
     a.len() == b.len()
         && (&mut a_words)
@@ -336,6 +335,11 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
             .all(|(x, y)| x == y)
 }
 
+/// The eight bytes of `bytes` (a chunk of exactly eight) as one little-endian word.
+fn word(bytes: &[u8]) -> u64 {
+    u64::from_le_bytes(bytes.try_into().unwrap_or_default())
+}
+
 /// Where `needle` first is in `haystack`, looked for eight bytes at a time: a loop over
 /// bytes, and `core`'s `memchr` (32-bit words on wasm32, with a set-up longer than these
 /// names), cost several times as much in cranelift's code (docs/performance.md).
@@ -344,11 +348,11 @@ fn find_byte(haystack: &[u8], needle: u8) -> Option<usize> {
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     let pattern = ONES * u64::from(needle);
     let mut words = haystack.chunks_exact(8);
-    for (at, word) in (0..).step_by(8).zip(&mut words) {
-        let word = u64::from_le_bytes(word.try_into().unwrap_or_default()) ^ pattern;
-        // A byte of `word` is zero where `needle` is; this sets the high bit of the
+    for (at, chunk) in (0..).step_by(8).zip(&mut words) {
+        let masked = word(chunk) ^ pattern;
+        // A byte of `masked` is zero where `needle` is; this sets the high bit of the
         // first such byte (and maybe of later ones, never of earlier ones).
-        let zeros = word.wrapping_sub(ONES) & !word & HIGHS;
+        let zeros = masked.wrapping_sub(ONES) & !masked & HIGHS;
         if zeros != 0 {
             return Some(at + zeros.trailing_zeros() as usize / 8);
         }
