@@ -200,3 +200,86 @@ fn broken_modules_are_one_clear_error() {
     run.assert_code(1).assert_stderr("cannot read");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A program that grows its memory to `--max-memory 2` (32 pages), writes and reads its
+/// last byte, prints `grown`, then runs `access`.
+fn memory_program(access: &str) -> String {
+    format!(
+        r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "grown\n")
+  (func (export "_start")
+    (if (i32.ne (memory.grow (i32.const 31)) (i32.const 1)) (then unreachable))
+    (i32.store8 (i32.const 0x1fffff) (i32.const 7))
+    (if (i32.ne (i32.load8_u (i32.const 0x1fffff)) (i32.const 7)) (then unreachable))
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 6))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    {access}))"#
+    )
+}
+
+/// A pool that fits in the address space gives each slot all 4 GiB a memory can address, and
+/// its compiled code checks no access against the memory's bounds; a larger pool's slots
+/// hold `--max-memory`, and its code checks every access. In both, a memory grows no
+/// further than `--max-memory`, and an access past its end traps, whether it lands in the
+/// slot's unused reserve, its guard or, by a static offset, gigabytes beyond.
+#[test]
+fn accesses_past_the_memory_trap_in_either_slot_layout() {
+    let dir = std::env::temp_dir().join(format!("lunatic-memory-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out_of_bounds = "trapped: wasm trap: out of bounds memory access";
+    let cases = [
+        ("in-bounds", "(drop (i32.load (i32.const 0x1ffffc)))", None),
+        (
+            "grow-refused",
+            "(if (i32.ne (memory.grow (i32.const 1)) (i32.const -1)) (then unreachable))",
+            None,
+        ),
+        (
+            "next-byte",
+            "(drop (i32.load8_u (i32.const 0x200000)))",
+            Some(out_of_bounds),
+        ),
+        (
+            "straddling",
+            "(drop (i64.load (i32.const 0x1ffffc)))",
+            Some(out_of_bounds),
+        ),
+        (
+            "top-of-4-gib",
+            "(i32.store (i32.const 0xfffffffc) (i32.const 1))",
+            Some(out_of_bounds),
+        ),
+        (
+            "in-the-guard",
+            "(drop (i32.load offset=0xff00 (i32.const 0xfffffff0)))",
+            Some(out_of_bounds),
+        ),
+        (
+            "far-offset",
+            "(i64.store offset=0xfffffff0 (i32.const 0xfffffff0) (i64.const 1))",
+            Some(out_of_bounds),
+        ),
+    ];
+    // A pool small enough for 4 GiB slots, and one slot too many for them.
+    for pool in [
+        &["--max-processes", "64"][..],
+        &["--max-processes", "16384"],
+    ] {
+        for (name, access, death) in cases {
+            let path = dir.join(format!("{name}.wat"));
+            std::fs::write(&path, memory_program(access)).unwrap();
+            let vm_args = [pool, &["--max-memory", "2"]].concat();
+            let run = run_with(&vm_args, &path, &[], Duration::from_secs(30));
+            run.assert_stdout("grown\n");
+            match death {
+                None => run.assert_code(0),
+                Some(reason) => run.assert_code(1).assert_stderr(reason),
+            };
+            assert!(!run.stderr.contains("panicked"), "{name} {pool:?}\n{run}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -21,12 +21,12 @@ use crate::sandbox::wasi::{Preopen, WasiConfig};
 #[derive(Debug, Parser)]
 #[command(name = "lunatic", version, about)]
 struct Cli {
-    /// Most processes alive at once (the size of the instance pool) [default: as many as
-    /// vm.max_map_count allows, at most 100000].
+    /// Most processes alive at once (the size of the instance pool; a pool of up to 16383
+    /// reserves 4 GiB of address space a process, so guest code runs without bounds checks)
+    /// [default: as many as vm.max_map_count allows, at most 100000].
     #[arg(long)]
     max_processes: Option<u32>,
-    /// Most linear memory of one process, in MiB (address space reserved per process)
-    /// [default: 256, or less when --max-processes is so large that the pool would not fit
+    /// Most linear memory of one process, in MiB [default: 256, or less when --max-processes is so large that the pool would not fit
     /// in the address space]
     #[arg(long, value_name = "MIB")]
     max_memory: Option<u64>,
@@ -243,8 +243,8 @@ fn run(cli: Cli) -> wasmtime::Result<i32> {
     let file_limit = crate::config::raise_open_file_limit();
     let config = RuntimeConfig {
         max_processes,
-        memory_reservation: cli.max_memory.map_or_else(
-            || crate::config::memory_reservation_for(max_processes),
+        max_memory: cli.max_memory.map_or_else(
+            || crate::config::max_memory_for(max_processes),
             |mib| mib << 20,
         ),
         stack_size: cli.stack_size << 10,

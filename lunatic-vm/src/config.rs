@@ -3,7 +3,7 @@
 //! | setting | default | why |
 //! |---|---|---|
 //! | `max_processes` | what `vm.max_map_count` allows, at most 100,000 | size of the instance pool; every slot reserves address space, not memory |
-//! | `memory_reservation` | 256 MiB, less for pools over 256,000 slots | the most linear memory one process may grow to; the pool must fit in half of the 128 TiB address space, so a huge pool gets smaller slots |
+//! | `max_memory` | 256 MiB, less for pools over 256,000 slots | the most linear memory one process may grow to; the pool must fit in half of the 128 TiB address space, so a huge pool gets smaller slots |
 //! | `stack_size` | 256 KiB | the host fiber stack of a process (wasm frames and host calls run on it) |
 //! | `worker_threads` | number of cores | threads that run processes, each with its own reactor for their sockets and timers |
 //! | `preemption_interval` | 1 ms | how often a running process yields so a `loop {}` cannot starve the others |
@@ -19,8 +19,9 @@ use std::time::Duration;
 pub struct RuntimeConfig {
     /// How many processes may be alive at once (the pooling allocator's slot count).
     pub max_processes: u32,
-    /// Bytes of address space reserved per process; the ceiling of its linear memory.
-    pub memory_reservation: u64,
+    /// Bytes of linear memory one process may grow to. Its pool slot reserves at least as
+    /// much address space (see [`slot_reservation`]).
+    pub max_memory: u64,
     /// Bytes of host stack per process fiber.
     pub stack_size: usize,
     /// Threads that run processes.
@@ -87,20 +88,42 @@ pub fn sockets_for_file_limit(file_limit: u64) -> usize {
 
 /// Address space all pool slots together may reserve: half of x86-64's 128 TiB user space.
 const POOL_ADDRESS_SPACE: u64 = 64 << 40;
-/// The memory reservation of a process when the pool is small enough for it.
-const DEFAULT_MEMORY_RESERVATION: u64 = 256 << 20;
+/// The most linear memory of a process when the pool is small enough for it.
+const DEFAULT_MAX_MEMORY: u64 = 256 << 20;
+/// All a 32-bit memory can address.
+const FULL_RESERVATION: u64 = 1 << 32;
+/// Inaccessible address space after each slot's memory (one wasm page): an access at an
+/// offset up to this far past the reservation faults instead of reaching the next slot.
+pub(crate) const MEMORY_GUARD: u64 = 64 << 10;
 
-/// The default memory reservation for a pool of `max_processes`: 256 MiB, or the largest
-/// power of two that lets the whole pool fit in 64 TiB of address space (`POOL_ADDRESS_SPACE`).
+/// The default [`RuntimeConfig::max_memory`] for a pool of `max_processes`: 256 MiB, or the
+/// largest power of two that lets the whole pool fit in 64 TiB of address space
+/// (`POOL_ADDRESS_SPACE`).
 #[must_use]
-pub fn memory_reservation_for(max_processes: u32) -> u64 {
+pub fn max_memory_for(max_processes: u32) -> u64 {
     let fit = POOL_ADDRESS_SPACE / u64::from(max_processes.max(1));
     let fit = if fit.is_power_of_two() {
         fit
     } else {
         fit.next_power_of_two() / 2
     };
-    DEFAULT_MEMORY_RESERVATION.min(fit).max(1 << 20)
+    DEFAULT_MAX_MEMORY.min(fit).max(1 << 20)
+}
+
+/// The address space a pool slot of `max_processes` reserves for a memory that may grow to
+/// `max_memory`: all 4 GiB a 32-bit memory can address while the whole pool fits in
+/// `POOL_ADDRESS_SPACE` (up to 16,383 slots), so that compiled code checks no access
+/// against the memory's bounds (one past the memory's size faults in the slot's own
+/// reserve, as past `max_memory` it may never grow); else `max_memory` itself, and the
+/// code compares every access with it.
+#[must_use]
+pub fn slot_reservation(max_processes: u32, max_memory: u64) -> u64 {
+    let full_pool = u64::from(max_processes).saturating_mul(FULL_RESERVATION + MEMORY_GUARD);
+    if full_pool <= POOL_ADDRESS_SPACE {
+        max_memory.max(FULL_RESERVATION)
+    } else {
+        max_memory
+    }
 }
 
 /// The kernel's limit on memory maps per process (`vm.max_map_count`), where known.
@@ -134,7 +157,7 @@ impl Default for RuntimeConfig {
         Self {
             max_processes: vm_max_map_count()
                 .map_or(DEFAULT_MAX_PROCESSES, processes_for_map_count),
-            memory_reservation: DEFAULT_MEMORY_RESERVATION,
+            max_memory: DEFAULT_MAX_MEMORY,
             stack_size: 256 << 10,
             worker_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             preemption_interval: Duration::from_millis(1),
@@ -153,10 +176,27 @@ mod tests {
 
     #[test]
     fn huge_pools_get_smaller_slots() {
-        assert_eq!(memory_reservation_for(100_000), 256 << 20);
-        assert_eq!(memory_reservation_for(500_000), 128 << 20);
-        assert_eq!(memory_reservation_for(1_000_000), 64 << 20);
-        assert!(u64::from(2_000_000u32) * memory_reservation_for(2_000_000) <= POOL_ADDRESS_SPACE);
+        assert_eq!(max_memory_for(100_000), 256 << 20);
+        assert_eq!(max_memory_for(500_000), 128 << 20);
+        assert_eq!(max_memory_for(1_000_000), 64 << 20);
+        assert!(u64::from(2_000_000u32) * max_memory_for(2_000_000) <= POOL_ADDRESS_SPACE);
+    }
+
+    #[test]
+    fn pools_that_fit_reserve_all_a_memory_can_address() {
+        // The default pool under Linux's default map limit.
+        let default_pool = processes_for_map_count(65_530);
+        assert_eq!(slot_reservation(default_pool, 256 << 20), FULL_RESERVATION);
+        assert_eq!(slot_reservation(16_383, 256 << 20), FULL_RESERVATION);
+        assert_eq!(slot_reservation(16_384, 256 << 20), 256 << 20);
+        assert_eq!(slot_reservation(100_000, 256 << 20), 256 << 20);
+        for processes in [1, 10_000, 16_383, 16_384, 100_000, 2_000_000] {
+            let slot = slot_reservation(processes, max_memory_for(processes)) + MEMORY_GUARD;
+            assert!(
+                u64::from(processes) * slot <= POOL_ADDRESS_SPACE,
+                "{processes}"
+            );
+        }
     }
 
     #[test]

@@ -168,7 +168,7 @@ impl Runtime {
         crate::program::engine::start_epoch_ticker(&engine, config.preemption_interval)?;
         let fast = Backend::new(engine)?;
         let root = Arc::new(Environment::root(EnvConfig {
-            max_memory: config.memory_reservation,
+            max_memory: config.max_memory,
             max_fuel: None,
             namespaces: vec![String::new()],
             preopens: wasi.preopens.clone(),

@@ -36,13 +36,21 @@ pub(crate) fn build_engine(
     backtrace_details: bool,
     metered: bool,
 ) -> wasmtime::Result<Engine> {
-    let reservation = config.memory_reservation.max(WASM_PAGE);
+    let max_memory = config.max_memory.max(WASM_PAGE);
+    // The pool's slots reserve all a memory can address when they fit (no bounds checks in
+    // compiled code). The metered engine's memories are made on demand, beside the pool's,
+    // so each reserves only what it may grow to.
+    let reservation = if metered {
+        max_memory
+    } else {
+        crate::config::slot_reservation(config.max_processes, max_memory)
+    };
     let mut pool = PoolingAllocationConfig::new();
     pool.total_core_instances(config.max_processes)
         .total_memories(config.max_processes)
         .total_tables(config.max_processes)
         .total_stacks(config.max_processes)
-        .max_memory_size(usize::try_from(reservation).unwrap_or(usize::MAX))
+        .max_memory_size(usize::try_from(max_memory).unwrap_or(usize::MAX))
         .table_elements(crate::sandbox::limits::MAX_TABLE_ELEMENTS)
         // Keep freed slots warm so a spawn after a death reuses page tables.
         .max_unused_warm_slots(1_000);
@@ -66,7 +74,7 @@ pub(crate) fn build_engine(
         .consume_fuel(metered)
         .memory_reservation(reservation)
         .memory_reservation_for_growth(0)
-        .memory_guard_size(WASM_PAGE)
+        .memory_guard_size(crate::config::MEMORY_GUARD)
         .memory_may_move(false)
         .memory_init_cow(true)
         .epoch_interruption(true)
@@ -90,7 +98,7 @@ pub(crate) fn build_engine(
             "cannot create the wasm engine for {} processes of {} MiB each \
              (try a smaller --max-processes or --max-memory)",
             config.max_processes,
-            reservation >> 20
+            max_memory >> 20
         )
     })
 }
