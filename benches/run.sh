@@ -384,7 +384,9 @@ to 2x within minutes, natively too.
 
 Machine: $(nproc) cores ($cpu), $(free -g | awk '/^Mem:/ { print $2 }') GiB,
 $(uname -sr), $(rustc --version). VM at default settings (pool sized from
-vm.max_map_count = $maps$raised_note). The hypervisor took $suite_stolen% of the
+vm.max_map_count = $maps$raised_note; a pool of up to 16,383 slots runs guest code
+without bounds checks on memory, a larger one checks every access: see the README's
+\`--max-processes\`). The hypervisor took $suite_stolen% of the
 cores' time during the run ("steal" in \`/proc/stat\`), $trips_stolen% during the round trips.
 
 | benchmark | lunatic (us) | native tokio (us) | ratio |
