@@ -176,7 +176,7 @@ impl Runtime {
         }));
         let module = Self::compile_cached(config, &fast.engine, wasm)?;
         let recycler = Recycler::new(
-            MAX_RECYCLED.min(config.max_processes as usize / 2),
+            MAX_RECYCLED.min(config.max_processes as usize),
             config.keep_resident,
         );
         let program = Arc::new(Program::link(

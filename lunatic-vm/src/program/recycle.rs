@@ -47,9 +47,10 @@ use wasmtime::{Extern, Instance, Memory, ModuleExport, Mutability, ResourceLimit
 use super::Program;
 use crate::process::state::ProcessState;
 
-/// Most recycled instances the VM keeps (at most half its pool): each holds about 15 KiB
-/// of its store's heap and the pages its last process wrote, and a program whose pool of
-/// workers is larger than what is kept spawns at several times the cost.
+/// Most recycled instances the VM keeps (at most its pool's slots: a spawn that finds the
+/// pool full drops one): each holds about 15 KiB of its store's heap and the pages its
+/// last process wrote, and a program whose pool of workers is larger than what is kept
+/// spawns at several times the cost.
 pub(crate) const MAX_RECYCLED: usize = 16_384;
 
 /// How often kept instances that went unused are halved ([`Recycler::trim_unused`]).
