@@ -26,8 +26,8 @@ struct Cli {
     /// [default: as many as vm.max_map_count allows, at most 100000].
     #[arg(long)]
     max_processes: Option<u32>,
-    /// Most linear memory of one process, in MiB [default: 256, or less when --max-processes is so large that the pool would not fit
-    /// in the address space]
+    /// Most linear memory of one process, in MiB [default: 256, or less when
+    /// --max-processes is so large that the pool would not fit in the address space]
     #[arg(long, value_name = "MIB")]
     max_memory: Option<u64>,
     /// Host stack of each process, in KiB.

@@ -110,12 +110,12 @@ pub fn max_memory_for(max_processes: u32) -> u64 {
     DEFAULT_MAX_MEMORY.min(fit).max(1 << 20)
 }
 
-/// The address space a pool slot of `max_processes` reserves for a memory that may grow to
-/// `max_memory`: all 4 GiB a 32-bit memory can address while the whole pool fits in
-/// `POOL_ADDRESS_SPACE` (up to 16,383 slots), so that compiled code checks no access
-/// against the memory's bounds (one past the memory's size faults in the slot's own
-/// reserve, as past `max_memory` it may never grow); else `max_memory` itself, and the
-/// code compares every access with it.
+/// The address space each slot of a pool of `max_processes` reserves for a memory that may
+/// grow to `max_memory`. While the whole pool fits in `POOL_ADDRESS_SPACE` (up to 16,383
+/// slots), all 4 GiB a 32-bit memory can address: compiled code then checks no access
+/// against the memory's bounds, because an access past the memory's end lands on the
+/// slot's inaccessible reserve and faults (the pool still stops the memory from growing
+/// past `max_memory`). Otherwise `max_memory` itself, and the code checks every access.
 #[must_use]
 pub fn slot_reservation(max_processes: u32, max_memory: u64) -> u64 {
     let full_pool = u64::from(max_processes).saturating_mul(FULL_RESERVATION + MEMORY_GUARD);
