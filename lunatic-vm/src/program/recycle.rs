@@ -393,6 +393,12 @@ impl Pool {
         let Some(Some(pristine)) = self.pristine.get() else {
             return Err(state);
         };
+        // Nothing kept by any program (a tree of spawns growing before any process ends):
+        // no shard to lock. A place taken a moment ago may be missed; the spawn then makes
+        // an instance, as it would have had it come first.
+        if self.recycler.kept() == 0 {
+            return Err(state);
+        }
         let Some(mut recycled) = self.pop_kept(pristine) else {
             return Err(state);
         };
