@@ -28,7 +28,7 @@ use crate::process::{
     EncodedReason, EndReason, Monitor, ProcessHandle, ProcessId, ProcessTable, Profile,
 };
 use crate::program::recycle::{Recycled, Recycler, StartExports, MAX_RECYCLED};
-use crate::program::{val_matches, NotAllowed, Program};
+use crate::program::{val_matches, EntryFunction, NotAllowed, Program};
 use crate::sandbox::budget::{Budget, Held, LogVerdict, OverLimit};
 use crate::sandbox::wasi::{OutputSink, ProcessIo, WasiConfig};
 use crate::scheduler::Scheduler;
@@ -37,7 +37,7 @@ use crate::scheduler::Scheduler;
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
     /// The exported function the process runs.
-    pub(crate) function: String,
+    pub(crate) function: EntryFunction,
     /// Its arguments.
     pub(crate) params: Vec<Val>,
 }
@@ -519,7 +519,7 @@ impl Runtime {
     ) -> wasmtime::Result<(Arc<ProcessHandle>, oneshot::Receiver<EndReason>)> {
         let (exit_tx, exit_rx) = oneshot::channel();
         let entry = Entry {
-            function: "_start".into(),
+            function: EntryFunction::Export("_start".into()),
             params: Vec::new(),
         };
         let main = self
@@ -611,7 +611,7 @@ impl Runtime {
         let state = store.data_mut();
         state.memory = memory;
         state.receive_waited_global = receive_waited;
-        let spawn_entry = entry.function == lunatic_abi::SPAWN_ENTRY;
+        let spawn_entry = entry.function == EntryFunction::Spawn;
         let func = match known.spawn_entry.filter(|_| spawn_entry) {
             Some(func) => func,
             None => instance

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::wire::{self, Answer, Call, EnvSpec};
 use super::{lock, Cluster, NodeId};
 use crate::process::ProcessId;
-use crate::program::Program;
+use crate::program::{EntryFunction, Program};
 use crate::runtime::{Entry, Link, SpawnFailure};
 use crate::sandbox::environment::EnvConfig;
 
@@ -49,7 +49,10 @@ pub(super) async fn spawn_here(
         Err(error) => return failed(error.to_string()),
     };
     let link = link.map(|(process, tag)| Link::Remote { node, process, tag });
-    let entry = Entry { function, params };
+    let entry = Entry {
+        function: EntryFunction::named(&function),
+        params,
+    };
     let io = crate::sandbox::wasi::ProcessIo::default();
     match runtime.spawn(program, entry, io, None, link, None).await {
         Ok(child) => Answer::Spawned {

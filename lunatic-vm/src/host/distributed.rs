@@ -7,7 +7,7 @@ use std::sync::Arc;
 use lunatic_abi::{EndReason, RegistryStatus, SpawnStatus, MAX_MESSAGE_SIZE, NO_LINK};
 
 use super::call::{HostCall, SPAWN_FUEL};
-use super::process::{read_entry, spawn_failure};
+use super::process::{decode_params, read_function, spawn_failure};
 use crate::distributed::{Cluster, Remote, RemoteMessage, RemoteSpawnError};
 use crate::process::EncodedReason;
 use crate::runtime::SpawnFailure;
@@ -101,8 +101,10 @@ pub(super) async fn spawn(
     if params_len > 64 << 10 {
         return Err(call.fail("the parameters are longer than 64 KiB"));
     }
-    let entry = read_entry(&mut call, (func_ptr, func_len), (params_ptr, params_len))?;
-    let (function, params) = (entry.function, entry.encoded);
+    let function = read_function(&mut call, (func_ptr, func_len))?.into_name();
+    let params = call.read(params_ptr, params_len)?;
+    // Decoded here too, so that parameters the other node would refuse are this call's error.
+    decode_params(&params).map_err(|bad| call.fail(bad))?;
     let spawned = match cluster(&call) {
         None => Err(RemoteSpawnError::NoConnection(node)),
         Some(cluster) => {

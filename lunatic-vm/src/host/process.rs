@@ -19,8 +19,9 @@ use lunatic_abi::{
 };
 use wasmtime::Val;
 
-use super::call::{HostCall, SPAWN_FUEL};
+use super::call::{slice, HostCall, SPAWN_FUEL};
 use crate::process::{EndReason, Terminated};
+use crate::program::EntryFunction;
 use crate::runtime::{Entry, Link, SpawnFailure};
 
 pub(super) async fn spawn(
@@ -36,9 +37,8 @@ pub(super) async fn spawn(
     call.charge_fuel(SPAWN_FUEL)?;
     // Check the output slot before a process exists that nobody could learn the id of.
     call.write_u64(id_ptr, 0)?;
-    let SpawnEntry {
-        function, params, ..
-    } = read_entry(&mut call, (func_ptr, func_len), (params_ptr, params_len))?;
+    let function = read_function(&mut call, (func_ptr, func_len))?;
+    let params = read_params(&mut call, (params_ptr, params_len))?;
 
     let state = call.state();
     let program = if module_id == THIS_MODULE {
@@ -258,33 +258,34 @@ fn read_record(call: &mut HostCall<'_>, ptr: u32, len: u32) -> wasmtime::Result<
     call.read(ptr, len)
 }
 
-/// What a spawn call names: the exported function, and its parameters, encoded (as they
-/// travel to another node) and decoded.
-pub(super) struct SpawnEntry {
-    pub(super) function: String,
-    pub(super) encoded: Vec<u8>,
-    pub(super) params: Vec<Val>,
-}
-
-/// Reads a spawn call's function name and parameters (each a pointer and a length).
+/// Reads the function a spawn call names (UTF-8, at a pointer, of a length), without
+/// copying it when it is the guest library's spawn entry.
 ///
 /// # Errors
-/// A range is outside memory, the name is not UTF-8, or the parameters do not decode.
-pub(super) fn read_entry(
+/// The range is outside memory, or the name is not UTF-8.
+pub(super) fn read_function(
     call: &mut HostCall<'_>,
-    (func_ptr, func_len): (u32, u32),
-    (params_ptr, params_len): (u32, u32),
-) -> wasmtime::Result<SpawnEntry> {
-    let name = call.read(func_ptr, func_len)?;
-    let function =
-        String::from_utf8(name).map_err(|_| call.fail("the function name is not UTF-8"))?;
-    let encoded = call.read(params_ptr, params_len)?;
-    let params = decode_params(&encoded).map_err(|bad| call.fail(bad))?;
-    Ok(SpawnEntry {
-        function,
-        encoded,
-        params,
-    })
+    (ptr, len): (u32, u32),
+) -> wasmtime::Result<EntryFunction> {
+    call.charge_copy(len as usize)?;
+    let function = call.function();
+    let named =
+        std::str::from_utf8(slice(call.memory()?, ptr, len, function)?).map(EntryFunction::named);
+    named.map_err(|_| call.fail("the function name is not UTF-8"))
+}
+
+/// Reads and decodes a spawn call's parameters (at a pointer, of a length).
+///
+/// # Errors
+/// The range is outside memory, or the parameters do not decode.
+pub(super) fn read_params(
+    call: &mut HostCall<'_>,
+    (ptr, len): (u32, u32),
+) -> wasmtime::Result<Vec<Val>> {
+    call.charge_copy(len as usize)?;
+    let function = call.function();
+    let decoded = decode_params(slice(call.memory()?, ptr, len, function)?);
+    decoded.map_err(|bad| call.fail(bad))
 }
 
 /// Why spawn parameters do not decode.

@@ -110,6 +110,49 @@ pub(crate) struct Program {
     recycling: Option<recycle::Pool>,
 }
 
+/// The exported function a process starts in, as a spawn names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum EntryFunction {
+    /// The guest library's entry for a spawned closure ([`lunatic_abi::SPAWN_ENTRY`]),
+    /// found once, when the module is linked.
+    Spawn,
+    /// Any other export, by name (`_start` for a main process).
+    Export(String),
+}
+
+impl EntryFunction {
+    /// The function named `name`.
+    pub(crate) fn named(name: &str) -> Self {
+        if name == lunatic_abi::SPAWN_ENTRY {
+            Self::Spawn
+        } else {
+            Self::Export(name.to_owned())
+        }
+    }
+
+    /// Its export's name.
+    pub(crate) fn name(&self) -> &str {
+        match self {
+            Self::Spawn => lunatic_abi::SPAWN_ENTRY,
+            Self::Export(name) => name,
+        }
+    }
+
+    /// Its export's name, owned (as a spawn on another node carries it).
+    pub(crate) fn into_name(self) -> String {
+        match self {
+            Self::Spawn => lunatic_abi::SPAWN_ENTRY.to_owned(),
+            Self::Export(name) => name,
+        }
+    }
+}
+
+impl std::fmt::Display for EntryFunction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// An exported function a process can start in: where it is, and its signature.
 #[derive(Clone)]
 pub(crate) struct EntryPoint {
@@ -261,15 +304,18 @@ impl Program {
         self.memory.as_ref()
     }
 
-    /// Exported function `name`, to start a process in (the guest library's spawn entry
-    /// was found when the module was linked).
+    /// Where `function` is, to start a process in (the guest library's spawn entry was
+    /// found when the module was linked).
     ///
     /// # Errors
     /// There is no such export, or it is not a function.
-    pub(crate) fn entry_point(&self, name: &str) -> wasmtime::Result<Cow<'_, EntryPoint>> {
-        match &self.spawn_entry {
-            Some(entry) if name == lunatic_abi::SPAWN_ENTRY => Ok(Cow::Borrowed(entry)),
-            _ => EntryPoint::find(&self.module, name).map(Cow::Owned),
+    pub(crate) fn entry_point(
+        &self,
+        function: &EntryFunction,
+    ) -> wasmtime::Result<Cow<'_, EntryPoint>> {
+        match (function, &self.spawn_entry) {
+            (EntryFunction::Spawn, Some(entry)) => Ok(Cow::Borrowed(entry)),
+            _ => EntryPoint::find(&self.module, function.name()).map(Cow::Owned),
         }
     }
 
