@@ -50,7 +50,7 @@ pub(super) async fn spawn_here(
     };
     let link = link.map(|(process, tag)| Link::Remote { node, process, tag });
     let entry = Entry {
-        function: EntryFunction::named(&function),
+        function: EntryFunction::named(function),
         params,
     };
     let io = crate::sandbox::wasi::ProcessIo::default();

@@ -269,8 +269,7 @@ pub(super) fn read_function(
 ) -> wasmtime::Result<EntryFunction> {
     call.charge_copy(len as usize)?;
     let function = call.function();
-    let named =
-        std::str::from_utf8(slice(call.memory()?, ptr, len, function)?).map(EntryFunction::named);
+    let named = EntryFunction::from_utf8(slice(call.memory()?, ptr, len, function)?);
     named.map_err(|_| call.fail("the function name is not UTF-8"))
 }
 

@@ -122,12 +122,28 @@ pub(crate) enum EntryFunction {
 
 impl EntryFunction {
     /// The function named `name`.
-    pub(crate) fn named(name: &str) -> Self {
-        if name == lunatic_abi::SPAWN_ENTRY {
+    pub(crate) fn named(name: String) -> Self {
+        if Self::is_spawn_entry(name.as_bytes()) {
             Self::Spawn
         } else {
-            Self::Export(name.to_owned())
+            Self::Export(name)
         }
+    }
+
+    /// The function named by the UTF-8 bytes `name` (compared with the spawn entry's name
+    /// before they are checked: a spawn's name is that one almost always).
+    ///
+    /// # Errors
+    /// `name` is not UTF-8.
+    pub(crate) fn from_utf8(name: &[u8]) -> Result<Self, std::str::Utf8Error> {
+        if Self::is_spawn_entry(name) {
+            return Ok(Self::Spawn);
+        }
+        std::str::from_utf8(name).map(|name| Self::Export(name.to_owned()))
+    }
+
+    fn is_spawn_entry(name: &[u8]) -> bool {
+        name == lunatic_abi::SPAWN_ENTRY.as_bytes()
     }
 
     /// Its export's name.
@@ -401,3 +417,26 @@ impl std::fmt::Display for NotAllowed {
 }
 
 impl std::error::Error for NotAllowed {}
+
+#[cfg(test)]
+mod tests {
+    use super::EntryFunction;
+
+    #[test]
+    fn the_spawn_entry_is_known_by_its_name_and_other_exports_keep_theirs() {
+        let spawn = lunatic_abi::SPAWN_ENTRY;
+        assert_eq!(
+            EntryFunction::from_utf8(spawn.as_bytes()),
+            Ok(EntryFunction::Spawn)
+        );
+        assert_eq!(EntryFunction::named(spawn.to_owned()), EntryFunction::Spawn);
+        let start = EntryFunction::from_utf8(b"_start").expect("UTF-8");
+        assert_eq!(start, EntryFunction::Export("_start".into()));
+        assert_eq!(EntryFunction::named("_start".into()), start);
+        assert!(EntryFunction::from_utf8(b"\xff_start").is_err());
+        for function in [EntryFunction::Spawn, start] {
+            assert_eq!(EntryFunction::named(function.name().to_owned()), function);
+            assert_eq!(function.to_string(), function.clone().into_name());
+        }
+    }
+}
