@@ -149,6 +149,26 @@ fn instances_kept_after_a_burst_are_dropped_when_unused() {
 }
 
 #[test]
+fn a_burst_larger_than_half_the_pool_starts_again_in_what_it_left() {
+    // 48 of 64 slots: every instance the first burst leaves is kept (up to the pool's
+    // size, not half of it), so every process of the second starts in one.
+    let run = common::run_logged(
+        Some("lunatic::recycle=debug"),
+        &["--max-processes", "64"],
+        &common::guest("test-behaviour"),
+        &["burst-twice"],
+        std::time::Duration::from_secs(60),
+    );
+    run.assert_code(0).assert_stdout("bursts ended\n");
+    let recycled = run
+        .stderr
+        .lines()
+        .filter(|line| line.contains("starts in a recycled instance"))
+        .count();
+    assert_eq!(recycled, 48, "{run}");
+}
+
+#[test]
 fn output_without_a_line_end_is_written_when_a_process_ends() {
     scenario("partial-lines")
         .assert_code(0)

@@ -51,6 +51,7 @@ fn main(mailbox: Mailbox<()>) {
         }
         "groups" => groups(),
         "burst-then-idle" => burst_then_idle(),
+        "burst-twice" => burst_twice(),
         "partial-lines" => partial_lines(),
         "park" => {
             println!("parked");
@@ -917,27 +918,38 @@ fn recycled(mailbox: Mailbox<[u32; 4]>) {
 
 /// 64 processes alive at once that then end, nothing for 3.5 s, then 64 more.
 fn burst_then_idle() {
-    let burst = || {
-        let workers: Vec<Process<()>> = (0..64)
-            .map(|_| {
-                process::spawn(|m: Mailbox<()>| {
-                    let _ = m.receive();
-                })
-                .unwrap()
-            })
-            .collect();
-        for worker in &workers {
-            worker.send(());
-        }
-        while workers.iter().any(Process::is_alive) {
-            process::sleep_ms(1);
-        }
-    };
-    burst();
+    burst(64);
     println!("burst ended");
     process::sleep_ms(3_500);
-    burst();
+    burst(64);
     println!("second burst ended");
+}
+
+/// Two bursts of 48 processes a moment apart: the second can start in what the first left.
+fn burst_twice() {
+    burst(48);
+    process::sleep_ms(100);
+    burst(48);
+    println!("bursts ended");
+}
+
+/// Spawns `count` processes that each wait for a message, then sends each one, and waits
+/// until all have ended.
+fn burst(count: usize) {
+    let workers: Vec<Process<()>> = (0..count)
+        .map(|_| {
+            process::spawn(|m: Mailbox<()>| {
+                let _ = m.receive();
+            })
+            .unwrap()
+        })
+        .collect();
+    for worker in &workers {
+        worker.send(());
+    }
+    while workers.iter().any(Process::is_alive) {
+        process::sleep_ms(1);
+    }
 }
 
 /// Output with no line end yet, left in standard output's buffer when a process returns or
