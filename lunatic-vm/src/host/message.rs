@@ -503,14 +503,14 @@ fn read_tags(call: &mut HostCall<'_>, tags_ptr: u32, tags_len: u32) -> wasmtime:
 /// its memory, and a write (or the page table a read maps) would cost it a page.
 fn finish_receive(
     call: &mut HostCall<'_>,
-    received: Result<bool, EndReason>,
+    received: Result<bool, Box<EndReason>>,
     out: ReceiveBuffer,
     waited: bool,
 ) -> wasmtime::Result<ReceiveStatus> {
     match received {
         Ok(true) => {}
         Ok(false) => return Ok(ReceiveStatus::TimedOut),
-        Err(reason) => return Err(terminated(reason)),
+        Err(reason) => return Err(terminated(*reason)),
     }
     let Some(message) = &call.state().incoming else {
         return Err(incoming_lost());

@@ -430,9 +430,23 @@ impl Mailbox {
         self.queue.lock()
     }
 
-    /// Queues a message and wakes the owner; a closed mailbox (dead owner) drops it.
+    /// Queues a message and wakes the owner; a closed mailbox (dead owner) drops it, and so
+    /// does an abandoned tag (the owner is not woken for it). The one-message case of
+    /// [`Mailbox::push_locked`], written out: a message is large, and an iterator over one
+    /// would copy it once more on every send (see "Stalls that instruction counts miss" in
+    /// the performance log).
     pub(crate) fn push(&self, message: Message) {
-        self.push_all(std::iter::once(message));
+        let mut queue = self.queue();
+        if queue.closed || queue.abandoned.contains(message.tag) {
+            drop(queue);
+            drop(message);
+            return;
+        }
+        let receiver = std::mem::take(&mut queue.receiver);
+        self.place(&mut queue, message, !matches!(receiver, Waiting::No));
+        self.receiver_waiting.store(false, Ordering::Relaxed);
+        drop(queue);
+        self.wake(receiver);
     }
 
     /// Queues `messages` in order under one lock, leaving `messages` empty (the batch a
@@ -466,24 +480,31 @@ impl Mailbox {
                 abandoned.push(message);
                 continue;
             }
-            queue.arrived += 1;
-            queue.arrived_bytes += message.bytes().len() as u64;
-            if hand_over {
-                hand_over = false;
-                // SAFETY: this push took `Waiting`, so it is the slot's one writer, and
-                // the owner does not read it before `handed` is set (invariants 1, 2).
-                self.handoff
-                    .with_mut(|slot| unsafe { *slot = Some(message) });
-                self.handed.store(true, Ordering::Release);
-            } else {
-                queue.messages.push_back(message);
-                self.maybe_queued.store(true, Ordering::Release);
-            }
+            self.place(&mut queue, message, hand_over);
+            hand_over = false;
         }
         self.receiver_waiting.store(false, Ordering::Relaxed);
         drop(queue);
         drop(abandoned);
         self.wake(receiver);
+    }
+
+    /// Counts `message` as arrived and hands it to the waiting owner (`hand_over`: this push
+    /// took `Waiting`, and no message was handed since) or queues it.
+    #[inline(always)]
+    fn place(&self, queue: &mut Queue, message: Message, hand_over: bool) {
+        queue.arrived += 1;
+        queue.arrived_bytes += message.bytes().len() as u64;
+        if hand_over {
+            // SAFETY: this push took `Waiting`, so it is the slot's one writer, and the
+            // owner does not read it before `handed` is set (invariants 1, 2).
+            self.handoff
+                .with_mut(|slot| unsafe { *slot = Some(message) });
+            self.handed.store(true, Ordering::Release);
+        } else {
+            queue.messages.push_back(message);
+            self.maybe_queued.store(true, Ordering::Release);
+        }
     }
 
     /// Wakes the owner if it waited (`receiver`, taken from the queue under its lock).
@@ -722,7 +743,8 @@ impl Inbox {
         waker: Option<&Waker>,
     ) -> Result<Option<Message>, EndReason> {
         let mut into = None;
-        self.take_into(mailbox, taken, tags, waker, &mut into)?;
+        self.take_into(mailbox, taken, tags, waker, &mut into)
+            .map_err(|reason| *reason)?;
         Ok(into)
     }
 
@@ -738,7 +760,8 @@ impl Inbox {
     /// pushed out of the cache) cost cache misses.
     ///
     /// # Errors
-    /// Returns the death reason if the owner has been asked to die.
+    /// Returns the death reason if the owner has been asked to die (boxed: the result is
+    /// two words, returned in registers on every receive).
     pub(crate) fn take_into(
         &mut self,
         mailbox: &Mailbox,
@@ -746,10 +769,10 @@ impl Inbox {
         tags: &[i64],
         waker: Option<&Waker>,
         into: &mut Option<Message>,
-    ) -> Result<bool, EndReason> {
+    ) -> Result<bool, Box<EndReason>> {
         debug_assert!(into.is_none(), "a take's message goes into an empty place");
         if let Some(reason) = mailbox.pending_death() {
-            return Err(reason);
+            return Err(Box::new(reason));
         }
         let mut searched = 0;
         loop {
@@ -788,10 +811,10 @@ impl Inbox {
         tags: &[i64],
         waker: Option<&Waker>,
         into: &mut Option<Message>,
-    ) -> Result<Queued, EndReason> {
+    ) -> Result<Queued, Box<EndReason>> {
         let mut queue = mailbox.queue();
         if let Some(reason) = &queue.death {
-            return Err(reason.clone());
+            return Err(Box::new(reason.clone()));
         }
         // A message handed since the caller's look is older than any queued: it goes
         // first (under the lock, no push hands one).
@@ -1176,6 +1199,25 @@ mod tests {
         assert_eq!(
             inbox.try_receive(&mailbox, &TAKEN, &[]),
             Ok(Some(data(7, 4)))
+        );
+        assert_eq!(inbox.try_receive(&mailbox, &TAKEN, &[]), Ok(None));
+    }
+
+    #[test]
+    fn a_message_of_an_abandoned_tag_leaves_its_waiting_owner_asleep() {
+        let (mailbox, mut inbox) = (Mailbox::default(), Inbox::default());
+        inbox.abandon(&mailbox, &TAKEN, 7);
+        let (counter, waker) = counting_waker();
+        assert_eq!(inbox.take(&mailbox, &TAKEN, &[], Some(&waker)), Ok(None));
+        mailbox.push(data(7, 1));
+        assert_eq!(wakes(&counter), 0, "nothing arrived for the owner");
+        assert!(mailbox.has_waiting_receiver(), "it still waits");
+        // The next message is handed to it, and wakes it.
+        mailbox.push(data(8, 2));
+        assert_eq!(wakes(&counter), 1);
+        assert_eq!(
+            inbox.try_receive(&mailbox, &TAKEN, &[]),
+            Ok(Some(data(8, 2)))
         );
         assert_eq!(inbox.try_receive(&mailbox, &TAKEN, &[]), Ok(None));
     }
