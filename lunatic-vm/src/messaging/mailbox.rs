@@ -431,10 +431,9 @@ impl Mailbox {
     }
 
     /// Queues a message and wakes the owner; a closed mailbox (dead owner) drops it, and so
-    /// does an abandoned tag (the owner is not woken for it). The one-message case of
-    /// [`Mailbox::push_locked`], written out: a message is large, and an iterator over one
-    /// would copy it once more on every send (see "Stalls that instruction counts miss" in
-    /// the performance log).
+    /// does an abandoned tag. The one-message case of [`Mailbox::push_locked`], written
+    /// out: a message is large, and an iterator over one would copy it once more on every
+    /// send (see "Stalls that instruction counts miss" in the performance log).
     pub(crate) fn push(&self, message: Message) {
         let mut queue = self.queue();
         if queue.closed || queue.abandoned.contains(message.tag) {
@@ -442,9 +441,7 @@ impl Mailbox {
             drop(message);
             return;
         }
-        let receiver = std::mem::take(&mut queue.receiver);
-        self.place(&mut queue, message, !matches!(receiver, Waiting::No));
-        self.receiver_waiting.store(false, Ordering::Relaxed);
+        let receiver = self.place_first(&mut queue, message);
         drop(queue);
         self.wake(receiver);
     }
@@ -460,7 +457,8 @@ impl Mailbox {
     }
 
     /// [`Mailbox::push_all`] with the lock taken. What it drops (messages to a dead owner
-    /// or of an abandoned tag, which may close sockets) it drops after the lock.
+    /// or of an abandoned tag, which may close sockets) it drops after the lock; a push that
+    /// places nothing leaves the owner waiting, unwoken.
     fn push_locked(
         &self,
         mut queue: MutexGuard<'_, Queue>,
@@ -472,25 +470,36 @@ impl Mailbox {
             return;
         }
         let mut abandoned = Vec::new();
-        let receiver = std::mem::take(&mut queue.receiver);
-        // The owner waits (so its slot is empty): the first message goes to it directly.
-        let mut hand_over = !matches!(receiver, Waiting::No);
+        let mut receiver = None;
         for message in messages {
             if queue.abandoned.contains(message.tag) {
                 abandoned.push(message);
-                continue;
+            } else if receiver.is_none() {
+                receiver = Some(self.place_first(&mut queue, message));
+            } else {
+                self.place(&mut queue, message, false);
             }
-            self.place(&mut queue, message, hand_over);
-            hand_over = false;
         }
-        self.receiver_waiting.store(false, Ordering::Relaxed);
         drop(queue);
         drop(abandoned);
-        self.wake(receiver);
+        if let Some(receiver) = receiver {
+            self.wake(receiver);
+        }
+    }
+
+    /// Places the first message a push places: takes the owner's wait, hands the message
+    /// over if the owner waits (so its slot is empty), and returns the wait, to be woken
+    /// after the lock.
+    #[inline(always)]
+    fn place_first(&self, queue: &mut Queue, message: Message) -> Waiting {
+        let receiver = std::mem::take(&mut queue.receiver);
+        self.place(queue, message, !matches!(receiver, Waiting::No));
+        self.receiver_waiting.store(false, Ordering::Relaxed);
+        receiver
     }
 
     /// Counts `message` as arrived and hands it to the waiting owner (`hand_over`: this push
-    /// took `Waiting`, and no message was handed since) or queues it.
+    /// took `Waiting` for it, see [`Mailbox::place_first`]) or queues it.
     #[inline(always)]
     fn place(&self, queue: &mut Queue, message: Message, hand_over: bool) {
         queue.arrived += 1;
@@ -1210,14 +1219,21 @@ mod tests {
         let (counter, waker) = counting_waker();
         assert_eq!(inbox.take(&mailbox, &TAKEN, &[], Some(&waker)), Ok(None));
         mailbox.push(data(7, 1));
+        mailbox.push_batch(&mut vec![data(7, 2), data(7, 3)]);
         assert_eq!(wakes(&counter), 0, "nothing arrived for the owner");
         assert!(mailbox.has_waiting_receiver(), "it still waits");
-        // The next message is handed to it, and wakes it.
-        mailbox.push(data(8, 2));
+        // The next message is handed to it, and wakes it; the batch's abandoned one is
+        // dropped, its other one queued.
+        mailbox.push_batch(&mut vec![data(7, 4), data(8, 5), data(9, 6)]);
         assert_eq!(wakes(&counter), 1);
+        assert!(!mailbox.has_waiting_receiver());
         assert_eq!(
             inbox.try_receive(&mailbox, &TAKEN, &[]),
-            Ok(Some(data(8, 2)))
+            Ok(Some(data(8, 5)))
+        );
+        assert_eq!(
+            inbox.try_receive(&mailbox, &TAKEN, &[]),
+            Ok(Some(data(9, 6)))
         );
         assert_eq!(inbox.try_receive(&mailbox, &TAKEN, &[]), Ok(None));
     }
