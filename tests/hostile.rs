@@ -220,6 +220,58 @@ fn memory_program(access: &str) -> String {
     )
 }
 
+/// Host calls find guest memory where it is after the guest grew it: a message sent from
+/// and received into the new pages arrives whole, and a range past the new end is refused
+/// with the new length (the VM keeps where a process's memory is between calls, and must
+/// see every growth).
+#[test]
+fn host_calls_see_the_memory_a_guest_grew() {
+    let dir = std::env::temp_dir().join(format!("lunatic-grown-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("grown.wat");
+    std::fs::write(
+        &path,
+        r#"(module
+  (import "lunatic::message" "send_data" (func $send_data (param i64 i64 i64 i64 i32 i32)))
+  (import "lunatic::message" "receive" (func $receive (param i32 i32 i64 i32 i32 i32) (result i32)))
+  (import "lunatic::process" "this" (func $this (result i64)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "grown memory seen\n")
+  ;; Sends itself the 8 bytes at $from, receives them at $to and compares.
+  (func $round_trip (param $from i32) (param $to i32)
+    (call $send_data (call $this) (i64.const 0) (i64.const 0) (i64.const 0) (local.get $from) (i32.const 8))
+    (if (i32.ne (call $receive (i32.const 0) (i32.const 0) (i64.const -1) (local.get $to) (i32.const 8) (i32.const 64)) (i32.const 0)) (then unreachable))
+    (if (i64.ne (i64.load (local.get $from)) (i64.load (local.get $to))) (then unreachable)))
+  (func (export "_start")
+    (i64.store (i32.const 100) (i64.const 0x0102030405060708))
+    (call $round_trip (i32.const 100) (i32.const 200))
+    (if (i32.ne (memory.grow (i32.const 31)) (i32.const 1)) (then unreachable))
+    (i64.store (i32.const 0x1fffe0) (i64.const 0x1112131415161718))
+    (call $round_trip (i32.const 0x1fffe0) (i32.const 0x1ffff8))
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 18))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (call $send_data (call $this) (i64.const 0) (i64.const 0) (i64.const 0) (i32.const 0x1ffffc) (i32.const 8))))"#,
+    )
+    .unwrap();
+    for pool in ["64", "16384"] {
+        let run = run_with(
+            &["--max-processes", pool, "--max-memory", "2"],
+            &path,
+            &[],
+            Duration::from_secs(30),
+        );
+        run.assert_stdout("grown memory seen\n")
+            .assert_code(1)
+            .assert_stderr(
+                "send_data: the range of 8 bytes at 0x1ffffc is outside the guest's memory of \
+             2097152 bytes",
+            );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A pool that fits in the address space gives each slot all 4 GiB a memory can address, and
 /// its compiled code checks no access against the memory's bounds; a larger pool's slots
 /// hold `--max-memory`, and its code checks every access. In both, a memory grows no

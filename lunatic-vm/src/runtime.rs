@@ -609,7 +609,7 @@ impl Runtime {
                 .and_then(Extern::into_global)
         });
         let state = store.data_mut();
-        state.memory = memory;
+        state.set_memory(memory);
         state.receive_waited_global = receive_waited;
         let spawn_entry = entry.function == EntryFunction::Spawn;
         let func = match known.spawn_entry.filter(|_| spawn_entry) {
@@ -1121,7 +1121,7 @@ async fn execute(mut store: Store<ProcessState>, mut calls: Calls, watched: bool
 /// it) for the next process.
 fn retire(mut store: Store<ProcessState>, instance: Instance, exports: StartExports) {
     let program = Arc::clone(&store.data().program);
-    let (Some(pool), Some(memory)) = (program.recycling(), store.data().memory) else {
+    let (Some(pool), Some(memory)) = (program.recycling(), store.data().memory()) else {
         return;
     };
     if !pool.reserve() {

@@ -171,10 +171,8 @@ impl<'a> HostCall<'a> {
     /// The module exports no memory.
     #[inline]
     pub(crate) fn memory_and_state(&mut self) -> wasmtime::Result<(&mut [u8], &mut ProcessState)> {
-        match self.caller.data().memory {
-            Some(memory) => Ok(memory.data_and_store_mut(&mut self.caller)),
-            None => Err(self.fail("the module exports no memory named `memory`")),
-        }
+        crate::process::state::memory_and_state(&mut self.caller)
+            .ok_or_else(|| fail(self.function, "the module exports no memory named `memory`"))
     }
 
     /// The caller's linear memory.

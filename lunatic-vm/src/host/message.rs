@@ -128,7 +128,13 @@ pub(super) fn send(
         message_type,
         reply_tag,
     };
-    deliver(call.state_mut(), process, tag, typed, outgoing)
+    deliver(
+        call.state_mut(),
+        process,
+        tag,
+        typed,
+        Body::Written(outgoing),
+    )
 }
 
 pub(super) fn send_data(
@@ -144,25 +150,22 @@ pub(super) fn send_data(
     let function = call.function();
     let (bytes, state) = call.memory_and_state()?;
     let bytes = slice(bytes, ptr, len, function)?;
-    let outgoing = match state.outgoing.take() {
-        // The common case, a message without resources: its bytes are all there is.
-        None if bytes.len() <= state.max_message_size => Outgoing {
-            tag,
-            data: MessageBytes::from_slice(bytes),
-            resources: Default::default(),
-        },
-        started => finish_started(
+    let body = match state.outgoing.take() {
+        // The common case, a message without resources: its bytes are all there is, and are
+        // copied from guest memory straight into the message.
+        None if bytes.len() <= state.max_message_size => Body::Guest(bytes),
+        started => Body::Written(finish_started(
             started.unwrap_or_default(),
             bytes,
             state.max_message_size,
             function,
-        )?,
+        )?),
     };
     let typed = Typed {
         message_type,
         reply_tag,
     };
-    deliver(state, process, tag, typed, outgoing)
+    deliver(state, process, tag, typed, body)
 }
 
 pub(super) fn receive_waited(call: &mut HostCall<'_>) -> wasmtime::Result<u32> {
@@ -343,7 +346,15 @@ struct Typed {
     reply_tag: i64,
 }
 
-/// Puts `outgoing` in `process`'s mailbox with `tag`; a process that is not alive drops it
+/// What a sent message holds besides its type.
+enum Body<'a> {
+    /// Bytes still in guest memory (a message written in one call, without resources).
+    Guest(&'a [u8]),
+    /// A message the guest wrote in several calls, or with resources.
+    Written(Outgoing),
+}
+
+/// Puts `body` in `process`'s mailbox with `tag`; a process that is not alive drops it
 /// (and so closes its resources).
 ///
 /// # Errors
@@ -354,22 +365,29 @@ fn deliver(
     process: u64,
     tag: i64,
     typed: Typed,
-    outgoing: Outgoing,
+    body: Body<'_>,
 ) -> wasmtime::Result<()> {
     let charge = match state.env().budget() {
         None => None,
-        Some(budget) => Some(charge_queued(budget, &outgoing)?),
+        Some(budget) => Some(charge_queued(budget, &body)?),
     };
-    state.send(
+    let sender = state.handle.id();
+    let outbox = state.outbox();
+    // Made after the outbox is borrowed: see `ProcessState::outbox`.
+    let (bytes, extra) = match body {
+        Body::Guest(bytes) => (MessageBytes::from_slice(bytes), MessageExtra::default()),
+        Body::Written(outgoing) => (outgoing.data, MessageExtra::resources(outgoing.resources)),
+    };
+    outbox.send(
         process,
         Message {
             tag,
             kind: MessageKind::Data(MessageData {
-                sender: state.handle.id(),
+                sender,
                 message_type: typed.message_type,
                 reply_tag: typed.reply_tag,
-                bytes: outgoing.data,
-                extra: MessageExtra::resources(outgoing.resources),
+                bytes,
+                extra,
             }),
             charge,
         },
@@ -377,16 +395,18 @@ fn deliver(
     Ok(())
 }
 
-/// What `outgoing` costs its sandboxed sender's environment while it is queued.
+/// What `body` costs its sandboxed sender's environment while it is queued.
 ///
 /// # Errors
 /// The environment is over its limit of queued bytes.
 #[cold]
 #[inline(never)]
-fn charge_queued(budget: &Arc<Budget>, outgoing: &Outgoing) -> Result<Box<Held>, OverLimit> {
-    let queued = outgoing.data.len() as u64
-        + QUEUED_OVERHEAD
-        + outgoing.resources.len() as u64 * QUEUED_RESOURCE;
+fn charge_queued(budget: &Arc<Budget>, body: &Body<'_>) -> Result<Box<Held>, OverLimit> {
+    let (len, resources) = match body {
+        Body::Guest(bytes) => (bytes.len(), 0),
+        Body::Written(outgoing) => (outgoing.data.len(), outgoing.resources.len()),
+    };
+    let queued = len as u64 + QUEUED_OVERHEAD + resources as u64 * QUEUED_RESOURCE;
     budget.hold(Limit::QueuedBytes, queued).map(Box::new)
 }
 
@@ -455,7 +475,7 @@ fn check_receive_ranges(call: &HostCall<'_>, args: CheckedReceive) -> wasmtime::
     }
     let function = call.function();
     let state = call.state();
-    let Some(memory) = state.memory else {
+    let Some(memory) = state.memory() else {
         return Err(call.fail("the module exports no memory named `memory`"));
     };
     let bytes = memory.data(call.caller_ref());

@@ -28,6 +28,10 @@ pub(crate) struct MemoryLimit {
     /// Elements of all the process's tables, as last allowed.
     table_elements: usize,
     pub(crate) exceeded: bool,
+    /// How many times wasmtime asked to grow a memory, allowed or not: the only way a
+    /// memory's place or length changes, so a view of it taken before is stale once this
+    /// changed (see `ProcessState::memory_view`).
+    growths: u64,
     /// The process, whose profile shows its memory (`None` in unit tests).
     shown_in: Option<std::sync::Arc<ProcessHandle>>,
 }
@@ -45,7 +49,14 @@ impl MemoryLimit {
             memory_bytes: 0,
             table_elements: 0,
             exceeded: false,
+            growths: 0,
         }
+    }
+
+    /// How many times wasmtime asked to grow a memory (see the field).
+    #[inline]
+    pub(crate) fn growths(&self) -> u64 {
+        self.growths
     }
 
     /// Gives back everything it allowed: the instance it was charged for is not used.
@@ -74,6 +85,7 @@ impl ResourceLimiter for MemoryLimit {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
+        self.growths += 1;
         let total = grown(self.memory_bytes, current, desired, self.max_bytes);
         let charged = match (total, &mut self.charge) {
             (Some(total), Some(charge)) => {
