@@ -171,7 +171,7 @@ impl<'a> HostCall<'a> {
     /// The module exports no memory.
     #[inline]
     pub(crate) fn memory_and_state(&mut self) -> wasmtime::Result<(&mut [u8], &mut ProcessState)> {
-        crate::process::state::memory_and_state(&mut self.caller)
+        crate::process::state::guest_memory(&mut self.caller)
             .ok_or_else(|| fail(self.function, "the module exports no memory named `memory`"))
     }
 

@@ -128,13 +128,7 @@ pub(super) fn send(
         message_type,
         reply_tag,
     };
-    deliver(
-        call.state_mut(),
-        process,
-        tag,
-        typed,
-        Body::Written(outgoing),
-    )
+    deliver(call.state_mut(), process, tag, typed, Body::Built(outgoing))
 }
 
 pub(super) fn send_data(
@@ -153,8 +147,8 @@ pub(super) fn send_data(
     let body = match state.outgoing.take() {
         // The common case, a message without resources: its bytes are all there is, and are
         // copied from guest memory straight into the message.
-        None if bytes.len() <= state.max_message_size => Body::Guest(bytes),
-        started => Body::Written(finish_started(
+        None if bytes.len() <= state.max_message_size => Body::InGuestMemory(bytes),
+        started => Body::Built(finish_started(
             started.unwrap_or_default(),
             bytes,
             state.max_message_size,
@@ -348,10 +342,10 @@ struct Typed {
 
 /// What a sent message holds besides its type.
 enum Body<'a> {
-    /// Bytes still in guest memory (a message written in one call, without resources).
-    Guest(&'a [u8]),
-    /// A message the guest wrote in several calls, or with resources.
-    Written(Outgoing),
+    /// Bytes still in guest memory (a message sent in one call, without resources).
+    InGuestMemory(&'a [u8]),
+    /// A message built in the host over several calls, or with resources.
+    Built(Outgoing),
 }
 
 /// Puts `body` in `process`'s mailbox with `tag`; a process that is not alive drops it
@@ -375,8 +369,8 @@ fn deliver(
     let outbox = state.outbox();
     // Made after the outbox is borrowed: see `ProcessState::outbox`.
     let (bytes, extra) = match body {
-        Body::Guest(bytes) => (MessageBytes::from_slice(bytes), MessageExtra::default()),
-        Body::Written(outgoing) => (outgoing.data, MessageExtra::resources(outgoing.resources)),
+        Body::InGuestMemory(bytes) => (MessageBytes::from_slice(bytes), MessageExtra::default()),
+        Body::Built(outgoing) => (outgoing.data, MessageExtra::resources(outgoing.resources)),
     };
     outbox.send(
         process,
@@ -403,8 +397,8 @@ fn deliver(
 #[inline(never)]
 fn charge_queued(budget: &Arc<Budget>, body: &Body<'_>) -> Result<Box<Held>, OverLimit> {
     let (len, resources) = match body {
-        Body::Guest(bytes) => (bytes.len(), 0),
-        Body::Written(outgoing) => (outgoing.data.len(), outgoing.resources.len()),
+        Body::InGuestMemory(bytes) => (bytes.len(), 0),
+        Body::Built(outgoing) => (outgoing.data.len(), outgoing.resources.len()),
     };
     let queued = len as u64 + QUEUED_OVERHEAD + resources as u64 * QUEUED_RESOURCE;
     budget.hold(Limit::QueuedBytes, queued).map(Box::new)

@@ -37,57 +37,61 @@ pub(crate) struct Outgoing {
 }
 
 /// Where a process's linear memory is and how long, kept so a host call need not look it
-/// up through wasmtime's store, instance and offsets, a chain of dependent loads that
-/// showed in the time of every send and receive.
+/// up through wasmtime's store, instance and offsets (a chain of dependent loads on every
+/// send and receive).
 ///
-/// Invariant: valid while the memory has not grown since it was taken. A view is taken
-/// from the state's own `memory` (a memory of the store that owns the state), and only a
-/// growth moves or lengthens a memory; wasmtime asks the store's limiter before every
-/// growth ([`MemoryLimit::growths`] counts the asks, and the view remembers the count it
-/// was taken at). Setting `memory` forgets the view.
+/// Invariant: a view is current while its process's [`MemoryLimit`] holds it. It is taken
+/// from the state's own `memory`, a memory of the store that owns the state, and kept in
+/// the state's limiter, which wasmtime asks before every growth of every memory of the
+/// store; the limiter forgets the view at each ask. Nothing else moves or lengthens a
+/// memory: the engine's memories never move (`memory_may_move(false)`,
+/// `program/engine.rs`) and never shrink, and a slot is reset only once its store holds a
+/// vacant state or none. A state that ran a process is dropped with its store's process,
+/// never moved to another store (recycling moves only vacant states, which never have a
+/// memory), and setting `memory` forgets the view.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct MemoryView {
     base: *mut u8,
     len: usize,
-    growths: u64,
 }
 
-// SAFETY: a view is an address inside the store that owns the state it is kept in; it is
-// read only through that store (`memory_and_state`), and moves between threads with it.
+// SAFETY: a view is an address inside the store whose state keeps it; it is read only
+// through that store (`guest_memory`), and moves between threads with it.
 #[allow(unsafe_code)]
 unsafe impl Send for MemoryView {}
 
 /// The caller's linear memory and its state, borrowed together; `None` if the module
-/// exports no memory. Found through the state's [`MemoryView`] if that is current.
+/// exports no memory.
 #[allow(unsafe_code)]
 #[inline]
-pub(crate) fn memory_and_state<'a>(
+pub(crate) fn guest_memory<'a>(
     caller: &'a mut wasmtime::Caller<'_, ProcessState>,
 ) -> Option<(&'a mut [u8], &'a mut ProcessState)> {
-    let Some(view) = caller.data().memory_view() else {
-        return look_up_memory(caller);
+    let view = match caller.data().limits.memory_view {
+        Some(view) => view,
+        None => look_up_memory(caller)?,
     };
+    debug_assert!(caller.data().memory.is_some_and(|memory| {
+        memory.data_ptr(&*caller) == view.base && memory.data_size(&*caller) == view.len
+    }));
     // SAFETY: the view is current (its invariant), so `base..base + len` is the memory's
-    // accessible range; the memory belongs to the caller's store, which is borrowed
-    // mutably for `'a`, so no other reference to it exists, and the guest does not run
-    // during a host call.
+    // accessible range, and `base` came from wasmtime's own pointer to it; the memory
+    // belongs to the caller's store, borrowed mutably for `'a`, so no other reference to it
+    // exists, and the guest does not run during a host call.
     let bytes = unsafe { std::slice::from_raw_parts_mut(view.base, view.len) };
     Some((bytes, caller.data_mut()))
 }
 
-/// [`memory_and_state`] through wasmtime, remembering where the memory is.
+/// The view of the caller's memory, looked up through wasmtime and kept.
 #[inline(never)]
-fn look_up_memory<'a>(
-    caller: &'a mut wasmtime::Caller<'_, ProcessState>,
-) -> Option<(&'a mut [u8], &'a mut ProcessState)> {
+fn look_up_memory(caller: &mut wasmtime::Caller<'_, ProcessState>) -> Option<MemoryView> {
     let memory = caller.data().memory?;
-    let (bytes, state) = memory.data_and_store_mut(caller);
-    state.memory_view = Some(MemoryView {
-        base: bytes.as_mut_ptr(),
-        len: bytes.len(),
-        growths: state.limits.growths(),
-    });
-    Some((bytes, state))
+    let view = MemoryView {
+        base: memory.data_ptr(&*caller),
+        len: memory.data_size(&*caller),
+    };
+    caller.data_mut().limits.memory_view = Some(view);
+    Some(view)
 }
 
 /// A process's outbox, borrowed to send a message (see [`ProcessState::outbox`]).
@@ -175,8 +179,6 @@ pub(crate) struct ProcessState {
     wasi: Option<Box<WasiP1Ctx>>,
     /// The instance's exported `memory`, set right after instantiation.
     memory: Option<Memory>,
-    /// Where `memory` was and how long, as last looked up (see [`MemoryView`]).
-    memory_view: Option<MemoryView>,
     pub(crate) outgoing: Option<Outgoing>,
     pub(crate) incoming: Option<Message>,
     /// The last receive arguments found inside memory (see `host::message`).
@@ -247,7 +249,6 @@ impl ProcessState {
             handle,
             wasi: None,
             memory: None,
-            memory_view: None,
             outgoing: None,
             incoming: None,
             checked_receive: Cell::new(None),
@@ -319,20 +320,16 @@ impl ProcessState {
     /// Sets the instance's exported `memory` (right after instantiation).
     pub(crate) fn set_memory(&mut self, memory: Option<Memory>) {
         self.memory = memory;
-        self.memory_view = None;
+        self.limits.memory_view = None;
     }
 
-    /// `memory`'s bytes as last looked up, if it has not grown since (see [`MemoryView`]).
-    #[inline]
-    fn memory_view(&self) -> Option<MemoryView> {
-        self.memory_view
-            .filter(|view| view.growths == self.limits.growths())
-    }
-
-    /// The outbox, borrowed for one send (see [`crate::messaging::outbox`]). A send borrows
-    /// it before it makes its message, so the message is built where the send takes it
-    /// from: one built first and moved in past the borrow's check was copied once more, in
-    /// 16-byte loads of fields just stored in smaller pieces (a store-forwarding stall).
+    /// The outbox, borrowed for one send (see [`crate::messaging::outbox`]). A send
+    /// borrows it before it builds its message, so the message is built where the send
+    /// takes it from, not copied there once more.
+    ///
+    /// # Panics
+    /// The outbox is borrowed already: nothing may deliver or send while an [`OutboxRef`]
+    /// lives.
     #[inline]
     pub(crate) fn outbox(&self) -> OutboxRef<'_> {
         OutboxRef {

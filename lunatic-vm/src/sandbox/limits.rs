@@ -2,6 +2,7 @@
 
 use wasmtime::ResourceLimiter;
 
+use crate::process::state::MemoryView;
 use crate::process::ProcessHandle;
 use crate::sandbox::budget::Held;
 
@@ -17,7 +18,8 @@ pub(crate) const MAX_TABLE_ELEMENTS: usize = 20_000;
 /// The limit holds for all of a process's linear memories together (a module may declare
 /// many), and so does [`MAX_TABLE_ELEMENTS`] for all its tables: wasmtime asks before it
 /// creates each one (from 0) and before each growth. Growth also counts against the
-/// environment's memory limit, for all its processes together (`charge`).
+/// environment's memory limit, for all its processes together (`charge`). Seeing every
+/// growth, it also keeps where the process's memory is, for host calls (`memory_view`).
 #[derive(Debug)]
 pub(crate) struct MemoryLimit {
     max_bytes: usize,
@@ -28,10 +30,9 @@ pub(crate) struct MemoryLimit {
     /// Elements of all the process's tables, as last allowed.
     table_elements: usize,
     pub(crate) exceeded: bool,
-    /// How many times wasmtime asked to grow a memory, allowed or not: the only way a
-    /// memory's place or length changes, so a view of it taken before is stale once this
-    /// changed (see `ProcessState::memory_view`).
-    growths: u64,
+    /// Where the process's memory is and how long, as last looked up; forgotten at every
+    /// growth asked for, allowed or not (see [`MemoryView`]).
+    pub(crate) memory_view: Option<MemoryView>,
     /// The process, whose profile shows its memory (`None` in unit tests).
     shown_in: Option<std::sync::Arc<ProcessHandle>>,
 }
@@ -49,14 +50,8 @@ impl MemoryLimit {
             memory_bytes: 0,
             table_elements: 0,
             exceeded: false,
-            growths: 0,
+            memory_view: None,
         }
-    }
-
-    /// How many times wasmtime asked to grow a memory (see the field).
-    #[inline]
-    pub(crate) fn growths(&self) -> u64 {
-        self.growths
     }
 
     /// Gives back everything it allowed: the instance it was charged for is not used.
@@ -85,7 +80,7 @@ impl ResourceLimiter for MemoryLimit {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        self.growths += 1;
+        self.memory_view = None;
         let total = grown(self.memory_bytes, current, desired, self.max_bytes);
         let charged = match (total, &mut self.charge) {
             (Some(total), Some(charge)) => {
