@@ -579,6 +579,56 @@ mod mailbox_tests {
         });
     }
 
+    /// A sender delivers `batches` (as its outbox does: each moved whole into an empty
+    /// queue, or appended behind what is queued) while the owner looks and then waits.
+    /// The owner takes every message once and in order, and is woken exactly when it
+    /// waited.
+    fn batches_arrive_once_in_order(batches: &'static [&'static [u8]]) {
+        loom::model(move || {
+            let mailbox = Arc::new(Mailbox::default());
+            let sender = thread::spawn({
+                let mailbox = Arc::clone(&mailbox);
+                move || {
+                    for batch in batches {
+                        mailbox.push_batch(&mut batch.iter().map(|&byte| data(byte)).collect());
+                    }
+                }
+            });
+            let (counter, waker) = counting_waker();
+            let mut inbox = Inbox::default();
+            let mut received = Vec::new();
+            received.extend(
+                match inbox.try_receive(&mailbox, &TAKEN, &[]) {
+                    Ok(None) => inbox.take(&mailbox, &TAKEN, &[], Some(&waker)),
+                    other => other,
+                }
+                .expect("no kill"),
+            );
+            sender.join().expect("the sender ran");
+            let woken = counter.0.load(Ordering::SeqCst);
+            let waited = received.is_empty();
+            assert_eq!(woken, usize::from(waited), "woken {woken}, waited {waited}");
+            while let Some(message) = inbox.try_receive(&mailbox, &TAKEN, &[]).expect("no kill") {
+                received.push(message);
+            }
+            let sent: Vec<Message> = batches.concat().into_iter().map(data).collect();
+            assert_eq!(received, sent);
+            assert!(inbox.is_surely_empty(&mailbox));
+        });
+    }
+
+    /// One batch: its first message may be handed to the waiting owner, the rest queued.
+    #[test]
+    fn a_batch_racing_with_a_receive_arrives_once_in_order() {
+        batches_arrive_once_in_order(&[&[1, 2, 3]]);
+    }
+
+    /// Two batches: the second may be appended behind the first.
+    #[test]
+    fn batches_racing_with_a_receive_arrive_once_in_order() {
+        batches_arrive_once_in_order(&[&[1, 2], &[3]]);
+    }
+
     /// A selective receive waits for tag 7 while a sender pushes a message of tag 3 (handed
     /// to the waiting owner, but not what it waits for: it goes to the inbox) and then one
     /// of tag 7. The owner's selective takes get the tag-7 message once, and a plain

@@ -204,6 +204,26 @@ impl AbandonedTags {
     fn contains(&self, tag: i64) -> bool {
         !self.tags.is_empty() && self.tags.contains(&tag)
     }
+
+    fn is_empty(&self) -> bool {
+        self.tags.is_empty()
+    }
+
+    /// Takes the messages of abandoned tags out of `messages`, keeping the others' order.
+    #[cold]
+    fn remove_from(&self, messages: &mut VecDeque<Message>) -> Vec<Message> {
+        let mut abandoned = Vec::new();
+        let mut kept = VecDeque::with_capacity(messages.len());
+        for message in messages.drain(..) {
+            if self.contains(message.tag) {
+                abandoned.push(message);
+            } else {
+                kept.push_back(message);
+            }
+        }
+        *messages = kept;
+        abandoned
+    }
 }
 
 /// The shared side of one process's mailbox: what senders push into.
@@ -431,11 +451,15 @@ impl Mailbox {
     }
 
     /// Queues a message and wakes the owner; a closed mailbox (dead owner) drops it, and so
-    /// does an abandoned tag. The one-message case of [`Mailbox::push_locked`], written
-    /// out: a message is large, and an iterator over one would copy it once more on every
-    /// send (see "Stalls that instruction counts miss" in the performance log).
+    /// does an abandoned tag.
     pub(crate) fn push(&self, message: Message) {
-        let mut queue = self.queue();
+        self.push_locked(self.queue(), message);
+    }
+
+    /// [`Mailbox::push`] with the lock taken. What it drops (a message to a dead owner or of
+    /// an abandoned tag, which may close sockets) it drops after the lock, and then leaves
+    /// the owner waiting, unwoken.
+    fn push_locked(&self, mut queue: MutexGuard<'_, Queue>, message: Message) {
         if queue.closed || queue.abandoned.contains(message.tag) {
             drop(queue);
             drop(message);
@@ -447,44 +471,41 @@ impl Mailbox {
     }
 
     /// Queues `messages` in order under one lock, leaving `messages` empty (the batch a
-    /// sender's outbox delivers).
-    pub(crate) fn push_batch(&self, messages: &mut Vec<Message>) {
-        self.push_all(messages.drain(..));
-    }
-
-    fn push_all(&self, messages: impl Iterator<Item = Message>) {
-        self.push_locked(self.queue(), messages);
-    }
-
-    /// [`Mailbox::push_all`] with the lock taken. What it drops (messages to a dead owner
-    /// or of an abandoned tag, which may close sockets) it drops after the lock; a push that
-    /// places nothing leaves the owner waiting, unwoken.
-    fn push_locked(
-        &self,
-        mut queue: MutexGuard<'_, Queue>,
-        messages: impl Iterator<Item = Message>,
-    ) {
+    /// sender's outbox delivers). The batch moves whole, not a message at a time: its
+    /// buffer trades places with the queue's when the queue is empty (as the owner leaves
+    /// it when it takes), else it is appended in one copy. What it drops, it drops after
+    /// the lock; a batch that places nothing leaves the owner waiting, unwoken.
+    pub(crate) fn push_batch(&self, messages: &mut VecDeque<Message>) {
+        let mut queue = self.queue();
         if queue.closed {
             drop(queue);
-            messages.for_each(drop);
+            messages.clear();
             return;
         }
-        let mut abandoned = Vec::new();
-        let mut receiver = None;
-        for message in messages {
-            if queue.abandoned.contains(message.tag) {
-                abandoned.push(message);
-            } else if receiver.is_none() {
-                receiver = Some(self.place_first(&mut queue, message));
+        let abandoned = if queue.abandoned.is_empty() {
+            Vec::new()
+        } else {
+            queue.abandoned.remove_from(messages)
+        };
+        let Some(first) = messages.pop_front() else {
+            drop(queue);
+            drop(abandoned);
+            return;
+        };
+        let receiver = self.place_first(&mut queue, first);
+        if !messages.is_empty() {
+            queue.arrived += messages.len() as u64;
+            queue.arrived_bytes += messages.iter().map(|m| m.bytes().len() as u64).sum::<u64>();
+            if queue.messages.is_empty() {
+                std::mem::swap(&mut queue.messages, messages);
             } else {
-                self.place(&mut queue, message, false);
+                queue.messages.append(messages);
             }
+            self.maybe_queued.store(true, Ordering::Release);
         }
         drop(queue);
         drop(abandoned);
-        if let Some(receiver) = receiver {
-            self.wake(receiver);
-        }
+        self.wake(receiver);
     }
 
     /// Places the first message a push places: takes the owner's wait, hands the message
@@ -558,7 +579,7 @@ impl Mailbox {
     ) {
         let queue = self.queue();
         if traps() {
-            self.push_locked(queue, std::iter::once(signal));
+            self.push_locked(queue, signal);
         } else {
             self.kill_locked(queue, reason());
         }
@@ -1219,12 +1240,12 @@ mod tests {
         let (counter, waker) = counting_waker();
         assert_eq!(inbox.take(&mailbox, &TAKEN, &[], Some(&waker)), Ok(None));
         mailbox.push(data(7, 1));
-        mailbox.push_batch(&mut vec![data(7, 2), data(7, 3)]);
+        mailbox.push_batch(&mut VecDeque::from([data(7, 2), data(7, 3)]));
         assert_eq!(wakes(&counter), 0, "nothing arrived for the owner");
         assert!(mailbox.has_waiting_receiver(), "it still waits");
         // The next message is handed to it, and wakes it; the batch's abandoned one is
         // dropped, its other one queued.
-        mailbox.push_batch(&mut vec![data(7, 4), data(8, 5), data(9, 6)]);
+        mailbox.push_batch(&mut VecDeque::from([data(7, 4), data(8, 5), data(9, 6)]));
         assert_eq!(wakes(&counter), 1);
         assert!(!mailbox.has_waiting_receiver());
         assert_eq!(
@@ -1260,6 +1281,34 @@ mod tests {
             Some(data(1, 4))
         );
         assert_eq!(inbox.try_receive(&mailbox, &TAKEN, &[]).unwrap(), None);
+    }
+
+    #[test]
+    fn a_batch_moves_whole_into_an_empty_queue_or_behind_what_is_queued() {
+        let (mailbox, mut inbox) = (Mailbox::default(), Inbox::default());
+        let mut batch = VecDeque::from([data(1, 1), data(2, 2), data(3, 3)]);
+        mailbox.push_batch(&mut batch);
+        assert!(batch.is_empty(), "the batch is taken");
+        assert!(!inbox.is_surely_empty(&mailbox));
+        mailbox.push(data(4, 4));
+        let mut batch = VecDeque::from([data(5, 5), data(6, 6)]);
+        mailbox.push_batch(&mut batch);
+        assert!(batch.is_empty());
+        let census = mailbox.census(&TAKEN, 0);
+        assert_eq!((census.arrived, census.messages, census.bytes), (6, 6, 6));
+        for n in 1..=6 {
+            assert_eq!(
+                inbox.try_receive(&mailbox, &TAKEN, &[]).unwrap(),
+                Some(data(n, n as u8))
+            );
+        }
+        assert_eq!(inbox.try_receive(&mailbox, &TAKEN, &[]).unwrap(), None);
+        // The queue was emptied by the take: the next batch takes its place again.
+        mailbox.push_batch(&mut VecDeque::from([data(7, 7)]));
+        assert_eq!(
+            inbox.try_receive(&mailbox, &TAKEN, &[]).unwrap(),
+            Some(data(7, 7))
+        );
     }
 
     #[test]
@@ -1300,6 +1349,9 @@ mod tests {
         assert_eq!(inbox.take(&mailbox, &TAKEN, &[], Some(&waker)), Ok(None));
         mailbox.close();
         mailbox.push(data(1, 1));
+        let mut batch = VecDeque::from([data(2, 2), data(3, 3)]);
+        mailbox.push_batch(&mut batch);
+        assert!(batch.is_empty(), "the batch is dropped");
         assert_eq!(wakes(&counter), 0);
         assert_eq!(inbox.try_receive(&mailbox, &TAKEN, &[]), Ok(None));
     }

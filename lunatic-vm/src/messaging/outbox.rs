@@ -20,6 +20,7 @@
 //! sender's next wait or time slice (1 ms by default), and only streams batch: a request,
 //! a reply, a spawn's context or a result sent up a tree goes at once.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::messaging::Message;
@@ -34,8 +35,9 @@ pub(crate) struct Outbox {
     /// The process sent to last, with its id kept beside the handle: reading the id from
     /// the handle would touch the cache line of the target's mailbox lock.
     target: Option<(ProcessId, Arc<ProcessHandle>)>,
-    /// Messages for `target`, oldest first.
-    held: Vec<Message>,
+    /// Messages for `target`, oldest first (the buffer a batch push moves whole, see
+    /// [`crate::messaging::Mailbox::push_batch`]).
+    held: VecDeque<Message>,
     /// Whether the last host call was a send to `target`: the next send continues a
     /// stream, and may be held.
     streaming: bool,
@@ -65,7 +67,7 @@ impl Outbox {
             target.mailbox().push(message);
             return;
         }
-        self.held.push(message);
+        self.held.push_back(message);
         if self.held.len() >= BATCH || target.mailbox().has_waiting_receiver() {
             self.deliver();
             // The sender goes on sending: the receiver it may have woken, waiting in this
@@ -90,7 +92,7 @@ impl Outbox {
         if !self.held.is_empty() {
             self.deliver();
         }
-        self.held = Vec::new();
+        self.held = VecDeque::new();
     }
 
     /// Delivers the held messages and forgets the target (the sender ends).
@@ -99,7 +101,8 @@ impl Outbox {
         self.target = None;
     }
 
-    /// Delivers the held messages, keeping the buffer for the next batch.
+    /// Delivers the held messages, keeping a buffer for the next batch (the one the
+    /// mailbox's queue traded for it, or this one).
     fn deliver(&mut self) {
         if let Some((_, target)) = &self.target {
             target.mailbox().push_batch(&mut self.held);
