@@ -451,15 +451,12 @@ impl Mailbox {
     }
 
     /// Queues a message and wakes the owner; a closed mailbox (dead owner) drops it, and so
-    /// does an abandoned tag.
+    /// does an abandoned tag. The one-message case of [`Mailbox::push_batch`], written
+    /// out: a message is large, and passing it on to a call of its own would copy it once
+    /// more on every send (see "Stalls that instruction counts miss" in the performance
+    /// log).
     pub(crate) fn push(&self, message: Message) {
-        self.push_locked(self.queue(), message);
-    }
-
-    /// [`Mailbox::push`] with the lock taken. What it drops (a message to a dead owner or of
-    /// an abandoned tag, which may close sockets) it drops after the lock, and then leaves
-    /// the owner waiting, unwoken.
-    fn push_locked(&self, mut queue: MutexGuard<'_, Queue>, message: Message) {
+        let mut queue = self.queue();
         if queue.closed || queue.abandoned.contains(message.tag) {
             drop(queue);
             drop(message);
@@ -473,10 +470,19 @@ impl Mailbox {
     /// Queues `messages` in order under one lock, leaving `messages` empty (the batch a
     /// sender's outbox delivers). The batch moves whole, not a message at a time: its
     /// buffer trades places with the queue's when the queue is empty (as the owner leaves
-    /// it when it takes), else it is appended in one copy. What it drops, it drops after
-    /// the lock; a batch that places nothing leaves the owner waiting, unwoken.
+    /// it when it takes), else it is appended in one copy.
     pub(crate) fn push_batch(&self, messages: &mut VecDeque<Message>) {
-        let mut queue = self.queue();
+        self.push_batch_locked(self.queue(), messages);
+    }
+
+    /// [`Mailbox::push_batch`] with the lock taken. What it drops (messages to a dead owner
+    /// or of an abandoned tag, which may close sockets) it drops after the lock; a batch
+    /// that places nothing leaves the owner waiting, unwoken.
+    fn push_batch_locked(
+        &self,
+        mut queue: MutexGuard<'_, Queue>,
+        messages: &mut VecDeque<Message>,
+    ) {
         if queue.closed {
             drop(queue);
             messages.clear();
@@ -579,7 +585,8 @@ impl Mailbox {
     ) {
         let queue = self.queue();
         if traps() {
-            self.push_locked(queue, signal);
+            // A batch of one: link deaths are rare.
+            self.push_batch_locked(queue, &mut VecDeque::from([signal]));
         } else {
             self.kill_locked(queue, reason());
         }
