@@ -147,11 +147,6 @@ impl<'a> HostCall<'a> {
         &mut self.caller
     }
 
-    /// The caller's store, to read memory with while the state is borrowed too.
-    pub(crate) fn caller_ref(&self) -> &Caller<'a, ProcessState> {
-        &self.caller
-    }
-
     /// The declaration of the function called.
     pub(crate) fn function(&self) -> &'static HostFunction {
         self.function

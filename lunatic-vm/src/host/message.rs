@@ -290,7 +290,7 @@ pub(super) fn receive<'a>(
         len: buf_len,
         info_ptr,
     };
-    let begun = check_receive(&call, tags_ptr, tags_len, out)
+    let begun = check_receive(&mut call, tags_ptr, tags_len, out)
         .and_then(|()| begin_receive(&mut call, tags_ptr, tags_len));
     match begun {
         Ok(tags) => Box::new(ReceiveCall {
@@ -434,7 +434,7 @@ pub(crate) struct CheckedReceive {
 /// More than [`MAX_TAGS`] tags, or a range (tags, buffer or info) outside memory.
 #[inline]
 fn check_receive(
-    call: &HostCall<'_>,
+    call: &mut HostCall<'_>,
     tags_ptr: u32,
     tags_len: u32,
     out: ReceiveBuffer,
@@ -456,7 +456,7 @@ fn check_receive(
 /// # Errors
 /// As [`check_receive`].
 #[inline(never)]
-fn check_receive_ranges(call: &HostCall<'_>, args: CheckedReceive) -> wasmtime::Result<()> {
+fn check_receive_ranges(call: &mut HostCall<'_>, args: CheckedReceive) -> wasmtime::Result<()> {
     let CheckedReceive {
         tags_ptr,
         tags_len,
@@ -468,11 +468,7 @@ fn check_receive_ranges(call: &HostCall<'_>, args: CheckedReceive) -> wasmtime::
         )));
     }
     let function = call.function();
-    let state = call.state();
-    let Some(memory) = state.memory() else {
-        return Err(call.fail("the module exports no memory named `memory`"));
-    };
-    let bytes = memory.data(call.caller_ref());
+    let (bytes, state) = call.memory_and_state()?;
     slice(bytes, tags_ptr, tags_len * 8, function)?;
     slice(bytes, out.ptr, out.len, function)?;
     slice(bytes, out.info_ptr, ReceiveInfo::SIZE as u32, function)?;
