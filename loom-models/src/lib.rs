@@ -623,10 +623,73 @@ mod mailbox_tests {
         batches_arrive_once_in_order(&[&[1, 2, 3]]);
     }
 
-    /// Two batches: the second may be appended behind the first.
+    /// Two batches: the second's rest is appended behind the first, or, once the owner
+    /// moved the first, takes the emptied queue's place.
     #[test]
     fn batches_racing_with_a_receive_arrive_once_in_order() {
-        batches_arrive_once_in_order(&[&[1, 2], &[3]]);
+        batches_arrive_once_in_order(&[&[1, 2], &[3, 4]]);
+    }
+
+    /// A batch and a single push from two senders race for an owner that waited and looks
+    /// again: either may be handed over. Every message arrives once, the batch's in order,
+    /// and the owner is woken once.
+    #[test]
+    fn a_batch_and_a_single_push_racing_arrive_once_in_their_senders_order() {
+        loom::model(|| {
+            let mailbox = Arc::new(Mailbox::default());
+            let (counter, waker) = counting_waker();
+            let mut inbox = Inbox::default();
+            assert_eq!(inbox.take(&mailbox, &TAKEN, &[], Some(&waker)), Ok(None));
+            let batch = thread::spawn({
+                let mailbox = Arc::clone(&mailbox);
+                move || mailbox.push_batch(&mut [data(1), data(2)].into())
+            });
+            let single = thread::spawn({
+                let mailbox = Arc::clone(&mailbox);
+                move || mailbox.push(data(3))
+            });
+            let mut received = Vec::new();
+            received.extend(inbox.try_receive(&mailbox, &TAKEN, &[]).expect("no kill"));
+            batch.join().expect("the batch's sender ran");
+            single.join().expect("the single push's sender ran");
+            assert_eq!(counter.0.load(Ordering::SeqCst), 1, "woken once");
+            while let Some(message) = inbox.try_receive(&mailbox, &TAKEN, &[]).expect("no kill") {
+                received.push(message);
+            }
+            let at = |byte| received.iter().position(|m| *m == data(byte));
+            assert_eq!(received.len(), 3, "{received:?}");
+            assert!(
+                at(1).is_some() && at(1) < at(2) && at(3).is_some(),
+                "{received:?}"
+            );
+        });
+    }
+
+    /// An owner whose receive stopped waiting (a request timed out) abandons the reply's
+    /// tag while a batch with a message of that tag arrives: that message is dropped,
+    /// whether it came first (handed over or queued) or after; the other arrives once, and
+    /// the owner's old wait is woken once.
+    #[test]
+    fn an_abandoned_tag_racing_a_batch_drops_its_message() {
+        let tagged = |tag, byte| Message { tag, ..data(byte) };
+        loom::model(move || {
+            let mailbox = Arc::new(Mailbox::default());
+            let (counter, waker) = counting_waker();
+            let mut inbox = Inbox::default();
+            assert_eq!(inbox.take(&mailbox, &TAKEN, &[], Some(&waker)), Ok(None));
+            let sender = thread::spawn({
+                let mailbox = Arc::clone(&mailbox);
+                move || mailbox.push_batch(&mut [tagged(7, 1), tagged(8, 2)].into())
+            });
+            inbox.abandon(&mailbox, &TAKEN, 7);
+            sender.join().expect("the sender ran");
+            assert_eq!(counter.0.load(Ordering::SeqCst), 1, "woken once");
+            assert_eq!(
+                inbox.try_receive(&mailbox, &TAKEN, &[]),
+                Ok(Some(tagged(8, 2)))
+            );
+            assert_eq!(inbox.try_receive(&mailbox, &TAKEN, &[]), Ok(None));
+        });
     }
 
     /// A selective receive waits for tag 7 while a sender pushes a message of tag 3 (handed

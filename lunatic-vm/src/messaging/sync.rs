@@ -15,8 +15,9 @@
 //! 1. **One holder at a time.** The lock is taken only by a compare-exchange of `locked`
 //!    from `false` to `true`, so of the threads that race for it one wins; only the
 //!    winner's guard stores `false` again, when it is dropped (also on unwinding: a panic
-//!    cannot leave a mailbox half-changed, as every critical section is a single push,
-//!    removal or swap, so there is no poisoning).
+//!    cannot leave a mailbox half-changed, as every critical section is a few moves: a
+//!    message placed, a batch swapped in or appended, a removal, a take; so there is no
+//!    poisoning).
 //! 2. **What a holder wrote is seen by the next.** The taking exchange is `Acquire` and
 //!    the releasing store `Release`.
 //!
