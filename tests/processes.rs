@@ -420,3 +420,96 @@ fn process_groups_join_list_send_and_lose_members_that_die() {
         .assert_stdout("nobody: Ok(0)\n");
     assert_eq!(run.stdout.matches("member got: hello").count(), 3, "{run}");
 }
+
+/// The resident kilobytes of the table pool's mapping in `smaps` (the pool of
+/// `--max-processes 4000`: 4,000 slots of 160 KiB, or a fiber stack more when the kernel
+/// merged the topmost stack into it).
+fn table_pool_resident_kib(pid: u32) -> u64 {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).expect("smaps readable");
+    let mut size = 0;
+    for line in smaps.lines() {
+        if let Some(kib) = line.strip_prefix("Size:") {
+            size = kib.trim().trim_end_matches(" kB").parse::<u64>().unwrap();
+        } else if let Some(kib) = line.strip_prefix("Rss:") {
+            if size == 4_000 * 160 || size == 4_000 * 160 + 256 {
+                return kib.trim().trim_end_matches(" kB").parse().unwrap();
+            }
+        }
+    }
+    panic!("no mapping of the table pool's size in smaps");
+}
+
+#[test]
+fn parked_processes_give_their_table_pages_back() {
+    // 3,000 processes formatted a number, so each wrote a page of its table; after a
+    // reclaim (every 50 ms here) those pages are back with the kernel, and the processes
+    // still format and answer correctly once woken. With reclaiming off they keep them.
+    let resident = |period: &str| {
+        let mut vm = Background::start_with(
+            &["--max-processes", "4000", "--table-reclaim-period", period],
+            &guest("test-behaviour"),
+            &["park-then-answer"],
+        );
+        vm.wait_for("parked 3000", Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(300));
+        let kib = table_pool_resident_kib(vm.pid());
+        let run = vm.finish(Duration::from_secs(60));
+        run.assert_code(0)
+            .assert_stdout("parked 3000\nanswered 3000\n");
+        kib
+    };
+    let kept = resident("0");
+    let reclaimed = resident("50");
+    assert!(kept >= 3_000 * 4, "{kept} KiB kept");
+    assert!(reclaimed < 1_000, "{reclaimed} KiB left after reclaims");
+}
+
+#[test]
+fn a_module_that_changes_its_table_keeps_its_pages() {
+    // Element 1 is set at run time, so zeroing the table would lose it (lazy initialization
+    // would make it the segment's $first again): loading this module turns reclaiming off,
+    // and the call through element 1 after the sleep still reaches $answer.
+    let dir = std::env::temp_dir().join(format!("lunatic-table-set-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("table_set.wat");
+    std::fs::write(
+        &path,
+        r#"(module
+  (import "lunatic::process" "sleep_ms" (func $sleep_ms (param i64)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (table 2 funcref)
+  (elem (i32.const 1) func $first)
+  (elem declare func $answer)
+  (data (i32.const 16) "called through the table\n")
+  (data (i32.const 48) "first\n")
+  (type $print (func))
+  (func $print (param $at i32) (param $len i32)
+    (i32.store (i32.const 0) (local.get $at))
+    (i32.store (i32.const 4) (local.get $len))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+  (func $first (call $print (i32.const 48) (i32.const 6)))
+  (func $answer (call $print (i32.const 16) (i32.const 25)))
+  (func (export "_start")
+    (call_indirect (type $print) (i32.const 1))
+    (table.set (i32.const 1) (ref.func $answer))
+    (call $sleep_ms (i64.const 200))
+    (call_indirect (type $print) (i32.const 1))))"#,
+    )
+    .unwrap();
+    let run = common::run_logged(
+        Some("lunatic::reclaim=debug"),
+        &["--max-processes", "64", "--table-reclaim-period", "1"],
+        &path,
+        &[],
+        Duration::from_secs(30),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    run.assert_code(0)
+        .assert_stdout("first\ncalled through the table\n");
+    assert!(
+        run.stderr.contains("a module changes its tables"),
+        "{}",
+        run.stderr
+    );
+}

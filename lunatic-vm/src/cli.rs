@@ -73,6 +73,12 @@ struct Cli {
     /// them in profiles of the VM.
     #[arg(long)]
     perf_map: bool,
+    /// Milliseconds between two times the pages of the processes' function tables are
+    /// given back to the kernel (and whenever 65536 more processes are alive than after the
+    /// last time): a parked process then holds no table page, and one that runs again
+    /// rebuilds the entries it uses. 0: never.
+    #[arg(long, value_name = "MILLIS", default_value_t = 30_000)]
+    table_reclaim_period: u64,
     /// Serve the observer (a web page and a JSON API about the running VM: see
     /// docs/observer.md) at ADDR: PORT (on 127.0.0.1) or HOST:PORT. Off by default.
     #[arg(long, value_name = "ADDR", value_parser = parse_observe_addr)]
@@ -261,6 +267,8 @@ fn run(cli: Cli) -> wasmtime::Result<i32> {
         },
         cache_max_bytes: cli.cache_max_bytes.unwrap_or(defaults.cache_max_bytes),
         perf_map: cli.perf_map,
+        table_reclaim_period: (cli.table_reclaim_period > 0)
+            .then(|| Duration::from_millis(cli.table_reclaim_period)),
     };
     warn_about_map_limit(config.max_processes);
     let bytes = std::fs::read(&cli.wasm)

@@ -9,6 +9,7 @@
 //! | `preemption_interval` | 1 ms | how often a running process yields so a `loop {}` cannot starve the others |
 //! | `max_sockets` | the open-file limit, less 256 | sockets and files all processes may hold at once; past it binds, accepts and connects fail with an error (opening a file with `EMFILE`) instead of the host running out of file descriptors (the CLI first raises the soft open-file limit to the hard one) |
 //! | `cache_max_bytes` | 1 GiB | the compiled-module cache on disk is trimmed to this (least recently used first), so a guest that compiles module after module cannot fill the disk |
+//! | `table_reclaim_period` | 30 s | how often the table pool's pages are given back to the kernel (also when 65,536 more processes are alive than at the last time): a parked process then holds no table page, and one that runs again re-initializes the elements it uses (`program::table_pages`); `None` never |
 //! | `perf_map` | off | lists compiled guest functions in `/tmp/perf-<pid>.map` for `perf` (`--perf-map`) |
 //! | `keep_resident` | 1 MiB | how much of a dead process's memory is reset in place (only the pages it touched, found with Linux's `PAGEMAP_SCAN`) instead of being returned to the kernel: the next spawn into the slot takes no page faults and no `madvise`, whose TLB shootdowns cost every core; also the most of an instance's memory that may be resident for it to be recycled (`program::recycle`); 0 returns it all and recycles nothing |
 
@@ -41,6 +42,9 @@ pub struct RuntimeConfig {
     /// Whether compiled guest code is listed in `/tmp/perf-<pid>.map`, so that `perf`
     /// names guest functions in its profiles.
     pub perf_map: bool,
+    /// How often the pages of the processes' tables are given back to the kernel (see
+    /// `program::table_pages`); `None`: never.
+    pub table_reclaim_period: Option<Duration>,
 }
 
 /// Memory maps every pool slot costs whether used or not (a fiber stack and its guard page).
@@ -166,6 +170,7 @@ impl Default for RuntimeConfig {
             keep_resident: 1 << 20,
             max_sockets: sockets_for_file_limit(open_file_limit()),
             perf_map: false,
+            table_reclaim_period: Some(Duration::from_secs(30)),
         }
     }
 }

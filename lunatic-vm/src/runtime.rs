@@ -28,6 +28,7 @@ use crate::process::{
     EncodedReason, EndReason, Monitor, ProcessHandle, ProcessId, ProcessTable, Profile,
 };
 use crate::program::recycle::{Recycled, Recycler, StartExports, MAX_RECYCLED};
+use crate::program::table_pages::{Reclaimed, Reclaimer, TablePages};
 use crate::program::{val_matches, EntryFunction, NotAllowed, Program};
 use crate::sandbox::budget::{Budget, Held, LogVerdict, OverLimit};
 use crate::sandbox::wasi::{OutputSink, ProcessIo, WasiConfig};
@@ -58,16 +59,26 @@ pub(crate) enum Link {
 /// Wasm instructions per fuel unit of an environment's `max_fuel`.
 pub(crate) const FUEL_UNIT: u64 = 100_000;
 
+/// Longest a reclaim of table pages waits for the workers to let it in (each does between
+/// two turns, and a turn is at most a time slice) before it tries again later.
+const RECLAIM_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// An engine and the linker with every host function for it.
 struct Backend {
     engine: Engine,
     linker: Linker<ProcessState>,
+    /// The pages of the engine's table pool, given back while processes live.
+    table_pages: TablePages,
 }
 
 impl Backend {
-    fn new(engine: Engine) -> wasmtime::Result<Self> {
+    fn new(engine: Engine, table_pages: TablePages) -> wasmtime::Result<Self> {
         let linker = crate::host::linker(&engine)?;
-        Ok(Self { engine, linker })
+        Ok(Self {
+            engine,
+            linker,
+            table_pages,
+        })
     }
 }
 
@@ -164,9 +175,14 @@ impl Runtime {
         wasi: WasiConfig,
     ) -> wasmtime::Result<Arc<Self>> {
         let backtraces = tracing::enabled!(target: "lunatic::process", tracing::Level::DEBUG);
-        let engine = crate::program::engine::build_engine(config, backtraces, false)?;
+        let (engine, table_pages) = TablePages::find_while(
+            config.max_processes,
+            crate::sandbox::limits::MAX_TABLE_ELEMENTS,
+            config.stack_size,
+            || crate::program::engine::build_engine(config, backtraces, false),
+        )?;
         crate::program::engine::start_epoch_ticker(&engine, config.preemption_interval)?;
-        let fast = Backend::new(engine)?;
+        let fast = Backend::new(engine, table_pages)?;
         let root = Arc::new(Environment::root(EnvConfig {
             max_memory: config.max_memory,
             max_fuel: None,
@@ -174,7 +190,7 @@ impl Runtime {
             preopens: wasi.preopens.clone(),
             limits: lunatic_abi::Limits::UNLIMITED,
         }));
-        let module = Self::compile_cached(config, &fast.engine, wasm)?;
+        let module = Self::compile_cached(config, &fast, wasm)?;
         let recycler = Recycler::new(
             MAX_RECYCLED.min(config.max_processes as usize),
             config.keep_resident,
@@ -187,7 +203,7 @@ impl Runtime {
             Arc::from("main"),
             &recycler,
         )?);
-        Ok(Arc::new(Self {
+        let runtime = Arc::new(Self {
             config: config.clone(),
             fast,
             metered: OnceLock::new(),
@@ -204,7 +220,44 @@ impl Runtime {
             cluster: OnceLock::new(),
             recycler,
             vacant: Arc::new(ProcessHandle::with_profile(0, Profile::default())),
-        }))
+        });
+        if let Some(period) = config.table_reclaim_period {
+            runtime
+                .start_table_reclaim(period)
+                .context("cannot start the thread that reclaims table pages")?;
+        }
+        Ok(runtime)
+    }
+
+    /// Gives the table pool's pages back whenever the [`Reclaimer`] says, on a thread of its
+    /// own that looks every second (or `period`, if shorter) and ends with the runtime.
+    fn start_table_reclaim(self: &Arc<Self>, period: std::time::Duration) -> std::io::Result<()> {
+        if !self.fast.table_pages.reclaims() {
+            return Ok(());
+        }
+        let runtime = Arc::downgrade(self);
+        let look = period.min(std::time::Duration::from_secs(1));
+        std::thread::Builder::new()
+            .name("lunatic-reclaim".into())
+            .spawn(move || {
+                let mut reclaimer = Reclaimer::new(period, std::time::Instant::now());
+                loop {
+                    std::thread::sleep(look);
+                    let Some(runtime) = runtime.upgrade() else {
+                        return;
+                    };
+                    let alive = runtime.processes.len();
+                    if !reclaimer.due(alive, std::time::Instant::now()) {
+                        continue;
+                    }
+                    match runtime.fast.table_pages.reclaim(RECLAIM_WAIT) {
+                        Reclaimed::Done => reclaimer.done(alive, std::time::Instant::now()),
+                        Reclaimed::Busy => {}
+                        Reclaimed::Off => return,
+                    }
+                }
+            })
+            .map(drop)
     }
 
     /// The worker threads that run processes, started on first use.
@@ -215,8 +268,11 @@ impl Runtime {
         if let Some(scheduler) = self.scheduler.get() {
             return Ok(scheduler);
         }
-        let started = Scheduler::start(self.config.worker_threads)
-            .context("cannot start the worker threads")?;
+        let started = Scheduler::start(
+            self.config.worker_threads,
+            Arc::clone(self.fast.table_pages.gate()),
+        )
+        .context("cannot start the worker threads")?;
         // Should two spawns race here, the loser's threads stop as it is dropped.
         Ok(self.scheduler.get_or_init(|| started))
     }
@@ -318,7 +374,8 @@ impl Runtime {
             .collect()
     }
 
-    /// Compiles `bytes` on `engine` into the module processes start from, pre-initialized
+    /// Compiles `bytes` on `backend`'s engine (once its table pages admitted them) into the
+    /// module processes start from, pre-initialized
     /// where it can be (see [`crate::program::preinit`]), through the module cache if there is one:
     /// a cached entry is the pre-initialized module, so a second run neither compiles nor
     /// runs the set-up.
@@ -327,14 +384,23 @@ impl Runtime {
     /// `bytes` are not a valid module.
     fn compile_cached(
         config: &RuntimeConfig,
-        engine: &Engine,
+        backend: &Backend,
         bytes: &[u8],
     ) -> wasmtime::Result<wasmtime::Module> {
+        let engine = &backend.engine;
+        // Before any instance of the module exists (pre-initialization makes one).
+        backend.table_pages.admit(bytes);
         let compile = || {
             let module = Program::compile(engine, bytes)?;
-            let Some(snapshot) = crate::program::preinit::snapshot(engine, &module, bytes) else {
+            let snapshot = {
+                // The set-up runs guest code.
+                let _running = backend.table_pages.gate().running();
+                crate::program::preinit::snapshot(engine, &module, bytes)
+            };
+            let Some(snapshot) = snapshot else {
                 return Ok(module);
             };
+            backend.table_pages.admit(&snapshot);
             match Program::compile(engine, &snapshot) {
                 Ok(preinitialized) => Ok(preinitialized),
                 Err(error) => {
@@ -366,7 +432,7 @@ impl Runtime {
         }
         let engine = crate::program::engine::build_engine(&self.config, false, true)?;
         crate::program::engine::start_epoch_ticker(&engine, self.config.preemption_interval)?;
-        let backend = Backend::new(engine)?;
+        let backend = Backend::new(engine, TablePages::none())?;
         Ok(self.metered.get_or_init(|| backend))
     }
 
@@ -417,7 +483,7 @@ impl Runtime {
         let module = if Engine::same(program.module().engine(), &backend.engine) {
             program.module().clone()
         } else {
-            Self::compile_cached(&self.config, &backend.engine, program.bytes())?
+            Self::compile_cached(&self.config, backend, program.bytes())?
         };
         let same_module = Module::same(&module, program.module());
         let mut relinked = Program::link(
@@ -449,7 +515,7 @@ impl Runtime {
         // `Program::compile` checks the binary the text became.
         let bytes = crate::program::check_runtime_module(bytes)?;
         let backend = self.backend(&env)?;
-        let module = Self::compile_cached(&self.config, &backend.engine, &bytes)?;
+        let module = Self::compile_cached(&self.config, backend, &bytes)?;
         let name = format!(
             "module {}",
             self.stats.modules_loaded.fetch_add(1, Ordering::Relaxed) + 1

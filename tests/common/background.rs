@@ -118,6 +118,11 @@ impl Background {
         self.collect(status.code())
     }
 
+    /// The VM's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The VM's `/proc/<pid>/status`.
     pub fn status(&self) -> String {
         std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))

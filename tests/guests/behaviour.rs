@@ -57,6 +57,7 @@ fn main(mailbox: Mailbox<()>) {
             println!("parked");
             let _ = mailbox.receive();
         }
+        "park-then-answer" => park_then_answer(),
         "recycled" => {
             let watcher = process::spawn(recycled).unwrap();
             while watcher.is_alive() {
@@ -964,4 +965,29 @@ fn partial_lines() {
     .unwrap();
     join(panics);
     print!("[main returns]");
+}
+
+/// Parks 3,000 processes that each formatted a number (indirect calls through the
+/// formatting machinery's function table), says so, waits a second, then has each format
+/// another and send it back: their tables may have been zeroed meanwhile.
+fn park_then_answer() {
+    const PARKED: u64 = 3_000;
+    let parked: Vec<Process<Request<u64, String>>> = (0..PARKED)
+        .map(|i| {
+            process::spawn_with(i, |first: u64, mailbox: Mailbox<Request<u64, String>>| {
+                let first = format!("{first:>8}");
+                let request = mailbox.receive().unwrap();
+                let answer = format!("{first}/{:x}", request.data());
+                request.reply(answer);
+            })
+            .unwrap()
+        })
+        .collect();
+    println!("parked {PARKED}");
+    process::sleep_ms(1_000);
+    for (i, process) in (0..).zip(&parked) {
+        let answer = process.request(i * 16).unwrap();
+        assert_eq!(answer, format!("{i:>8}/{:x}", i * 16));
+    }
+    println!("answered {PARKED}");
 }

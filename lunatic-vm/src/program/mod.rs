@@ -5,6 +5,7 @@ pub(crate) mod cache;
 pub(crate) mod engine;
 pub(crate) mod preinit;
 pub(crate) mod recycle;
+pub(crate) mod table_pages;
 
 use std::borrow::Cow;
 use std::sync::Arc;

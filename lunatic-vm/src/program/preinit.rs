@@ -583,17 +583,11 @@ impl<'a> Sections<'a> {
 /// Whether `operator` changes a table or drops a segment: state a reset by memory and
 /// globals would leave behind.
 fn changes_tables_or_segments(operator: &Operator<'_>) -> bool {
-    matches!(
-        operator,
-        Operator::TableSet { .. }
-            | Operator::TableGrow { .. }
-            | Operator::TableFill { .. }
-            | Operator::TableCopy { .. }
-            | Operator::TableInit { .. }
-            | Operator::ElemDrop { .. }
-            | Operator::DataDrop { .. }
-            | Operator::MemoryInit { .. }
-    )
+    crate::program::table_pages::changes_tables(operator)
+        || matches!(
+            operator,
+            Operator::DataDrop { .. } | Operator::MemoryInit { .. }
+        )
 }
 
 /// The global section `content` with a mutable `i32` global added last, starting at 0

@@ -55,6 +55,8 @@ use tokio::sync::Notify;
 
 use task::Task;
 
+use crate::program::table_pages::GuestCodeGate;
+
 /// Turns a worker may take from its next slot and its spawn stack before it serves its
 /// queue's front.
 const MAX_NEXT_CHAIN: u32 = 16;
@@ -145,6 +147,9 @@ struct Shared {
     /// Workers looking for work before they sleep.
     polling: AtomicUsize,
     shutdown: AtomicBool,
+    /// Held by each worker while it is awake: a reclaim of table pages waits for them to
+    /// let it in between two turns (`program::table_pages`).
+    guest_code: Arc<GuestCodeGate>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -161,7 +166,7 @@ impl Scheduler {
     ///
     /// # Errors
     /// A thread or a reactor cannot be started.
-    pub(crate) fn start(workers: usize) -> std::io::Result<Self> {
+    pub(crate) fn start(workers: usize, guest_code: Arc<GuestCodeGate>) -> std::io::Result<Self> {
         let workers = workers.max(1);
         let queues: Vec<_> = (0..workers)
             .map(|_| crossbeam_deque::Worker::new_fifo())
@@ -184,6 +189,7 @@ impl Scheduler {
             sleeping: AtomicUsize::new(0),
             polling: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
+            guest_code,
         });
         // Made first, so that the workers already started stop if a later one fails.
         let scheduler = Self { shared };
@@ -307,7 +313,7 @@ mod tests {
     use super::*;
 
     fn scheduler(workers: usize) -> Scheduler {
-        Scheduler::start(workers).unwrap()
+        Scheduler::start(workers, Arc::default()).unwrap()
     }
 
     #[test]

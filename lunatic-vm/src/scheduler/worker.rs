@@ -13,6 +13,7 @@ use super::task::{Reason, Task};
 use super::{
     Shared, DRIVER_INTERVAL, IDLE_POLL, MAX_NEXT_CHAIN, OLDEST_SPAWN_WAIT, SHARED_QUEUE_INTERVAL,
 };
+use crate::program::table_pages::Running;
 
 /// A worker thread's state, reachable from the tasks it polls (a wake-up during a poll
 /// queues the woken task here).
@@ -123,15 +124,19 @@ impl Worker {
     fn run_until_shutdown(&self) {
         // Sockets and sleeps of the processes run here register with this reactor.
         let _entered = self.reactor.enter();
+        // Guest code runs only in `task.run()`; the share is set aside while this sleeps.
+        let shared = Arc::clone(&self.shared);
+        let mut running = shared.guest_code.running();
         while !self.shared.is_shut_down() {
             match self.next_task() {
                 Some(task) => {
                     task.run();
+                    running.let_reclaim_in();
                     self.turn_reactor_if_due();
                 }
                 None => {
-                    if !self.poll_briefly() {
-                        self.park();
+                    if !self.poll_briefly(&mut running) {
+                        running.set_aside(|| self.park());
                     }
                 }
             }
@@ -282,10 +287,11 @@ impl Worker {
     /// without waiting: a request that comes back soon (a client's next one, a reply
     /// from the network) then finds this thread awake, not a halted core to wake up.
     /// Says whether work showed up.
-    fn poll_briefly(&self) -> bool {
+    fn poll_briefly(&self, running: &mut Running<'_>) -> bool {
         let start = Instant::now();
         self.shared.polling.fetch_add(1, Ordering::Relaxed);
         let found = loop {
+            running.let_reclaim_in();
             self.reactor.block_on(tokio::task::yield_now());
             if self.has_local_work() || self.shared.has_work() {
                 break true;

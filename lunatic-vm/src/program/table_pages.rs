@@ -1,0 +1,471 @@
+//! Gives the pages of the engine's table pool back to the kernel while processes live.
+//!
+//! Every process has its own funcref table in a slot of the pool, and the first indirect
+//! call of a Rust program writes one of its pages: 4 KiB of the 24 a parked process held.
+//! With wasmtime's lazy table initialization (its default, which the engine keeps), an
+//! element is either zero, not initialized yet, or the function reference that the
+//! module's element segments give it, which `call_indirect` derives from the module and the
+//! instance when it finds a zero. When no module of the engine can change a table
+//! ([`tables_are_derived`]: no table imported, no instruction that writes one, every
+//! active segment a list of functions at a constant offset), a table's contents are a cache
+//! of what the module says:
+//!
+//! **Invariant.** Zeroing any page of the pool while no guest code runs leaves every table
+//! in a state its instance could be in: a zeroed element is initialized again, to the same
+//! reference, at its next use, and a free slot is all zeros anyway, which is what wasmtime
+//! leaves it as. So the pool is zeroed whole ([`TablePages::reclaim`], `MADV_DONTNEED` over
+//! its mapping) without finding any process, and a parked process then holds no table
+//! page; one that runs again pays a page fault and re-initializes the elements it uses.
+//! (While guest code runs it is not so: wasmtime reads an element back right after it
+//! initialized it, and panics if it finds it zero.)
+//!
+//! Upholding it:
+//! - Guest code runs only under the [`GuestCodeGate`], shared: a worker holds it while
+//!   awake and lets a waiting reclaim in between two turns, and a pre-initialization holds
+//!   it while it runs a module's set-up. A reclaim takes it whole, for a few milliseconds
+//!   at most, or gives up until its next look.
+//! - Every module passes [`TablePages::admit`] before it is compiled, so before any instance
+//!   of it exists (pre-initialization instantiates one). The first that fails turns
+//!   reclaiming off for good, and waits for a reclaim under way, so none overlaps an
+//!   instance of that module.
+//! - The pool is the mapping wasmtime made for it when the engine was built
+//!   ([`TablePages::find_while`]), or none is used. The `Runtime` that holds this also
+//!   holds the engine, so the mapping outlives every reclaim.
+//!
+//! When: [`Reclaimer`] decides, from how many processes are alive.
+// The unsafe items of this module: the `madvise` of a reclaim, and the test's own mapping.
+#![allow(unsafe_code)]
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{RwLock, RwLockReadGuard};
+use wasmparser::{ElementItems, ElementKind, Operator, Payload, TableInit, TypeRef};
+
+/// Whether `operator` changes a table, or a segment a table could be filled from.
+pub(crate) fn changes_tables(operator: &Operator<'_>) -> bool {
+    matches!(
+        operator,
+        Operator::TableSet { .. }
+            | Operator::TableGrow { .. }
+            | Operator::TableFill { .. }
+            | Operator::TableCopy { .. }
+            | Operator::TableInit { .. }
+            | Operator::ElemDrop { .. }
+    )
+}
+
+/// Whether every table of the module `wasm` (binary or WAT) only ever holds what lazy
+/// initialization derives from its element segments: tables of nullable functions that
+/// start null, none imported, every active element segment a list of function indices at
+/// a constant offset inside its table's initial size (wasmtime precomputes exactly those),
+/// and no instruction that changes a table. Anything unexpected answers no.
+pub(crate) fn tables_are_derived(wasm: &[u8]) -> bool {
+    let binary;
+    let wasm = if wasm.starts_with(b"\0asm") {
+        wasm
+    } else {
+        match wat::parse_bytes(wasm) {
+            Ok(parsed) => {
+                binary = parsed.into_owned();
+                &binary
+            }
+            Err(_) => return false,
+        }
+    };
+    let mut table_sizes = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let derived = match payload {
+            Ok(Payload::ImportSection(imports)) => imports
+                .into_imports()
+                .all(|import| import.is_ok_and(|import| !matches!(import.ty, TypeRef::Table(_)))),
+            Ok(Payload::TableSection(tables)) => tables.into_iter().all(|table| {
+                table.is_ok_and(|table| {
+                    table_sizes.push(table.ty.initial);
+                    table.ty.element_type == wasmparser::RefType::FUNCREF
+                        && matches!(table.init, TableInit::RefNull)
+                })
+            }),
+            Ok(Payload::ElementSection(elements)) => elements.into_iter().all(|element| {
+                element.is_ok_and(|element| match element.kind {
+                    ElementKind::Active {
+                        table_index,
+                        offset_expr,
+                    } => {
+                        let mut offset = offset_expr.get_operators_reader();
+                        let start = match (offset.read(), offset.read()) {
+                            (Ok(Operator::I32Const { value }), Ok(Operator::End)) => {
+                                u64::from(value.cast_unsigned())
+                            }
+                            (Ok(Operator::I64Const { value }), Ok(Operator::End)) => {
+                                value.cast_unsigned()
+                            }
+                            _ => return false,
+                        };
+                        let ElementItems::Functions(functions) = element.items else {
+                            return false;
+                        };
+                        let size = table_sizes.get(table_index.unwrap_or(0) as usize);
+                        size.is_some_and(|&size| {
+                            start
+                                .checked_add(u64::from(functions.count()))
+                                .is_some_and(|end| end <= size)
+                        })
+                    }
+                    ElementKind::Passive | ElementKind::Declared => true,
+                })
+            }),
+            Ok(Payload::CodeSectionEntry(body)) => {
+                body.get_operators_reader().is_ok_and(|mut ops| {
+                    while !ops.eof() {
+                        match ops.read() {
+                            Ok(op) if !changes_tables(&op) => {}
+                            _ => return false,
+                        }
+                    }
+                    true
+                })
+            }
+            Ok(Payload::ModuleSection { .. } | Payload::ComponentSection { .. }) | Err(_) => false,
+            Ok(_) => true,
+        };
+        if !derived {
+            return false;
+        }
+    }
+    true
+}
+
+/// Held shared wherever guest code may run, and whole by a reclaim (see the module docs).
+#[derive(Debug, Default)]
+pub(crate) struct GuestCodeGate(RwLock<()>);
+
+/// A thread's share of the [`GuestCodeGate`]: guest code may run while it is held.
+pub(crate) struct Running<'a>(RwLockReadGuard<'a, ()>);
+
+impl GuestCodeGate {
+    /// Takes a share (at once if this thread holds one already).
+    pub(crate) fn running(&self) -> Running<'_> {
+        Running(self.0.read_recursive())
+    }
+}
+
+impl Running<'_> {
+    /// Lets a reclaim that waits run now: call it where this thread runs no guest code.
+    /// Costs one load when none waits.
+    pub(crate) fn let_reclaim_in(&mut self) {
+        RwLockReadGuard::bump(&mut self.0);
+    }
+
+    /// Runs `idle`, in which this thread runs no guest code, without the share.
+    pub(crate) fn set_aside<T>(&mut self, idle: impl FnOnce() -> T) -> T {
+        RwLockReadGuard::unlocked(&mut self.0, idle)
+    }
+}
+
+/// What a reclaim did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reclaimed {
+    /// The pool's pages went back to the kernel.
+    Done,
+    /// Guest code kept running past the wait: nothing done, try again later.
+    Busy,
+    /// Reclaiming is off for good (no pool, or a module that changes its tables).
+    Off,
+}
+
+/// The table pool of one engine, and whether its pages may be zeroed (see the module docs).
+#[derive(Debug)]
+pub(crate) struct TablePages {
+    /// The pool's mapping; `None` when it was not found, and nothing is reclaimed.
+    pool: Option<Range<usize>>,
+    /// Whether every module admitted so far leaves its tables as lazy initialization
+    /// makes them. Once false, false for good.
+    derived: AtomicBool,
+    gate: Arc<GuestCodeGate>,
+}
+
+impl TablePages {
+    /// Runs `build_engine`, which makes a pool of `slots` tables of `table_elements`
+    /// elements each beside a pool of fiber stacks of `stack_size` bytes, and finds the
+    /// table pool's mapping among the anonymous read-write mappings that were not there
+    /// before: one of exactly the pool's size, or one a fiber stack's size longer whose
+    /// page below is inaccessible. wasmtime maps the stacks after the tables, and Linux,
+    /// placing each mapping below the last, merges the topmost stack (its guard page is
+    /// at its bottom) into the table pool's mapping. Anything else (two candidates, when
+    /// another runtime is built at the same time) leaves the pool unknown and its pages
+    /// kept.
+    pub(crate) fn find_while<T, E>(
+        slots: u32,
+        table_elements: usize,
+        stack_size: usize,
+        build_engine: impl FnOnce() -> Result<T, E>,
+    ) -> Result<(T, Self), E> {
+        let page = rustix::param::page_size();
+        let len = (table_elements * size_of::<usize>()).next_multiple_of(page) * slots as usize;
+        let stack = stack_size.next_multiple_of(page);
+        let before = anonymous_mappings();
+        let built = build_engine()?;
+        let pool = before
+            .zip(anonymous_mappings())
+            .and_then(|(before, after)| {
+                let mut found = after.iter().enumerate().filter_map(|(i, (range, rw))| {
+                    if !rw || before.contains(&(range.clone(), *rw)) {
+                        return None;
+                    }
+                    let below_inaccessible = i
+                        .checked_sub(1)
+                        .and_then(|below| after.get(below))
+                        .is_some_and(|(below, rw)| below.end == range.start && !rw);
+                    if range.len() == len {
+                        Some(range.clone())
+                    } else if range.len() == len + stack && below_inaccessible {
+                        Some(range.start + stack..range.end)
+                    } else {
+                        None
+                    }
+                });
+                match (found.next(), found.next()) {
+                    (Some(pool), None) => Some(pool),
+                    _ => None,
+                }
+            });
+        match &pool {
+            Some(pool) => tracing::debug!(
+                target: "lunatic::reclaim",
+                "the table pool is the mapping at {:#x}, {} bytes",
+                pool.start,
+                pool.len()
+            ),
+            None => tracing::debug!(
+                target: "lunatic::reclaim",
+                "the table pool's mapping was not found: its pages are not reclaimed"
+            ),
+        }
+        let pages = Self {
+            pool,
+            derived: AtomicBool::new(true),
+            gate: Arc::default(),
+        };
+        Ok((built, pages))
+    }
+
+    /// Nothing to reclaim (an engine without a pool).
+    pub(crate) fn none() -> Self {
+        Self {
+            pool: None,
+            derived: AtomicBool::new(false),
+            gate: Arc::default(),
+        }
+    }
+
+    /// The gate every thread that runs guest code of this engine's processes holds.
+    pub(crate) fn gate(&self) -> &Arc<GuestCodeGate> {
+        &self.gate
+    }
+
+    /// Checks the module `wasm` before the engine compiles it: one whose tables are not
+    /// all derived ([`tables_are_derived`]) turns reclaiming off for good, once a reclaim
+    /// under way is done.
+    pub(crate) fn admit(&self, wasm: &[u8]) {
+        if !self.reclaims() || tables_are_derived(wasm) {
+            return;
+        }
+        self.derived.store(false, Ordering::SeqCst);
+        drop(self.gate.running());
+        tracing::debug!(
+            target: "lunatic::reclaim",
+            "a module changes its tables: table pages are no longer reclaimed"
+        );
+    }
+
+    /// Whether [`TablePages::reclaim`] may give pages back.
+    pub(crate) fn reclaims(&self) -> bool {
+        self.pool.is_some() && self.derived.load(Ordering::SeqCst)
+    }
+
+    /// Zeroes the whole pool, giving its pages back to the kernel, once no guest code runs
+    /// (waiting up to `wait` for the threads that run it to let it in).
+    pub(crate) fn reclaim(&self, wait: Duration) -> Reclaimed {
+        let Some(pool) = &self.pool else {
+            return Reclaimed::Off;
+        };
+        let Some(_stopped) = self.gate.0.try_write_for(wait) else {
+            return Reclaimed::Busy;
+        };
+        if !self.derived.load(Ordering::SeqCst) {
+            return Reclaimed::Off;
+        }
+        // SAFETY: `pool` is the table pool's mapping, which lives as long as the engine the
+        // owner of `self` holds; with no guest code running and every module's tables
+        // derived, zeroing its pages keeps every table valid (module docs).
+        let zeroed = unsafe {
+            libc::madvise(
+                pool.start as *mut libc::c_void,
+                pool.len(),
+                libc::MADV_DONTNEED,
+            )
+        };
+        if zeroed == 0 {
+            Reclaimed::Done
+        } else {
+            Reclaimed::Off
+        }
+    }
+}
+
+/// The anonymous private mappings of this process, in address order, each with whether
+/// it is readable and writable (else it is inaccessible, or something between);
+/// `None` when `/proc/self/maps` cannot be read.
+fn anonymous_mappings() -> Option<Vec<(Range<usize>, bool)>> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    Some(
+        maps.lines()
+            .filter_map(|line| {
+                // start-end perms offset dev inode [path]
+                let mut fields = line.split_ascii_whitespace();
+                let (start, end) = fields.next()?.split_once('-')?;
+                let perms = fields.next()?;
+                let anonymous = perms.ends_with('p')
+                    && fields.next()? == "00000000"
+                    && fields.next().is_some()
+                    && fields.next()? == "0"
+                    && fields.next().is_none();
+                let range =
+                    usize::from_str_radix(start, 16).ok()?..usize::from_str_radix(end, 16).ok()?;
+                anonymous.then_some((range, perms == "rw-p"))
+            })
+            .collect(),
+    )
+}
+
+/// When to reclaim: when the processes alive grew by [`Reclaimer::GROWTH`] since the
+/// fewest seen after the last reclaim (a burst of spawns), and every `period` otherwise.
+/// A reclaim costs each process that runs afterwards a page fault and its elements'
+/// re-initialization (a few microseconds), and saves 4 KiB for each that does not.
+#[derive(Debug)]
+pub(crate) struct Reclaimer {
+    period: Duration,
+    last: Instant,
+    fewest_alive: usize,
+}
+
+impl Reclaimer {
+    /// Growth in processes alive that reclaims at once.
+    pub(crate) const GROWTH: usize = 65_536;
+
+    pub(crate) fn new(period: Duration, now: Instant) -> Self {
+        Self {
+            period,
+            last: now,
+            fewest_alive: 0,
+        }
+    }
+
+    /// Whether to reclaim now, with `alive` processes.
+    pub(crate) fn due(&mut self, alive: usize, now: Instant) -> bool {
+        self.fewest_alive = self.fewest_alive.min(alive);
+        alive >= self.fewest_alive + Self::GROWTH || now.duration_since(self.last) >= self.period
+    }
+
+    /// Counts a reclaim done now, with `alive` processes.
+    pub(crate) fn done(&mut self, alive: usize, now: Instant) {
+        self.last = now;
+        self.fewest_alive = alive;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn derived(wat: &str) -> bool {
+        tables_are_derived(wat.as_bytes())
+    }
+
+    #[test]
+    fn tables_filled_by_constant_segments_are_derived() {
+        assert!(derived(
+            r#"(module (table 4 funcref) (func $f) (elem (i32.const 1) func $f $f)
+                 (func (call_indirect (i32.const 1))))"#
+        ));
+        assert!(derived("(module (memory 1))"));
+    }
+
+    #[test]
+    fn tables_a_module_changes_or_imports_are_not_derived() {
+        for wat in [
+            "(module (table 2 funcref) (func (table.set (i32.const 0) (ref.null func))))",
+            "(module (table 2 funcref) (func (drop (table.grow (ref.null func) (i32.const 1)))))",
+            "(module (table 2 funcref) (func (table.fill (i32.const 0) (ref.null func) (i32.const 1))))",
+            "(module (table 2 funcref) (func (table.copy (i32.const 0) (i32.const 1) (i32.const 1))))",
+            "(module (table 2 funcref) (func $f) (elem func $f) (func (table.init 0 (i32.const 0) (i32.const 0) (i32.const 1))))",
+            r#"(module (import "env" "t" (table 2 funcref)))"#,
+            r#"(module (import "env" "g" (global i32)) (table 2 funcref) (func $f) (elem (global.get 0) func $f))"#,
+            "(module (table 2 funcref) (func $f) (elem (i32.const 1) func $f $f))",
+            "(module (table 2 funcref) (func $f) (elem (i32.const 0) funcref (ref.func $f)))",
+            "(module (table 2 externref))",
+            "not wasm",
+        ] {
+            assert!(!derived(wat), "{wat}");
+        }
+    }
+
+    #[test]
+    fn a_reclaim_is_due_after_growth_or_a_period() {
+        let start = Instant::now();
+        let mut reclaimer = Reclaimer::new(Duration::from_secs(30), start);
+        let mut due = |alive, at| {
+            let due = reclaimer.due(alive, at);
+            if due {
+                reclaimer.done(alive, at);
+            }
+            due
+        };
+        assert!(!due(Reclaimer::GROWTH - 1, start));
+        assert!(due(Reclaimer::GROWTH, start));
+        // Growth counts from the fewest alive since.
+        assert!(!due(Reclaimer::GROWTH + 10, start));
+        assert!(!due(10, start));
+        assert!(due(Reclaimer::GROWTH + 10, start));
+        assert!(!due(
+            Reclaimer::GROWTH + 10,
+            start + Duration::from_secs(29)
+        ));
+        assert!(due(Reclaimer::GROWTH + 10, start + Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn a_fresh_anonymous_mapping_is_found_by_its_length() {
+        let page = rustix::param::page_size();
+        let len = page * 777;
+        let (at, pages) = TablePages::find_while(1, len / 8, page, || {
+            // A read-write mapping between two inaccessible pages, so that the kernel
+            // cannot merge it with a neighbour. SAFETY: a fresh mapping, unmapped below.
+            let at = unsafe {
+                let at = libc::mmap(
+                    std::ptr::null_mut(),
+                    len + 2 * page,
+                    libc::PROT_NONE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                );
+                assert_ne!(at, libc::MAP_FAILED);
+                let inner = at.cast::<u8>().add(page).cast();
+                assert_eq!(
+                    libc::mprotect(inner, len, libc::PROT_READ | libc::PROT_WRITE),
+                    0
+                );
+                inner as usize
+            };
+            Ok::<_, ()>(at)
+        })
+        .unwrap();
+        assert_eq!(pages.pool, Some(at..at + len));
+        // SAFETY: the mapping made above, with its two inaccessible pages.
+        unsafe { libc::munmap((at - page) as *mut libc::c_void, len + 2 * page) };
+    }
+}
