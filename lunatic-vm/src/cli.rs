@@ -74,7 +74,7 @@ struct Cli {
     #[arg(long)]
     perf_map: bool,
     /// Milliseconds between two times the pages of the processes' function tables are
-    /// given back to the kernel (and whenever 65536 more processes are alive than after the
+    /// given back to the kernel (and whenever 8192 more processes are alive than after the
     /// last time): a parked process then holds no table page, and one that runs again
     /// rebuilds the entries it uses. 0: never.
     #[arg(long, value_name = "MILLIS", default_value_t = 30_000)]

@@ -250,7 +250,14 @@ impl Runtime {
                     if !reclaimer.due(alive, std::time::Instant::now()) {
                         continue;
                     }
-                    match runtime.fast.table_pages.reclaim(RECLAIM_WAIT) {
+                    let start = std::time::Instant::now();
+                    let reclaimed = runtime.fast.table_pages.reclaim(RECLAIM_WAIT);
+                    tracing::debug!(
+                        target: "lunatic::reclaim",
+                        "table pages with {alive} processes alive: {reclaimed:?} in {:?}",
+                        start.elapsed()
+                    );
+                    match reclaimed {
                         Reclaimed::Done => reclaimer.done(alive, std::time::Instant::now()),
                         Reclaimed::Busy => {}
                         Reclaimed::Off => return,

@@ -22,8 +22,8 @@
 //! Upholding it:
 //! - Guest code runs only under the [`GuestCodeGate`], shared: a worker holds it while
 //!   awake and lets a waiting reclaim in between two turns, and a pre-initialization holds
-//!   it while it runs a module's set-up. A reclaim takes it whole, for a few milliseconds
-//!   at most, or gives up until its next look.
+//!   it while it runs a module's set-up. A reclaim takes it whole, about two milliseconds
+//!   at a time, or gives up until its next look.
 //! - Every module passes [`TablePages::admit`] before it is compiled, so before any instance
 //!   of it exists (pre-initialization instantiates one). The first that fails turns
 //!   reclaiming off for good, and waits for a reclaim under way, so none overlaps an
@@ -43,6 +43,12 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{RwLock, RwLockReadGuard};
 use wasmparser::{ElementItems, ElementKind, Operator, Payload, TableInit, TypeRef};
+
+/// Bytes of the pool one `madvise` zeroes (400 slots of the default tables).
+const RECLAIM_CHUNK: usize = 64 << 20;
+
+/// About the longest a reclaim stops guest code at a time.
+const MAX_PAUSE: Duration = Duration::from_millis(2);
 
 /// Whether `operator` changes a table, or a segment a table could be filled from.
 pub(crate) fn changes_tables(operator: &Operator<'_>) -> bool {
@@ -192,11 +198,12 @@ impl TablePages {
     /// elements each beside a pool of fiber stacks of `stack_size` bytes, and finds the
     /// table pool's mapping among the anonymous read-write mappings that were not there
     /// before: one of exactly the pool's size, or one a fiber stack's size longer whose
-    /// page below is inaccessible. wasmtime maps the stacks after the tables, and Linux,
-    /// placing each mapping below the last, merges the topmost stack (its guard page is
-    /// at its bottom) into the table pool's mapping. Anything else (two candidates, when
-    /// another runtime is built at the same time) leaves the pool unknown and its pages
-    /// kept.
+    /// page below is inaccessible, less a mapping that was there before and ends where it
+    /// ends. Linux merges adjacent mappings alike: wasmtime maps the stacks after the
+    /// tables, each mapping goes below the last, and the topmost stack (its guard page is
+    /// at its bottom) joins the table pool's mapping, as may a mapping above it. Anything
+    /// else (two candidates, when another runtime is built at the same time) leaves the
+    /// pool unknown and its pages kept.
     pub(crate) fn find_while<T, E>(
         slots: u32,
         table_elements: usize,
@@ -219,10 +226,15 @@ impl TablePages {
                         .checked_sub(1)
                         .and_then(|below| after.get(below))
                         .is_some_and(|(below, rw)| below.end == range.start && !rw);
-                    if range.len() == len {
-                        Some(range.clone())
-                    } else if range.len() == len + stack && below_inaccessible {
-                        Some(range.start + stack..range.end)
+                    // A mapping that was there before, merged in at the top.
+                    let end = before
+                        .iter()
+                        .find(|(old, rw)| *rw && old.end == range.end && old.start > range.start)
+                        .map_or(range.end, |(old, _)| old.start);
+                    if end - range.start == len {
+                        Some(range.start..end)
+                    } else if end - range.start == len + stack && below_inaccessible {
+                        Some(range.start + stack..end)
                     } else {
                         None
                     }
@@ -286,33 +298,40 @@ impl TablePages {
         self.pool.is_some() && self.derived.load(Ordering::SeqCst)
     }
 
-    /// Zeroes the whole pool, giving its pages back to the kernel, once no guest code runs
-    /// (waiting up to `wait` for the threads that run it to let it in).
+    /// Zeroes the whole pool, giving its pages back to the kernel, while no guest code
+    /// runs: in pieces of [`RECLAIM_CHUNK`] bytes, stopping guest code for about
+    /// [`MAX_PAUSE`] at a time, and waiting up to `wait` each time for the threads that run
+    /// it to let the reclaim in (a reclaim that gives up is tried again whole).
     pub(crate) fn reclaim(&self, wait: Duration) -> Reclaimed {
         let Some(pool) = &self.pool else {
             return Reclaimed::Off;
         };
-        let Some(_stopped) = self.gate.0.try_write_for(wait) else {
-            return Reclaimed::Busy;
-        };
-        if !self.derived.load(Ordering::SeqCst) {
-            return Reclaimed::Off;
+        let mut next = pool.start;
+        while next < pool.end {
+            let Some(stopped) = self.gate.0.try_write_for(wait) else {
+                return Reclaimed::Busy;
+            };
+            if !self.derived.load(Ordering::SeqCst) {
+                return Reclaimed::Off;
+            }
+            let paused = Instant::now();
+            while next < pool.end && paused.elapsed() < MAX_PAUSE {
+                let end = (next + RECLAIM_CHUNK).min(pool.end);
+                // SAFETY: `next..end` is part of the table pool's mapping, which lives as
+                // long as the engine the owner of `self` holds; with no guest code running
+                // and every module's tables derived, zeroing its pages keeps every table
+                // valid (module docs).
+                let zeroed = unsafe {
+                    libc::madvise(next as *mut libc::c_void, end - next, libc::MADV_DONTNEED)
+                };
+                if zeroed != 0 {
+                    return Reclaimed::Off;
+                }
+                next = end;
+            }
+            drop(stopped);
         }
-        // SAFETY: `pool` is the table pool's mapping, which lives as long as the engine the
-        // owner of `self` holds; with no guest code running and every module's tables
-        // derived, zeroing its pages keeps every table valid (module docs).
-        let zeroed = unsafe {
-            libc::madvise(
-                pool.start as *mut libc::c_void,
-                pool.len(),
-                libc::MADV_DONTNEED,
-            )
-        };
-        if zeroed == 0 {
-            Reclaimed::Done
-        } else {
-            Reclaimed::Off
-        }
+        Reclaimed::Done
     }
 }
 
@@ -354,7 +373,7 @@ pub(crate) struct Reclaimer {
 
 impl Reclaimer {
     /// Growth in processes alive that reclaims at once.
-    pub(crate) const GROWTH: usize = 65_536;
+    pub(crate) const GROWTH: usize = 8_192;
 
     pub(crate) fn new(period: Duration, now: Instant) -> Self {
         Self {
