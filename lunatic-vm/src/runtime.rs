@@ -60,8 +60,9 @@ pub(crate) enum Link {
 pub(crate) const FUEL_UNIT: u64 = 100_000;
 
 /// Longest a reclaim of table pages waits for the workers to let it in (each does between
-/// two turns, and a turn is at most a time slice) before it tries again later.
-const RECLAIM_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
+/// two turns, and a turn is at most a time slice) before it tries again later: the
+/// workers that already let it in wait as long.
+const RECLAIM_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// An engine and the linker with every host function for it.
 struct Backend {
@@ -175,7 +176,7 @@ impl Runtime {
         wasi: WasiConfig,
     ) -> wasmtime::Result<Arc<Self>> {
         let backtraces = tracing::enabled!(target: "lunatic::process", tracing::Level::DEBUG);
-        let (engine, table_pages) = TablePages::find_while(
+        let (engine, table_pages) = TablePages::find(
             config.max_processes,
             crate::sandbox::limits::MAX_TABLE_ELEMENTS,
             config.stack_size,

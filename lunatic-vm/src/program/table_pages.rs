@@ -37,12 +37,15 @@
 #![allow(unsafe_code)]
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::{RwLock, RwLockReadGuard};
 use wasmparser::{ElementItems, ElementKind, Operator, Payload, TableInit, TypeRef};
+
+/// The most elements wasmtime precomputes a table's initial contents for.
+const PRECOMPUTED_ELEMENTS: u64 = 1 << 20;
 
 /// Bytes of the pool one `madvise` zeroes (400 slots of the default tables).
 const RECLAIM_CHUNK: usize = 64 << 20;
@@ -67,7 +70,8 @@ pub(crate) fn changes_tables(operator: &Operator<'_>) -> bool {
 /// initialization derives from its element segments: tables of nullable functions that
 /// start null, none imported, every active element segment a list of function indices at
 /// a constant offset inside its table's initial size (wasmtime precomputes exactly those),
-/// and no instruction that changes a table. Anything unexpected answers no.
+/// no instruction that changes a table, and no start function (the only guest code that
+/// runs while an instance is made). Anything unexpected answers no.
 pub(crate) fn tables_are_derived(wasm: &[u8]) -> bool {
     let binary;
     let wasm = if wasm.starts_with(b"\0asm") {
@@ -117,7 +121,7 @@ pub(crate) fn tables_are_derived(wasm: &[u8]) -> bool {
                         size.is_some_and(|&size| {
                             start
                                 .checked_add(u64::from(functions.count()))
-                                .is_some_and(|end| end <= size)
+                                .is_some_and(|end| end <= size && end <= PRECOMPUTED_ELEMENTS)
                         })
                     }
                     ElementKind::Passive | ElementKind::Declared => true,
@@ -134,7 +138,14 @@ pub(crate) fn tables_are_derived(wasm: &[u8]) -> bool {
                     true
                 })
             }
-            Ok(Payload::ModuleSection { .. } | Payload::ComponentSection { .. }) | Err(_) => false,
+            // A start function runs while the module is instantiated, which may happen on a
+            // thread that holds no share of the gate.
+            Ok(
+                Payload::StartSection { .. }
+                | Payload::ModuleSection { .. }
+                | Payload::ComponentSection { .. },
+            )
+            | Err(_) => false,
             Ok(_) => true,
         };
         if !derived {
@@ -146,15 +157,43 @@ pub(crate) fn tables_are_derived(wasm: &[u8]) -> bool {
 
 /// Held shared wherever guest code may run, and whole by a reclaim (see the module docs).
 #[derive(Debug, Default)]
-pub(crate) struct GuestCodeGate(RwLock<()>);
+pub(crate) struct GuestCodeGate {
+    lock: RwLock<()>,
+    /// Shares held off the workers (pre-initializations): they may run for a second, and
+    /// do not let a reclaim in, so a reclaim does not wait for them (the workers would
+    /// wait with it).
+    elsewhere: AtomicUsize,
+}
 
 /// A thread's share of the [`GuestCodeGate`]: guest code may run while it is held.
-pub(crate) struct Running<'a>(RwLockReadGuard<'a, ()>);
+pub(crate) struct Running<'a> {
+    share: RwLockReadGuard<'a, ()>,
+    /// The count of shares held off the workers, for one of those.
+    elsewhere: Option<&'a AtomicUsize>,
+}
 
 impl GuestCodeGate {
-    /// Takes a share (at once if this thread holds one already).
+    /// A worker's share, which it lets a reclaim pass between two turns (at once if this
+    /// thread holds one already).
+    pub(crate) fn worker_share(&self) -> Running<'_> {
+        Running {
+            share: self.lock.read_recursive(),
+            elsewhere: None,
+        }
+    }
+
+    /// A share for a thread that is no worker, for as long as it runs guest code.
     pub(crate) fn running(&self) -> Running<'_> {
-        Running(self.0.read_recursive())
+        self.elsewhere.fetch_add(1, Ordering::SeqCst);
+        Running {
+            share: self.lock.read_recursive(),
+            elsewhere: Some(&self.elsewhere),
+        }
+    }
+
+    /// Whether a share is held off the workers.
+    fn held_elsewhere(&self) -> bool {
+        self.elsewhere.load(Ordering::SeqCst) > 0
     }
 }
 
@@ -162,12 +201,20 @@ impl Running<'_> {
     /// Lets a reclaim that waits run now: call it where this thread runs no guest code.
     /// Costs one load when none waits.
     pub(crate) fn let_reclaim_in(&mut self) {
-        RwLockReadGuard::bump(&mut self.0);
+        RwLockReadGuard::bump(&mut self.share);
     }
 
     /// Runs `idle`, in which this thread runs no guest code, without the share.
     pub(crate) fn set_aside<T>(&mut self, idle: impl FnOnce() -> T) -> T {
-        RwLockReadGuard::unlocked(&mut self.0, idle)
+        RwLockReadGuard::unlocked(&mut self.share, idle)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        if let Some(elsewhere) = self.elsewhere {
+            elsewhere.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 
@@ -176,7 +223,8 @@ impl Running<'_> {
 pub(crate) enum Reclaimed {
     /// The pool's pages went back to the kernel.
     Done,
-    /// Guest code kept running past the wait: nothing done, try again later.
+    /// Guest code kept running past the wait, or a pre-initialization runs: not done, try
+    /// again later.
     Busy,
     /// Reclaiming is off for good (no pool, or a module that changes its tables).
     Off,
@@ -196,54 +244,19 @@ pub(crate) struct TablePages {
 impl TablePages {
     /// Runs `build_engine`, which makes a pool of `slots` tables of `table_elements`
     /// elements each beside a pool of fiber stacks of `stack_size` bytes, and finds the
-    /// table pool's mapping among the anonymous read-write mappings that were not there
-    /// before: one of exactly the pool's size, or one a fiber stack's size longer whose
-    /// page below is inaccessible, less a mapping that was there before and ends where it
-    /// ends. Linux merges adjacent mappings alike: wasmtime maps the stacks after the
-    /// tables, each mapping goes below the last, and the topmost stack (its guard page is
-    /// at its bottom) joins the table pool's mapping, as may a mapping above it. Anything
-    /// else (two candidates, when another runtime is built at the same time) leaves the
-    /// pool unknown and its pages kept.
-    pub(crate) fn find_while<T, E>(
+    /// table pool's mapping ([`mapping_made_by`]), confirmed by a probe ([`confirmed`]);
+    /// without both, the pool's pages are kept.
+    pub(crate) fn find(
         slots: u32,
         table_elements: usize,
         stack_size: usize,
-        build_engine: impl FnOnce() -> Result<T, E>,
-    ) -> Result<(T, Self), E> {
+        build_engine: impl FnOnce() -> wasmtime::Result<wasmtime::Engine>,
+    ) -> wasmtime::Result<(wasmtime::Engine, Self)> {
         let page = rustix::param::page_size();
-        let len = (table_elements * size_of::<usize>()).next_multiple_of(page) * slots as usize;
+        let slot = (table_elements * size_of::<usize>()).next_multiple_of(page);
         let stack = stack_size.next_multiple_of(page);
-        let before = anonymous_mappings();
-        let built = build_engine()?;
-        let pool = before
-            .zip(anonymous_mappings())
-            .and_then(|(before, after)| {
-                let mut found = after.iter().enumerate().filter_map(|(i, (range, rw))| {
-                    if !rw || before.contains(&(range.clone(), *rw)) {
-                        return None;
-                    }
-                    let below_inaccessible = i
-                        .checked_sub(1)
-                        .and_then(|below| after.get(below))
-                        .is_some_and(|(below, rw)| below.end == range.start && !rw);
-                    // A mapping that was there before, merged in at the top.
-                    let end = before
-                        .iter()
-                        .find(|(old, rw)| *rw && old.end == range.end && old.start > range.start)
-                        .map_or(range.end, |(old, _)| old.start);
-                    if end - range.start == len {
-                        Some(range.start..end)
-                    } else if end - range.start == len + stack && below_inaccessible {
-                        Some(range.start + stack..end)
-                    } else {
-                        None
-                    }
-                });
-                match (found.next(), found.next()) {
-                    (Some(pool), None) => Some(pool),
-                    _ => None,
-                }
-            });
+        let (engine, pool) = mapping_made_by(slot * slots as usize, stack, build_engine)?;
+        let pool = pool.filter(|pool| confirmed(&engine, pool, slot));
         match &pool {
             Some(pool) => tracing::debug!(
                 target: "lunatic::reclaim",
@@ -261,7 +274,7 @@ impl TablePages {
             derived: AtomicBool::new(true),
             gate: Arc::default(),
         };
-        Ok((built, pages))
+        Ok((engine, pages))
     }
 
     /// Nothing to reclaim (an engine without a pool).
@@ -308,7 +321,10 @@ impl TablePages {
         };
         let mut next = pool.start;
         while next < pool.end {
-            let Some(stopped) = self.gate.0.try_write_for(wait) else {
+            if self.gate.held_elsewhere() {
+                return Reclaimed::Busy;
+            }
+            let Some(stopped) = self.gate.lock.try_write_for(wait) else {
                 return Reclaimed::Busy;
             };
             if !self.derived.load(Ordering::SeqCst) {
@@ -329,10 +345,112 @@ impl TablePages {
                 }
                 next = end;
             }
-            drop(stopped);
+            // Fair: the workers waiting for the gate run before the next piece.
+            parking_lot::RwLockWriteGuard::unlock_fair(stopped);
         }
         Reclaimed::Done
     }
+}
+
+/// Runs `build`, which makes the table pool (`len` bytes) right before a pool of fiber
+/// stacks of `stack` bytes each, and finds the pool's mapping among the anonymous
+/// read-write mappings that were not there before: one of exactly the pool's size, or one
+/// a fiber stack's size longer whose page below is inaccessible, less a mapping that was
+/// there before and ends where it ends. Linux merges adjacent mappings alike: wasmtime maps
+/// the stacks after the tables, each mapping goes below the last, and the topmost stack
+/// (its guard page is at its bottom) joins the table pool's mapping, as may a mapping
+/// above it. Anything else (two candidates, when another runtime is built at the same
+/// time) finds nothing.
+fn mapping_made_by<T, E>(
+    len: usize,
+    stack: usize,
+    build: impl FnOnce() -> Result<T, E>,
+) -> Result<(T, Option<Range<usize>>), E> {
+    let before = anonymous_mappings();
+    let built = build()?;
+    let pool = before
+        .zip(anonymous_mappings())
+        .and_then(|(before, after)| {
+            let mut found = after.iter().enumerate().filter_map(|(i, (range, rw))| {
+                if !rw || before.contains(&(range.clone(), *rw)) {
+                    return None;
+                }
+                let below_inaccessible = i
+                    .checked_sub(1)
+                    .and_then(|below| after.get(below))
+                    .is_some_and(|(below, rw)| below.end == range.start && !rw);
+                // A mapping that was there before, merged in at the top.
+                let end = before
+                    .iter()
+                    .find(|(old, rw)| *rw && old.end == range.end && old.start > range.start)
+                    .map_or(range.end, |(old, _)| old.start);
+                if end - range.start == len {
+                    Some(range.start..end)
+                } else if end - range.start == len + stack && below_inaccessible {
+                    Some(range.start + stack..end)
+                } else {
+                    None
+                }
+            });
+            match (found.next(), found.next()) {
+                (Some(pool), None) => Some(pool),
+                _ => None,
+            }
+        });
+    Ok((built, pool))
+}
+
+/// A module whose one function makes an indirect call through element 0 of its table.
+const PROBE: &str = r#"(module (type $t (func)) (table 1 funcref) (func $f) (elem (i32.const 0) func $f)
+    (func (export "probe") (call_indirect (type $t) (i32.const 0))))"#;
+
+/// Whether `pool` is the table pool of `engine`, whose slots are `slot` bytes: none of its
+/// pages is resident yet, and after a probe instance's indirect call (which writes element
+/// 0 of its table) one is, at the start of a slot.
+fn confirmed(engine: &wasmtime::Engine, pool: &Range<usize>, slot: usize) -> bool {
+    if resident_pages(pool, 1).is_none_or(|pages| !pages.is_empty()) {
+        return false;
+    }
+    let probe = || -> wasmtime::Result<Option<Vec<usize>>> {
+        let module = wasmtime::Module::new(engine, PROBE)?;
+        let mut store = wasmtime::Store::new(engine, ());
+        store.set_epoch_deadline(1 << 20);
+        let instance = wasmtime::Instance::new(&mut store, &module, &[])?;
+        instance
+            .get_typed_func::<(), ()>(&mut store, "probe")?
+            .call(&mut store, ())?;
+        Ok(resident_pages(pool, 2))
+    };
+    matches!(probe(), Ok(Some(pages)) if pages.len() == 1 && (pages[0] - pool.start).is_multiple_of(slot))
+}
+
+/// The addresses of the first `most` pages of `range` that are resident; `None` when the
+/// kernel does not say.
+fn resident_pages(range: &Range<usize>, most: usize) -> Option<Vec<usize>> {
+    const CHUNK_PAGES: usize = 1 << 16;
+    let page = rustix::param::page_size();
+    let mut found = Vec::new();
+    let mut residency = vec![0u8; CHUNK_PAGES];
+    let mut at = range.start;
+    while at < range.end && found.len() < most {
+        let len = (range.end - at).min(CHUNK_PAGES * page);
+        // SAFETY: `at..at + len` lies in a mapping of this process, and `residency` holds a
+        // byte for each of its pages.
+        let asked = unsafe { libc::mincore(at as *mut libc::c_void, len, residency.as_mut_ptr()) };
+        if asked != 0 {
+            return None;
+        }
+        found.extend(
+            residency[..len / page]
+                .iter()
+                .enumerate()
+                .filter(|(_, byte)| **byte & 1 != 0)
+                .map(|(index, _)| at + index * page),
+        );
+        at += len;
+    }
+    found.truncate(most);
+    Some(found)
 }
 
 /// The anonymous private mappings of this process, in address order, each with whether
@@ -372,8 +490,11 @@ pub(crate) struct Reclaimer {
 }
 
 impl Reclaimer {
-    /// Growth in processes alive that reclaims at once.
+    /// Growth in processes alive that reclaims at once...
     pub(crate) const GROWTH: usize = 8_192;
+    /// ...if the last reclaim is this long ago (a guest that keeps spawning and ending
+    /// processes cannot make reclaims, which pause every worker, come more often).
+    pub(crate) const GROWTH_GAP: Duration = Duration::from_secs(2);
 
     pub(crate) fn new(period: Duration, now: Instant) -> Self {
         Self {
@@ -386,7 +507,9 @@ impl Reclaimer {
     /// Whether to reclaim now, with `alive` processes.
     pub(crate) fn due(&mut self, alive: usize, now: Instant) -> bool {
         self.fewest_alive = self.fewest_alive.min(alive);
-        alive >= self.fewest_alive + Self::GROWTH || now.duration_since(self.last) >= self.period
+        let since = now.duration_since(self.last);
+        (alive >= self.fewest_alive + Self::GROWTH && since >= Self::GROWTH_GAP)
+            || since >= self.period
     }
 
     /// Counts a reclaim done now, with `alive` processes.
@@ -426,6 +549,7 @@ mod tests {
             "(module (table 2 funcref) (func $f) (elem (i32.const 1) func $f $f))",
             "(module (table 2 funcref) (func $f) (elem (i32.const 0) funcref (ref.func $f)))",
             "(module (table 2 externref))",
+            "(module (table 1 funcref) (func $f) (elem (i32.const 0) func $f) (start $f))",
             "not wasm",
         ] {
             assert!(!derived(wat), "{wat}");
@@ -443,24 +567,30 @@ mod tests {
             }
             due
         };
-        assert!(!due(Reclaimer::GROWTH - 1, start));
-        assert!(due(Reclaimer::GROWTH, start));
-        // Growth counts from the fewest alive since.
-        assert!(!due(Reclaimer::GROWTH + 10, start));
-        assert!(!due(10, start));
-        assert!(due(Reclaimer::GROWTH + 10, start));
+        let gap = Reclaimer::GROWTH_GAP;
+        assert!(!due(Reclaimer::GROWTH - 1, start + gap));
+        assert!(due(Reclaimer::GROWTH, start + gap));
+        // Growth counts from the fewest alive since, and waits for the gap.
+        let later = start + 2 * gap;
+        assert!(!due(Reclaimer::GROWTH + 10, later));
+        assert!(!due(10, later));
         assert!(!due(
             Reclaimer::GROWTH + 10,
-            start + Duration::from_secs(29)
+            later - Duration::from_millis(1)
         ));
-        assert!(due(Reclaimer::GROWTH + 10, start + Duration::from_secs(30)));
+        assert!(due(Reclaimer::GROWTH + 10, later));
+        assert!(!due(
+            Reclaimer::GROWTH + 10,
+            later + Duration::from_secs(29)
+        ));
+        assert!(due(Reclaimer::GROWTH + 10, later + Duration::from_secs(30)));
     }
 
     #[test]
     fn a_fresh_anonymous_mapping_is_found_by_its_length() {
         let page = rustix::param::page_size();
         let len = page * 777;
-        let (at, pages) = TablePages::find_while(1, len / 8, page, || {
+        let (at, pool) = mapping_made_by(len, page, || {
             // A read-write mapping between two inaccessible pages, so that the kernel
             // cannot merge it with a neighbour. SAFETY: a fresh mapping, unmapped below.
             let at = unsafe {
@@ -483,7 +613,7 @@ mod tests {
             Ok::<_, ()>(at)
         })
         .unwrap();
-        assert_eq!(pages.pool, Some(at..at + len));
+        assert_eq!(pool, Some(at..at + len));
         // SAFETY: the mapping made above, with its two inaccessible pages.
         unsafe { libc::munmap((at - page) as *mut libc::c_void, len + 2 * page) };
     }
