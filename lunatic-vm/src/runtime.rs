@@ -176,12 +176,24 @@ impl Runtime {
         wasi: WasiConfig,
     ) -> wasmtime::Result<Arc<Self>> {
         let backtraces = tracing::enabled!(target: "lunatic::process", tracing::Level::DEBUG);
-        let (engine, table_pages) = TablePages::find(
-            config.max_processes,
-            crate::sandbox::limits::MAX_TABLE_ELEMENTS,
-            config.stack_size,
-            || crate::program::engine::build_engine(config, backtraces, false),
-        )?;
+        let build_engine = || crate::program::engine::build_engine(config, backtraces, false);
+        let (engine, table_pages) = match config.table_reclaim_period {
+            Some(_) => TablePages::find(
+                config.max_processes,
+                crate::sandbox::limits::MAX_TABLE_ELEMENTS,
+                config.stack_size,
+                build_engine,
+                |engine, wat| {
+                    let compile = || wasmtime::Module::new(engine, wat);
+                    match &config.cache_dir {
+                        Some(dir) => ModuleCache::new(dir.clone(), config.cache_max_bytes)
+                            .load_or_compile(engine, wat, compile),
+                        None => compile(),
+                    }
+                },
+            )?,
+            None => (build_engine()?, TablePages::none()),
+        };
         crate::program::engine::start_epoch_ticker(&engine, config.preemption_interval)?;
         let fast = Backend::new(engine, table_pages)?;
         let root = Arc::new(Environment::root(EnvConfig {
@@ -383,10 +395,10 @@ impl Runtime {
     }
 
     /// Compiles `bytes` on `backend`'s engine (once its table pages admitted them) into the
-    /// module processes start from, pre-initialized
-    /// where it can be (see [`crate::program::preinit`]), through the module cache if there is one:
-    /// a cached entry is the pre-initialized module, so a second run neither compiles nor
-    /// runs the set-up.
+    /// module processes start from, pre-initialized where it can be (see
+    /// [`crate::program::preinit`]), through the module cache if there is one: a cached
+    /// entry is the pre-initialized module, so a second run neither compiles nor runs the
+    /// set-up.
     ///
     /// # Errors
     /// `bytes` are not a valid module.

@@ -7,8 +7,8 @@
 //! module's element segments give it, which `call_indirect` derives from the module and the
 //! instance when it finds a zero. When no module of the engine can change a table
 //! ([`tables_are_derived`]: no table imported, no instruction that writes one, every
-//! active segment a list of functions at a constant offset), a table's contents are a cache
-//! of what the module says:
+//! active segment a list of functions at a constant offset, no start function), a table's
+//! contents are a cache of what the module says:
 //!
 //! **Invariant.** Zeroing any page of the pool while no guest code runs leaves every table
 //! in a state its instance could be in: a zeroed element is initialized again, to the same
@@ -22,18 +22,21 @@
 //! Upholding it:
 //! - Guest code runs only under the [`GuestCodeGate`], shared: a worker holds it while
 //!   awake and lets a waiting reclaim in between two turns, and a pre-initialization holds
-//!   it while it runs a module's set-up. A reclaim takes it whole, about two milliseconds
-//!   at a time, or gives up until its next look.
+//!   it while it runs a module's set-up (a reclaim does not start while one does). A
+//!   reclaim takes it whole, about two milliseconds at a time, or gives up until its next
+//!   look. Instantiation also happens off the workers (the main process, remote spawns),
+//!   which is why a module with a start function is not admitted.
 //! - Every module passes [`TablePages::admit`] before it is compiled, so before any instance
 //!   of it exists (pre-initialization instantiates one). The first that fails turns
 //!   reclaiming off for good, and waits for a reclaim under way, so none overlaps an
 //!   instance of that module.
-//! - The pool is the mapping wasmtime made for it when the engine was built
-//!   ([`TablePages::find_while`]), or none is used. The `Runtime` that holds this also
+//! - The pool is the mapping wasmtime made for it when the engine was built, confirmed by a
+//!   probe ([`TablePages::find`]), or none is used. The `Runtime` that holds this also
 //!   holds the engine, so the mapping outlives every reclaim.
 //!
 //! When: [`Reclaimer`] decides, from how many processes are alive.
-// The unsafe items of this module: the `madvise` of a reclaim, and the test's own mapping.
+// The unsafe items of this module: the `madvise` of a reclaim, the `mincore` of the probe,
+// and the test's own mapping.
 #![allow(unsafe_code)]
 
 use std::ops::Range;
@@ -244,19 +247,24 @@ pub(crate) struct TablePages {
 impl TablePages {
     /// Runs `build_engine`, which makes a pool of `slots` tables of `table_elements`
     /// elements each beside a pool of fiber stacks of `stack_size` bytes, and finds the
-    /// table pool's mapping ([`mapping_made_by`]), confirmed by a probe ([`confirmed`]);
-    /// without both, the pool's pages are kept.
+    /// table pool's mapping ([`mapping_made_by`]), confirmed by a probe ([`confirmed`]) that
+    /// `compile` makes of [`PROBE`] (through the module cache: compiling it costs a start
+    /// 20 ms); without both, the pool's pages are kept.
     pub(crate) fn find(
         slots: u32,
         table_elements: usize,
         stack_size: usize,
         build_engine: impl FnOnce() -> wasmtime::Result<wasmtime::Engine>,
+        compile: impl FnOnce(&wasmtime::Engine, &[u8]) -> wasmtime::Result<wasmtime::Module>,
     ) -> wasmtime::Result<(wasmtime::Engine, Self)> {
         let page = rustix::param::page_size();
         let slot = (table_elements * size_of::<usize>()).next_multiple_of(page);
         let stack = stack_size.next_multiple_of(page);
         let (engine, pool) = mapping_made_by(slot * slots as usize, stack, build_engine)?;
-        let pool = pool.filter(|pool| confirmed(&engine, pool, slot));
+        let pool = pool.filter(|pool| {
+            compile(&engine, PROBE.as_bytes())
+                .is_ok_and(|probe| confirmed(&engine, &probe, pool, slot))
+        });
         match &pool {
             Some(pool) => tracing::debug!(
                 target: "lunatic::reclaim",
@@ -366,28 +374,29 @@ fn mapping_made_by<T, E>(
     stack: usize,
     build: impl FnOnce() -> Result<T, E>,
 ) -> Result<(T, Option<Range<usize>>), E> {
-    let before = anonymous_mappings();
+    let before = anonymous_mappings(0);
     let built = build()?;
+    // Only the long ones after: the stack pool adds two maps a slot.
     let pool = before
-        .zip(anonymous_mappings())
+        .zip(anonymous_mappings(len))
         .and_then(|(before, after)| {
-            let mut found = after.iter().enumerate().filter_map(|(i, (range, rw))| {
-                if !rw || before.contains(&(range.clone(), *rw)) {
+            let mut found = after.iter().filter_map(|new| {
+                if !new.writable || before.iter().any(|old| old.range == new.range) {
                     return None;
                 }
-                let below_inaccessible = i
-                    .checked_sub(1)
-                    .and_then(|below| after.get(below))
-                    .is_some_and(|(below, rw)| below.end == range.start && !rw);
                 // A mapping that was there before, merged in at the top.
                 let end = before
                     .iter()
-                    .find(|(old, rw)| *rw && old.end == range.end && old.start > range.start)
-                    .map_or(range.end, |(old, _)| old.start);
-                if end - range.start == len {
-                    Some(range.start..end)
-                } else if end - range.start == len + stack && below_inaccessible {
-                    Some(range.start + stack..end)
+                    .find(|old| {
+                        old.writable
+                            && old.range.end == new.range.end
+                            && old.range.start > new.range.start
+                    })
+                    .map_or(new.range.end, |old| old.range.start);
+                if end - new.range.start == len {
+                    Some(new.range.start..end)
+                } else if end - new.range.start == len + stack && new.below_inaccessible {
+                    Some(new.range.start + stack..end)
                 } else {
                     None
                 }
@@ -401,21 +410,23 @@ fn mapping_made_by<T, E>(
 }
 
 /// A module whose one function makes an indirect call through element 0 of its table.
-const PROBE: &str = r#"(module (type $t (func)) (table 1 funcref) (func $f) (elem (i32.const 0) func $f)
+pub(crate) const PROBE: &str = r#"(module (type $t (func)) (table 1 funcref) (func $f) (elem (i32.const 0) func $f)
     (func (export "probe") (call_indirect (type $t) (i32.const 0))))"#;
 
-/// Whether `pool` is the table pool of `engine`, whose slots are `slot` bytes: none of its
-/// pages is resident yet, and after a probe instance's indirect call (which writes element
-/// 0 of its table) one is, at the start of a slot.
-fn confirmed(engine: &wasmtime::Engine, pool: &Range<usize>, slot: usize) -> bool {
-    if resident_pages(pool, 1).is_none_or(|pages| !pages.is_empty()) {
-        return false;
-    }
+/// Whether `pool` is the table pool of `engine`, whose slots are `slot` bytes: after an
+/// indirect call in an instance of `probe` ([`PROBE`], whose call writes element 0 of its
+/// table), exactly one of its pages is resident, at the start of a slot.
+fn confirmed(
+    engine: &wasmtime::Engine,
+    probe: &wasmtime::Module,
+    pool: &Range<usize>,
+    slot: usize,
+) -> bool {
+    // One look over the pool, after: a pool that had a resident page before has two.
     let probe = || -> wasmtime::Result<Option<Vec<usize>>> {
-        let module = wasmtime::Module::new(engine, PROBE)?;
         let mut store = wasmtime::Store::new(engine, ());
         store.set_epoch_deadline(1 << 20);
-        let instance = wasmtime::Instance::new(&mut store, &module, &[])?;
+        let instance = wasmtime::Instance::new(&mut store, probe, &[])?;
         instance
             .get_typed_func::<(), ()>(&mut store, "probe")?
             .call(&mut store, ())?;
@@ -453,29 +464,45 @@ fn resident_pages(range: &Range<usize>, most: usize) -> Option<Vec<usize>> {
     Some(found)
 }
 
-/// The anonymous private mappings of this process, in address order, each with whether
-/// it is readable and writable (else it is inaccessible, or something between);
-/// `None` when `/proc/self/maps` cannot be read.
-fn anonymous_mappings() -> Option<Vec<(Range<usize>, bool)>> {
-    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
-    Some(
-        maps.lines()
-            .filter_map(|line| {
-                // start-end perms offset dev inode [path]
-                let mut fields = line.split_ascii_whitespace();
-                let (start, end) = fields.next()?.split_once('-')?;
-                let perms = fields.next()?;
-                let anonymous = perms.ends_with('p')
-                    && fields.next()? == "00000000"
-                    && fields.next().is_some()
-                    && fields.next()? == "0"
-                    && fields.next().is_none();
-                let range =
-                    usize::from_str_radix(start, 16).ok()?..usize::from_str_radix(end, 16).ok()?;
-                anonymous.then_some((range, perms == "rw-p"))
-            })
-            .collect(),
-    )
+/// An anonymous private mapping of this process.
+struct Mapping {
+    range: Range<usize>,
+    /// Readable and writable (else inaccessible, or something between).
+    writable: bool,
+    /// Whether the mapping right below it is an inaccessible one.
+    below_inaccessible: bool,
+}
+
+/// The anonymous private mappings of this process at least `min_len` bytes long, in
+/// address order; `None` when `/proc/self/maps` cannot be read. Read a line at a time: with
+/// a million processes' fiber stacks it has two million lines.
+fn anonymous_mappings(min_len: usize) -> Option<Vec<Mapping>> {
+    use std::io::BufRead as _;
+    let maps = std::io::BufReader::new(std::fs::File::open("/proc/self/maps").ok()?);
+    let mut found = Vec::new();
+    let mut inaccessible_end = None;
+    for line in maps.lines() {
+        let line = line.ok()?;
+        // start-end perms offset dev inode [path]
+        let mut fields = line.split_ascii_whitespace();
+        let (start, end) = fields.next()?.split_once('-')?;
+        let range = usize::from_str_radix(start, 16).ok()?..usize::from_str_radix(end, 16).ok()?;
+        let perms = fields.next()?;
+        let anonymous = perms.ends_with('p')
+            && fields.next() == Some("00000000")
+            && fields.next().is_some()
+            && fields.next() == Some("0")
+            && fields.next().is_none();
+        if anonymous && range.len() >= min_len {
+            found.push(Mapping {
+                below_inaccessible: inaccessible_end == Some(range.start),
+                writable: perms == "rw-p",
+                range: range.clone(),
+            });
+        }
+        inaccessible_end = (perms == "---p").then_some(range.end);
+    }
+    Some(found)
 }
 
 /// When to reclaim: when the processes alive grew by [`Reclaimer::GROWTH`] since the
@@ -485,7 +512,10 @@ fn anonymous_mappings() -> Option<Vec<(Range<usize>, bool)>> {
 #[derive(Debug)]
 pub(crate) struct Reclaimer {
     period: Duration,
+    /// When the last reclaim was done (when the runtime started, before the first).
     last: Instant,
+    /// Whether one was done yet: the first after a burst need not wait for the gap.
+    reclaimed: bool,
     fewest_alive: usize,
 }
 
@@ -500,6 +530,7 @@ impl Reclaimer {
         Self {
             period,
             last: now,
+            reclaimed: false,
             fewest_alive: 0,
         }
     }
@@ -508,13 +539,14 @@ impl Reclaimer {
     pub(crate) fn due(&mut self, alive: usize, now: Instant) -> bool {
         self.fewest_alive = self.fewest_alive.min(alive);
         let since = now.duration_since(self.last);
-        (alive >= self.fewest_alive + Self::GROWTH && since >= Self::GROWTH_GAP)
-            || since >= self.period
+        let gap_kept = !self.reclaimed || since >= Self::GROWTH_GAP;
+        (alive >= self.fewest_alive + Self::GROWTH && gap_kept) || since >= self.period
     }
 
     /// Counts a reclaim done now, with `alive` processes.
     pub(crate) fn done(&mut self, alive: usize, now: Instant) {
         self.last = now;
+        self.reclaimed = true;
         self.fewest_alive = alive;
     }
 }
@@ -568,10 +600,12 @@ mod tests {
             due
         };
         let gap = Reclaimer::GROWTH_GAP;
-        assert!(!due(Reclaimer::GROWTH - 1, start + gap));
-        assert!(due(Reclaimer::GROWTH, start + gap));
+        assert!(!due(Reclaimer::GROWTH - 1, start));
+        // The first growth reclaim waits for no gap.
+        let first = start + Duration::from_millis(1);
+        assert!(due(Reclaimer::GROWTH, first));
         // Growth counts from the fewest alive since, and waits for the gap.
-        let later = start + 2 * gap;
+        let later = first + gap;
         assert!(!due(Reclaimer::GROWTH + 10, later));
         assert!(!due(10, later));
         assert!(!due(
