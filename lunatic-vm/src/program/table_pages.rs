@@ -41,10 +41,10 @@
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use parking_lot::{RwLock, RwLockReadGuard};
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use wasmparser::{ElementItems, ElementKind, Operator, Payload, TableInit, TypeRef};
 
 /// The most elements wasmtime precomputes a table's initial contents for.
@@ -158,45 +158,89 @@ pub(crate) fn tables_are_derived(wasm: &[u8]) -> bool {
     true
 }
 
-/// Held shared wherever guest code may run, and whole by a reclaim (see the module docs).
+/// Held shared wherever guest code may run, and whole by a reclaim (see the module docs):
+/// a lock for each worker, alone on its cache lines (the worker reads it at every turn,
+/// and only a reclaim writes it besides the worker's own sleeps), and one for every other
+/// thread.
 #[derive(Debug, Default)]
 pub(crate) struct GuestCodeGate {
-    lock: RwLock<()>,
-    /// Shares held off the workers (pre-initializations): they may run for a second, and
-    /// do not let a reclaim in, so a reclaim does not wait for them (the workers would
-    /// wait with it).
-    elsewhere: AtomicUsize,
+    workers: OnceLock<Box<[WorkerLock]>>,
+    elsewhere: RwLock<()>,
+    /// Shares of `elsewhere` held (pre-initializations): they may run for a second, and do
+    /// not let a reclaim in, so a reclaim does not wait for them (the workers would wait
+    /// with it).
+    held_elsewhere: AtomicUsize,
 }
+
+/// A worker's lock.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct WorkerLock(RwLock<()>);
 
 /// A thread's share of the [`GuestCodeGate`]: guest code may run while it is held.
 pub(crate) struct Running<'a> {
     share: RwLockReadGuard<'a, ()>,
-    /// The count of shares held off the workers, for one of those.
-    elsewhere: Option<&'a AtomicUsize>,
+    /// The count of shares of `elsewhere`, for one of those.
+    held_elsewhere: Option<&'a AtomicUsize>,
 }
 
+/// Guest code stopped: every lock of the gate, held whole.
+struct Stopped<'a>(Vec<RwLockWriteGuard<'a, ()>>);
+
 impl GuestCodeGate {
-    /// A worker's share, which it lets a reclaim pass between two turns (at once if this
-    /// thread holds one already).
-    pub(crate) fn worker_share(&self) -> Running<'_> {
+    /// Makes a lock for each of `count` workers (once; they are numbered from 0).
+    pub(crate) fn start_workers(&self, count: usize) {
+        self.workers
+            .get_or_init(|| (0..count).map(|_| WorkerLock::default()).collect());
+    }
+
+    /// Worker `index`'s share, which it lets a reclaim pass between two turns.
+    ///
+    /// # Panics
+    /// If the workers' locks were not made ([`GuestCodeGate::start_workers`]).
+    pub(crate) fn worker_share(&self, index: usize) -> Running<'_> {
+        let workers = self
+            .workers
+            .get()
+            .expect("the workers' locks are made first");
         Running {
-            share: self.lock.read_recursive(),
-            elsewhere: None,
+            share: workers[index].0.read(),
+            held_elsewhere: None,
         }
     }
 
-    /// A share for a thread that is no worker, for as long as it runs guest code.
+    /// A share for a thread that is no worker, for as long as it runs guest code (at once
+    /// if this thread holds one already).
     pub(crate) fn running(&self) -> Running<'_> {
-        self.elsewhere.fetch_add(1, Ordering::SeqCst);
+        self.held_elsewhere.fetch_add(1, Ordering::SeqCst);
         Running {
-            share: self.lock.read_recursive(),
-            elsewhere: Some(&self.elsewhere),
+            share: self.elsewhere.read_recursive(),
+            held_elsewhere: Some(&self.held_elsewhere),
         }
     }
 
-    /// Whether a share is held off the workers.
-    fn held_elsewhere(&self) -> bool {
-        self.elsewhere.load(Ordering::SeqCst) > 0
+    /// Every lock whole, waiting up to `wait` for each; `None` when a thread that is no
+    /// worker holds a share, or a worker did not let the reclaim in in time.
+    fn stop(&self, wait: Duration) -> Option<Stopped<'_>> {
+        if self.held_elsewhere.load(Ordering::SeqCst) > 0 {
+            return None;
+        }
+        let workers = self.workers.get().map_or(&[][..], |workers| &workers[..]);
+        let mut held = Vec::with_capacity(workers.len() + 1);
+        held.push(self.elsewhere.try_write_for(wait)?);
+        for worker in workers {
+            held.push(worker.0.try_write_for(wait)?);
+        }
+        Some(Stopped(held))
+    }
+}
+
+impl Stopped<'_> {
+    /// Lets guest code run again, handing each lock to the threads that wait for it.
+    fn resume(self) {
+        for lock in self.0 {
+            RwLockWriteGuard::unlock_fair(lock);
+        }
     }
 }
 
@@ -215,8 +259,8 @@ impl Running<'_> {
 
 impl Drop for Running<'_> {
     fn drop(&mut self) {
-        if let Some(elsewhere) = self.elsewhere {
-            elsewhere.fetch_sub(1, Ordering::SeqCst);
+        if let Some(held) = self.held_elsewhere {
+            held.fetch_sub(1, Ordering::SeqCst);
         }
     }
 }
@@ -329,10 +373,7 @@ impl TablePages {
         };
         let mut next = pool.start;
         while next < pool.end {
-            if self.gate.held_elsewhere() {
-                return Reclaimed::Busy;
-            }
-            let Some(stopped) = self.gate.lock.try_write_for(wait) else {
+            let Some(stopped) = self.gate.stop(wait) else {
                 return Reclaimed::Busy;
             };
             if !self.derived.load(Ordering::SeqCst) {
@@ -353,8 +394,8 @@ impl TablePages {
                 }
                 next = end;
             }
-            // Fair: the workers waiting for the gate run before the next piece.
-            parking_lot::RwLockWriteGuard::unlock_fair(stopped);
+            // The workers waiting for the gate run before the next piece.
+            stopped.resume();
         }
         Reclaimed::Done
     }

@@ -168,6 +168,7 @@ impl Scheduler {
     /// A thread or a reactor cannot be started.
     pub(crate) fn start(workers: usize, guest_code: Arc<GuestCodeGate>) -> std::io::Result<Self> {
         let workers = workers.max(1);
+        guest_code.start_workers(workers);
         let queues: Vec<_> = (0..workers)
             .map(|_| crossbeam_deque::Worker::new_fifo())
             .collect();

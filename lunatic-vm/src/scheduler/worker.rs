@@ -126,7 +126,7 @@ impl Worker {
         let _entered = self.reactor.enter();
         // Guest code runs only in `task.run()`; the share is set aside while this sleeps.
         let shared = Arc::clone(&self.shared);
-        let mut running = shared.guest_code.worker_share();
+        let mut running = shared.guest_code.worker_share(self.index);
         while !self.shared.is_shut_down() {
             match self.next_task() {
                 Some(task) => {
