@@ -183,14 +183,6 @@ impl Runtime {
                 crate::sandbox::limits::MAX_TABLE_ELEMENTS,
                 config.stack_size,
                 build_engine,
-                |engine, wat| {
-                    let compile = || wasmtime::Module::new(engine, wat);
-                    match &config.cache_dir {
-                        Some(dir) => ModuleCache::new(dir.clone(), config.cache_max_bytes)
-                            .load_or_compile(engine, wat, compile),
-                        None => compile(),
-                    }
-                },
             )?,
             None => (build_engine()?, TablePages::none()),
         };

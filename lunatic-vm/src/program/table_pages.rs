@@ -291,24 +291,19 @@ pub(crate) struct TablePages {
 impl TablePages {
     /// Runs `build_engine`, which makes a pool of `slots` tables of `table_elements`
     /// elements each beside a pool of fiber stacks of `stack_size` bytes, and finds the
-    /// table pool's mapping ([`mapping_made_by`]), confirmed by a probe ([`confirmed`]) that
-    /// `compile` makes of [`PROBE`] (through the module cache: compiling it costs a start
-    /// 20 ms); without both, the pool's pages are kept.
+    /// table pool's mapping ([`mapping_made_by`]), confirmed by a probe ([`confirmed`]);
+    /// without both, the pool's pages are kept.
     pub(crate) fn find(
         slots: u32,
         table_elements: usize,
         stack_size: usize,
         build_engine: impl FnOnce() -> wasmtime::Result<wasmtime::Engine>,
-        compile: impl FnOnce(&wasmtime::Engine, &[u8]) -> wasmtime::Result<wasmtime::Module>,
     ) -> wasmtime::Result<(wasmtime::Engine, Self)> {
         let page = rustix::param::page_size();
         let slot = (table_elements * size_of::<usize>()).next_multiple_of(page);
         let stack = stack_size.next_multiple_of(page);
         let (engine, pool) = mapping_made_by(slot * slots as usize, stack, build_engine)?;
-        let pool = pool.filter(|pool| {
-            compile(&engine, PROBE.as_bytes())
-                .is_ok_and(|probe| confirmed(&engine, &probe, pool, slot))
-        });
+        let pool = pool.filter(|pool| confirmed(&engine, pool, slot));
         match &pool {
             Some(pool) => tracing::debug!(
                 target: "lunatic::reclaim",
@@ -450,27 +445,22 @@ fn mapping_made_by<T, E>(
     Ok((built, pool))
 }
 
-/// A module whose one function makes an indirect call through element 0 of its table.
-pub(crate) const PROBE: &str = r#"(module (type $t (func)) (table 1 funcref) (func $f) (elem (i32.const 0) func $f)
-    (func (export "probe") (call_indirect (type $t) (i32.const 0))))"#;
+/// A module of one table and no code (nothing to compile).
+const PROBE: &str = r#"(module (table (export "table") 1 funcref))"#;
 
 /// Whether `pool` is the table pool of `engine`, whose slots are `slot` bytes: after an
-/// indirect call in an instance of `probe` ([`PROBE`], whose call writes element 0 of its
-/// table), exactly one of its pages is resident, at the start of a slot.
-fn confirmed(
-    engine: &wasmtime::Engine,
-    probe: &wasmtime::Module,
-    pool: &Range<usize>,
-    slot: usize,
-) -> bool {
+/// instance of [`PROBE`] has its table's element 0 written, exactly one of the pool's
+/// pages is resident, at the start of a slot.
+fn confirmed(engine: &wasmtime::Engine, pool: &Range<usize>, slot: usize) -> bool {
     // One look over the pool, after: a pool that had a resident page before has two.
     let probe = || -> wasmtime::Result<Option<Vec<usize>>> {
+        let module = wasmtime::Module::new(engine, PROBE)?;
         let mut store = wasmtime::Store::new(engine, ());
-        store.set_epoch_deadline(1 << 20);
-        let instance = wasmtime::Instance::new(&mut store, probe, &[])?;
-        instance
-            .get_typed_func::<(), ()>(&mut store, "probe")?
-            .call(&mut store, ())?;
+        let instance = wasmtime::Instance::new(&mut store, &module, &[])?;
+        let table = instance
+            .get_table(&mut store, "table")
+            .ok_or_else(|| wasmtime::format_err!("the probe exports its table"))?;
+        table.set(&mut store, 0, wasmtime::Ref::Func(None))?;
         Ok(resident_pages(pool, 2))
     };
     matches!(probe(), Ok(Some(pages)) if pages.len() == 1 && (pages[0] - pool.start).is_multiple_of(slot))
