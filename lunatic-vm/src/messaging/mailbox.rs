@@ -260,10 +260,11 @@ impl AbandonedTags {
 ///    receives, `abandon`, `has_signal`, and its own `close` at its end.
 /// 3. **Order.** A handed message came after everything the owner held when it waited,
 ///    and before anything queued after it (the push that hands it finds the queue empty,
-///    as the owner left it; the rest of its own batch and later pushes queue behind it). So the owner takes the slot
-///    after its inbox and before the queue: it looks at the slot again under the queue's
-///    lock before it moves the queue (a push may hand a message between its first look
-///    and the lock; the loom model found that order broken without the second look).
+///    as the owner left it; the rest of its own batch and later pushes queue behind it).
+///    So the owner takes the slot after its inbox and before the queue: it looks at the
+///    slot again under the queue's lock before it moves the queue (a push may hand a
+///    message between its first look and the lock; the loom model found that order broken
+///    without the second look).
 #[derive(Debug, Default)]
 #[repr(C)]
 pub(crate) struct Mailbox {
